@@ -1,0 +1,6 @@
+export { compileJs, JsExecutable } from './executable.js';
+export type { InputValue, RunOptions } from './executable.js';
+export { planMemory } from './memory.js';
+export type { MemoryPlan, PlanValue } from './memory.js';
+export { KERNELS } from './kernels/index.js';
+export { gemm, GemmScratch } from './kernels/gemm.js';

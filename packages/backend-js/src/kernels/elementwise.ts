@@ -1,0 +1,53 @@
+import type { BinaryOp, UnaryOp } from '@glimpse/ir';
+import { broadcastStrides, castScalar, numel, OPS, sameShape } from '@glimpse/ir';
+import type { Buf } from '../storage.js';
+import { walk } from './strided.js';
+import type { KernelFactory } from './types.js';
+
+/** Binary ops with broadcasting; the scalar function is the op's own (one definition). */
+export const binary =
+  <K extends BinaryOp>(op: K): KernelFactory<K> =>
+  (_a, ctx) => {
+    const f = OPS[op].binary(ctx.inTypes[0]!);
+    const out = ctx.outShapes[0]!;
+    const [sa, sb] = ctx.inShapes as [number[], number[]];
+    const n = numel(out);
+    if (sameShape(sa, out) && sameShape(sb, out))
+      return ([a, b], [y]) => {
+        for (let i = 0; i < n; i++) y![i] = f(a![i]!, b![i]!);
+      };
+    if (numel(sb) === 1)
+      return ([a, b], [y]) => {
+        const s = b![0]!;
+        for (let i = 0; i < n; i++) y![i] = f(a![i]!, s);
+      };
+    const st = [broadcastStrides(sa, out), broadcastStrides(sb, out)];
+    return ([a, b], [y]) => walk(out, st, (o, [oa, ob]) => (y![o] = f(a![oa!]!, b![ob!]!)));
+  };
+
+export const unary =
+  <K extends UnaryOp>(op: K): KernelFactory<K> =>
+  (attrs) => {
+    const f = OPS[op].unary(attrs as never);
+    return ([x], [y]) => {
+      const n = y!.length;
+      for (let i = 0; i < n; i++) y![i] = f(x![i]!);
+    };
+  };
+
+export const cast: KernelFactory<'cast'> = (a) => {
+  const f = castScalar(a.to);
+  return ([x], [y]) => {
+    // Casting f32 → i32 must go through trunc, not the typed array's ToInt32 wrap-around.
+    for (let i = 0; i < y!.length; i++) y![i] = f(x![i]!);
+  };
+};
+
+export const where: KernelFactory<'where'> = (_a, ctx) => {
+  const out = ctx.outShapes[0]!;
+  const st = ctx.inShapes.map((s) => broadcastStrides(s, out));
+  return ([c, a, b], [y]) =>
+    walk(out, st, (o, [oc, oa, ob]) => (y![o] = c![oc!] ? a![oa!]! : b![ob!]!));
+};
+
+export type { Buf };

@@ -1,0 +1,44 @@
+import type { OpName } from '@glimpse/ir';
+import { attention } from './attention.js';
+import { binary, cast, unary, where } from './elementwise.js';
+import { concat, reshape, slice, split, transpose } from './layout.js';
+import { bmm, linear } from './matmul.js';
+import { constant, embedding, tril } from './misc.js';
+import { layer_norm, reduce_mean, reduce_sum, softmax } from './reduce.js';
+import type { KernelFactory } from './types.js';
+
+export type { Kernel, KernelCtx, KernelFactory } from './types.js';
+
+/** Every op has a kernel; the type checker says so. */
+export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
+  linear,
+  bmm,
+  softmax,
+  scale: unary('scale'),
+  transpose,
+  reshape,
+  add: binary('add'),
+  sub: binary('sub'),
+  mul: binary('mul'),
+  div: binary('div'),
+  where,
+  embedding,
+  concat,
+  split,
+  slice,
+  reduce_sum,
+  reduce_mean,
+  layer_norm,
+  relu: unary('relu'),
+  gelu: unary('gelu'),
+  tanh: unary('tanh'),
+  exp: unary('exp'),
+  sqrt: unary('sqrt'),
+  cast,
+  constant,
+  tril,
+  attention,
+};
+
+/** Ops whose output is a view of their first input (no kernel runs, no memory is planned). */
+export const VIEW_OPS: ReadonlySet<OpName> = new Set(['reshape']);

@@ -1,0 +1,82 @@
+import { normAxis, numel, reduceAxes } from '@glimpse/ir';
+import type { KernelFactory } from './types.js';
+import { broadcastStrides, walk } from './strided.js';
+
+/** Stable softmax along any axis, as (outer, n, inner) lanes. */
+export const softmax: KernelFactory<'softmax'> = (a, ctx) => {
+  const s = ctx.inShapes[0]!;
+  const ax = normAxis(a.axis, s.length)!;
+  const n = s[ax]!;
+  const inner = numel(s.slice(ax + 1));
+  const outer = numel(s.slice(0, ax));
+  return ([xb], [yb]) => {
+    const x = xb as Float32Array;
+    const y = yb as Float32Array;
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        const base = o * n * inner + i;
+        let m = -Infinity;
+        for (let j = 0, p = base; j < n; j++, p += inner)
+          m = x[p]! > m || x[p] !== x[p] ? x[p]! : m;
+        // m is NaN if any entry is; the sum below then makes the whole lane NaN, as the
+        // formula does. A lane of only -inf gives (-inf) - (-inf) = NaN, also as the formula.
+        let sum = 0;
+        for (let j = 0, p = base; j < n; j++, p += inner) {
+          const e = Math.exp(x[p]! - m);
+          y[p] = e;
+          sum += e;
+        }
+        const r = 1 / sum;
+        for (let j = 0, p = base; j < n; j++, p += inner) y[p] = y[p]! * r;
+      }
+  };
+};
+
+function reduceKernel(mean: boolean): KernelFactory<'reduce_sum' | 'reduce_mean'> {
+  return (a, ctx) => {
+    const s = ctx.inShapes[0]!;
+    const ax = reduceAxes([{ dtype: 'f32', shape: s }], a.axes);
+    const kept = s.map((d, i) => (ax.includes(i) ? 1 : d));
+    const st = [broadcastStrides(kept, s)];
+    const count = numel(ax.map((i) => s[i]!));
+    const acc = new Float64Array(numel(kept));
+    return ([x], [y]) => {
+      acc.fill(0);
+      walk(s, st, (i, [o]) => (acc[o!]! += x![i]!));
+      for (let i = 0; i < acc.length; i++) y![i] = mean ? acc[i]! / count : acc[i]!;
+    };
+  };
+}
+export const reduce_sum = reduceKernel(false);
+export const reduce_mean = reduceKernel(true);
+
+export const layer_norm: KernelFactory<'layer_norm'> = (a, ctx) => {
+  const s = ctx.inShapes[0]!;
+  const inner = numel(s.slice(normAxis(a.axis, s.length)));
+  const rows = inner === 0 ? 0 : numel(s) / inner;
+  const hasW = ctx.inShapes.length > 1;
+  const hasB = ctx.inShapes.length > 2;
+  const eps = a.eps;
+  return ([xb, wb, bb], [yb]) => {
+    const x = xb as Float32Array;
+    const y = yb as Float32Array;
+    for (let r = 0; r < rows; r++) {
+      const base = r * inner;
+      let mean = 0;
+      for (let i = 0; i < inner; i++) mean += x[base + i]!;
+      mean /= inner;
+      let v = 0;
+      for (let i = 0; i < inner; i++) {
+        const d = x[base + i]! - mean;
+        v += d * d;
+      }
+      const rstd = 1 / Math.sqrt(v / inner + eps);
+      for (let i = 0; i < inner; i++) {
+        let o = (x[base + i]! - mean) * rstd;
+        if (hasW) o *= wb![i]!;
+        if (hasB) o += bb![i]!;
+        y[base + i] = o;
+      }
+    }
+  };
+};

@@ -1,0 +1,16 @@
+import type { AttrsOf, DType, Node, OpName } from '@glimpse/ir';
+import type { Buf } from '../storage.js';
+
+/** What a kernel factory knows: concrete shapes and dtypes of one node under one binding. */
+export interface KernelCtx {
+  readonly node: Node;
+  readonly inShapes: readonly number[][];
+  readonly outShapes: readonly number[][];
+  readonly inTypes: readonly DType[];
+  readonly outTypes: readonly DType[];
+}
+
+/** A compiled step: reads `ins`, writes `outs`; closes over everything shape-dependent. */
+export type Kernel = (ins: readonly Buf[], outs: readonly Buf[]) => void;
+
+export type KernelFactory<K extends OpName> = (attrs: AttrsOf<K>, ctx: KernelCtx) => Kernel;

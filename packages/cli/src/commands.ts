@@ -1,0 +1,248 @@
+import { join } from 'node:path';
+import type { Binding, Graph, Tensor } from '@glimpse/ir';
+import {
+  AttrError,
+  bindShape,
+  concreteShape,
+  fromNumbers,
+  graphToJSON,
+  InputError,
+  printGraph,
+  randomStream,
+  SYMBOL_RE,
+  toNumbers,
+  UnsupportedError,
+} from '@glimpse/ir';
+import { MODELS } from '@glimpse/models';
+import { compile } from 'glimpse';
+import { compare, formatReport } from './check.js';
+import {
+  ensureDir,
+  existsSync,
+  loadWeights,
+  outputPath,
+  readNpyAs,
+  writeFile,
+  writeTensor,
+} from './files.js';
+import type { Loaded } from './load.js';
+import { loadModel, OTHER_SYMBOL_DEFAULT } from './load.js';
+import type { Io } from './main.js';
+
+export function modelsCommand(io: Io) {
+  for (const m of Object.values(MODELS)) {
+    const opts = Object.entries(m.options)
+      .map(([k, v]) => `${k}=${v.default}`)
+      .join(',');
+    io.out(`${m.name}:${opts}\n    ${m.doc}\n`);
+    for (const [k, v] of Object.entries(m.options))
+      io.out(`    ${k.padEnd(9)} ${v.doc} (default ${v.default})\n`);
+  }
+}
+
+/** `--shape T=128 B=2` or `--shape B=2,T=10`. */
+export function parseShapes(args: readonly string[] | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of (args ?? []).flatMap((s) => s.split(','))) {
+    const m = /^([^=]+)=(\d{1,9})$/.exec(a.trim());
+    if (!m || !SYMBOL_RE.test(m[1]!)) throw new AttrError(`--shape takes SYMBOL=SIZE, got '${a}'`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+function checkLevel(level: string) {
+  if (level !== '0')
+    throw new UnsupportedError(
+      `--level ${level} needs the optimizer, which is not in this build (available: 0)`,
+    );
+}
+
+function checkShapeSymbols(g: Graph, shapes: Record<string, number>) {
+  const syms = g.symbols();
+  for (const k of Object.keys(shapes))
+    if (!syms.includes(k))
+      throw new AttrError(
+        `--shape ${k}: the graph has no symbol ${k} (symbols: ${syms.join(', ') || 'none'})`,
+      );
+}
+
+export function dumpCommand(
+  io: Io,
+  model: string,
+  o: { level: string; format: string; output?: string; withWeights?: boolean; shape?: string[] },
+) {
+  checkLevel(o.level);
+  const { graph } = loadModel(model);
+  checkShapeSymbols(graph, parseShapes(o.shape));
+  const text =
+    o.format === 'json'
+      ? JSON.stringify(graphToJSON(graph, { weights: o.withWeights === true }), null, 2) + '\n'
+      : printGraph(graph);
+  if (o.output !== undefined) writeFile(o.output, text);
+  else io.out(text);
+}
+
+export function convertCommand(
+  io: Io,
+  model: string,
+  o: { output: string; level: string; weights?: string },
+) {
+  checkLevel(o.level);
+  let { graph } = loadModel(model);
+  if (o.weights !== undefined) graph = loadWeights(graph, o.weights);
+  if (o.output.endsWith('.glimpse')) writeFile(o.output, printGraph(graph));
+  else if (o.output.endsWith('.json'))
+    writeFile(o.output, JSON.stringify(graphToJSON(graph, { weights: true }), null, 2) + '\n');
+  else if (o.output.endsWith('.onnx'))
+    throw new UnsupportedError('ONNX export is not available in this build', { file: o.output });
+  else throw new AttrError(`-o ${o.output}: the extension must be .glimpse or .json`);
+  io.out(`wrote ${o.output}\n`);
+}
+
+interface RunOpts {
+  backend: string;
+  level: string;
+  weights?: string;
+  inputs?: string;
+  outputs?: string;
+  check?: string;
+  rtol: string;
+  atol: string;
+  seed: string;
+  shape?: string[];
+  time?: boolean;
+}
+
+function parseNumber(flag: string, v: string, integer = false): number {
+  const n = Number(v);
+  if (
+    v.trim() === '' ||
+    !Number.isFinite(n) ||
+    n < 0 ||
+    (integer && (!Number.isInteger(n) || n > 2 ** 32 - 1))
+  )
+    throw new AttrError(
+      `${flag} takes a ${integer ? 'non-negative integer' : 'number ≥ 0'}, got '${v}'`,
+    );
+  return n;
+}
+
+/** Inputs read from `dir` (NAME.npy per input), converted exactly to the graph's dtypes. */
+function readInputs(g: Graph, dir: string): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const inp of g.inputs) {
+    const path = join(dir, `${inp.name}.npy`);
+    if (!existsSync(path))
+      throw new InputError(`missing input file for '${inp.name}'`, { file: path });
+    out[inp.name] = readNpyAs(path, inp.type.dtype);
+  }
+  return out;
+}
+
+/** Seeded random inputs: floats uniform in [-1, 1), ids valid for the embedding they feed. */
+function randomInputs(g: Graph, binding: Binding, seed: number): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const inp of g.inputs) {
+    const shape = concreteShape(inp.type.shape, binding, `input '${inp.name}'`);
+    const rnd = randomStream(seed, `input:${inp.name}`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const vals = new Float64Array(n);
+    const emb = g.nodes.find((nd) => nd.op === 'embedding' && nd.inputs[0] === inp.name);
+    const hi = emb ? (g.typeOf(emb.inputs[1]!).shape[0] as number) : 2;
+    const isFloat = inp.type.dtype === 'f32' || inp.type.dtype === 'f16';
+    for (let i = 0; i < n; i++) vals[i] = isFloat ? rnd() * 2 - 1 : Math.floor(rnd() * hi);
+    out[inp.name] = fromNumbers(inp.type.dtype, shape, vals);
+  }
+  return out;
+}
+
+/** Fix every symbol: from input files, then --shape, then the model's defaults. */
+function resolveBinding(
+  loaded: Loaded,
+  given: Record<string, number>,
+  inputs: Record<string, Tensor> | undefined,
+): Record<string, number> {
+  const g = loaded.graph;
+  const b: Record<string, number> = { ...given };
+  if (inputs)
+    for (const inp of g.inputs) {
+      const msg = bindShape(inp.type.shape, inputs[inp.name]!.shape, b);
+      if (msg !== undefined)
+        throw new InputError(`input '${inp.name}': ${msg}`, { value: inp.name });
+    }
+  for (const s of g.symbols())
+    if (b[s] === undefined) b[s] = loaded.symbolDefaults[s] ?? OTHER_SYMBOL_DEFAULT;
+  return b;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function summary(name: string, t: Tensor): string {
+  const v = toNumbers(t);
+  let mn = Infinity;
+  let mx = -Infinity;
+  let sum = 0;
+  for (const x of v) {
+    mn = Math.min(mn, x);
+    mx = Math.max(mx, x);
+    sum += x;
+  }
+  const head = Array.from(v.subarray(0, 4), (x) => x.toPrecision(5)).join(', ');
+  return `${name}: ${t.dtype}[${t.shape.join(',')}]  mean ${(sum / (v.length || 1)).toPrecision(5)}  min ${mn.toPrecision(5)}  max ${mx.toPrecision(5)}  [${head}${v.length > 4 ? ', ...' : ''}]\n`;
+}
+
+export async function runCommand(io: Io, model: string, o: RunOpts): Promise<number> {
+  checkLevel(o.level);
+  const rtol = parseNumber('--rtol', o.rtol);
+  const atol = parseNumber('--atol', o.atol);
+  const seed = parseNumber('--seed', o.seed, true);
+  const loaded = loadModel(model);
+  let g = loaded.graph;
+  if (o.weights !== undefined) g = loadWeights(g, o.weights);
+  else if (seed !== g.seed) g = g.with({ seed });
+  const given = parseShapes(o.shape);
+  checkShapeSymbols(g, given);
+  const fileInputs = o.inputs !== undefined ? readInputs(g, o.inputs) : undefined;
+  const binding = resolveBinding({ ...loaded, graph: g }, given, fileInputs);
+  const inputs = fileInputs ?? randomInputs(g, binding, seed);
+
+  const t0 = performance.now();
+  const exe = await compile(g, { backend: o.backend as 'js', level: 0 });
+  const t1 = performance.now();
+  const outputs = await exe.run(inputs, { shapes: binding });
+  const t2 = performance.now();
+  for (const [name, t] of Object.entries(outputs)) io.out(summary(name, t));
+  if (o.time) {
+    const runs: number[] = [t2 - t1];
+    const until = performance.now() + 2000;
+    while (runs.length < 5 || (runs.length < 50 && performance.now() < until)) {
+      const s = performance.now();
+      await exe.run(inputs, { shapes: binding });
+      runs.push(performance.now() - s);
+      if (performance.now() > until && runs.length >= 3) break;
+    }
+    const mem = exe.memory(binding);
+    io.out(
+      `time: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
+    );
+  }
+  if (o.outputs !== undefined) {
+    ensureDir(o.outputs);
+    for (const [name, t] of Object.entries(outputs)) writeTensor(outputPath(o.outputs, name), t);
+  }
+  if (o.check !== undefined) {
+    let ok = true;
+    for (const [name, t] of Object.entries(outputs)) {
+      const want = readNpyAs(outputPath(o.check, name), t.dtype);
+      const r = compare(t, want, { rtol, atol });
+      io.out(formatReport(name, r));
+      ok &&= r.ok;
+    }
+    return ok ? 0 : 1;
+  }
+  return 0;
+}

@@ -1,0 +1,3 @@
+export { main, EXIT } from './main.js';
+export type { Io } from './main.js';
+export { loadModel } from './load.js';

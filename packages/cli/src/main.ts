@@ -1,0 +1,94 @@
+import { Command, CommanderError, Option } from 'commander';
+import { GlimpseError } from '@glimpse/ir';
+import { convertCommand, dumpCommand, modelsCommand, runCommand } from './commands.js';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+/** Exit codes of DESIGN.md. */
+export const EXIT = { ok: 0, mismatch: 1, usage: 2, internal: 70 } as const;
+
+function program(io: Io, setCode: (c: number) => void): Command {
+  const p = new Command('glimpse')
+    .description('a computation-graph compiler for attention models')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: () => {} })
+    .showSuggestionAfterError(true);
+  const level = () =>
+    new Option('--level <n>', 'optimisation level').choices(['0', '1', '2']).default('0');
+  const shape = () => new Option('--shape <bindings...>', 'bind symbols, e.g. T=128 or B=2,T=10');
+
+  p.command('models')
+    .description('list built-in models, their options and defaults')
+    .action(() => modelsCommand(io));
+
+  p.command('dump')
+    .description('print a model graph')
+    .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json file')
+    .addOption(level())
+    .addOption(
+      new Option('--format <fmt>', 'output format').choices(['text', 'json']).default('text'),
+    )
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .option('--with-weights', 'inline param values in json')
+    .addOption(shape())
+    .action((model: string, o) => dumpCommand(io, model, o));
+
+  p.command('run')
+    .description('compile and run a model')
+    .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json file')
+    .addOption(new Option('--backend <b>', 'backend').choices(['js', 'wgsl']).default('js'))
+    .addOption(level())
+    .option('--weights <file>', 'load params from a .safetensors file by name')
+    .option('--inputs <dir>', 'read NAME.npy for each graph input')
+    .option('--outputs <dir>', 'write NAME.npy for each graph output')
+    .option('--check <dir>', 'compare outputs with NAME.npy; exit 1 on mismatch')
+    .option('--rtol <r>', 'relative tolerance for --check', '1e-3')
+    .option('--atol <a>', 'absolute tolerance for --check', '1e-5')
+    .option('--seed <n>', 'seed of random params and inputs', '0')
+    .addOption(shape())
+    .option('--time', 'time compile and run (median of several runs)')
+    .action(async (model: string, o) => setCode(await runCommand(io, model, o)));
+
+  p.command('convert')
+    .description('write a model as a .glimpse text file or a .json graph')
+    .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json file')
+    .requiredOption('-o, --output <file>', 'FILE.glimpse or FILE.json')
+    .addOption(level())
+    .option('--weights <file>', 'load params from a .safetensors file (kept in .json)')
+    .action((model: string, o) => convertCommand(io, model, o));
+  return p;
+}
+
+/**
+ * Run the CLI with `argv` (without node and script). Returns the exit code: user errors
+ * print one `glimpse: error: ...` line and give 2; a stack trace only with GLIMPSE_DEBUG=1.
+ */
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  let code: number = EXIT.ok;
+  try {
+    await program(io, (c) => (code = c)).parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return EXIT.ok; // --help, --version
+      io.err(`glimpse: error: ${e.message.replace(/^error: /, '').split('\n')[0]}\n`);
+      return EXIT.usage;
+    }
+    const debug = process.env.GLIMPSE_DEBUG === '1';
+    if (e instanceof GlimpseError) {
+      io.err(`glimpse: error: ${e.message.split('\n')[0]}\n`);
+      if (debug) io.err(`${e.stack}\n`);
+      return EXIT.usage;
+    }
+    io.err(
+      `glimpse: internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} (GLIMPSE_DEBUG=1 shows the stack)\n`,
+    );
+    if (debug && e instanceof Error) io.err(`${e.stack}\n`);
+    return EXIT.internal;
+  }
+}

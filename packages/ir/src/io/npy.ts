@@ -1,0 +1,114 @@
+import type { DType } from '../dtype.js';
+import { BYTES } from '../dtype.js';
+import { FormatError } from '../errors.js';
+import { MAX_ELEMENTS, numel } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { arrayFor } from '../tensor.js';
+
+/** numpy descr strings we read, and the dtype each becomes. f64 is read into f32. */
+const DESCR: Record<string, DType | 'f64' | 'u8'> = {
+  '<f4': 'f32',
+  '<f8': 'f64',
+  '<f2': 'f16',
+  '<i4': 'i32',
+  '<i8': 'i64',
+  '|b1': 'bool',
+  '|u1': 'u8',
+};
+const WRITE_DESCR: Record<DType, string> = {
+  f32: '<f4',
+  f16: '<f2',
+  i32: '<i4',
+  i64: '<i8',
+  bool: '|b1',
+};
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+/** What a .npy file holds; `f64` and `u8` data are kept as read for the caller to convert. */
+export interface NpyArray {
+  readonly descr: DType | 'f64' | 'u8';
+  readonly shape: number[];
+  readonly data:
+    Float32Array | Float64Array | Uint16Array | Int32Array | BigInt64Array | Uint8Array;
+}
+
+/**
+ * Read a .npy file (format 1.0–3.0, little-endian, C order). The header is parsed as the
+ * small Python literal it is (never evaluated), and its shape is checked against the file's
+ * length before anything is allocated.
+ */
+export function readNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
+  const err = (m: string): never => {
+    throw new FormatError(m, { file });
+  };
+  if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) err('not a .npy file (bad magic)');
+  const major = bytes[6]!;
+  if (major < 1 || major > 3) err(`unsupported .npy version ${major}`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hl =
+    major === 1
+      ? dv.getUint16(8, true)
+      : bytes.length >= 12
+        ? dv.getUint32(8, true)
+        : err('truncated header');
+  const start = major === 1 ? 10 : 12;
+  if (start + (hl as number) > bytes.length)
+    err(`header length ${hl} runs past the end of the file (${bytes.length} bytes)`);
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
+    bytes.subarray(start, start + (hl as number)),
+  );
+  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
+  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
+  const shapeStr = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr === undefined || fortran === undefined || shapeStr === undefined)
+    err('malformed header (needs descr, fortran_order, shape)');
+  if (fortran === 'True') err('Fortran-order arrays are not supported; save with C order');
+  const kind = DESCR[descr!];
+  if (kind === undefined)
+    err(`unsupported dtype '${descr}' (supported: ${Object.keys(DESCR).join(' ')})`);
+  const parts = shapeStr!
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const shape = parts.map((p) =>
+    /^\d{1,10}$/.test(p) ? Number(p) : err(`bad dim '${p}' in shape`),
+  );
+  const n = numel(shape);
+  if (!(n <= MAX_ELEMENTS)) err(`shape (${shape.join(', ')}) is too large`);
+  const item = kind === 'f64' ? 8 : kind === 'u8' ? 1 : BYTES[kind as DType];
+  const dataStart = start + (hl as number);
+  const need = n * item;
+  if (bytes.length - dataStart !== need)
+    err(
+      `data is ${bytes.length - dataStart} bytes, shape (${shape.join(', ')}) of ${descr} needs ${need}`,
+    );
+  const copy = bytes.slice(dataStart, dataStart + need); // aligned, owned copy
+  const buf = copy.buffer;
+  const Ctor =
+    kind === 'f64'
+      ? Float64Array
+      : kind === 'u8'
+        ? Uint8Array
+        : (arrayFor(kind as DType, 0).constructor as new (b: ArrayBuffer) => NpyArray['data']);
+  const data = new Ctor(buf);
+  if (kind === 'bool')
+    for (const b of data as Uint8Array) if (b > 1) err('bool data holds a byte other than 0 or 1');
+  return { descr: kind!, shape, data };
+}
+
+/** Write a tensor as .npy (version 1.0). */
+export function writeNpy(t: Tensor): Uint8Array {
+  const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
+  let header = `{'descr': '${WRITE_DESCR[t.dtype]}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const total = 10 + header.length + 1;
+  header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + t.data.byteLength);
+  out.set(MAGIC, 0);
+  out[6] = 1;
+  out[7] = 0;
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 10 + header.length);
+  return out;
+}

@@ -1,0 +1,118 @@
+import type { DType } from '../dtype.js';
+import { AttrError, ShapeError } from '../errors.js';
+import type { AttrValue, TensorType } from '../types.js';
+import { typeToString } from '../types.js';
+
+/** How an attribute is written and checked. `dims` are lists of numbers and symbols. */
+export type AttrKind = 'int' | 'float' | 'bool' | 'ints' | 'floats' | 'dims' | 'enum';
+
+export interface AttrSpec {
+  readonly kind: AttrKind;
+  /** Value used when the attribute is absent; absent and no default means optional. */
+  readonly default?: AttrValue;
+  readonly required?: boolean;
+  /** Allowed strings, for `enum`. */
+  readonly values?: readonly string[];
+  readonly doc: string;
+}
+
+export interface InputSpec {
+  readonly name: string;
+  /** Allowed dtypes; undefined means any. */
+  readonly dtypes?: readonly DType[];
+  readonly optional?: boolean;
+}
+
+export interface OpDef<A> {
+  readonly name: string;
+  readonly doc: string;
+  readonly inputs: readonly InputSpec[];
+  /** The last input may repeat (concat). */
+  readonly variadic?: boolean;
+  /** Attribute specs, keyed by attribute name. */
+  readonly attrs: { readonly [K in keyof A]-?: AttrSpec };
+  /**
+   * Output types from input types and attributes (defaults filled in). Throws via `fail`;
+   * the verifier adds node and op.
+   */
+  readonly infer: (inputs: readonly TensorType[], attrs: A) => TensorType[];
+}
+
+export const FLOATS: readonly DType[] = ['f32', 'f16'];
+export const INTS: readonly DType[] = ['i32', 'i64'];
+export const NUMERIC: readonly DType[] = ['f32', 'f16', 'i32', 'i64'];
+
+/** Shape-inference failure, with the input types attached for the message. */
+export function fail(detail: string, inputs: readonly TensorType[] = []): never {
+  throw new ShapeError(detail, { shapes: inputs.map(typeToString) });
+}
+
+export function defineOp<A>(def: OpDef<A>): OpDef<A> {
+  return def;
+}
+
+function checkKind(name: string, spec: AttrSpec, v: AttrValue): string | undefined {
+  const isNum = (x: unknown): x is number => typeof x === 'number';
+  switch (spec.kind) {
+    case 'int':
+      return isNum(v) && Number.isInteger(v) ? undefined : 'an integer';
+    case 'float':
+      return isNum(v) ? undefined : 'a number';
+    case 'bool':
+      return typeof v === 'boolean' ? undefined : 'true or false';
+    case 'ints':
+      return Array.isArray(v) && v.every((x) => isNum(x) && Number.isInteger(x))
+        ? undefined
+        : 'a list of integers';
+    case 'floats':
+      return Array.isArray(v) && v.every(isNum) ? undefined : 'a list of numbers';
+    case 'dims':
+      return Array.isArray(v) &&
+        v.every((x) => (isNum(x) && Number.isInteger(x)) || typeof x === 'string')
+        ? undefined
+        : 'a list of integers and symbols';
+    case 'enum':
+      return typeof v === 'string' && spec.values!.includes(v)
+        ? undefined
+        : `one of ${spec.values!.join(', ')}`;
+  }
+  return name;
+}
+
+/**
+ * Check attributes against an op's specs and fill in defaults. Unknown attributes are an
+ * error (a typo must not be silently ignored).
+ */
+export function resolveAttrs(def: OpDef<unknown>, given: Readonly<Record<string, AttrValue>>) {
+  const specs = def.attrs as Record<string, AttrSpec>;
+  const out: Record<string, AttrValue> = {};
+  for (const k of Object.keys(given)) {
+    if (!(k in specs))
+      throw new AttrError(
+        `unknown attribute '${k}' (${def.name} takes ${Object.keys(specs).join(', ') || 'none'})`,
+      );
+  }
+  for (const [k, spec] of Object.entries(specs)) {
+    const v = given[k] ?? spec.default;
+    if (v === undefined) {
+      if (spec.required) throw new AttrError(`attribute '${k}' is required`);
+      continue;
+    }
+    const want = checkKind(k, spec, v);
+    if (want !== undefined) throw new AttrError(`attribute '${k}' must be ${want}`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Only the attributes that differ from their defaults: what printers write. */
+export function nonDefaultAttrs(def: OpDef<unknown>, attrs: Readonly<Record<string, AttrValue>>) {
+  const specs = def.attrs as Record<string, AttrSpec>;
+  const out: Record<string, AttrValue> = {};
+  for (const [k, v] of Object.entries(attrs)) {
+    const d = specs[k]?.default;
+    if (d !== undefined && JSON.stringify(d) === JSON.stringify(v) && !Object.is(d, -0)) continue;
+    out[k] = v;
+  }
+  return out;
+}

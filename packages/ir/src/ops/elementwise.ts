@@ -1,0 +1,145 @@
+import type { DType } from '../dtype.js';
+import { isInt } from '../dtype.js';
+import { gelu as geluFn } from '../math.js';
+import { broadcastShapes } from '../shape.js';
+import type { TensorType } from '../types.js';
+import { defineOp, fail, FLOATS, NUMERIC } from './define.js';
+
+/**
+ * Elementwise ops carry their scalar semantics here, once: the reference interpreter runs
+ * them in float64 and the JS backend in float32 storage, from the same functions.
+ */
+export type BinaryFn = (a: number, b: number) => number;
+export type UnaryFn = (x: number) => number;
+
+function sameDtypeBroadcast(inputs: readonly TensorType[]): TensorType[] {
+  const d = inputs[0]!.dtype;
+  if (inputs.some((t) => t.dtype !== d))
+    fail(`operands have different dtypes ${inputs.map((t) => t.dtype).join(', ')}`, inputs);
+  const shape = broadcastShapes(inputs.map((t) => t.shape));
+  if (typeof shape === 'string') fail(shape, inputs);
+  return [{ dtype: d, shape }];
+}
+
+const binaryInputs = [
+  { name: 'a', dtypes: NUMERIC },
+  { name: 'b', dtypes: NUMERIC },
+] as const;
+
+function binary(name: string, doc: string, fn: (dtype: DType) => BinaryFn) {
+  return {
+    ...defineOp<Record<string, never>>({
+      name,
+      doc,
+      inputs: binaryInputs,
+      attrs: {},
+      infer: sameDtypeBroadcast,
+    }),
+    binary: fn,
+  };
+}
+
+const wrapInt = (x: number) => x | 0;
+
+export const add = binary('add', 'a + b, with broadcasting', (d) =>
+  isInt(d) ? (a, b) => wrapInt(a + b) : (a, b) => a + b,
+);
+export const sub = binary('sub', 'a - b, with broadcasting', (d) =>
+  isInt(d) ? (a, b) => wrapInt(a - b) : (a, b) => a - b,
+);
+export const mul = binary('mul', 'a * b, with broadcasting', (d) =>
+  isInt(d) ? (a, b) => Math.imul(a, b) : (a, b) => a * b,
+);
+export const div = binary('div', 'a / b, with broadcasting; integers truncate toward zero', (d) =>
+  isInt(d)
+    ? (a, b) => {
+        // Integer division by zero has no value; 0 keeps kernels total (as ONNX Runtime does
+        // not define it either) and is documented in the op reference.
+        return b === 0 ? 0 : wrapInt(Math.trunc(a / b));
+      }
+    : (a, b) => a / b,
+);
+
+const floatUnary = [{ name: 'x', dtypes: FLOATS }] as const;
+const sameType = (inputs: readonly TensorType[]) => [inputs[0]!];
+
+function unary(name: string, doc: string, fn: UnaryFn) {
+  return {
+    ...defineOp<Record<string, never>>({
+      name,
+      doc,
+      inputs: floatUnary,
+      attrs: {},
+      infer: sameType,
+    }),
+    unary: (_attrs: unknown): UnaryFn => fn,
+  };
+}
+
+export const relu = unary('relu', 'max(x, 0); NaN stays NaN', (x) => (x > 0 ? x : x === x ? 0 : x));
+export const gelu = unary('gelu', 'exact GELU x·Φ(x) (nn.GELU())', geluFn);
+export const tanh = unary('tanh', 'hyperbolic tangent', Math.tanh);
+export const exp = unary('exp', 'e^x', Math.exp);
+export const sqrt = unary('sqrt', 'square root; negative gives NaN', Math.sqrt);
+
+export interface ScaleAttrs {
+  factor: number;
+}
+export const scale = {
+  ...defineOp<ScaleAttrs>({
+    name: 'scale',
+    doc: 'x · factor, for a constant factor (how attention scaling is canonically written)',
+    inputs: floatUnary,
+    attrs: { factor: { kind: 'float', required: true, doc: 'the constant multiplier' } },
+    infer: sameType,
+  }),
+  unary: (a: ScaleAttrs): UnaryFn => {
+    const f = a.factor;
+    return (x) => x * f;
+  },
+};
+
+export interface CastAttrs {
+  to: DType;
+}
+export const cast = defineOp<CastAttrs>({
+  name: 'cast',
+  doc: 'convert to dtype `to`: floats to ints truncate toward zero, to bool is x ≠ 0',
+  inputs: [{ name: 'x' }],
+  attrs: {
+    to: {
+      kind: 'enum',
+      values: ['f32', 'f16', 'i32', 'i64', 'bool'],
+      required: true,
+      doc: 'target dtype',
+    },
+  },
+  infer: (inputs, a) => [{ dtype: a.to, shape: inputs[0]!.shape }],
+});
+
+/** Scalar conversion used by cast, shared by the reference and the backends. */
+export function castScalar(to: DType): UnaryFn {
+  switch (to) {
+    case 'bool':
+      return (x) => (x !== 0 ? 1 : 0);
+    case 'i32':
+    case 'i64':
+      return (x) => (Number.isFinite(x) ? Math.trunc(x) : 0);
+    default:
+      return (x) => x;
+  }
+}
+
+export const where = defineOp<Record<string, never>>({
+  name: 'where',
+  doc: 'cond ? a : b, with broadcasting of all three',
+  inputs: [{ name: 'cond', dtypes: ['bool'] }, { name: 'a' }, { name: 'b' }],
+  attrs: {},
+  infer: (inputs) => {
+    const [c, a, b] = inputs as [TensorType, TensorType, TensorType];
+    if (a.dtype !== b.dtype) fail(`branches have different dtypes ${a.dtype}, ${b.dtype}`, inputs);
+    const shape = broadcastShapes([c.shape, a.shape, b.shape]);
+    if (typeof shape === 'string') fail(shape, inputs);
+    return [{ dtype: a.dtype, shape }];
+  },
+});

@@ -1,0 +1,72 @@
+import type { OpDef } from './define.js';
+import * as attn from './attention.js';
+import * as ew from './elementwise.js';
+import * as layout from './layout.js';
+import * as mm from './matmul.js';
+import * as misc from './misc.js';
+import * as red from './reduce.js';
+
+export * from './define.js';
+export type { AttentionAttrs } from './attention.js';
+export type { BinaryFn, CastAttrs, ScaleAttrs, UnaryFn } from './elementwise.js';
+export { castScalar } from './elementwise.js';
+export type { AxisAttrs, ReshapeAttrs, SliceAttrs, SplitAttrs, TransposeAttrs } from './layout.js';
+export { reshapeTarget, sliceRange } from './layout.js';
+export type { BmmAttrs } from './matmul.js';
+export { matrixDims } from './matmul.js';
+export type { ConstantAttrs, TrilAttrs } from './misc.js';
+export type { LayerNormAttrs, ReduceAttrs } from './reduce.js';
+export { reduceAxes } from './reduce.js';
+
+/** The op vocabulary: every op, defined once. Keys are the names as printed. */
+export const OPS = {
+  linear: mm.linear,
+  bmm: mm.bmm,
+  softmax: red.softmax,
+  scale: ew.scale,
+  transpose: layout.transpose,
+  reshape: layout.reshape,
+  add: ew.add,
+  sub: ew.sub,
+  mul: ew.mul,
+  div: ew.div,
+  where: ew.where,
+  embedding: misc.embedding,
+  concat: layout.concat,
+  split: layout.split,
+  slice: layout.slice,
+  reduce_sum: red.reduce_sum,
+  reduce_mean: red.reduce_mean,
+  layer_norm: red.layer_norm,
+  relu: ew.relu,
+  gelu: ew.gelu,
+  tanh: ew.tanh,
+  exp: ew.exp,
+  sqrt: ew.sqrt,
+  cast: ew.cast,
+  constant: misc.constant,
+  tril: misc.tril,
+  attention: attn.attention,
+} as const;
+
+export type OpName = keyof typeof OPS;
+export type AttrsOf<K extends OpName> = (typeof OPS)[K] extends OpDef<infer A> ? A : never;
+
+export const OP_NAMES = Object.keys(OPS) as OpName[];
+
+export function isOpName(s: string): s is OpName {
+  return Object.prototype.hasOwnProperty.call(OPS, s);
+}
+
+/** Op classes as sets, for passes and backends (tinygrad's GroupOp). */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const satisfies readonly OpName[];
+export const UNARY_OPS = [
+  'relu',
+  'gelu',
+  'tanh',
+  'exp',
+  'sqrt',
+  'scale',
+] as const satisfies readonly OpName[];
+export type BinaryOp = (typeof BINARY_OPS)[number];
+export type UnaryOp = (typeof UNARY_OPS)[number];

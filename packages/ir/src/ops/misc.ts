@@ -1,0 +1,59 @@
+import type { DType } from '../dtype.js';
+import { DTYPES } from '../dtype.js';
+import type { Dim } from '../shape.js';
+import type { TensorType } from '../types.js';
+import { defineOp, fail, FLOATS, INTS } from './define.js';
+
+export const embedding = defineOp<Record<string, never>>({
+  name: 'embedding',
+  doc: 'rows of weight [num, dim] picked by integer ids: out = ids.shape + [dim]; an id outside 0..num-1 is an error',
+  inputs: [
+    { name: 'ids', dtypes: INTS },
+    { name: 'weight', dtypes: FLOATS },
+  ],
+  attrs: {},
+  infer: (inputs) => {
+    const [ids, w] = inputs as [TensorType, TensorType];
+    if (w.shape.length !== 2) fail('weight must be [num, dim]', inputs);
+    return [{ dtype: w.dtype, shape: [...ids.shape, w.shape[1]!] }];
+  },
+});
+
+export interface ConstantAttrs {
+  dtype: DType;
+  shape: readonly number[];
+  value: readonly number[];
+}
+export const constant = defineOp<ConstantAttrs>({
+  name: 'constant',
+  doc: 'a small literal tensor; value holds its elements row-major, or one element to fill it',
+  inputs: [],
+  attrs: {
+    dtype: { kind: 'enum', values: DTYPES, default: 'f32', doc: 'element type' },
+    shape: { kind: 'ints', default: [], doc: 'shape; [] is a scalar' },
+    value: { kind: 'floats', required: true, doc: 'elements (nan, inf, -inf allowed)' },
+  },
+  infer: (_inputs, a) => {
+    const n = a.shape.reduce((p, d) => p * d, 1);
+    if (a.shape.some((d) => d < 0)) fail(`negative dim in [${a.shape.join(',')}]`);
+    if (a.value.length !== n && a.value.length !== 1)
+      fail(`value has ${a.value.length} elements, shape [${a.shape.join(',')}] needs ${n}`);
+    return [{ dtype: a.dtype, shape: a.shape }];
+  },
+});
+
+export interface TrilAttrs {
+  k: number;
+}
+export const tril = defineOp<TrilAttrs>({
+  name: 'tril',
+  doc: 'bool[R, C] with true where col - row ≤ k, sized by the last two dims of x (a causal mask)',
+  inputs: [{ name: 'x' }],
+  attrs: { k: { kind: 'int', default: 0, doc: 'diagonal offset' } },
+  infer: (inputs) => {
+    const s = inputs[0]!.shape;
+    if (s.length < 2) fail('x must have rank ≥ 2', inputs);
+    const shape: Dim[] = [s[s.length - 2]!, s[s.length - 1]!];
+    return [{ dtype: 'bool', shape }];
+  },
+});

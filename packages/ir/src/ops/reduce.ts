@@ -1,0 +1,82 @@
+import { normAxis } from '../shape.js';
+import type { TensorType } from '../types.js';
+import { defineOp, fail, FLOATS } from './define.js';
+import type { AxisAttrs } from './layout.js';
+
+export const softmax = defineOp<AxisAttrs>({
+  name: 'softmax',
+  doc: 'exp(x - max) / Σ exp(x - max) along axis (stable form); a row of only -inf gives NaN',
+  inputs: [{ name: 'x', dtypes: FLOATS }],
+  attrs: { axis: { kind: 'int', default: -1, doc: 'the axis to normalise' } },
+  infer: (inputs, a) => {
+    if (normAxis(a.axis, inputs[0]!.shape.length) === undefined)
+      fail(`axis ${a.axis} out of range`, inputs);
+    return [inputs[0]!];
+  },
+});
+
+export interface ReduceAttrs {
+  axes: readonly number[];
+  keepdims: boolean;
+}
+
+/** Normalised, sorted, distinct axes or a failure. */
+export function reduceAxes(inputs: readonly TensorType[], axes: readonly number[]): number[] {
+  const r = inputs[0]!.shape.length;
+  const norm = axes.map((a) => normAxis(a, r));
+  if (norm.some((a) => a === undefined) || new Set(norm).size !== norm.length)
+    fail(`axes [${axes.join(',')}] invalid for rank ${r}`, inputs);
+  return (norm as number[]).sort((a, b) => a - b);
+}
+
+function reduceOp(name: string, doc: string) {
+  return defineOp<ReduceAttrs>({
+    name,
+    doc,
+    inputs: [{ name: 'x', dtypes: FLOATS }],
+    attrs: {
+      axes: { kind: 'ints', required: true, doc: 'axes to reduce' },
+      keepdims: { kind: 'bool', default: false, doc: 'keep reduced axes as size 1' },
+    },
+    infer: (inputs, a) => {
+      const x = inputs[0]!;
+      const ax = reduceAxes(inputs, a.axes);
+      const shape = a.keepdims
+        ? x.shape.map((d, i) => (ax.includes(i) ? 1 : d))
+        : x.shape.filter((_, i) => !ax.includes(i));
+      return [{ dtype: x.dtype, shape }];
+    },
+  });
+}
+
+export const reduce_sum = reduceOp('reduce_sum', 'sum over axes');
+export const reduce_mean = reduceOp('reduce_mean', 'mean over axes');
+
+export interface LayerNormAttrs {
+  axis: number;
+  eps: number;
+}
+export const layer_norm = defineOp<LayerNormAttrs>({
+  name: 'layer_norm',
+  doc: '(x - mean) / √(var + eps) · weight + bias over axes axis..end (biased variance, as nn.LayerNorm)',
+  inputs: [
+    { name: 'x', dtypes: FLOATS },
+    { name: 'weight', dtypes: FLOATS, optional: true },
+    { name: 'bias', dtypes: FLOATS, optional: true },
+  ],
+  attrs: {
+    axis: { kind: 'int', default: -1, doc: 'first normalised axis' },
+    eps: { kind: 'float', default: 1e-5, doc: 'added to the variance' },
+  },
+  infer: (inputs, a) => {
+    const x = inputs[0]!;
+    const ax = normAxis(a.axis, x.shape.length);
+    if (ax === undefined) fail(`axis ${a.axis} out of range`, inputs);
+    const norm = x.shape.slice(ax);
+    for (const p of inputs.slice(1)) {
+      if (p.shape.length !== norm.length || p.shape.some((d, i) => d !== norm[i]))
+        fail(`weight and bias must have the normalised shape [${norm.join(',')}]`, inputs);
+    }
+    return [x];
+  },
+});

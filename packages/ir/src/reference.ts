@@ -1,0 +1,470 @@
+import type { DType } from './dtype.js';
+import { InputError, RuntimeError, withWhere } from './errors.js';
+import type { Graph, Node } from './graph.js';
+import { paramValues } from './init.js';
+import type { AttentionAttrs, AttrsOf, OpName } from './ops/index.js';
+import { castScalar, matrixDims, OPS, reduceAxes, reshapeTarget, sliceRange } from './ops/index.js';
+import type { Binding } from './shape.js';
+import {
+  bindShape,
+  broadcastStrides,
+  concreteShape,
+  normAxis,
+  numel,
+  shapeToString,
+  stridesOf,
+} from './shape.js';
+import type { Tensor } from './tensor.js';
+import { checkTensor, fromNumbers, toNumbers } from './tensor.js';
+
+/** A tensor inside the reference interpreter: every dtype held as float64. */
+export interface RefTensor {
+  readonly dtype: DType;
+  readonly shape: number[];
+  readonly data: Float64Array;
+}
+
+type RefKernel<K extends OpName> = (
+  ins: RefTensor[],
+  attrs: AttrsOf<K>,
+  outShapes: number[][],
+  node: Node,
+) => RefTensor[];
+
+const t = (dtype: DType, shape: number[], data?: Float64Array): RefTensor => ({
+  dtype,
+  shape,
+  data: data ?? new Float64Array(numel(shape)),
+});
+
+/** Visit every index of `shape`, giving the flat offsets into each operand's strides. */
+function forEachIndex(
+  shape: number[],
+  strides: number[][],
+  fn: (out: number, offs: number[]) => void,
+) {
+  const n = numel(shape);
+  const r = shape.length;
+  const idx = new Array<number>(r).fill(0);
+  const offs = strides.map(() => 0);
+  for (let o = 0; o < n; o++) {
+    fn(o, offs);
+    for (let a = r - 1; a >= 0; a--) {
+      idx[a]!++;
+      for (let s = 0; s < strides.length; s++) offs[s]! += strides[s]![a]!;
+      if (idx[a]! < shape[a]!) break;
+      for (let s = 0; s < strides.length; s++) offs[s]! -= strides[s]![a]! * shape[a]!;
+      idx[a] = 0;
+    }
+  }
+}
+
+function broadcastMap(
+  ins: RefTensor[],
+  outShape: number[],
+  dtype: DType,
+  fn: (...xs: number[]) => number,
+): RefTensor {
+  const out = t(dtype, outShape);
+  const st = ins.map((x) => broadcastStrides(x.shape, outShape));
+  forEachIndex(outShape, st, (o, offs) => {
+    out.data[o] = fn(...offs.map((off, i) => ins[i]!.data[off]!));
+  });
+  return out;
+}
+
+const binary =
+  (op: 'add' | 'sub' | 'mul' | 'div'): RefKernel<typeof op> =>
+  (ins, _a, shapes) => {
+    const f = OPS[op].binary(ins[0]!.dtype);
+    return [broadcastMap(ins, shapes[0]!, ins[0]!.dtype, f)];
+  };
+
+const unary =
+  (op: 'relu' | 'gelu' | 'tanh' | 'exp' | 'sqrt' | 'scale'): RefKernel<typeof op> =>
+  (ins, attrs) => {
+    const f = OPS[op].unary(attrs as never);
+    const x = ins[0]!;
+    return [t(x.dtype, x.shape, x.data.map(f))];
+  };
+
+/** Naive matmul over broadcast batch dims; a and b given with their transpose flags. */
+function matmul(
+  a: RefTensor,
+  b: RefTensor,
+  ta: boolean,
+  tb: boolean,
+  outShape: number[],
+): RefTensor {
+  const [M, K] = matrixDims(a.shape, ta);
+  const [, N] = matrixDims(b.shape, tb);
+  const out = t(a.dtype, outShape);
+  const batchShape = outShape.slice(0, -2);
+  const sa = broadcastStrides(a.shape.slice(0, -2), batchShape).map(
+    (s) => s * a.shape.at(-1)! * a.shape.at(-2)!,
+  );
+  const sb = broadcastStrides(b.shape.slice(0, -2), batchShape).map(
+    (s) => s * b.shape.at(-1)! * b.shape.at(-2)!,
+  );
+  const aAt = (base: number, i: number, k: number) => a.data[base + (ta ? k * M + i : i * K + k)]!;
+  const bAt = (base: number, k: number, j: number) => b.data[base + (tb ? j * K + k : k * N + j)]!;
+  forEachIndex(batchShape, [sa, sb], (bi, [oa, ob]) => {
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += aAt(oa!, i, k) * bAt(ob!, k, j);
+        out.data[bi * M * N + i * N + j] = s;
+      }
+  });
+  return out;
+}
+
+/** Apply `fn` to every 1-d lane along `axis` (read and written through index maps). */
+function lanes(shape: number[], axis: number, fn: (offsets: number[]) => void) {
+  const st = stridesOf(shape);
+  const n = shape[axis]!;
+  const outer = shape.filter((_, i) => i !== axis);
+  const ost = st.filter((_, i) => i !== axis);
+  forEachIndex(outer, [ost], (_o, [base]) => {
+    const offs = Array.from({ length: n }, (_, j) => base! + j * st[axis]!);
+    fn(offs);
+  });
+}
+
+function softmaxLane(src: Float64Array, dst: Float64Array, offs: number[]) {
+  let m = -Infinity;
+  for (const o of offs) m = Math.max(m, src[o]!);
+  // NaN anywhere, or every entry -inf, yields NaN as the unfused formula does.
+  let s = 0;
+  for (const o of offs) s += Math.exp(src[o]! - m);
+  for (const o of offs) dst[o] = Math.exp(src[o]! - m) / s;
+}
+
+function attentionRef(ins: RefTensor[], a: AttentionAttrs, outShape: number[]): RefTensor {
+  const [q, k, v, mask] = ins as [RefTensor, RefTensor, RefTensor, RefTensor | undefined];
+  const r = q.shape.length;
+  const T = q.shape[r - 2]!;
+  const dh = q.shape[r - 1]!;
+  const S = k.shape[r - 2]!;
+  const dv = v.shape[r - 1]!;
+  const scale = a.scale ?? 1 / Math.sqrt(dh);
+  const Hq = r >= 3 ? q.shape[r - 3]! : 1;
+  const Hkv = r >= 3 ? k.shape[r - 3]! : 1;
+  const group = Hq / Hkv;
+  const lead = q.shape.slice(0, Math.max(0, r - 3));
+  const nLead = numel(lead);
+  const scoresShape = [...q.shape.slice(0, -1), S];
+  const mst = mask ? broadcastStrides(mask.shape, scoresShape) : [];
+  const offset = a.causal === 'bottom_right' ? S - T : 0;
+  const out = t(q.dtype, outShape);
+  const s = new Float64Array(S);
+  for (let l = 0; l < nLead; l++)
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / group);
+      const qBase = (l * Hq + h) * T * dh;
+      const kBase = (l * Hkv + hk) * S * dh;
+      const vBase = (l * Hkv + hk) * S * dv;
+      // Decompose (l, h) into the scores' leading index for the mask's strides.
+      const leadIdx = [...unravel(l, lead), ...(r >= 3 ? [h] : [])];
+      for (let i = 0; i < T; i++) {
+        for (let j = 0; j < S; j++) {
+          let x = 0;
+          for (let c = 0; c < dh; c++)
+            x += q.data[qBase + i * dh + c]! * k.data[kBase + j * dh + c]!;
+          x *= scale;
+          if (a.softcap > 0) x = a.softcap * Math.tanh(x / a.softcap);
+          if (mask) {
+            const idx = [...leadIdx, i, j];
+            let off = 0;
+            idx.forEach((d, ax) => (off += d * mst[ax]!));
+            const m = mask.data[off]!;
+            if (mask.dtype === 'bool') x = m !== 0 ? x : a.mask_fill;
+            else x += m;
+          }
+          if (a.causal !== 'none' && j > i + offset) x = -Infinity;
+          s[j] = x;
+        }
+        const p = new Float64Array(S);
+        softmaxLane(s, p, [...Array(S).keys()]);
+        const allMasked = s.every((x) => x === -Infinity);
+        const oBase = ((l * Hq + h) * T + i) * dv;
+        for (let c = 0; c < dv; c++) {
+          let acc = 0;
+          for (let j = 0; j < S; j++) acc += p[j]! * v.data[vBase + j * dv + c]!;
+          out.data[oBase + c] = allMasked && a.masked_rows === 'zero' ? 0 : acc;
+        }
+      }
+    }
+  return out;
+}
+
+function unravel(i: number, shape: number[]): number[] {
+  const out = new Array<number>(shape.length);
+  for (let a = shape.length - 1; a >= 0; a--) {
+    out[a] = i % shape[a]!;
+    i = Math.floor(i / shape[a]!);
+  }
+  return out;
+}
+
+/** Reference semantics of every op, naive and in float64. */
+const KERNELS: { [K in OpName]: RefKernel<K> } = {
+  add: binary('add'),
+  sub: binary('sub'),
+  mul: binary('mul'),
+  div: binary('div'),
+  relu: unary('relu'),
+  gelu: unary('gelu'),
+  tanh: unary('tanh'),
+  exp: unary('exp'),
+  sqrt: unary('sqrt'),
+  scale: unary('scale'),
+  cast: ([x], a) => {
+    const f = castScalar(a.to);
+    return [t(a.to, x!.shape, x!.data.map(f))];
+  },
+  where: (ins, _a, shapes) => [
+    broadcastMap(ins, shapes[0]!, ins[1]!.dtype, (c, x, y) => (c !== 0 ? x! : y!)),
+  ],
+  linear: ([x, w, b], _a, shapes) => {
+    const y = matmul(x!, w!, false, true, shapes[0]!);
+    if (b) {
+      const n = b.shape[0]!;
+      for (let i = 0; i < y.data.length; i++) y.data[i]! += b.data[i % n]!;
+    }
+    return [y];
+  },
+  bmm: ([a, b], at, shapes) => [matmul(a!, b!, at.transpose_a, at.transpose_b, shapes[0]!)],
+  softmax: ([x], a) => {
+    const out = t(x!.dtype, x!.shape);
+    lanes(x!.shape, normAxis(a.axis, x!.shape.length)!, (offs) =>
+      softmaxLane(x!.data, out.data, offs),
+    );
+    return [out];
+  },
+  reduce_sum: ([x], a, shapes) => [reduce(x!, a.axes, shapes[0]!, false)],
+  reduce_mean: ([x], a, shapes) => [reduce(x!, a.axes, shapes[0]!, true)],
+  layer_norm: ([x, w, b], a) => {
+    const ax = normAxis(a.axis, x!.shape.length)!;
+    const inner = numel(x!.shape.slice(ax));
+    const out = t(x!.dtype, x!.shape);
+    for (let base = 0; base < x!.data.length; base += inner) {
+      let mean = 0;
+      for (let i = 0; i < inner; i++) mean += x!.data[base + i]!;
+      mean /= inner;
+      let v = 0;
+      for (let i = 0; i < inner; i++) v += (x!.data[base + i]! - mean) ** 2;
+      v /= inner;
+      const rstd = 1 / Math.sqrt(v + a.eps);
+      for (let i = 0; i < inner; i++) {
+        let y = (x!.data[base + i]! - mean) * rstd;
+        if (w) y *= w.data[i]!;
+        if (b) y += b.data[i]!;
+        out.data[base + i] = y;
+      }
+    }
+    return [out];
+  },
+  transpose: ([x], a, shapes) => {
+    const st = stridesOf(x!.shape);
+    const out = t(x!.dtype, shapes[0]!);
+    forEachIndex(
+      shapes[0]!,
+      [a.perm.map((p) => st[p]!)],
+      (o, [off]) => (out.data[o] = x!.data[off!]!),
+    );
+    return [out];
+  },
+  reshape: ([x], _a, shapes) => [t(x!.dtype, shapes[0]!, x!.data.slice())],
+  concat: (ins, a, shapes) => {
+    const ax = normAxis(a.axis, ins[0]!.shape.length)!;
+    const out = t(ins[0]!.dtype, shapes[0]!);
+    const outer = numel(shapes[0]!.slice(0, ax));
+    const inner = numel(shapes[0]!.slice(ax + 1));
+    let pos = 0;
+    for (const x of ins) {
+      const n = x.shape[ax]! * inner;
+      for (let o = 0; o < outer; o++)
+        out.data.set(x.data.subarray(o * n, (o + 1) * n), o * shapes[0]![ax]! * inner + pos);
+      pos += n;
+    }
+    return [out];
+  },
+  split: ([x], a, shapes) => {
+    const ax = normAxis(a.axis, x!.shape.length)!;
+    let start = 0;
+    return shapes.map((s) => {
+      const r = sliceAxis(x!, ax, start, start + s[ax]!);
+      start += s[ax]!;
+      return r;
+    });
+  },
+  slice: ([x], a) => {
+    const ax = normAxis(a.axis, x!.shape.length)!;
+    const [s, e] = sliceRange(x!.shape[ax]!, a.start, a.end);
+    return [sliceAxis(x!, ax, s, e)];
+  },
+  embedding: ([ids, w], _a, shapes, node) => {
+    const [num, dim] = w!.shape as [number, number];
+    const out = t(w!.dtype, shapes[0]!);
+    ids!.data.forEach((id, i) => {
+      if (!(Number.isInteger(id) && id >= 0 && id < num))
+        throw new RuntimeError(`embedding index ${id} out of range [0, ${num})`, {
+          node: node.outputs[0]!,
+          op: 'embedding',
+        });
+      out.data.set(w!.data.subarray(id * dim, (id + 1) * dim), i * dim);
+    });
+    return [out];
+  },
+  constant: (_ins, a, shapes) => {
+    const n = numel(shapes[0]!);
+    const data = new Float64Array(n);
+    if (a.value.length === 1) data.fill(a.value[0]!);
+    else data.set(a.value);
+    return [t(a.dtype, shapes[0]!, data)];
+  },
+  tril: (_ins, a, shapes) => {
+    const [R, C] = shapes[0] as [number, number];
+    const out = t('bool', [R, C]);
+    for (let i = 0; i < R; i++)
+      for (let j = 0; j < C; j++) out.data[i * C + j] = j - i <= a.k ? 1 : 0;
+    return [out];
+  },
+  attention: (ins, a, shapes) => [attentionRef(ins, a, shapes[0]!)],
+};
+
+function sliceAxis(x: RefTensor, ax: number, s: number, e: number): RefTensor {
+  const shape = x.shape.map((d, i) => (i === ax ? e - s : d));
+  const st = stridesOf(x.shape);
+  const out = t(x.dtype, shape);
+  forEachIndex(shape, [st], (o, [off]) => (out.data[o] = x.data[off! + s * st[ax]!]!));
+  return out;
+}
+
+function reduce(
+  x: RefTensor,
+  axes: readonly number[],
+  outShape: number[],
+  mean: boolean,
+): RefTensor {
+  const ax = reduceAxes([{ dtype: x.dtype, shape: x.shape }], axes);
+  const keptShape = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const out = t(x.dtype, outShape);
+  const ost = broadcastStrides(keptShape, x.shape);
+  forEachIndex(x.shape, [ost], (i, [o]) => (out.data[o!]! += x.data[i]!));
+  if (mean) {
+    const n = numel(ax.map((a) => x.shape[a]!));
+    for (let i = 0; i < out.data.length; i++) out.data[i]! /= n;
+  }
+  return out;
+}
+
+export interface RunOptions {
+  /** Values for symbols not fixed by the inputs' shapes. */
+  shapes?: Binding;
+  /** Param values by name, overriding the graph's own. */
+  params?: ReadonlyMap<string, Float64Array>;
+}
+
+/**
+ * Bind symbols from the given inputs (and explicit `shapes`), checking dtype, rank, sizes
+ * and that every input is present. Shared by the interpreter and the backends.
+ */
+export function bindInputs(
+  g: Graph,
+  inputs: Readonly<Record<string, Tensor>>,
+  shapes: Binding = {},
+): Record<string, number> {
+  const binding: Record<string, number> = { ...shapes };
+  for (const [k, v] of Object.entries(binding))
+    if (!Number.isInteger(v) || v < 0)
+      throw new InputError(`symbol ${k} bound to ${v}: must be an integer ≥ 0`);
+  for (const name of Object.keys(inputs))
+    if (!g.inputs.some((i) => i.name === name))
+      throw new InputError(
+        `unknown input '${name}' (graph inputs: ${g.inputs.map((i) => i.name).join(', ')})`,
+        { value: name },
+      );
+  for (const inp of g.inputs) {
+    const x = inputs[inp.name];
+    if (x === undefined)
+      throw new InputError(
+        `missing input '${inp.name}' (${inp.type.dtype}${shapeToString(inp.type.shape)})`,
+        { value: inp.name },
+      );
+    if (x.dtype !== inp.type.dtype)
+      throw new InputError(`input '${inp.name}' has dtype ${x.dtype}, expected ${inp.type.dtype}`, {
+        value: inp.name,
+      });
+    checkTensor(x, `input '${inp.name}'`);
+    const msg = bindShape(inp.type.shape, x.shape, binding);
+    if (msg !== undefined) throw new InputError(`input '${inp.name}': ${msg}`, { value: inp.name });
+  }
+  return binding;
+}
+
+/** Concrete shapes of every value under a binding. */
+export function concreteShapes(g: Graph, binding: Binding): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const name of g.valueNames())
+    m.set(name, concreteShape(g.typeOf(name).shape, binding, `%${name}`));
+  // Reshape targets with symbols must agree with the bound sizes (e.g. [B,T,4,16] from 64 features).
+  for (const n of g.nodes)
+    if (n.op === 'reshape') {
+      const inN = numel(m.get(n.inputs[0]!)!);
+      const outN = numel(m.get(n.outputs[0]!)!);
+      if (inN !== outN)
+        throw new InputError(`reshape %${n.outputs[0]} gets ${inN} elements, needs ${outN}`);
+    }
+  return m;
+}
+
+/**
+ * The reference interpreter: float64, naive, no optimisation. The oracle every equivalence
+ * test compares against. Returns outputs as float64 RefTensors keyed by name.
+ */
+export function interpret(
+  g: Graph,
+  inputs: Readonly<Record<string, Tensor>>,
+  options: RunOptions = {},
+): Record<string, RefTensor> {
+  const binding = bindInputs(g, inputs, options.shapes);
+  const shapes = concreteShapes(g, binding);
+  const env = new Map<string, RefTensor>();
+  for (const inp of g.inputs) {
+    const x = inputs[inp.name]!;
+    env.set(inp.name, t(inp.type.dtype, [...x.shape], toNumbers(x)));
+  }
+  for (const p of g.params)
+    env.set(
+      p.name,
+      t(
+        p.type.dtype,
+        p.type.shape as number[],
+        options.params?.get(p.name) ?? paramValues(p, g.seed),
+      ),
+    );
+  for (const node of g.nodes) {
+    const kernel = KERNELS[node.op] as RefKernel<OpName>;
+    try {
+      const outs = kernel(
+        node.inputs.map((i) => env.get(i)!),
+        node.attrs as never,
+        node.outputs.map((o) => shapes.get(o)!),
+        node,
+      );
+      node.outputs.forEach((o, i) => env.set(o, outs[i]!));
+    } catch (e) {
+      throw withWhere(e, { node: node.outputs[0]!, op: node.op });
+    }
+  }
+  return Object.fromEntries(g.outputs.map((o) => [o, env.get(o)!]));
+}
+
+/** Convert a reference result to a boundary tensor of its dtype (rounding as stored). */
+export function refToTensor(r: RefTensor): Tensor {
+  return fromNumbers(r.dtype, r.shape, r.data);
+}
+
+export { reshapeTarget };
