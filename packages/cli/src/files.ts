@@ -97,7 +97,11 @@ export function convertExact(
 
 export function readNpyAs(path: string, want: DType): Tensor {
   const a = readNpy(readFile(path), path);
-  return convertExact(a as never, want, path);
+  return convertExact(
+    { dtype: a.descr, shape: a.shape, data: a.data as ArrayLike<number> },
+    want,
+    path,
+  );
 }
 
 /** Params from a safetensors file, by name: a missing, extra or mis-shaped tensor is an error. */

@@ -227,11 +227,15 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
     broadcastMap(ins, shapes[0]!, ins[1]!.dtype, (c, x, y) => (c !== 0 ? x! : y!)),
   ],
   linear: ([x, w, b], _a, shapes) => {
-    const y = matmul(x!, w!, false, true, shapes[0]!);
-    if (b) {
-      const n = b.shape[0]!;
-      for (let i = 0; i < y.data.length; i++) y.data[i]! += b.data[i % n]!;
-    }
+    const [N, K] = w!.shape as [number, number];
+    const y = t(x!.dtype, shapes[0]!);
+    const M = numel(shapes[0]!) / (N || 1);
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = b ? b.data[j]! : 0;
+        for (let k = 0; k < K; k++) s += x!.data[i * K + k]! * w!.data[j * K + k]!;
+        y.data[i * N + j] = s;
+      }
     return [y];
   },
   bmm: ([a, b], at, shapes) => [matmul(a!, b!, at.transpose_a, at.transpose_b, shapes[0]!)],

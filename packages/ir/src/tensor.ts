@@ -33,17 +33,22 @@ const CTOR: Record<DType, string> = {
   bool: 'Uint8Array',
 };
 
+/** Check that data matches dtype and shape; `what` names it in errors ("input 'x'"). */
 export function checkTensor(t: Tensor, what: string) {
+  if (typeof t !== 'object' || t === null || !(t.dtype in CTOR))
+    throw new InputError(
+      `${what}: expected { dtype, shape, data } with dtype one of ${Object.keys(CTOR).join(', ')}`,
+    );
+  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0))
+    throw new InputError(`${what}: shape must be a list of integers ≥ 0`);
   const want = CTOR[t.dtype];
-  if (t.data.constructor.name !== want)
+  if (!ArrayBuffer.isView(t.data) || t.data.constructor.name !== want)
     throw new InputError(
       `${what}: ${t.dtype} data must be a ${want}, got ${t.data.constructor.name}`,
-      { value: what },
     );
   if (t.data.length !== numel(t.shape))
     throw new InputError(
       `${what}: ${t.data.length} elements do not fill shape ${shapeToString(t.shape)} (${numel(t.shape)})`,
-      { value: what },
     );
 }
 

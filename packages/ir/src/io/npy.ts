@@ -83,7 +83,9 @@ export function readNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
     err(
       `data is ${bytes.length - dataStart} bytes, shape (${shape.join(', ')}) of ${descr} needs ${need}`,
     );
-  const copy = bytes.slice(dataStart, dataStart + need); // aligned, owned copy
+  // An aligned copy we own (a Node Buffer's slice() would be a view into a shared pool).
+  const copy = new Uint8Array(need);
+  copy.set(bytes.subarray(dataStart, dataStart + need));
   const buf = copy.buffer;
   const Ctor =
     kind === 'f64'

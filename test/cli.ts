@@ -1,0 +1,21 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { main } from '@glimpse/cli';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const BIN = `${ROOT}packages/cli/bin/glimpse.js`;
+export const FIXTURES = `${ROOT}test/fixtures`;
+
+/** Run the CLI in-process (source build), capturing its streams. */
+export async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (s) => (out += s), err: (s) => (err += s) });
+  return { code, out, err };
+}
+
+/** Run the real `glimpse` binary in a child process (the built dist, as users run it). */
+export function cliProcess(...argv: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}

@@ -1,0 +1,72 @@
+/**
+ * Every built-in model equals PyTorch: fixtures made by test/fixtures/gen_fixtures.py
+ * (PyTorch 1.13, weights under state_dict names) run through
+ * `glimpse run --weights ... --inputs ... --check ...` with DESIGN.md's default tolerances
+ * (rtol 1e-3, atol 1e-5: f32 vs f32 with different summation orders).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { MODEL_NAMES } from '@glimpse/models';
+import { cli, FIXTURES } from './cli.js';
+
+const manifest = JSON.parse(readFileSync(`${FIXTURES}/manifest.json`, 'utf8')) as {
+  models: Record<string, string>;
+};
+
+describe('built-in models ≡ PyTorch', () => {
+  it('has a fixture for every built-in model', () => {
+    expect(Object.keys(manifest.models).sort()).toEqual([...MODEL_NAMES].sort());
+  });
+  for (const [name, spec] of Object.entries(manifest.models)) {
+    it(name, async () => {
+      const dir = `${FIXTURES}/${name}`;
+      const r = await cli(
+        'run',
+        spec,
+        '--weights',
+        `${dir}/weights.safetensors`,
+        '--inputs',
+        dir,
+        '--check',
+        dir,
+      );
+      expect(r.err).toBe('');
+      expect(r.out).toMatch(/^y: max abs err .*, ok$/m);
+      expect(r.code).toBe(0);
+    });
+  }
+  it('--check fails (exit 1) when the outputs differ: the check can fail', async () => {
+    const a = `${FIXTURES}/causal-self-attention`;
+    // Same shapes, other values: the transformer block's reference output.
+    const r = await cli(
+      'run',
+      manifest.models['causal-self-attention']!,
+      '--weights',
+      `${a}/weights.safetensors`,
+      '--inputs',
+      a,
+      '--check',
+      `${FIXTURES}/transformer-block`,
+    );
+    expect(r.out).toMatch(/FAIL: \d+ values out of tolerance/);
+    expect(r.code).toBe(1);
+  });
+  it('--check fails with tolerances too tight for f32', async () => {
+    const d = `${FIXTURES}/transformer-block`;
+    const r = await cli(
+      'run',
+      manifest.models['transformer-block']!,
+      '--weights',
+      `${d}/weights.safetensors`,
+      '--inputs',
+      d,
+      '--check',
+      d,
+      '--rtol',
+      '0',
+      '--atol',
+      '0',
+    );
+    expect(r.code).toBe(1);
+  });
+});

@@ -1,0 +1,383 @@
+/**
+ * Every op, over random shapes (size-1 and broadcast dims included) and values (special
+ * values where the op must propagate them): the JS backend equals the float64 reference
+ * interpreter within F32_TOL (see helpers.ts for why that tolerance).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { DType, Graph, OpName, Tensor } from '@glimpse/ir';
+import { buildGraph, OP_NAMES } from '@glimpse/ir';
+import { checkGraph, tensor } from './helpers.js';
+
+interface Case {
+  graph: Graph;
+  inputs: Record<string, Tensor>;
+  /** Magnitude of the values summed into one output, for the absolute tolerance. */
+  scale?: number;
+}
+
+const dim = fc.integer({ min: 1, max: 5 });
+const shape = (min = 0, max = 4) => fc.array(dim, { minLength: min, maxLength: max });
+const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+const special = fc.constantFrom(0, 0, 0.1);
+
+/** Shapes that broadcast to `out`: a suffix of it, with some dims replaced by 1. */
+const broadcastOf = (out: number[]) =>
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: out.length }),
+      fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }),
+    )
+    .map(([drop, ones]) => out.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d)));
+
+function single(
+  op: OpName,
+  ins: { name: string; dtype: DType; shape: number[] }[],
+  attrs: Record<string, unknown>,
+  s: number,
+  sp = 0,
+): Case {
+  const inputs: Record<string, Tensor> = {};
+  const graph = buildGraph(`t_${op}`, (b) => {
+    const vals = ins.map((i, k) => {
+      inputs[i.name] = tensor(i.dtype, i.shape, s + k, 2, sp);
+      return b.input(i.name, i.dtype, i.shape);
+    });
+    return b.op(op, vals, attrs as never, 'y');
+  });
+  return { graph, inputs };
+}
+
+const binaryCase = (op: OpName) =>
+  fc
+    .tuple(shape(0, 4), seed, special, fc.constantFrom<DType>('f32', 'f32', 'i32'))
+    .chain(([out, s, sp, dt]) =>
+      fc.tuple(broadcastOf(out), broadcastOf(out), fc.boolean()).map(([a, b, swap]) => {
+        // Make sure the result has the full `out` shape by giving one side all of it.
+        const [sa, sb] = swap ? [out, b] : [a, out];
+        return single(
+          op,
+          [
+            { name: 'a', dtype: dt, shape: sa },
+            { name: 'b', dtype: dt, shape: sb },
+          ],
+          {},
+          s,
+          dt === 'f32' ? sp : 0,
+        );
+      }),
+    );
+
+const unaryCase = (op: OpName, attrs: fc.Arbitrary<Record<string, unknown>> = fc.constant({})) =>
+  fc
+    .tuple(shape(), seed, special, attrs)
+    .map(([sh, s, sp, a]) => single(op, [{ name: 'x', dtype: 'f32', shape: sh }], a, s, sp));
+
+const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
+  add: binaryCase('add'),
+  sub: binaryCase('sub'),
+  mul: binaryCase('mul'),
+  div: binaryCase('div'),
+  relu: unaryCase('relu'),
+  gelu: unaryCase('gelu'),
+  tanh: unaryCase('tanh'),
+  exp: unaryCase('exp'),
+  sqrt: unaryCase('sqrt'),
+  scale: unaryCase('scale', fc.record({ factor: fc.constantFrom(0.125, -2, 0, 1 / 3) })),
+  cast: fc
+    .tuple(
+      shape(),
+      seed,
+      fc.constantFrom<[DType, DType]>(
+        ['f32', 'i32'],
+        ['f32', 'bool'],
+        ['i32', 'f32'],
+        ['bool', 'f32'],
+        ['f32', 'i64'],
+        ['i64', 'f32'],
+      ),
+    )
+    .map(([sh, s, [from, to]]) =>
+      single('cast', [{ name: 'x', dtype: from, shape: sh }], { to }, s),
+    ),
+  where: fc.tuple(shape(0, 4), seed, special).chain(([out, s, sp]) =>
+    fc.tuple(broadcastOf(out), broadcastOf(out)).map(([c, a]) =>
+      single(
+        'where',
+        [
+          { name: 'c', dtype: 'bool', shape: c },
+          { name: 'a', dtype: 'f32', shape: a },
+          { name: 'b', dtype: 'f32', shape: out },
+        ],
+        {},
+        s,
+        sp,
+      ),
+    ),
+  ),
+  linear: fc
+    .tuple(
+      shape(0, 2),
+      fc.integer({ min: 0, max: 40 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.boolean(),
+      seed,
+      special,
+    )
+    .map(([lead, K, N, bias, s, sp]) => {
+      const ins = [
+        { name: 'x', dtype: 'f32' as DType, shape: [...lead, K] },
+        { name: 'w', dtype: 'f32' as DType, shape: [N, K] },
+        ...(bias ? [{ name: 'b', dtype: 'f32' as DType, shape: [N] }] : []),
+      ];
+      return { ...single('linear', ins, {}, s, sp), scale: Math.max(1, K) * 4 };
+    }),
+  bmm: fc
+    .tuple(
+      shape(0, 2),
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.boolean(),
+      fc.boolean(),
+      seed,
+      special,
+    )
+    .chain(([batch, M, K, N, ta, tb, s, sp]) =>
+      fc.tuple(broadcastOf(batch), broadcastOf(batch), fc.boolean()).map(([ba, bb, swap]) => {
+        const [xa, xb] = swap ? [batch, bb] : [ba, batch];
+        const a = [...xa, ...(ta ? [K, M] : [M, K])];
+        const b = [...xb, ...(tb ? [N, K] : [K, N])];
+        return {
+          ...single(
+            'bmm',
+            [
+              { name: 'a', dtype: 'f32', shape: a },
+              { name: 'b', dtype: 'f32', shape: b },
+            ],
+            { transpose_a: ta, transpose_b: tb },
+            s,
+            sp,
+          ),
+          scale: K * 4,
+        };
+      }),
+    ),
+  softmax: fc
+    .tuple(shape(1, 4), seed, special)
+    .chain(([sh, s, sp]) =>
+      fc
+        .integer({ min: -sh.length, max: sh.length - 1 })
+        .map((axis) =>
+          single('softmax', [{ name: 'x', dtype: 'f32', shape: sh }], { axis }, s, sp),
+        ),
+    ),
+  transpose: fc
+    .tuple(shape(0, 5), seed)
+    .chain(([sh, s]) =>
+      fc
+        .shuffledSubarray([...sh.keys()], { minLength: sh.length, maxLength: sh.length })
+        .map((perm) => single('transpose', [{ name: 'x', dtype: 'f32', shape: sh }], { perm }, s)),
+    ),
+  reshape: fc.tuple(shape(0, 4), seed, fc.boolean()).map(([sh, s, hole]) => {
+    // Target: the same elements regrouped as [n] or [.., n/k, k], with an optional -1.
+    const n = sh.reduce((a, b) => a * b, 1);
+    const k = [3, 2, 1].find((d) => n % d === 0)!;
+    const target = hole ? [-1, k] : [n / k, k];
+    return single('reshape', [{ name: 'x', dtype: 'f32', shape: sh }], { shape: target }, s);
+  }),
+  concat: fc
+    .tuple(shape(1, 3), fc.array(dim, { minLength: 1, maxLength: 3 }), seed)
+    .chain(([sh, sizes, s]) =>
+      fc.integer({ min: 0, max: sh.length - 1 }).map((axis) =>
+        single(
+          'concat',
+          sizes.map((d, i) => ({
+            name: `x${i}`,
+            dtype: 'f32' as DType,
+            shape: sh.map((v, j) => (j === axis ? d : v)),
+          })),
+          { axis },
+          s,
+        ),
+      ),
+    ),
+  split: fc
+    .tuple(
+      shape(1, 3),
+      fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }),
+      seed,
+    )
+    .chain(([sh, sizes, s]) =>
+      fc.integer({ min: 0, max: sh.length - 1 }).map((axis) => {
+        const total = sizes.reduce((a, b) => a + b, 0);
+        const x = sh.map((v, j) => (j === axis ? total : v));
+        const inputs = { x: tensor('f32', x, s) };
+        const graph = buildGraph('t_split', (b) =>
+          b.opN(
+            'split',
+            [b.input('x', 'f32', x)],
+            { axis, sizes },
+            sizes.map((_, i) => `y${i}`),
+          ),
+        );
+        return { graph, inputs };
+      }),
+    ),
+  slice: fc
+    .tuple(shape(1, 3), seed, fc.integer({ min: -7, max: 7 }), fc.integer({ min: -7, max: 7 }))
+    .chain(([sh, s, start, end]) =>
+      fc
+        .integer({ min: 0, max: sh.length - 1 })
+        .map((axis) =>
+          single('slice', [{ name: 'x', dtype: 'f32', shape: sh }], { axis, start, end }, s),
+        ),
+    ),
+  reduce_sum: fc
+    .tuple(shape(1, 4), seed, fc.boolean(), special)
+    .chain(([sh, s, keepdims, sp]) =>
+      fc
+        .subarray([...sh.keys()], { minLength: 1 })
+        .map((axes) => ({
+          ...single(
+            'reduce_sum',
+            [{ name: 'x', dtype: 'f32', shape: sh }],
+            { axes, keepdims },
+            s,
+            sp,
+          ),
+          scale: 2 * 125,
+        })),
+    ),
+  reduce_mean: fc
+    .tuple(shape(1, 4), seed, fc.boolean())
+    .chain(([sh, s, keepdims]) =>
+      fc
+        .subarray([...sh.keys()], { minLength: 1 })
+        .map((axes) =>
+          single('reduce_mean', [{ name: 'x', dtype: 'f32', shape: sh }], { axes, keepdims }, s),
+        ),
+    ),
+  layer_norm: fc
+    .tuple(shape(1, 3), seed, fc.integer({ min: 0, max: 2 }), fc.constantFrom(1e-5, 1e-3))
+    .chain(([sh, s, nParams, eps]) =>
+      fc.integer({ min: -sh.length, max: -1 }).map((axis) => {
+        const norm = sh.slice(sh.length + axis);
+        const ins = [
+          { name: 'x', dtype: 'f32' as DType, shape: sh },
+          ...['w', 'b']
+            .slice(0, nParams)
+            .map((name) => ({ name, dtype: 'f32' as DType, shape: norm })),
+        ];
+        return { ...single('layer_norm', ins, { axis, eps }, s), scale: 10 };
+      }),
+    ),
+  embedding: fc
+    .tuple(
+      shape(0, 3),
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 5 }),
+      seed,
+      fc.constantFrom<DType>('i32', 'i64'),
+    )
+    .map(([ids, num, d, s, dt]) => {
+      const n = ids.reduce((a, b) => a * b, 1);
+      const idv = Array.from({ length: n }, (_, i) => (i * 7 + s) % num);
+      const c = single(
+        'embedding',
+        [
+          { name: 'ids', dtype: dt, shape: ids },
+          { name: 'w', dtype: 'f32', shape: [num, d] },
+        ],
+        {},
+        s,
+      );
+      c.inputs.ids = {
+        dtype: dt,
+        shape: ids,
+        data: dt === 'i32' ? Int32Array.from(idv) : BigInt64Array.from(idv.map(BigInt)),
+      };
+      return c;
+    }),
+  constant: fc
+    .tuple(shape(0, 3), fc.constantFrom<DType>('f32', 'i32', 'bool'), fc.boolean())
+    .map(([sh, dtype, splat]) => {
+      const n = sh.reduce((a, b) => a * b, 1);
+      const value = splat
+        ? [dtype === 'f32' ? -Infinity : 1]
+        : Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 2 : i - 2));
+      return {
+        graph: buildGraph('t_constant', (b) =>
+          b.op('constant', [], { dtype, shape: sh, value }, 'y'),
+        ),
+        inputs: {},
+      };
+    }),
+  tril: fc
+    .tuple(shape(2, 4), seed, fc.integer({ min: -3, max: 3 }))
+    .map(([sh, s, k]) => single('tril', [{ name: 'x', dtype: 'f32', shape: sh }], { k }, s)),
+  attention: fc
+    .record({
+      lead: shape(0, 1),
+      hkv: fc.integer({ min: 1, max: 2 }),
+      group: fc.integer({ min: 1, max: 3 }),
+      T: fc.integer({ min: 1, max: 7 }),
+      S: fc.integer({ min: 1, max: 9 }),
+      dh: fc.integer({ min: 1, max: 9 }),
+      dv: fc.integer({ min: 1, max: 6 }),
+      mask: fc.constantFrom('none', 'bool', 'additive'),
+      causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
+      softcap: fc.constantFrom(0, 0, 5),
+      rows: fc.constantFrom('nan', 'zero'),
+      fill: fc.constantFrom(-Infinity, -3.4028234663852886e38),
+      scale: fc.option(fc.constantFrom(0.5, 0.125), { nil: undefined }),
+      s: seed,
+      sp: special,
+      headless: fc.boolean(),
+    })
+    .chain((c) =>
+      broadcastOf([...c.lead, c.hkv * c.group, c.T, c.S]).map((mshape) => {
+        const hq = c.hkv * c.group;
+        const heads = (h: number) => (c.headless ? [] : [h]);
+        const lead = c.headless ? [] : c.lead;
+        const ins: { name: string; dtype: DType; shape: number[] }[] = [
+          { name: 'q', dtype: 'f32', shape: [...lead, ...heads(hq), c.T, c.dh] },
+          { name: 'k', dtype: 'f32', shape: [...lead, ...heads(c.hkv), c.S, c.dh] },
+          { name: 'v', dtype: 'f32', shape: [...lead, ...heads(c.hkv), c.S, c.dv] },
+        ];
+        const ms = c.headless ? mshape.slice(-2) : mshape;
+        if (c.mask !== 'none')
+          ins.push({ name: 'mask', dtype: c.mask === 'bool' ? 'bool' : 'f32', shape: ms });
+        const attrs = {
+          causal: c.causal,
+          softcap: c.softcap,
+          masked_rows: c.rows,
+          mask_fill: c.fill,
+          ...(c.scale !== undefined ? { scale: c.scale } : {}),
+        };
+        const k = single('attention', ins, attrs, c.s, c.sp);
+        if (c.mask === 'additive') {
+          // Additive masks hold 0 and -inf, as real ones do (and so fully masked rows occur).
+          const m = k.inputs.mask!.data as Float32Array;
+          for (let i = 0; i < m.length; i++) m[i] = m[i]! > 0.5 ? -Infinity : 0;
+        }
+        return { ...k, scale: 10 };
+      }),
+    ),
+};
+
+describe('every op: JS backend ≡ reference', () => {
+  it('has a property test for every op of the vocabulary', () => {
+    expect(Object.keys(CASES).sort()).toEqual([...OP_NAMES].sort());
+  });
+  for (const op of OP_NAMES) {
+    it(op, () => {
+      fc.assert(
+        fc.property(CASES[op], (c) => {
+          checkGraph(c.graph, c.inputs, { scale: c.scale ?? 1 });
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+});
