@@ -1,6 +1,7 @@
 import type { Binding, Graph, Tensor, TypedArray } from '@glimpse/ir';
 import {
   bindInputs,
+  checkAllocation,
   concreteShape,
   concreteShapes,
   InputError,
@@ -35,6 +36,7 @@ interface Instance {
   readonly bufs: Buf[];
   readonly memory: MemoryPlan;
   readonly shapes: Map<string, number[]>;
+  readonly paramBytes: number;
 }
 
 const MAX_INSTANCES = 8;
@@ -174,6 +176,11 @@ export class JsExecutable {
       ...planned.get(id)!,
     }));
     const memory = planMemory(values, nodes.length);
+    const paramBytes = g.params.reduce(
+      (a, p) => a + numel(p.type.shape as number[]) * STORAGE_BYTES[storageOf(p.type.dtype)],
+      0,
+    );
+    checkAllocation(memory.peakBytes + paramBytes, `${g.name} at ${JSON.stringify(binding)}`);
     const slots = memory.slotBytes.map((b) => new ArrayBuffer(b));
     const bufs: Buf[] = new Array(names.length);
     order.forEach((id, i) => {
@@ -196,7 +203,7 @@ export class JsExecutable {
         op: n.op,
       };
     });
-    return { steps, bufs, memory, shapes };
+    return { steps, bufs, memory, shapes, paramBytes };
   }
 }
 

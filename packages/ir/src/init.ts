@@ -1,6 +1,6 @@
 import type { Graph, Param } from './graph.js';
 import { InputError } from './errors.js';
-import { numel } from './shape.js';
+import { checkAllocation, numel } from './shape.js';
 
 /** splitmix32: small, fast and well distributed; state fully determined by the seed. */
 function splitmix32(seed: number) {
@@ -42,6 +42,7 @@ export function paramValues(p: Param, seed: number): Float64Array {
   if (init.kind === 'external')
     throw new InputError(`param %${p.name} has no values: load weights for it`, { value: p.name });
   const n = numel(p.type.shape as number[]);
+  checkAllocation(n * 8, `param %${p.name}`);
   const out = new Float64Array(n);
   if (init.kind === 'fill') out.fill(init.value);
   const rnd = randomStream(seed, p.name);

@@ -7,6 +7,7 @@ import { castScalar, matrixDims, OPS, reduceAxes, reshapeTarget, sliceRange } fr
 import type { Binding } from './shape.js';
 import {
   bindShape,
+  checkAllocation,
   broadcastStrides,
   concreteShape,
   normAxis,
@@ -435,6 +436,9 @@ export function interpret(
 ): Record<string, RefTensor> {
   const binding = bindInputs(g, inputs, options.shapes);
   const shapes = concreteShapes(g, binding);
+  let total = 0;
+  for (const s of shapes.values()) total += numel(s) * 8;
+  checkAllocation(total, `the reference run of ${g.name}`);
   const env = new Map<string, RefTensor>();
   for (const inp of g.inputs) {
     const x = inputs[inp.name]!;
