@@ -4,28 +4,26 @@ import { planMemory } from './memory.js';
 
 describe('planMemory', () => {
   it('never gives one slot to two values alive at once, and never plans more than one buffer per value', () => {
-    const arb = fc
-      .integer({ min: 1, max: 12 })
-      .chain((steps) =>
-        fc
-          .array(
-            fc.record({
-              def: fc.integer({ min: 0, max: steps - 1 }),
-              len: fc.integer({ min: 0, max: steps }),
-              bytes: fc.integer({ min: 0, max: 4096 }),
-              out: fc.boolean(),
-            }),
-            { maxLength: 30 },
-          )
-          .map((vs) => ({
-            steps,
-            values: vs.map((v) => ({
-              bytes: v.bytes,
-              def: v.def,
-              lastUse: v.out && v.len === 0 ? Infinity : Math.min(steps - 1, v.def + v.len),
-            })),
+    const arb = fc.integer({ min: 1, max: 12 }).chain((steps) =>
+      fc
+        .array(
+          fc.record({
+            def: fc.integer({ min: 0, max: steps - 1 }),
+            len: fc.integer({ min: 0, max: steps }),
+            bytes: fc.integer({ min: 0, max: 4096 }),
+            out: fc.boolean(),
+          }),
+          { maxLength: 30 },
+        )
+        .map((vs) => ({
+          steps,
+          values: vs.map((v) => ({
+            bytes: v.bytes,
+            def: v.def,
+            lastUse: v.out && v.len === 0 ? Infinity : Math.min(steps - 1, v.def + v.len),
           })),
-      );
+        })),
+    );
     fc.assert(
       fc.property(arb, ({ steps, values }) => {
         const p = planMemory(values, steps);
