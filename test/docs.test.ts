@@ -1,0 +1,53 @@
+/**
+ * docs/ops.md is generated from the op definitions (one place per op), so it cannot drift:
+ * this test fails when it differs. `GLIMPSE_UPDATE_DOCS=1 npx vitest run test/docs.test.ts`
+ * rewrites it.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { AttrSpec } from '@glimpse/ir';
+import { fmtNumber, OP_NAMES, OPS } from '@glimpse/ir';
+import { ROOT } from './cli.js';
+
+function fmt(v: unknown): string {
+  if (typeof v === 'number') return fmtNumber(v);
+  if (Array.isArray(v)) return `[${v.map(fmt).join(',')}]`;
+  return String(v);
+}
+
+function opReference(): string {
+  const lines = [
+    '# Op reference',
+    '',
+    'Generated from `packages/ir/src/ops/` by `test/docs.test.ts`; do not edit by hand.',
+    'Inputs marked `?` are optional; `…` repeats. Attributes without a default are required',
+    'unless marked optional.',
+    '',
+  ];
+  for (const name of [...OP_NAMES].sort()) {
+    const def = OPS[name];
+    const variadic = 'variadic' in def && def.variadic === true;
+    const ins = def.inputs.map((i, k) => `${i.name}${i.optional ? '?' : ''}${variadic && k === def.inputs.length - 1 ? '…' : ''}${i.dtypes ? `: ${i.dtypes.join('|')}` : ''}`);
+    lines.push(`## \`${name}\``, '', def.doc, '', `Inputs: ${ins.length ? ins.map((s) => `\`${s}\``).join(', ') : 'none'}`, '');
+    const attrs = Object.entries(def.attrs as Record<string, AttrSpec>);
+    if (attrs.length > 0) {
+      lines.push('| attr | kind | default | meaning |', '|---|---|---|---|');
+      for (const [k, a] of attrs) {
+        const kind = a.kind === 'enum' ? a.values!.join(' \\| ') : a.kind;
+        const dflt = a.default !== undefined ? `\`${fmt(a.default)}\`` : a.required ? 'required' : 'optional';
+        lines.push(`| \`${k}\` | ${kind} | ${dflt} | ${a.doc} |`);
+      }
+      lines.push('');
+    }
+  }
+  return lines.join('\n');
+}
+
+describe('docs', () => {
+  it('docs/ops.md matches the op definitions', () => {
+    const path = `${ROOT}docs/ops.md`;
+    const want = opReference();
+    if (process.env.GLIMPSE_UPDATE_DOCS === '1') writeFileSync(path, want);
+    expect(readFileSync(path, 'utf8')).toBe(want);
+  });
+});
