@@ -27,14 +27,25 @@ function opReference(): string {
   for (const name of [...OP_NAMES].sort()) {
     const def = OPS[name];
     const variadic = 'variadic' in def && def.variadic === true;
-    const ins = def.inputs.map((i, k) => `${i.name}${i.optional ? '?' : ''}${variadic && k === def.inputs.length - 1 ? '…' : ''}${i.dtypes ? `: ${i.dtypes.join('|')}` : ''}`);
-    lines.push(`## \`${name}\``, '', def.doc, '', `Inputs: ${ins.length ? ins.map((s) => `\`${s}\``).join(', ') : 'none'}`, '');
+    const ins = def.inputs.map(
+      (i, k) =>
+        `${i.name}${i.optional ? '?' : ''}${variadic && k === def.inputs.length - 1 ? '…' : ''}${i.dtypes ? `: ${i.dtypes.join('|')}` : ''}`,
+    );
+    lines.push(
+      `## \`${name}\``,
+      '',
+      def.doc,
+      '',
+      `Inputs: ${ins.length ? ins.map((s) => `\`${s}\``).join(', ') : 'none'}`,
+      '',
+    );
     const attrs = Object.entries(def.attrs as Record<string, AttrSpec>);
     if (attrs.length > 0) {
       lines.push('| attr | kind | default | meaning |', '|---|---|---|---|');
       for (const [k, a] of attrs) {
         const kind = a.kind === 'enum' ? a.values!.join(' \\| ') : a.kind;
-        const dflt = a.default !== undefined ? `\`${fmt(a.default)}\`` : a.required ? 'required' : 'optional';
+        const dflt =
+          a.default !== undefined ? `\`${fmt(a.default)}\`` : a.required ? 'required' : 'optional';
         lines.push(`| \`${k}\` | ${kind} | ${dflt} | ${a.doc} |`);
       }
       lines.push('');

@@ -70,11 +70,10 @@ function checkShapeSymbols(g: Graph, shapes: Record<string, number>) {
 export function dumpCommand(
   io: Io,
   model: string,
-  o: { level: string; format: string; output?: string; withWeights?: boolean; shape?: string[] },
+  o: { level: string; format: string; output?: string; withWeights?: boolean },
 ) {
   checkLevel(o.level);
   const { graph } = loadModel(model);
-  checkShapeSymbols(graph, parseShapes(o.shape));
   const text =
     o.format === 'json'
       ? JSON.stringify(graphToJSON(graph, { weights: o.withWeights === true }), null, 2) + '\n'

@@ -35,7 +35,6 @@ function program(io: Io, setCode: (c: number) => void): Command {
     )
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .option('--with-weights', 'inline param values in json')
-    .addOption(shape())
     .action((model: string, o) => dumpCommand(io, model, o));
 
   p.command('run')

@@ -25,7 +25,6 @@ export interface ErrorWhere {
 }
 
 export class GlimpseError extends Error {
-  override readonly name: string = 'GlimpseError';
   constructor(
     readonly code: ErrorCode,
     readonly detail: string,
@@ -35,54 +34,36 @@ export class GlimpseError extends Error {
   }
 }
 
-export class ShapeError extends GlimpseError {
-  override readonly name = 'ShapeError';
-  constructor(detail: string, where: ErrorWhere = {}) {
-    super('E_SHAPE', detail, where);
-  }
+/** A subclass per code, so callers can `catch (e) { if (e instanceof ShapeError) ... }`. */
+function errorClass(name: string, code: ErrorCode) {
+  const C = class extends GlimpseError {
+    constructor(detail: string, where: ErrorWhere = {}) {
+      super(code, detail, where);
+    }
+  };
+  Object.defineProperty(C.prototype, 'name', { value: name });
+  Object.defineProperty(C, 'name', { value: name });
+  return C;
 }
-export class AttrError extends GlimpseError {
-  override readonly name = 'AttrError';
-  constructor(detail: string, where: ErrorWhere = {}) {
-    super('E_ATTR', detail, where);
-  }
-}
-export class VerifyError extends GlimpseError {
-  override readonly name = 'VerifyError';
-  constructor(detail: string, where: ErrorWhere = {}) {
-    super('E_VERIFY', detail, where);
-  }
-}
-export class ParseError extends GlimpseError {
-  override readonly name = 'ParseError';
-  constructor(detail: string, where: ErrorWhere = {}) {
-    super('E_PARSE', detail, where);
-  }
-}
-export class FormatError extends GlimpseError {
-  override readonly name = 'FormatError';
-  constructor(detail: string, where: ErrorWhere = {}) {
-    super('E_FORMAT', detail, where);
-  }
-}
-export class InputError extends GlimpseError {
-  override readonly name = 'InputError';
-  constructor(detail: string, where: ErrorWhere = {}) {
-    super('E_INPUT', detail, where);
-  }
-}
-export class RuntimeError extends GlimpseError {
-  override readonly name = 'RuntimeError';
-  constructor(detail: string, where: ErrorWhere = {}) {
-    super('E_RUNTIME', detail, where);
-  }
-}
-export class UnsupportedError extends GlimpseError {
-  override readonly name = 'UnsupportedError';
-  constructor(detail: string, where: ErrorWhere = {}) {
-    super('E_UNSUPPORTED', detail, where);
-  }
-}
+
+export const ShapeError = errorClass('ShapeError', 'E_SHAPE');
+export const AttrError = errorClass('AttrError', 'E_ATTR');
+export const VerifyError = errorClass('VerifyError', 'E_VERIFY');
+export const ParseError = errorClass('ParseError', 'E_PARSE');
+export const FormatError = errorClass('FormatError', 'E_FORMAT');
+export const InputError = errorClass('InputError', 'E_INPUT');
+export const RuntimeError = errorClass('RuntimeError', 'E_RUNTIME');
+export const UnsupportedError = errorClass('UnsupportedError', 'E_UNSUPPORTED');
+export type ShapeError = InstanceType<typeof ShapeError>;
+export type AttrError = InstanceType<typeof AttrError>;
+export type VerifyError = InstanceType<typeof VerifyError>;
+export type ParseError = InstanceType<typeof ParseError>;
+export type FormatError = InstanceType<typeof FormatError>;
+export type InputError = InstanceType<typeof InputError>;
+export type RuntimeError = InstanceType<typeof RuntimeError>;
+export type UnsupportedError = InstanceType<typeof UnsupportedError>;
+
+Object.defineProperty(GlimpseError.prototype, 'name', { value: 'GlimpseError' });
 
 function formatMessage(detail: string, w: ErrorWhere): string {
   const parts: string[] = [];

@@ -86,98 +86,36 @@ function packA(A: MatRef, ic: number, pc: number, mr: number, kc: number, ap: Fl
   }
 }
 
+// The micro-kernel is written out by hand: 16 accumulators in locals is what makes V8 keep
+// them in registers. prettier would put each on its own line; the grid is easier to check.
+// prettier-ignore
 function micro(
-  kc: number,
-  ap: Float64Array,
-  bp: Float64Array,
-  pb0: number,
-  C: Float32Array,
-  c0: number,
-  ldc: number,
-  mr: number,
-  nr: number,
-  overwrite: boolean,
+  kc: number, ap: Float64Array, bp: Float64Array, pb0: number,
+  C: Float32Array, c0: number, ldc: number, mr: number, nr: number, overwrite: boolean,
 ) {
-  let c00 = 0,
-    c01 = 0,
-    c02 = 0,
-    c03 = 0;
-  let c10 = 0,
-    c11 = 0,
-    c12 = 0,
-    c13 = 0;
-  let c20 = 0,
-    c21 = 0,
-    c22 = 0,
-    c23 = 0;
-  let c30 = 0,
-    c31 = 0,
-    c32 = 0,
-    c33 = 0;
+  // Accumulating into C (a later K block) starts from C's values; a first block from 0.
+  const full = mr === 4 && nr === 4;
+  const ld = !overwrite && full;
+  const r1 = c0 + ldc, r2 = c0 + 2 * ldc, r3 = c0 + 3 * ldc;
+  let c00 = ld ? C[c0]! : 0, c01 = ld ? C[c0 + 1]! : 0, c02 = ld ? C[c0 + 2]! : 0, c03 = ld ? C[c0 + 3]! : 0;
+  let c10 = ld ? C[r1]! : 0, c11 = ld ? C[r1 + 1]! : 0, c12 = ld ? C[r1 + 2]! : 0, c13 = ld ? C[r1 + 3]! : 0;
+  let c20 = ld ? C[r2]! : 0, c21 = ld ? C[r2 + 1]! : 0, c22 = ld ? C[r2 + 2]! : 0, c23 = ld ? C[r2 + 3]! : 0;
+  let c30 = ld ? C[r3]! : 0, c31 = ld ? C[r3 + 1]! : 0, c32 = ld ? C[r3 + 2]! : 0, c33 = ld ? C[r3 + 3]! : 0;
   let pa = 0;
   let pb = pb0;
   for (let k = 0; k < kc; k++, pa += 4, pb += 4) {
-    const a0 = ap[pa]!,
-      a1 = ap[pa + 1]!,
-      a2 = ap[pa + 2]!,
-      a3 = ap[pa + 3]!;
-    const b0 = bp[pb]!,
-      b1 = bp[pb + 1]!,
-      b2 = bp[pb + 2]!,
-      b3 = bp[pb + 3]!;
-    c00 += a0 * b0;
-    c01 += a0 * b1;
-    c02 += a0 * b2;
-    c03 += a0 * b3;
-    c10 += a1 * b0;
-    c11 += a1 * b1;
-    c12 += a1 * b2;
-    c13 += a1 * b3;
-    c20 += a2 * b0;
-    c21 += a2 * b1;
-    c22 += a2 * b2;
-    c23 += a2 * b3;
-    c30 += a3 * b0;
-    c31 += a3 * b1;
-    c32 += a3 * b2;
-    c33 += a3 * b3;
+    const a0 = ap[pa]!, a1 = ap[pa + 1]!, a2 = ap[pa + 2]!, a3 = ap[pa + 3]!;
+    const b0 = bp[pb]!, b1 = bp[pb + 1]!, b2 = bp[pb + 2]!, b3 = bp[pb + 3]!;
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
   }
-  if (mr === 4 && nr === 4) {
-    if (overwrite) {
-      C[c0] = c00;
-      C[c0 + 1] = c01;
-      C[c0 + 2] = c02;
-      C[c0 + 3] = c03;
-      C[c0 + ldc] = c10;
-      C[c0 + ldc + 1] = c11;
-      C[c0 + ldc + 2] = c12;
-      C[c0 + ldc + 3] = c13;
-      C[c0 + 2 * ldc] = c20;
-      C[c0 + 2 * ldc + 1] = c21;
-      C[c0 + 2 * ldc + 2] = c22;
-      C[c0 + 2 * ldc + 3] = c23;
-      C[c0 + 3 * ldc] = c30;
-      C[c0 + 3 * ldc + 1] = c31;
-      C[c0 + 3 * ldc + 2] = c32;
-      C[c0 + 3 * ldc + 3] = c33;
-    } else {
-      C[c0] = C[c0]! + c00;
-      C[c0 + 1] = C[c0 + 1]! + c01;
-      C[c0 + 2] = C[c0 + 2]! + c02;
-      C[c0 + 3] = C[c0 + 3]! + c03;
-      C[c0 + ldc] = C[c0 + ldc]! + c10;
-      C[c0 + ldc + 1] = C[c0 + ldc + 1]! + c11;
-      C[c0 + ldc + 2] = C[c0 + ldc + 2]! + c12;
-      C[c0 + ldc + 3] = C[c0 + ldc + 3]! + c13;
-      C[c0 + 2 * ldc] = C[c0 + 2 * ldc]! + c20;
-      C[c0 + 2 * ldc + 1] = C[c0 + 2 * ldc + 1]! + c21;
-      C[c0 + 2 * ldc + 2] = C[c0 + 2 * ldc + 2]! + c22;
-      C[c0 + 2 * ldc + 3] = C[c0 + 2 * ldc + 3]! + c23;
-      C[c0 + 3 * ldc] = C[c0 + 3 * ldc]! + c30;
-      C[c0 + 3 * ldc + 1] = C[c0 + 3 * ldc + 1]! + c31;
-      C[c0 + 3 * ldc + 2] = C[c0 + 3 * ldc + 2]! + c32;
-      C[c0 + 3 * ldc + 3] = C[c0 + 3 * ldc + 3]! + c33;
-    }
+  if (full) {
+    C[c0] = c00; C[c0 + 1] = c01; C[c0 + 2] = c02; C[c0 + 3] = c03;
+    C[r1] = c10; C[r1 + 1] = c11; C[r1 + 2] = c12; C[r1 + 3] = c13;
+    C[r2] = c20; C[r2 + 1] = c21; C[r2 + 2] = c22; C[r2 + 3] = c23;
+    C[r3] = c30; C[r3 + 1] = c31; C[r3 + 2] = c32; C[r3 + 3] = c33;
     return;
   }
   const acc = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];

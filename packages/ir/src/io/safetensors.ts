@@ -78,7 +78,7 @@ export function readSafetensors(bytes: Uint8Array, file = '<safetensors>'): Map<
     new Uint8Array(data.buffer).set(bytes.subarray(8 + hl + b, 8 + hl + e));
     out.set(name, { dtype: dtype!, shape, data });
   }
-  spans.sort((x, y) => x[0] - y[0]);
+  spans.sort((x, y) => x[0] - y[0] || x[1] - y[1]); // empty tensors first at a shared offset
   let pos = 0;
   for (const [b, e, name] of spans) {
     if (b !== pos)
