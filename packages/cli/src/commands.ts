@@ -108,7 +108,7 @@ interface RunOpts {
   check?: string;
   rtol: string;
   atol: string;
-  seed: string;
+  seed?: string;
   shape?: string[];
   time?: boolean;
 }
@@ -198,11 +198,15 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
   checkLevel(o.level);
   const rtol = parseNumber('--rtol', o.rtol);
   const atol = parseNumber('--atol', o.atol);
-  const seed = parseNumber('--seed', o.seed, true);
   const loaded = loadModel(model);
   let g = loaded.graph;
   if (o.weights !== undefined) g = loadWeights(g, o.weights);
-  else if (seed !== g.seed) g = g.with({ seed });
+  // --seed replaces the graph's own seed (0 for built-in models, [seed=N] in files).
+  if (o.seed !== undefined) {
+    const seed = parseNumber('--seed', o.seed, true);
+    if (seed !== g.seed) g = g.with({ seed });
+  }
+  const seed = g.seed;
   const given = parseShapes(o.shape);
   checkShapeSymbols(g, given);
   const fileInputs = o.inputs !== undefined ? readInputs(g, o.inputs) : undefined;

@@ -48,7 +48,10 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--check <dir>', 'compare outputs with NAME.npy; exit 1 on mismatch')
     .option('--rtol <r>', 'relative tolerance for --check', '1e-3')
     .option('--atol <a>', 'absolute tolerance for --check', '1e-5')
-    .option('--seed <n>', 'seed of random params and inputs', '0')
+    .option(
+      '--seed <n>',
+      "seed of random params and inputs (default: the graph's, 0 for built-ins)",
+    )
     .addOption(shape())
     .option('--time', 'time compile and run (median of several runs)')
     .action(async (model: string, o) => setCode(await runCommand(io, model, o)));
