@@ -303,6 +303,16 @@ const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
         inputs: {},
       };
     }),
+  not: fc
+    .tuple(shape(), seed)
+    .map(([sh, s]) => single('not', [{ name: 'x', dtype: 'bool', shape: sh }], {}, s)),
+  expand: fc
+    .tuple(shape(0, 4), seed)
+    .chain(([out, s]) =>
+      broadcastOf(out).map((x) =>
+        single('expand', [{ name: 'x', dtype: 'f32', shape: x }], { shape: out }, s, 0.1),
+      ),
+    ),
   tril: fc
     .tuple(shape(2, 4), seed, fc.integer({ min: -3, max: 3 }))
     .map(([sh, s, k]) => single('tril', [{ name: 'x', dtype: 'f32', shape: sh }], { k }, s)),

@@ -2,7 +2,7 @@ import type { DType } from './dtype.js';
 import { InputError, RuntimeError, withWhere } from './errors.js';
 import type { Graph, Node } from './graph.js';
 import { paramValues } from './init.js';
-import type { AttentionAttrs, AttrsOf, OpName } from './ops/index.js';
+import type { AttentionAttrs, AttrsOf, OpName, UnaryOp } from './ops/index.js';
 import { castScalar, matrixDims, OPS, reduceAxes, reshapeTarget, sliceRange } from './ops/index.js';
 import type { Binding } from './shape.js';
 import {
@@ -82,7 +82,7 @@ const binary =
   };
 
 const unary =
-  (op: 'relu' | 'gelu' | 'tanh' | 'exp' | 'sqrt' | 'scale'): RefKernel<typeof op> =>
+  (op: UnaryOp): RefKernel<typeof op> =>
   (ins, attrs) => {
     const f = OPS[op].unary(attrs as never);
     const x = ins[0]!;
@@ -337,6 +337,8 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
     return [out];
   },
   attention: (ins, a, shapes) => [attentionRef(ins, a, shapes[0]!)],
+  not: unary('not'),
+  expand: ([x], _a, shapes) => [broadcastMap([x!], shapes[0]!, x!.dtype, (v) => v!)],
 };
 
 function sliceAxis(x: RefTensor, ax: number, s: number, e: number): RefTensor {

@@ -1,7 +1,7 @@
 import type { OpName } from '@glimpse/ir';
 import { attention } from './attention.js';
 import { binary, cast, unary, where } from './elementwise.js';
-import { concat, reshape, slice, split, transpose } from './layout.js';
+import { concat, expand, reshape, slice, split, transpose } from './layout.js';
 import { bmm, linear } from './matmul.js';
 import { constant, embedding, tril } from './misc.js';
 import { layer_norm, reduce_mean, reduce_sum, softmax } from './reduce.js';
@@ -38,6 +38,8 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   constant,
   tril,
   attention,
+  not: unary('not'),
+  expand,
 };
 
 /** Ops whose output is a view of their first input (no kernel runs, no memory is planned). */

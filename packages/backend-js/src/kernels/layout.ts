@@ -1,4 +1,4 @@
-import { normAxis, numel, sliceRange, stridesOf } from '@glimpse/ir';
+import { broadcastStrides, normAxis, numel, sliceRange, stridesOf } from '@glimpse/ir';
 import type { Buf } from '../storage.js';
 import { walk } from './strided.js';
 import type { KernelFactory } from './types.js';
@@ -72,3 +72,9 @@ export const slice: KernelFactory<'slice'> = (a, ctx) => {
 
 /** reshape is a view: the planner aliases its output to its input, so nothing runs. */
 export const reshape: KernelFactory<'reshape'> = () => () => {};
+
+export const expand: KernelFactory<'expand'> = (_a, ctx) => {
+  const out = ctx.outShapes[0]!;
+  const st = [broadcastStrides(ctx.inShapes[0]!, out)];
+  return ([x], [y]) => walk(out, st, (o, [i]) => (y![o] = x![i!]!));
+};

@@ -143,3 +143,17 @@ export const where = defineOp<Record<string, never>>({
     return [{ dtype: a.dtype, shape }];
   },
 });
+
+export const not = {
+  ...defineOp<Record<string, never>>({
+    name: 'not',
+    doc: 'logical negation of a bool tensor',
+    inputs: [{ name: 'x', dtypes: ['bool'] }],
+    attrs: {},
+    infer: sameType,
+  }),
+  unary:
+    (_attrs: unknown): UnaryFn =>
+    (x) =>
+      x !== 0 ? 0 : 1,
+};

@@ -10,7 +10,14 @@ export * from './define.js';
 export type { AttentionAttrs } from './attention.js';
 export type { BinaryFn, CastAttrs, ScaleAttrs, UnaryFn } from './elementwise.js';
 export { castScalar } from './elementwise.js';
-export type { AxisAttrs, ReshapeAttrs, SliceAttrs, SplitAttrs, TransposeAttrs } from './layout.js';
+export type {
+  AxisAttrs,
+  ExpandAttrs,
+  ReshapeAttrs,
+  SliceAttrs,
+  SplitAttrs,
+  TransposeAttrs,
+} from './layout.js';
 export { reshapeTarget, sliceRange } from './layout.js';
 export type { BmmAttrs } from './matmul.js';
 export { matrixDims } from './matmul.js';
@@ -47,6 +54,8 @@ export const OPS = {
   constant: misc.constant,
   tril: misc.tril,
   attention: attn.attention,
+  not: ew.not,
+  expand: layout.expand,
 } as const;
 
 export type OpName = keyof typeof OPS;
@@ -67,6 +76,7 @@ export const UNARY_OPS = [
   'exp',
   'sqrt',
   'scale',
+  'not',
 ] as const satisfies readonly OpName[];
 export type BinaryOp = (typeof BINARY_OPS)[number];
 export type UnaryOp = (typeof UNARY_OPS)[number];

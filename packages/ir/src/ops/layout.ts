@@ -1,5 +1,5 @@
 import type { Dim, Shape } from '../shape.js';
-import { normAxis } from '../shape.js';
+import { broadcastShapes, normAxis } from '../shape.js';
 import type { TensorType } from '../types.js';
 import { defineOp, fail } from './define.js';
 
@@ -173,5 +173,21 @@ export const slice = defineOp<SliceAttrs>({
     } else if (a.start === 0 && a.end >= 2147483647) n = d;
     else fail(`cannot slice symbolic axis ${ax} (${d}) to a fixed range`, inputs);
     return [{ dtype: x.dtype, shape: x.shape.map((v, i) => (i === ax ? n : v)) }];
+  },
+});
+
+export interface ExpandAttrs {
+  shape: readonly Dim[];
+}
+export const expand = defineOp<ExpandAttrs>({
+  name: 'expand',
+  doc: 'broadcast x to shape (numpy rules; x may have lower rank); copies, so repeated heads (GQA) can be written out',
+  inputs: [{ name: 'x' }],
+  attrs: { shape: { kind: 'dims', required: true, doc: 'target shape (1 keeps the input dim)' } },
+  infer: (inputs, a) => {
+    const x = inputs[0]!;
+    const b = broadcastShapes([x.shape, a.shape]);
+    if (typeof b === 'string') fail(`cannot expand to [${a.shape.join(',')}]: ${b}`, inputs);
+    return [{ dtype: x.dtype, shape: b }];
   },
 });
