@@ -366,7 +366,36 @@ const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
     ),
 };
 
+/** The fused kernel's tiles are 32 query rows × 64 keys: sizes around and across them. */
+const attentionTiles = fc
+  .record({
+    T: fc.constantFrom(1, 31, 32, 33, 70),
+    S: fc.constantFrom(1, 63, 64, 65, 130),
+    dh: fc.constantFrom(1, 5, 16),
+    causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
+    mask: fc.constantFrom('none', 'bool', 'additive'),
+    s: seed,
+    sp: fc.constantFrom(0, 0.002),
+  })
+  .map((c) => {
+    const ins: { name: string; dtype: DType; shape: number[] }[] = [
+      { name: 'q', dtype: 'f32', shape: [2, c.T, c.dh] },
+      { name: 'k', dtype: 'f32', shape: [1, c.S, c.dh] },
+      { name: 'v', dtype: 'f32', shape: [1, c.S, 3] },
+    ];
+    if (c.mask !== 'none') ins.push({ name: 'mask', dtype: c.mask === 'bool' ? 'bool' : 'f32', shape: [c.T, c.S] });
+    const k = single('attention', ins, { causal: c.causal }, c.s, c.sp);
+    if (c.mask === 'additive') {
+      const m = k.inputs.mask!.data as Float32Array;
+      for (let i = 0; i < m.length; i++) m[i] = m[i]! > 1.5 ? -Infinity : m[i]!;
+    }
+    return { ...k, scale: 10 };
+  });
+
 describe('every op: JS backend ≡ reference', () => {
+  it('attention across tile edges (T, S around 32 and 64), with special values', () => {
+    fc.assert(fc.property(attentionTiles, (c) => void checkGraph(c.graph, c.inputs, { scale: c.scale })), { numRuns: 120 });
+  });
   it('has a property test for every op of the vocabulary', () => {
     expect(Object.keys(CASES).sort()).toEqual([...OP_NAMES].sort());
   });

@@ -11,6 +11,7 @@ import {
 } from '@glimpse/ir';
 import type { Kernel } from './kernels/index.js';
 import { KERNELS, VIEW_OPS } from './kernels/index.js';
+import { Scratch } from './kernels/scratch.js';
 import type { MemoryPlan, PlanValue } from './memory.js';
 import { planMemory } from './memory.js';
 import type { Buf, StorageKind } from './storage.js';
@@ -34,7 +35,7 @@ interface Step {
 interface Instance {
   readonly steps: Step[];
   readonly bufs: Buf[];
-  readonly memory: MemoryPlan;
+  readonly memory: MemoryPlan & { scratchBytes: number };
   readonly shapes: Map<string, number[]>;
   readonly paramBytes: number;
 }
@@ -106,14 +107,13 @@ export class JsExecutable {
     );
   }
 
-  /** The memory plan for a binding: planned peak of intermediates, and params' bytes. */
-  memory(binding: Binding): MemoryPlan & { paramBytes: number } {
+  /**
+   * The memory plan for a binding: planned peak of intermediates (`peakBytes`), kernel
+   * scratch shared by all steps (`scratchBytes`) and params (`paramBytes`).
+   */
+  memory(binding: Binding): MemoryPlan & { paramBytes: number; scratchBytes: number } {
     const inst = this.instance(binding);
-    const paramBytes = this.graph.params.reduce(
-      (a, p) => a + numel(p.type.shape as number[]) * STORAGE_BYTES[storageOf(p.type.dtype)],
-      0,
-    );
-    return { ...inst.memory, paramBytes };
+    return { ...inst.memory, paramBytes: inst.paramBytes };
   }
 
   private loadParams(): Map<number, Buf> {
@@ -180,14 +180,10 @@ export class JsExecutable {
       (a, p) => a + numel(p.type.shape as number[]) * STORAGE_BYTES[storageOf(p.type.dtype)],
       0,
     );
-    checkAllocation(memory.peakBytes + paramBytes, `${g.name} at ${JSON.stringify(binding)}`);
-    const slots = memory.slotBytes.map((b) => new ArrayBuffer(b));
-    const bufs: Buf[] = new Array(names.length);
-    order.forEach((id, i) => {
-      bufs[id] = view(this.kinds[id]!, slots[memory.slotOf[i]!]!, numel(shapes.get(names[id]!)!));
-    });
+    const scratch = new Scratch();
     const steps = nodes.map((n): Step => {
       const ctx = {
+        scratch,
         node: n,
         inShapes: n.inputs.map((i) => shapes.get(i)!),
         outShapes: n.outputs.map((o) => shapes.get(o)!),
@@ -203,7 +199,17 @@ export class JsExecutable {
         op: n.op,
       };
     });
-    return { steps, bufs, memory, shapes, paramBytes };
+    // Checked before anything sized by the shapes is allocated.
+    checkAllocation(
+      memory.peakBytes + paramBytes + scratch.bytes,
+      `${g.name} at ${JSON.stringify(binding)}`,
+    );
+    const slots = memory.slotBytes.map((b) => new ArrayBuffer(b));
+    const bufs: Buf[] = new Array(names.length);
+    order.forEach((id, i) => {
+      bufs[id] = view(this.kinds[id]!, slots[memory.slotOf[i]!]!, numel(shapes.get(names[id]!)!));
+    });
+    return { steps, bufs, memory: { ...memory, scratchBytes: scratch.bytes }, shapes, paramBytes };
   }
 }
 

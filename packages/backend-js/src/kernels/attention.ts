@@ -1,10 +1,26 @@
 import { broadcastStrides, numel } from '@glimpse/ir';
+import { micro } from './gemm.js';
 import type { KernelFactory } from './types.js';
 
+/** Query rows per block and keys per tile (multiples of 4): the score tile is BR×BC, never T×S. */
+const BR = 32;
+const BC = 64;
+const up4 = (n: number) => (n + 3) & ~3;
+
 /**
- * Fused attention, one query row at a time: the S scores of a row live in a scratch vector,
- * so memory is O(S), never T×S. (The tiled flash kernel with online softmax belongs to the
- * optimizer issue; this one is the correct baseline it is measured against.)
+ * Flash attention (FlashAttention-2 order): for a block of BR query rows, walk the keys in
+ * tiles of BC, computing the BR×BC scores with gemm's 4×4 micro-kernel, keeping a running
+ * max and sum per row in float64 and rescaling the float64 output accumulator when the max
+ * grows (online softmax); P·V for the tile goes through the same micro-kernel. K and V are
+ * packed into the micro-kernel's panel layout once per kv head (and reused by every query
+ * block and, with GQA, every query head of the group); Q once per block. Causal blocks stop
+ * at the last key any of their rows can see. Memory: O(BR·(BC + dv)) plus the packed K, V.
+ *
+ * Results equal the unfused softmax(s)·v exactly in their special values: a NaN score makes
+ * its row NaN, a row whose scores are all -inf is NaN (or 0 with masked_rows=zero), masked
+ * keys still multiply their v row by 0 (so NaN/Inf there gives NaN, as 0·NaN does
+ * unfused) — for keys skipped by the causal early stop this is done by a per-column scan
+ * of v for non-finite values.
  */
 export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const [qs, ks, vs] = ctx.inShapes as [number[], number[], number[]];
@@ -13,6 +29,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const dh = qs[r - 1]!;
   const S = ks[r - 2]!;
   const dv = vs[r - 1]!;
+  const Sp = up4(S);
   const Hq = r >= 3 ? qs[r - 3]! : 1;
   const Hkv = r >= 3 ? ks[r - 3]! : 1;
   const group = Hq / Hkv;
@@ -24,68 +41,188 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const hasMask = ctx.inShapes.length > 3;
   const boolMask = hasMask && ctx.inTypes[3] === 'bool';
   const fill = a.mask_fill;
-  const zeroRows = a.masked_rows === 'zero';
-  // Mask strides over the scores' shape [..., Hq, T, S]; (lead·Hq) flattens the leading axes.
+  const emptyRow = a.masked_rows === 'zero' ? 0 : NaN;
+  // Mask strides over the scores' shape [..., Hq, T, S]; the leading index of head l is
+  // decomposed over the scores' leading axes.
   const ms = hasMask ? broadcastStrides(ctx.inShapes[3]!, [...qs.slice(0, -1), S]) : [];
   const leadShape = qs.slice(0, -2);
-  const leadStrides = ms.slice(0, -2);
   const mT = hasMask ? ms[r - 2]! : 0;
   const mS = hasMask ? ms[r - 1]! : 0;
-  const s = new Float64Array(S);
-  const acc = new Float64Array(dv);
+  const rowEnd = (i: number) => (causal ? Math.min(S, Math.max(0, i + offset + 1)) : S);
+
+  const sc = ctx.scratch;
+  sc.need('attn.q', BR * dh);
+  sc.need('attn.k', Sp * dh);
+  sc.need('attn.v', up4(dv) * Sp);
+  sc.need('attn.s', BR * BC);
+  sc.need('attn.p', BR * BC);
+  sc.need('attn.acc', BR * dv);
+  sc.need('attn.m', BR);
+  sc.need('attn.l', BR);
+  sc.need('attn.bad', dv);
+
   return ([qb, kb, vb, mb], [yb]) => {
     const q = qb as Float32Array;
     const k = kb as Float32Array;
     const v = vb as Float32Array;
     const y = yb as Float32Array;
+    const [qp, kp, vp, sTile, pp, acc, mRow, lRow, lastBad] = [
+      sc.f64('attn.q'),
+      sc.f64('attn.k'),
+      sc.f64('attn.v'),
+      sc.f64('attn.s'),
+      sc.f64('attn.p'),
+      sc.f64('attn.acc'),
+      sc.f64('attn.m'),
+      sc.f64('attn.l'),
+      sc.f64('attn.bad'),
+    ];
+    if (S === 0) {
+      y.fill(0); // an empty softmax·v is an empty sum
+      return;
+    }
+    let packed = -1;
     for (let l = 0; l < nLead * Hq; l++) {
       const h = l % Hq;
       const kvHead = Math.floor(l / Hq) * Hkv + Math.floor(h / group);
-      const qBase = l * T * dh;
-      const kBase = kvHead * S * dh;
-      const vBase = kvHead * S * dv;
+      if (kvHead !== packed) {
+        packKV(k, v, kvHead, S, dh, dv, kp, vp);
+        // Last key whose v column holds a non-finite value, for keys the causal early
+        // stop never visits (-1: none).
+        if (causal) {
+          lastBad.fill(-1);
+          const vBase = kvHead * S * dv;
+          for (let j = S - 1; j >= 0; j--)
+            for (let c = 0, o = vBase + j * dv; c < dv; c++)
+              if (lastBad[c]! < 0 && !Number.isFinite(v[o + c]!)) lastBad[c] = j;
+        }
+        packed = kvHead;
+      }
       let mBase = 0;
       if (hasMask)
         for (let ax = leadShape.length - 1, rem = l; ax >= 0; ax--) {
-          mBase += (rem % leadShape[ax]!) * leadStrides[ax]!;
+          mBase += (rem % leadShape[ax]!) * ms[ax]!;
           rem = Math.floor(rem / leadShape[ax]!);
         }
-      for (let i = 0; i < T; i++) {
-        const qo = qBase + i * dh;
-        let m = -Infinity;
-        const jEnd = causal ? Math.min(S, Math.max(0, i + offset + 1)) : S;
-        for (let j = 0; j < S; j++) {
-          let x = -Infinity;
-          if (j < jEnd) {
-            x = 0;
-            for (let c = 0, ko = kBase + j * dh; c < dh; c++) x += q[qo + c]! * k[ko + c]!;
-            x *= scale;
-            if (softcap > 0) x = softcap * Math.tanh(x / softcap);
-            if (hasMask) {
-              const mv = mb![mBase + i * mT + j * mS]!;
-              if (boolMask) x = mv ? x : fill;
-              else x += mv;
+      for (let i0 = 0; i0 < T; i0 += BR) {
+        const br = Math.min(BR, T - i0);
+        const jEnd = rowEnd(i0 + br - 1);
+        packQ(q, (l * T + i0) * dh, br, dh, qp);
+        mRow.fill(-Infinity, 0, br);
+        lRow.fill(0, 0, br);
+        acc.fill(0, 0, br * dv);
+        for (let j0 = 0; j0 < jEnd; j0 += BC) {
+          const bc = Math.min(BC, jEnd - j0);
+          // Scores: qp slivers × kp panels → sTile (row stride BC).
+          for (let s4 = 0; s4 < br; s4 += 4)
+            for (let j4 = 0; j4 < bc; j4 += 4)
+              micro(
+                dh,
+                qp,
+                s4 * dh,
+                kp,
+                (j0 + j4) * dh,
+                sTile,
+                s4 * BC + j4,
+                BC,
+                Math.min(4, br - s4),
+                Math.min(4, bc - j4),
+                true,
+              );
+          for (let rr = 0; rr < br; rr++) {
+            const i = i0 + rr;
+            const lim = rowEnd(i) - j0;
+            const so = rr * BC;
+            let tileMax = -Infinity;
+            for (let j = 0; j < bc; j++) {
+              let x = Math.fround(sTile[so + j]!) * scale; // the unfused bmm stores f32 scores
+              if (softcap > 0) x = softcap * Math.tanh(x / softcap);
+              if (hasMask) {
+                const mv = mb![mBase + i * mT + (j0 + j) * mS]!;
+                if (boolMask) x = mv ? x : fill;
+                else x += mv;
+              }
+              if (j >= lim) x = -Infinity; // causal: replaces, as where(tril, s, -inf) does
+              sTile[so + j] = x;
+              tileMax = x > tileMax || x !== x ? x : tileMax;
             }
+            const mOld = mRow[rr]!;
+            const mNew = mOld > tileMax || mOld !== mOld ? mOld : tileMax;
+            const alpha = mOld === mNew ? 1 : Math.exp(mOld - mNew);
+            // p goes straight into the micro-kernel's A layout: sliver rr>>2, lane rr&3.
+            const po = (rr >> 2) * BC * 4 + (rr & 3);
+            let sum = 0;
+            for (let j = 0; j < bc; j++) {
+              const p = mNew === -Infinity ? 0 : Math.exp(sTile[so + j]! - mNew);
+              pp[po + j * 4] = p;
+              sum += p;
+            }
+            mRow[rr] = mNew;
+            lRow[rr] = lRow[rr]! * alpha + sum;
+            if (alpha !== 1) for (let c = 0, o = rr * dv; c < dv; c++) acc[o + c]! *= alpha;
           }
-          s[j] = x;
-          m = x > m || x !== x ? x : m;
+          // acc += P·V: pp slivers × vp panels (column panel c4 holds Sp keys × 4 columns).
+          for (let s4 = 0; s4 < br; s4 += 4)
+            for (let c4 = 0; c4 < dv; c4 += 4)
+              micro(
+                bc,
+                pp,
+                s4 * BC,
+                vp,
+                c4 * Sp + j0 * 4,
+                acc,
+                s4 * dv + c4,
+                dv,
+                Math.min(4, br - s4),
+                Math.min(4, dv - c4),
+                false,
+              );
         }
-        const yo = (l * T + i) * dv;
-        if (m === -Infinity) {
-          y.fill(zeroRows ? 0 : NaN, yo, yo + dv);
-          continue;
+        for (let rr = 0; rr < br; rr++) {
+          const yo = (l * T + i0 + rr) * dv;
+          if (mRow[rr]! === -Infinity) {
+            y.fill(emptyRow, yo, yo + dv);
+            continue;
+          }
+          const sum = lRow[rr]!;
+          for (let c = 0; c < dv; c++)
+            y[yo + c] = causal && lastBad[c]! >= jEnd ? NaN : acc[rr * dv + c]! / sum;
         }
-        acc.fill(0);
-        let sum = 0;
-        // Every key takes part, masked ones with weight 0, so that a NaN or Inf in a masked
-        // row of v propagates exactly as in the unfused softmax(s)·v.
-        for (let j = 0; j < S; j++) {
-          const p = Math.exp(s[j]! - m);
-          sum += p;
-          for (let c = 0, vo = vBase + j * dv; c < dv; c++) acc[c]! += p * v[vo + c]!;
-        }
-        for (let c = 0; c < dv; c++) y[yo + c] = acc[c]! / sum;
       }
     }
   };
 };
+
+/** Q rows [row0, row0+br) → slivers of 4 rows, dh×4 each (zero-padded rows). */
+function packQ(q: Float32Array, off: number, br: number, dh: number, qp: Float64Array) {
+  for (let s4 = 0; s4 < br; s4 += 4)
+    for (let lane = 0; lane < 4; lane++) {
+      const row = s4 + lane;
+      const dst = s4 * dh + lane;
+      if (row >= br) for (let c = 0; c < dh; c++) qp[dst + c * 4] = 0;
+      else for (let c = 0, src = off + row * dh; c < dh; c++) qp[dst + c * 4] = q[src + c]!;
+    }
+}
+
+/**
+ * K of one kv head as Kᵀ panels (4 keys each, dh×4: key j's element c at (j&~3)·dh + 4c + (j&3))
+ * and V as column panels (4 columns each, Sp×4: element (j, c) at (c&~3)·Sp + 4j + (c&3)).
+ */
+function packKV(
+  k: Float32Array,
+  v: Float32Array,
+  head: number,
+  S: number,
+  dh: number,
+  dv: number,
+  kp: Float64Array,
+  vp: Float64Array,
+) {
+  const Sp = up4(S);
+  kp.fill(0, 0, Sp * dh);
+  vp.fill(0, 0, up4(dv) * Sp);
+  for (let j = 0, src = head * S * dh; j < S; j++)
+    for (let c = 0, dst = (j & ~3) * dh + (j & 3); c < dh; c++) kp[dst + c * 4] = k[src++]!;
+  for (let j = 0, src = head * S * dv; j < S; j++)
+    for (let c = 0; c < dv; c++) vp[(c & ~3) * Sp + j * 4 + (c & 3)] = v[src++]!;
+}

@@ -11,14 +11,16 @@ const NR = 4;
 const KC = 256;
 const NC = 512;
 
-/** Scratch owned by one kernel instance; sized for the largest block it will see. */
+/** Packing buffers, sized for the largest block; one serves every gemm of an instance. */
 export class GemmScratch {
+  static readonly BYTES = (KC * NC + KC * MR) * 8;
   readonly bp = new Float64Array(KC * NC);
   readonly ap = new Float64Array(KC * MR);
 }
 
 export interface MatRef {
-  readonly data: Float32Array;
+  /** Operands are packed into float64 anyway, so either precision reads in place. */
+  readonly data: Float32Array | Float64Array;
   readonly off: number;
   /** Stride between rows (the M or K index) and between columns (K or N index). */
   readonly rs: number;
@@ -52,7 +54,7 @@ export function gemm(
         packA(A, ic, pc, mr, kc, ap);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = Math.min(NR, nc - jr);
-          micro(kc, ap, bp, jr * kc, C, cOff + ic * ldc + jc + jr, ldc, mr, nr, first);
+          micro(kc, ap, 0, bp, jr * kc, C, cOff + ic * ldc + jc + jr, ldc, mr, nr, first);
         }
       }
     }
@@ -86,12 +88,17 @@ function packA(A: MatRef, ic: number, pc: number, mr: number, kc: number, ap: Fl
   }
 }
 
+/**
+ * C[mr×nr] (+)= A·B over kc, from packed operands: A as kc×4 (row r of step k at
+ * pa0 + 4k + r), B as kc×4 (column c at pb0 + 4k + c). Exported for kernels that pack
+ * their operands once and reuse them (attention packs K and V once per head).
+ */
 // The micro-kernel is written out by hand: 16 accumulators in locals is what makes V8 keep
 // them in registers. prettier would put each on its own line; the grid is easier to check.
 // prettier-ignore
-function micro(
-  kc: number, ap: Float64Array, bp: Float64Array, pb0: number,
-  C: Float32Array, c0: number, ldc: number, mr: number, nr: number, overwrite: boolean,
+export function micro(
+  kc: number, ap: Float64Array, pa0: number, bp: Float64Array, pb0: number,
+  C: Float32Array | Float64Array, c0: number, ldc: number, mr: number, nr: number, overwrite: boolean,
 ) {
   // Accumulating into C (a later K block) starts from C's values; a first block from 0.
   const full = mr === 4 && nr === 4;
@@ -101,7 +108,7 @@ function micro(
   let c10 = ld ? C[r1]! : 0, c11 = ld ? C[r1 + 1]! : 0, c12 = ld ? C[r1 + 2]! : 0, c13 = ld ? C[r1 + 3]! : 0;
   let c20 = ld ? C[r2]! : 0, c21 = ld ? C[r2 + 1]! : 0, c22 = ld ? C[r2 + 2]! : 0, c23 = ld ? C[r2 + 3]! : 0;
   let c30 = ld ? C[r3]! : 0, c31 = ld ? C[r3 + 1]! : 0, c32 = ld ? C[r3 + 2]! : 0, c33 = ld ? C[r3 + 3]! : 0;
-  let pa = 0;
+  let pa = pa0;
   let pb = pb0;
   for (let k = 0; k < kc; k++, pa += 4, pb += 4) {
     const a0 = ap[pa]!, a1 = ap[pa + 1]!, a2 = ap[pa + 2]!, a3 = ap[pa + 3]!;

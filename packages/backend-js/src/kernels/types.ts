@@ -1,5 +1,6 @@
 import type { AttrsOf, DType, Node, OpName } from '@glimpse/ir';
 import type { Buf } from '../storage.js';
+import type { Scratch } from './scratch.js';
 
 /** What a kernel factory knows: concrete shapes and dtypes of one node under one binding. */
 export interface KernelCtx {
@@ -8,6 +9,8 @@ export interface KernelCtx {
   readonly outShapes: readonly number[][];
   readonly inTypes: readonly DType[];
   readonly outTypes: readonly DType[];
+  /** Scratch shared by the instance's kernels (they run one at a time). */
+  readonly scratch: Scratch;
 }
 
 /** A compiled step: reads `ins`, writes `outs`; closes over everything shape-dependent. */
