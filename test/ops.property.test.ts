@@ -383,7 +383,8 @@ const attentionTiles = fc
       { name: 'k', dtype: 'f32', shape: [1, c.S, c.dh] },
       { name: 'v', dtype: 'f32', shape: [1, c.S, 3] },
     ];
-    if (c.mask !== 'none') ins.push({ name: 'mask', dtype: c.mask === 'bool' ? 'bool' : 'f32', shape: [c.T, c.S] });
+    if (c.mask !== 'none')
+      ins.push({ name: 'mask', dtype: c.mask === 'bool' ? 'bool' : 'f32', shape: [c.T, c.S] });
     const k = single('attention', ins, { causal: c.causal }, c.s, c.sp);
     if (c.mask === 'additive') {
       const m = k.inputs.mask!.data as Float32Array;
@@ -394,7 +395,10 @@ const attentionTiles = fc
 
 describe('every op: JS backend ≡ reference', () => {
   it('attention across tile edges (T, S around 32 and 64), with special values', () => {
-    fc.assert(fc.property(attentionTiles, (c) => void checkGraph(c.graph, c.inputs, { scale: c.scale })), { numRuns: 120 });
+    fc.assert(
+      fc.property(attentionTiles, (c) => void checkGraph(c.graph, c.inputs, { scale: c.scale })),
+      { numRuns: 120 },
+    );
   });
   it('has a property test for every op of the vocabulary', () => {
     expect(Object.keys(CASES).sort()).toEqual([...OP_NAMES].sort());

@@ -14,6 +14,16 @@ import {
   UnsupportedError,
 } from '@glimpse/ir';
 import { MODELS } from '@glimpse/models';
+import type { OptimizeOptions } from '@glimpse/optimizer';
+import {
+  formatStats,
+  graphStats,
+  optimize,
+  optimizeWithResults,
+  printAfter,
+  resolvePipeline,
+} from '@glimpse/optimizer';
+import { compileJs } from '@glimpse/backend-js';
 import { compile } from 'glimpse';
 import { compare, formatReport } from './check.js';
 import {
@@ -51,11 +61,21 @@ export function parseShapes(args: readonly string[] | undefined): Record<string,
   return out;
 }
 
-function checkLevel(level: string) {
-  if (level !== '0')
-    throw new UnsupportedError(
-      `--level ${level} needs the optimizer, which is not in this build (available: 0)`,
-    );
+interface PipelineFlags {
+  level: string;
+  passes?: string;
+}
+
+/** --level / --passes as optimizer options (unknown pass names are errors that list them). */
+function pipeline(o: PipelineFlags): OptimizeOptions {
+  if (o.passes !== undefined)
+    return {
+      passes: o.passes
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== ''),
+    };
+  return { level: Number(o.level) as 0 | 1 | 2 };
 }
 
 function checkShapeSymbols(g: Graph, shapes: Record<string, number>) {
@@ -70,14 +90,57 @@ function checkShapeSymbols(g: Graph, shapes: Record<string, number>) {
 export function dumpCommand(
   io: Io,
   model: string,
-  o: { level: string; format: string; output?: string; withWeights?: boolean },
+  o: PipelineFlags & {
+    format: string;
+    output?: string;
+    withWeights?: boolean;
+    printAfterAll?: boolean;
+    printAfter: string[];
+    stats?: boolean;
+    shape?: string[];
+  },
 ) {
-  checkLevel(o.level);
-  const { graph } = loadModel(model);
-  const text =
-    o.format === 'json'
-      ? JSON.stringify(graphToJSON(graph, { weights: o.withWeights === true }), null, 2) + '\n'
-      : printGraph(graph);
+  const loaded = loadModel(model);
+  const given = parseShapes(o.shape);
+  checkShapeSymbols(loaded.graph, given);
+  const opts = pipeline(o);
+  for (const p of o.printAfter)
+    if (!resolvePipeline(opts).some((q) => q.name === p))
+      throw new AttrError(
+        `--print-after ${p}: no such pass in the pipeline (${
+          resolvePipeline(opts)
+            .map((q) => q.name)
+            .join(', ') || 'empty'
+        })`,
+      );
+  let sections = '';
+  const instrument =
+    o.printAfterAll || o.printAfter.length > 0
+      ? printAfter((s) => (sections += s), { all: o.printAfterAll === true, passes: o.printAfter })
+      : undefined;
+  const { graph } = optimizeWithResults(loaded.graph, {
+    ...opts,
+    ...(instrument ? { instrument } : {}),
+  });
+  let text: string;
+  if (o.stats) {
+    const binding = resolveBinding(loaded, given, undefined);
+    const column = (title: string, g: Graph) => ({
+      title,
+      stats: graphStats(g, binding),
+      peakBytes: compileJs(g).memory(binding).peakBytes,
+    });
+    text =
+      `// stats at ${Object.entries(binding)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}\n` + formatStats([column('before', loaded.graph), column('after', graph)]);
+  } else if (sections !== '') text = sections;
+  else
+    text =
+      o.format === 'json'
+        ? JSON.stringify(graphToJSON(graph, { weights: o.withWeights === true }), null, 2) + '\n'
+        : printGraph(graph);
+  if (o.stats && sections !== '') text = sections + text;
   if (o.output !== undefined) writeFile(o.output, text);
   else io.out(text);
 }
@@ -85,11 +148,11 @@ export function dumpCommand(
 export function convertCommand(
   io: Io,
   model: string,
-  o: { output: string; level: string; weights?: string },
+  o: PipelineFlags & { output: string; weights?: string },
 ) {
-  checkLevel(o.level);
   let { graph } = loadModel(model);
   if (o.weights !== undefined) graph = loadWeights(graph, o.weights);
+  graph = optimize(graph, pipeline(o));
   if (o.output.endsWith('.glimpse')) writeFile(o.output, printGraph(graph));
   else if (o.output.endsWith('.json'))
     writeFile(o.output, JSON.stringify(graphToJSON(graph, { weights: true }), null, 2) + '\n');
@@ -99,9 +162,8 @@ export function convertCommand(
   io.out(`wrote ${o.output}\n`);
 }
 
-interface RunOpts {
+interface RunOpts extends PipelineFlags {
   backend: string;
-  level: string;
   weights?: string;
   inputs?: string;
   outputs?: string;
@@ -195,7 +257,6 @@ function summary(name: string, t: Tensor): string {
 }
 
 export async function runCommand(io: Io, model: string, o: RunOpts): Promise<number> {
-  checkLevel(o.level);
   const rtol = parseNumber('--rtol', o.rtol);
   const atol = parseNumber('--atol', o.atol);
   const loaded = loadModel(model);
@@ -214,7 +275,7 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
   const inputs = fileInputs ?? randomInputs(g, binding, seed);
 
   const t0 = performance.now();
-  const exe = await compile(g, { backend: o.backend as 'js', level: 0 });
+  const exe = await compile(g, { backend: o.backend as 'js', ...pipeline(o) } as never);
   const t1 = performance.now();
   const outputs = await exe.run(inputs, { shapes: binding });
   const t2 = performance.now();

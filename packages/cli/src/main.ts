@@ -18,8 +18,9 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: () => {} })
     .showSuggestionAfterError(true);
-  const level = () =>
-    new Option('--level <n>', 'optimisation level').choices(['0', '1', '2']).default('0');
+  const level = (dflt: string) =>
+    new Option('--level <n>', 'optimisation level').choices(['0', '1', '2']).default(dflt);
+  const passes = () => new Option('--passes <a,b,...>', 'run these passes instead of a level');
   const shape = () => new Option('--shape <bindings...>', 'bind symbols, e.g. T=128 or B=2,T=10');
 
   p.command('models')
@@ -29,10 +30,23 @@ function program(io: Io, setCode: (c: number) => void): Command {
   p.command('dump')
     .description('print a model graph')
     .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json file')
-    .addOption(level())
+    .addOption(level('0'))
+    .addOption(passes())
     .addOption(
       new Option('--format <fmt>', 'output format').choices(['text', 'json']).default('text'),
     )
+    .option('--print-after-all', 'print the graph after every pass (each section parses back)')
+    .option(
+      '--print-after <pass>',
+      'print the graph after this pass (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      '--stats',
+      'node counts per op, FLOPs, bytes moved and planned peak memory, before and after',
+    )
+    .addOption(shape())
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .option('--with-weights', 'inline param values in json')
     .action((model: string, o) => dumpCommand(io, model, o));
@@ -41,7 +55,8 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .description('compile and run a model')
     .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json file')
     .addOption(new Option('--backend <b>', 'backend').choices(['js', 'wgsl']).default('js'))
-    .addOption(level())
+    .addOption(level('2'))
+    .addOption(passes())
     .option('--weights <file>', 'load params from a .safetensors file by name')
     .option('--inputs <dir>', 'read NAME.npy for each graph input')
     .option('--outputs <dir>', 'write NAME.npy for each graph output')
@@ -60,7 +75,8 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .description('write a model as a .glimpse text file or a .json graph')
     .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json file')
     .requiredOption('-o, --output <file>', 'FILE.glimpse or FILE.json')
-    .addOption(level())
+    .addOption(level('0'))
+    .addOption(passes())
     .option('--weights <file>', 'load params from a .safetensors file (kept in .json)')
     .action((model: string, o) => convertCommand(io, model, o));
   return p;

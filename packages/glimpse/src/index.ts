@@ -1,6 +1,10 @@
 import type { Graph } from '@glimpse/ir';
 import { UnsupportedError } from '@glimpse/ir';
 import { compileJs, type JsExecutable } from '@glimpse/backend-js';
+import { optimize } from '@glimpse/optimizer';
+
+export { optimize, optimizeWithResults, PASSES, PIPELINES } from '@glimpse/optimizer';
+export type { Instrument, OptimizeOptions, Pass } from '@glimpse/optimizer';
 
 export * from '@glimpse/ir';
 export { models, MODELS, MODEL_NAMES, buildModel } from '@glimpse/models';
@@ -11,26 +15,30 @@ export type { InputValue, RunOptions } from '@glimpse/backend-js';
 export type Backend = 'js' | 'wgsl';
 export interface CompileOptions {
   backend?: Backend;
-  /** Optimisation level; only 0 (the graph as written) exists until the optimizer lands. */
+  /** Optimisation level (default 2): 0 runs the graph as written. */
   level?: 0 | 1 | 2;
+  /** Explicit pass pipeline instead of a level. */
+  passes?: readonly string[];
+  /** Params may be folded as constants. */
+  frozenParams?: boolean;
 }
 
 export type Executable = JsExecutable;
 
 /**
- * Compile a graph for a backend. Levels above 0 and the wgsl backend are refused with an
- * UnsupportedError rather than silently running something else.
+ * Optimise (level 2 unless told otherwise) and compile a graph for a backend. The wgsl
+ * backend is refused with an UnsupportedError rather than silently running something else.
  */
 export async function compile(g: Graph, options: CompileOptions = {}): Promise<Executable> {
   const backend = options.backend ?? 'js';
-  const level = options.level ?? 0;
   if (backend !== 'js')
     throw new UnsupportedError(
       `backend '${backend}' is not available in this build (available: js)`,
     );
-  if (level !== 0)
-    throw new UnsupportedError(
-      `optimisation level ${level} is not available in this build (available: 0)`,
-    );
-  return compileJs(g);
+  const optimized = optimize(g, {
+    level: options.level ?? 2,
+    ...(options.passes ? { passes: options.passes } : {}),
+    frozenParams: options.frozenParams === true,
+  });
+  return compileJs(optimized);
 }

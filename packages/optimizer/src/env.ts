@@ -1,0 +1,63 @@
+import type { Graph, Node, NodeSpec, TensorType } from '@glimpse/ir';
+import { Graph as G, paramValues } from '@glimpse/ir';
+import type { MatchEnv } from './pattern.js';
+
+/** Producers, use counts and constant values of a graph, for matching. */
+export function matchEnv(g: Graph, options: { frozenParams?: boolean } = {}): MatchEnv {
+  const producer = new Map<string, Node>();
+  const uses = new Map<string, number>();
+  for (const n of g.nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    // tril reads only its input's shape: that is no reason to keep the scores alive (DCE
+    // drops the tril with the mask it feeds). Undercounting can only keep nodes alive.
+    if (n.op === 'tril') continue;
+    for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  }
+  for (const o of g.outputs) uses.set(o, (uses.get(o) ?? 0) + 1);
+  const params = new Map(g.params.map((p) => [p.name, p]));
+  const cache = new Map<string, readonly number[] | undefined>();
+  return {
+    graph: g,
+    producer: (v) => producer.get(v),
+    uses: (v) => uses.get(v) ?? 0,
+    constant: (v) => {
+      if (cache.has(v)) return cache.get(v);
+      let c: readonly number[] | undefined;
+      const n = producer.get(v);
+      if (n?.op === 'constant') {
+        const a = n.attrs as { value: number[]; shape: number[] };
+        const count = a.shape.reduce((x, y) => x * y, 1);
+        c = a.value.length === count ? a.value : new Array<number>(count).fill(a.value[0]!);
+      } else if (options.frozenParams) {
+        const p = params.get(v);
+        if (p && p.init.kind !== 'external') c = Array.from(paramValues(p, g.seed));
+      }
+      cache.set(v, c);
+      return c;
+    },
+  };
+}
+
+/** Drop nodes none of whose outputs is used (transitively) by a graph output. */
+export function deadCodeElimination(g: Graph): Graph {
+  const live = new Set(g.outputs);
+  const keep: Node[] = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (n.outputs.some((o) => live.has(o))) {
+      keep.push(n);
+      for (const x of n.inputs) live.add(x);
+    }
+  }
+  if (keep.length === g.nodes.length) return g;
+  return G.create({ ...g.toSpec(), nodes: keep.reverse() });
+}
+
+/** The nodes with every input `from` read as `to`. */
+export function redirect<N extends NodeSpec>(nodes: readonly N[], from: string, to: string): N[] {
+  return nodes.map((n) =>
+    n.inputs.includes(from) ? { ...n, inputs: n.inputs.map((i) => (i === from ? to : i)) } : n,
+  );
+}
+
+export type { TensorType };

@@ -1,0 +1,12 @@
+export { optimize, optimizeWithResults, resolvePipeline } from './optimize.js';
+export type { OptimizeOptions, OptimizeResult } from './optimize.js';
+export type { Instrument, Pass, PassContext, PassResult } from './pass.js';
+export { PASSES, PIPELINES } from './pipelines.js';
+export { rule, rewritePass, applyRules, RewriteCtx } from './rewrite.js';
+export type { Rule, TraceEntry } from './rewrite.js';
+export { op, val, splat, oneOf, anyValue, matchAt } from './pattern.js';
+export type { Pattern, Match, MatchEnv, CapturesOf } from './pattern.js';
+export { matchEnv, deadCodeElimination } from './env.js';
+export { graphStats, formatStats } from './stats.js';
+export type { GraphStats } from './stats.js';
+export { printAfter, timing, verifyEach } from './instruments.js';

@@ -1,0 +1,93 @@
+import type { Graph } from '@glimpse/ir';
+import { AttrError, GlimpseError, withWhere } from '@glimpse/ir';
+import type { Instrument, Pass, PassContext, PassResult } from './pass.js';
+import { PASSES, PIPELINES } from './pipelines.js';
+import type { TraceEntry } from './rewrite.js';
+
+export interface OptimizeOptions {
+  /** Pipeline -O0, -O1 or -O2 (default 2). Ignored when `passes` is given. */
+  level?: 0 | 1 | 2;
+  /** Explicit pipeline: pass names (as `--passes a,b`) or pass objects. */
+  passes?: readonly (string | Pass)[];
+  instrument?: Instrument | readonly Instrument[];
+  /** Params may be folded as constants (their values are final). */
+  frozenParams?: boolean;
+}
+
+export interface OptimizeResult {
+  readonly graph: Graph;
+  readonly results: readonly PassResult[];
+  readonly trace: readonly TraceEntry[];
+}
+
+export function resolvePipeline(options: OptimizeOptions): Pass[] {
+  if (options.passes === undefined) {
+    const level = options.level ?? 2;
+    if (!(level in PIPELINES))
+      throw new AttrError(`unknown optimisation level ${String(level)} (0, 1 or 2)`);
+    return [...PIPELINES[level]];
+  }
+  return options.passes.map((p) => {
+    if (typeof p !== 'string') return p;
+    const pass = PASSES[p];
+    if (pass === undefined)
+      throw new AttrError(`unknown pass '${p}' (passes: ${Object.keys(PASSES).join(', ')})`);
+    return pass;
+  });
+}
+
+/** Run a pipeline with instrumentation; returns the final graph and what each pass did. */
+export function optimizeWithResults(g: Graph, options: OptimizeOptions = {}): OptimizeResult {
+  const pipeline = resolvePipeline(options);
+  const instruments =
+    options.instrument === undefined
+      ? []
+      : Array.isArray(options.instrument)
+        ? options.instrument
+        : [options.instrument as Instrument];
+  const trace: TraceEntry[] = [];
+  const results: PassResult[] = [];
+  let cur = g;
+  pipeline.forEach((pass, index) => {
+    const rewrites: TraceEntry[] = [];
+    const ctx: PassContext = {
+      frozenParams: options.frozenParams === true,
+      trace: (e) => {
+        rewrites.push(e);
+        trace.push(e);
+      },
+    };
+    for (const i of instruments) i.beforePass?.(pass, cur, index);
+    const t0 = performance.now();
+    let after: Graph;
+    try {
+      after = pass.run(cur, ctx);
+    } catch (e) {
+      for (const i of instruments)
+        i.onFailure?.(
+          pass,
+          cur,
+          e,
+          pipeline.map((p) => p.name),
+        );
+      throw e instanceof GlimpseError ? withWhere(e, {}) : e;
+    }
+    const result: PassResult = {
+      pass,
+      before: cur,
+      after,
+      changed: after !== cur,
+      ms: performance.now() - t0,
+      rewrites,
+    };
+    results.push(result);
+    for (const i of instruments) i.afterPass?.(result, index);
+    cur = after;
+  });
+  return { graph: cur, results, trace };
+}
+
+/** Optimise a graph (DESIGN.md: `optimize(g, { level, passes, instrument })`). */
+export function optimize(g: Graph, options: OptimizeOptions = {}): Graph {
+  return optimizeWithResults(g, options).graph;
+}

@@ -1,0 +1,38 @@
+import type { Graph } from '@glimpse/ir';
+import type { TraceEntry } from './rewrite.js';
+
+export interface PassContext {
+  /** Treat params as constants (their values may be folded into the graph). */
+  readonly frozenParams: boolean;
+  /** Record a rule firing. */
+  trace(entry: TraceEntry): void;
+}
+
+/** A pass: a named graph → graph function. Passes never print; instruments do. */
+export interface Pass {
+  /** kebab-case; the same string on the command line (`--passes a,b`). */
+  readonly name: string;
+  readonly description: string;
+  run(g: Graph, ctx: PassContext): Graph;
+}
+
+export interface PassResult {
+  readonly pass: Pass;
+  readonly before: Graph;
+  readonly after: Graph;
+  readonly changed: boolean;
+  readonly ms: number;
+  /** Rule firings of this pass. */
+  readonly rewrites: readonly TraceEntry[];
+}
+
+/**
+ * Hooks around each pass (MLIR-style instrumentation): printing, timing, verification and
+ * change detection live here, never inside passes.
+ */
+export interface Instrument {
+  beforePass?(pass: Pass, g: Graph, index: number): void;
+  afterPass?(result: PassResult, index: number): void;
+  /** A pass threw: the graph before it and the pipeline that reproduces the failure. */
+  onFailure?(pass: Pass, g: Graph, error: unknown, pipeline: readonly string[]): void;
+}

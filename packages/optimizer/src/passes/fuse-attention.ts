@@ -1,0 +1,237 @@
+import type { AttentionAttrs, Dim, Node } from '@glimpse/ir';
+import { sameShape } from '@glimpse/ir';
+import type { MatchEnv } from '../pattern.js';
+import { matchAt, op, splat, val } from '../pattern.js';
+import type { RewriteCtx } from '../rewrite.js';
+import { rewritePass, rule } from '../rewrite.js';
+import { isSwapLast2 } from './canonicalize.js';
+
+/**
+ * `softmax(scale·q·kᵀ [softcap] [mask] [causal]) · v` → `attention(q, k, v, mask?)`.
+ *
+ * The outer part is one pattern: a `bmm` whose left operand is a single-use last-axis
+ * `softmax`. Inside, the score expression is peeled from the outside in, in the order the
+ * attention op applies things (scale → softcap → mask → causal), each layer checked to be
+ * single-use and shape-preserving, each constant it relies on re-read from the graph:
+ *
+ *   causal   where(tril(·)[k=0], s, -inf)               → causal=top_left (k = S−T: bottom_right)
+ *   mask     where(m, s, c) | where(m, c, s) (masked_fill, via not) | add(s, m) either order
+ *   softcap  scale(tanh(scale(s, 1/c)), c)
+ *   scale    scale(s, f)                                   (canonicalize made every form this)
+ *   scores   bmm(q, kᵀ): kᵀ is bmm's transpose_b, or k := transpose(kᵀ) over the last two axes
+ *
+ * Any operand layout fuses exactly: k is *defined* as the transpose of what the matmul
+ * reads, so a permutation that only looks like kᵀ still gives the same numbers (the
+ * transposes then compose in canonicalize). Kv heads repeated by reshape–expand–reshape
+ * (GQA written out) are unwrapped, since the op maps query heads to kv heads itself.
+ * Declined: a softmax over another axis, scores or probabilities used elsewhere, a
+ * non-constant scale (it is a `mul`, not a `scale`), shapes the op cannot express.
+ */
+const outer = op(
+  'bmm',
+  [
+    op('softmax', [val('s')], {
+      as: 'p',
+      singleUse: true,
+      where: (a, n, e) => isLastAxis(a.axis, e, n),
+    }),
+    val('v'),
+  ],
+  { as: 'out', where: (a) => !a.transpose_a },
+);
+
+function isLastAxis(axis: number, e: MatchEnv, n: Node): boolean {
+  const r = e.graph.typeOf(n.inputs[0]!).shape.length;
+  return axis === -1 || axis === r - 1;
+}
+
+interface Scores {
+  q: string;
+  k: string;
+  attrs: Partial<AttentionAttrs>;
+  mask?: string;
+}
+
+const attr = <T>(n: Node | undefined, k: string) => n!.attrs[k] as T;
+
+/** Peel the score expression `s` down to its bmm; undefined when it is not attention. */
+function peel(s: string, ctx: RewriteCtx): Scores | undefined {
+  const env = ctx.env;
+  const attrs: Partial<AttentionAttrs> = {};
+  let mask: string | undefined;
+  const shape = ctx.typeOf(s).shape;
+  const layer = (v: string) => env.uses(v) === 1 && sameShape(ctx.typeOf(v).shape, shape);
+
+  // causal: where(tril(x)[k], inner, -inf)
+  const causal = matchAt(
+    op('where', [
+      op('tril', [val('x')], { as: 't' }),
+      val('inner'),
+      splat('fill', (c) => c === -Infinity),
+    ]),
+    s,
+    env,
+  );
+  if (causal && layer(s)) {
+    const k = attr<number>(env.producer(causal.t!), 'k');
+    const [T, S] = shape.slice(-2) as [Dim, Dim];
+    const tShape = ctx.typeOf(causal.t!).shape;
+    if (tShape[0] !== T || tShape[1] !== S) return undefined;
+    if (k === 0) attrs.causal = 'top_left';
+    else if (typeof T === 'number' && typeof S === 'number' && k === S - T)
+      attrs.causal = 'bottom_right';
+    else return undefined;
+    s = causal.inner!;
+  }
+  // mask: boolean where (either polarity) or additive
+  const keep = matchAt(op('where', [val('m'), val('inner'), splat('fill')]), s, env);
+  const fillFirst = keep
+    ? undefined
+    : matchAt(op('where', [val('m'), splat('fill'), val('inner')]), s, env);
+  const add =
+    keep || fillFirst
+      ? undefined
+      : matchAt(op('add', [val('inner'), val('m')], { commutative: true }), s, env);
+  const masked = keep ?? fillFirst ?? add;
+  if (masked && layer(s)) {
+    if (add) {
+      const r = peelAdditive(s, ctx, layer);
+      return r && { q: r.q, k: r.k, attrs: { ...attrs, ...r.attrs }, mask: r.mask };
+    }
+    attrs.mask_fill = ctx.env.constant((keep ?? fillFirst)!.fill!)![0]!;
+    mask = fillFirst ? ctx.emit('not', [masked.m!], {}, 'keep') : masked.m!;
+    s = masked.inner!;
+  }
+  const inner = peelInner(s, ctx);
+  return (
+    inner && {
+      q: inner.q,
+      k: inner.k,
+      attrs: { ...attrs, ...inner.attrs },
+      ...(mask !== undefined ? { mask } : {}),
+    }
+  );
+}
+
+/**
+ * Additive masks, possibly several (a padding mask plus a bias): add(add(s, m1), m2) fuses
+ * with mask m1 + m2 — the same sum up to the order of the additions. Either operand of each
+ * add may be the scores: the one that peels down to a bmm.
+ */
+function peelAdditive(
+  s: string,
+  ctx: RewriteCtx,
+  layer: (v: string) => boolean,
+): (Scores & { mask: string }) | undefined {
+  const add = matchAt(op('add', [val('a'), val('b')]), s, ctx.env);
+  if (!add || !layer(s)) return undefined;
+  for (const [sv, mv] of [
+    [add.a!, add.b!],
+    [add.b!, add.a!],
+  ] as const) {
+    const deeper = peelAdditive(sv, ctx, layer);
+    if (deeper) return { ...deeper, mask: ctx.emit('add', [deeper.mask, mv], {}, 'mask') };
+    const inner = peelInner(sv, ctx);
+    if (inner) return { ...inner, mask: mv };
+  }
+  return undefined;
+}
+
+/** softcap → scale → bmm(q, kᵀ). */
+function peelInner(
+  s: string,
+  ctx: RewriteCtx,
+): { q: string; k: string; attrs: Partial<AttentionAttrs> } | undefined {
+  const env = ctx.env;
+  const attrs: Partial<AttentionAttrs> = { scale: 1 };
+  const shape = ctx.typeOf(s).shape;
+  const layer = (v: string) => env.uses(v) === 1 && sameShape(ctx.typeOf(v).shape, shape);
+  // softcap: c·tanh(f·inner) is softcap c of scores f·c·inner (canonicalize has merged any
+  // scale of the scores into f, so the scale is recovered from f and c).
+  const cap = matchAt(
+    op('scale', [op('tanh', [op('scale', [val('inner')], { as: 'pre' })], { as: 't' })], {
+      as: 'post',
+    }),
+    s,
+    env,
+  );
+  if (cap && layer(s) && layer(cap.t!) && layer(cap.pre!)) {
+    const c = attr<number>(env.producer(cap.post!), 'factor');
+    if (c > 0) {
+      attrs.softcap = c;
+      attrs.scale = attr<number>(env.producer(cap.pre!), 'factor') * c;
+      s = cap.inner!;
+    }
+  }
+  const sc = matchAt(op('scale', [val('inner')]), s, env);
+  if (sc && layer(s)) {
+    attrs.scale = attrs.scale! * attr<number>(env.producer(s), 'factor');
+    s = sc.inner!;
+  }
+  const mm = matchAt(op('bmm', [val('a'), val('b')], { as: 'mm' }), s, env);
+  if (!mm || env.uses(s) !== 1) return undefined;
+  const n = env.producer(mm.mm!)!;
+  const q = attr<boolean>(n, 'transpose_a') ? swapLast2(mm.a!, ctx) : mm.a!;
+  const k = attr<boolean>(n, 'transpose_b') ? mm.b! : swapLast2(mm.b!, ctx);
+  return { q, k, attrs };
+}
+
+function swapLast2(v: string, ctx: RewriteCtx): string {
+  const r = ctx.typeOf(v).shape.length;
+  const perm = [...Array(r).keys()];
+  [perm[r - 2], perm[r - 1]] = [perm[r - 1]!, perm[r - 2]!];
+  return ctx.emit('transpose', [v], { perm }, 't');
+}
+
+/** reshape(expand(reshape(k → [.., Hkv, 1, S, d]) → [.., Hkv, g, S, d]) → [.., Hkv·g, S, d]) → k. */
+function unrepeat(v: string, ctx: RewriteCtx): { base: string; group: number } | undefined {
+  const m = matchAt(
+    op('reshape', [op('expand', [op('reshape', [val('k')], { as: 'r1' })], { as: 'e' })]),
+    v,
+    ctx.env,
+  );
+  if (!m) return undefined;
+  const k = ctx.typeOf(m.k!).shape;
+  const r1 = ctx.typeOf(m.r1!).shape;
+  const e = ctx.typeOf(m.e!).shape;
+  const out = ctx.typeOf(v).shape;
+  const n = k.length;
+  if (n < 3 || r1.length !== n + 1 || e.length !== n + 1 || out.length !== n) return undefined;
+  const lead = k.slice(0, n - 3);
+  const [hkv, S, d] = k.slice(n - 3) as [Dim, Dim, Dim];
+  const g = e[n - 2];
+  const same = (a: readonly Dim[], b: readonly Dim[]) => sameShape(a, b);
+  if (typeof hkv !== 'number' || typeof g !== 'number') return undefined;
+  if (
+    !same(r1, [...lead, hkv, 1, S, d]) ||
+    !same(e, [...lead, hkv, g, S, d]) ||
+    !same(out, [...lead, hkv * g, S, d])
+  )
+    return undefined;
+  return { base: m.k!, group: g };
+}
+
+export const fuseAttention = rewritePass(
+  'fuse-attention',
+  'softmax(q·kᵀ·scale + mask)·v → one attention op',
+  [
+    rule('fuse-attention', outer, (m, ctx) => {
+      const sc = peel(m.s, ctx);
+      if (sc === undefined) return undefined;
+      const outNode = ctx.env.producer(m.out)!;
+      let v = attr<boolean>(outNode, 'transpose_b') ? swapLast2(m.v, ctx) : m.v;
+      let k = sc.k;
+      // GQA written out: both k and v repeated by the same group → the op's own head mapping.
+      const ku = unrepeat(k, ctx);
+      const vu = unrepeat(v, ctx);
+      if (ku && vu && ku.group === vu.group) {
+        k = ku.base;
+        v = vu.base;
+      }
+      const inputs = [sc.q, k, v, ...(sc.mask !== undefined ? [sc.mask] : [])];
+      const y = ctx.emit('attention', inputs, sc.attrs, 'attention');
+      // The fused op must produce exactly the matmul's shape (no broadcasting it cannot do).
+      return sameShape(ctx.typeOf(y).shape, ctx.typeOf(m.out).shape) ? y : undefined;
+    }),
+  ],
+);

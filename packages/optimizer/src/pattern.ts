@@ -1,0 +1,139 @@
+import type { AttrsOf, Graph, Node, OpName } from '@glimpse/ir';
+
+/**
+ * A typed pattern over the graph. `C` is the union of capture names: a rule's rewrite can
+ * only read captures its pattern defines (the type checker says so).
+ */
+export interface Pattern<C extends string = never> {
+  /** Phantom: carries the capture names. */
+  readonly _captures?: C;
+  readonly match: (value: string, env: MatchEnv, b: Bindings) => Bindings | undefined;
+  /** For traces and docs. */
+  readonly describe: string;
+}
+
+export type CapturesOf<P> = P extends Pattern<infer C> ? C : never;
+/** A successful match: capture name → value name. */
+export type Match<C extends string> = { readonly [K in C]: string };
+type Bindings = Readonly<Record<string, string>>;
+
+/** What a matcher may look at: producers, use counts, constants. */
+export interface MatchEnv {
+  readonly graph: Graph;
+  producer(value: string): Node | undefined;
+  uses(value: string): number;
+  /** Elements of a value produced by a `constant` node (or a frozen param). */
+  constant(value: string): readonly number[] | undefined;
+}
+
+function bind(b: Bindings, name: string, value: string): Bindings | undefined {
+  const prev = b[name];
+  if (prev !== undefined) return prev === value ? b : undefined;
+  return { ...b, [name]: value };
+}
+
+/** Any value, captured as `name`. The same name twice must be the same value. */
+export function val<N extends string>(name: N): Pattern<N> {
+  return { describe: `%${name}`, match: (v, _e, b) => bind(b, name, v) };
+}
+
+/** Any value, not captured. */
+export const anyValue: Pattern = { describe: '_', match: (_v, _e, b) => b };
+
+/** A value produced by a `constant` node whose elements are all equal, captured. */
+export function splat<N extends string>(
+  name: N,
+  test: (x: number) => boolean = () => true,
+): Pattern<N> {
+  return {
+    describe: `splat(%${name})`,
+    match: (v, e, b) => {
+      const c = e.constant(v);
+      if (c === undefined || c.length === 0) return undefined;
+      const x = c[0]!;
+      if (!c.every((y) => Object.is(y, x)) || !test(x)) return undefined;
+      return bind(b, name, v);
+    },
+  };
+}
+
+export interface OpOptions<K extends OpName, N extends string> {
+  /** Capture the op's (first) output value. */
+  as?: N;
+  /** Checked after the structural match of the inputs: attrs, axes, shapes. */
+  where?: (attrs: AttrsOf<K>, node: Node, env: MatchEnv) => boolean;
+  /** Try the two inputs in both orders (add, mul). */
+  commutative?: boolean;
+  /** Require the value to have exactly one use (so a rewrite can drop its producer). */
+  singleUse?: boolean;
+}
+
+/** A value produced by op `op` whose inputs match `inputs` (exactly that many). */
+// P's elements are left unconstrained: a Pattern<string> constraint would make TypeScript
+// infer the `as` capture of a nested op() as `string` rather than its literal.
+export function op<K extends OpName, const P extends readonly unknown[], N extends string = never>(
+  opName: K,
+  inputPatterns: P,
+  options: OpOptions<K, N> = {},
+): Pattern<CapturesOf<P[number]> | N> {
+  const inputs = inputPatterns as unknown as readonly Pattern<string>[];
+  const tryOrder = (order: readonly Pattern<string>[], node: Node, e: MatchEnv, b0: Bindings) => {
+    let b: Bindings | undefined = b0;
+    for (let i = 0; i < order.length && b !== undefined; i++)
+      b = order[i]!.match(node.inputs[i]!, e, b);
+    return b;
+  };
+  return {
+    describe: `${opName}(${inputs.map((p) => p.describe).join(', ')})`,
+    match: (v, e, b0) => {
+      const node = e.producer(v);
+      if (
+        node === undefined ||
+        node.op !== opName ||
+        node.outputs[0] !== v ||
+        node.inputs.length !== inputs.length
+      )
+        return undefined;
+      if (options.singleUse && e.uses(v) !== 1) return undefined;
+      let b = options.as !== undefined ? bind(b0, options.as, v) : b0;
+      if (b === undefined) return undefined;
+      const orders =
+        options.commutative && inputs.length === 2 ? [inputs, [inputs[1]!, inputs[0]!]] : [inputs];
+      for (const order of orders) {
+        const m = tryOrder(order, node, e, b);
+        if (
+          m !== undefined &&
+          (options.where === undefined || options.where(node.attrs as AttrsOf<K>, node, e))
+        )
+          return m;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** The first alternative that matches. Captures of the others stay unbound. */
+export function oneOf<const P extends readonly unknown[]>(
+  ...altPatterns: P
+): Pattern<CapturesOf<P[number]>> {
+  const alts = altPatterns as unknown as readonly Pattern<string>[];
+  return {
+    describe: `(${alts.map((a) => a.describe).join(' | ')})`,
+    match: (v, e, b) => {
+      for (const a of alts) {
+        const m = a.match(v, e, b);
+        if (m !== undefined) return m;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Match `p` at `value`; returns the captures or undefined. */
+export function matchAt<C extends string>(
+  p: Pattern<C>,
+  value: string,
+  env: MatchEnv,
+): Partial<Match<C>> | undefined {
+  return p.match(value, env, {}) as Partial<Match<C>> | undefined;
+}
