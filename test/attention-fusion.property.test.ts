@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { Dim, Graph, GraphBuilder, Tensor, Val } from '@glimpse/ir';
 import { buildGraph, concreteShape, fromNumbers, interpret, randomStream } from '@glimpse/ir';
 import { compileJs } from '@glimpse/backend-js';
+import { buildModel, MODEL_NAMES } from '@glimpse/models';
 import { optimize } from '@glimpse/optimizer';
 import { assertClose } from './helpers.js';
 
@@ -215,6 +216,38 @@ describe('attention fusion over random graphs', () => {
         assertClose(compileJs(g).runSync(x).y!, want.y!, undefined, 'js -O0', scale);
       }),
       { numRuns: 400 },
+    );
+  });
+});
+
+describe('built-in models: -O2 ≡ -O0', () => {
+  it('on the reference interpreter and the JS backend, for random shapes and inputs', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...MODEL_NAMES),
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        fc.constantFrom(0, 0, 0.02),
+        (name, B, T, seed, special) => {
+          const g = buildModel(`${name}${name === 'context-attention' ? '' : ':dim=16'}`).graph;
+          const o2 = optimize(g, { level: 2 });
+          const binding = { B, T, S: T + 2 };
+          const x = Object.fromEntries(
+            g.inputs.map((inp) => {
+              const shape = concreteShape(inp.type.shape, binding);
+              const rnd = randomStream(seed, inp.name);
+              const n = shape.reduce((a, d) => a * d, 1);
+              const v = Array.from({ length: n }, () => (inp.type.dtype === 'i32' ? Math.floor(rnd() * 10) : rnd() < special ? NaN : rnd() * 2 - 1));
+              return [inp.name, fromNumbers(inp.type.dtype, shape, v)];
+            }),
+          );
+          const want = interpret(g, x, { shapes: binding });
+          assertClose({ ...want.y!, data: Float32Array.from(interpret(o2, x, { shapes: binding }).y!.data) }, want.y!, { rtol: 1e-6, atol: 1e-6 }, 'reference -O2');
+          assertClose(compileJs(o2).runSync(x, { shapes: binding }).y!, want.y!, undefined, 'js -O2', 20);
+        },
+      ),
+      { numRuns: 120 },
     );
   });
 });

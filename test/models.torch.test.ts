@@ -13,16 +13,32 @@ const manifest = JSON.parse(readFileSync(`${FIXTURES}/manifest.json`, 'utf8')) a
   models: Record<string, string>;
 };
 
+describe('built-in models fuse at -O2', () => {
+  // One attention chain per model, except the context network, whose softmax weights the
+  // input itself (no q·kᵀ): it must keep its softmax and gain no attention op.
+  const chains: Record<string, number> = { 'self-attention': 1, 'multi-head-attention': 1, 'cross-attention': 1, 'causal-self-attention': 1, 'transformer-block': 1, 'context-attention': 0 };
+  for (const [name, n] of Object.entries(chains)) {
+    it(`glimpse dump ${name} --level 2 --format json: ${n} attention, ${n ? 'no' : 'its'} softmax`, async () => {
+      const r = await cli('dump', name, '--level', '2', '--format', 'json');
+      const g = JSON.parse(r.out) as { nodes: { op: string }[] };
+      expect(g.nodes.filter((x) => x.op === 'attention')).toHaveLength(n);
+      expect(g.nodes.filter((x) => x.op === 'softmax')).toHaveLength(1 - n);
+    });
+  }
+});
+
 describe('built-in models ≡ PyTorch', () => {
   it('has a fixture for every built-in model', () => {
     expect(Object.keys(manifest.models).sort()).toEqual([...MODEL_NAMES].sort());
   });
-  for (const [name, spec] of Object.entries(manifest.models)) {
-    it(name, async () => {
+  for (const [name, spec] of Object.entries(manifest.models)) for (const level of ['0', '2']) {
+    it(`${name} at -O${level}`, async () => {
       const dir = `${FIXTURES}/${name}`;
       const r = await cli(
         'run',
         spec,
+        '--level',
+        level,
         '--weights',
         `${dir}/weights.safetensors`,
         '--inputs',

@@ -135,7 +135,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
             const so = rr * BC;
             let tileMax = -Infinity;
             for (let j = 0; j < bc; j++) {
-              let x = Math.fround(sTile[so + j]!) * scale; // the unfused bmm stores f32 scores
+              let x = sTile[so + j]! * scale; // float64 scores: closer to the reference than f32
               if (softcap > 0) x = softcap * Math.tanh(x / softcap);
               if (hasMask) {
                 const mv = mb![mBase + i * mT + (j0 + j) * mS]!;
