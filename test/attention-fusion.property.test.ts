@@ -238,13 +238,30 @@ describe('built-in models: -O2 ≡ -O0', () => {
               const shape = concreteShape(inp.type.shape, binding);
               const rnd = randomStream(seed, inp.name);
               const n = shape.reduce((a, d) => a * d, 1);
-              const v = Array.from({ length: n }, () => (inp.type.dtype === 'i32' ? Math.floor(rnd() * 10) : rnd() < special ? NaN : rnd() * 2 - 1));
+              const v = Array.from({ length: n }, () =>
+                inp.type.dtype === 'i32'
+                  ? Math.floor(rnd() * 10)
+                  : rnd() < special
+                    ? NaN
+                    : rnd() * 2 - 1,
+              );
               return [inp.name, fromNumbers(inp.type.dtype, shape, v)];
             }),
           );
           const want = interpret(g, x, { shapes: binding });
-          assertClose({ ...want.y!, data: Float32Array.from(interpret(o2, x, { shapes: binding }).y!.data) }, want.y!, { rtol: 1e-6, atol: 1e-6 }, 'reference -O2');
-          assertClose(compileJs(o2).runSync(x, { shapes: binding }).y!, want.y!, undefined, 'js -O2', 20);
+          assertClose(
+            { ...want.y!, data: Float32Array.from(interpret(o2, x, { shapes: binding }).y!.data) },
+            want.y!,
+            { rtol: 1e-6, atol: 1e-6 },
+            'reference -O2',
+          );
+          assertClose(
+            compileJs(o2).runSync(x, { shapes: binding }).y!,
+            want.y!,
+            undefined,
+            'js -O2',
+            20,
+          );
         },
       ),
       { numRuns: 120 },

@@ -16,7 +16,14 @@ const manifest = JSON.parse(readFileSync(`${FIXTURES}/manifest.json`, 'utf8')) a
 describe('built-in models fuse at -O2', () => {
   // One attention chain per model, except the context network, whose softmax weights the
   // input itself (no q·kᵀ): it must keep its softmax and gain no attention op.
-  const chains: Record<string, number> = { 'self-attention': 1, 'multi-head-attention': 1, 'cross-attention': 1, 'causal-self-attention': 1, 'transformer-block': 1, 'context-attention': 0 };
+  const chains: Record<string, number> = {
+    'self-attention': 1,
+    'multi-head-attention': 1,
+    'cross-attention': 1,
+    'causal-self-attention': 1,
+    'transformer-block': 1,
+    'context-attention': 0,
+  };
   for (const [name, n] of Object.entries(chains)) {
     it(`glimpse dump ${name} --level 2 --format json: ${n} attention, ${n ? 'no' : 'its'} softmax`, async () => {
       const r = await cli('dump', name, '--level', '2', '--format', 'json');
@@ -31,26 +38,27 @@ describe('built-in models ≡ PyTorch', () => {
   it('has a fixture for every built-in model', () => {
     expect(Object.keys(manifest.models).sort()).toEqual([...MODEL_NAMES].sort());
   });
-  for (const [name, spec] of Object.entries(manifest.models)) for (const level of ['0', '2']) {
-    it(`${name} at -O${level}`, async () => {
-      const dir = `${FIXTURES}/${name}`;
-      const r = await cli(
-        'run',
-        spec,
-        '--level',
-        level,
-        '--weights',
-        `${dir}/weights.safetensors`,
-        '--inputs',
-        dir,
-        '--check',
-        dir,
-      );
-      expect(r.err).toBe('');
-      expect(r.out).toMatch(/^y: max abs err .*, ok$/m);
-      expect(r.code).toBe(0);
-    });
-  }
+  for (const [name, spec] of Object.entries(manifest.models))
+    for (const level of ['0', '2']) {
+      it(`${name} at -O${level}`, async () => {
+        const dir = `${FIXTURES}/${name}`;
+        const r = await cli(
+          'run',
+          spec,
+          '--level',
+          level,
+          '--weights',
+          `${dir}/weights.safetensors`,
+          '--inputs',
+          dir,
+          '--check',
+          dir,
+        );
+        expect(r.err).toBe('');
+        expect(r.out).toMatch(/^y: max abs err .*, ok$/m);
+        expect(r.code).toBe(0);
+      });
+    }
   it('--check fails (exit 1) when the outputs differ: the check can fail', async () => {
     const a = `${FIXTURES}/causal-self-attention`;
     // Same shapes, other values: the transformer block's reference output.

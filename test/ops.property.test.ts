@@ -313,6 +313,33 @@ const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
         single('expand', [{ name: 'x', dtype: 'f32', shape: x }], { shape: out }, s, 0.1),
       ),
     ),
+  elementwise: fc
+    .tuple(
+      shape(0, 3),
+      seed,
+      special,
+      fc.array(
+        fc.constantFrom('add', 'sub', 'mul', 'div', 'relu', 'gelu', 'tanh', 'exp', 'sqrt', 'num'),
+        { minLength: 1, maxLength: 6 },
+      ),
+    )
+    .chain(([out, s, sp, steps]) =>
+      fc.tuple(broadcastOf(out), broadcastOf(out)).map(([a, b]) => {
+        // A random well-formed postfix program over $0 (full shape), $1 and $2 (broadcast).
+        const program: (number | string)[] = ['$0'];
+        steps.forEach((t, i) => {
+          if (t === 'num') program.push(i % 2 ? 0.5 : -3, 'mul');
+          else if (['add', 'sub', 'mul', 'div'].includes(t)) program.push(`$${1 + (i % 2)}`, t);
+          else program.push(t);
+        });
+        const ins = [
+          { name: 'x0', dtype: 'f32' as DType, shape: out },
+          { name: 'x1', dtype: 'f32' as DType, shape: a },
+          { name: 'x2', dtype: 'f32' as DType, shape: b },
+        ];
+        return single('elementwise', ins, { program }, s, sp);
+      }),
+    ),
   tril: fc
     .tuple(shape(2, 4), seed, fc.integer({ min: -3, max: 3 }))
     .map(([sh, s, k]) => single('tril', [{ name: 'x', dtype: 'f32', shape: sh }], { k }, s)),

@@ -5,9 +5,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Graph, Tensor } from '@glimpse/ir';
-import { concreteShape, graphFromJSON, graphToJSON, parseGraph, printGraph } from '@glimpse/ir';
+import {
+  concreteShape,
+  graphFromJSON,
+  graphToJSON,
+  interpret,
+  parseGraph,
+  printGraph,
+} from '@glimpse/ir';
 import { randomGraph } from './graph-gen.js';
-import { checkGraph, tensor } from './helpers.js';
+import { compileJs } from '@glimpse/backend-js';
+import { optimize, verifyEach } from '@glimpse/optimizer';
+import { assertClose, checkGraph, F32_TOL, tensor } from './helpers.js';
 
 const genArb = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
@@ -45,6 +54,30 @@ describe('random graphs', () => {
       fc.property(genArb, ({ seed, nodes, hostileNames }) => {
         const { graph, binding } = randomGraph({ seed, nodes, hostileNames });
         checkGraph(graph, inputsFor(graph, binding, seed), { shapes: binding, scale: 10 });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('every pipeline (-O1, -O2) ≡ -O0: on the reference and the JS backend', () => {
+    fc.assert(
+      fc.property(genArb, fc.constantFrom<1 | 2>(1, 2), ({ seed, nodes, hostileNames }, level) => {
+        const { graph, binding } = randomGraph({ seed, nodes, hostileNames });
+        const opt = optimize(graph, { level, instrument: verifyEach() });
+        const x = inputsFor(graph, binding, seed);
+        const want = interpret(graph, x, { shapes: binding });
+        const ref = interpret(opt, x, { shapes: binding });
+        const js = compileJs(opt).runSync(x, { shapes: binding });
+        for (const o of graph.outputs) {
+          assertClose(
+            { ...want[o]!, data: Float32Array.from(ref[o]!.data) },
+            want[o]!,
+            F32_TOL,
+            `reference -O${level} %${o}`,
+            10,
+          );
+          assertClose(js[o]!, want[o]!, F32_TOL, `js -O${level} %${o}`, 10);
+        }
       }),
       { numRuns: 300 },
     );

@@ -3,7 +3,15 @@ import { InputError, RuntimeError, withWhere } from './errors.js';
 import type { Graph, Node } from './graph.js';
 import { paramValues } from './init.js';
 import type { AttentionAttrs, AttrsOf, OpName, UnaryOp } from './ops/index.js';
-import { castScalar, matrixDims, OPS, reduceAxes, reshapeTarget, sliceRange } from './ops/index.js';
+import {
+  castScalar,
+  compileProgram,
+  matrixDims,
+  OPS,
+  reduceAxes,
+  reshapeTarget,
+  sliceRange,
+} from './ops/index.js';
 import type { Binding } from './shape.js';
 import {
   bindShape,
@@ -338,6 +346,10 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
   },
   attention: (ins, a, shapes) => [attentionRef(ins, a, shapes[0]!)],
   not: unary('not'),
+  elementwise: (ins, a, shapes) => {
+    const f = compileProgram(a.program, ins.length, ins[0]!.dtype);
+    return [broadcastMap(ins, shapes[0]!, ins[0]!.dtype, (...xs) => f(xs))];
+  },
   expand: ([x], _a, shapes) => [broadcastMap([x!], shapes[0]!, x!.dtype, (v) => v!)],
 };
 

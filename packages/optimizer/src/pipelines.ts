@@ -1,13 +1,21 @@
 import type { Pass } from './pass.js';
 import { canonicalize } from './passes/canonicalize.js';
 import { fuseAttention } from './passes/fuse-attention.js';
+import { fuseElementwise } from './passes/fuse-elementwise.js';
 import { constantFolding, cse, dce, foldTranspose, fuseQkvProjection } from './passes/simple.js';
 
 /** Every pass by its command-line name. */
 export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
-  [canonicalize, constantFolding, cse, dce, fuseAttention, fuseQkvProjection, foldTranspose].map(
-    (p) => [p.name, p],
-  ),
+  [
+    canonicalize,
+    constantFolding,
+    cse,
+    dce,
+    fuseAttention,
+    fuseElementwise,
+    fuseQkvProjection,
+    foldTranspose,
+  ].map((p) => [p.name, p]),
 );
 
 /** -O0: the graph as written. -O1: clean-ups that keep every op. -O2: fusion and layout. */
@@ -22,6 +30,7 @@ export const PIPELINES: Readonly<Record<0 | 1 | 2, readonly Pass[]>> = {
     canonicalize,
     fuseQkvProjection,
     foldTranspose,
+    fuseElementwise,
     constantFolding,
     cse,
     dce,

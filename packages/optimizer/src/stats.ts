@@ -42,6 +42,10 @@ const FLOPS: { [K in OpName]: Cost } = {
   sqrt: elementwise,
   where: elementwise,
   not: none,
+  elementwise: (_i, o, n) =>
+    numel(o[0]!) *
+    (n.attrs.program as unknown[]).filter((t) => typeof t === 'string' && !t.startsWith('$'))
+      .length,
   cast: none,
   transpose: none,
   reshape: none,

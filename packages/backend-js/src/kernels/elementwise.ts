@@ -1,5 +1,5 @@
 import type { BinaryOp, UnaryOp } from '@glimpse/ir';
-import { broadcastStrides, castScalar, numel, OPS, sameShape } from '@glimpse/ir';
+import { broadcastStrides, castScalar, compileProgram, numel, OPS, sameShape } from '@glimpse/ir';
 import type { Buf } from '../storage.js';
 import { walk } from './strided.js';
 import type { KernelFactory } from './types.js';
@@ -51,3 +51,17 @@ export const where: KernelFactory<'where'> = (_a, ctx) => {
 };
 
 export type { Buf };
+
+/** A fused elementwise chain: the program's scalar function over broadcast inputs, one pass. */
+export const elementwise: KernelFactory<'elementwise'> = (a, ctx) => {
+  const f = compileProgram(a.program, ctx.inShapes.length, ctx.inTypes[0]!);
+  const out = ctx.outShapes[0]!;
+  const st = ctx.inShapes.map((s) => broadcastStrides(s, out));
+  const xs = new Float64Array(ctx.inShapes.length);
+  const k = xs.length;
+  return (ins, [y]) =>
+    walk(out, st, (o, offs) => {
+      for (let i = 0; i < k; i++) xs[i] = ins[i]![offs[i]!]!;
+      y![o] = f(xs);
+    });
+};

@@ -1,6 +1,6 @@
 import type { OpName } from '@glimpse/ir';
 import { attention } from './attention.js';
-import { binary, cast, unary, where } from './elementwise.js';
+import { binary, cast, elementwise, unary, where } from './elementwise.js';
 import { concat, expand, reshape, slice, split, transpose } from './layout.js';
 import { bmm, linear } from './matmul.js';
 import { constant, embedding, tril } from './misc.js';
@@ -40,6 +40,7 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   attention,
   not: unary('not'),
   expand,
+  elementwise,
 };
 
 /** Ops whose output is a view of their first input (no kernel runs, no memory is planned). */

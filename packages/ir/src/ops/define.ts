@@ -4,7 +4,7 @@ import type { AttrValue, TensorType } from '../types.js';
 import { typeToString } from '../types.js';
 
 /** How an attribute is written and checked. `dims` are lists of numbers and symbols. */
-export type AttrKind = 'int' | 'float' | 'bool' | 'ints' | 'floats' | 'dims' | 'enum';
+export type AttrKind = 'int' | 'float' | 'bool' | 'ints' | 'floats' | 'dims' | 'enum' | 'program';
 
 export interface AttrSpec {
   readonly kind: AttrKind;
@@ -71,6 +71,10 @@ function checkKind(name: string, spec: AttrSpec, v: AttrValue): string | undefin
         v.every((x) => (isNum(x) && Number.isInteger(x)) || typeof x === 'string')
         ? undefined
         : 'a list of integers and symbols';
+    case 'program':
+      return Array.isArray(v) && v.every((x) => isNum(x) || typeof x === 'string')
+        ? undefined
+        : 'a list of numbers and words';
     case 'enum':
       return typeof v === 'string' && spec.values!.includes(v)
         ? undefined

@@ -157,3 +157,69 @@ export const not = {
     (x) =>
       x !== 0 ? 0 : 1,
 };
+
+/**
+ * `elementwise`: a chain of elementwise ops fused into one (the optimizer forms it). The
+ * program is postfix over the inputs: `$i` pushes input i, a number pushes that constant,
+ * an op name (add sub mul div relu gelu tanh exp sqrt) pops its operands and pushes the
+ * result — the same scalar functions as the ops themselves, so fusing cannot change a
+ * value. Inputs broadcast to a common shape.
+ */
+export interface ElementwiseAttrs {
+  program: readonly (number | string)[];
+}
+
+const PROGRAM_OPS = { add, sub, mul, div, relu, gelu, tanh, exp, sqrt } as const;
+type ProgramOp = keyof typeof PROGRAM_OPS;
+
+/** Compile a program to one scalar function of its inputs; throws with a reason if malformed. */
+export function compileProgram(
+  program: readonly (number | string)[],
+  arity: number,
+  dtype: DType,
+): (xs: ArrayLike<number>) => number {
+  type F = (xs: ArrayLike<number>) => number;
+  const stack: F[] = [];
+  for (const tok of program) {
+    if (typeof tok === 'number') {
+      stack.push(() => tok);
+    } else if (/^\$\d+$/.test(tok)) {
+      const i = Number(tok.slice(1));
+      if (i >= arity) throw new Error(`program reads ${tok} but there are ${arity} inputs`);
+      stack.push((xs) => xs[i]!);
+    } else if (Object.prototype.hasOwnProperty.call(PROGRAM_OPS, tok)) {
+      const def = PROGRAM_OPS[tok as ProgramOp];
+      if ('binary' in def) {
+        const r = stack.pop();
+        const l = stack.pop();
+        if (l === undefined || r === undefined) throw new Error(`'${tok}' needs two operands`);
+        const f = def.binary(dtype);
+        stack.push((xs) => f(l(xs), r(xs)));
+      } else {
+        const a = stack.pop();
+        if (a === undefined) throw new Error(`'${tok}' needs an operand`);
+        const f = def.unary({});
+        stack.push((xs) => f(a(xs)));
+      }
+    } else throw new Error(`unknown program token '${tok}'`);
+  }
+  if (stack.length !== 1) throw new Error(`program leaves ${stack.length} values, not 1`);
+  return stack[0]!;
+}
+
+export const elementwise = defineOp<ElementwiseAttrs>({
+  name: 'elementwise',
+  doc: 'fused chain of elementwise ops: a postfix program over the inputs ($0, $1, numbers, add sub mul div relu gelu tanh exp sqrt)',
+  inputs: [{ name: 'x', dtypes: FLOATS }],
+  variadic: true,
+  attrs: { program: { kind: 'program', required: true, doc: 'postfix program' } },
+  infer: (inputs, a) => {
+    const [t] = sameDtypeBroadcast(inputs);
+    try {
+      compileProgram(a.program, inputs.length, t!.dtype);
+    } catch (e) {
+      fail(`bad program [${a.program.join(' ')}]: ${(e as Error).message}`, inputs);
+    }
+    return [t!];
+  },
+});

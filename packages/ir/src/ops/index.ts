@@ -9,7 +9,8 @@ import * as red from './reduce.js';
 export * from './define.js';
 export type { AttentionAttrs } from './attention.js';
 export type { BinaryFn, CastAttrs, ScaleAttrs, UnaryFn } from './elementwise.js';
-export { castScalar } from './elementwise.js';
+export { castScalar, compileProgram } from './elementwise.js';
+export type { ElementwiseAttrs } from './elementwise.js';
 export type {
   AxisAttrs,
   ExpandAttrs,
@@ -56,6 +57,7 @@ export const OPS = {
   attention: attn.attention,
   not: ew.not,
   expand: layout.expand,
+  elementwise: ew.elementwise,
 } as const;
 
 export type OpName = keyof typeof OPS;
