@@ -361,16 +361,21 @@ const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       s: seed,
       sp: special,
       headless: fc.boolean(),
+      bshd: fc.boolean(),
     })
     .chain((c) =>
       broadcastOf([...c.lead, c.hkv * c.group, c.T, c.S]).map((mshape) => {
         const hq = c.hkv * c.group;
         const heads = (h: number) => (c.headless ? [] : [h]);
         const lead = c.headless ? [] : c.lead;
+        // bshd (rank 4 only): [B, seq, heads, d]; the mask stays [B, H, T, S].
+        const bshd = c.bshd && !c.headless && lead.length === 1;
+        const qkv = (h: number, len: number, d: number) =>
+          bshd ? [lead[0]!, len, h, d] : [...lead, ...heads(h), len, d];
         const ins: { name: string; dtype: DType; shape: number[] }[] = [
-          { name: 'q', dtype: 'f32', shape: [...lead, ...heads(hq), c.T, c.dh] },
-          { name: 'k', dtype: 'f32', shape: [...lead, ...heads(c.hkv), c.S, c.dh] },
-          { name: 'v', dtype: 'f32', shape: [...lead, ...heads(c.hkv), c.S, c.dv] },
+          { name: 'q', dtype: 'f32', shape: qkv(hq, c.T, c.dh) },
+          { name: 'k', dtype: 'f32', shape: qkv(c.hkv, c.S, c.dh) },
+          { name: 'v', dtype: 'f32', shape: qkv(c.hkv, c.S, c.dv) },
         ];
         const ms = c.headless ? mshape.slice(-2) : mshape;
         if (c.mask !== 'none')
@@ -380,6 +385,7 @@ const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
           softcap: c.softcap,
           masked_rows: c.rows,
           mask_fill: c.fill,
+          layout: bshd ? 'bshd' : 'bhsd',
           ...(c.scale !== undefined ? { scale: c.scale } : {}),
         };
         const k = single('attention', ins, attrs, c.s, c.sp);

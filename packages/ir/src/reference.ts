@@ -4,6 +4,7 @@ import type { Graph, Node } from './graph.js';
 import { paramValues } from './init.js';
 import type { AttentionAttrs, AttrsOf, OpName, UnaryOp } from './ops/index.js';
 import {
+  BSHD_PERM,
   castScalar,
   compileProgram,
   matrixDims,
@@ -344,7 +345,19 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
       for (let j = 0; j < C; j++) out.data[i * C + j] = j - i <= a.k ? 1 : 0;
     return [out];
   },
-  attention: (ins, a, shapes) => [attentionRef(ins, a, shapes[0]!)],
+  attention: (ins, a, shapes, node) => {
+    if (a.layout === 'bhsd') return [attentionRef(ins, a, shapes[0]!)];
+    // bshd: the same computation on transposed views.
+    const perm = { perm: BSHD_PERM };
+    const tr = (x: RefTensor) =>
+      KERNELS.transpose([x], perm, [BSHD_PERM.map((p) => x.shape[p]!)], node)[0]!;
+    const out = attentionRef(
+      [...ins.slice(0, 3).map(tr), ...ins.slice(3)],
+      a,
+      BSHD_PERM.map((p) => shapes[0]![p]!),
+    );
+    return [tr(out)];
+  },
   not: unary('not'),
   elementwise: (ins, a, shapes) => {
     const f = compileProgram(a.program, ins.length, ins[0]!.dtype);

@@ -367,3 +367,17 @@ describe('fuse-attention: what must not fuse', () => {
     expect(kNode.attrs.perm).toEqual([0, 2, 1, 3]);
   });
 });
+
+describe('-O2 layout: heads stay inside [B, T, H, d]', () => {
+  it('multi-head attention at -O2 has no transposes left: attention[layout=bshd] reads the reshaped projections', () => {
+    const g = parseGraph(MHA('[0,2,3,1]', 'f32[B,4,8,T]'));
+    const f = optimize(g, { level: 2 });
+    expect(f.nodes.filter((n) => n.op === 'transpose')).toHaveLength(0);
+    const [a] = f.nodes.filter((n) => n.op === 'attention');
+    expect(a!.attrs.layout).toBe('bshd');
+    expect(a!.inputs).toEqual(['q4', 'k4', 'v4']);
+    const x = inputs(g, { B: 2, T: 6 });
+    const [want, got] = [interpret(g, x).y!.data, interpret(f, x).y!.data];
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-9);
+  });
+});

@@ -30,6 +30,7 @@ export const PIPELINES: Readonly<Record<0 | 1 | 2, readonly Pass[]>> = {
     canonicalize,
     fuseQkvProjection,
     foldTranspose,
+    canonicalize,
     fuseElementwise,
     constantFolding,
     cse,

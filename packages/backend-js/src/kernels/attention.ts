@@ -23,7 +23,14 @@ const up4 = (n: number) => (n + 3) & ~3;
  * of v for non-finite values.
  */
 export const attention: KernelFactory<'attention'> = (a, ctx) => {
-  const [qs, ks, vs] = ctx.inShapes as [number[], number[], number[]];
+  // Geometry in [..., H, S, d] terms whatever the layout; `bshd` only changes strides.
+  const bshd = a.layout === 'bshd';
+  const canon = (x: number[]) => (bshd ? [x[0]!, x[2]!, x[1]!, x[3]!] : x);
+  const [qs, ks, vs] = (ctx.inShapes as number[][]).slice(0, 3).map(canon) as [
+    number[],
+    number[],
+    number[],
+  ];
   const r = qs.length;
   const T = qs[r - 2]!;
   const dh = qs[r - 1]!;
@@ -34,6 +41,11 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const Hkv = r >= 3 ? ks[r - 3]! : 1;
   const group = Hq / Hkv;
   const nLead = numel(qs.slice(0, Math.max(0, r - 3)));
+  /** Offset of head `h` of batch `b` in a tensor of H heads × L rows × d, and its row stride. */
+  const at = (b: number, h: number, H: number, L: number, d: number) =>
+    bshd ? b * L * H * d + h * d : (b * H + h) * L * d;
+  const [qRow, kRow, vRow] = bshd ? [Hq * dh, Hkv * dh, Hkv * dv] : [dh, dh, dv];
+  const yRow = bshd ? Hq * dv : dv;
   const scale = a.scale ?? 1 / Math.sqrt(dh);
   const softcap = a.softcap;
   const causal = a.causal !== 'none';
@@ -84,16 +96,18 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
     let packed = -1;
     for (let l = 0; l < nLead * Hq; l++) {
       const h = l % Hq;
-      const kvHead = Math.floor(l / Hq) * Hkv + Math.floor(h / group);
+      const b = Math.floor(l / Hq);
+      const hk = Math.floor(h / group);
+      const kvHead = b * Hkv + hk;
+      const vBase = at(b, hk, Hkv, S, dv);
       if (kvHead !== packed) {
-        packKV(k, v, kvHead, S, dh, dv, kp, vp);
+        packKV(k, at(b, hk, Hkv, S, dh), kRow, v, vBase, vRow, S, dh, dv, kp, vp);
         // Last key whose v column holds a non-finite value, for keys the causal early
         // stop never visits (-1: none).
         if (causal) {
           lastBad.fill(-1);
-          const vBase = kvHead * S * dv;
           for (let j = S - 1; j >= 0; j--)
-            for (let c = 0, o = vBase + j * dv; c < dv; c++)
+            for (let c = 0, o = vBase + j * vRow; c < dv; c++)
               if (lastBad[c]! < 0 && !Number.isFinite(v[o + c]!)) lastBad[c] = j;
         }
         packed = kvHead;
@@ -107,7 +121,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
       for (let i0 = 0; i0 < T; i0 += BR) {
         const br = Math.min(BR, T - i0);
         const jEnd = rowEnd(i0 + br - 1);
-        packQ(q, (l * T + i0) * dh, br, dh, qp);
+        packQ(q, at(b, h, Hq, T, dh) + i0 * qRow, qRow, br, dh, qp);
         mRow.fill(-Infinity, 0, br);
         lRow.fill(0, 0, br);
         acc.fill(0, 0, br * dv);
@@ -179,7 +193,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
               );
         }
         for (let rr = 0; rr < br; rr++) {
-          const yo = (l * T + i0 + rr) * dv;
+          const yo = at(b, h, Hq, T, dv) + (i0 + rr) * yRow;
           if (mRow[rr]! === -Infinity) {
             y.fill(emptyRow, yo, yo + dv);
             continue;
@@ -193,14 +207,21 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   };
 };
 
-/** Q rows [row0, row0+br) → slivers of 4 rows, dh×4 each (zero-padded rows). */
-function packQ(q: Float32Array, off: number, br: number, dh: number, qp: Float64Array) {
+/** Q rows [row0, row0+br) (row stride `row`) → slivers of 4 rows, dh×4 each (zero-padded). */
+function packQ(
+  q: Float32Array,
+  off: number,
+  rowStride: number,
+  br: number,
+  dh: number,
+  qp: Float64Array,
+) {
   for (let s4 = 0; s4 < br; s4 += 4)
     for (let lane = 0; lane < 4; lane++) {
       const row = s4 + lane;
       const dst = s4 * dh + lane;
       if (row >= br) for (let c = 0; c < dh; c++) qp[dst + c * 4] = 0;
-      else for (let c = 0, src = off + row * dh; c < dh; c++) qp[dst + c * 4] = q[src + c]!;
+      else for (let c = 0, src = off + row * rowStride; c < dh; c++) qp[dst + c * 4] = q[src + c]!;
     }
 }
 
@@ -210,8 +231,11 @@ function packQ(q: Float32Array, off: number, br: number, dh: number, qp: Float64
  */
 function packKV(
   k: Float32Array,
+  kBase: number,
+  kRow: number,
   v: Float32Array,
-  head: number,
+  vBase: number,
+  vRow: number,
   S: number,
   dh: number,
   dv: number,
@@ -221,8 +245,10 @@ function packKV(
   const Sp = up4(S);
   kp.fill(0, 0, Sp * dh);
   vp.fill(0, 0, up4(dv) * Sp);
-  for (let j = 0, src = head * S * dh; j < S; j++)
-    for (let c = 0, dst = (j & ~3) * dh + (j & 3); c < dh; c++) kp[dst + c * 4] = k[src++]!;
-  for (let j = 0, src = head * S * dv; j < S; j++)
-    for (let c = 0; c < dv; c++) vp[(c & ~3) * Sp + j * 4 + (c & 3)] = v[src++]!;
+  for (let j = 0; j < S; j++)
+    for (let c = 0, src = kBase + j * kRow, dst = (j & ~3) * dh + (j & 3); c < dh; c++)
+      kp[dst + c * 4] = k[src + c]!;
+  for (let j = 0; j < S; j++)
+    for (let c = 0, src = vBase + j * vRow; c < dv; c++)
+      vp[(c & ~3) * Sp + j * 4 + (c & 3)] = v[src + c]!;
 }

@@ -1,5 +1,7 @@
+import type { Dim } from '../shape.js';
 import { broadcastShapes, sameShape } from '../shape.js';
 import type { TensorType } from '../types.js';
+import type { OpDef } from './define.js';
 import { defineOp, fail, FLOATS } from './define.js';
 
 export interface AttentionAttrs {
@@ -9,7 +11,13 @@ export interface AttentionAttrs {
   softcap: number;
   mask_fill: number;
   masked_rows: 'nan' | 'zero';
+  /** bhsd: q/k/v/output [..., heads, seq, d]; bshd: [B, seq, heads, d] (heads inside, as linear layers produce them). */
+  layout: 'bhsd' | 'bshd';
 }
+
+/** [B, S, H, d] ↔ [B, H, S, d]. */
+export const BSHD_PERM = [0, 2, 1, 3] as const;
+const toBhsd = (s: readonly Dim[]) => BSHD_PERM.map((p) => s[p]!);
 
 /**
  * Fused scaled-dot-product attention:
@@ -22,7 +30,7 @@ export interface AttentionAttrs {
  * A row whose every score is -inf follows `masked_rows`: NaN (what the unfused softmax
  * gives) or 0 (ONNX Attention-23).
  */
-export const attention = defineOp<AttentionAttrs>({
+export const attention: OpDef<AttentionAttrs> = defineOp<AttentionAttrs>({
   name: 'attention',
   doc: 'fused softmax(scale·q·kᵀ + mask)·v without materialising the scores',
   inputs: [
@@ -47,8 +55,21 @@ export const attention = defineOp<AttentionAttrs>({
       default: 'nan',
       doc: 'output of a row with every score -inf',
     },
+    layout: {
+      kind: 'enum',
+      values: ['bhsd', 'bshd'],
+      default: 'bhsd',
+      doc: 'q/k/v/output as [..., H, S, d] or [B, S, H, d] (rank 4); the mask is always [..., H, T, S]',
+    },
   },
-  infer: (inputs) => {
+  infer: (inputs, attrs) => {
+    if (attrs.layout === 'bshd') {
+      if (inputs.slice(0, 3).some((t) => t.shape.length !== 4))
+        fail('layout bshd needs rank-4 q, k, v', inputs);
+      const asBhsd = inputs.map((t, i) => (i < 3 ? { ...t, shape: toBhsd(t.shape) } : t));
+      const [out] = attention.infer(asBhsd, { ...attrs, layout: 'bhsd' });
+      return [{ ...out!, shape: toBhsd(out!.shape) }];
+    }
     const [q, k, v, m] = inputs as [TensorType, TensorType, TensorType, TensorType | undefined];
     const r = q.shape.length;
     if (r < 2 || k.shape.length !== r || v.shape.length !== r)

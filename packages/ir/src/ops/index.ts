@@ -8,6 +8,7 @@ import * as red from './reduce.js';
 
 export * from './define.js';
 export type { AttentionAttrs } from './attention.js';
+export { BSHD_PERM } from './attention.js';
 export type { BinaryFn, CastAttrs, ScaleAttrs, UnaryFn } from './elementwise.js';
 export { castScalar, compileProgram } from './elementwise.js';
 export type { ElementwiseAttrs } from './elementwise.js';

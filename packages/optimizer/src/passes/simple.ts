@@ -1,8 +1,9 @@
 import type { Graph, Node } from '@glimpse/ir';
-import { fromNumbers, Graph as G, interpret, numel } from '@glimpse/ir';
+import { BSHD_PERM, fromNumbers, Graph as G, interpret, numel } from '@glimpse/ir';
 import { deadCodeElimination, matchEnv } from '../env.js';
 import type { Pass } from '../pass.js';
 import { op, val } from '../pattern.js';
+import type { RewriteCtx } from '../rewrite.js';
 import { rewritePass, rule } from '../rewrite.js';
 import { isSwapLast2 } from './canonicalize.js';
 
@@ -111,11 +112,49 @@ export const constantFolding: Pass = {
   },
 };
 
-/** bmm(transpose(a) over the last two axes, b) → bmm[transpose_a] (and b): no copy. */
+const isHeadSwap = (t: { perm: readonly number[] }) =>
+  t.perm.length === 4 && BSHD_PERM.every((p, i) => t.perm[i] === p);
+const headsInside = <N extends string>(tr: N) => op('transpose', [val(tr)], { where: isHeadSwap });
+const foldLayout = (
+  m: { q: string; k: string; v: string; m?: string; out: string },
+  ctx: RewriteCtx,
+) => {
+  const a = ctx.env.producer(m.out)!.attrs;
+  const y = ctx.emit(
+    'attention',
+    [m.q, m.k, m.v, ...(m.m !== undefined ? [m.m] : [])],
+    { ...(a as object), layout: 'bshd' },
+    'bshd',
+  );
+  return ctx.emit('transpose', [y], { perm: [...BSHD_PERM] }, 'bhsd');
+};
+
+/**
+ * Transposes folded into their consumer's layout: bmm(transpose(a) over the last two axes,
+ * b) → bmm[transpose_a] (and b), read in place; attention whose q, k, v are [B,S,H,d]
+ * tensors transposed to [B,H,S,d] → attention[layout=bshd] on the originals (the transpose
+ * back of its output then cancels against the consumer's in canonicalize).
+ */
 export const foldTranspose = rewritePass(
   'fold-transpose',
-  'read transposed matmul operands in place',
+  'read transposed operands in place (bmm flags, attention layout)',
   [
+    rule(
+      'fold-attention-layout',
+      op('attention', [headsInside('q'), headsInside('k'), headsInside('v')], {
+        as: 'out',
+        where: (a) => a.layout === 'bhsd',
+      }),
+      foldLayout,
+    ),
+    rule(
+      'fold-attention-layout-mask',
+      op('attention', [headsInside('q'), headsInside('k'), headsInside('v'), val('m')], {
+        as: 'out',
+        where: (a) => a.layout === 'bhsd',
+      }),
+      foldLayout,
+    ),
     rule(
       'fold-transpose-a',
       op('bmm', [op('transpose', [val('a')], { where: (t) => isSwapLast2(t.perm) }), val('b')], {
