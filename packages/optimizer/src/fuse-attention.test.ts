@@ -381,3 +381,25 @@ describe('-O2 layout: heads stay inside [B, T, H, d]', () => {
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-9);
   });
 });
+
+describe('fold-scale', () => {
+  const src = `graph @fs(%x: f32[B,4]) params(%w: f32[3,4] = uniform(-1, 1), %b: f32[3] = uniform(-1, 1)) {
+  %h: f32[B,3] = linear %x, %w, %b
+  %y: f32[B,3] = scale[factor=0.25] %h
+  return %y
+}`;
+  it('folds the scale into frozen weights, exactly', () => {
+    const g = parseGraph(src);
+    const f = optimize(g, { passes: ['fold-scale'], frozenParams: true });
+    expect(f.nodes.map((n) => n.op)).toEqual(['linear']);
+    expect(f.params.map((p) => p.name)).toEqual(['w.scaled', 'b.scaled']);
+    const x = inputs(g, { B: 3 });
+    const [want, got] = [interpret(g, x).y!.data, interpret(f, x).y!.data];
+    // W·c rounds to f32 once: within 1 ulp of f32 per term.
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-6);
+  });
+  it('does nothing unless params are frozen', () => {
+    const g = parseGraph(src);
+    expect(optimize(g, { passes: ['fold-scale'] })).toBe(g);
+  });
+});

@@ -1,5 +1,6 @@
 import type { Pass } from './pass.js';
 import { canonicalize } from './passes/canonicalize.js';
+import { foldScale } from './passes/fold-scale.js';
 import { fuseAttention } from './passes/fuse-attention.js';
 import { fuseElementwise } from './passes/fuse-elementwise.js';
 import { constantFolding, cse, dce, foldTranspose, fuseQkvProjection } from './passes/simple.js';
@@ -14,6 +15,7 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
     fuseAttention,
     fuseElementwise,
     fuseQkvProjection,
+    foldScale,
     foldTranspose,
   ].map((p) => [p.name, p]),
 );
@@ -29,6 +31,7 @@ export const PIPELINES: Readonly<Record<0 | 1 | 2, readonly Pass[]>> = {
     fuseAttention,
     canonicalize,
     fuseQkvProjection,
+    foldScale,
     foldTranspose,
     canonicalize,
     fuseElementwise,

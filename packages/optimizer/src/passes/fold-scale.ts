@@ -1,0 +1,69 @@
+import type { Node, Param } from '@glimpse/ir';
+import { Graph as G, paramValues } from '@glimpse/ir';
+import { deadCodeElimination, matchEnv } from '../env.js';
+import type { Pass } from '../pass.js';
+
+/**
+ * With frozen params: scale(linear(x, W, b), c) → linear(x, W·c, b·c), the scaled weights
+ * stored as new params (the old ones are dropped when nothing else reads them). One pass
+ * over the output less, at no cost per run. Without frozen params it does nothing: the
+ * weights may still change.
+ */
+export const foldScale: Pass = {
+  name: 'fold-scale',
+  description: 'scale after a linear folded into frozen weights',
+  run: (g, ctx) => {
+    if (!ctx.frozenParams) return g;
+    const env = matchEnv(g);
+    const params = new Map(g.params.map((p) => [p.name, p]));
+    const frozen = (v: string) => {
+      const p = params.get(v);
+      return p !== undefined && p.init.kind !== 'external' && p.type.dtype === 'f32';
+    };
+    const newParams: Param[] = [];
+    const replaced = new Map<Node, Node>();
+    const taken = new Set(g.valueNames());
+    for (const n of g.nodes) {
+      const lin = n.op === 'scale' ? env.producer(n.inputs[0]!) : undefined;
+      if (
+        lin?.op !== 'linear' ||
+        env.uses(lin.outputs[0]!) !== 1 ||
+        g.outputs.includes(lin.outputs[0]!)
+      )
+        continue;
+      if (!lin.inputs.slice(1).every(frozen)) continue;
+      const c = n.attrs.factor as number;
+      const scaled = lin.inputs.slice(1).map((w) => {
+        const p = params.get(w)!;
+        let name = `${w}.scaled`;
+        for (let i = 1; taken.has(name); i++) name = `${w}.scaled${i}`;
+        taken.add(name);
+        const data = Float32Array.from(paramValues(p, g.seed), (x) => x * c);
+        newParams.push({ name, type: p.type, init: { kind: 'data', data } });
+        return name;
+      });
+      replaced.set(n, {
+        op: 'linear',
+        inputs: [lin.inputs[0]!, ...scaled],
+        outputs: [...n.outputs],
+        attrs: {},
+      });
+      ctx.trace({
+        pass: 'fold-scale',
+        rule: 'fold-scale',
+        node: n.outputs[0]!,
+        op: 'scale',
+        replacement: `linear(%${lin.inputs[0]}, ${scaled.map((s) => `%${s}`).join(', ')})`,
+      });
+    }
+    if (replaced.size === 0) return g;
+    const nodes = g.nodes.map((n) => replaced.get(n) ?? n);
+    const pruned = deadCodeElimination(
+      G.create({ ...g.toSpec(), params: [...g.params, ...newParams], nodes }),
+    );
+    const used = new Set(pruned.nodes.flatMap((n) => n.inputs));
+    return pruned.with({
+      params: pruned.params.filter((p) => used.has(p.name) || pruned.outputs.includes(p.name)),
+    });
+  },
+};
