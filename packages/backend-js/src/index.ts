@@ -3,4 +3,5 @@ export type { InputValue, RunOptions } from './executable.js';
 export { planMemory } from './memory.js';
 export type { MemoryPlan, PlanValue } from './memory.js';
 export { KERNELS } from './kernels/index.js';
-export { gemm, GemmScratch } from './kernels/gemm.js';
+export { gemm } from './kernels/gemm.js';
+export { Scratch } from './kernels/scratch.js';

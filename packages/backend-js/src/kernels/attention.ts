@@ -1,5 +1,4 @@
 import { broadcastStrides, numel } from '@glimpse/ir';
-import { micro } from './gemm.js';
 import type { KernelFactory } from './types.js';
 
 /** Query rows per block and keys per tile (multiples of 4): the score tile is BR×BC, never T×S. */
@@ -9,7 +8,7 @@ const up4 = (n: number) => (n + 3) & ~3;
 
 /**
  * Flash attention (FlashAttention-2 order): for a block of BR query rows, walk the keys in
- * tiles of BC, computing the BR×BC scores with gemm's 4×4 micro-kernel, keeping a running
+ * tiles of BC, computing the BR×BC scores with the SIMD 4×4 micro-kernel, keeping a running
  * max and sum per row in float64 and rescaling the float64 output accumulator when the max
  * grows (online softmax); P·V for the tile goes through the same micro-kernel. K and V are
  * packed into the micro-kernel's panel layout once per kv head (and reused by every query
@@ -63,12 +62,15 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const rowEnd = (i: number) => (causal ? Math.min(S, Math.max(0, i + offset + 1)) : S);
 
   const sc = ctx.scratch;
-  sc.need('attn.q', BR * dh);
-  sc.need('attn.k', Sp * dh);
-  sc.need('attn.v', up4(dv) * Sp);
-  sc.need('attn.s', BR * BC);
-  sc.need('attn.p', BR * BC);
-  sc.need('attn.acc', BR * dv);
+  // In the micro-kernel's memory: packed Q (per block), K and V (per kv head), P (per tile),
+  // the score tile S and the output accumulator (rows DVp apart, whole 4×4 tiles).
+  const DVp = up4(dv);
+  sc.needSimd('attn.q', BR * dh);
+  sc.needSimd('attn.k', Sp * dh);
+  sc.needSimd('attn.v', DVp * Sp);
+  sc.needSimd('attn.p', BR * BC);
+  sc.needSimd('attn.s', BR * BC);
+  sc.needSimd('attn.acc', BR * DVp);
   sc.need('attn.m', BR);
   sc.need('attn.l', BR);
   sc.need('attn.bad', dv);
@@ -78,17 +80,17 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
     const k = kb as Float32Array;
     const v = vb as Float32Array;
     const y = yb as Float32Array;
-    const [qp, kp, vp, sTile, pp, acc, mRow, lRow, lastBad] = [
-      sc.f64('attn.q'),
-      sc.f64('attn.k'),
-      sc.f64('attn.v'),
-      sc.f64('attn.s'),
-      sc.f64('attn.p'),
-      sc.f64('attn.acc'),
-      sc.f64('attn.m'),
-      sc.f64('attn.l'),
-      sc.f64('attn.bad'),
-    ];
+    const [mRow, lRow, lastBad] = [sc.f64('attn.m'), sc.f64('attn.l'), sc.f64('attn.bad')];
+    const simd = sc.simd();
+    const mem = simd.mem;
+    const [qo, ko, vo, po, so0, ao] = [
+      'attn.q',
+      'attn.k',
+      'attn.v',
+      'attn.p',
+      'attn.s',
+      'attn.acc',
+    ].map((x) => simd.at(x)) as [number, number, number, number, number, number];
     if (S === 0) {
       y.fill(0); // an empty softmax·v is an empty sum
       return;
@@ -101,7 +103,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
       const kvHead = b * Hkv + hk;
       const vBase = at(b, hk, Hkv, S, dv);
       if (kvHead !== packed) {
-        packKV(k, at(b, hk, Hkv, S, dh), kRow, v, vBase, vRow, S, dh, dv, kp, vp);
+        packKV(k, at(b, hk, Hkv, S, dh), kRow, v, vBase, vRow, S, dh, dv, mem, ko, vo);
         // Last key whose v column holds a non-finite value, for keys the causal early
         // stop never visits (-1: none).
         if (causal) {
@@ -121,35 +123,30 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
       for (let i0 = 0; i0 < T; i0 += BR) {
         const br = Math.min(BR, T - i0);
         const jEnd = rowEnd(i0 + br - 1);
-        packQ(q, at(b, h, Hq, T, dh) + i0 * qRow, qRow, br, dh, qp);
+        packQ(q, at(b, h, Hq, T, dh) + i0 * qRow, qRow, br, dh, mem, qo);
         mRow.fill(-Infinity, 0, br);
         lRow.fill(0, 0, br);
-        acc.fill(0, 0, br * dv);
+        mem.fill(0, ao, ao + BR * DVp);
         for (let j0 = 0; j0 < jEnd; j0 += BC) {
           const bc = Math.min(BC, jEnd - j0);
-          // Scores: qp slivers × kp panels → sTile (row stride BC).
+          // Scores: Q slivers × K panels, written by the micro-kernel into S (row stride BC).
           for (let s4 = 0; s4 < br; s4 += 4)
             for (let j4 = 0; j4 < bc; j4 += 4)
-              micro(
+              simd.micro(
                 dh,
-                qp,
-                s4 * dh,
-                kp,
-                (j0 + j4) * dh,
-                sTile,
-                s4 * BC + j4,
-                BC,
-                Math.min(4, br - s4),
-                Math.min(4, bc - j4),
-                true,
+                (qo + s4 * dh) * 8,
+                (ko + (j0 + j4) * dh) * 8,
+                (so0 + s4 * BC + j4) * 8,
+                BC * 8,
+                0,
               );
           for (let rr = 0; rr < br; rr++) {
             const i = i0 + rr;
             const lim = rowEnd(i) - j0;
-            const so = rr * BC;
+            const so = so0 + rr * BC;
             let tileMax = -Infinity;
             for (let j = 0; j < bc; j++) {
-              let x = sTile[so + j]! * scale; // float64 scores: closer to the reference than f32
+              let x = mem[so + j]! * scale;
               if (softcap > 0) x = softcap * Math.tanh(x / softcap);
               if (hasMask) {
                 const mv = mb![mBase + i * mT + (j0 + j) * mS]!;
@@ -157,39 +154,34 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
                 else x += mv;
               }
               if (j >= lim) x = -Infinity; // causal: replaces, as where(tril, s, -inf) does
-              sTile[so + j] = x;
+              mem[so + j] = x;
               tileMax = x > tileMax || x !== x ? x : tileMax;
             }
             const mOld = mRow[rr]!;
             const mNew = mOld > tileMax || mOld !== mOld ? mOld : tileMax;
             const alpha = mOld === mNew ? 1 : Math.exp(mOld - mNew);
             // p goes straight into the micro-kernel's A layout: sliver rr>>2, lane rr&3.
-            const po = (rr >> 2) * BC * 4 + (rr & 3);
+            const pr = po + (rr >> 2) * BC * 4 + (rr & 3);
             let sum = 0;
             for (let j = 0; j < bc; j++) {
-              const p = mNew === -Infinity ? 0 : Math.exp(sTile[so + j]! - mNew);
-              pp[po + j * 4] = p;
+              const p = mNew === -Infinity ? 0 : Math.exp(mem[so + j]! - mNew);
+              mem[pr + j * 4] = p;
               sum += p;
             }
             mRow[rr] = mNew;
             lRow[rr] = lRow[rr]! * alpha + sum;
-            if (alpha !== 1) for (let c = 0, o = rr * dv; c < dv; c++) acc[o + c]! *= alpha;
+            if (alpha !== 1) for (let c = 0, o = ao + rr * DVp; c < dv; c++) mem[o + c]! *= alpha;
           }
-          // acc += P·V: pp slivers × vp panels (column panel c4 holds Sp keys × 4 columns).
+          // acc += P·V: P slivers × V panels (column panel c4 holds Sp keys × 4 columns).
           for (let s4 = 0; s4 < br; s4 += 4)
             for (let c4 = 0; c4 < dv; c4 += 4)
-              micro(
+              simd.micro(
                 bc,
-                pp,
-                s4 * BC,
-                vp,
-                c4 * Sp + j0 * 4,
-                acc,
-                s4 * dv + c4,
-                dv,
-                Math.min(4, br - s4),
-                Math.min(4, dv - c4),
-                false,
+                (po + s4 * BC) * 8,
+                (vo + c4 * Sp + j0 * 4) * 8,
+                (ao + s4 * DVp + c4) * 8,
+                DVp * 8,
+                1,
               );
         }
         for (let rr = 0; rr < br; rr++) {
@@ -199,8 +191,8 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
             continue;
           }
           const sum = lRow[rr]!;
-          for (let c = 0; c < dv; c++)
-            y[yo + c] = causal && lastBad[c]! >= jEnd ? NaN : acc[rr * dv + c]! / sum;
+          for (let c = 0, o = ao + rr * DVp; c < dv; c++)
+            y[yo + c] = causal && lastBad[c]! >= jEnd ? NaN : mem[o + c]! / sum;
         }
       }
     }
@@ -214,14 +206,15 @@ function packQ(
   rowStride: number,
   br: number,
   dh: number,
-  qp: Float64Array,
+  mem: Float64Array,
+  qo: number,
 ) {
   for (let s4 = 0; s4 < br; s4 += 4)
     for (let lane = 0; lane < 4; lane++) {
       const row = s4 + lane;
-      const dst = s4 * dh + lane;
-      if (row >= br) for (let c = 0; c < dh; c++) qp[dst + c * 4] = 0;
-      else for (let c = 0, src = off + row * rowStride; c < dh; c++) qp[dst + c * 4] = q[src + c]!;
+      const dst = qo + s4 * dh + lane;
+      if (row >= br) for (let c = 0; c < dh; c++) mem[dst + c * 4] = 0;
+      else for (let c = 0, src = off + row * rowStride; c < dh; c++) mem[dst + c * 4] = q[src + c]!;
     }
 }
 
@@ -239,16 +232,17 @@ function packKV(
   S: number,
   dh: number,
   dv: number,
-  kp: Float64Array,
-  vp: Float64Array,
+  mem: Float64Array,
+  ko: number,
+  vo: number,
 ) {
   const Sp = up4(S);
-  kp.fill(0, 0, Sp * dh);
-  vp.fill(0, 0, up4(dv) * Sp);
+  mem.fill(0, ko, ko + Sp * dh);
+  mem.fill(0, vo, vo + up4(dv) * Sp);
   for (let j = 0; j < S; j++)
-    for (let c = 0, src = kBase + j * kRow, dst = (j & ~3) * dh + (j & 3); c < dh; c++)
-      kp[dst + c * 4] = k[src + c]!;
+    for (let c = 0, src = kBase + j * kRow, dst = ko + (j & ~3) * dh + (j & 3); c < dh; c++)
+      mem[dst + c * 4] = k[src + c]!;
   for (let j = 0; j < S; j++)
     for (let c = 0, src = vBase + j * vRow; c < dv; c++)
-      vp[(c & ~3) * Sp + j * 4 + (c & 3)] = v[src + c]!;
+      mem[vo + (c & ~3) * Sp + j * 4 + (c & 3)] = v[src + c]!;
 }

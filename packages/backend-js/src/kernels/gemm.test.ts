@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gemm, GemmScratch } from './gemm.js';
+import { gemm, needGemm } from './gemm.js';
+import { Scratch } from './scratch.js';
+
+function simdScratch() {
+  const s = new Scratch();
+  needGemm(s);
+  return s.simd();
+}
 
 /** Naive float64 matmul through the same strides: the oracle. */
 function naive(
@@ -26,7 +33,7 @@ function naive(
 
 describe('gemm', () => {
   it('equals a naive matmul for any size and either operand transposed, across block edges', () => {
-    const scratch = new GemmScratch();
+    const scratch = simdScratch();
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 13 }),
@@ -72,7 +79,7 @@ describe('gemm', () => {
       c,
       5,
       3,
-      new GemmScratch(),
+      simdScratch(),
     );
     expect(Array.from(c)).toEqual([-1, -1, -1, -1, -1, 19, 22, -1, 43, 50, -1, -1]);
   });

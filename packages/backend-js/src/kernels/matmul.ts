@@ -1,5 +1,5 @@
 import { broadcastStrides, numel } from '@glimpse/ir';
-import { gemm } from './gemm.js';
+import { gemm, needGemm } from './gemm.js';
 import { walk } from './strided.js';
 import type { KernelFactory } from './types.js';
 
@@ -9,7 +9,7 @@ export const linear: KernelFactory<'linear'> = (_a, ctx) => {
   const [N, K] = ctx.inShapes[1] as [number, number];
   const M = numel(xs) / (K || 1);
   const rows = K === 0 ? numel(ctx.outShapes[0]!) / (N || 1) : M;
-  ctx.scratch.needGemm();
+  needGemm(ctx.scratch);
   const scratch = ctx.scratch;
   const hasBias = ctx.inShapes.length > 2;
   return ([x, w, b], [y]) => {
@@ -23,7 +23,7 @@ export const linear: KernelFactory<'linear'> = (_a, ctx) => {
       Y,
       0,
       N,
-      scratch.gemm,
+      scratch.simd(),
     );
     if (hasBias) {
       const B = b as Float32Array;
@@ -49,7 +49,7 @@ export const bmm: KernelFactory<'bmm'> = (at, ctx) => {
   const aCs = at.transpose_a ? ac : 1;
   const bRs = at.transpose_b ? 1 : bc;
   const bCs = at.transpose_b ? bc : 1;
-  ctx.scratch.needGemm();
+  needGemm(ctx.scratch);
   const scratch = ctx.scratch;
   return ([a, b], [y]) => {
     const A = a as Float32Array;
@@ -64,7 +64,7 @@ export const bmm: KernelFactory<'bmm'> = (at, ctx) => {
         y as Float32Array,
         i * M * N,
         N,
-        scratch.gemm,
+        scratch.simd(),
       ),
     );
   };
