@@ -1,12 +1,13 @@
 /**
- * docs/ops.md is generated from the op definitions (one place per op), so it cannot drift:
- * this test fails when it differs. `GLIMPSE_UPDATE_DOCS=1 npx vitest run test/docs.test.ts`
+ * docs/ops.md and docs/passes.md are generated from the op definitions and the passes, so
+ * they cannot drift: this test fails when they differ. `GLIMPSE_UPDATE_DOCS=1 npx vitest run test/docs.test.ts`
  * rewrites it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AttrSpec } from '@glimpse/ir';
 import { fmtNumber, OP_NAMES, OPS } from '@glimpse/ir';
+import { PASSES, PIPELINES } from '@glimpse/optimizer';
 import { ROOT } from './cli.js';
 
 function fmt(v: unknown): string {
@@ -54,7 +55,41 @@ function opReference(): string {
   return lines.join('\n');
 }
 
+function passReference(): string {
+  const lines = [
+    '# Pass reference',
+    '',
+    'Generated from `packages/optimizer/src/` by `test/docs.test.ts`; do not edit by hand.',
+    'A pass name is also its command-line spelling (`glimpse dump m --passes a,b`).',
+    '',
+    '| level | pipeline |',
+    '|---|---|',
+    ...Object.entries(PIPELINES).map(
+      ([l, ps]) => `| -O${l} | ${ps.map((p) => `\`${p.name}\``).join(' → ') || '(none)'} |`,
+    ),
+    '',
+  ];
+  for (const [name, pass] of Object.entries(PASSES).sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(`## \`${name}\``, '', pass.description, '');
+    const rules = (pass as { rules?: { name: string; pattern: { describe: string } }[] }).rules;
+    if (rules) {
+      lines.push('| rule | pattern |', '|---|---|');
+      for (const r of rules)
+        lines.push(`| \`${r.name}\` | \`${r.pattern.describe.replace(/\|/g, '\\|')}\` |`);
+      lines.push('');
+    }
+  }
+  return lines.join('\n');
+}
+
 describe('docs', () => {
+  it('docs/passes.md matches the passes', () => {
+    const path = `${ROOT}docs/passes.md`;
+    const want = passReference();
+    if (process.env.GLIMPSE_UPDATE_DOCS === '1') writeFileSync(path, want);
+    expect(readFileSync(path, 'utf8')).toBe(want);
+  });
+
   it('docs/ops.md matches the op definitions', () => {
     const path = `${ROOT}docs/ops.md`;
     const want = opReference();

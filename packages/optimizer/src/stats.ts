@@ -20,10 +20,10 @@ const last = (s: number[], k = 1) => s[s.length - k]!;
 const FLOPS: { [K in OpName]: Cost } = {
   linear: (i, o) => 2 * numel(o[0]!) * last(i[0]!) + (i.length > 2 ? numel(o[0]!) : 0),
   bmm: (i, o, n) => 2 * numel(o[0]!) * (n.attrs.transpose_a ? last(i[0]!, 2) : last(i[0]!)),
-  attention: (i, o) => {
+  attention: (i, o, n) => {
     const [q, k] = [i[0]!, i[1]!];
     const rows = numel(q) / last(q); // batch · heads · T
-    const S = last(k, 2);
+    const S = n.attrs.layout === 'bshd' ? k[1]! : last(k, 2);
     return rows * S * (2 * last(q) + 2 * last(o[0]!) + 5);
   },
   softmax: (_i, o) => 5 * numel(o[0]!),
