@@ -16,3 +16,20 @@ describe('bench harness', () => {
     }
   });
 });
+
+describe('attention bench harness', () => {
+  it('runs the fused/unfused/naive, long-context and -O2/-O0 cases at tiny sizes', async () => {
+    // @ts-expect-error plain JS module without types
+    const m = (await import('./attention.js')) as Record<
+      string,
+      (o: object) => { error?: string; maxRssMB?: number; speedup?: number }[]
+    >;
+    const quiet = { log: () => {} };
+    const a = m.attentionBench!({ H: 2, T: 40, runs: 1, ...quiet });
+    expect(a.map((r) => r.error)).toEqual([undefined, undefined, undefined]);
+    const l = m.longContextBench!({ Ts: [128], unfusedUpTo: 128, ...quiet });
+    expect(l.every((r) => r.error === undefined && r.maxRssMB! > 0)).toBe(true);
+    const v = m.levelsBench!({ Ts: [32], ...quiet });
+    expect(v[0]!.speedup).toBeGreaterThan(0);
+  });
+});

@@ -403,3 +403,28 @@ describe('fold-scale', () => {
     expect(optimize(g, { passes: ['fold-scale'] })).toBe(g);
   });
 });
+
+describe('fuse-qkv-projection', () => {
+  const src = `graph @p(%x: f32[B,4]) params(%wq: f32[3,4] = uniform(-1, 1), %wk: f32[2,4] = uniform(-1, 1), %wv: f32[3,4] = uniform(-1, 1)) {
+  %q: f32[B,3] = linear %x, %wq
+  %k: f32[B,2] = linear %x, %wk
+  %v: f32[B,3] = linear %x, %wv
+  %qk: f32[B,3] = mul %q, %v
+  %y: f32[B,2] = add %k, %k
+  return %qk, %y
+}`;
+  it('with frozen params: one linear over stacked weights, a split that keeps the names', () => {
+    const g = parseGraph(src);
+    const f = optimize(g, { passes: ['fuse-qkv-projection'], frozenParams: true });
+    const split = f.nodes.find((n) => n.op === 'split')!;
+    expect(split.outputs).toEqual(['q', 'k', 'v']);
+    expect(split.attrs.sizes).toEqual([3, 2, 3]);
+    expect(f.params.map((p) => [p.name, p.type.shape])).toEqual([['q.stacked_weight', [8, 4]]]);
+    const x = inputs(g, { B: 3 });
+    for (const o of g.outputs) expect(interpret(f, x)[o]!.data).toEqual(interpret(g, x)[o]!.data);
+  });
+  it('does nothing unless params are frozen', () => {
+    const g = parseGraph(src);
+    expect(optimize(g, { passes: ['fuse-qkv-projection'] })).toBe(g);
+  });
+});

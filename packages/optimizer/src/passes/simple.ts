@@ -1,5 +1,5 @@
-import type { Graph, Node } from '@glimpse/ir';
-import { BSHD_PERM, fromNumbers, Graph as G, interpret, numel } from '@glimpse/ir';
+import type { Graph, Node, Param } from '@glimpse/ir';
+import { BSHD_PERM, fromNumbers, Graph as G, interpret, numel, paramValues } from '@glimpse/ir';
 import { deadCodeElimination, matchEnv } from '../env.js';
 import type { Pass } from '../pass.js';
 import { op, val } from '../pattern.js';
@@ -185,70 +185,99 @@ export const foldTranspose = rewritePass(
 );
 
 /**
- * Linears that read the same input (q, k, v projections) → one linear over the stacked
- * weights and a split, whose outputs keep the original names. One pass over x instead of
- * three; with frozen params the stacked weights fold into constants.
+ * With frozen params: linears that read the same input (q, k, v projections) → one linear
+ * over weights stacked once at compile time (new params) and a split whose outputs keep the
+ * original names. One pass over x instead of three. Without frozen params it does nothing:
+ * stacking weights that may change would cost a copy on every run.
  */
 export const fuseQkvProjection: Pass = {
   name: 'fuse-qkv-projection',
-  description: 'linears sharing an input → one linear and a split',
+  description: 'linears sharing an input → one linear over stacked frozen weights and a split',
   run: (g, ctx) => {
+    if (!ctx.frozenParams) return g;
+    const params = new Map(g.params.map((p) => [p.name, p]));
+    const frozen = (v: string) =>
+      params.get(v)?.init.kind !== undefined &&
+      params.get(v)!.init.kind !== 'external' &&
+      params.get(v)!.type.dtype === 'f32';
     const groups = new Map<string, Node[]>();
     for (const n of g.nodes) {
-      if (n.op !== 'linear') continue;
+      if (n.op !== 'linear' || !n.inputs.slice(1).every(frozen)) continue;
       const key = `${n.inputs[0]}|${n.inputs.length}`;
       groups.set(key, [...(groups.get(key) ?? []), n]);
     }
     let nodes: Node[] = [...g.nodes];
-    let changed = false;
+    const newParams: Param[] = [];
+    const taken = new Set(g.valueNames());
+    const fresh = (n: string) => {
+      let name = n;
+      for (let i = 1; taken.has(name); i++) name = `${n}${i}`;
+      taken.add(name);
+      return name;
+    };
+    /** Stack the params' values (rows) into a new param. */
+    const stack = (names: string[], hint: string) => {
+      const vals = names.map((n) => paramValues(params.get(n)!, g.seed));
+      const rows = names.reduce((a, n) => a + (params.get(n)!.type.shape[0] as number), 0);
+      const rest = params.get(names[0]!)!.type.shape.slice(1) as number[];
+      const data = new Float32Array(vals.reduce((a, v) => a + v.length, 0));
+      let o = 0;
+      for (const v of vals) {
+        data.set(v, o);
+        o += v.length;
+      }
+      const name = fresh(hint);
+      newParams.push({
+        name,
+        type: { dtype: 'f32', shape: [rows, ...rest] },
+        init: { kind: 'data', data },
+      });
+      return name;
+    };
     for (const group of groups.values()) {
       if (group.length < 2 || group.some((n) => g.outputs.includes(n.outputs[0]!))) continue;
       const x = group[0]!.inputs[0]!;
-      const outs = group.map((n) => g.typeOf(n.inputs[1]!).shape[0] as number);
-      const name = (s: string) => `${group[0]!.outputs[0]}.${s}`;
-      const w = {
-        op: 'concat' as const,
-        inputs: group.map((n) => n.inputs[1]!),
-        outputs: [name('w')],
-        attrs: { axis: 0 },
-      };
-      const hasBias = group[0]!.inputs.length === 3;
-      const b = hasBias
-        ? [
-            {
-              op: 'concat' as const,
-              inputs: group.map((n) => n.inputs[2]!),
-              outputs: [name('b')],
-              attrs: { axis: 0 },
-            },
-          ]
-        : [];
-      const lin = {
-        op: 'linear' as const,
-        inputs: [x, name('w'), ...(hasBias ? [name('b')] : [])],
-        outputs: [name('packed')],
-        attrs: {},
-      };
-      const split = {
-        op: 'split' as const,
-        inputs: [name('packed')],
+      const base = group[0]!.outputs[0]!;
+      const w = stack(
+        group.map((n) => n.inputs[1]!),
+        `${base}.stacked_weight`,
+      );
+      const b =
+        group[0]!.inputs.length === 3
+          ? [
+              stack(
+                group.map((n) => n.inputs[2]!),
+                `${base}.stacked_bias`,
+              ),
+            ]
+          : [];
+      const packed = fresh(`${base}.packed`);
+      const lin: Node = { op: 'linear', inputs: [x, w, ...b], outputs: [packed], attrs: {} };
+      const sizes = group.map((n) => g.typeOf(n.inputs[1]!).shape[0] as number);
+      const split: Node = {
+        op: 'split',
+        inputs: [packed],
         outputs: group.map((n) => n.outputs[0]!),
-        attrs: { axis: -1, sizes: outs },
+        attrs: { axis: -1, sizes },
       };
       const at = nodes.indexOf(group[0]!);
-      nodes = [...nodes.slice(0, at), w, ...b, lin, split, ...nodes.slice(at)].filter(
+      nodes = [...nodes.slice(0, at), lin, split, ...nodes.slice(at)].filter(
         (n) => !group.includes(n),
-      ) as Node[];
-      changed = true;
+      );
       ctx.trace({
         pass: 'fuse-qkv-projection',
         rule: 'fuse-qkv-projection',
         node: group.map((n) => n.outputs[0]).join(','),
         op: 'linear',
-        replacement: `split(linear(%${x}))`,
+        replacement: `split(linear(%${x}, %${w}))`,
       });
     }
-    return changed ? G.create({ ...g.toSpec(), nodes }) : g;
+    if (newParams.length === 0) return g;
+    const out = G.create({ ...g.toSpec(), params: [...g.params, ...newParams], nodes });
+    const used = new Set(out.nodes.flatMap((n) => n.inputs));
+    return out.with({
+      params: out.params.filter((p) => used.has(p.name) || out.outputs.includes(p.name)),
+    });
   },
 };
 

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Markdown report from the committed results: `node bench/report.js [machine]` writes
+// bench/results/<machine>.md from <machine>.json and <machine>-attention.json.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+const machine = process.argv[2] ?? process.env.GLIMPSE_BENCH_MACHINE ?? `node-${cpus().length}core`;
+const url = (f) => new URL(`./results/${f}`, import.meta.url);
+const mm = JSON.parse(readFileSync(url(`${machine}.json`), 'utf8'));
+const at = JSON.parse(readFileSync(url(`${machine}-attention.json`), 'utf8'));
+const ms = (x) => `${x.toFixed(1)} ms`;
+const lines = [
+  `# Benchmarks: ${machine}`,
+  '',
+  `${mm.cpu}, ${mm.cores} cores (one thread used), Node ${mm.node}; ${at.date.slice(0, 10)}. Medians of`,
+  'several runs after warm-up (min–max in brackets); every output checked against the',
+  'float64 reference (or glimpse -O0 where the reference is too slow) before timing.',
+  '',
+  '## Matmul and the unoptimised seed model',
+  '',
+  '| case | system | median | GFLOP/s |',
+  '|---|---|---|---|',
+  ...mm.rows.map(
+    (r) =>
+      `| ${r.case} | ${r.system} | ${r.error ?? `${ms(r.median)} (${r.min.toFixed(1)}–${r.max.toFixed(1)})`} | ${r.gflops?.toFixed(2) ?? '—'} |`,
+  ),
+  '',
+  '## Attention core, B=1, H=8, T=512, dh=64',
+  '',
+  '| system | median | GFLOP/s |',
+  '|---|---|---|',
+  ...at.attention.map(
+    (r) =>
+      `| ${r.system} | ${r.error ?? `${ms(r.median)} (${r.min.toFixed(1)}–${r.max.toFixed(1)})`} | ${r.gflops?.toFixed(2) ?? '—'} |`,
+  ),
+  '',
+  '## Long context: causal, H=1, dh=64, whole `glimpse run` process',
+  '',
+  '| T | -O2 (fused) time | -O2 max RSS | -O0 time | -O0 max RSS |',
+  '|---|---|---|---|---|',
+];
+const byT = new Map();
+for (const r of at.longContext) {
+  const T = r.case?.match(/T=(\d+)/)?.[1];
+  if (!T) continue;
+  byT.set(T, { ...byT.get(T), [r.system]: r });
+}
+const cell = (r) =>
+  r === undefined
+    ? ['—', '—']
+    : r.skipped
+      ? ['not run', r.skipped]
+      : r.error
+        ? ['failed', r.error]
+        : [`${r.seconds.toFixed(2)} s`, `${r.maxRssMB.toFixed(0)} MB`];
+for (const [T, r] of byT)
+  lines.push(
+    `| ${T} | ${cell(r['glimpse -O2']).join(' | ')} | ${cell(r['glimpse -O0']).join(' | ')} |`,
+  );
+lines.push(
+  '',
+  '## Seed self-attention (dim=64, B=1): -O2 over -O0',
+  '',
+  '| T | -O0 | -O2 | speed-up |',
+  '|---|---|---|---|',
+);
+for (const r of at.levels)
+  lines.push(
+    `| ${r.case.match(/T=(\d+)/)[1]} | ${ms(r.o0.median)} | ${ms(r.o2.median)} | ${r.speedup.toFixed(2)}× |`,
+  );
+writeFileSync(url(`${machine}.md`), lines.join('\n') + '\n');
+console.log(`wrote bench/results/${machine}.md`);
