@@ -275,7 +275,12 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
   const inputs = fileInputs ?? randomInputs(g, binding, seed);
 
   const t0 = performance.now();
-  const exe = await compile(g, { backend: o.backend as 'js', ...pipeline(o) } as never);
+  // Params are final for the life of a run (seeded or loaded): the optimizer may fold them.
+  const exe = await compile(g, {
+    backend: o.backend as 'js',
+    ...pipeline(o),
+    frozenParams: true,
+  } as never);
   const t1 = performance.now();
   const outputs = await exe.run(inputs, { shapes: binding });
   const t2 = performance.now();
