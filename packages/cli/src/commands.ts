@@ -61,13 +61,13 @@ export function parseShapes(args: readonly string[] | undefined): Record<string,
   return out;
 }
 
-interface PipelineFlags {
+export interface PipelineFlags {
   level: string;
   passes?: string;
 }
 
 /** --level / --passes as optimizer options (unknown pass names are errors that list them). */
-function pipeline(o: PipelineFlags): OptimizeOptions {
+export function pipeline(o: PipelineFlags): OptimizeOptions {
   if (o.passes !== undefined)
     return {
       passes: o.passes
@@ -78,71 +78,13 @@ function pipeline(o: PipelineFlags): OptimizeOptions {
   return { level: Number(o.level) as 0 | 1 | 2 };
 }
 
-function checkShapeSymbols(g: Graph, shapes: Record<string, number>) {
+export function checkShapeSymbols(g: Graph, shapes: Record<string, number>) {
   const syms = g.symbols();
   for (const k of Object.keys(shapes))
     if (!syms.includes(k))
       throw new AttrError(
         `--shape ${k}: the graph has no symbol ${k} (symbols: ${syms.join(', ') || 'none'})`,
       );
-}
-
-export function dumpCommand(
-  io: Io,
-  model: string,
-  o: PipelineFlags & {
-    format: string;
-    output?: string;
-    withWeights?: boolean;
-    printAfterAll?: boolean;
-    printAfter: string[];
-    stats?: boolean;
-    shape?: string[];
-  },
-) {
-  const loaded = loadModel(model);
-  const given = parseShapes(o.shape);
-  checkShapeSymbols(loaded.graph, given);
-  const opts = pipeline(o);
-  for (const p of o.printAfter)
-    if (!resolvePipeline(opts).some((q) => q.name === p))
-      throw new AttrError(
-        `--print-after ${p}: no such pass in the pipeline (${
-          resolvePipeline(opts)
-            .map((q) => q.name)
-            .join(', ') || 'empty'
-        })`,
-      );
-  let sections = '';
-  const instrument =
-    o.printAfterAll || o.printAfter.length > 0
-      ? printAfter((s) => (sections += s), { all: o.printAfterAll === true, passes: o.printAfter })
-      : undefined;
-  const { graph } = optimizeWithResults(loaded.graph, {
-    ...opts,
-    ...(instrument ? { instrument } : {}),
-  });
-  let text: string;
-  if (o.stats) {
-    const binding = resolveBinding(loaded, given, undefined);
-    const column = (title: string, g: Graph) => ({
-      title,
-      stats: graphStats(g, binding),
-      peakBytes: compileJs(g).memory(binding).peakBytes,
-    });
-    text =
-      `// stats at ${Object.entries(binding)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(', ')}\n` + formatStats([column('before', loaded.graph), column('after', graph)]);
-  } else if (sections !== '') text = sections;
-  else
-    text =
-      o.format === 'json'
-        ? JSON.stringify(graphToJSON(graph, { weights: o.withWeights === true }), null, 2) + '\n'
-        : printGraph(graph);
-  if (o.stats && sections !== '') text = sections + text;
-  if (o.output !== undefined) writeFile(o.output, text);
-  else io.out(text);
 }
 
 export function convertCommand(
@@ -219,7 +161,7 @@ function randomInputs(g: Graph, binding: Binding, seed: number): Record<string, 
 }
 
 /** Fix every symbol: from input files, then --shape, then the model's defaults. */
-function resolveBinding(
+export function resolveBinding(
   loaded: Loaded,
   given: Record<string, number>,
   inputs: Record<string, Tensor> | undefined,

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { GlimpseError } from '@glimpse/ir';
-import { convertCommand, dumpCommand, modelsCommand, runCommand } from './commands.js';
+import { convertCommand, modelsCommand, runCommand } from './commands.js';
+import { dumpCommand } from './dump.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -28,13 +29,22 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .action(() => modelsCommand(io));
 
   p.command('dump')
-    .description('print a model graph')
+    .description(
+      'print a model graph, per pass if asked, as text, json, dot, svg or an html report',
+    )
     .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json file')
     .addOption(level('0'))
     .addOption(passes())
     .addOption(
-      new Option('--format <fmt>', 'output format').choices(['text', 'json']).default('text'),
+      new Option('--format <fmt>', 'output format')
+        .choices(['text', 'json', 'dot', 'svg', 'html'])
+        .default('text'),
     )
+    .option(
+      '-o, --output <file|dir/>',
+      'write to a file; a directory (ending in /) gets one file per pass, NN-pass.ext',
+    )
+    .option('--with-weights', 'inline param values in json')
     .option('--print-after-all', 'print the graph after every pass (each section parses back)')
     .option(
       '--print-after <pass>',
@@ -42,13 +52,14 @@ function program(io: Io, setCode: (c: number) => void): Command {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
+    .option('--print-after-change', 'print the graph after each pass that changed it')
     .option(
-      '--stats',
-      'node counts per op, FLOPs, bytes moved and planned peak memory, before and after',
+      '--print-after-failure',
+      'if a pass throws, print the graph before it and the pipeline that reproduces it',
     )
+    .option('--trace-rewrites', 'print every rule firing: rule, node, replacement')
+    .option('--stats', 'per pass: node counts per op, FLOPs, bytes moved, planned peak memory')
     .addOption(shape())
-    .option('-o, --output <file>', 'write to a file instead of stdout')
-    .option('--with-weights', 'inline param values in json')
     .action((model: string, o) => dumpCommand(io, model, o));
 
   p.command('run')

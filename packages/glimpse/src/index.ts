@@ -42,3 +42,6 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<E
   });
   return compileJs(optimized);
 }
+
+export { renderGraph, renderReport, graphToDot, dotToSvg } from './render/index.js';
+export type { GraphFormat, ReportOptions } from './render/index.js';

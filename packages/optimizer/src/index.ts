@@ -9,4 +9,11 @@ export type { Pattern, Match, MatchEnv, CapturesOf } from './pattern.js';
 export { matchEnv, deadCodeElimination } from './env.js';
 export { graphStats, formatStats } from './stats.js';
 export type { GraphStats } from './stats.js';
-export { printAfter, timing, verifyEach } from './instruments.js';
+export {
+  banner,
+  printAfter,
+  printAfterFailure,
+  timing,
+  traceRewrites,
+  verifyEach,
+} from './instruments.js';

@@ -37,3 +37,28 @@ export function verifyEach(): Instrument {
 }
 
 export type { Graph };
+
+/**
+ * When a pass throws: the graph before it (a valid .glimpse file) and the pipeline that
+ * reproduces the failure, as comments.
+ */
+export function printAfterFailure(write: (s: string) => void): Instrument {
+  return {
+    onFailure: (pass, g, error, pipeline) => {
+      const msg = error instanceof Error ? error.message : String(error);
+      write(
+        `// ----- before ${pass.name} (failed: ${msg.split('\n')[0]}) -----\n// reproduce: glimpse dump FILE --passes ${pipeline.slice(pipeline.indexOf(pass.name)).join(',')}\n${printGraph(g)}`,
+      );
+    },
+  };
+}
+
+/** Each rule firing: rule, the node it matched, what replaced it. */
+export function traceRewrites(write: (s: string) => void): Instrument {
+  return {
+    afterPass: (r) => {
+      for (const t of r.rewrites)
+        write(`// ${t.pass}: ${t.rule} at %${t.node} (${t.op}) -> ${t.replacement}\n`);
+    },
+  };
+}

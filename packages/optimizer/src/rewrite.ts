@@ -162,6 +162,17 @@ export function applyRules(
             : `%${replacement}`,
         });
         next = deadCodeElimination(applied);
+        // Nodes the rewrite left dead are part of what it did: trace them as `dce`.
+        const live = new Set(next.nodes.map((n) => n.outputs[0]));
+        for (const n of applied.nodes)
+          if (!live.has(n.outputs[0]))
+            ctx.trace({
+              pass: passName,
+              rule: 'dce',
+              node: n.outputs[0]!,
+              op: n.op,
+              replacement: '(removed)',
+            });
         break search;
       }
     }

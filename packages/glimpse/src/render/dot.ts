@@ -1,0 +1,104 @@
+import type { Graph, OpName } from '@glimpse/ir';
+import { typeToString } from '@glimpse/ir';
+
+/** Op classes and their colours (fill), so a picture reads at a glance. */
+const CLASS: {
+  [K in OpName]: 'matmul' | 'attention' | 'elementwise' | 'normalize' | 'layout' | 'source';
+} = {
+  linear: 'matmul',
+  bmm: 'matmul',
+  attention: 'attention',
+  softmax: 'normalize',
+  layer_norm: 'normalize',
+  reduce_sum: 'normalize',
+  reduce_mean: 'normalize',
+  add: 'elementwise',
+  sub: 'elementwise',
+  mul: 'elementwise',
+  div: 'elementwise',
+  scale: 'elementwise',
+  relu: 'elementwise',
+  gelu: 'elementwise',
+  tanh: 'elementwise',
+  exp: 'elementwise',
+  sqrt: 'elementwise',
+  where: 'elementwise',
+  not: 'elementwise',
+  cast: 'elementwise',
+  elementwise: 'elementwise',
+  transpose: 'layout',
+  reshape: 'layout',
+  concat: 'layout',
+  split: 'layout',
+  slice: 'layout',
+  expand: 'layout',
+  embedding: 'layout',
+  constant: 'source',
+  tril: 'source',
+};
+export const CLASS_COLOURS = {
+  matmul: '#cfe2ff',
+  attention: '#ffd8a8',
+  elementwise: '#d3f9d8',
+  normalize: '#e5dbff',
+  layout: '#f1f3f5',
+  source: '#fff3bf',
+} as const;
+/** Ops that only a fusion pass creates: drawn with a double border. */
+const FUSED = new Set<OpName>(['attention', 'elementwise']);
+
+/** A DOT string literal: every character the graph's names may hold is escaped. */
+const q = (s: string) =>
+  `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '')}"`;
+const MAX_LABEL = 48;
+const short = (s: string) => (s.length > MAX_LABEL ? `${s.slice(0, MAX_LABEL - 1)}…` : s);
+
+/**
+ * The graph as Graphviz DOT: one box per node coloured by op class (fused ops with a double
+ * border), inputs and outputs as ellipses, edges labelled with shapes. Params are folded into
+ * their consumer (listed under its op) so that large models stay readable.
+ */
+export function graphToDot(g: Graph, options: { title?: string } = {}): string {
+  const params = new Set(g.params.map((p) => p.name));
+  const id = new Map<string, string>(); // value → DOT node that produces it
+  const lines = [
+    `digraph ${q(g.name)} {`,
+    `  graph [rankdir=TB, fontname="Helvetica", fontsize=11, label=${q(options.title ?? g.name)}, labelloc=t];`,
+    '  node [fontname="Helvetica", fontsize=10, shape=box, style="rounded,filled", fillcolor="#ffffff"];',
+    '  edge [fontname="Helvetica", fontsize=8, color="#868e96"];',
+  ];
+  g.inputs.forEach((inp, i) => {
+    id.set(inp.name, `in${i}`);
+    lines.push(
+      `  in${i} [shape=ellipse, fillcolor="#e9ecef", label=${q(`${short(inp.name)}\n${typeToString(inp.type)}`)}];`,
+    );
+  });
+  g.nodes.forEach((n, i) => {
+    const own = n.inputs
+      .filter((x) => params.has(x))
+      .map((x) => `${short(x)} ${typeToString(g.typeOf(x))}`);
+    const label = [`${n.op}`, ...n.outputs.map((o) => `%${short(o)}`), ...own].join('\n');
+    const cls = CLASS[n.op];
+    const extra = FUSED.has(n.op) ? ', peripheries=2, penwidth=1.5' : '';
+    lines.push(
+      `  n${i} [label=${q(label)}, fillcolor="${CLASS_COLOURS[cls]}", tooltip=${q(`${n.op} (${cls})`)}${extra}];`,
+    );
+    n.outputs.forEach((o) => id.set(o, `n${i}`));
+  });
+  g.nodes.forEach((n, i) => {
+    for (const x of n.inputs) {
+      const from = id.get(x);
+      if (from !== undefined)
+        lines.push(`  ${from} -> n${i} [label=${q(typeToString(g.typeOf(x)))}];`);
+    }
+  });
+  g.outputs.forEach((o, i) => {
+    lines.push(
+      `  out${i} [shape=ellipse, fillcolor="#e9ecef", label=${q(`${short(o)}\n${typeToString(g.typeOf(o))}`)}];`,
+    );
+    const from = id.get(o);
+    if (from !== undefined) lines.push(`  ${from} -> out${i};`);
+  });
+  lines.push('}');
+  return lines.join('\n') + '\n';
+}
