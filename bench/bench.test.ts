@@ -33,3 +33,15 @@ describe('attention bench harness', () => {
     expect(v[0]!.speedup).toBeGreaterThan(0);
   });
 });
+
+describe('dump bench harness', () => {
+  it('renders the html report of a small stack', async () => {
+    // @ts-expect-error plain JS module without types
+    const m = (await import('./dump.js')) as {
+      dumpBench: (o: object) => Promise<{ sections: number; bytes: number }>;
+    };
+    const r = await m.dumpBench({ layers: 2, runs: 1, log: () => {} });
+    expect(r.sections).toBeGreaterThan(5);
+    expect(r.bytes).toBeGreaterThan(10_000);
+  });
+});

@@ -132,57 +132,79 @@ export function applyRules(
   ctx: PassContext,
   passName: string,
 ): Graph {
-  for (let count = 0; count < MAX_REWRITES; count++) {
-    const env = matchEnv(g, { frozenParams: ctx.frozenParams });
-    let next: Graph | undefined;
-    search: for (const node of g.nodes) {
-      const root = node.outputs[0]!;
-      for (const r of rules) {
-        const m = r.pattern.match(root, env, {});
-        if (m === undefined) continue;
-        const rc = new RewriteCtx(env, root);
-        let replacement: string | undefined;
-        try {
-          replacement = r.rewrite(m as never, rc);
-        } catch (e) {
-          if (e instanceof GlimpseError) continue; // emitted nodes did not type-check: no match
-          throw e;
-        }
-        if (replacement === undefined) continue;
-        const applied = apply(g, root, replacement, rc.nodes);
-        if (applied === undefined) continue;
-        const def = rc.nodes.find((n) => n.outputs.includes(replacement));
+  let count = 0;
+  // Sweeps in node order; after a rewrite the sweep goes on from the same position in the new
+  // graph (not from the start), and sweeps repeat until one changes nothing: a fixpoint.
+  for (let changed = true; changed;) {
+    changed = false;
+    let env = matchEnv(g, { frozenParams: ctx.frozenParams });
+    for (let i = 0; i < g.nodes.length; i++) {
+      const node = g.nodes[i]!;
+      const next = tryRules(g, node, rules, env, ctx, passName);
+      if (next === undefined) continue;
+      if (++count > MAX_REWRITES)
+        throw new GlimpseError(
+          'E_VERIFY',
+          `pass ${passName} did not reach a fixpoint after ${MAX_REWRITES} rewrites`,
+        );
+      g = next;
+      env = matchEnv(g, { frozenParams: ctx.frozenParams });
+      changed = true;
+      i = Math.max(-1, Math.min(i, g.nodes.length) - 2);
+    }
+  }
+  return g;
+}
+
+/** The graph after the first rule that fires at `node`, with dead nodes removed; or undefined. */
+function tryRules(
+  g: Graph,
+  node: Node,
+  rules: readonly Rule[],
+  env: MatchEnv,
+  ctx: PassContext,
+  passName: string,
+): Graph | undefined {
+  const root = node.outputs[0]!;
+  for (const r of rules) {
+    const m = r.pattern.match(root, env, {});
+    if (m === undefined) continue;
+    const rc = new RewriteCtx(env, root);
+    let replacement: string | undefined;
+    try {
+      replacement = r.rewrite(m as never, rc);
+    } catch (e) {
+      if (e instanceof GlimpseError) continue; // emitted nodes did not type-check: no match
+      throw e;
+    }
+    if (replacement === undefined) continue;
+    const applied = apply(g, root, replacement, rc.nodes);
+    if (applied === undefined) continue;
+    const def = rc.nodes.find((n) => n.outputs.includes(replacement));
+    ctx.trace({
+      pass: passName,
+      rule: r.name,
+      node: root,
+      op: node.op,
+      replacement: def
+        ? `${def.op}(${def.inputs.map((x) => `%${x}`).join(', ')})`
+        : `%${replacement}`,
+    });
+    const next = deadCodeElimination(applied);
+    // Nodes the rewrite left dead are part of what it did: trace them as `dce`.
+    const live = new Set(next.nodes.map((n) => n.outputs[0]));
+    for (const n of applied.nodes)
+      if (!live.has(n.outputs[0]))
         ctx.trace({
           pass: passName,
-          rule: r.name,
-          node: root,
-          op: node.op,
-          replacement: def
-            ? `${def.op}(${def.inputs.map((i) => `%${i}`).join(', ')})`
-            : `%${replacement}`,
+          rule: 'dce',
+          node: n.outputs[0]!,
+          op: n.op,
+          replacement: '(removed)',
         });
-        next = deadCodeElimination(applied);
-        // Nodes the rewrite left dead are part of what it did: trace them as `dce`.
-        const live = new Set(next.nodes.map((n) => n.outputs[0]));
-        for (const n of applied.nodes)
-          if (!live.has(n.outputs[0]))
-            ctx.trace({
-              pass: passName,
-              rule: 'dce',
-              node: n.outputs[0]!,
-              op: n.op,
-              replacement: '(removed)',
-            });
-        break search;
-      }
-    }
-    if (next === undefined) return g;
-    g = next;
+    return next;
   }
-  throw new GlimpseError(
-    'E_VERIFY',
-    `pass ${passName} did not reach a fixpoint after ${MAX_REWRITES} rewrites`,
-  );
+  return undefined;
 }
 
 /** A pass made of rules. */
