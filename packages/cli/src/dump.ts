@@ -107,9 +107,12 @@ export async function dumpCommand(io: Io, model: string, f: DumpFlags): Promise<
   if (f.format === 'html') {
     text = await renderReport(loaded.graph, results, { stats: statsOf });
   } else if (f.stats) {
+    // One column per pass that changed the graph (an unchanged pass has its predecessor's).
     const columns = [
       { title: 'input', ...statsOf(loaded.graph) },
-      ...results.map((r, i) => ({ title: `${i + 1} ${r.pass.name}`, ...statsOf(r.after) })),
+      ...results.flatMap((r, i) =>
+        r.changed ? [{ title: `${i + 1} ${r.pass.name}`, ...statsOf(r.after) }] : [],
+      ),
     ];
     text = `${sections}// stats at ${Object.entries(binding)
       .map(([k, v]) => `${k}=${v}`)
