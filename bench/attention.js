@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { compileJs } from '@glimpse/backend-js';
 import { optimize } from '@glimpse/optimizer';
 import { models } from 'glimpse';
-import { randomTensor, stats, time } from './harness.js';
+import { maxRelErr, randomTensor, stats, time } from './harness.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -58,16 +58,6 @@ function naiveAttention(q, k, v, H, T, dh) {
       }
     }
   return out;
-}
-
-function maxRelErr(got, want) {
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < want.length; i++) {
-    scale = Math.max(scale, Math.abs(want[i]));
-    err = Math.max(err, Math.abs(got[i] - want[i]));
-  }
-  return err / (scale || 1);
 }
 
 function checked(name, got, want, log) {

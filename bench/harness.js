@@ -44,7 +44,7 @@ function naiveMatmul(a, b, n) {
   return c;
 }
 
-function maxRelErr(got, want) {
+export function maxRelErr(got, want) {
   let scale = 0;
   let err = 0;
   for (let i = 0; i < want.length; i++) {

@@ -15,15 +15,7 @@ import {
 } from '@glimpse/ir';
 import { MODELS } from '@glimpse/models';
 import type { OptimizeOptions } from '@glimpse/optimizer';
-import {
-  formatStats,
-  graphStats,
-  optimize,
-  optimizeWithResults,
-  printAfter,
-  resolvePipeline,
-} from '@glimpse/optimizer';
-import { compileJs } from '@glimpse/backend-js';
+import { optimize } from '@glimpse/optimizer';
 import { compile } from 'glimpse';
 import { compare, formatReport } from './check.js';
 import {

@@ -75,7 +75,7 @@ export const attention: OpDef<AttentionAttrs> = defineOp<AttentionAttrs>({
     if (r < 2 || k.shape.length !== r || v.shape.length !== r)
       fail('q, k and v must have the same rank ≥ 2', inputs);
     if (k.dtype !== q.dtype || v.dtype !== q.dtype) fail('q, k, v dtypes differ', inputs);
-    const [T, dh] = [q.shape[r - 2]!, q.shape[r - 1]!];
+    const dh = q.shape[r - 1]!;
     const [S, dk] = [k.shape[r - 2]!, k.shape[r - 1]!];
     if (dk !== dh) fail(`q has head size ${dh}, k has ${dk}`, inputs);
     if (v.shape[r - 2] !== S) fail(`k has ${S} keys, v has ${v.shape[r - 2]}`, inputs);

@@ -4,7 +4,6 @@ import type { MatchEnv } from '../pattern.js';
 import { matchAt, op, splat, val } from '../pattern.js';
 import type { RewriteCtx } from '../rewrite.js';
 import { rewritePass, rule } from '../rewrite.js';
-import { isSwapLast2 } from './canonicalize.js';
 
 /**
  * `softmax(scale·q·kᵀ [softcap] [mask] [causal]) · v` → `attention(q, k, v, mask?)`.
