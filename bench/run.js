@@ -7,7 +7,12 @@ import { cpus, totalmem } from 'node:os';
 import { cases, runCases } from './harness.js';
 
 const machine = process.env.GLIMPSE_BENCH_MACHINE ?? `node-${cpus().length}core`;
-const rows = runCases(cases(), { runs: 15, progress: (l) => console.log(l) });
+const quick = process.argv.includes('--quick');
+const rows = runCases(quick ? cases({ n: 64, T: 32, dim: 16 }) : cases(), {
+  runs: quick ? 1 : 15,
+  progress: (l) => console.log(l),
+});
+if (quick) process.exit(0);
 const result = {
   machine,
   cpu: cpus()[0]?.model,

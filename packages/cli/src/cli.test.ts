@@ -72,4 +72,12 @@ describe('glimpse CLI', () => {
     expect(s1.out).not.toBe(s2.out);
     expect((await cli('run', 'self-attention', '--shape', 'T=3', '--seed', '1')).out).toBe(s1.out);
   });
+
+  it('bench names its benchmarks and refuses unknown ones', async () => {
+    const r = await cli('bench', 'nope');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      "glimpse: error: unknown benchmark 'nope' (matmul, attention, dump, report)\n",
+    );
+  });
 });

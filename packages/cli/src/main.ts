@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { GlimpseError } from '@glimpse/ir';
 import { convertCommand, modelsCommand, runCommand } from './commands.js';
+import { benchCommand } from './bench.js';
 import { dumpCommand } from './dump.js';
 
 export interface Io {
@@ -81,6 +82,14 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .addOption(shape())
     .option('--time', 'time compile and run (median of several runs)')
     .action(async (model: string, o) => setCode(await runCommand(io, model, o)));
+
+  p.command('bench')
+    .description(
+      'run the benchmarks of bench/ (matmul, attention, dump, report); see bench/results/',
+    )
+    .argument('[names...]', 'which benchmarks (default: all)')
+    .option('--quick', 'tiny sizes, one run each (a smoke test)')
+    .action((names: string[], o: { quick?: boolean }) => setCode(benchCommand(names, o)));
 
   p.command('convert')
     .description('write a model as a .glimpse text file or a .json graph')
