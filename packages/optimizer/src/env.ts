@@ -53,11 +53,4 @@ export function deadCodeElimination(g: Graph): Graph {
   return G.create({ ...g.toSpec(), nodes: keep.reverse() });
 }
 
-/** The nodes with every input `from` read as `to`. */
-export function redirect<N extends NodeSpec>(nodes: readonly N[], from: string, to: string): N[] {
-  return nodes.map((n) =>
-    n.inputs.includes(from) ? { ...n, inputs: n.inputs.map((i) => (i === from ? to : i)) } : n,
-  );
-}
-
 export type { TensorType };

@@ -1,6 +1,6 @@
 import type { Attrs, AttrsOf, Graph, Node, NodeSpec, OpName, TensorType } from '@glimpse/ir';
 import { Graph as G, GlimpseError, inferNode, OPS, resolveAttrs } from '@glimpse/ir';
-import { deadCodeElimination, matchEnv, redirect } from './env.js';
+import { deadCodeElimination, matchEnv } from './env.js';
 import type { CapturesOf, Match, MatchEnv, Pattern } from './pattern.js';
 import type { Pass, PassContext } from './pass.js';
 
@@ -11,13 +11,12 @@ import type { Pass, PassContext } from './pass.js';
 export class RewriteCtx {
   readonly nodes: NodeSpec[] = [];
   private readonly types = new Map<string, TensorType>();
-  private readonly taken: Set<string>;
   constructor(
     readonly env: MatchEnv,
     private readonly root: string,
-  ) {
-    this.taken = new Set(env.graph.valueNames());
-  }
+    /** Names in use: the graph's, and those of rewrites batched with this one. */
+    private readonly taken: Set<string> = new Set(env.graph.valueNames()),
+  ) {}
 
   typeOf(v: string): TensorType {
     return this.types.get(v) ?? this.env.graph.typeOf(v);
@@ -89,43 +88,64 @@ export interface TraceEntry {
   readonly replacement: string;
 }
 
+interface Accepted {
+  readonly root: string;
+  readonly replacement: string;
+  readonly emitted: readonly NodeSpec[];
+}
+
 /**
- * Put the rewrite in place: the emitted node that defines the replacement takes the root's
- * name (value names stay stable across passes), other emitted values keep their fresh
- * names. When the replacement is an existing value, uses of the root are redirected.
+ * Put a sweep's rewrites in place at once. The emitted node that defines a replacement
+ * takes the root's name (value names stay stable across passes); other emitted values keep
+ * their fresh names; where the replacement is an existing value, uses of the root read it.
  */
-function apply(
-  g: Graph,
-  root: string,
-  replacement: string,
-  emitted: readonly NodeSpec[],
-): Graph | undefined {
-  const rootNode = g.nodes.find((n) => n.outputs.includes(root))!;
-  if (rootNode.outputs.length !== 1) return undefined; // rules rewrite single-output nodes
-  const definer = emitted.find((n) => n.outputs.includes(replacement));
-  if (definer === undefined) {
-    // An existing value replaces the root: redirect uses (a graph output keeps its name, so
-    // such a rewrite is declined there).
-    if (g.outputs.includes(root)) return undefined;
-    const rest = [...g.nodes.filter((n) => n !== rootNode), ...emitted];
-    return G.create({ ...g.toSpec(), nodes: redirect(rest, root, replacement) });
+function applyBatch(g: Graph, batch: readonly Accepted[]): Graph {
+  let nodes: NodeSpec[] = [...g.nodes];
+  const redirects = new Map<string, string>();
+  for (const { root, replacement, emitted } of batch) {
+    const at = nodes.findIndex((n) => n.outputs[0] === root);
+    if (emitted.some((n) => n.outputs.includes(replacement))) {
+      const rename = (v: string) => (v === replacement ? root : v);
+      const renamed = emitted.map((n) => ({
+        ...n,
+        inputs: n.inputs.map(rename),
+        outputs: n.outputs.map(rename),
+      }));
+      nodes.splice(at, 1, ...renamed);
+    } else {
+      nodes.splice(at, 1, ...emitted);
+      redirects.set(root, replacement);
+    }
   }
-  const rename = (v: string) => (v === replacement ? root : v);
-  const renamed = emitted.map((n) => ({
-    ...n,
-    inputs: n.inputs.map(rename),
-    outputs: n.outputs.map(rename),
-  }));
-  const at = g.nodes.indexOf(rootNode);
-  return G.create({
-    ...g.toSpec(),
-    nodes: [...g.nodes.slice(0, at), ...renamed, ...g.nodes.slice(at + 1)],
-  });
+  const resolve = (v: string) => {
+    while (redirects.has(v)) v = redirects.get(v)!;
+    return v;
+  };
+  if (redirects.size > 0)
+    nodes = nodes.map((n) =>
+      n.inputs.some((i) => redirects.has(i)) ? { ...n, inputs: n.inputs.map(resolve) } : n,
+    );
+  return G.create({ ...g.toSpec(), nodes });
 }
 
 const MAX_REWRITES = 100_000;
 
-/** Rewrite to a fixpoint: scan nodes in order, fire the first rule that matches, repeat. */
+/** A MatchEnv that records every value a match looks at: the region a rewrite depends on. */
+function tracking(env: MatchEnv, seen: Set<string>): MatchEnv {
+  return {
+    graph: env.graph,
+    producer: (v) => (seen.add(v), env.producer(v)),
+    uses: (v) => (seen.add(v), env.uses(v)),
+    constant: (v) => (seen.add(v), env.constant(v)),
+  };
+}
+
+/**
+ * Rewrite to a fixpoint, in sweeps: each sweep matches every node of one graph and keeps the
+ * rewrites whose regions (the values their match looked at, and what they emit) do not
+ * overlap an earlier one's; they are applied together, dead nodes dropped, and the next sweep
+ * starts — until a sweep changes nothing. One graph rebuild per sweep, not per rewrite.
+ */
 export function applyRules(
   g: Graph,
   rules: readonly Rule[],
@@ -133,65 +153,41 @@ export function applyRules(
   passName: string,
 ): Graph {
   let count = 0;
-  // Sweeps in node order; after a rewrite the sweep goes on from the same position in the new
-  // graph (not from the start), and sweeps repeat until one changes nothing: a fixpoint.
-  for (let changed = true; changed;) {
-    changed = false;
-    let env = matchEnv(g, { frozenParams: ctx.frozenParams });
-    for (let i = 0; i < g.nodes.length; i++) {
-      const node = g.nodes[i]!;
-      const next = tryRules(g, node, rules, env, ctx, passName);
-      if (next === undefined) continue;
-      if (++count > MAX_REWRITES)
-        throw new GlimpseError(
-          'E_VERIFY',
-          `pass ${passName} did not reach a fixpoint after ${MAX_REWRITES} rewrites`,
-        );
-      g = next;
-      env = matchEnv(g, { frozenParams: ctx.frozenParams });
-      changed = true;
-      i = Math.max(-1, Math.min(i, g.nodes.length) - 2);
+  for (;;) {
+    const env = matchEnv(g, { frozenParams: ctx.frozenParams });
+    const taken = new Set(g.valueNames());
+    const dirty = new Set<string>();
+    const batch: Accepted[] = [];
+    for (const node of g.nodes) {
+      const root = node.outputs[0]!;
+      if (dirty.has(root) || node.outputs.length !== 1) continue; // rules rewrite single-output nodes
+      const seen = new Set<string>([root]);
+      const hit = tryRules(node, rules, tracking(env, seen), taken, g);
+      if (hit === undefined || [...seen].some((v) => dirty.has(v))) continue; // overlaps: next sweep
+      for (const v of seen) dirty.add(v);
+      for (const n of hit.emitted) for (const o of n.outputs) dirty.add(o);
+      batch.push({ root, replacement: hit.replacement, emitted: hit.emitted });
+      const def = hit.emitted.find((n) => n.outputs.includes(hit.replacement));
+      ctx.trace({
+        pass: passName,
+        rule: hit.rule,
+        node: root,
+        op: node.op,
+        replacement: def
+          ? `${def.op}(${def.inputs.map((x) => `%${x}`).join(', ')})`
+          : `%${hit.replacement}`,
+      });
     }
-  }
-  return g;
-}
-
-/** The graph after the first rule that fires at `node`, with dead nodes removed; or undefined. */
-function tryRules(
-  g: Graph,
-  node: Node,
-  rules: readonly Rule[],
-  env: MatchEnv,
-  ctx: PassContext,
-  passName: string,
-): Graph | undefined {
-  const root = node.outputs[0]!;
-  for (const r of rules) {
-    const m = r.pattern.match(root, env, {});
-    if (m === undefined) continue;
-    const rc = new RewriteCtx(env, root);
-    let replacement: string | undefined;
-    try {
-      replacement = r.rewrite(m as never, rc);
-    } catch (e) {
-      if (e instanceof GlimpseError) continue; // emitted nodes did not type-check: no match
-      throw e;
-    }
-    if (replacement === undefined) continue;
-    const applied = apply(g, root, replacement, rc.nodes);
-    if (applied === undefined) continue;
-    const def = rc.nodes.find((n) => n.outputs.includes(replacement));
-    ctx.trace({
-      pass: passName,
-      rule: r.name,
-      node: root,
-      op: node.op,
-      replacement: def
-        ? `${def.op}(${def.inputs.map((x) => `%${x}`).join(', ')})`
-        : `%${replacement}`,
-    });
+    if (batch.length === 0) return g;
+    count += batch.length;
+    if (count > MAX_REWRITES)
+      throw new GlimpseError(
+        'E_VERIFY',
+        `pass ${passName} did not reach a fixpoint after ${MAX_REWRITES} rewrites`,
+      );
+    const applied = applyBatch(g, batch);
     const next = deadCodeElimination(applied);
-    // Nodes the rewrite left dead are part of what it did: trace them as `dce`.
+    // Nodes the rewrites left dead are part of what they did: trace them as `dce`.
     const live = new Set(next.nodes.map((n) => n.outputs[0]));
     for (const n of applied.nodes)
       if (!live.has(n.outputs[0]))
@@ -202,7 +198,29 @@ function tryRules(
           op: n.op,
           replacement: '(removed)',
         });
-    return next;
+    g = next;
+  }
+}
+
+/** The first rule that fires at `node`: its name, replacement and emitted nodes. */
+function tryRules(node: Node, rules: readonly Rule[], env: MatchEnv, taken: Set<string>, g: Graph) {
+  const root = node.outputs[0]!;
+  for (const r of rules) {
+    const m = r.pattern.match(root, env, {});
+    if (m === undefined) continue;
+    const rc = new RewriteCtx(env, root, taken);
+    let replacement: string | undefined;
+    try {
+      replacement = r.rewrite(m as never, rc);
+    } catch (e) {
+      if (e instanceof GlimpseError) continue; // emitted nodes did not type-check: no match
+      throw e;
+    }
+    if (replacement === undefined) continue;
+    // A graph output keeps its name: replacing it by another existing value is declined.
+    const defined = rc.nodes.some((n) => n.outputs.includes(replacement));
+    if (!defined && g.outputs.includes(root)) continue;
+    return { rule: r.name, replacement, emitted: rc.nodes };
   }
   return undefined;
 }
