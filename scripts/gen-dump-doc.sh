@@ -91,7 +91,7 @@ The HTML report of `transformer-block` at -O2, in Chromium (the test in
 
 ![HTML report](img/report-transformer-block.png)
 
-A 24-block GPT-style stack (dim 768, 624 nodes) dumps to HTML in 2.6 s (median of `node
+A 24-block GPT-style stack (dim 768, 624 nodes) dumps to HTML in 2.1 s (median of `node
 bench/dump.js`): unchanged passes reuse the previous picture and large graphs get bounded
 Graphviz layout iterations.
 
