@@ -194,7 +194,7 @@ describe('CLI user errors: one line, exit 2', () => {
     await expectUserError(['dump'], /missing required argument 'model'/);
   });
 
-  it('a bad .glimpse file: unknown op, undefined value, missing file', async () => {
+  it('a bad .glimpse file: unknown op, undefined value, a cycle, missing file', async () => {
     const d = tmp();
     writeFileSync(join(d, 'bad.glimpse'), GOOD.replace('relu', 'frobnicate'));
     await expectUserError(
@@ -205,6 +205,14 @@ describe('CLI user errors: one line, exit 2', () => {
     await expectUserError(
       ['dump', join(d, 'undef.glimpse')],
       /undef\.glimpse:3, node %y \(relu\), value %nope: value %nope is used but never defined/,
+    );
+    writeFileSync(
+      join(d, 'cycle.glimpse'),
+      'graph @c(%x: f32[2]) {\n  %a: f32[2] = add %x, %b\n  %b: f32[2] = relu %a\n  return %b\n}\n',
+    );
+    await expectUserError(
+      ['run', join(d, 'cycle.glimpse')],
+      /cycle\.glimpse, node %b \(relu\): cycle: %a -> %b -> %a/,
     );
     await expectUserError(
       ['run', join(d, 'missing.glimpse')],
