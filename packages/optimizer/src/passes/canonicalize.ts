@@ -8,6 +8,16 @@ const isFloat = (ctx: RewriteCtx, v: string) => ['f32', 'f16'].includes(ctx.type
 const keepsShape = (ctx: RewriteCtx, x: string, out: string) =>
   sameShape(ctx.typeOf(x).shape, ctx.typeOf(out).shape);
 const first = (ctx: RewriteCtx, v: string) => ctx.env.constant(v)![0]!;
+/** bmm(a, b) with one operand's scale moved to the product. */
+function scaleOutOfBmm(
+  m: { a: string; b: string; s: string; out: string },
+  ctx: RewriteCtx,
+): string {
+  const f = (ctx.env.producer(m.s)!.attrs as { factor: number }).factor;
+  const mm = ctx.emit('bmm', [m.a, m.b], ctx.env.producer(m.out)!.attrs as never);
+  return ctx.emit('scale', [mm], { factor: f });
+}
+
 const isSwapLast2 = (perm: readonly number[]) => {
   const r = perm.length;
   return (
@@ -81,20 +91,12 @@ export const canonicalize = rewritePass(
     rule(
       'scale-out-of-bmm-a',
       op('bmm', [op('scale', [val('a')], { as: 's', singleUse: true }), val('b')], { as: 'out' }),
-      (m, ctx) => {
-        const f = (ctx.env.producer(m.s)!.attrs as { factor: number }).factor;
-        const mm = ctx.emit('bmm', [m.a, m.b], ctx.env.producer(m.out)!.attrs as never);
-        return ctx.emit('scale', [mm], { factor: f });
-      },
+      scaleOutOfBmm,
     ),
     rule(
       'scale-out-of-bmm-b',
       op('bmm', [val('a'), op('scale', [val('b')], { as: 's', singleUse: true })], { as: 'out' }),
-      (m, ctx) => {
-        const f = (ctx.env.producer(m.s)!.attrs as { factor: number }).factor;
-        const mm = ctx.emit('bmm', [m.a, m.b], ctx.env.producer(m.out)!.attrs as never);
-        return ctx.emit('scale', [mm], { factor: f });
-      },
+      scaleOutOfBmm,
     ),
     rule(
       'scale-out-of-transpose',
