@@ -54,8 +54,11 @@ export class JsExecutable {
   private readonly kinds: StorageKind[] = [];
   private params: Map<number, Buf> | undefined;
   private readonly instances = new Map<string, Instance>();
+  /** The graph's symbols, in order: an instance's cache key is their values. */
+  private readonly symbols: string[];
 
   constructor(readonly graph: Graph) {
+    this.symbols = graph.symbols();
     for (const name of graph.valueNames()) {
       const id = this.ids.size;
       this.ids.set(name, id);
@@ -136,10 +139,7 @@ export class JsExecutable {
   }
 
   private instance(binding: Binding): Instance {
-    const key = this.graph
-      .symbols()
-      .map((s) => `${s}=${binding[s]}`)
-      .join(',');
+    const key = this.symbols.map((s) => `${s}=${binding[s]}`).join(',');
     let inst = this.instances.get(key);
     if (inst === undefined) {
       inst = this.instantiate(binding);

@@ -5,6 +5,7 @@ import { Graph, inferNode } from './graph.js';
 import type { AttrsOf, OpName } from './ops/index.js';
 import { OPS, resolveAttrs } from './ops/index.js';
 import type { Dim, Shape } from './shape.js';
+import { uniqueName } from './shape.js';
 import type { Attrs, TensorType } from './types.js';
 
 /** A value under construction: its name and inferred type. */
@@ -27,10 +28,9 @@ export class GraphBuilder {
 
   constructor(readonly name: string) {}
 
-  /** A fresh name based on `hint`. */
+  /** A fresh name based on `hint` (`hint_1`, `hint_2`, ... when taken). */
   fresh(hint: string): string {
-    if (!this.types.has(hint)) return hint;
-    for (let i = 1; ; i++) if (!this.types.has(`${hint}_${i}`)) return `${hint}_${i}`;
+    return uniqueName(hint, this.types, '_');
   }
 
   input(name: string, dtype: DType, shape: Shape): Val {

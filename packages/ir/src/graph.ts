@@ -1,5 +1,5 @@
 import type { DType, TypedArray } from './dtype.js';
-import { VerifyError, GlimpseError, withWhere } from './errors.js';
+import { VerifyError, withWhere } from './errors.js';
 import type { OpName } from './ops/index.js';
 import { OPS, isOpName, resolveAttrs } from './ops/index.js';
 import type { Shape } from './shape.js';
@@ -297,5 +297,3 @@ function topoSort(nodes: readonly NodeSpec[], defined: Set<string>): NodeSpec[] 
 export function makeInput(name: string, dtype: DType, shape: Shape): GraphInput {
   return { name, type: { dtype, shape } };
 }
-
-export { GlimpseError };

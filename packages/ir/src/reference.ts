@@ -10,7 +10,6 @@ import {
   matrixDims,
   OPS,
   reduceAxes,
-  reshapeTarget,
   sliceRange,
 } from './ops/index.js';
 import type { Binding } from './shape.js';
@@ -501,5 +500,3 @@ export function interpret(
 export function refToTensor(r: RefTensor): Tensor {
   return fromNumbers(r.dtype, r.shape, r.data);
 }
-
-export { reshapeTarget };

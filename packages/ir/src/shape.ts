@@ -50,6 +50,21 @@ export function broadcastShapes(shapes: readonly Shape[]): Shape | string {
   return out;
 }
 
+/**
+ * `base`, or `base` + sep + the first counter that `taken` does not hold. A Set records the
+ * name; a Map (the builder's types) is filled by the caller when it defines the value.
+ */
+export function uniqueName(
+  base: string,
+  taken: { has(n: string): boolean; add?(n: string): unknown },
+  sep = '',
+): string {
+  let n = base;
+  for (let i = 1; taken.has(n); i++) n = `${base}${sep}${i}`;
+  taken.add?.(n);
+  return n;
+}
+
 export function numel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

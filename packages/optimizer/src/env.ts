@@ -1,4 +1,4 @@
-import type { Graph, Node, NodeSpec, TensorType } from '@glimpse/ir';
+import type { Graph, Node, NodeSpec, Param, TensorType } from '@glimpse/ir';
 import { Graph as G, paramValues } from '@glimpse/ir';
 import type { MatchEnv } from './pattern.js';
 
@@ -51,6 +51,33 @@ export function deadCodeElimination(g: Graph): Graph {
   }
   if (keep.length === g.nodes.length) return g;
   return G.create({ ...g.toSpec(), nodes: keep.reverse() });
+}
+
+/** Params whose values are known and final (frozen mode): f32, with data or an initialiser. */
+export function frozenParams(g: Graph): Map<string, Param> {
+  return new Map(
+    g.params
+      .filter((p) => p.init.kind !== 'external' && p.type.dtype === 'f32')
+      .map((p) => [p.name, p]),
+  );
+}
+
+/**
+ * `g` with new nodes and params, minus dead nodes and the params no node reads any more
+ * (those folded into the new ones).
+ */
+export function replaceParams(
+  g: Graph,
+  added: readonly Param[],
+  nodes: readonly NodeSpec[],
+): Graph {
+  const out = deadCodeElimination(
+    G.create({ ...g.toSpec(), params: [...g.params, ...added], nodes }),
+  );
+  const used = new Set(out.nodes.flatMap((n) => n.inputs));
+  return out.with({
+    params: out.params.filter((p) => used.has(p.name) || out.outputs.includes(p.name)),
+  });
 }
 
 export type { TensorType };

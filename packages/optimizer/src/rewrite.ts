@@ -1,5 +1,5 @@
 import type { Attrs, AttrsOf, Graph, Node, NodeSpec, OpName, TensorType } from '@glimpse/ir';
-import { Graph as G, GlimpseError, inferNode, OPS, resolveAttrs } from '@glimpse/ir';
+import { Graph as G, GlimpseError, inferNode, OPS, resolveAttrs, uniqueName } from '@glimpse/ir';
 import { deadCodeElimination, matchEnv } from './env.js';
 import type { CapturesOf, Match, MatchEnv, Pattern } from './pattern.js';
 import type { Pass, PassContext } from './pass.js';
@@ -24,10 +24,7 @@ export class RewriteCtx {
 
   /** A fresh value name derived from the root's, so dumps stay readable. */
   fresh(hint: string): string {
-    let n = `${this.root}.${hint}`;
-    for (let i = 1; this.taken.has(n); i++) n = `${this.root}.${hint}${i}`;
-    this.taken.add(n);
-    return n;
+    return uniqueName(`${this.root}.${hint}`, this.taken);
   }
 
   /** Emit a single-output op; throws a GlimpseError if it does not type-check. */

@@ -1,6 +1,6 @@
 import type { Node, Param } from '@glimpse/ir';
-import { Graph as G, paramValues } from '@glimpse/ir';
-import { deadCodeElimination, matchEnv } from '../env.js';
+import { paramValues, uniqueName } from '@glimpse/ir';
+import { frozenParams, matchEnv, replaceParams } from '../env.js';
 import type { Pass } from '../pass.js';
 
 /**
@@ -15,11 +15,8 @@ export const foldScale: Pass = {
   run: (g, ctx) => {
     if (!ctx.frozenParams) return g;
     const env = matchEnv(g);
-    const params = new Map(g.params.map((p) => [p.name, p]));
-    const frozen = (v: string) => {
-      const p = params.get(v);
-      return p !== undefined && p.init.kind !== 'external' && p.type.dtype === 'f32';
-    };
+    const params = frozenParams(g);
+    const frozen = (v: string) => params.has(v);
     const newParams: Param[] = [];
     const replaced = new Map<Node, Node>();
     const taken = new Set(g.valueNames());
@@ -35,9 +32,7 @@ export const foldScale: Pass = {
       const c = n.attrs.factor as number;
       const scaled = lin.inputs.slice(1).map((w) => {
         const p = params.get(w)!;
-        let name = `${w}.scaled`;
-        for (let i = 1; taken.has(name); i++) name = `${w}.scaled${i}`;
-        taken.add(name);
+        const name = uniqueName(`${w}.scaled`, taken);
         const data = Float32Array.from(paramValues(p, g.seed), (x) => x * c);
         newParams.push({ name, type: p.type, init: { kind: 'data', data } });
         return name;
@@ -57,13 +52,10 @@ export const foldScale: Pass = {
       });
     }
     if (replaced.size === 0) return g;
-    const nodes = g.nodes.map((n) => replaced.get(n) ?? n);
-    const pruned = deadCodeElimination(
-      G.create({ ...g.toSpec(), params: [...g.params, ...newParams], nodes }),
+    return replaceParams(
+      g,
+      newParams,
+      g.nodes.map((n) => replaced.get(n) ?? n),
     );
-    const used = new Set(pruned.nodes.flatMap((n) => n.inputs));
-    return pruned.with({
-      params: pruned.params.filter((p) => used.has(p.name) || pruned.outputs.includes(p.name)),
-    });
   },
 };

@@ -1,6 +1,14 @@
-import type { Graph, Node, Param } from '@glimpse/ir';
-import { BSHD_PERM, fromNumbers, Graph as G, interpret, numel, paramValues } from '@glimpse/ir';
-import { deadCodeElimination, matchEnv } from '../env.js';
+import type { Node, Param } from '@glimpse/ir';
+import {
+  BSHD_PERM,
+  fromNumbers,
+  Graph as G,
+  interpret,
+  numel,
+  paramValues,
+  uniqueName,
+} from '@glimpse/ir';
+import { deadCodeElimination, frozenParams, matchEnv, replaceParams } from '../env.js';
 import type { Pass } from '../pass.js';
 import { op, val } from '../pattern.js';
 import type { RewriteCtx } from '../rewrite.js';
@@ -195,11 +203,8 @@ export const fuseQkvProjection: Pass = {
   description: 'linears sharing an input → one linear over stacked frozen weights and a split',
   run: (g, ctx) => {
     if (!ctx.frozenParams) return g;
-    const params = new Map(g.params.map((p) => [p.name, p]));
-    const frozen = (v: string) =>
-      params.get(v)?.init.kind !== undefined &&
-      params.get(v)!.init.kind !== 'external' &&
-      params.get(v)!.type.dtype === 'f32';
+    const params = frozenParams(g);
+    const frozen = (v: string) => params.has(v);
     const groups = new Map<string, Node[]>();
     for (const n of g.nodes) {
       if (n.op !== 'linear' || !n.inputs.slice(1).every(frozen)) continue;
@@ -209,12 +214,7 @@ export const fuseQkvProjection: Pass = {
     let nodes: Node[] = [...g.nodes];
     const newParams: Param[] = [];
     const taken = new Set(g.valueNames());
-    const fresh = (n: string) => {
-      let name = n;
-      for (let i = 1; taken.has(name); i++) name = `${n}${i}`;
-      taken.add(name);
-      return name;
-    };
+    const fresh = (n: string) => uniqueName(n, taken);
     /** Stack the params' values (rows) into a new param. */
     const stack = (names: string[], hint: string) => {
       const vals = names.map((n) => paramValues(params.get(n)!, g.seed));
@@ -272,13 +272,6 @@ export const fuseQkvProjection: Pass = {
         replacement: `split(linear(%${x}, %${w}))`,
       });
     }
-    if (newParams.length === 0) return g;
-    const out = G.create({ ...g.toSpec(), params: [...g.params, ...newParams], nodes });
-    const used = new Set(out.nodes.flatMap((n) => n.inputs));
-    return out.with({
-      params: out.params.filter((p) => used.has(p.name) || out.outputs.includes(p.name)),
-    });
+    return newParams.length === 0 ? g : replaceParams(g, newParams, nodes);
   },
 };
-
-export type { Graph };
