@@ -217,7 +217,7 @@ export class JsExecutable {
  * Bare typed arrays become tensors shaped by the graph under the binding given by the
  * other inputs and `shapes`; a length that does not fit is an InputError.
  */
-function normalizeInputs(
+export function normalizeInputs(
   g: Graph,
   inputs: Readonly<Record<string, InputValue>>,
   shapes: Binding,

@@ -5,3 +5,5 @@ export type { MemoryPlan, PlanValue } from './memory.js';
 export { KERNELS } from './kernels/index.js';
 export { gemm } from './kernels/gemm.js';
 export { Scratch } from './kernels/scratch.js';
+export { normalizeInputs } from './executable.js';
+export { fromStorage, storageOf, toStorage } from './storage.js';

@@ -16,7 +16,8 @@ import {
 import { MODELS } from '@glimpse/models';
 import type { OptimizeOptions } from '@glimpse/optimizer';
 import { optimize } from '@glimpse/optimizer';
-import { compile } from 'glimpse';
+import type { Backend } from 'glimpse';
+import { adapterDescription, compile, releaseGpu } from 'glimpse';
 import { compare, formatReport } from './check.js';
 import {
   ensureDir,
@@ -191,6 +192,15 @@ function summary(name: string, t: Tensor): string {
 }
 
 export async function runCommand(io: Io, model: string, o: RunOpts): Promise<number> {
+  try {
+    return await runModel(io, model, o);
+  } finally {
+    // Dawn keeps a Node process alive while its device exists.
+    if (o.backend === 'wgsl') releaseGpu();
+  }
+}
+
+async function runModel(io: Io, model: string, o: RunOpts): Promise<number> {
   const rtol = parseNumber('--rtol', o.rtol);
   const atol = parseNumber('--atol', o.atol);
   const loaded = loadModel(model);
@@ -211,7 +221,7 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
   const t0 = performance.now();
   // Params are final for the life of a run (seeded or loaded): the optimizer may fold them.
   const exe = await compile(g, {
-    backend: o.backend as 'js',
+    backend: o.backend as Backend,
     ...pipeline(o),
     frozenParams: true,
   } as never);
@@ -228,9 +238,9 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
       runs.push(performance.now() - s);
       if (performance.now() > until && runs.length >= 3) break;
     }
-    const mem = exe.memory(binding);
+    const mem = await exe.memory(binding);
     io.out(
-      `time: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
+      `time${o.backend === 'wgsl' ? ` (wgsl on ${await adapterDescription()})` : ''}: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
     );
   }
   if (o.outputs !== undefined) {

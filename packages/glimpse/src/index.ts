@@ -1,6 +1,7 @@
 import type { Graph } from '@glimpse/ir';
 import { UnsupportedError } from '@glimpse/ir';
 import { compileJs, type JsExecutable } from '@glimpse/backend-js';
+import { compileWgsl, type WgslExecutable } from '@glimpse/backend-wgsl';
 import { optimize } from '@glimpse/optimizer';
 
 export { optimize, optimizeWithResults, PASSES, PIPELINES } from '@glimpse/optimizer';
@@ -11,6 +12,13 @@ export { models, MODELS, MODEL_NAMES, buildModel } from '@glimpse/models';
 export type { ModelInfo, ModelName, ModelOption } from '@glimpse/models';
 export { compileJs, JsExecutable } from '@glimpse/backend-js';
 export type { InputValue, RunOptions } from '@glimpse/backend-js';
+export {
+  adapterDescription,
+  compileWgsl,
+  releaseGpu,
+  ShaderError,
+  WgslExecutable,
+} from '@glimpse/backend-wgsl';
 
 export type Backend = 'js' | 'wgsl';
 export interface CompileOptions {
@@ -23,24 +31,35 @@ export interface CompileOptions {
   frozenParams?: boolean;
 }
 
-export type Executable = JsExecutable;
+/** What both backends' executables offer: `run` (async) and the graph they run. */
+export type Executable = JsExecutable | WgslExecutable;
+
+export const BACKENDS: readonly Backend[] = ['js', 'wgsl'];
 
 /**
- * Optimise (level 2 unless told otherwise) and compile a graph for a backend. The wgsl
- * backend is refused with an UnsupportedError rather than silently running something else.
+ * Optimise (level 2 unless told otherwise) and compile a graph for a backend: `js` (CPU
+ * closures) or `wgsl` (WebGPU: navigator.gpu in a browser, the `webgpu` package in Node; a
+ * DeviceError says what is missing when there is no adapter).
  */
+export async function compile(
+  g: Graph,
+  options: CompileOptions & { backend: 'wgsl' },
+): Promise<WgslExecutable>;
+export async function compile(
+  g: Graph,
+  options?: CompileOptions & { backend?: 'js' },
+): Promise<JsExecutable>;
+export async function compile(g: Graph, options?: CompileOptions): Promise<Executable>;
 export async function compile(g: Graph, options: CompileOptions = {}): Promise<Executable> {
   const backend = options.backend ?? 'js';
-  if (backend !== 'js')
-    throw new UnsupportedError(
-      `backend '${backend}' is not available in this build (available: js)`,
-    );
+  if (!BACKENDS.includes(backend))
+    throw new UnsupportedError(`unknown backend '${backend}' (available: ${BACKENDS.join(', ')})`);
   const optimized = optimize(g, {
     level: options.level ?? 2,
     ...(options.passes ? { passes: options.passes } : {}),
     frozenParams: options.frozenParams === true,
   });
-  return compileJs(optimized);
+  return backend === 'wgsl' ? compileWgsl(optimized) : compileJs(optimized);
 }
 
 export { renderGraph, renderReport, graphToDot, dotToSvg } from './render/index.js';

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'E_INPUT' // a run-time input, binding or weight is wrong
   | 'E_RUNTIME' // a kernel found bad data (e.g. an index out of range)
   | 'E_UNSUPPORTED' // valid request that this component does not handle
+  | 'E_DEVICE' // no usable GPU adapter, a lost device, or a shader the driver rejects
   | 'E_USAGE'; // the command line is wrong
 
 export interface ErrorWhere {
@@ -54,10 +55,12 @@ export const FormatError = errorClass('FormatError', 'E_FORMAT');
 export const InputError = errorClass('InputError', 'E_INPUT');
 export const RuntimeError = errorClass('RuntimeError', 'E_RUNTIME');
 export const UnsupportedError = errorClass('UnsupportedError', 'E_UNSUPPORTED');
+export const DeviceError = errorClass('DeviceError', 'E_DEVICE');
 export type ShapeError = InstanceType<typeof ShapeError>;
 export type AttrError = InstanceType<typeof AttrError>;
 export type VerifyError = InstanceType<typeof VerifyError>;
 export type ParseError = InstanceType<typeof ParseError>;
+export type DeviceError = InstanceType<typeof DeviceError>;
 export type FormatError = InstanceType<typeof FormatError>;
 export type InputError = InstanceType<typeof InputError>;
 export type RuntimeError = InstanceType<typeof RuntimeError>;

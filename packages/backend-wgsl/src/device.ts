@@ -1,0 +1,128 @@
+import { DeviceError } from '@glimpse/ir';
+
+/**
+ * WebGPU device acquisition: `navigator.gpu` in a browser; in Node the `webgpu` package
+ * (Dawn). One device per process, shared by every executable.
+ */
+
+/**
+ * The Node GPU object. It must stay referenced for the life of the module: if it is
+ * garbage-collected while a device is alive, Dawn aborts or hangs in its event loop.
+ */
+let nodeGpu: GPU | undefined;
+let pending: Promise<GPUDevice> | undefined;
+let current: GPUDevice | undefined;
+/** Devices destroyed by releaseGpu or lost by the driver. */
+const dead = new WeakSet<GPUDevice>();
+
+/** Debian's chromium ships SwiftShader's Vulkan driver: a software adapter on machines with no GPU. */
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+const HOW_TO =
+  'On a machine without a GPU install Debian packages `chromium` and `libvulkan1` (SwiftShader), ' +
+  `and set VK_ICD_FILENAMES=${SWIFTSHADER_ICD} and XDG_RUNTIME_DIR`;
+
+async function nodeNavigatorGpu(): Promise<GPU> {
+  if (nodeGpu) return nodeGpu;
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  // Without a Vulkan driver choice the loader may pick one Dawn refuses (Mesa's lavapipe).
+  // Where there is no GPU device node at all, default to SwiftShader if it is installed;
+  // an explicit VK_ICD_FILENAMES always wins.
+  const hasGpuNode =
+    fs.existsSync('/dev/nvidia0') ||
+    (fs.existsSync('/dev/dri') && fs.readdirSync('/dev/dri').some((f) => f.startsWith('render')));
+  if (!process.env.VK_ICD_FILENAMES && !hasGpuNode && fs.existsSync(SWIFTSHADER_ICD))
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  process.env.XDG_RUNTIME_DIR ??= os.tmpdir();
+  let mod: { create(options: string[]): GPU; globals: object };
+  try {
+    mod = (await import('webgpu')) as typeof mod;
+  } catch (e) {
+    throw new DeviceError(
+      `the 'webgpu' package could not be loaded (${(e as Error).message.split('\n')[0]}); ${HOW_TO}`,
+    );
+  }
+  Object.assign(globalThis, mod.globals);
+  nodeGpu = mod.create([]);
+  return nodeGpu;
+}
+
+function isNode(): boolean {
+  return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+}
+
+async function acquire(): Promise<GPUDevice> {
+  const gpu: GPU | undefined =
+    typeof navigator !== 'undefined' && (navigator as Navigator).gpu
+      ? (navigator as Navigator).gpu
+      : isNode()
+        ? await nodeNavigatorGpu()
+        : undefined;
+  if (!gpu)
+    throw new DeviceError(
+      'WebGPU is not available here (navigator.gpu is undefined: it needs a secure context and a browser with WebGPU enabled)',
+    );
+  const adapter = await gpu.requestAdapter();
+  if (!adapter)
+    throw new DeviceError(
+      `no WebGPU adapter found${isNode() ? `; ${HOW_TO}` : ' (is WebGPU enabled in this browser?)'}`,
+    );
+  // Ask for the adapter's own storage limits: the defaults (128 MiB per binding) are far
+  // below what long-context graphs need on real GPUs.
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+    },
+  });
+  void device.lost.then(() => {
+    dead.add(device);
+    if (current === device) {
+      current = undefined;
+      pending = undefined;
+    }
+  });
+  current = device;
+  return device;
+}
+
+/** The process's WebGPU device, acquired on first use. Throws DeviceError when there is none. */
+export function gpuDevice(): Promise<GPUDevice> {
+  if (!pending) {
+    pending = acquire();
+    pending.catch(() => (pending = undefined));
+  }
+  return pending;
+}
+
+/** A short description of the adapter in use (for `--time` output and benchmark records). */
+export async function adapterDescription(): Promise<string> {
+  const d = await gpuDevice();
+  const info = (d as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  return info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : '';
+}
+
+/**
+ * Destroy the device so that a Node process can exit (Dawn keeps the event loop alive while
+ * a device exists). Executables made before it cannot run afterwards (their runs fail with
+ * a DeviceError); a new compile acquires a fresh device.
+ */
+export function releaseGpu(): void {
+  if (current) dead.add(current);
+  current?.destroy();
+  current = undefined;
+  pending = undefined;
+  // The GPU object itself stays referenced (see nodeGpu): with no device alive it does not
+  // keep the process running.
+}
+
+/** Throws a DeviceError when `device` was released or lost (its executables cannot run). */
+export function checkLive(device: GPUDevice): void {
+  if (dead.has(device))
+    throw new DeviceError(
+      'the WebGPU device of this executable was released or lost; compile again',
+    );
+}

@@ -1,0 +1,409 @@
+import type { Binding, DType, Graph, Node, Tensor } from '@glimpse/ir';
+import {
+  bindInputs,
+  checkAllocation,
+  concreteShapes,
+  DeviceError,
+  numel,
+  paramValues,
+  RuntimeError,
+  UnsupportedError,
+  withWhere,
+} from '@glimpse/ir';
+import type { InputValue, RunOptions } from '@glimpse/backend-js';
+import { fromStorage, normalizeInputs, planMemory, toStorage } from '@glimpse/backend-js';
+import type { PlanValue } from '@glimpse/backend-js';
+import { checkLive, gpuDevice } from './device.js';
+import type { Dispatch, KernelCtx, KernelFactory, Ref } from './kernels/index.js';
+import { KERNELS } from './kernels/index.js';
+import { grid, pipelineFor } from './runtime.js';
+import { storageType } from './wgsl.js';
+
+/** Every element is 4 bytes on the GPU (f32, i32, or a bool in a u32). */
+const ELEM = 4;
+const MAX_INSTANCES = 8;
+/** Status words: [failing step + 1, first bad position]. */
+const STATUS_INIT = new Uint32Array([0, 0xffffffff]);
+
+interface Step {
+  readonly node: Node;
+  readonly dispatches: {
+    readonly pipeline: GPUComputePipeline;
+    readonly bindGroup: GPUBindGroup;
+    readonly grid: [number, number];
+  }[];
+}
+
+interface Instance {
+  readonly steps: Step[];
+  readonly shapes: Map<string, number[]>;
+  /** Buffer of each value id (views and params included). */
+  readonly buffers: GPUBuffer[];
+  /** Buffers this instance created (destroyed when it is evicted). */
+  readonly owned: GPUBuffer[];
+  readonly inputBuffers: Map<string, GPUBuffer>;
+  readonly status: GPUBuffer;
+  readonly staging: GPUBuffer;
+  /** Byte offset in `staging` of each graph output, then of the status words. */
+  readonly readOffsets: number[];
+  readonly peakBytes: number;
+  readonly unplannedBytes: number;
+}
+
+type HostArray = Float32Array<ArrayBuffer> | Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>;
+
+/** Host data in the GPU's 4-byte element types, never on a SharedArrayBuffer (Dawn refuses those). */
+function hostArray(t: Tensor, what: string): HostArray {
+  const b = toStorage(t, what);
+  if (b instanceof Uint8Array) return Uint32Array.from(b);
+  if (b.buffer instanceof ArrayBuffer) return b as HostArray;
+  return b instanceof Float32Array ? new Float32Array(b) : new Int32Array(b);
+}
+
+function fromHost(bytes: ArrayBuffer, dtype: DType, shape: number[]): Tensor {
+  const n = numel(shape);
+  const s = storageType(dtype);
+  const b =
+    s === 'f32'
+      ? new Float32Array(bytes, 0, n)
+      : s === 'i32'
+        ? new Int32Array(bytes, 0, n)
+        : Uint8Array.from(new Uint32Array(bytes, 0, n));
+  return fromStorage(b, dtype, shape);
+}
+
+/**
+ * A graph compiled for WebGPU. Like the JS backend, each binding of the symbols gets an
+ * instance: memory plan, buffers, uniforms and bind groups; pipelines are shared through
+ * the device's cache keyed by shader text. One run is one command buffer.
+ */
+export class WgslExecutable {
+  private readonly ids = new Map<string, number>();
+  private readonly root: number[] = [];
+  private readonly instances = new Map<string, Promise<Instance>>();
+  private readonly symbols: string[];
+  /** Params and constants: uploaded once, shared by every instance. */
+  private fixed: Map<number, GPUBuffer> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly graph: Graph,
+    readonly device: GPUDevice,
+  ) {
+    this.symbols = graph.symbols();
+    for (const name of graph.valueNames()) {
+      this.root.push(this.ids.size);
+      this.ids.set(name, this.ids.size);
+    }
+    for (const n of graph.nodes)
+      if (n.op === 'reshape') this.root[this.id(n.outputs[0]!)] = this.root[this.id(n.inputs[0]!)]!;
+  }
+
+  private id(name: string): number {
+    return this.ids.get(name)!;
+  }
+
+  /** Run with boundary tensors (or bare typed arrays shaped by the graph and `shapes`). */
+  run(
+    inputs: Readonly<Record<string, InputValue>>,
+    options: RunOptions = {},
+  ): Promise<Record<string, Tensor>> {
+    // Runs share staging buffers: one at a time.
+    const r = this.queue.then(() => this.runNow(inputs, options));
+    this.queue = r.catch(() => undefined);
+    return r;
+  }
+
+  /** The planned peak of intermediate GPU memory for a binding, in bytes. */
+  async memory(binding: Binding): Promise<{ peakBytes: number; unplannedBytes: number }> {
+    const i = await this.instance(binding);
+    return { peakBytes: i.peakBytes, unplannedBytes: i.unplannedBytes };
+  }
+
+  private async runNow(
+    inputs: Readonly<Record<string, InputValue>>,
+    options: RunOptions,
+  ): Promise<Record<string, Tensor>> {
+    checkLive(this.device);
+    const g = this.graph;
+    const tensors = normalizeInputs(g, inputs, options.shapes ?? {});
+    const binding = bindInputs(g, tensors, options.shapes);
+    const inst = await this.instance(binding);
+    const dev = this.device;
+    for (const inp of g.inputs) {
+      const data = hostArray(tensors[inp.name]!, `input '${inp.name}'`);
+      if (data.byteLength > 0) dev.queue.writeBuffer(inst.inputBuffers.get(inp.name)!, 0, data);
+    }
+    dev.queue.writeBuffer(inst.status, 0, STATUS_INIT);
+    const enc = dev.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (const s of inst.steps)
+      for (const d of s.dispatches) {
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.bindGroup);
+        pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
+      }
+    pass.end();
+    g.outputs.forEach((o, i) => {
+      const bytes = numel(inst.shapes.get(o)!) * ELEM;
+      if (bytes > 0)
+        enc.copyBufferToBuffer(
+          this.bufferOf(inst, o),
+          0,
+          inst.staging,
+          inst.readOffsets[i]!,
+          bytes,
+        );
+    });
+    enc.copyBufferToBuffer(inst.status, 0, inst.staging, inst.readOffsets[g.outputs.length]!, 8);
+    dev.pushErrorScope('out-of-memory');
+    dev.pushErrorScope('validation');
+    dev.queue.submit([enc.finish()]);
+    const [validation, oom] = [await dev.popErrorScope(), await dev.popErrorScope()];
+    if (validation || oom)
+      throw new DeviceError(
+        `WebGPU rejected the run of '${g.name}': ${(validation ?? oom)!.message}`,
+      );
+    await inst.staging.mapAsync(GPUMapMode.READ);
+    try {
+      const all = inst.staging.getMappedRange().slice(0);
+      const status = new Uint32Array(all, inst.readOffsets[g.outputs.length]!, 2);
+      if (status[0] !== 0) {
+        const n = inst.steps[status[0]! - 1]!.node;
+        const num = inst.shapes.get(n.inputs[1]!)![0];
+        throw new RuntimeError(
+          `embedding index out of range [0, ${num}) at position ${status[1]}`,
+          {
+            node: n.outputs[0]!,
+            op: n.op,
+          },
+        );
+      }
+      return Object.fromEntries(
+        g.outputs.map((o, i) => {
+          const shape = inst.shapes.get(o)!;
+          const bytes = all.slice(inst.readOffsets[i]!, inst.readOffsets[i]! + numel(shape) * ELEM);
+          return [o, fromHost(bytes, g.typeOf(o).dtype, shape)];
+        }),
+      );
+    } finally {
+      inst.staging.unmap();
+    }
+  }
+
+  private bufferOf(inst: Instance, name: string): GPUBuffer {
+    const r = this.root[this.id(name)]!;
+    return inst.buffers[r]!;
+  }
+
+  private makeBuffer(bytes: number, usage: number, what: string): GPUBuffer {
+    const max = this.device.limits.maxStorageBufferBindingSize;
+    if (bytes > max)
+      throw new UnsupportedError(
+        `${what} needs ${bytes} bytes, over this device's storage-buffer binding limit of ${max} bytes`,
+      );
+    return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
+  }
+
+  private fixedBuffers(): Map<number, GPUBuffer> {
+    if (this.fixed) return this.fixed;
+    const m = new Map<number, GPUBuffer>();
+    const upload = (name: string, data: HostArray) => {
+      const b = this.makeBuffer(
+        data.byteLength,
+        GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+        `'${name}'`,
+      );
+      if (data.byteLength > 0) this.device.queue.writeBuffer(b, 0, data);
+      m.set(this.id(name), b);
+    };
+    for (const p of this.graph.params) {
+      const shape = p.type.shape as number[];
+      const t: Tensor =
+        p.init.kind === 'data'
+          ? { dtype: p.type.dtype, shape, data: p.init.data }
+          : { dtype: 'f32', shape, data: Float32Array.from(paramValues(p, this.graph.seed)) };
+      const host = hostArray(t, `param '${p.name}'`);
+      upload(
+        p.name,
+        storageType(p.type.dtype) === 'i32' && host instanceof Float32Array
+          ? Int32Array.from(host)
+          : host,
+      );
+    }
+    for (const n of this.graph.nodes) {
+      if (n.op !== 'constant') continue;
+      const a = n.attrs as { dtype: DType; shape: number[]; value: number[] };
+      const count = numel(a.shape);
+      const vals = a.value.length === 1 ? new Array<number>(count).fill(a.value[0]!) : a.value;
+      const s = storageType(a.dtype);
+      upload(
+        n.outputs[0]!,
+        s === 'f32'
+          ? Float32Array.from(vals)
+          : s === 'i32'
+            ? Int32Array.from(vals)
+            : Uint32Array.from(vals),
+      );
+    }
+    this.fixed = m;
+    return m;
+  }
+
+  private instance(binding: Binding): Promise<Instance> {
+    const key = this.symbols.map((s) => `${s}=${binding[s]}`).join(',');
+    let inst = this.instances.get(key);
+    if (inst === undefined) {
+      inst = this.instantiate(binding);
+      inst.catch(() => this.instances.delete(key));
+      if (this.instances.size >= MAX_INSTANCES) {
+        const [oldKey, old] = this.instances.entries().next().value!;
+        this.instances.delete(oldKey);
+        void old.then(destroyInstance, () => undefined);
+      }
+      this.instances.set(key, inst);
+    }
+    return inst;
+  }
+
+  private async instantiate(binding: Binding): Promise<Instance> {
+    const g = this.graph;
+    const dev = this.device;
+    const shapes = concreteShapes(g, binding);
+    const nodes = g.nodes.filter((n) => n.op !== 'reshape' && n.op !== 'constant');
+    const planned = new Map<number, { def: number; lastUse: number }>();
+    nodes.forEach((n, s) =>
+      n.outputs.forEach((o) => planned.set(this.id(o), { def: s, lastUse: s })),
+    );
+    nodes.forEach((n, s) =>
+      n.inputs.forEach((i) => {
+        const p = planned.get(this.root[this.id(i)]!);
+        if (p) p.lastUse = Math.max(p.lastUse, s);
+      }),
+    );
+    for (const o of g.outputs) {
+      const p = planned.get(this.root[this.id(o)]!);
+      if (p) p.lastUse = Infinity;
+    }
+    const order = [...planned.keys()];
+    const names = g.valueNames();
+    const values: PlanValue[] = order.map((id) => ({
+      bytes: numel(shapes.get(names[id]!)!) * ELEM,
+      ...planned.get(id)!,
+    }));
+    const plan = planMemory(values, nodes.length);
+    const inputBytes = g.inputs.reduce((a, i) => a + numel(shapes.get(i.name)!) * ELEM, 0);
+    const outBytes = g.outputs.reduce((a, o) => a + numel(shapes.get(o)!) * ELEM, 0);
+    checkAllocation(
+      plan.peakBytes + inputBytes + outBytes,
+      `${g.name} at ${JSON.stringify(binding)}`,
+    );
+
+    const dispatches = nodes.map((n, step) => {
+      const ctx: KernelCtx = {
+        node: n,
+        step,
+        inShapes: n.inputs.map((i) => shapes.get(i)!),
+        outShapes: n.outputs.map((o) => shapes.get(o)!),
+        inTypes: n.inputs.map((i) => g.typeOf(i).dtype),
+        outTypes: n.outputs.map((o) => g.typeOf(o).dtype),
+      };
+      try {
+        return (KERNELS[n.op as keyof typeof KERNELS] as KernelFactory<never>)(
+          n.attrs as never,
+          ctx,
+        );
+      } catch (e) {
+        throw withWhere(e, { node: n.outputs[0]!, op: n.op });
+      }
+    });
+
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const buffers: GPUBuffer[] = [];
+    const slotBuffers = plan.slotBytes.map((b, i) =>
+      this.makeBuffer(b, usage, `intermediate slot ${i} of '${g.name}'`),
+    );
+    order.forEach((id, i) => (buffers[id] = slotBuffers[plan.slotOf[i]!]!));
+    const inputBuffers = new Map<string, GPUBuffer>();
+    for (const inp of g.inputs) {
+      const b = this.makeBuffer(numel(shapes.get(inp.name)!) * ELEM, usage, `input '${inp.name}'`);
+      inputBuffers.set(inp.name, b);
+      buffers[this.id(inp.name)] = b;
+    }
+    for (const [id, b] of this.fixedBuffers()) buffers[id] = b;
+    const status = dev.createBuffer({ size: 16, usage });
+    const readOffsets: number[] = [];
+    let at = 0;
+    for (const o of g.outputs) {
+      readOffsets.push(at);
+      at += Math.ceil((numel(shapes.get(o)!) * ELEM) / 8) * 8;
+    }
+    readOffsets.push(at);
+    const staging = dev.createBuffer({
+      size: at + 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+
+    const bufferFor = (n: Node, ref: Ref): GPUBuffer =>
+      ref === 'status'
+        ? status
+        : 'in' in ref
+          ? buffers[this.root[this.id(n.inputs[ref.in]!)]!]!
+          : buffers[this.root[this.id(n.outputs[ref.out]!)]!]!;
+    const maxDim = dev.limits.maxComputeWorkgroupsPerDimension;
+    const owned = [...slotBuffers, ...inputBuffers.values()];
+    const steps = await Promise.all(
+      nodes.map(async (n, s): Promise<Step> => {
+        const where = { node: n.outputs[0]!, op: n.op };
+        return {
+          node: n,
+          dispatches: await Promise.all(
+            dispatches[s]!.filter((d) => d.workgroups > 0).map(async (d: Dispatch) => {
+              const pipeline = await pipelineFor(dev, d.wgsl, where);
+              const words = d.params.bytes();
+              const uniform = dev.createBuffer({
+                size: words.byteLength,
+                usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+              });
+              dev.queue.writeBuffer(uniform, 0, words);
+              owned.push(uniform);
+              const entries: GPUBindGroupEntry[] = d.bindings.map((r, i) => ({
+                binding: i,
+                resource: { buffer: bufferFor(n, r) },
+              }));
+              entries.push({ binding: d.bindings.length, resource: { buffer: uniform } });
+              const bindGroup = dev.createBindGroup({
+                layout: pipeline.getBindGroupLayout(0),
+                entries,
+              });
+              return { pipeline, bindGroup, grid: grid(d.workgroups, maxDim) };
+            }),
+          ),
+        };
+      }),
+    );
+    return {
+      steps,
+      shapes,
+      buffers,
+      owned,
+      inputBuffers,
+      status,
+      staging,
+      readOffsets,
+      peakBytes: plan.peakBytes,
+      unplannedBytes: plan.unplannedBytes,
+    };
+  }
+}
+
+function destroyInstance(inst: Instance): void {
+  for (const b of inst.owned) b.destroy();
+  inst.status.destroy();
+  inst.staging.destroy();
+}
+
+/** Compile a graph for WebGPU (acquiring the device on first use). */
+export async function compileWgsl(g: Graph): Promise<WgslExecutable> {
+  return new WgslExecutable(g, await gpuDevice());
+}

@@ -1,0 +1,45 @@
+import type { OpName } from '@glimpse/ir';
+import { attention } from './attention.js';
+import { binary, cast, elementwise, expand, unary, where } from './elementwise.js';
+import { concat, slice, split, transpose, tril } from './layout.js';
+import { bmm, linear } from './matmul.js';
+import { embedding } from './misc.js';
+import { layer_norm, reduce_mean, reduce_sum, softmax } from './reduce.js';
+import type { KernelFactory } from './types.js';
+
+export type { Dispatch, KernelCtx, KernelFactory, Ref } from './types.js';
+
+/**
+ * Every op that computes has a kernel; the type checker says so. `reshape` is a view and
+ * `constant` is uploaded once, like a param (the executable handles both).
+ */
+export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFactory<K> } = {
+  linear,
+  bmm,
+  softmax,
+  scale: unary('scale'),
+  transpose,
+  add: binary('add'),
+  sub: binary('sub'),
+  mul: binary('mul'),
+  div: binary('div'),
+  where,
+  embedding,
+  concat,
+  split,
+  slice,
+  reduce_sum,
+  reduce_mean,
+  layer_norm,
+  relu: unary('relu'),
+  gelu: unary('gelu'),
+  tanh: unary('tanh'),
+  exp: unary('exp'),
+  sqrt: unary('sqrt'),
+  cast,
+  tril,
+  attention,
+  not: unary('not'),
+  expand,
+  elementwise,
+};

@@ -1,0 +1,152 @@
+import { broadcastStrides, matrixDims, numel } from '@glimpse/ir';
+import { Params, shader, unravel } from '../wgsl.js';
+import type { Dispatch, KernelFactory } from './types.js';
+
+/** Output tile 64×64 per workgroup of 256 invocations, each owning a 4×4 block; K in steps of 16. */
+const TM = 64;
+const TK = 16;
+
+interface Gemm {
+  M: number;
+  N: number;
+  K: number;
+  /** Strides of A(m, k) and B(k, n): transposes and linear's weight layout are only strides. */
+  sam: number;
+  sak: number;
+  sbk: number;
+  sbn: number;
+  batch: number[];
+  aBatch: number[];
+  bBatch: number[];
+  bias: boolean;
+}
+
+function gemm(g: Gemm): Dispatch[] {
+  const { M, N, K } = g;
+  const nBatch = numel(g.batch);
+  if (M === 0 || N === 0 || nBatch === 0) return [];
+  const tilesM = Math.ceil(M / TM);
+  const tilesN = Math.ceil(N / TM);
+  // Bounds checks only where the shapes do not divide the tiles (a separate pipeline).
+  const aligned = M % TM === 0 && N % TM === 0 && K % TK === 0;
+  const rb = g.batch.length;
+  const P = new Params();
+  P.u32(M, N, K, nBatch, tilesM, tilesN, g.sam, g.sak, g.sbk, g.sbn);
+  const bd = P.u32(...g.batch);
+  const ab = P.u32(...g.aBatch);
+  const bb = P.u32(...g.bBatch);
+  const sum = (at: number) => ['0u', ...g.batch.map((_, i) => `b${i} * p(${at + i}u)`)].join(' + ');
+  const inA = aligned ? 'true' : 'gm < M && gk < K';
+  const inB = aligned ? 'true' : 'gk < K && gn < N';
+  const body = `let M = p(0u); let N = p(1u); let K = p(2u);
+let t = wg;
+let perBatch = p(4u) * p(5u);
+if (t >= p(3u) * perBatch) { return; }
+let bi = t / perBatch;
+let row0 = ((t % perBatch) / p(5u)) * ${TM}u;
+let col0 = ((t % perBatch) % p(5u)) * ${TM}u;
+${unravel('bi', rb, bd, 'b')}
+let aBase = ${sum(ab)};
+let bBase = ${sum(bb)};
+let tx = lid % 16u;
+let ty = lid / 16u;
+var acc: array<vec4<f32>, 4>;
+for (var k0 = 0u; k0 < K; k0 = k0 + ${TK}u) {
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    let idx = lid + i * 256u;
+    let r = idx / ${TK}u;
+    let gm = row0 + r;
+    let gk = k0 + idx % ${TK}u;
+    var va = 0.0;
+    if (${inA}) { va = a[aBase + gm * p(6u) + gk * p(7u)]; }
+    As[(idx % ${TK}u) * 16u + r / 4u][r % 4u] = va;
+    let c = idx % ${TM}u;
+    let kk = idx / ${TM}u;
+    let gn = col0 + c;
+    let gk2 = k0 + kk;
+    var vb = 0.0;
+    if (${inB.replace('gk', 'gk2')}) { vb = b[bBase + gk2 * p(8u) + gn * p(9u)]; }
+    Bs[kk * 16u + c / 4u][c % 4u] = vb;
+  }
+  workgroupBarrier();
+  for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
+    let a4 = As[kk * 16u + ty];
+    let b4 = Bs[kk * 16u + tx];
+    acc[0] = acc[0] + a4.x * b4;
+    acc[1] = acc[1] + a4.y * b4;
+    acc[2] = acc[2] + a4.z * b4;
+    acc[3] = acc[3] + a4.w * b4;
+  }
+  workgroupBarrier();
+}
+for (var i = 0u; i < 4u; i = i + 1u) {
+  let gm = row0 + ty * 4u + i;
+  for (var j = 0u; j < 4u; j = j + 1u) {
+    let gn = col0 + tx * 4u + j;
+    if (gm < M && gn < N) { y[bi * M * N + gm * N + gn] = acc[i][j]${g.bias ? ' + bias[gn]' : ''}; }
+  }
+}`;
+  const wgsl = shader({
+    bindings: [
+      { name: 'a', type: 'f32', write: false },
+      { name: 'b', type: 'f32', write: false },
+      ...(g.bias ? [{ name: 'bias', type: 'f32' as const, write: false }] : []),
+      { name: 'y', type: 'f32', write: true },
+    ],
+    paramWords: P.words.length,
+    workgroupSize: 256,
+    decls: `var<workgroup> As: array<vec4<f32>, ${(TK * TM) / 4}>;\nvar<workgroup> Bs: array<vec4<f32>, ${(TK * TM) / 4}>;`,
+    body,
+  });
+  return [
+    {
+      wgsl,
+      bindings: [{ in: 0 }, { in: 1 }, ...(g.bias ? [{ in: 2 }] : []), { out: 0 }],
+      params: P,
+      workgroups: nBatch * tilesM * tilesN,
+    },
+  ];
+}
+
+export const bmm: KernelFactory<'bmm'> = (a, ctx) => {
+  const [sa, sb] = ctx.inShapes as [number[], number[]];
+  const out = ctx.outShapes[0]!;
+  const [ra, ca] = [sa[sa.length - 2]!, sa[sa.length - 1]!];
+  const [rb, cb] = [sb[sb.length - 2]!, sb[sb.length - 1]!];
+  const [M, K] = matrixDims(sa, a.transpose_a);
+  const N = matrixDims(sb, a.transpose_b)[1];
+  const batch = out.slice(0, -2);
+  const aBatch = broadcastStrides(sa.slice(0, -2), batch).map((s) => s * ra * ca);
+  const bBatch = broadcastStrides(sb.slice(0, -2), batch).map((s) => s * rb * cb);
+  return gemm({
+    M,
+    N,
+    K,
+    sam: a.transpose_a ? 1 : ca,
+    sak: a.transpose_a ? ca : 1,
+    sbk: a.transpose_b ? 1 : cb,
+    sbn: a.transpose_b ? cb : 1,
+    batch,
+    aBatch,
+    bBatch,
+    bias: false,
+  });
+};
+
+export const linear: KernelFactory<'linear'> = (_a, ctx) => {
+  const x = ctx.inShapes[0]!;
+  const [N, K] = ctx.inShapes[1] as [number, number];
+  return gemm({
+    M: numel(x.slice(0, -1)),
+    N,
+    K,
+    sam: K,
+    sak: 1,
+    sbk: 1,
+    sbn: K,
+    batch: [],
+    aBatch: [],
+    bBatch: [],
+    bias: ctx.inShapes.length > 2,
+  });
+};

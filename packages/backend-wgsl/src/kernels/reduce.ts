@@ -1,0 +1,166 @@
+import { normAxis, numel, reduceAxes, stridesOf } from '@glimpse/ir';
+import { Params, shader, unravel } from '../wgsl.js';
+import type { Dispatch, KernelFactory } from './types.js';
+
+const WG = 64;
+
+/**
+ * A workgroup-wide reduction of `v` (f32) with `combine`, through workgroup memory `red`;
+ * every invocation gets the result in `name`. All invocations of the workgroup must reach it.
+ */
+function workgroupReduce(
+  name: string,
+  v: string,
+  combine: (a: string, b: string) => string,
+): string {
+  return `red[lid] = ${v};
+workgroupBarrier();
+for (var w = ${WG / 2}u; w > 0u; w = w / 2u) {
+  if (lid < w) { red[lid] = ${combine('red[lid]', 'red[lid + w]')}; }
+  workgroupBarrier();
+}
+let ${name} = red[0];
+workgroupBarrier();`;
+}
+
+// Max that skips NaN (NaN then reaches the result through exp_f32(x - max)), as Math.max does
+// not: the outcome is the same NaN row the reference gives.
+const maxOf = (a: string, b: string) => `select(${a}, ${b}, ${b} > ${a})`;
+const sumOf = (a: string, b: string) => `${a} + ${b}`;
+
+function rowShader(body: string, bindings: { name: string; write: boolean }[], words: number) {
+  return shader({
+    bindings: bindings.map((b) => ({ ...b, type: 'f32' as const })),
+    paramWords: words,
+    workgroupSize: WG,
+    decls: `var<workgroup> red: array<f32, ${WG}>;`,
+    body,
+  });
+}
+
+/** Softmax: one workgroup per row; the row may be strided (axis not last). */
+export const softmax: KernelFactory<'softmax'> = (a, ctx) => {
+  const x = ctx.inShapes[0]!;
+  const ax = normAxis(a.axis, x.length)!;
+  const len = x[ax]!;
+  const inner = numel(x.slice(ax + 1));
+  const rows = numel(x) / Math.max(1, len);
+  if (len === 0 || rows === 0) return [];
+  const P = new Params();
+  P.u32(rows, len, inner);
+  const body = `let row = wg;
+if (row >= p(0u)) { return; }
+let len = p(1u);
+let inner = p(2u);
+let base = (row / inner) * len * inner + row % inner;
+var m = neg_inf();
+for (var j = lid; j < len; j = j + ${WG}u) { m = ${maxOf('m', 'x[base + j * inner]')}; }
+${workgroupReduce('mx', 'm', maxOf)}
+var s = 0.0;
+for (var j = lid; j < len; j = j + ${WG}u) { s = s + exp_f32(x[base + j * inner] - mx); }
+${workgroupReduce('total', 's', sumOf)}
+for (var j = lid; j < len; j = j + ${WG}u) { y[base + j * inner] = exp_f32(x[base + j * inner] - mx) / total; }`;
+  const wgsl = rowShader(
+    body,
+    [
+      { name: 'x', write: false },
+      { name: 'y', write: true },
+    ],
+    P.words.length,
+  );
+  return [{ wgsl, bindings: [{ in: 0 }, { out: 0 }], params: P, workgroups: rows }];
+};
+
+/** LayerNorm: one workgroup per row of the normalised axes; mean, then the centred variance. */
+export const layer_norm: KernelFactory<'layer_norm'> = (a, ctx) => {
+  const x = ctx.inShapes[0]!;
+  const ax = normAxis(a.axis, x.length)!;
+  const len = numel(x.slice(ax));
+  const rows = numel(x.slice(0, ax));
+  if (len === 0 || rows === 0) return [];
+  const hasW = ctx.inShapes.length > 1;
+  const hasB = ctx.inShapes.length > 2;
+  const P = new Params();
+  P.u32(rows, len);
+  P.f32(a.eps);
+  const y = `(x[base + j] - mean) * inv${hasW ? ' * w[j]' : ''}${hasB ? ' + b[j]' : ''}`;
+  const body = `let row = wg;
+if (row >= p(0u)) { return; }
+let len = p(1u);
+let base = row * len;
+var s = 0.0;
+for (var j = lid; j < len; j = j + ${WG}u) { s = s + x[base + j]; }
+${workgroupReduce('sum', 's', sumOf)}
+let mean = sum / f32(len);
+var v = 0.0;
+for (var j = lid; j < len; j = j + ${WG}u) { let d = x[base + j] - mean; v = v + d * d; }
+${workgroupReduce('ss', 'v', sumOf)}
+let inv = 1.0 / sqrt(ss / f32(len) + pf(2u));
+for (var j = lid; j < len; j = j + ${WG}u) { y[base + j] = ${y}; }`;
+  const bindings = [
+    { name: 'x', write: false },
+    ...(hasW ? [{ name: 'w', write: false }] : []),
+    ...(hasB ? [{ name: 'b', write: false }] : []),
+    { name: 'y', write: true },
+  ];
+  const wgsl = rowShader(body, bindings, P.words.length);
+  return [
+    {
+      wgsl,
+      bindings: [...ctx.inShapes.map((_, i) => ({ in: i })), { out: 0 }],
+      params: P,
+      workgroups: rows,
+    },
+  ];
+};
+
+/** reduce_sum / reduce_mean over any axes: one invocation per output element. */
+function reduce<K extends 'reduce_sum' | 'reduce_mean'>(mean: boolean): KernelFactory<K> {
+  return (a, ctx) => {
+    const x = ctx.inShapes[0]!;
+    const axes = reduceAxes([{ dtype: 'f32', shape: x }], (a as { axes: readonly number[] }).axes);
+    const st = stridesOf(x);
+    const kept = x.map((_, i) => i).filter((i) => !axes.includes(i));
+    const nOut = numel(kept.map((i) => x[i]!));
+    const nRed = numel(axes.map((i) => x[i]!));
+    if (nOut === 0) return [];
+    const P = new Params();
+    P.u32(nOut, nRed);
+    const keptDims = P.u32(...kept.map((i) => x[i]!));
+    const keptSt = P.u32(...kept.map((i) => st[i]!));
+    const redDims = P.u32(...axes.map((i) => x[i]!));
+    const redSt = P.u32(...axes.map((i) => st[i]!));
+    const off = (prefix: string, n: number, stAt: number) =>
+      ['0u', ...Array.from({ length: n }, (_, i) => `${prefix}${i} * p(${stAt + i}u)`)].join(' + ');
+    const body = `let gid = wg * ${WG}u + lid;
+if (gid >= p(0u)) { return; }
+${unravel('gid', kept.length, keptDims, 'k')}
+let base = ${off('k', kept.length, keptSt)};
+var s = 0.0;
+for (var r = 0u; r < p(1u); r = r + 1u) {
+${unravel('r', axes.length, redDims, 'a')}
+  s = s + x[base + ${off('a', axes.length, redSt)}];
+}
+y[gid] = ${mean ? 's / f32(p(1u))' : 's'};`;
+    const wgsl = shader({
+      bindings: [
+        { name: 'x', type: 'f32', write: false },
+        { name: 'y', type: 'f32', write: true },
+      ],
+      paramWords: P.words.length,
+      workgroupSize: WG,
+      body,
+    });
+    return [
+      {
+        wgsl,
+        bindings: [{ in: 0 }, { out: 0 }],
+        params: P,
+        workgroups: Math.ceil(nOut / WG),
+      } satisfies Dispatch,
+    ];
+  };
+}
+
+export const reduce_sum = reduce<'reduce_sum'>(false);
+export const reduce_mean = reduce<'reduce_mean'>(true);

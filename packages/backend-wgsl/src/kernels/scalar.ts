@@ -1,0 +1,84 @@
+import type { BinaryOp, DType, UnaryOp } from '@glimpse/ir';
+import type { Storage } from '../wgsl.js';
+import { storageType } from '../wgsl.js';
+
+/**
+ * WGSL expressions of the elementwise ops. They follow the scalar functions the ops define
+ * in @glimpse/ir (same NaN, infinity and integer rules); the single ops and the fused
+ * `elementwise` programs are both printed from this table.
+ */
+export function binaryExpr(op: BinaryOp, t: Storage): (a: string, b: string) => string {
+  switch (op) {
+    case 'add':
+      return (a, b) => `(${a} + ${b})`;
+    case 'sub':
+      return (a, b) => `(${a} - ${b})`;
+    case 'mul':
+      return (a, b) => `(${a} * ${b})`;
+    case 'div':
+      // Integer division by zero is 0 (the op's rule); WGSL would give the dividend.
+      return t === 'i32' ? (a, b) => `idiv(${a}, ${b})` : (a, b) => `(${a} / ${b})`;
+  }
+}
+
+/** A unary op's expression; `k` is the WGSL name of its constant (scale's factor). */
+export function unaryExpr(op: UnaryOp, k = ''): (x: string) => string {
+  switch (op) {
+    case 'relu':
+      return (x) => `relu_f32(${x})`;
+    case 'gelu':
+      return (x) => `gelu_f32(${x})`;
+    case 'tanh':
+      return (x) => `tanh_f32(${x})`;
+    case 'exp':
+      return (x) => `exp_f32(${x})`;
+    case 'sqrt':
+      return (x) => `sqrt(${x})`;
+    case 'scale':
+      return (x) => `(${x} * ${k})`;
+    case 'not':
+      return (x) => `select(1u, 0u, ${x} != 0u)`;
+  }
+}
+
+/** Conversion between storage types with the rules of the ir's castScalar (float → int truncates, non-finite → 0). */
+export function castExpr(from: DType, to: DType): (x: string) => string {
+  const [f, t] = [storageType(from), storageType(to)];
+  if (to === 'bool')
+    return f === 'f32'
+      ? (x) => `select(1u, 0u, ${x} == 0.0)`
+      : (x) => `select(1u, 0u, ${x} == ${f === 'i32' ? '0' : '0u'})`;
+  if (f === t) return (x) => x;
+  if (t === 'i32')
+    return f === 'f32' ? (x) => `select(0, i32(${x}), is_finite(${x}))` : (x) => `i32(${x})`;
+  return (x) => `f32(${x})`;
+}
+
+/** The numbers of a program, in order: they become uniforms (see MapSpec.consts). */
+export function programConsts(program: readonly (number | string)[]): number[] {
+  return program.filter((t): t is number => typeof t === 'number');
+}
+
+/**
+ * A fused `elementwise` program (postfix) as one WGSL expression over its inputs `xs` and
+ * its numbers `ks` (the WGSL names of programConsts, in order).
+ */
+export function programExpr(
+  program: readonly (number | string)[],
+  xs: readonly string[],
+  ks: readonly string[],
+  t: Storage,
+): string {
+  const stack: string[] = [];
+  let k = 0;
+  for (const tok of program) {
+    if (typeof tok === 'number') stack.push(ks[k++]!);
+    else if (tok.startsWith('$')) stack.push(xs[Number(tok.slice(1))]!);
+    else if (tok === 'add' || tok === 'sub' || tok === 'mul' || tok === 'div') {
+      const b = stack.pop()!;
+      const a = stack.pop()!;
+      stack.push(binaryExpr(tok, t)(a, b));
+    } else stack.push(unaryExpr(tok as UnaryOp)(stack.pop()!));
+  }
+  return stack[0]!;
+}

@@ -1,0 +1,31 @@
+import type { AttrsOf, DType, Node, OpName } from '@glimpse/ir';
+import type { Params } from '../wgsl.js';
+
+/** What a binding slot of a dispatch refers to. */
+export type Ref =
+  | { readonly in: number }
+  | { readonly out: number }
+  /** The instance's status words (kernels that find bad data record it there). */
+  | 'status';
+
+/** One compute dispatch: a shader, what its bindings refer to, its uniforms and grid. */
+export interface Dispatch {
+  readonly wgsl: string;
+  readonly bindings: readonly Ref[];
+  readonly params: Params;
+  /** Linear workgroup count; the runtime splits it over x and y past the device limit. */
+  readonly workgroups: number;
+}
+
+/** What a kernel factory knows: concrete shapes and dtypes of one node under one binding. */
+export interface KernelCtx {
+  readonly node: Node;
+  readonly inShapes: readonly number[][];
+  readonly outShapes: readonly number[][];
+  readonly inTypes: readonly DType[];
+  readonly outTypes: readonly DType[];
+  /** Index of this step (status words name the step that found bad data). */
+  readonly step: number;
+}
+
+export type KernelFactory<K extends OpName> = (attrs: AttrsOf<K>, ctx: KernelCtx) => Dispatch[];

@@ -1,0 +1,165 @@
+import type { DType } from '@glimpse/ir';
+
+/**
+ * The WGSL builder. A kernel writes its body against a few conventions and `shader()`
+ * assembles the module: bindings, the uniform block, and a preamble holding only the
+ * helpers the body uses.
+ *
+ * Conventions every shader shares:
+ * - `p(i)` reads word i of the kernel's uniform block (sizes, strides, offsets: everything
+ *   that depends on a binding of the symbols lives there, so one pipeline serves every T);
+ *   `pf(i)` reads it as f32, `pi(i)` as i32.
+ * - `wg` is the linear workgroup index: dispatches past the device's per-dimension limit
+ *   (65535) are split over x and y, and shaders check `wg` against their own count. It is
+ *   a `let` of main (not a private variable) so that WGSL's uniformity analysis sees it
+ *   as uniform and allows barriers after the check.
+ */
+
+/** Storage type of each dtype: floats compute in f32, integers in i32, bools in u32. */
+export type Storage = 'f32' | 'i32' | 'u32';
+export function storageType(d: DType): Storage {
+  return d === 'f32' || d === 'f16' ? 'f32' : d === 'bool' ? 'u32' : 'i32';
+}
+
+/** Words of a uniform block, appended by kernels; an index is stable across bindings. */
+export class Params {
+  readonly words: number[] = [];
+  /** Append u32 words; returns the index of the first. */
+  u32(...vs: number[]): number {
+    const at = this.words.length;
+    for (const v of vs) {
+      if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff))
+        throw new RangeError(`uniform word ${v} does not fit u32`);
+      this.words.push(v);
+    }
+    return at;
+  }
+  i32(...vs: number[]): number {
+    return this.u32(...vs.map((v) => v >>> 0));
+  }
+  f32(v: number): number {
+    const b = new DataView(new ArrayBuffer(4));
+    b.setFloat32(0, v);
+    return this.u32(b.getUint32(0));
+  }
+  bytes(): Uint32Array<ArrayBuffer> {
+    // Uniform arrays are of vec4<u32>: round up to 16 bytes (and never empty).
+    const out = new Uint32Array(Math.max(4, Math.ceil(this.words.length / 4) * 4));
+    out.set(this.words);
+    return out;
+  }
+}
+
+/** Helper functions a body may call; each is emitted only when the body names it. */
+const HELPERS: Record<string, string> = {
+  is_nan: `fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`,
+  is_finite: `fn is_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }`,
+  // Non-finite values through private variables: WGSL rejects them in constant expressions.
+  neg_inf: `var<private> g_neg_inf: u32 = 0xff800000u;\nfn neg_inf() -> f32 { return bitcast<f32>(g_neg_inf); }`,
+  nan_f32: `var<private> g_nan: u32 = 0x7fc00000u;\nfn nan_f32() -> f32 { return bitcast<f32>(g_nan); }`,
+  // SwiftShader's exp returns +inf for NaN; the ops' semantics need NaN to stay NaN.
+  exp_f32: `fn exp_f32(x: f32) -> f32 { return select(exp(x), x, is_nan(x)); }`,
+  // erf by Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7, below f32 resolution near 1).
+  erf_f32: `fn erf_f32(x: f32) -> f32 {
+  let a = abs(x);
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let y = 1.0 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
+  return select(y, -y, x < 0.0);
+}`,
+  gelu_f32: `fn gelu_f32(x: f32) -> f32 { return 0.5 * x * (1.0 + erf_f32(x * 0.70710678118654752)); }`,
+  // WGSL's tanh may overflow to NaN for large |x|; saturate where f32 is already ±1.
+  tanh_f32: `fn tanh_f32(x: f32) -> f32 { return select(tanh(x), sign(x), abs(x) > 15.0); }`,
+  relu_f32: `fn relu_f32(x: f32) -> f32 { return select(0.0, x, x > 0.0 || is_nan(x)); }`,
+  idiv: `fn idiv(a: i32, b: i32) -> i32 { return select(a / select(b, 1, b == 0), 0, b == 0); }`,
+};
+
+function helperClosure(text: string): string[] {
+  const used: string[] = [];
+  const visit = (src: string) => {
+    for (const name of Object.keys(HELPERS))
+      if (!used.includes(name) && new RegExp(`\\b${name}\\(`).test(src)) {
+        used.push(name);
+        visit(HELPERS[name]!);
+      }
+  };
+  visit(text);
+  // Dependencies first.
+  return Object.keys(HELPERS).filter((n) => used.includes(n));
+}
+
+export interface BindingDecl {
+  readonly name: string;
+  readonly type: Storage | 'atomic<u32>';
+  readonly write: boolean;
+}
+
+export interface ShaderSpec {
+  readonly bindings: readonly BindingDecl[];
+  /** Number of uniform words. */
+  readonly paramWords: number;
+  readonly workgroupSize: number;
+  /** Module-scope declarations (workgroup arrays, constants). */
+  readonly decls?: string;
+  /** Body of `main`; `lid` (local index) and `wg` (linear workgroup index) are available. */
+  readonly body: string;
+}
+
+/** Assemble a full WGSL module from a kernel's parts. */
+export function shader(s: ShaderSpec): string {
+  const binds = s.bindings.map(
+    (b, i) =>
+      `@group(0) @binding(${i}) var<storage, ${b.write ? 'read_write' : 'read'}> ${b.name}: array<${b.type}>;`,
+  );
+  const vec4s = Math.max(1, Math.ceil(s.paramWords / 4));
+  const pre = `struct Params { v: array<vec4<u32>, ${vec4s}> }
+@group(0) @binding(${s.bindings.length}) var<uniform> P: Params;
+fn p(i: u32) -> u32 { return P.v[i / 4u][i % 4u]; }
+fn pf(i: u32) -> f32 { return bitcast<f32>(p(i)); }
+fn pi(i: u32) -> i32 { return bitcast<i32>(p(i)); }
+`;
+  const body = [s.decls ?? '', s.body].join('\n');
+  const helpers = helperClosure(body).map((h) => HELPERS[h]!);
+  return [
+    ...binds,
+    pre,
+    ...helpers,
+    s.decls ?? '',
+    `@compute @workgroup_size(${s.workgroupSize})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let wg = wid.x + wid.y * nwg.x;
+${indent(s.body, 2)}
+}`,
+  ]
+    .filter((x) => x !== '')
+    .join('\n');
+}
+
+export function indent(text: string, n: number): string {
+  const pad = ' '.repeat(n);
+  return text
+    .split('\n')
+    .map((l) => (l.trim() === '' ? '' : pad + l))
+    .join('\n');
+}
+
+/**
+ * The one N-d indexing helper: WGSL statements that split a row-major linear index `idx`
+ * over dims at uniform words `dimsAt..` into coordinates `c0..c{r-1}`.
+ */
+export function unravel(idx: string, rank: number, dimsAt: number, prefix = 'c'): string {
+  if (rank === 0) return '';
+  const lines = [`var rem_${prefix} = ${idx};`];
+  for (let a = rank - 1; a >= 1; a--) {
+    lines.push(`let ${prefix}${a} = rem_${prefix} % p(${dimsAt + a}u);`);
+    lines.push(`rem_${prefix} = rem_${prefix} / p(${dimsAt + a}u);`);
+  }
+  lines.push(`let ${prefix}0 = rem_${prefix};`);
+  return lines.join('\n');
+}
+
+/** WGSL expression: base word + Σ c_a · stride_a, with strides at uniform words `at..`. */
+export function offsetExpr(rank: number, baseAt: number, stridesAt: number, prefix = 'c'): string {
+  const terms = [`p(${baseAt}u)`];
+  for (let a = 0; a < rank; a++) terms.push(`${prefix}${a} * p(${stridesAt + a}u)`);
+  return terms.join(' + ');
+}

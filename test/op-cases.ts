@@ -1,0 +1,425 @@
+/**
+ * Random cases for every op (shared by the JS and WGSL backend tests): shapes with size-1
+ * and broadcast dims, values with the special values an op must propagate.
+ */
+import fc from 'fast-check';
+import type { DType, Graph, OpName, Tensor } from '@glimpse/ir';
+import { buildGraph } from '@glimpse/ir';
+import { tensor } from './helpers.js';
+
+export interface Case {
+  graph: Graph;
+  inputs: Record<string, Tensor>;
+  /** Magnitude of the values summed into one output, for the absolute tolerance. */
+  scale?: number;
+}
+
+const dim = fc.integer({ min: 1, max: 5 });
+export const shape = (min = 0, max = 4) => fc.array(dim, { minLength: min, maxLength: max });
+export const seed = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+const special = fc.constantFrom(0, 0, 0.1);
+
+/** Shapes that broadcast to `out`: a suffix of it, with some dims replaced by 1. */
+const broadcastOf = (out: number[]) =>
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: out.length }),
+      fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }),
+    )
+    .map(([drop, ones]) => out.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d)));
+
+export function single(
+  op: OpName,
+  ins: { name: string; dtype: DType; shape: number[] }[],
+  attrs: Record<string, unknown>,
+  s: number,
+  sp = 0,
+): Case {
+  const inputs: Record<string, Tensor> = {};
+  const graph = buildGraph(`t_${op}`, (b) => {
+    const vals = ins.map((i, k) => {
+      inputs[i.name] = tensor(i.dtype, i.shape, s + k, 2, sp);
+      return b.input(i.name, i.dtype, i.shape);
+    });
+    return b.op(op, vals, attrs as never, 'y');
+  });
+  return { graph, inputs };
+}
+
+const binaryCase = (op: OpName) =>
+  fc
+    .tuple(shape(0, 4), seed, special, fc.constantFrom<DType>('f32', 'f32', 'i32'))
+    .chain(([out, s, sp, dt]) =>
+      fc.tuple(broadcastOf(out), broadcastOf(out), fc.boolean()).map(([a, b, swap]) => {
+        // Make sure the result has the full `out` shape by giving one side all of it.
+        const [sa, sb] = swap ? [out, b] : [a, out];
+        return single(
+          op,
+          [
+            { name: 'a', dtype: dt, shape: sa },
+            { name: 'b', dtype: dt, shape: sb },
+          ],
+          {},
+          s,
+          dt === 'f32' ? sp : 0,
+        );
+      }),
+    );
+
+const unaryCase = (op: OpName, attrs: fc.Arbitrary<Record<string, unknown>> = fc.constant({})) =>
+  fc
+    .tuple(shape(), seed, special, attrs)
+    .map(([sh, s, sp, a]) => single(op, [{ name: 'x', dtype: 'f32', shape: sh }], a, s, sp));
+
+export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
+  add: binaryCase('add'),
+  sub: binaryCase('sub'),
+  mul: binaryCase('mul'),
+  div: binaryCase('div'),
+  relu: unaryCase('relu'),
+  gelu: unaryCase('gelu'),
+  tanh: unaryCase('tanh'),
+  exp: unaryCase('exp'),
+  sqrt: unaryCase('sqrt'),
+  scale: unaryCase('scale', fc.record({ factor: fc.constantFrom(0.125, -2, 0, 1 / 3) })),
+  cast: fc
+    .tuple(
+      shape(),
+      seed,
+      fc.constantFrom<[DType, DType]>(
+        ['f32', 'i32'],
+        ['f32', 'bool'],
+        ['i32', 'f32'],
+        ['bool', 'f32'],
+        ['f32', 'i64'],
+        ['i64', 'f32'],
+      ),
+    )
+    .map(([sh, s, [from, to]]) =>
+      single('cast', [{ name: 'x', dtype: from, shape: sh }], { to }, s),
+    ),
+  where: fc.tuple(shape(0, 4), seed, special).chain(([out, s, sp]) =>
+    fc.tuple(broadcastOf(out), broadcastOf(out)).map(([c, a]) =>
+      single(
+        'where',
+        [
+          { name: 'c', dtype: 'bool', shape: c },
+          { name: 'a', dtype: 'f32', shape: a },
+          { name: 'b', dtype: 'f32', shape: out },
+        ],
+        {},
+        s,
+        sp,
+      ),
+    ),
+  ),
+  linear: fc
+    .tuple(
+      shape(0, 2),
+      fc.integer({ min: 0, max: 40 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.boolean(),
+      seed,
+      special,
+    )
+    .map(([lead, K, N, bias, s, sp]) => {
+      const ins = [
+        { name: 'x', dtype: 'f32' as DType, shape: [...lead, K] },
+        { name: 'w', dtype: 'f32' as DType, shape: [N, K] },
+        ...(bias ? [{ name: 'b', dtype: 'f32' as DType, shape: [N] }] : []),
+      ];
+      return { ...single('linear', ins, {}, s, sp), scale: Math.max(1, K) * 4 };
+    }),
+  bmm: fc
+    .tuple(
+      shape(0, 2),
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.boolean(),
+      fc.boolean(),
+      seed,
+      special,
+    )
+    .chain(([batch, M, K, N, ta, tb, s, sp]) =>
+      fc.tuple(broadcastOf(batch), broadcastOf(batch), fc.boolean()).map(([ba, bb, swap]) => {
+        const [xa, xb] = swap ? [batch, bb] : [ba, batch];
+        const a = [...xa, ...(ta ? [K, M] : [M, K])];
+        const b = [...xb, ...(tb ? [N, K] : [K, N])];
+        return {
+          ...single(
+            'bmm',
+            [
+              { name: 'a', dtype: 'f32', shape: a },
+              { name: 'b', dtype: 'f32', shape: b },
+            ],
+            { transpose_a: ta, transpose_b: tb },
+            s,
+            sp,
+          ),
+          scale: K * 4,
+        };
+      }),
+    ),
+  softmax: fc
+    .tuple(shape(1, 4), seed, special)
+    .chain(([sh, s, sp]) =>
+      fc
+        .integer({ min: -sh.length, max: sh.length - 1 })
+        .map((axis) =>
+          single('softmax', [{ name: 'x', dtype: 'f32', shape: sh }], { axis }, s, sp),
+        ),
+    ),
+  transpose: fc
+    .tuple(shape(0, 5), seed)
+    .chain(([sh, s]) =>
+      fc
+        .shuffledSubarray([...sh.keys()], { minLength: sh.length, maxLength: sh.length })
+        .map((perm) => single('transpose', [{ name: 'x', dtype: 'f32', shape: sh }], { perm }, s)),
+    ),
+  reshape: fc.tuple(shape(0, 4), seed, fc.boolean()).map(([sh, s, hole]) => {
+    // Target: the same elements regrouped as [n] or [.., n/k, k], with an optional -1.
+    const n = sh.reduce((a, b) => a * b, 1);
+    const k = [3, 2, 1].find((d) => n % d === 0)!;
+    const target = hole ? [-1, k] : [n / k, k];
+    return single('reshape', [{ name: 'x', dtype: 'f32', shape: sh }], { shape: target }, s);
+  }),
+  concat: fc
+    .tuple(shape(1, 3), fc.array(dim, { minLength: 1, maxLength: 3 }), seed)
+    .chain(([sh, sizes, s]) =>
+      fc.integer({ min: 0, max: sh.length - 1 }).map((axis) =>
+        single(
+          'concat',
+          sizes.map((d, i) => ({
+            name: `x${i}`,
+            dtype: 'f32' as DType,
+            shape: sh.map((v, j) => (j === axis ? d : v)),
+          })),
+          { axis },
+          s,
+        ),
+      ),
+    ),
+  split: fc
+    .tuple(
+      shape(1, 3),
+      fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }),
+      seed,
+    )
+    .chain(([sh, sizes, s]) =>
+      fc.integer({ min: 0, max: sh.length - 1 }).map((axis) => {
+        const total = sizes.reduce((a, b) => a + b, 0);
+        const x = sh.map((v, j) => (j === axis ? total : v));
+        const inputs = { x: tensor('f32', x, s) };
+        const graph = buildGraph('t_split', (b) =>
+          b.opN(
+            'split',
+            [b.input('x', 'f32', x)],
+            { axis, sizes },
+            sizes.map((_, i) => `y${i}`),
+          ),
+        );
+        return { graph, inputs };
+      }),
+    ),
+  slice: fc
+    .tuple(shape(1, 3), seed, fc.integer({ min: -7, max: 7 }), fc.integer({ min: -7, max: 7 }))
+    .chain(([sh, s, start, end]) =>
+      fc
+        .integer({ min: 0, max: sh.length - 1 })
+        .map((axis) =>
+          single('slice', [{ name: 'x', dtype: 'f32', shape: sh }], { axis, start, end }, s),
+        ),
+    ),
+  reduce_sum: fc.tuple(shape(1, 4), seed, fc.boolean(), special).chain(([sh, s, keepdims, sp]) =>
+    fc.subarray([...sh.keys()], { minLength: 1 }).map((axes) => ({
+      ...single('reduce_sum', [{ name: 'x', dtype: 'f32', shape: sh }], { axes, keepdims }, s, sp),
+      scale: 2 * 125,
+    })),
+  ),
+  reduce_mean: fc
+    .tuple(shape(1, 4), seed, fc.boolean())
+    .chain(([sh, s, keepdims]) =>
+      fc
+        .subarray([...sh.keys()], { minLength: 1 })
+        .map((axes) =>
+          single('reduce_mean', [{ name: 'x', dtype: 'f32', shape: sh }], { axes, keepdims }, s),
+        ),
+    ),
+  layer_norm: fc
+    .tuple(shape(1, 3), seed, fc.integer({ min: 0, max: 2 }), fc.constantFrom(1e-5, 1e-3))
+    .chain(([sh, s, nParams, eps]) =>
+      fc.integer({ min: -sh.length, max: -1 }).map((axis) => {
+        const norm = sh.slice(sh.length + axis);
+        const ins = [
+          { name: 'x', dtype: 'f32' as DType, shape: sh },
+          ...['w', 'b']
+            .slice(0, nParams)
+            .map((name) => ({ name, dtype: 'f32' as DType, shape: norm })),
+        ];
+        return { ...single('layer_norm', ins, { axis, eps }, s), scale: 10 };
+      }),
+    ),
+  embedding: fc
+    .tuple(
+      shape(0, 3),
+      fc.integer({ min: 1, max: 6 }),
+      fc.integer({ min: 1, max: 5 }),
+      seed,
+      fc.constantFrom<DType>('i32', 'i64'),
+    )
+    .map(([ids, num, d, s, dt]) => {
+      const n = ids.reduce((a, b) => a * b, 1);
+      const idv = Array.from({ length: n }, (_, i) => (i * 7 + s) % num);
+      const c = single(
+        'embedding',
+        [
+          { name: 'ids', dtype: dt, shape: ids },
+          { name: 'w', dtype: 'f32', shape: [num, d] },
+        ],
+        {},
+        s,
+      );
+      c.inputs.ids = {
+        dtype: dt,
+        shape: ids,
+        data: dt === 'i32' ? Int32Array.from(idv) : BigInt64Array.from(idv.map(BigInt)),
+      };
+      return c;
+    }),
+  constant: fc
+    .tuple(shape(0, 3), fc.constantFrom<DType>('f32', 'i32', 'bool'), fc.boolean())
+    .map(([sh, dtype, splat]) => {
+      const n = sh.reduce((a, b) => a * b, 1);
+      const value = splat
+        ? [dtype === 'f32' ? -Infinity : 1]
+        : Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 2 : i - 2));
+      return {
+        graph: buildGraph('t_constant', (b) =>
+          b.op('constant', [], { dtype, shape: sh, value }, 'y'),
+        ),
+        inputs: {},
+      };
+    }),
+  not: fc
+    .tuple(shape(), seed)
+    .map(([sh, s]) => single('not', [{ name: 'x', dtype: 'bool', shape: sh }], {}, s)),
+  expand: fc
+    .tuple(shape(0, 4), seed)
+    .chain(([out, s]) =>
+      broadcastOf(out).map((x) =>
+        single('expand', [{ name: 'x', dtype: 'f32', shape: x }], { shape: out }, s, 0.1),
+      ),
+    ),
+  elementwise: fc
+    .tuple(
+      shape(0, 3),
+      seed,
+      special,
+      fc.array(
+        fc.constantFrom('add', 'sub', 'mul', 'div', 'relu', 'gelu', 'tanh', 'exp', 'sqrt', 'num'),
+        { minLength: 1, maxLength: 6 },
+      ),
+    )
+    .chain(([out, s, sp, steps]) =>
+      fc.tuple(broadcastOf(out), broadcastOf(out)).map(([a, b]) => {
+        // A random well-formed postfix program over $0 (full shape), $1 and $2 (broadcast).
+        const program: (number | string)[] = ['$0'];
+        steps.forEach((t, i) => {
+          if (t === 'num') program.push(i % 2 ? 0.5 : -3, 'mul');
+          else if (['add', 'sub', 'mul', 'div'].includes(t)) program.push(`$${1 + (i % 2)}`, t);
+          else program.push(t);
+        });
+        const ins = [
+          { name: 'x0', dtype: 'f32' as DType, shape: out },
+          { name: 'x1', dtype: 'f32' as DType, shape: a },
+          { name: 'x2', dtype: 'f32' as DType, shape: b },
+        ];
+        return single('elementwise', ins, { program }, s, sp);
+      }),
+    ),
+  tril: fc
+    .tuple(shape(2, 4), seed, fc.integer({ min: -3, max: 3 }))
+    .map(([sh, s, k]) => single('tril', [{ name: 'x', dtype: 'f32', shape: sh }], { k }, s)),
+  attention: fc
+    .record({
+      lead: shape(0, 1),
+      hkv: fc.integer({ min: 1, max: 2 }),
+      group: fc.integer({ min: 1, max: 3 }),
+      T: fc.integer({ min: 1, max: 7 }),
+      S: fc.integer({ min: 1, max: 9 }),
+      dh: fc.integer({ min: 1, max: 9 }),
+      dv: fc.integer({ min: 1, max: 6 }),
+      mask: fc.constantFrom('none', 'bool', 'additive'),
+      causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
+      softcap: fc.constantFrom(0, 0, 5),
+      rows: fc.constantFrom('nan', 'zero'),
+      fill: fc.constantFrom(-Infinity, -3.4028234663852886e38),
+      scale: fc.option(fc.constantFrom(0.5, 0.125), { nil: undefined }),
+      s: seed,
+      sp: special,
+      headless: fc.boolean(),
+      bshd: fc.boolean(),
+    })
+    .chain((c) =>
+      broadcastOf([...c.lead, c.hkv * c.group, c.T, c.S]).map((mshape) => {
+        const hq = c.hkv * c.group;
+        const heads = (h: number) => (c.headless ? [] : [h]);
+        const lead = c.headless ? [] : c.lead;
+        // bshd (rank 4 only): [B, seq, heads, d]; the mask stays [B, H, T, S].
+        const bshd = c.bshd && !c.headless && lead.length === 1;
+        const qkv = (h: number, len: number, d: number) =>
+          bshd ? [lead[0]!, len, h, d] : [...lead, ...heads(h), len, d];
+        const ins: { name: string; dtype: DType; shape: number[] }[] = [
+          { name: 'q', dtype: 'f32', shape: qkv(hq, c.T, c.dh) },
+          { name: 'k', dtype: 'f32', shape: qkv(c.hkv, c.S, c.dh) },
+          { name: 'v', dtype: 'f32', shape: qkv(c.hkv, c.S, c.dv) },
+        ];
+        const ms = c.headless ? mshape.slice(-2) : mshape;
+        if (c.mask !== 'none')
+          ins.push({ name: 'mask', dtype: c.mask === 'bool' ? 'bool' : 'f32', shape: ms });
+        const attrs = {
+          causal: c.causal,
+          softcap: c.softcap,
+          masked_rows: c.rows,
+          mask_fill: c.fill,
+          layout: bshd ? 'bshd' : 'bhsd',
+          ...(c.scale !== undefined ? { scale: c.scale } : {}),
+        };
+        const k = single('attention', ins, attrs, c.s, c.sp);
+        if (c.mask === 'additive') {
+          // Additive masks hold 0 and -inf, as real ones do (and so fully masked rows occur).
+          const m = k.inputs.mask!.data as Float32Array;
+          for (let i = 0; i < m.length; i++) m[i] = m[i]! > 0.5 ? -Infinity : 0;
+        }
+        return { ...k, scale: 10 };
+      }),
+    ),
+};
+
+/** The fused kernel's tiles are 32 query rows × 64 keys: sizes around and across them. */
+export const attentionTiles = fc
+  .record({
+    T: fc.constantFrom(1, 31, 32, 33, 70),
+    S: fc.constantFrom(1, 63, 64, 65, 130),
+    dh: fc.constantFrom(1, 5, 16),
+    causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
+    mask: fc.constantFrom('none', 'bool', 'additive'),
+    s: seed,
+    sp: fc.constantFrom(0, 0.002),
+  })
+  .map((c) => {
+    const ins: { name: string; dtype: DType; shape: number[] }[] = [
+      { name: 'q', dtype: 'f32', shape: [2, c.T, c.dh] },
+      { name: 'k', dtype: 'f32', shape: [1, c.S, c.dh] },
+      { name: 'v', dtype: 'f32', shape: [1, c.S, 3] },
+    ];
+    if (c.mask !== 'none')
+      ins.push({ name: 'mask', dtype: c.mask === 'bool' ? 'bool' : 'f32', shape: [c.T, c.S] });
+    const k = single('attention', ins, { causal: c.causal }, c.s, c.sp);
+    if (c.mask === 'additive') {
+      const m = k.inputs.mask!.data as Float32Array;
+      for (let i = 0; i < m.length; i++) m[i] = m[i]! > 1.5 ? -Infinity : m[i]!;
+    }
+    return { ...k, scale: 10 };
+  });

@@ -1,0 +1,59 @@
+/**
+ * Every op on the WGSL backend, run for real on WebGPU (SwiftShader here), equals the
+ * float64 reference: the same random cases as the JS backend's op tests (size-1 dims,
+ * broadcasts, sizes that divide no tile, special values), plus dispatches past the
+ * 65535-workgroup limit of one grid dimension.
+ */
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import type { Tensor } from '@glimpse/ir';
+import { buildGraph, OP_NAMES } from '@glimpse/ir';
+import { tensor } from '../helpers.js';
+import { attentionTiles, CASES } from '../op-cases.js';
+import { attentionScale, checkWgsl, describeGpu, infToNaNInV } from './gpu.js';
+
+describeGpu('every op: WGSL backend ≡ reference', () => {
+  it('has a property test for every op of the vocabulary', () => {
+    expect(Object.keys(CASES).sort()).toEqual([...OP_NAMES].sort());
+  });
+  for (const op of OP_NAMES) {
+    it(op, async () => {
+      await fc.assert(
+        fc.asyncProperty(CASES[op], async (c) => {
+          let scale = c.scale ?? 1;
+          if (op === 'attention') {
+            infToNaNInV(c.inputs);
+            scale = attentionScale(c.inputs, c.graph.nodes[0]!.attrs.scale as number | undefined);
+          }
+          await checkWgsl(c.graph, c.inputs, { scale });
+        }),
+        { numRuns: op === 'attention' ? 150 : 100 },
+      );
+    });
+  }
+  it('attention across the WGSL kernel tiles (64 query rows, key tiles) and the decode path', async () => {
+    await fc.assert(
+      fc.asyncProperty(attentionTiles, async (c) => {
+        infToNaNInV(c.inputs);
+        await checkWgsl(c.graph, c.inputs, { scale: attentionScale(c.inputs, undefined) });
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describeGpu('dispatches past 65535 workgroups (split over a 2-D grid)', () => {
+  const x = (shape: number[], seed: number): Tensor => tensor('f32', shape, seed);
+  it('add over 4.4M elements (68750 workgroups of 64)', async () => {
+    const g = buildGraph('big_add', (b) =>
+      b.op('add', [b.input('a', 'f32', [1100, 4000]), b.input('b', 'f32', [4000])], {}, 'y'),
+    );
+    await checkWgsl(g, { a: x([1100, 4000], 1), b: x([4000], 2) });
+  });
+  it('softmax over 70000 rows (one workgroup per row)', async () => {
+    const g = buildGraph('big_softmax', (b) =>
+      b.op('softmax', [b.input('x', 'f32', [70000, 3])], { axis: -1 }, 'y'),
+    );
+    await checkWgsl(g, { x: x([70000, 3], 3) });
+  });
+});
