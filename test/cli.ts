@@ -19,3 +19,16 @@ export function cliProcess(...argv: string[]): { code: number; out: string; err:
   const r = spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
+
+/** `cliProcess` with extra environment variables. */
+export function cliProcessEnv(
+  env: Record<string, string>,
+  ...argv: string[]
+): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [BIN, ...argv], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}

@@ -19,7 +19,7 @@ const dead = new WeakSet<GPUDevice>();
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
 const HOW_TO =
-  'On a machine without a GPU install Debian packages `chromium` and `libvulkan1` (SwiftShader), ' +
+  'on a machine without a GPU install Debian packages `chromium` and `libvulkan1` (SwiftShader), ' +
   `and set VK_ICD_FILENAMES=${SWIFTSHADER_ICD} and XDG_RUNTIME_DIR`;
 
 async function nodeNavigatorGpu(): Promise<GPU> {
@@ -35,6 +35,10 @@ async function nodeNavigatorGpu(): Promise<GPU> {
   if (!process.env.VK_ICD_FILENAMES && !hasGpuNode && fs.existsSync(SWIFTSHADER_ICD))
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   process.env.XDG_RUNTIME_DIR ??= os.tmpdir();
+  if (process.platform === 'linux') {
+    const problem = vulkanProblem(fs);
+    if (problem) throw new DeviceError(`no WebGPU adapter found: ${problem}; ${HOW_TO}`);
+  }
   let mod: { create(options: string[]): GPU; globals: object };
   try {
     mod = (await import('webgpu')) as typeof mod;
@@ -46,6 +50,35 @@ async function nodeNavigatorGpu(): Promise<GPU> {
   Object.assign(globalThis, mod.globals);
   nodeGpu = mod.create([]);
   return nodeGpu;
+}
+
+/**
+ * On Linux, Dawn needs the Vulkan loader and a driver manifest. Checked before loading it:
+ * without them the loader and Dawn write several lines of warnings to stderr before
+ * reporting no adapter, where one clear error is wanted.
+ */
+function vulkanProblem(fs: typeof import('node:fs')): string | undefined {
+  const libDirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/lib/x86_64-linux-gnu',
+    '/lib64',
+  ];
+  if (!libDirs.some((d) => fs.existsSync(`${d}/libvulkan.so.1`)))
+    return 'the Vulkan loader libvulkan.so.1 is not installed';
+  const given = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;
+  if (given) {
+    const missing = given.split(':').filter((f) => f && !fs.existsSync(f));
+    if (missing.length > 0) return `Vulkan driver manifest ${missing.join(', ')} does not exist`;
+    return undefined;
+  }
+  const icdDirs = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+  if (!icdDirs.some((d) => fs.existsSync(d) && fs.readdirSync(d).some((f) => f.endsWith('.json'))))
+    return 'no Vulkan driver is installed';
+  return undefined;
 }
 
 function isNode(): boolean {

@@ -77,3 +77,8 @@ export function grid(n: number, maxPerDim: number): [number, number] {
     throw new DeviceError(`a dispatch of ${n} workgroups exceeds the device's ${maxPerDim}² grid`);
   return [Math.ceil(n / y), y];
 }
+
+/** How many pipelines the device's cache holds (for tests and `--time` reports). */
+export function pipelineCount(device: GPUDevice): number {
+  return pipelines.get(device)?.size ?? 0;
+}
