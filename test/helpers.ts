@@ -63,3 +63,8 @@ export function tensor(dtype: DType, shape: number[], seed: number, r = 1, speci
   if (dtype === 'i32' || dtype === 'i64') v = v.map((x) => Math.round(x * 100));
   return fromNumbers(dtype, shape, v);
 }
+
+/** A backend's output as a reference tensor, to compare two backends with assertClose. */
+export function asRef(t: Tensor): RefTensor {
+  return { dtype: t.dtype, shape: [...t.shape], data: toNumbers(t) };
+}

@@ -1,0 +1,109 @@
+/**
+ * The browser check: headless Chromium (Debian's, driven by playwright-core, WebGPU on its
+ * SwiftShader adapter) loads a page served from 127.0.0.1 that compiles the seed's
+ * self-attention with the wgsl backend from a browser bundle of `glimpse`; the page shows
+ * the same result as WGSL in Node and the JS backend.
+ */
+import { createServer, type Server } from 'node:http';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { compile, interpret, models } from 'glimpse';
+import { ROOT } from '../cli.js';
+import { asRef, assertClose } from '../helpers.js';
+import { pageInputs, PAGE_MODEL, PAGE_SHAPE } from '../browser/inputs.js';
+import { describeGpu } from './gpu.js';
+
+const OUT = `${ROOT}test-output/browser`;
+let server: Server | undefined;
+let url = '';
+
+describeGpu('WGSL in a browser', () => {
+  beforeAll(async () => {
+    const esbuild = await import('esbuild');
+    mkdirSync(OUT, { recursive: true });
+    await esbuild.build({
+      entryPoints: [`${ROOT}test/browser/page.ts`],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'chrome120',
+      conditions: ['@glimpse/source'],
+      // Node-only branches of the device module; never reached in a browser.
+      external: ['webgpu', 'node:*'],
+      outfile: `${OUT}/page.js`,
+      logLevel: 'error',
+    });
+    const files: Record<string, [string, string]> = {
+      '/': [
+        'text/html',
+        '<!doctype html><meta charset="utf-8"><pre id="out">…</pre><script type="module" src="/page.js"></script>',
+      ],
+      '/page.js': ['text/javascript', readFileSync(`${OUT}/page.js`, 'utf8')],
+    };
+    server = createServer((req, res) => {
+      const f = files[req.url ?? ''];
+      res.writeHead(f ? 200 : 404, { 'content-type': f?.[0] ?? 'text/plain' });
+      res.end(f?.[1] ?? 'not found');
+    });
+    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(() => server?.close());
+
+  it('compiles self-attention with wgsl in headless Chromium and shows the Node result', async () => {
+    if (!existsSync('/usr/bin/chromium'))
+      throw new Error(
+        "this test needs Debian's chromium at /usr/bin/chromium: apt-get install -y chromium",
+      );
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--enable-unsafe-webgpu',
+        '--use-webgpu-adapter=swiftshader',
+        '--no-first-run',
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(url);
+      await page.waitForFunction(
+        () => (window as unknown as { glimpseResult?: unknown }).glimpseResult !== undefined,
+        undefined,
+        { timeout: 60_000 },
+      );
+      const result = (await page.evaluate(
+        () => (window as unknown as { glimpseResult: unknown }).glimpseResult,
+      )) as {
+        shape?: number[];
+        data?: number[];
+        error?: string;
+      };
+      expect(errors).toEqual([]);
+      expect(result.error).toBeUndefined();
+      expect(result.shape).toEqual(PAGE_SHAPE);
+      expect(await page.locator('#out').innerText()).toMatch(/^y: f32\[2,9,32\] /);
+
+      const g = models.selfAttention(PAGE_MODEL);
+      const x = pageInputs();
+      const browserY = {
+        dtype: 'f32' as const,
+        shape: result.shape!,
+        data: Float32Array.from(result.data!),
+      };
+      const nodeWgsl = (await (await compile(g, { backend: 'wgsl', level: 2 })).run(x)).y!;
+      const js = (await (await compile(g, { level: 2 })).run(x)).y!;
+      const ref = interpret(g, x).y!;
+      assertClose(browserY, ref, undefined, 'browser wgsl vs reference', 10);
+      assertClose(browserY, asRef(nodeWgsl), undefined, 'browser vs node wgsl', 10);
+      assertClose(browserY, asRef(js), undefined, 'browser vs node js', 10);
+    } finally {
+      await browser.close();
+    }
+  });
+});
