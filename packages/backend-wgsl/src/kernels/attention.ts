@@ -90,6 +90,10 @@ function geometry(a: AttentionAttrs, ctx: KernelCtx): Geometry {
   return g;
 }
 
+/** `n` statements from `f(i)`, one per line (unrolled: private vec4s indexed by constants stay in registers). */
+const unroll = (n: number, f: (i: number) => string) =>
+  Array.from({ length: n }, (_, i) => f(i)).join('\n');
+
 export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const g = geometry(a, ctx);
   if (g.nLead * g.Hq * g.T === 0 || g.dv === 0) return [];
@@ -99,12 +103,17 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
       : 'f32'
     : undefined;
   const decode = g.T <= DECODE_T;
+  // Rows of q, k, v and o live in vec4s (zero-padded past dh, dv): unrolled, they are
+  // registers; a dynamically indexed private array would be memory on every access.
+  const DH4 = Math.ceil(g.dh / 4);
+  const DV4 = Math.ceil(g.dv / 4);
   // K and V tiles (and the causal scan flags) within the default workgroup memory.
+  const tileBytes = (bc: number) => bc * (DH4 + DV4) * 16 + g.dv * 4;
   let bc = 64;
-  while (bc > 1 && (bc * (g.dh + g.dv) + g.dv) * 4 > WORKGROUP_BYTES) bc /= 2;
-  if (!decode && (bc * (g.dh + g.dv) + g.dv) * 4 > WORKGROUP_BYTES)
+  while (bc > 1 && tileBytes(bc) > WORKGROUP_BYTES) bc /= 2;
+  if (!decode && tileBytes(bc) > WORKGROUP_BYTES)
     throw new UnsupportedError(
-      `attention head sizes dh=${g.dh}, dv=${g.dv} exceed the wgsl kernel's workgroup memory (dh + dv ≤ ${WORKGROUP_BYTES / 4 - 1}); compile at -O0 to run it unfused`,
+      `attention head sizes dh=${g.dh}, dv=${g.dv} exceed the wgsl kernel's workgroup memory (dh + dv ≤ ~${WORKGROUP_BYTES / 4 - 8}); compile at -O0 to run it unfused`,
       { node: ctx.node.outputs[0]!, op: 'attention' },
     );
   const P = new Params();
@@ -139,21 +148,37 @@ ${a.softcap > 0 ? `  s = pf(9u) * tanh_f32(s / pf(9u));\n` : ''}${
         ? `  s = s + msk[mbase + j * p(${ms + nl + 2}u)];\n`
         : ''
   }${causal ? `  if (i32(j) > i32(t) + pi(11u)) { s = neg_inf(); }\n` : ''}  return s;
-}`;
-  // Online softmax update with one score and its value row (read through `vrow(c)`).
-  // `!(s == -inf)`, not `s != -inf`: SwiftShader compares ordered, so NaN != x is false there.
-  const update = (vrow: (c: string) => string) => `real = real || !(s == neg_inf());
-if (s > m) {
-  let alpha = exp_f32(m - s);
-  l = l * alpha;
-  for (var c = 0u; c < DV; c = c + 1u) { o[c] = o[c] * alpha; }
-  m = s;
 }
-let pj = select(exp_f32(s - m), 0.0, s == neg_inf());
-l = l + pj;
-for (var c = 0u; c < DV; c = c + 1u) { o[c] = o[c] + pj * ${vrow('c')}; }`;
-  const finish = (r: string, c: string) =>
-    `select(${a.masked_rows === 'zero' ? '0.0' : 'select(nan_f32(), 0.0, S == 0u)'}, ${r}, real${causal && !decode ? ` && atomicLoad(&bad[${c}]) == 0u` : ''})`;
+// Four consecutive elements of a row as a vec4, 0 past its length (the zero padding).
+fn row4(buf: u32, base: u32, c: u32, n: u32) -> vec4<f32> {
+  var r = vec4<f32>(0.0);
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    if (c + i < n) { r[i] = select(V[base + c + i], select(K[base + c + i], Q[base + c + i], buf == 0u), buf < 2u); }
+  }
+  return r;
+}`;
+  // The dot product of q with a key row read through `k4(i)`, in four partial sums.
+  const dot = (k4: (i: number) => string) =>
+    `let d = ${Array.from({ length: DH4 }, (_, i) => `dot(q${i}, ${k4(i)})`).join(' + ')};`;
+  // Online softmax update with one score and its value row (vec4 i through `v4(i)`),
+  // branch-free: alpha = 1 while the max is still -inf, so no -inf - -inf NaN appears, and
+  // a score of -inf weighs exactly 0. `real` records a score that is not -inf (NaN counts:
+  // `s == -inf` is false for NaN, where SwiftShader's ordered `!=` would also be false).
+  const update = (v4: (i: number) => string) => `real = real | select(1u, 0u, s == neg_inf());
+let mn = select(m, s, s > m);
+let alpha = select(exp_f32(m - mn), 1.0, mn == neg_inf());
+let pj = select(exp_f32(s - mn), 0.0, s == neg_inf());
+m = mn;
+l = l * alpha + pj;
+${unroll(DV4, (i) => `o${i} = o${i} * alpha + pj * ${v4(i)};`)}`;
+  const fallback = a.masked_rows === 'zero' ? '0.0' : 'select(nan_f32(), 0.0, S == 0u)';
+  // Write column c of the row from `val` (already divided by l), with the op's rules.
+  const write = (c: string, val: string, badScan: boolean) =>
+    `Out[ob + ${c}] = select(${fallback}, ${val}, real != 0u${badScan ? ` && atomicLoad(&bad[${c}]) == 0u` : ''});`;
+  const writeRow = (vec: (i: number) => string, badScan: boolean) =>
+    unroll(DV4, (i) =>
+      unroll(Math.min(4, g.dv - 4 * i), (e) => write(`${4 * i + e}u`, `${vec(i)}[${e}]`, badScan)),
+    );
   const header = `let nRows = p(0u) * p(1u) * ${decode ? 'p(3u)' : 'p(7u)'};
 if (wg >= nRows) { return; }
 let T = p(3u); let S = p(4u);
@@ -167,70 +192,79 @@ let kb = lf * p(${ks}u) + hk * p(${ks + 1}u);
 let vb = lf * p(${vs}u) + hk * p(${vs + 1}u);
 let ob = lf * p(${os}u) + h * p(${os + 1}u) + t * p(${os + 2}u);
 let mbase = ${maskBase};`;
-  const consts = `const DH = ${g.dh}u;\nconst DV = ${g.dv}u;\nconst BC = ${bc}u;`;
+  const state = `${unroll(DV4, (i) => `var o${i} = vec4<f32>(0.0);`)}
+var m = neg_inf();
+var l = 0.0;
+var real = 0u;`;
+  const loadQ = (guard: string) =>
+    unroll(DH4, (i) => `var q${i} = vec4<f32>(0.0);`) +
+    `\nif (${guard}) {\n${indent(
+      unroll(DH4, (i) => `q${i} = row4(0u, qb, ${4 * i}u, DH);`),
+      2,
+    )}\n}`;
+  const consts = `const DH = ${g.dh}u;\nconst DV = ${g.dv}u;\nconst DH4 = ${DH4}u;\nconst DV4 = ${DV4}u;\nconst BC = ${bc}u;`;
+  const kRow = `kb + j * p(${ks + 2}u)`;
+  const vRow = `vb + j * p(${vs + 2}u)`;
   const body = decode
     ? `${header}
 let t = wg % per;
 ${bases}
-var q: array<f32, DH>;
-for (var c = 0u; c < DH; c = c + 1u) { q[c] = Q[qb + c]; }
-var o: array<f32, DV>;
-var m = neg_inf();
-var l = 0.0;
-var real = false;
+${loadQ('true')}
+${state}
 for (var j = lid; j < S; j = j + 64u) {
-  var d = 0.0;
-  for (var c = 0u; c < DH; c = c + 1u) { d = d + q[c] * K[kb + j * p(${ks + 2}u) + c]; }
+${indent(
+  dot((i) => `row4(1u, ${kRow}, ${4 * i}u, DH)`),
+  2,
+)}
   let s = score(d, t, j, mbase);
 ${indent(
-  update((c) => `V[vb + j * p(${vs + 2}u) + ${c}]`),
+  update((i) => `row4(2u, ${vRow}, ${4 * i}u, DV)`),
   2,
 )}
 }
-// Merge the 64 partial softmaxes: common max, rescale, sum l, real and each column of o.
-red[lid] = m;
+// Merge the 64 partial softmaxes: common max, rescale, sum l, real and o.
+red[lid] = vec4<f32>(m);
 workgroupBarrier();
 for (var w = 32u; w > 0u; w = w / 2u) {
-  if (lid < w) { red[lid] = select(red[lid], red[lid + w], red[lid + w] > red[lid]); }
+  if (lid < w) { red[lid] = select(red[lid], red[lid + w], red[lid + w].x > red[lid].x); }
   workgroupBarrier();
 }
-let mx = red[0];
+let mx = red[0].x;
 workgroupBarrier();
 let f = select(exp_f32(m - mx), 1.0, m == neg_inf());
-red[lid] = l * f;
-flag[lid] = select(0u, 1u, real);
+red[lid] = vec4<f32>(l * f, f32(real), 0.0, 0.0);
 workgroupBarrier();
 for (var w = 32u; w > 0u; w = w / 2u) {
-  if (lid < w) { red[lid] = red[lid] + red[lid + w]; flag[lid] = max(flag[lid], flag[lid + w]); }
+  if (lid < w) { red[lid] = vec4<f32>(red[lid].x + red[lid + w].x, max(red[lid].y, red[lid + w].y), 0.0, 0.0); }
   workgroupBarrier();
 }
-let total = red[0];
-let anyReal = flag[0] != 0u;
+let total = red[0].x;
+real = select(0u, 1u, red[0].y > 0.0);
 workgroupBarrier();
-for (var c = 0u; c < DV; c = c + 1u) {
-  red[lid] = o[c] * f;
+${unroll(
+  DV4,
+  (i) => `red[lid] = o${i} * f;
+workgroupBarrier();
+for (var w = 32u; w > 0u; w = w / 2u) {
+  if (lid < w) { red[lid] = red[lid] + red[lid + w]; }
   workgroupBarrier();
-  for (var w = 32u; w > 0u; w = w / 2u) {
-    if (lid < w) { red[lid] = red[lid] + red[lid + w]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-    let real = anyReal;
-    Out[ob + c] = ${finish('red[0] / total', 'c')};
-  }
-  workgroupBarrier();
+}
+if (lid == 0u) { o${i} = red[0] / total; }
+workgroupBarrier();`,
+)}
+if (lid == 0u) {
+${indent(
+  writeRow((i) => `o${i}`, false),
+  2,
+)}
 }`
     : `${header}
 let tile = wg % per;
 let t = tile * ${BR}u + lid;
 let valid = t < T;
 ${bases}
-var q: array<f32, DH>;
-if (valid) { for (var c = 0u; c < DH; c = c + 1u) { q[c] = Q[qb + c]; } }
-var o: array<f32, DV>;
-var m = neg_inf();
-var l = 0.0;
-var real = false;
+${loadQ('valid')}
+${state}
 var end = S;
 ${
   causal
@@ -240,27 +274,29 @@ for (var c = lid; c < DV; c = c + ${BR}u) { atomicStore(&bad[c], 0u); }`
     : ''
 }
 for (var j0 = 0u; j0 < end; j0 = j0 + BC) {
-  for (var e = lid; e < BC * DH; e = e + ${BR}u) {
-    let j = j0 + e / DH;
-    var x = 0.0;
-    if (j < S) { x = K[kb + j * p(${ks + 2}u) + e % DH]; }
+  for (var e = lid; e < BC * DH4; e = e + ${BR}u) {
+    let j = j0 + e / DH4;
+    var x = vec4<f32>(0.0);
+    if (j < S) { x = row4(1u, ${kRow}, (e % DH4) * 4u, DH); }
     Ks[e] = x;
   }
-  for (var e = lid; e < BC * DV; e = e + ${BR}u) {
-    let j = j0 + e / DV;
-    var x = 0.0;
-    if (j < S) { x = V[vb + j * p(${vs + 2}u) + e % DV]; }
+  for (var e = lid; e < BC * DV4; e = e + ${BR}u) {
+    let j = j0 + e / DV4;
+    var x = vec4<f32>(0.0);
+    if (j < S) { x = row4(2u, ${vRow}, (e % DV4) * 4u, DV); }
     Vs[e] = x;
   }
   workgroupBarrier();
   if (valid) {
     let n = min(BC, end - j0);
     for (var jj = 0u; jj < n; jj = jj + 1u) {
-      var d = 0.0;
-      for (var c = 0u; c < DH; c = c + 1u) { d = d + q[c] * Ks[jj * DH + c]; }
+${indent(
+  dot((i) => `Ks[jj * DH4 + ${i}u]`),
+  6,
+)}
       let s = score(d, t, j0 + jj, mbase);
 ${indent(
-  update((c) => `Vs[jj * DV + ${c}]`),
+  update((i) => `Vs[jj * DV4 + ${i}u]`),
   6,
 )}
     }
@@ -277,11 +313,18 @@ workgroupBarrier();`
     : ''
 }
 if (valid) {
-  for (var c = 0u; c < DV; c = c + 1u) { Out[ob + c] = ${finish('o[c] / l', 'c')}; }
+${indent(
+  unroll(DV4, (i) => `o${i} = o${i} / l;`),
+  2,
+)}
+${indent(
+  writeRow((i) => `o${i}`, causal),
+  2,
+)}
 }`;
   const decls = decode
-    ? `${consts}\nvar<workgroup> red: array<f32, 64>;\nvar<workgroup> flag: array<u32, 64>;\n${scoreFn}`
-    : `${consts}\nvar<workgroup> Ks: array<f32, ${bc * g.dh}>;\nvar<workgroup> Vs: array<f32, ${bc * g.dv}>;\n${
+    ? `${consts}\nvar<workgroup> red: array<vec4<f32>, 64>;\n${scoreFn}`
+    : `${consts}\nvar<workgroup> Ks: array<vec4<f32>, ${bc * DH4}>;\nvar<workgroup> Vs: array<vec4<f32>, ${bc * DV4}>;\n${
         causal ? `var<workgroup> bad: array<atomic<u32>, ${Math.max(1, g.dv)}>;\n` : ''
       }${scoreFn}`;
   const wgsl = shader({
