@@ -1,5 +1,6 @@
 /** A smoke run of the bench harness at tiny sizes, so that it cannot rot (timings not asserted). */
 import { describe, expect, it } from 'vitest';
+import { describeGpu } from '../test/wgsl/gpu.js';
 // @ts-expect-error plain JS module without types
 import { cases, runCases } from './harness.js';
 
@@ -43,5 +44,21 @@ describe('dump bench harness', () => {
     const r = await m.dumpBench({ layers: 2, runs: 1, log: () => {} });
     expect(r.sections).toBeGreaterThan(5);
     expect(r.bytes).toBeGreaterThan(10_000);
+  });
+});
+
+describeGpu('wgsl bench harness', () => {
+  it('checks and times the matmul kernels and fused vs unfused attention at tiny sizes', async () => {
+    // @ts-expect-error plain JS module without types
+    const m = (await import('./wgsl.js')) as Record<
+      string,
+      (o: object) => Promise<{ error?: string; speedup?: number; gflops?: number }[]>
+    >;
+    const quiet = { log: () => {} };
+    const mm = await m.matmulBench!({ sizes: [32], runs: 1, ...quiet });
+    expect(mm.map((r) => r.error)).toEqual([undefined, undefined]);
+    expect(mm.every((r) => r.gflops! > 0)).toBe(true);
+    const at = await m.attentionBench!({ Ts: [70], H: 1, dh: 8, ...quiet });
+    expect(at[0]!.speedup).toBeGreaterThan(0);
   });
 });

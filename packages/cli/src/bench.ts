@@ -7,6 +7,7 @@ import { AttrError, UnsupportedError } from '@glimpse/ir';
 export const BENCHES = {
   matmul: 'run.js',
   attention: 'attention.js',
+  wgsl: 'wgsl.js',
   dump: 'dump.js',
   report: 'report.js',
 } as const;
@@ -23,7 +24,9 @@ export function benchCommand(names: string[], o: { quick?: boolean }): number {
       'the benchmarks run from a source checkout of glimpse (its bench/ folder): `pnpm bench` there',
     );
   const chosen =
-    names.length > 0 ? names : ['matmul', 'attention', 'dump', ...(o.quick ? [] : ['report'])];
+    names.length > 0
+      ? names
+      : ['matmul', 'attention', 'wgsl', 'dump', ...(o.quick ? [] : ['report'])];
   for (const n of chosen)
     if (!(n in BENCHES))
       throw new AttrError(`unknown benchmark '${n}' (${Object.keys(BENCHES).join(', ')})`);

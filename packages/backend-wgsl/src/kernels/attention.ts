@@ -94,6 +94,18 @@ function geometry(a: AttentionAttrs, ctx: KernelCtx): Geometry {
 const unroll = (n: number, f: (i: number) => string) =>
   Array.from({ length: n }, (_, i) => f(i)).join('\n');
 
+/**
+ * Query rows per invocation in the prefill kernel: each K and V element read from workgroup
+ * memory then serves R rows. On SwiftShader those reads are most of the kernel's time
+ * (R = 4 runs it ~2.5× faster than R = 1 at dh = 64); R is bounded so that q and o of the
+ * R rows stay within REG_BUDGET vec4s per invocation.
+ */
+const REG_BUDGET = 128;
+function rowsPerInvocation(dh4: number, dv4: number): number {
+  const fit = Math.floor(REG_BUDGET / (dh4 + dv4));
+  return fit >= 4 ? 4 : fit >= 2 ? 2 : 1;
+}
+
 export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const g = geometry(a, ctx);
   if (g.nLead * g.Hq * g.T === 0 || g.dv === 0) return [];
@@ -107,6 +119,8 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   // registers; a dynamically indexed private array would be memory on every access.
   const DH4 = Math.ceil(g.dh / 4);
   const DV4 = Math.ceil(g.dv / 4);
+  const R = decode ? 1 : rowsPerInvocation(DH4, DV4);
+  const WG = decode ? 64 : BR / R;
   // K and V tiles (and the causal scan flags) within the default workgroup memory.
   const tileBytes = (bc: number) => bc * (DH4 + DV4) * 16 + g.dv * 4;
   let bc = 64;
@@ -130,14 +144,16 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const ms = g.mask ? P.u32(...g.mask.lead, g.mask.h, g.mask.t, g.mask.s) : 0;
   const nl = g.lead.length;
   const causal = a.causal !== 'none';
-  const maskBase = g.mask
-    ? [
-        '0u',
-        ...g.lead.map((_, i) => `l${i} * p(${ms + i}u)`),
-        `h * p(${ms + nl}u)`,
-        `t * p(${ms + nl + 1}u)`,
-      ].join(' + ')
-    : '0u';
+  // Mask offset of query row `t` (key 0).
+  const maskBase = (t: string) =>
+    g.mask
+      ? [
+          '0u',
+          ...g.lead.map((_, i) => `ld${i} * p(${ms + i}u)`),
+          `h * p(${ms + nl}u)`,
+          `${t} * p(${ms + nl + 1}u)`,
+        ].join(' + ')
+      : '0u';
   // The score of query row t against key j, from the dot product: scale, softcap, mask, causal.
   const scoreFn = `fn score(dot: f32, t: u32, j: u32, mbase: u32) -> f32 {
   var s = dot * pf(8u);
@@ -149,36 +165,62 @@ ${a.softcap > 0 ? `  s = pf(9u) * tanh_f32(s / pf(9u));\n` : ''}${
         : ''
   }${causal ? `  if (i32(j) > i32(t) + pi(11u)) { s = neg_inf(); }\n` : ''}  return s;
 }
-// Four consecutive elements of a row as a vec4, 0 past its length (the zero padding).
-fn row4(buf: u32, base: u32, c: u32, n: u32) -> vec4<f32> {
+${['Q', 'K', 'V']
+  .map(
+    (
+      b,
+    ) => `// Four consecutive elements of a row of ${b} as a vec4, 0 past its length (the padding).
+fn row4${b}(base: u32, c: u32, n: u32) -> vec4<f32> {
   var r = vec4<f32>(0.0);
-  for (var i = 0u; i < 4u; i = i + 1u) {
-    if (c + i < n) { r[i] = select(V[base + c + i], select(K[base + c + i], Q[base + c + i], buf == 0u), buf < 2u); }
-  }
+  for (var i = 0u; i < 4u; i = i + 1u) { if (c + i < n) { r[i] = ${b}[base + c + i]; } }
   return r;
-}`;
-  // The dot product of q with a key row read through `k4(i)`, in four partial sums.
-  const dot = (k4: (i: number) => string) =>
-    `let d = ${Array.from({ length: DH4 }, (_, i) => `dot(q${i}, ${k4(i)})`).join(' + ')};`;
-  // Online softmax update with one score and its value row (vec4 i through `v4(i)`),
+}`,
+  )
+  .join('\n')}`;
+  // Row r's dot product with a key row read through `k4(i)`, and its score.
+  const scoreOf = (r: number, k4: (i: number) => string, j: string) =>
+    `let s${r} = score(${Array.from({ length: DH4 }, (_, i) => `dot(q${r}_${i}, ${k4(i)})`).join(' + ')}, t${r}, ${j}, mb${r});`;
+  // Online softmax update of row r with its score and a value row (vec4 i through `v4(i)`),
   // branch-free: alpha = 1 while the max is still -inf, so no -inf - -inf NaN appears, and
   // a score of -inf weighs exactly 0. `real` records a score that is not -inf (NaN counts:
   // `s == -inf` is false for NaN, where SwiftShader's ordered `!=` would also be false).
-  const update = (v4: (i: number) => string) => `real = real | select(1u, 0u, s == neg_inf());
-let mn = select(m, s, s > m);
-let alpha = select(exp_f32(m - mn), 1.0, mn == neg_inf());
-let pj = select(exp_f32(s - mn), 0.0, s == neg_inf());
-m = mn;
-l = l * alpha + pj;
-${unroll(DV4, (i) => `o${i} = o${i} * alpha + pj * ${v4(i)};`)}`;
+  const update = (
+    r: number,
+    v4: (i: number) => string,
+  ) => `real${r} = real${r} | select(1u, 0u, s${r} == neg_inf());
+let mn${r} = select(m${r}, s${r}, s${r} > m${r});
+let alpha${r} = select(exp_f32(m${r} - mn${r}), 1.0, mn${r} == neg_inf());
+let p${r} = select(exp_f32(s${r} - mn${r}), 0.0, s${r} == neg_inf());
+m${r} = mn${r};
+l${r} = l${r} * alpha${r} + p${r};
+${unroll(DV4, (i) => `o${r}_${i} = o${r}_${i} * alpha${r} + p${r} * ${v4(i)};`)}`;
   const fallback = a.masked_rows === 'zero' ? '0.0' : 'select(nan_f32(), 0.0, S == 0u)';
-  // Write column c of the row from `val` (already divided by l), with the op's rules.
-  const write = (c: string, val: string, badScan: boolean) =>
-    `Out[ob + ${c}] = select(${fallback}, ${val}, real != 0u${badScan ? ` && atomicLoad(&bad[${c}]) == 0u` : ''});`;
-  const writeRow = (vec: (i: number) => string, badScan: boolean) =>
+  // Write row r (o already divided by l), column by column, with the op's rules.
+  const writeRow = (r: number, badScan: boolean) =>
     unroll(DV4, (i) =>
-      unroll(Math.min(4, g.dv - 4 * i), (e) => write(`${4 * i + e}u`, `${vec(i)}[${e}]`, badScan)),
+      unroll(
+        Math.min(4, g.dv - 4 * i),
+        (e) =>
+          `Out[ob${r} + ${4 * i + e}u] = select(${fallback}, o${r}_${i}[${e}], real${r} != 0u${badScan ? ` && atomicLoad(&bad[${4 * i + e}u]) == 0u` : ''});`,
+      ),
     );
+  const rows = Array.from({ length: R }, (_, r) => r);
+  // Per-row state: q (loaded where `guard`), bases, mask base, o, m, l, real.
+  const rowState = (r: number, t: string, guard: string) => `let t${r} = ${t};
+let qb${r} = lf * p(${qs}u) + h * p(${qs + 1}u) + t${r} * p(${qs + 2}u);
+let ob${r} = lf * p(${os}u) + h * p(${os + 1}u) + t${r} * p(${os + 2}u);
+let mb${r} = ${maskBase(`min(t${r}, T - 1u)`)};
+${unroll(DH4, (i) => `var q${r}_${i} = vec4<f32>(0.0);`)}
+if (${guard}) {
+${indent(
+  unroll(DH4, (i) => `q${r}_${i} = row4Q(qb${r}, ${4 * i}u, DH);`),
+  2,
+)}
+}
+${unroll(DV4, (i) => `var o${r}_${i} = vec4<f32>(0.0);`)}
+var m${r} = neg_inf();
+var l${r} = 0.0;
+var real${r} = 0u;`;
   const header = `let nRows = p(0u) * p(1u) * ${decode ? 'p(3u)' : 'p(7u)'};
 if (wg >= nRows) { return; }
 let T = p(3u); let S = p(4u);
@@ -186,44 +228,27 @@ let per = ${decode ? 'p(3u)' : 'p(7u)'};
 let h = (wg / per) % p(1u);
 let lf = wg / per / p(1u);
 let hk = h / (p(1u) / p(2u));
-${unravel('lf', nl, leadDims, 'l')}`;
-  const bases = `let qb = lf * p(${qs}u) + h * p(${qs + 1}u) + t * p(${qs + 2}u);
+${unravel('lf', nl, leadDims, 'ld')}
 let kb = lf * p(${ks}u) + hk * p(${ks + 1}u);
-let vb = lf * p(${vs}u) + hk * p(${vs + 1}u);
-let ob = lf * p(${os}u) + h * p(${os + 1}u) + t * p(${os + 2}u);
-let mbase = ${maskBase};`;
-  const state = `${unroll(DV4, (i) => `var o${i} = vec4<f32>(0.0);`)}
-var m = neg_inf();
-var l = 0.0;
-var real = 0u;`;
-  const loadQ = (guard: string) =>
-    unroll(DH4, (i) => `var q${i} = vec4<f32>(0.0);`) +
-    `\nif (${guard}) {\n${indent(
-      unroll(DH4, (i) => `q${i} = row4(0u, qb, ${4 * i}u, DH);`),
-      2,
-    )}\n}`;
+let vb = lf * p(${vs}u) + hk * p(${vs + 1}u);`;
   const consts = `const DH = ${g.dh}u;\nconst DV = ${g.dv}u;\nconst DH4 = ${DH4}u;\nconst DV4 = ${DV4}u;\nconst BC = ${bc}u;`;
   const kRow = `kb + j * p(${ks + 2}u)`;
   const vRow = `vb + j * p(${vs + 2}u)`;
   const body = decode
     ? `${header}
-let t = wg % per;
-${bases}
-${loadQ('true')}
-${state}
+${rowState(0, 'wg % per', 'true')}
 for (var j = lid; j < S; j = j + 64u) {
 ${indent(
-  dot((i) => `row4(1u, ${kRow}, ${4 * i}u, DH)`),
+  scoreOf(0, (i) => `row4K(${kRow}, ${4 * i}u, DH)`, 'j'),
   2,
 )}
-  let s = score(d, t, j, mbase);
 ${indent(
-  update((i) => `row4(2u, ${vRow}, ${4 * i}u, DV)`),
+  update(0, (i) => `row4V(${vRow}, ${4 * i}u, DV)`),
   2,
 )}
 }
 // Merge the 64 partial softmaxes: common max, rescale, sum l, real and o.
-red[lid] = vec4<f32>(m);
+red[lid] = vec4<f32>(m0);
 workgroupBarrier();
 for (var w = 32u; w > 0u; w = w / 2u) {
   if (lid < w) { red[lid] = select(red[lid], red[lid + w], red[lid + w].x > red[lid].x); }
@@ -231,97 +256,92 @@ for (var w = 32u; w > 0u; w = w / 2u) {
 }
 let mx = red[0].x;
 workgroupBarrier();
-let f = select(exp_f32(m - mx), 1.0, m == neg_inf());
-red[lid] = vec4<f32>(l * f, f32(real), 0.0, 0.0);
+let f = select(exp_f32(m0 - mx), 1.0, m0 == neg_inf());
+red[lid] = vec4<f32>(l0 * f, f32(real0), 0.0, 0.0);
 workgroupBarrier();
 for (var w = 32u; w > 0u; w = w / 2u) {
   if (lid < w) { red[lid] = vec4<f32>(red[lid].x + red[lid + w].x, max(red[lid].y, red[lid + w].y), 0.0, 0.0); }
   workgroupBarrier();
 }
 let total = red[0].x;
-real = select(0u, 1u, red[0].y > 0.0);
+real0 = select(0u, 1u, red[0].y > 0.0);
 workgroupBarrier();
 ${unroll(
   DV4,
-  (i) => `red[lid] = o${i} * f;
+  (i) => `red[lid] = o0_${i} * f;
 workgroupBarrier();
 for (var w = 32u; w > 0u; w = w / 2u) {
   if (lid < w) { red[lid] = red[lid] + red[lid + w]; }
   workgroupBarrier();
 }
-if (lid == 0u) { o${i} = red[0] / total; }
+if (lid == 0u) { o0_${i} = red[0] / total; }
 workgroupBarrier();`,
 )}
 if (lid == 0u) {
-${indent(
-  writeRow((i) => `o${i}`, false),
-  2,
-)}
+${indent(writeRow(0, false), 2)}
 }`
     : `${header}
 let tile = wg % per;
-let t = tile * ${BR}u + lid;
-let valid = t < T;
-${bases}
-${loadQ('valid')}
-${state}
+${rows.map((r) => rowState(r, `tile * ${BR}u + lid + ${r * WG}u`, `t${r} < T`)).join('\n')}
 var end = S;
 ${
   causal
     ? `// The tile's last row sees keys up to its index + offset: later tiles of K/V are skipped.
 end = u32(clamp(i32(min(tile * ${BR}u + ${BR - 1}u, T - 1u)) + pi(11u) + 1, 0, i32(S)));
-for (var c = lid; c < DV; c = c + ${BR}u) { atomicStore(&bad[c], 0u); }`
+for (var c = lid; c < DV; c = c + ${WG}u) { atomicStore(&bad[c], 0u); }`
     : ''
 }
 for (var j0 = 0u; j0 < end; j0 = j0 + BC) {
-  for (var e = lid; e < BC * DH4; e = e + ${BR}u) {
+  for (var e = lid; e < BC * DH4; e = e + ${WG}u) {
     let j = j0 + e / DH4;
     var x = vec4<f32>(0.0);
-    if (j < S) { x = row4(1u, ${kRow}, (e % DH4) * 4u, DH); }
+    if (j < S) { x = row4K(${kRow}, (e % DH4) * 4u, DH); }
     Ks[e] = x;
   }
-  for (var e = lid; e < BC * DV4; e = e + ${BR}u) {
+  for (var e = lid; e < BC * DV4; e = e + ${WG}u) {
     let j = j0 + e / DV4;
     var x = vec4<f32>(0.0);
-    if (j < S) { x = row4(2u, ${vRow}, (e % DV4) * 4u, DV); }
+    if (j < S) { x = row4V(${vRow}, (e % DV4) * 4u, DV); }
     Vs[e] = x;
   }
   workgroupBarrier();
-  if (valid) {
-    let n = min(BC, end - j0);
-    for (var jj = 0u; jj < n; jj = jj + 1u) {
+  // Each K and V element is read once for the invocation's R rows. Rows past T compute
+  // on zeros and are not written.
+  let n = min(BC, end - j0);
+  for (var jj = 0u; jj < n; jj = jj + 1u) {
 ${indent(
-  dot((i) => `Ks[jj * DH4 + ${i}u]`),
-  6,
+  unroll(DH4, (i) => `let k${i} = Ks[jj * DH4 + ${i}u];`),
+  4,
 )}
-      let s = score(d, t, j0 + jj, mbase);
+${indent(rows.map((r) => scoreOf(r, (i) => `k${i}`, 'j0 + jj')).join('\n'), 4)}
 ${indent(
-  update((i) => `Vs[jj * DV4 + ${i}u]`),
-  6,
+  unroll(DV4, (i) => `let v${i} = Vs[jj * DV4 + ${i}u];`),
+  4,
 )}
-    }
+${indent(rows.map((r) => update(r, (i) => `v${i}`)).join('\n'), 4)}
   }
   workgroupBarrier();
 }
 ${
   causal
     ? `// Keys past the stop have p = 0 for every row here; only non-finite values in v matter.
-for (var e = lid; e < (S - end) * DV; e = e + ${BR}u) {
+for (var e = lid; e < (S - end) * DV; e = e + ${WG}u) {
   if (!is_finite(V[vb + (end + e / DV) * p(${vs + 2}u) + e % DV])) { atomicStore(&bad[e % DV], 1u); }
 }
 workgroupBarrier();`
     : ''
 }
-if (valid) {
+${rows
+  .map(
+    (r) => `if (t${r} < T) {
 ${indent(
-  unroll(DV4, (i) => `o${i} = o${i} / l;`),
+  unroll(DV4, (i) => `o${r}_${i} = o${r}_${i} / l${r};`),
   2,
 )}
-${indent(
-  writeRow((i) => `o${i}`, causal),
-  2,
-)}
-}`;
+${indent(writeRow(r, causal), 2)}
+}`,
+  )
+  .join('\n')}`;
   const decls = decode
     ? `${consts}\nvar<workgroup> red: array<vec4<f32>, 64>;\n${scoreFn}`
     : `${consts}\nvar<workgroup> Ks: array<vec4<f32>, ${bc * DH4}>;\nvar<workgroup> Vs: array<vec4<f32>, ${bc * DV4}>;\n${
@@ -336,7 +356,7 @@ ${indent(
       { name: 'Out', type: 'f32', write: true },
     ],
     paramWords: P.words.length,
-    workgroupSize: decode ? 64 : BR,
+    workgroupSize: WG,
     decls,
     body,
   });
