@@ -68,5 +68,38 @@ for (const r of at.levels)
   lines.push(
     `| ${r.case.match(/T=(\d+)/)[1]} | ${ms(r.o0.median)} | ${ms(r.o2.median)} | ${r.speedup.toFixed(2)}× |`,
   );
+// The WGSL section, when this machine has WGSL results.
+let wg;
+try {
+  wg = JSON.parse(readFileSync(url(`${machine}-wgsl.json`), 'utf8'));
+} catch {
+  wg = undefined;
+}
+if (wg) {
+  const timed = (r) => r.error ?? `${ms(r.median)} (${r.min.toFixed(1)}–${r.max.toFixed(1)})`;
+  lines.push(
+    '',
+    `## WGSL on ${wg.adapter} (${wg.date.slice(0, 10)})`,
+    '',
+    'Whole `run()` calls (upload, dispatches, readback), medians after a warm-up run; outputs',
+    'checked against the JS backend first. On SwiftShader (a CPU implementation of Vulkan)',
+    'only ratios mean something.',
+    '',
+    '| kernel | median | GFLOP/s |',
+    '|---|---|---|',
+    ...wg.matmul.map(
+      (r) => `| ${r.case.replace(/^wgsl /, '')} | ${timed(r)} | ${r.gflops?.toFixed(2) ?? '—'} |`,
+    ),
+    '',
+    `Attention core B=1, H=${wg.attention[0]?.H}, dh=${wg.attention[0]?.dh}: fused (-O2, one flash-attention dispatch) vs unfused (-O0, T×T scores):`,
+    '',
+    '| T | fused | unfused | fused speed-up |',
+    '|---|---|---|---|',
+    ...wg.attention.map(
+      (r) =>
+        `| ${r.T} | ${timed(r.fused)} | ${timed(r.unfused)} | ${r.speedup ? `${r.speedup.toFixed(2)}×` : '—'} |`,
+    ),
+  );
+}
 writeFileSync(url(`${machine}.md`), lines.join('\n') + '\n');
 console.log(`wrote bench/results/${machine}.md`);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { main } from '@glimpse/cli';
@@ -31,4 +32,27 @@ export function cliProcessEnv(
     env: { ...process.env, ...env },
   });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** The committed PyTorch fixtures: model name → built-in spec (test/fixtures/manifest.json). */
+export const FIXTURE_MODELS = (
+  JSON.parse(readFileSync(`${FIXTURES}/manifest.json`, 'utf8')) as {
+    models: Record<string, string>;
+  }
+).models;
+
+/** `glimpse run` of a fixture model with its weights and inputs, checked against PyTorch's output. */
+export function runFixture(name: string, ...extra: string[]) {
+  const dir = `${FIXTURES}/${name}`;
+  return cli(
+    'run',
+    FIXTURE_MODELS[name]!,
+    '--weights',
+    `${dir}/weights.safetensors`,
+    '--inputs',
+    dir,
+    '--check',
+    dir,
+    ...extra,
+  );
 }

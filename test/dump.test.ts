@@ -13,6 +13,7 @@ import { buildModel, MODEL_NAMES } from '@glimpse/models';
 import type { Pass } from '@glimpse/optimizer';
 import { optimizeWithResults, printAfter, printAfterFailure, PASSES } from '@glimpse/optimizer';
 import { graphToDot, renderGraph } from 'glimpse';
+import { launchChromium } from './chromium.js';
 import { cli, FIXTURES, ROOT } from './cli.js';
 
 const SEED = `${FIXTURES}/graphs/seed-attention.glimpse`;
@@ -229,22 +230,7 @@ describe('HTML report in headless Chromium', () => {
     expect(r.code).toBe(0);
     const html = readFileSync(file, 'utf8');
     expect(html).not.toMatch(/<script|<link|src="http|href="http/); // self-contained, offline
-    if (!existsSync('/usr/bin/chromium'))
-      throw new Error(
-        "this test needs Debian's chromium at /usr/bin/chromium: apt-get install -y chromium (.ci/run installs it)",
-      );
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium(['--disable-gpu']);
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       await page.goto(`file://${file}`);

@@ -188,8 +188,8 @@ describe('CLI user errors: one line, exit 2', () => {
       /--seed takes a non-negative integer/,
     );
     await expectUserError(
-      ['run', 'self-attention', '--backend', 'wgsl'],
-      /backend 'wgsl' is not available in this build/,
+      ['run', 'self-attention', '--backend', 'webgl'],
+      /argument 'webgl' is invalid\. Allowed choices are js, wgsl/,
     );
     await expectUserError(['dump'], /missing required argument 'model'/);
   });

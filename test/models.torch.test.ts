@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MODEL_NAMES } from '@glimpse/models';
-import { cli, FIXTURES } from './cli.js';
+import { cli, FIXTURES, runFixture } from './cli.js';
 
 const manifest = JSON.parse(readFileSync(`${FIXTURES}/manifest.json`, 'utf8')) as {
   models: Record<string, string>;
@@ -38,22 +38,10 @@ describe('built-in models ≡ PyTorch', () => {
   it('has a fixture for every built-in model', () => {
     expect(Object.keys(manifest.models).sort()).toEqual([...MODEL_NAMES].sort());
   });
-  for (const [name, spec] of Object.entries(manifest.models))
+  for (const name of Object.keys(manifest.models))
     for (const level of ['0', '2']) {
       it(`${name} at -O${level}`, async () => {
-        const dir = `${FIXTURES}/${name}`;
-        const r = await cli(
-          'run',
-          spec,
-          '--level',
-          level,
-          '--weights',
-          `${dir}/weights.safetensors`,
-          '--inputs',
-          dir,
-          '--check',
-          dir,
-        );
+        const r = await runFixture(name, '--level', level);
         expect(r.err).toBe('');
         expect(r.out).toMatch(/^y: max abs err .*, ok$/m);
         expect(r.code).toBe(0);

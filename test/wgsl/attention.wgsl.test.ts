@@ -111,34 +111,35 @@ describeGpu('the WGSL attention kernel around its tiles', () => {
       { numRuns: 40 },
     );
   });
-  it('a NaN in v past a causal early stop still reaches every row (0·NaN), as unfused', async () => {
-    // T = S = 130 top-left causal: the first tile (rows 0..63) stops at key 64; v row 100 is NaN.
-    const g = buildGraph('attn', (b) =>
-      b.op(
-        'attention',
-        [
-          b.input('q', 'f32', [1, 130, 8]),
-          b.input('k', 'f32', [1, 130, 8]),
-          b.input('v', 'f32', [1, 130, 2]),
-        ],
-        { causal: 'top_left' },
-        'y',
-      ),
-    );
-    const rnd = randomStream(5, 'x');
-    const t = (s: number[]) =>
-      fromNumbers(
-        'f32',
-        s,
-        Array.from({ length: s.reduce((a, v) => a * v) }, () => rnd() - 0.5),
+  for (const rows of ['nan', 'zero'] as const)
+    it(`a NaN in v past a causal early stop still reaches every row (0·NaN), as unfused (masked_rows ${rows})`, async () => {
+      // T = S = 130 top-left causal: the first tile (rows 0..63) stops at key 64; v row 100 is NaN.
+      const g = buildGraph('attn', (b) =>
+        b.op(
+          'attention',
+          [
+            b.input('q', 'f32', [1, 130, 8]),
+            b.input('k', 'f32', [1, 130, 8]),
+            b.input('v', 'f32', [1, 130, 2]),
+          ],
+          { causal: 'top_left', masked_rows: rows },
+          'y',
+        ),
       );
-    const x = { q: t([1, 130, 8]), k: t([1, 130, 8]), v: t([1, 130, 2]) };
-    (x.v.data as Float32Array)[100 * 2 + 1] = NaN;
-    const ref = await checkWgsl(g, x);
-    // The reference itself says: column 1 is NaN in every row, column 0 in none.
-    expect(Array.from({ length: 130 }, (_, i) => Number.isNaN(ref.y!.data[i * 2 + 1]!))).toEqual(
-      Array(130).fill(true),
-    );
-    expect(ref.y!.data.filter((_, i) => i % 2 === 0).some(Number.isNaN)).toBe(false);
-  });
+      const rnd = randomStream(5, 'x');
+      const t = (s: number[]) =>
+        fromNumbers(
+          'f32',
+          s,
+          Array.from({ length: s.reduce((a, v) => a * v) }, () => rnd() - 0.5),
+        );
+      const x = { q: t([1, 130, 8]), k: t([1, 130, 8]), v: t([1, 130, 2]) };
+      (x.v.data as Float32Array)[100 * 2 + 1] = NaN;
+      const ref = await checkWgsl(g, x);
+      // The reference itself says: column 1 is NaN in every row, column 0 in none.
+      expect(Array.from({ length: 130 }, (_, i) => Number.isNaN(ref.y!.data[i * 2 + 1]!))).toEqual(
+        Array(130).fill(true),
+      );
+      expect(ref.y!.data.filter((_, i) => i % 2 === 0).some(Number.isNaN)).toBe(false);
+    });
 });

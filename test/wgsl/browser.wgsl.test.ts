@@ -5,10 +5,11 @@
  * the same result as WGSL in Node and the JS backend.
  */
 import { createServer, type Server } from 'node:http';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compile, interpret, models } from 'glimpse';
+import { launchChromium } from '../chromium.js';
 import { ROOT } from '../cli.js';
 import { asRef, assertClose } from '../helpers.js';
 import { pageInputs, PAGE_MODEL, PAGE_SHAPE } from '../browser/inputs.js';
@@ -52,21 +53,10 @@ describeGpu('WGSL in a browser', () => {
   afterAll(() => server?.close());
 
   it('compiles self-attention with wgsl in headless Chromium and shows the Node result', async () => {
-    if (!existsSync('/usr/bin/chromium'))
-      throw new Error(
-        "this test needs Debian's chromium at /usr/bin/chromium: apt-get install -y chromium",
-      );
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--enable-unsafe-webgpu',
-        '--use-webgpu-adapter=swiftshader',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium([
+      '--enable-unsafe-webgpu',
+      '--use-webgpu-adapter=swiftshader',
+    ]);
     try {
       const page = await browser.newPage();
       const errors: string[] = [];

@@ -8,37 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { readNpy } from '@glimpse/ir';
-import { cli, FIXTURES } from '../cli.js';
+import { FIXTURE_MODELS, runFixture } from '../cli.js';
 import { assertClose } from '../helpers.js';
 import { describeGpu } from './gpu.js';
 
-const manifest = JSON.parse(readFileSync(`${FIXTURES}/manifest.json`, 'utf8')) as {
-  models: Record<string, string>;
-};
-
 describeGpu('built-in models on WGSL ≡ PyTorch and ≡ the JS backend', () => {
-  for (const [name, spec] of Object.entries(manifest.models))
+  for (const name of Object.keys(FIXTURE_MODELS))
     for (const level of ['0', '2']) {
       it(`${name} at -O${level}`, async () => {
-        const dir = `${FIXTURES}/${name}`;
         const out = mkdtempSync(join(tmpdir(), 'glimpse-wgsl-'));
         const run = (backend: string) =>
-          cli(
-            'run',
-            spec,
-            '--backend',
-            backend,
-            '--level',
-            level,
-            '--weights',
-            `${dir}/weights.safetensors`,
-            '--inputs',
-            dir,
-            '--check',
-            dir,
-            '--outputs',
-            join(out, backend),
-          );
+          runFixture(name, '--backend', backend, '--level', level, '--outputs', join(out, backend));
         const w = await run('wgsl');
         expect(w.err).toBe('');
         expect(w.out).toMatch(/^y: max abs err .*, ok$/m);

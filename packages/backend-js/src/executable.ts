@@ -13,7 +13,7 @@ import type { Kernel } from './kernels/index.js';
 import { KERNELS, VIEW_OPS } from './kernels/index.js';
 import { Scratch } from './kernels/scratch.js';
 import type { MemoryPlan, PlanValue } from './memory.js';
-import { planMemory } from './memory.js';
+import { liveness, planMemory } from './memory.js';
 import type { Buf, StorageKind } from './storage.js';
 import { fromStorage, STORAGE_BYTES, storageOf, toStorage, view } from './storage.js';
 
@@ -154,21 +154,12 @@ export class JsExecutable {
     const g = this.graph;
     const shapes = concreteShapes(g, binding);
     const nodes = g.nodes.filter((n) => !VIEW_OPS.has(n.op));
-    // Liveness on storage roots: a view read at step s keeps its root alive to s.
-    const planned = new Map<number, { def: number; lastUse: number }>();
-    nodes.forEach((n, s) =>
-      n.outputs.forEach((o) => planned.set(this.id(o), { def: s, lastUse: s })),
+    const planned = liveness(
+      nodes,
+      g.outputs,
+      (n) => this.id(n),
+      (i) => this.root[i]!,
     );
-    nodes.forEach((n, s) =>
-      n.inputs.forEach((i) => {
-        const p = planned.get(this.root[this.id(i)]!);
-        if (p) p.lastUse = Math.max(p.lastUse, s);
-      }),
-    );
-    for (const o of g.outputs) {
-      const p = planned.get(this.root[this.id(o)]!);
-      if (p) p.lastUse = Infinity;
-    }
     const order = [...planned.keys()];
     const names = g.valueNames();
     const values: PlanValue[] = order.map((id) => ({

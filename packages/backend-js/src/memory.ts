@@ -64,3 +64,29 @@ export function planMemory(values: readonly PlanValue[], steps: number): MemoryP
     unplannedBytes: values.reduce((a, v) => a + v.bytes, 0),
   };
 }
+
+/**
+ * Definition and last use, in step order, of every value the steps define, keyed by value
+ * id. Liveness is on storage roots: a view read at step s keeps its root alive to s; graph
+ * outputs live to the end. Shared by the backends' executables.
+ */
+export function liveness(
+  steps: readonly { readonly inputs: readonly string[]; readonly outputs: readonly string[] }[],
+  outputs: readonly string[],
+  id: (name: string) => number,
+  root: (id: number) => number,
+): Map<number, { def: number; lastUse: number }> {
+  const planned = new Map<number, { def: number; lastUse: number }>();
+  steps.forEach((n, s) => n.outputs.forEach((o) => planned.set(id(o), { def: s, lastUse: s })));
+  steps.forEach((n, s) =>
+    n.inputs.forEach((i) => {
+      const p = planned.get(root(id(i)));
+      if (p) p.lastUse = Math.max(p.lastUse, s);
+    }),
+  );
+  for (const o of outputs) {
+    const p = planned.get(root(id(o)));
+    if (p) p.lastUse = Infinity;
+  }
+  return planned;
+}

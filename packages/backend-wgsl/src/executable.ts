@@ -11,7 +11,7 @@ import {
   withWhere,
 } from '@glimpse/ir';
 import type { InputValue, RunOptions } from '@glimpse/backend-js';
-import { fromStorage, normalizeInputs, planMemory, toStorage } from '@glimpse/backend-js';
+import { fromStorage, liveness, normalizeInputs, planMemory, toStorage } from '@glimpse/backend-js';
 import type { PlanValue } from '@glimpse/backend-js';
 import { checkLive, gpuDevice } from './device.js';
 import type { Dispatch, KernelCtx, KernelFactory, Ref } from './kernels/index.js';
@@ -271,20 +271,12 @@ export class WgslExecutable {
     const dev = this.device;
     const shapes = concreteShapes(g, binding);
     const nodes = g.nodes.filter((n) => n.op !== 'reshape' && n.op !== 'constant');
-    const planned = new Map<number, { def: number; lastUse: number }>();
-    nodes.forEach((n, s) =>
-      n.outputs.forEach((o) => planned.set(this.id(o), { def: s, lastUse: s })),
+    const planned = liveness(
+      nodes,
+      g.outputs,
+      (n) => this.id(n),
+      (i) => this.root[i]!,
     );
-    nodes.forEach((n, s) =>
-      n.inputs.forEach((i) => {
-        const p = planned.get(this.root[this.id(i)]!);
-        if (p) p.lastUse = Math.max(p.lastUse, s);
-      }),
-    );
-    for (const o of g.outputs) {
-      const p = planned.get(this.root[this.id(o)]!);
-      if (p) p.lastUse = Infinity;
-    }
     const order = [...planned.keys()];
     const names = g.valueNames();
     const values: PlanValue[] = order.map((id) => ({

@@ -7,7 +7,7 @@ import { constant, embedding, tril } from './misc.js';
 import { layer_norm, reduce_mean, reduce_sum, softmax } from './reduce.js';
 import type { KernelFactory } from './types.js';
 
-export type { Kernel, KernelCtx, KernelFactory } from './types.js';
+export type { Kernel, KernelCtx, KernelFactory, NodeShapes } from './types.js';
 
 /** Every op has a kernel; the type checker says so. */
 export const KERNELS: { [K in OpName]: KernelFactory<K> } = {

@@ -195,13 +195,15 @@ m${r} = mn${r};
 l${r} = l${r} * alpha${r} + p${r};
 ${unroll(DV4, (i) => `o${r}_${i} = o${r}_${i} * alpha${r} + p${r} * ${v4(i)};`)}`;
   const fallback = a.masked_rows === 'zero' ? '0.0' : 'select(nan_f32(), 0.0, S == 0u)';
-  // Write row r (o already divided by l), column by column, with the op's rules.
+  // Write row r (o already divided by l), column by column, with the op's rules: a row of
+  // only -inf scores gives the fallback; otherwise a non-finite v past a causal stop
+  // (0·v = NaN in the unfused graph) gives NaN.
   const writeRow = (r: number, badScan: boolean) =>
     unroll(DV4, (i) =>
       unroll(
         Math.min(4, g.dv - 4 * i),
         (e) =>
-          `Out[ob${r} + ${4 * i + e}u] = select(${fallback}, o${r}_${i}[${e}], real${r} != 0u${badScan ? ` && atomicLoad(&bad[${4 * i + e}u]) == 0u` : ''});`,
+          `Out[ob${r} + ${4 * i + e}u] = select(${fallback}, ${badScan ? `select(nan_f32(), o${r}_${i}[${e}], atomicLoad(&bad[${4 * i + e}u]) == 0u)` : `o${r}_${i}[${e}]`}, real${r} != 0u);`,
       ),
     );
   const rows = Array.from({ length: R }, (_, r) => r);

@@ -48,32 +48,40 @@ export const slice: KernelFactory<'slice'> = (a, ctx) => {
   ];
 };
 
+/**
+ * Copies between a whole tensor and its pieces along `ax` (concat: pieces → whole; split:
+ * whole → pieces); empty pieces need none.
+ */
+function pieces(
+  ctx: KernelCtx,
+  whole: readonly number[],
+  parts: readonly (readonly number[])[],
+  ax: number,
+  toWhole: boolean,
+): Dispatch[] {
+  const wst = stridesOf(whole);
+  let at = 0;
+  return parts.flatMap((s, i) => {
+    const w = { base: at * wst[ax]!, strides: wst };
+    const part = { base: 0, strides: stridesOf(s) };
+    at += s[ax]!;
+    if (s.some((d) => d === 0)) return [];
+    return [
+      toWhole
+        ? copy(ctx, s, { in: i, ...part }, { out: 0, ...w })
+        : copy(ctx, s, { in: 0, ...w }, { out: i, ...part }),
+    ];
+  });
+}
+
 export const concat: KernelFactory<'concat'> = (a, ctx) => {
   const out = ctx.outShapes[0]!;
-  const ax = normAxis(a.axis, out.length)!;
-  const ost = stridesOf(out);
-  let at = 0;
-  return ctx.inShapes.flatMap((s, i) => {
-    const base = at * ost[ax]!;
-    at += s[ax]!;
-    return s.some((d) => d === 0)
-      ? []
-      : [copy(ctx, s, { in: i, base: 0, strides: stridesOf(s) }, { out: 0, base, strides: ost })];
-  });
+  return pieces(ctx, out, ctx.inShapes, normAxis(a.axis, out.length)!, true);
 };
 
 export const split: KernelFactory<'split'> = (a, ctx) => {
   const x = ctx.inShapes[0]!;
-  const ax = normAxis(a.axis, x.length)!;
-  const st = stridesOf(x);
-  let at = 0;
-  return ctx.outShapes.flatMap((s, i) => {
-    const base = at * st[ax]!;
-    at += s[ax]!;
-    return s.some((d) => d === 0)
-      ? []
-      : [copy(ctx, s, { in: 0, base, strides: st }, { out: i, base: 0, strides: stridesOf(s) })];
-  });
+  return pieces(ctx, x, ctx.outShapes, normAxis(a.axis, x.length)!, false);
 };
 
 export const tril: KernelFactory<'tril'> = (a, ctx) => {

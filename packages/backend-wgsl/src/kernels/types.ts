@@ -1,4 +1,5 @@
-import type { AttrsOf, DType, Node, OpName } from '@glimpse/ir';
+import type { AttrsOf, OpName } from '@glimpse/ir';
+import type { NodeShapes } from '@glimpse/backend-js';
 import type { Params } from '../wgsl.js';
 
 /** What a binding slot of a dispatch refers to. */
@@ -17,13 +18,8 @@ export interface Dispatch {
   readonly workgroups: number;
 }
 
-/** What a kernel factory knows: concrete shapes and dtypes of one node under one binding. */
-export interface KernelCtx {
-  readonly node: Node;
-  readonly inShapes: readonly number[][];
-  readonly outShapes: readonly number[][];
-  readonly inTypes: readonly DType[];
-  readonly outTypes: readonly DType[];
+/** What a kernel factory knows: the node's concrete shapes and dtypes, and its step. */
+export interface KernelCtx extends NodeShapes {
   /** Index of this step (status words name the step that found bad data). */
   readonly step: number;
 }
