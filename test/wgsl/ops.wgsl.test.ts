@@ -42,6 +42,62 @@ describeGpu('every op: WGSL backend ≡ reference', () => {
   });
 });
 
+describeGpu('matmul shapes the 64×64×16 tiles divide (no bounds checks; vec4 global loads)', () => {
+  it('bmm with transposes and broadcast batches, linear with bias ≡ reference', async () => {
+    const arb = fc.record({
+      M: fc.constantFrom(64, 128),
+      N: fc.constantFrom(64, 128),
+      K: fc.constantFrom(16, 48),
+      ta: fc.boolean(),
+      tb: fc.boolean(),
+      batchA: fc.constantFrom<number[]>([], [1], [2]),
+      batchB: fc.constantFrom<number[]>([], [2]),
+      seed: fc.integer({ min: 0, max: 1000 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, async (c) => {
+        const a = [...c.batchA, ...(c.ta ? [c.K, c.M] : [c.M, c.K])];
+        const b = [...c.batchB, ...(c.tb ? [c.N, c.K] : [c.K, c.N])];
+        const g = buildGraph('mm', (bb) =>
+          bb.op(
+            'bmm',
+            [bb.input('a', 'f32', a), bb.input('b', 'f32', b)],
+            { transpose_a: c.ta, transpose_b: c.tb },
+            'y',
+          ),
+        );
+        await checkWgsl(
+          g,
+          { a: tensor('f32', a, c.seed), b: tensor('f32', b, c.seed + 1) },
+          { scale: c.K * 4 },
+        );
+      }),
+      { numRuns: 12 },
+    );
+    const lin = buildGraph('lin', (b) =>
+      b.op(
+        'linear',
+        [
+          b.input('x', 'f32', [2, 64, 48]),
+          b.input('w', 'f32', [128, 48]),
+          b.input('bias', 'f32', [128]),
+        ],
+        {},
+        'y',
+      ),
+    );
+    await checkWgsl(
+      lin,
+      {
+        x: tensor('f32', [2, 64, 48], 1),
+        w: tensor('f32', [128, 48], 2),
+        bias: tensor('f32', [128], 3),
+      },
+      { scale: 200 },
+    );
+  });
+});
+
 describeGpu('dispatches past 65535 workgroups (split over a 2-D grid)', () => {
   const x = (shape: number[], seed: number): Tensor => tensor('f32', shape, seed);
   it('add over 4.4M elements (68750 workgroups of 64)', async () => {

@@ -202,7 +202,8 @@ export class WgslExecutable {
       throw new UnsupportedError(
         `${what} needs ${bytes} bytes, over this device's storage-buffer binding limit of ${max} bytes`,
       );
-    return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
+    // Multiples of 16 bytes: kernels may bind a buffer as array<vec4<f32>>.
+    return this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
   }
 
   private fixedBuffers(): Map<number, GPUBuffer> {

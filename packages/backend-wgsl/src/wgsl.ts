@@ -89,7 +89,7 @@ function helperClosure(text: string): string[] {
 
 export interface BindingDecl {
   readonly name: string;
-  readonly type: Storage | 'atomic<u32>';
+  readonly type: Storage | 'atomic<u32>' | 'vec4<f32>';
   readonly write: boolean;
 }
 

@@ -38,6 +38,39 @@ function gemm(g: Gemm): Dispatch[] {
   const sum = (at: number) => ['0u', ...g.batch.map((_, i) => `b${i} * p(${at + i}u)`)].join(' + ');
   const inA = aligned ? 'true' : 'gm < M && gk < K';
   const inB = aligned ? 'true' : 'gk < K && gn < N';
+  // vec4 loads from global memory where the operand is contiguous along the loaded axis
+  // and every offset is a multiple of 4 (the buffer is then bound as array<vec4<f32>>).
+  const vecA = aligned && g.sak === 1 && g.sam % 4 === 0 && g.aBatch.every((x) => x % 4 === 0);
+  const vecB = aligned && g.sbn === 1 && g.sbk % 4 === 0 && g.bBatch.every((x) => x % 4 === 0);
+  // One element each (4 per invocation), or one vec4 each: A's 64×16 and B's 16×64 tiles.
+  const loadA = vecA
+    ? `{
+    let r = lid / 4u;
+    let kq = (lid % 4u) * 4u;
+    let va = a[(aBase + (row0 + r) * p(6u) + k0 + kq) / 4u];
+    for (var e = 0u; e < 4u; e = e + 1u) { As[(kq + e) * 16u + r / 4u][r % 4u] = va[e]; }
+  }`
+    : `for (var i = 0u; i < 4u; i = i + 1u) {
+    let idx = lid + i * 256u;
+    let r = idx / ${TK}u;
+    let gm = row0 + r;
+    let gk = k0 + idx % ${TK}u;
+    var va = 0.0;
+    if (${inA}) { va = a[aBase + gm * p(6u) + gk * p(7u)]; }
+    As[(idx % ${TK}u) * 16u + r / 4u][r % 4u] = va;
+  }`;
+  const loadB = vecB
+    ? `Bs[(lid / 16u) * 16u + lid % 16u] = b[(bBase + (k0 + lid / 16u) * p(8u) + col0 + (lid % 16u) * 4u) / 4u];`
+    : `for (var i = 0u; i < 4u; i = i + 1u) {
+    let idx = lid + i * 256u;
+    let c = idx % ${TM}u;
+    let kk = idx / ${TM}u;
+    let gn = col0 + c;
+    let gk2 = k0 + kk;
+    var vb = 0.0;
+    if (${inB.replace('gk', 'gk2')}) { vb = b[bBase + gk2 * p(8u) + gn * p(9u)]; }
+    Bs[kk * 16u + c / 4u][c % 4u] = vb;
+  }`;
   const body = `let M = p(0u); let N = p(1u); let K = p(2u);
 let t = wg;
 let perBatch = p(4u) * p(5u);
@@ -52,22 +85,8 @@ let tx = lid % 16u;
 let ty = lid / 16u;
 var acc: array<vec4<f32>, 4>;
 for (var k0 = 0u; k0 < K; k0 = k0 + ${TK}u) {
-  for (var i = 0u; i < 4u; i = i + 1u) {
-    let idx = lid + i * 256u;
-    let r = idx / ${TK}u;
-    let gm = row0 + r;
-    let gk = k0 + idx % ${TK}u;
-    var va = 0.0;
-    if (${inA}) { va = a[aBase + gm * p(6u) + gk * p(7u)]; }
-    As[(idx % ${TK}u) * 16u + r / 4u][r % 4u] = va;
-    let c = idx % ${TM}u;
-    let kk = idx / ${TM}u;
-    let gn = col0 + c;
-    let gk2 = k0 + kk;
-    var vb = 0.0;
-    if (${inB.replace('gk', 'gk2')}) { vb = b[bBase + gk2 * p(8u) + gn * p(9u)]; }
-    Bs[kk * 16u + c / 4u][c % 4u] = vb;
-  }
+  ${loadA}
+  ${loadB}
   workgroupBarrier();
   for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
     let a4 = As[kk * 16u + ty];
@@ -88,8 +107,8 @@ for (var i = 0u; i < 4u; i = i + 1u) {
 }`;
   const wgsl = shader({
     bindings: [
-      { name: 'a', type: 'f32', write: false },
-      { name: 'b', type: 'f32', write: false },
+      { name: 'a', type: vecA ? 'vec4<f32>' : 'f32', write: false },
+      { name: 'b', type: vecB ? 'vec4<f32>' : 'f32', write: false },
       ...(g.bias ? [{ name: 'bias', type: 'f32' as const, write: false }] : []),
       { name: 'y', type: 'f32', write: true },
     ],
