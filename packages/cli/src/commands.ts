@@ -24,7 +24,8 @@ import {
   existsSync,
   loadWeights,
   outputPath,
-  readNpyAs,
+  pbPath,
+  readTensorAs,
   writeFile,
   writeTensor,
 } from './files.js';
@@ -124,15 +125,18 @@ function parseNumber(flag: string, v: string, integer = false): number {
   return n;
 }
 
-/** Inputs read from `dir` (NAME.npy per input), converted exactly to the graph's dtypes. */
+/**
+ * Inputs read from `dir` — NAME.npy per input, or ONNX's input_N.pb in input order —
+ * converted exactly to the graph's dtypes.
+ */
 function readInputs(g: Graph, dir: string): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
-  for (const inp of g.inputs) {
-    const path = join(dir, `${inp.name}.npy`);
+  g.inputs.forEach((inp, i) => {
+    const path = pbPath(dir, 'input', i) ?? join(dir, `${inp.name}.npy`);
     if (!existsSync(path))
       throw new InputError(`missing input file for '${inp.name}'`, { file: path });
-    out[inp.name] = readNpyAs(path, inp.type.dtype);
-  }
+    out[inp.name] = readTensorAs(path, inp.type.dtype);
+  });
   return out;
 }
 
@@ -249,8 +253,8 @@ async function runModel(io: Io, model: string, o: RunOpts): Promise<number> {
   }
   if (o.check !== undefined) {
     let ok = true;
-    for (const [name, t] of Object.entries(outputs)) {
-      const want = readNpyAs(outputPath(o.check, name), t.dtype);
+    for (const [i, [name, t]] of Object.entries(outputs).entries()) {
+      const want = readTensorAs(pbPath(o.check, 'output', i) ?? outputPath(o.check, name), t.dtype);
       const r = compare(t, want, { rtol, atol });
       io.out(formatReport(name, r));
       ok &&= r.ok;

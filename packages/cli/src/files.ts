@@ -1,3 +1,4 @@
+import { readTensorPb } from '@glimpse/onnx';
 import { readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
 import type { DType, Graph, Tensor } from '@glimpse/ir';
 import {
@@ -62,7 +63,11 @@ export function ensureDir(dir: string) {
  * lossy is an error that names the file.
  */
 export function convertExact(
-  t: { dtype: DType | 'f64' | 'u8'; shape: number[]; data: ArrayLike<number> | BigInt64Array },
+  t: {
+    dtype: DType | 'f64' | 'u8';
+    shape: readonly number[];
+    data: ArrayLike<number> | BigInt64Array;
+  },
   want: DType,
   file: string,
 ): Tensor {
@@ -127,6 +132,21 @@ export function loadWeights(g: Graph, path: string): Graph {
     return { ...p, init: { kind: 'data' as const, data } };
   });
   return g.with({ params });
+}
+
+/**
+ * ONNX's test layout: `input_N.pb` / `output_N.pb` (one TensorProto each) numbered in the
+ * order of the graph's inputs or outputs. `kind` file N of `dir`, if the folder uses it.
+ */
+export function pbPath(dir: string, kind: 'input' | 'output', n: number): string | undefined {
+  const p = join(dir, `${kind}_${n}.pb`);
+  return existsSync(join(dir, `${kind}_0.pb`)) ? p : undefined;
+}
+
+/** A tensor from `path` (.npy, or an ONNX TensorProto .pb), converted exactly to `want`. */
+export function readTensorAs(path: string, want: DType): Tensor {
+  if (!path.endsWith('.pb')) return readNpyAs(path, want);
+  return convertExact(readTensorPb(readFile(path), path), want, path);
 }
 
 export function outputPath(dir: string, name: string): string {

@@ -1,8 +1,9 @@
 import type { Graph } from '@glimpse/ir';
-import { graphFromJSON, parseGraph, UnsupportedError } from '@glimpse/ir';
+import { graphFromJSON, parseGraph } from '@glimpse/ir';
+import { importOnnx } from '@glimpse/onnx';
 import type { ModelInfo } from '@glimpse/models';
 import { buildModel } from '@glimpse/models';
-import { readText } from './files.js';
+import { readFile, readText } from './files.js';
 
 export interface Loaded {
   graph: Graph;
@@ -28,7 +29,10 @@ export function loadModel(spec: string): Loaded {
       symbolDefaults: FILE_SYMBOL_DEFAULTS,
     };
   if (spec.endsWith('.onnx'))
-    throw new UnsupportedError(`ONNX import is not available in this build`, { file: spec });
+    return {
+      graph: importOnnx(readFile(spec), { file: spec }),
+      symbolDefaults: FILE_SYMBOL_DEFAULTS,
+    };
   const { graph, info } = buildModel(spec);
   return { graph, info, symbolDefaults: { ...info.symbolDefaults } };
 }

@@ -1,0 +1,148 @@
+import type { Dim, Graph, Val } from '@glimpse/ir';
+import { FormatError, GraphBuilder, ShapeError, UnsupportedError, withWhere } from '@glimpse/ir';
+import type { AttributeProto, NodeProto } from './proto.js';
+import { decodeModel, int } from './proto.js';
+import type { Operand } from './operand.js';
+import { constFromTensor, valOf } from './operand.js';
+import type { Cx } from './ops.js';
+import { CONVERTERS } from './ops.js';
+import { dtypeOf, tensorFromProto } from './tensor.js';
+
+/**
+ * Opsets of the default domain glimpse imports (25 changed none of the ops here but for
+ * added types; ONNX's own tests of Reshape and Transpose are stored at 25).
+ */
+export const OPSETS = { min: 13, max: 25 } as const;
+/** Declared input dims at or past this are refused before anything is sized by them. */
+const MAX_DIM = 2 ** 31 - 1;
+
+export interface ImportOptions {
+  /** The file name, for errors. */
+  file?: string;
+  /** Graph name (default: the ONNX graph's). */
+  name?: string;
+}
+
+const SYMBOL = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * An ONNX model as a glimpse graph. Initializers become params holding their data (frozen
+ * weights); `dim_param`s become symbols; the shape arithmetic of exporters (Shape, Gather,
+ * Concat, Unsqueeze, … on static shapes) folds to constants while importing. Every
+ * unsupported op is reported at once, with its node names.
+ */
+export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
+  const file = options.file ?? '<onnx>';
+  try {
+    return importModel(bytes, file, options.name);
+  } catch (e) {
+    throw withWhere(e, { file });
+  }
+}
+
+function importModel(bytes: Uint8Array, file: string, name?: string): Graph {
+  const model = decodeModel(bytes, file);
+  const g = model.graph;
+  if (!g) throw new FormatError('the model has no graph');
+  const defaultOpset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
+  const opset = defaultOpset ? int(defaultOpset.version, 'opset') : 0;
+  if (opset < OPSETS.min || opset > OPSETS.max)
+    throw new UnsupportedError(
+      `opset ${opset || 'none'} of the default domain is not supported (glimpse imports opsets ${OPSETS.min}–${OPSETS.max})`,
+    );
+  const nodes = g.node ?? [];
+  // Every node glimpse cannot convert, named, before any work.
+  const bad = nodes.filter(
+    (n) => (n.domain && n.domain !== 'ai.onnx') || !(n.opType! in CONVERTERS),
+  );
+  if (bad.length > 0)
+    throw new UnsupportedError(
+      `unsupported ONNX ops: ${bad
+        .map(
+          (n) =>
+            `${n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.` : ''}${n.opType} (node '${n.name || n.output?.[0]}')`,
+        )
+        .join(', ')}`,
+    );
+
+  const b = new GraphBuilder(name ?? (g.name || 'onnx_model'));
+  const env = new Map<string, Operand>();
+  for (const init of g.initializer ?? []) {
+    const n = init.name ?? '';
+    env.set(n, constFromTensor(tensorFromProto(init, `initializer '${n}'`), n));
+  }
+  let anon = 0;
+  for (const inp of g.input ?? []) {
+    const n = inp.name ?? '';
+    if (env.has(n)) continue; // an initializer listed as an input (older exporters): a weight
+    const tt = inp.type?.tensorType;
+    if (!tt) throw new UnsupportedError(`input '${n}' is not a tensor`);
+    const dtype = dtypeOf(tt.elemType ?? 0, `input '${n}'`);
+    const shape: Dim[] = (tt.shape?.dim ?? []).map((d, i) => {
+      if (d.dimParam) {
+        if (!SYMBOL.test(d.dimParam))
+          throw new UnsupportedError(
+            `input '${n}' dim ${i}: symbol '${d.dimParam}' is not an identifier`,
+          );
+        return d.dimParam;
+      }
+      if (d.dimValue === null || d.dimValue === undefined) return `unk_${anon++}`;
+      const v = int(d.dimValue, `input '${n}' dim ${i}`);
+      if (v < 0 || v >= MAX_DIM)
+        throw new ShapeError(
+          `input '${n}' declares dim ${i} = ${v}: dims must be in [0, ${MAX_DIM})`,
+          { value: n },
+        );
+      return v;
+    });
+    if (!tt.shape) throw new UnsupportedError(`input '${n}' has no shape (rank unknown)`);
+    env.set(n, { kind: 'val', val: b.input(n, dtype, shape) });
+  }
+
+  for (const node of nodes) {
+    const op = node.opType!;
+    const nodeName = node.name || node.output?.[0] || op;
+    const ins = (node.input ?? []).map((i) => {
+      if (i === '') return undefined;
+      const o = env.get(i);
+      if (!o)
+        throw new FormatError(
+          `node '${nodeName}' (${op}) reads '${i}', which nothing defines before it`,
+          {
+            node: nodeName,
+            op,
+          },
+        );
+      return o;
+    });
+    const attrs = new Map<string, AttributeProto>(
+      (node.attribute ?? []).map((a) => [a.name ?? '', a]),
+    );
+    const cx: Cx = { b, name: nodeName, op, opset, attrs, outputs: node.output ?? [] };
+    let outs: Operand[];
+    try {
+      outs = CONVERTERS[op]!(ins, cx);
+    } catch (e) {
+      throw withWhere(e, { node: nodeName, op });
+    }
+    (node.output ?? []).forEach((o, i) => {
+      if (o !== '' && outs[i]) env.set(o, outs[i]!);
+    });
+  }
+
+  for (const o of g.output ?? []) {
+    const n = o.name ?? '';
+    const v = env.get(n);
+    if (!v) throw new FormatError(`graph output '${n}' is never defined`);
+    b.output(named(b, v, n));
+  }
+  return b.build();
+}
+
+/** The graph value of an output under exactly its ONNX name (a free view where it differs). */
+function named(b: GraphBuilder, o: Operand, n: string): Val {
+  const v = valOf(b, o, n);
+  return v.name === n ? v : b.reshape(v, v.type.shape, n);
+}
+
+export type { NodeProto };

@@ -1,0 +1,692 @@
+import type { Dim, DType, GraphBuilder, Val } from '@glimpse/ir';
+import {
+  broadcastShapes,
+  broadcastStrides,
+  normAxis,
+  stridesOf,
+  UnsupportedError,
+} from '@glimpse/ir';
+import type { AttributeProto } from './proto.js';
+import { int } from './proto.js';
+import type { Const, Operand } from './operand.js';
+import { constFromTensor, constOf, dtypeOfOperand, ints, shapeOf, valOf } from './operand.js';
+import { dtypeOf, tensorFromProto } from './tensor.js';
+
+/** What a converter sees of the node it converts. */
+export interface Cx {
+  readonly b: GraphBuilder;
+  readonly name: string;
+  readonly op: string;
+  readonly opset: number;
+  readonly attrs: ReadonlyMap<string, AttributeProto>;
+  /** Names of the node's outputs ('' for an omitted optional output). */
+  readonly outputs: readonly string[];
+}
+
+/** A converter: ONNX inputs (undefined where omitted) → one operand per output. */
+export type Converter = (ins: readonly (Operand | undefined)[], cx: Cx) => Operand[];
+
+function unsupported(cx: Cx, what: string): never {
+  throw new UnsupportedError(`${cx.op} ${what}`, { node: cx.name, op: cx.op });
+}
+
+// ---- attributes ----
+const attr = (cx: Cx, n: string) => cx.attrs.get(n);
+export function attrInt(cx: Cx, n: string, dflt: number): number {
+  const a = attr(cx, n);
+  return a ? int(a.i, `${cx.name}.${n}`) : dflt;
+}
+function attrFloat(cx: Cx, n: string, dflt: number): number {
+  const a = attr(cx, n);
+  return a ? (a.f ?? 0) : dflt;
+}
+function attrInts(cx: Cx, n: string): number[] | undefined {
+  const a = attr(cx, n);
+  return a ? (a.ints ?? []).map((x) => int(x, `${cx.name}.${n}`)) : undefined;
+}
+
+// ---- helpers ----
+const val = (cx: Cx, o: Operand, hint = 'c') => valOf(cx.b, o, `${cx.name || cx.op}_${hint}`);
+const out = (cx: Cx, i = 0) => cx.outputs[i] || `${cx.name || cx.op}_out${i}`;
+const dyn = (v: Val): Operand => ({ kind: 'val', val: v });
+const isConst = (o: Operand | undefined): o is Const => o?.kind === 'const';
+const allConst = (ins: readonly (Operand | undefined)[]): ins is Const[] =>
+  ins.every((o) => o === undefined || o.kind === 'const');
+
+function need(cx: Cx, ins: readonly (Operand | undefined)[], i: number): Operand {
+  const o = ins[i];
+  if (!o) unsupported(cx, `needs input ${i}`);
+  return o;
+}
+function needConst(cx: Cx, ins: readonly (Operand | undefined)[], i: number, what: string): Const {
+  const o = need(cx, ins, i);
+  if (o.kind !== 'const')
+    unsupported(
+      cx,
+      `with a computed ${what} (input ${i}) is not supported: it must be constant or fold to one`,
+    );
+  return o;
+}
+/** A static shape, or an UnsupportedError saying which symbolic dims stop the import. */
+function staticShape(cx: Cx, o: Operand, what: string): number[] {
+  const s = shapeOf(o);
+  if (s.some((d) => typeof d !== 'number'))
+    unsupported(
+      cx,
+      `on ${what} of symbolic shape [${s.join(',')}]: symbolic shape arithmetic is not supported yet`,
+    );
+  return s as number[];
+}
+
+/** Elementwise on constants with numpy broadcasting. */
+function constMap(dtype: DType, xs: readonly Const[], f: (...v: number[]) => number): Const {
+  const shape = broadcastShapes(xs.map((x) => x.shape)) as number[];
+  const st = xs.map((x) => broadcastStrides(x.shape as number[], shape));
+  const n = shape.reduce((a, d) => a * d, 1);
+  const outSt = stridesOf(shape);
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let rem = i;
+    const offs = xs.map(() => 0);
+    for (let a = 0; a < shape.length; a++) {
+      const c = Math.floor(rem / outSt[a]!);
+      rem -= c * outSt[a]!;
+      st.forEach((s, k) => (offs[k]! += c * s[a]!));
+    }
+    data[i] = f(...xs.map((x, k) => x.data[offs[k]!]!));
+  }
+  return constOf(dtype, shape, data);
+}
+
+const isIntType = (d: DType) => d === 'i32' || d === 'i64';
+
+function binary(op: 'add' | 'sub' | 'mul' | 'div', f: (a: number, b: number) => number): Converter {
+  return (ins, cx) => {
+    const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
+    if (isConst(a) && isConst(b)) {
+      const d = a.dtype;
+      const g =
+        isIntType(d) && op === 'div'
+          ? (x: number, y: number) => (y === 0 ? 0 : Math.trunc(x / y))
+          : f;
+      return [constMap(d, [a, b], g)];
+    }
+    return [dyn(cx.b.op(op, [val(cx, a, 'a'), val(cx, b, 'b')], {}, out(cx)))];
+  };
+}
+
+function unary(op: 'relu' | 'tanh' | 'exp' | 'sqrt', f: (x: number) => number): Converter {
+  return (ins, cx) => {
+    const x = need(cx, ins, 0);
+    if (isConst(x)) return [constMap(x.dtype, [x], f)];
+    return [dyn(cx.b.op(op, [val(cx, x)], {}, out(cx)))];
+  };
+}
+
+/** Constant-only ops of shape arithmetic (comparisons, logic): they fold or are refused. */
+function foldOnly(dtype: (ins: Const[]) => DType, f: (...v: number[]) => number): Converter {
+  return (ins, cx) => {
+    if (!allConst(ins))
+      unsupported(
+        cx,
+        'on computed (non-constant) inputs is not supported: glimpse has no such op yet',
+      );
+    const cs = ins.filter((x): x is Const => x !== undefined);
+    return [constMap(dtype(cs), cs, f)];
+  };
+}
+
+function axesOf(
+  cx: Cx,
+  ins: readonly (Operand | undefined)[],
+  i: number,
+  rank: number,
+): number[] | undefined {
+  const fromAttr = attrInts(cx, 'axes');
+  const raw = ins[i] ? ints(needConst(cx, ins, i, 'axes')) : fromAttr;
+  if (raw === undefined) return undefined;
+  return raw.map((a) => {
+    const n = normAxis(a, rank);
+    if (n === undefined) unsupported(cx, `axis ${a} out of range for rank ${rank}`);
+    return n;
+  });
+}
+
+/** Reshape to a target (numbers and the input's own symbols), or fold for constants. */
+function reshapeTo(cx: Cx, x: Operand, target: readonly Dim[], name = out(cx)): Operand {
+  if (isConst(x)) return { ...constOf(x.dtype, target as number[], x.data) };
+  return dyn(cx.b.reshape(val(cx, x), target, name));
+}
+
+function transposeConst(x: Const, perm: readonly number[]): Const {
+  const shape = perm.map((p) => x.shape[p]!);
+  const inSt = stridesOf(x.shape as number[]);
+  const n = x.data.length;
+  const data = new Float64Array(n);
+  const outSt = stridesOf(shape);
+  for (let i = 0; i < n; i++) {
+    let rem = i;
+    let off = 0;
+    for (let a = 0; a < shape.length; a++) {
+      const c = Math.floor(rem / outSt[a]!);
+      rem -= c * outSt[a]!;
+      off += c * inSt[perm[a]!]!;
+    }
+    data[i] = x.data[off]!;
+  }
+  return constOf(x.dtype, shape, data);
+}
+
+function sliceConst(x: Const, ax: number, start: number, end: number): Const {
+  const shape = [...x.shape];
+  const st = stridesOf(x.shape as number[]);
+  shape[ax] = end - start;
+  const n = shape.reduce((a, d) => a * d, 1);
+  const outSt = stridesOf(shape);
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let rem = i;
+    let off = start * st[ax]!;
+    for (let a = 0; a < shape.length; a++) {
+      const c = Math.floor(rem / outSt[a]!);
+      rem -= c * outSt[a]!;
+      off += c * st[a]!;
+    }
+    data[i] = x.data[off]!;
+  }
+  return constOf(x.dtype, shape, data);
+}
+
+function concatConst(xs: Const[], ax: number): Const {
+  // Concatenate along ax by moving it first, joining, and moving it back.
+  const r = xs[0]!.shape.length;
+  const perm = [ax, ...Array.from({ length: r }, (_, i) => i).filter((i) => i !== ax)];
+  const inv = perm.map((_, i) => perm.indexOf(i));
+  const parts = xs.map((x) => transposeConst(x, perm));
+  const shape = [...parts[0]!.shape];
+  shape[0] = parts.reduce((a, p) => a + p.shape[0]!, 0);
+  const joined = constOf(
+    xs[0]!.dtype,
+    shape,
+    parts.flatMap((p) => Array.from(p.data)),
+  );
+  return transposeConst(joined, inv);
+}
+
+// ---- the converters ----
+export const CONVERTERS: Record<string, Converter> = {
+  Add: binary('add', (a, b) => a + b),
+  Sub: binary('sub', (a, b) => a - b),
+  Mul: binary('mul', (a, b) => a * b),
+  Div: binary('div', (a, b) => a / b),
+  Relu: unary('relu', (x) => (x > 0 ? x : x === x ? 0 : x)),
+  Tanh: unary('tanh', Math.tanh),
+  Exp: unary('exp', Math.exp),
+  Sqrt: unary('sqrt', Math.sqrt),
+  Neg: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    if (isConst(x)) return [constMap(x.dtype, [x], (v) => -v)];
+    if (isIntType(dtypeOfOperand(x)))
+      return [
+        dyn(cx.b.op('mul', [val(cx, x), cx.b.constant(-1, dtypeOfOperand(x), [])], {}, out(cx))),
+      ];
+    return [dyn(cx.b.op('scale', [val(cx, x)], { factor: -1 }, out(cx)))];
+  },
+  Reciprocal: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    if (isConst(x)) return [constMap(x.dtype, [x], (v) => 1 / v)];
+    const one = cx.b.constant(1, dtypeOfOperand(x), [], cx.b.fresh(`${cx.name}_one`));
+    return [dyn(cx.b.op('div', [one, val(cx, x)], {}, out(cx)))];
+  },
+  Pow: (ins, cx) => {
+    const [x, e] = [need(cx, ins, 0), needConst(cx, ins, 1, 'exponent')];
+    if (isConst(x)) return [constMap(x.dtype, [x, e], (a, b) => a ** b)];
+    const p = e.data.length === 1 ? e.data[0] : undefined;
+    if (p === 1) return [x];
+    if (p === 2) return [dyn(cx.b.op('mul', [val(cx, x), val(cx, x)], {}, out(cx)))];
+    if (p === 0.5) return [dyn(cx.b.op('sqrt', [val(cx, x)], {}, out(cx)))];
+    return unsupported(
+      cx,
+      `with exponent ${Array.from(e.data).join(',')} is not supported (1, 2 and 0.5 are)`,
+    );
+  },
+  Mod: foldOnly(
+    (c) => c[0]!.dtype,
+    (a, b) => (b === 0 ? 0 : a - Math.floor(a / b) * b),
+  ),
+  Equal: foldOnly(
+    () => 'bool',
+    (a, b) => (a === b ? 1 : 0),
+  ),
+  Less: foldOnly(
+    () => 'bool',
+    (a, b) => (a < b ? 1 : 0),
+  ),
+  And: foldOnly(
+    () => 'bool',
+    (a, b) => (a && b ? 1 : 0),
+  ),
+  Not: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    if (isConst(x)) return [constMap('bool', [x], (v) => (v ? 0 : 1))];
+    return [dyn(cx.b.op('not', [val(cx, x)], {}, out(cx)))];
+  },
+  Where: (ins, cx) => {
+    const [c, a, b] = [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)];
+    if (allConst([c, a, b]))
+      return [constMap((a as Const).dtype, [c, a, b] as Const[], (k, x, y) => (k ? x : y))];
+    return [
+      dyn(cx.b.op('where', [val(cx, c, 'cond'), val(cx, a, 'a'), val(cx, b, 'b')], {}, out(cx))),
+    ];
+  },
+  Identity: (ins, cx) => [need(cx, ins, 0)],
+  Cast: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const to = dtypeOf(attrInt(cx, 'to', 0), `${cx.name}.to`);
+    if (isConst(x))
+      return [
+        constMap(to, [x], (v) =>
+          to === 'bool'
+            ? v !== 0
+              ? 1
+              : 0
+            : isIntType(to)
+              ? Number.isFinite(v)
+                ? Math.trunc(v)
+                : 0
+              : v,
+        ),
+      ];
+    if (dtypeOfOperand(x) === to) return [x];
+    return [dyn(cx.b.op('cast', [val(cx, x)], { to }, out(cx)))];
+  },
+  CastLike: (ins, cx) => {
+    const to = dtypeOfOperand(need(cx, ins, 1));
+    const x = need(cx, ins, 0);
+    if (isConst(x)) return [{ ...x, dtype: to, param: undefined } as Const];
+    if (dtypeOfOperand(x) === to) return [x];
+    return [dyn(cx.b.op('cast', [val(cx, x)], { to }, out(cx)))];
+  },
+  Constant: (_ins, cx) => {
+    const a = [...cx.attrs.values()][0];
+    if (!a) unsupported(cx, 'without a value');
+    switch (a.name) {
+      case 'value':
+        return [constFromTensor(tensorFromProto(a.t!, `${cx.name}.value`))];
+      case 'value_float':
+        return [constOf('f32', [], [a.f ?? 0])];
+      case 'value_floats':
+        return [constOf('f32', [a.floats?.length ?? 0], a.floats ?? [])];
+      case 'value_int':
+        return [constOf('i64', [], [int(a.i, cx.name)])];
+      case 'value_ints':
+        return [
+          constOf(
+            'i64',
+            [a.ints?.length ?? 0],
+            (a.ints ?? []).map((v) => int(v, cx.name)),
+          ),
+        ];
+      default:
+        return unsupported(cx, `attribute ${a.name} is not supported`);
+    }
+  },
+  ConstantOfShape: (ins, cx) => {
+    const shape = ints(needConst(cx, ins, 0, 'shape'));
+    const v = attr(cx, 'value');
+    const fill = v?.t
+      ? constFromTensor(tensorFromProto(v.t, `${cx.name}.value`))
+      : constOf('f32', [1], [0]);
+    const n = shape.reduce((a, d) => a * d, 1);
+    return [constOf(fill.dtype, shape, new Float64Array(n).fill(fill.data[0] ?? 0))];
+  },
+  Range: (ins, cx) => {
+    const [s, l, d] = [0, 1, 2].map((i) => needConst(cx, ins, i, 'bound').data[0]!) as [
+      number,
+      number,
+      number,
+    ];
+    const n = Math.max(0, Math.ceil((l - s) / d));
+    if (n > 2 ** 24) unsupported(cx, `of ${n} elements is too large to fold`);
+    return [
+      constOf(
+        needConst(cx, ins, 0, 'start').dtype,
+        [n],
+        Array.from({ length: n }, (_, i) => s + i * d),
+      ),
+    ];
+  },
+  Shape: (ins, cx) => {
+    const s = staticShape(cx, need(cx, ins, 0), 'an input');
+    const r = s.length;
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + r : v, 0), r);
+    const dims = s.slice(clamp(attrInt(cx, 'start', 0)), clamp(attrInt(cx, 'end', r)));
+    return [constOf('i64', [dims.length], dims)];
+  },
+  Size: (ins, cx) => [
+    constOf('i64', [], [staticShape(cx, need(cx, ins, 0), 'an input').reduce((a, d) => a * d, 1)]),
+  ],
+  Reshape: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const target = ints(needConst(cx, ins, 1, 'shape'));
+    const allowzero = attrInt(cx, 'allowzero', 0) === 1;
+    const s = shapeOf(x);
+    if (allowzero && target.includes(0)) {
+      // A literal 0 dim: the result is empty (glimpse's 0 means "copy the input dim").
+      if (target.includes(-1)) unsupported(cx, 'with allowzero, 0 and -1 together');
+      return [constOf(dtypeOfOperand(x), target, [])];
+    }
+    return [
+      reshapeTo(
+        cx,
+        x,
+        target.map((d, i) => (d === 0 ? s[i]! : d)),
+      ),
+    ];
+  },
+  Flatten: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const s = staticShape(cx, x, 'an input');
+    const a = attrInt(cx, 'axis', 1);
+    const ax = a < 0 ? a + s.length : a;
+    if (ax < 0 || ax > s.length) unsupported(cx, `axis ${a} out of range for rank ${s.length}`);
+    const p = (a: number[]) => a.reduce((m, d) => m * d, 1);
+    return [reshapeTo(cx, x, [p(s.slice(0, ax)), p(s.slice(ax))])];
+  },
+  Unsqueeze: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const s = shapeOf(x);
+    const axes = axesOf(
+      cx,
+      ins,
+      1,
+      s.length + (attrInts(cx, 'axes') ?? ints(needConst(cx, ins, 1, 'axes'))).length,
+    )!;
+    const t: Dim[] = [];
+    let k = 0;
+    for (let i = 0; i < s.length + axes.length; i++) t.push(axes.includes(i) ? 1 : s[k++]!);
+    return [reshapeTo(cx, x, t)];
+  },
+  Squeeze: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const s = shapeOf(x);
+    const axes = axesOf(cx, ins, 1, s.length) ?? s.flatMap((d, i) => (d === 1 ? [i] : []));
+    if (axes.some((a) => s[a] !== 1))
+      unsupported(cx, `axes [${axes.join(',')}] are not all of size 1 in [${s.join(',')}]`);
+    return [
+      reshapeTo(
+        cx,
+        x,
+        s.filter((_, i) => !axes.includes(i)),
+      ),
+    ];
+  },
+  Transpose: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const r = shapeOf(x).length;
+    const perm = attrInts(cx, 'perm') ?? Array.from({ length: r }, (_, i) => r - 1 - i);
+    if (isConst(x) && x.param === undefined) return [transposeConst(x, perm)];
+    return [dyn(cx.b.transpose(val(cx, x), perm, out(cx)))];
+  },
+  Concat: (ins, cx) => {
+    const xs = ins.filter((o): o is Operand => o !== undefined);
+    const r = shapeOf(xs[0]!).length;
+    const ax = normAxis(attrInt(cx, 'axis', 0), r);
+    if (ax === undefined) unsupported(cx, `axis out of range for rank ${r}`);
+    if (allConst(xs)) return [concatConst(xs, ax)];
+    return [
+      dyn(
+        cx.b.op(
+          'concat',
+          xs.map((x, i) => val(cx, x, `in${i}`)),
+          { axis: ax },
+          out(cx),
+        ),
+      ),
+    ];
+  },
+  Split: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const s = shapeOf(x);
+    const ax = normAxis(attrInt(cx, 'axis', 0), s.length);
+    if (ax === undefined) unsupported(cx, `axis out of range for rank ${s.length}`);
+    const dim = s[ax];
+    if (typeof dim !== 'number') unsupported(cx, `along the symbolic axis ${dim}`);
+    const n = cx.outputs.length;
+    const sizes = ins[1]
+      ? ints(needConst(cx, ins, 1, 'split'))
+      : (attrInts(cx, 'split') ??
+        Array.from({ length: n }, (_, i) => {
+          const each = Math.ceil(dim / n);
+          return Math.max(0, Math.min(each, dim - i * each));
+        }));
+    if (isConst(x)) {
+      let at = 0;
+      return sizes.map((z) => sliceConst(x, ax, at, (at += z)));
+    }
+    return cx.b
+      .opN(
+        'split',
+        [val(cx, x)],
+        { axis: ax, sizes },
+        cx.outputs.map((o, i) => o || `${cx.name}_${i}`),
+      )
+      .map(dyn);
+  },
+  Slice: (ins, cx) => {
+    let x = need(cx, ins, 0);
+    const s = shapeOf(x);
+    const starts = ints(needConst(cx, ins, 1, 'starts'));
+    const ends = ints(needConst(cx, ins, 2, 'ends'));
+    const axes = axesOf(cx, ins, 3, s.length) ?? starts.map((_, i) => i);
+    const steps = ins[4] ? ints(needConst(cx, ins, 4, 'steps')) : starts.map(() => 1);
+    if (steps.some((v) => v !== 1))
+      unsupported(cx, `with steps [${steps.join(',')}] is not supported (only 1)`);
+    axes.forEach((ax, i) => {
+      const d = shapeOf(x)[ax]!;
+      const clamp = (v: number, n: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
+      if (typeof d !== 'number') {
+        if (starts[i] === 0 && ends[i]! >= 2 ** 31 - 1) return; // the whole symbolic axis
+        unsupported(cx, `of the symbolic axis ${d}`);
+      }
+      const [a, e] = [clamp(starts[i]!, d), Math.max(clamp(starts[i]!, d), clamp(ends[i]!, d))];
+      if (a === 0 && e === d) return;
+      x = isConst(x)
+        ? sliceConst(x, ax, a, e)
+        : dyn(
+            cx.b.op(
+              'slice',
+              [val(cx, x)],
+              { axis: ax, start: a, end: e },
+              i === axes.length - 1 ? out(cx) : cx.b.fresh(`${cx.name}_s${i}`),
+            ),
+          );
+    });
+    return [x];
+  },
+  Gather: (ins, cx) => {
+    const [x, idx] = [need(cx, ins, 0), need(cx, ins, 1)];
+    const s = shapeOf(x);
+    const ax = normAxis(attrInt(cx, 'axis', 0), s.length);
+    if (ax === undefined) unsupported(cx, `axis out of range for rank ${s.length}`);
+    if (isConst(idx)) {
+      const d = s[ax];
+      if (typeof d !== 'number') unsupported(cx, `on the symbolic axis ${d}`);
+      const picks = ints(idx).map((i) => (i < 0 ? i + d : i));
+      if (picks.some((i) => i < 0 || i >= d)) unsupported(cx, `index out of range [${-d}, ${d})`);
+      const pieces: Operand[] = picks.map((i) =>
+        isConst(x)
+          ? sliceConst(x, ax, i, i + 1)
+          : dyn(
+              cx.b.op(
+                'slice',
+                [val(cx, x)],
+                { axis: ax, start: i, end: i + 1 },
+                cx.b.fresh(`${cx.name}_g`),
+              ),
+            ),
+      );
+      const joined: Operand =
+        pieces.length === 1
+          ? pieces[0]!
+          : allConst(pieces)
+            ? concatConst(pieces, ax)
+            : dyn(
+                cx.b.op(
+                  'concat',
+                  pieces.map((p) => val(cx, p)),
+                  { axis: ax },
+                  cx.b.fresh(`${cx.name}_cat`),
+                ),
+              );
+      // Result shape: x's dims with axis replaced by the index shape.
+      const target = [...s.slice(0, ax), ...idx.shape, ...s.slice(ax + 1)];
+      return [reshapeTo(cx, joined, target)];
+    }
+    if (ax === 0 && s.length === 2)
+      // Rows of a table by computed ids: the embedding op (ids must be in range, ≥ 0).
+      return [dyn(cx.b.op('embedding', [val(cx, idx, 'ids'), val(cx, x, 'table')], {}, out(cx)))];
+    return unsupported(cx, `with computed indices is supported only on axis 0 of a 2-D table`);
+  },
+  Expand: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const shape = ints(needConst(cx, ins, 1, 'shape'));
+    if (isConst(x)) {
+      const s = broadcastShapes([x.shape, shape]);
+      if (typeof s === 'string') unsupported(cx, s);
+      return [
+        constMap(
+          x.dtype,
+          [
+            x,
+            constOf(
+              x.dtype,
+              s as number[],
+              new Float64Array((s as number[]).reduce((a, d) => a * d, 1)),
+            ),
+          ],
+          (v) => v,
+        ),
+      ];
+    }
+    return [dyn(cx.b.op('expand', [val(cx, x)], { shape }, out(cx)))];
+  },
+  MatMul: (ins, cx) => {
+    const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
+    const [sa, sb] = [shapeOf(a), shapeOf(b)];
+    let va = val(cx, a, 'a');
+    let vb = val(cx, b, 'b');
+    if (sa.length === 1) va = cx.b.reshape(va, [1, sa[0]!], cx.b.fresh(`${cx.name}_a2`));
+    if (sb.length === 1) vb = cx.b.reshape(vb, [sb[0]!, 1], cx.b.fresh(`${cx.name}_b2`));
+    const direct = sa.length > 1 && sb.length > 1;
+    const y = cx.b.bmm(va, vb, {}, direct ? out(cx) : cx.b.fresh(`${cx.name}_mm`));
+    if (direct) return [dyn(y)];
+    const ys = y.type.shape;
+    const t = ys.filter(
+      (_, i) =>
+        !((sa.length === 1 && i === ys.length - 2) || (sb.length === 1 && i === ys.length - 1)),
+    );
+    return [dyn(cx.b.reshape(y, t, out(cx)))];
+  },
+  Gemm: (ins, cx) => {
+    const [a, b, c] = [need(cx, ins, 0), need(cx, ins, 1), ins[2]];
+    const alpha = attrFloat(cx, 'alpha', 1);
+    const beta = attrFloat(cx, 'beta', 1);
+    const ta = attrInt(cx, 'transA', 0) === 1;
+    const tb = attrInt(cx, 'transB', 0) === 1;
+    const n = shapeOf(b)[tb ? 0 : 1];
+    // x·Wᵀ + b with W [out, in] and b [out]: PyTorch's Linear, as the linear op.
+    if (
+      !ta &&
+      tb &&
+      alpha === 1 &&
+      beta === 1 &&
+      c &&
+      shapeOf(c).length === 1 &&
+      shapeOf(c)[0] === n
+    )
+      return [dyn(cx.b.linear(val(cx, a, 'x'), val(cx, b, 'weight'), val(cx, c, 'bias'), out(cx)))];
+    let y = cx.b.bmm(
+      val(cx, a, 'a'),
+      val(cx, b, 'b'),
+      { transpose_a: ta, transpose_b: tb },
+      cx.b.fresh(`${cx.name}_mm`),
+    );
+    if (alpha !== 1) y = cx.b.op('scale', [y], { factor: alpha }, cx.b.fresh(`${cx.name}_alpha`));
+    if (c) {
+      let vc = val(cx, c, 'c');
+      if (beta !== 1) vc = cx.b.op('scale', [vc], { factor: beta }, cx.b.fresh(`${cx.name}_beta`));
+      y = cx.b.op('add', [y, vc], {}, out(cx));
+    }
+    return [dyn(y)];
+  },
+  Softmax: (ins, cx) => [
+    dyn(
+      cx.b.op('softmax', [val(cx, need(cx, ins, 0))], { axis: attrInt(cx, 'axis', -1) }, out(cx)),
+    ),
+  ],
+  ReduceSum: reduce('reduce_sum'),
+  ReduceMean: reduce('reduce_mean'),
+  LayerNormalization: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const r = shapeOf(x).length;
+    const ax = normAxis(attrInt(cx, 'axis', -1), r);
+    if (ax === undefined) unsupported(cx, `axis out of range for rank ${r}`);
+    const eps = attrFloat(cx, 'epsilon', 1e-5);
+    const norm = shapeOf(x).slice(ax);
+    const fits = (o: Operand | undefined) =>
+      o !== undefined &&
+      shapeOf(o).length === norm.length &&
+      shapeOf(o).every((d, i) => d === norm[i]);
+    const [w, bias] = [ins[1], ins[2]];
+    if ((w && !fits(w)) || (bias && !fits(bias)))
+      unsupported(
+        cx,
+        `scale/bias not of the normalised shape [${norm.join(',')}] are not supported`,
+      );
+    if (!w && bias) unsupported(cx, 'a bias without a scale');
+    const vx = val(cx, x);
+    const args = [
+      vx,
+      ...(w ? [val(cx, w, 'scale')] : []),
+      ...(bias ? [val(cx, bias, 'bias')] : []),
+    ];
+    const y = cx.b.op('layer_norm', args, { axis: ax, eps }, out(cx));
+    if (!cx.outputs[1] && !cx.outputs[2]) return [dyn(y)];
+    // The optional Mean and InvStdDev outputs (kept dims), spelled out: mean, then
+    // 1/√(mean((x - mean)²) + eps) as layer_norm computes them.
+    const axes = Array.from({ length: r - ax }, (_, i) => ax + i);
+    const f = (hint: string) => cx.b.fresh(`${cx.name}_${hint}`);
+    const mean = cx.b.op('reduce_mean', [vx], { axes, keepdims: true }, cx.outputs[1] || f('mean'));
+    const d = cx.b.op('sub', [vx, mean], {}, f('centred'));
+    const v = cx.b.op(
+      'reduce_mean',
+      [cx.b.op('mul', [d, d], {}, f('sq'))],
+      { axes, keepdims: true },
+      f('var'),
+    );
+    const e = cx.b.constant(eps, vx.type.dtype, [], f('eps'));
+    const one = cx.b.constant(1, vx.type.dtype, [], f('one'));
+    const inv = cx.b.op(
+      'div',
+      [one, cx.b.op('sqrt', [cx.b.op('add', [v, e], {}, f('vare'))], {}, f('std'))],
+      {},
+      cx.outputs[2] || f('inv'),
+    );
+    return [dyn(y), dyn(mean), dyn(inv)];
+  },
+};
+
+function reduce(op: 'reduce_sum' | 'reduce_mean'): Converter {
+  return (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const r = shapeOf(x).length;
+    const keepdims = attrInt(cx, 'keepdims', 1) === 1;
+    let axes = axesOf(cx, ins, 1, r);
+    if (axes === undefined || axes.length === 0) {
+      if (attrInt(cx, 'noop_with_empty_axes', 0) === 1) return [x];
+      axes = Array.from({ length: r }, (_, i) => i);
+    }
+    return [dyn(cx.b.op(op, [val(cx, x)], { axes, keepdims }, out(cx)))];
+  };
+}

@@ -1,0 +1,34 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { Graph, Tensor } from '@glimpse/ir';
+import { importOnnx, readTensorPb } from '@glimpse/onnx';
+import { ROOT } from '../cli.js';
+
+/** ONNX test data made outside the project (read-only): ONNX's node tests and PyTorch exports. */
+export const TESTDATA = `${ROOT}../shared/testdata`;
+
+export const FOLDERS: string[] = existsSync(TESTDATA)
+  ? ['onnx-node', 'torch'].flatMap((d) =>
+      readdirSync(`${TESTDATA}/${d}`)
+        .filter((f) => existsSync(`${TESTDATA}/${d}/${f}/model.onnx`))
+        .map((f) => `${d}/${f}`),
+    )
+  : [];
+
+export interface Case {
+  graph: Graph;
+  inputs: Record<string, Tensor>;
+  outputs: Tensor[];
+}
+
+/** A folder's model and its test_data_set_0 (input_N.pb / output_N.pb in graph order). */
+export function loadCase(folder: string): Case {
+  const dir = `${TESTDATA}/${folder}`;
+  const graph = importOnnx(readFileSync(`${dir}/model.onnx`), { file: `${folder}/model.onnx` });
+  const ds = `${dir}/test_data_set_0`;
+  const pb = (f: string) => readTensorPb(readFileSync(`${ds}/${f}`), f);
+  return {
+    graph,
+    inputs: Object.fromEntries(graph.inputs.map((inp, i) => [inp.name, pb(`input_${i}.pb`)])),
+    outputs: graph.outputs.map((_, i) => pb(`output_${i}.pb`)),
+  };
+}
