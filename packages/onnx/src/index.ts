@@ -1,6 +1,6 @@
 export { importOnnx, OPSETS } from './import.js';
 export type { ImportOptions } from './import.js';
-export { decodeTensor } from './proto.js';
+export { decodeTensor, onnx } from './proto.js';
 export { tensorFromProto, tensorToProto } from './tensor.js';
 export { CONVERTERS } from './ops.js';
 
