@@ -246,6 +246,15 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
           single('reduce_mean', [{ name: 'x', dtype: 'f32', shape: sh }], { axes, keepdims }, s),
         ),
     ),
+  reduce_max: fc
+    .tuple(shape(1, 4), seed, fc.boolean(), special)
+    .chain(([sh, s, keepdims, sp]) =>
+      fc
+        .subarray([...sh.keys()], { minLength: 1 })
+        .map((axes) =>
+          single('reduce_max', [{ name: 'x', dtype: 'f32', shape: sh }], { axes, keepdims }, s, sp),
+        ),
+    ),
   layer_norm: fc
     .tuple(shape(1, 3), seed, fc.integer({ min: 0, max: 2 }), fc.constantFrom(1e-5, 1e-3))
     .chain(([sh, s, nParams, eps]) =>

@@ -24,7 +24,6 @@ const NOT_YET: [RegExp, RegExp][] = [
     /Gather with computed indices is supported only on axis 0 of a 2-D table/,
   ],
   [/^onnx-node\/test_reshape_/, /Reshape with a computed shape \(input 1\) is not supported/],
-  [/^onnx-node\/test_softmax_.*_expanded/, /unsupported ONNX ops: ReduceMax/],
 ];
 const notYet = (f: string) => NOT_YET.find(([p]) => p.test(f));
 

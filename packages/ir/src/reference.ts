@@ -2,7 +2,7 @@ import type { DType } from './dtype.js';
 import { InputError, RuntimeError, withWhere } from './errors.js';
 import type { Graph, Node } from './graph.js';
 import { paramValues } from './init.js';
-import type { AttentionAttrs, AttrsOf, OpName, UnaryOp } from './ops/index.js';
+import type { AttentionAttrs, AttrsOf, OpName, ReduceKind, UnaryOp } from './ops/index.js';
 import {
   BSHD_PERM,
   castScalar,
@@ -10,6 +10,7 @@ import {
   matrixDims,
   OPS,
   reduceAxes,
+  REDUCERS,
   sliceRange,
 } from './ops/index.js';
 import type { Binding } from './shape.js';
@@ -255,8 +256,9 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
     );
     return [out];
   },
-  reduce_sum: ([x], a, shapes) => [reduce(x!, a.axes, shapes[0]!, false)],
-  reduce_mean: ([x], a, shapes) => [reduce(x!, a.axes, shapes[0]!, true)],
+  reduce_sum: ([x], a, shapes) => [reduce(x!, a.axes, shapes[0]!, 'sum')],
+  reduce_mean: ([x], a, shapes) => [reduce(x!, a.axes, shapes[0]!, 'mean')],
+  reduce_max: ([x], a, shapes) => [reduce(x!, a.axes, shapes[0]!, 'max')],
   layer_norm: ([x, w, b], a) => {
     const ax = normAxis(a.axis, x!.shape.length)!;
     const inner = numel(x!.shape.slice(ax));
@@ -377,14 +379,16 @@ function reduce(
   x: RefTensor,
   axes: readonly number[],
   outShape: number[],
-  mean: boolean,
+  kind: ReduceKind,
 ): RefTensor {
   const ax = reduceAxes([{ dtype: x.dtype, shape: x.shape }], axes);
   const keptShape = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
   const out = t(x.dtype, outShape);
+  const { init, combine } = REDUCERS[kind];
+  out.data.fill(init);
   const ost = broadcastStrides(keptShape, x.shape);
-  forEachIndex(x.shape, [ost], (i, [o]) => (out.data[o!]! += x.data[i]!));
-  if (mean) {
+  forEachIndex(x.shape, [ost], (i, [o]) => (out.data[o!] = combine(out.data[o!]!, x.data[i]!)));
+  if (kind === 'mean') {
     const n = numel(ax.map((a) => x.shape[a]!));
     for (let i = 0; i < out.data.length; i++) out.data[i]! /= n;
   }

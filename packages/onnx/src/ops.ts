@@ -627,6 +627,7 @@ export const CONVERTERS: Record<string, Converter> = {
   ],
   ReduceSum: reduce('reduce_sum'),
   ReduceMean: reduce('reduce_mean'),
+  ReduceMax: reduce('reduce_max'),
   LayerNormalization: (ins, cx) => {
     const x = need(cx, ins, 0);
     const r = shapeOf(x).length;
@@ -677,7 +678,7 @@ export const CONVERTERS: Record<string, Converter> = {
   },
 };
 
-function reduce(op: 'reduce_sum' | 'reduce_mean'): Converter {
+function reduce(op: 'reduce_sum' | 'reduce_mean' | 'reduce_max'): Converter {
   return (ins, cx) => {
     const x = need(cx, ins, 0);
     const r = shapeOf(x).length;

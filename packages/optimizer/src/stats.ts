@@ -30,6 +30,7 @@ const FLOPS: { [K in OpName]: Cost } = {
   layer_norm: (_i, o) => 8 * numel(o[0]!),
   reduce_sum: (i) => numel(i[0]!),
   reduce_mean: (i) => numel(i[0]!),
+  reduce_max: (i) => numel(i[0]!),
   add: elementwise,
   sub: elementwise,
   mul: elementwise,

@@ -4,7 +4,7 @@ import { binary, cast, elementwise, unary, where } from './elementwise.js';
 import { concat, expand, reshape, slice, split, transpose } from './layout.js';
 import { bmm, linear } from './matmul.js';
 import { constant, embedding, tril } from './misc.js';
-import { layer_norm, reduce_mean, reduce_sum, softmax } from './reduce.js';
+import { layer_norm, reduce_max, reduce_mean, reduce_sum, softmax } from './reduce.js';
 import type { KernelFactory } from './types.js';
 
 export type { Kernel, KernelCtx, KernelFactory, NodeShapes } from './types.js';
@@ -28,6 +28,7 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   slice,
   reduce_sum,
   reduce_mean,
+  reduce_max,
   layer_norm,
   relu: unary('relu'),
   gelu: unary('gelu'),

@@ -1,4 +1,5 @@
-import { normAxis, numel, reduceAxes } from '@glimpse/ir';
+import type { ReduceKind } from '@glimpse/ir';
+import { normAxis, numel, reduceAxes, REDUCERS } from '@glimpse/ir';
 import type { KernelFactory } from './types.js';
 import { broadcastStrides, walk } from './strided.js';
 
@@ -32,23 +33,27 @@ export const softmax: KernelFactory<'softmax'> = (a, ctx) => {
   };
 };
 
-function reduceKernel(mean: boolean): KernelFactory<'reduce_sum' | 'reduce_mean'> {
+function reduceKernel<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
+  kind: ReduceKind,
+): KernelFactory<K> {
+  const { init, combine } = REDUCERS[kind];
   return (a, ctx) => {
     const s = ctx.inShapes[0]!;
-    const ax = reduceAxes([{ dtype: 'f32', shape: s }], a.axes);
+    const ax = reduceAxes([{ dtype: 'f32', shape: s }], (a as { axes: readonly number[] }).axes);
     const kept = s.map((d, i) => (ax.includes(i) ? 1 : d));
     const st = [broadcastStrides(kept, s)];
     const count = numel(ax.map((i) => s[i]!));
     const acc = new Float64Array(numel(kept));
     return ([x], [y]) => {
-      acc.fill(0);
-      walk(s, st, (i, [o]) => (acc[o!]! += x![i]!));
-      for (let i = 0; i < acc.length; i++) y![i] = mean ? acc[i]! / count : acc[i]!;
+      acc.fill(init);
+      walk(s, st, (i, [o]) => (acc[o!] = combine(acc[o!]!, x![i]!)));
+      for (let i = 0; i < acc.length; i++) y![i] = kind === 'mean' ? acc[i]! / count : acc[i]!;
     };
   };
 }
-export const reduce_sum = reduceKernel(false);
-export const reduce_mean = reduceKernel(true);
+export const reduce_sum = reduceKernel<'reduce_sum'>('sum');
+export const reduce_mean = reduceKernel<'reduce_mean'>('mean');
+export const reduce_max = reduceKernel<'reduce_max'>('max');
 
 export const layer_norm: KernelFactory<'layer_norm'> = (a, ctx) => {
   const s = ctx.inShapes[0]!;

@@ -4,7 +4,7 @@ import { binary, cast, elementwise, expand, unary, where } from './elementwise.j
 import { concat, slice, split, transpose, tril } from './layout.js';
 import { bmm, linear } from './matmul.js';
 import { embedding } from './misc.js';
-import { layer_norm, reduce_mean, reduce_sum, softmax } from './reduce.js';
+import { layer_norm, reduce_max, reduce_mean, reduce_sum, softmax } from './reduce.js';
 import type { KernelFactory } from './types.js';
 
 export type { Dispatch, KernelCtx, KernelFactory, Ref } from './types.js';
@@ -30,6 +30,7 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   slice,
   reduce_sum,
   reduce_mean,
+  reduce_max,
   layer_norm,
   relu: unary('relu'),
   gelu: unary('gelu'),

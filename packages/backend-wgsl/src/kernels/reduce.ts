@@ -1,3 +1,4 @@
+import type { ReduceKind } from '@glimpse/ir';
 import { normAxis, numel, reduceAxes, stridesOf } from '@glimpse/ir';
 import { Params, shader, unravel } from '../wgsl.js';
 import type { Dispatch, KernelFactory } from './types.js';
@@ -114,8 +115,20 @@ for (var j = lid; j < len; j = j + ${WG}u) { y[base + j] = ${y}; }`;
   ];
 };
 
-/** reduce_sum / reduce_mean over any axes: one invocation per output element. */
-function reduce<K extends 'reduce_sum' | 'reduce_mean'>(mean: boolean): KernelFactory<K> {
+/**
+ * reduce_sum / reduce_mean / reduce_max over any axes: one invocation per output element.
+ * Max keeps the first NaN it meets (NaN propagates), as the ir's REDUCERS do.
+ */
+const WGSL_REDUCE: Record<ReduceKind, { init: string; combine: string }> = {
+  sum: { init: '0.0', combine: 's + v' },
+  mean: { init: '0.0', combine: 's + v' },
+  max: { init: 'neg_inf()', combine: 'select(select(s, v, v > s), v, is_nan(v))' },
+};
+function reduce<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
+  kind: ReduceKind,
+): KernelFactory<K> {
+  const mean = kind === 'mean';
+  const { init, combine } = WGSL_REDUCE[kind];
   return (a, ctx) => {
     const x = ctx.inShapes[0]!;
     const axes = reduceAxes([{ dtype: 'f32', shape: x }], (a as { axes: readonly number[] }).axes);
@@ -136,10 +149,11 @@ function reduce<K extends 'reduce_sum' | 'reduce_mean'>(mean: boolean): KernelFa
 if (gid >= p(0u)) { return; }
 ${unravel('gid', kept.length, keptDims, 'k')}
 let base = ${off('k', kept.length, keptSt)};
-var s = 0.0;
+var s = ${init};
 for (var r = 0u; r < p(1u); r = r + 1u) {
 ${unravel('r', axes.length, redDims, 'a')}
-  s = s + x[base + ${off('a', axes.length, redSt)}];
+  let v = x[base + ${off('a', axes.length, redSt)}];
+  s = ${combine};
 }
 y[gid] = ${mean ? 's / f32(p(1u))' : 's'};`;
     const wgsl = shader({
@@ -162,5 +176,6 @@ y[gid] = ${mean ? 's / f32(p(1u))' : 's'};`;
   };
 }
 
-export const reduce_sum = reduce<'reduce_sum'>(false);
-export const reduce_mean = reduce<'reduce_mean'>(true);
+export const reduce_sum = reduce<'reduce_sum'>('sum');
+export const reduce_mean = reduce<'reduce_mean'>('mean');
+export const reduce_max = reduce<'reduce_max'>('max');

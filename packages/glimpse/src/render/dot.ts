@@ -12,6 +12,7 @@ const CLASS: {
   layer_norm: 'normalize',
   reduce_sum: 'normalize',
   reduce_mean: 'normalize',
+  reduce_max: 'normalize',
   add: 'elementwise',
   sub: 'elementwise',
   mul: 'elementwise',

@@ -25,7 +25,8 @@ export type { BmmAttrs } from './matmul.js';
 export { matrixDims } from './matmul.js';
 export type { ConstantAttrs, TrilAttrs } from './misc.js';
 export type { LayerNormAttrs, ReduceAttrs } from './reduce.js';
-export { reduceAxes } from './reduce.js';
+export { REDUCERS, reduceAxes } from './reduce.js';
+export type { ReduceKind } from './reduce.js';
 
 /** The op vocabulary: every op, defined once. Keys are the names as printed. */
 export const OPS = {
@@ -46,6 +47,7 @@ export const OPS = {
   slice: layout.slice,
   reduce_sum: red.reduce_sum,
   reduce_mean: red.reduce_mean,
+  reduce_max: red.reduce_max,
   layer_norm: red.layer_norm,
   relu: ew.relu,
   gelu: ew.gelu,

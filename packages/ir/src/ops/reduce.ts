@@ -50,7 +50,25 @@ function reduceOp(name: string, doc: string) {
 }
 
 export const reduce_sum = reduceOp('reduce_sum', 'sum over axes');
+
+/**
+ * The reductions' scalar semantics, shared by the reference and the JS backend: a start
+ * value and a combining function (max keeps the first NaN it meets: NaN propagates).
+ */
+export type ReduceKind = 'sum' | 'mean' | 'max';
+export const REDUCERS: Record<
+  ReduceKind,
+  { init: number; combine: (acc: number, x: number) => number }
+> = {
+  sum: { init: 0, combine: (a, x) => a + x },
+  mean: { init: 0, combine: (a, x) => a + x },
+  max: { init: -Infinity, combine: (a, x) => (x > a || x !== x ? x : a) },
+};
 export const reduce_mean = reduceOp('reduce_mean', 'mean over axes');
+export const reduce_max = reduceOp(
+  'reduce_max',
+  'max over axes; NaN if any element is NaN; -inf over an empty set',
+);
 
 export interface LayerNormAttrs {
   axis: number;
