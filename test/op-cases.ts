@@ -296,6 +296,37 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       };
       return c;
     }),
+  gather: fc
+    .tuple(
+      shape(1, 3),
+      shape(0, 2),
+      seed,
+      fc.constantFrom<DType>('i32', 'i64'),
+      fc.constantFrom<DType>('f32', 'i32'),
+    )
+    .chain(([xs, is, s, it, xt]) =>
+      fc.integer({ min: -xs.length, max: xs.length - 1 }).map((axis) => {
+        const n = xs[axis < 0 ? axis + xs.length : axis]!;
+        const k = is.reduce((a, b) => a * b, 1);
+        // Indices over the whole valid range [-n, n), negative ones included.
+        const iv = Array.from({ length: k }, (_, i) => ((i * 5 + s) % (2 * n)) - n);
+        const c = single(
+          'gather',
+          [
+            { name: 'x', dtype: xt, shape: xs },
+            { name: 'i', dtype: it, shape: is },
+          ],
+          { axis },
+          s,
+        );
+        c.inputs.i = {
+          dtype: it,
+          shape: is,
+          data: it === 'i32' ? Int32Array.from(iv) : BigInt64Array.from(iv.map(BigInt)),
+        };
+        return c;
+      }),
+    ),
   constant: fc
     .tuple(shape(0, 3), fc.constantFrom<DType>('f32', 'i32', 'bool'), fc.boolean())
     .map(([sh, dtype, splat]) => {

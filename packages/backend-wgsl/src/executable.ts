@@ -27,6 +27,8 @@ const STATUS_INIT = new Uint32Array([0, 0xffffffff]);
 
 interface Step {
   readonly node: Node;
+  /** The message for bad data its kernel recorded in the status words. */
+  readonly badData?: (position: number) => string;
   readonly dispatches: {
     readonly pipeline: GPUComputePipeline;
     readonly bindGroup: GPUBindGroup;
@@ -169,15 +171,11 @@ export class WgslExecutable {
       const all = inst.staging.getMappedRange().slice(0);
       const status = new Uint32Array(all, inst.readOffsets[g.outputs.length]!, 2);
       if (status[0] !== 0) {
-        const n = inst.steps[status[0]! - 1]!.node;
-        const num = inst.shapes.get(n.inputs[1]!)![0];
-        throw new RuntimeError(
-          `embedding index out of range [0, ${num}) at position ${status[1]}`,
-          {
-            node: n.outputs[0]!,
-            op: n.op,
-          },
-        );
+        const step = inst.steps[status[0]! - 1]!;
+        throw new RuntimeError(step.badData!(status[1]!), {
+          node: step.node.outputs[0]!,
+          op: step.node.op,
+        });
       }
       return Object.fromEntries(
         g.outputs.map((o, i) => {
@@ -350,6 +348,7 @@ export class WgslExecutable {
         const where = { node: n.outputs[0]!, op: n.op };
         return {
           node: n,
+          badData: dispatches[s]!.find((d) => d.badData)?.badData,
           dispatches: await Promise.all(
             dispatches[s]!.filter((d) => d.workgroups > 0).map(async (d: Dispatch) => {
               const pipeline = await pipelineFor(dev, d.wgsl, where);

@@ -332,6 +332,28 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
     });
     return [out];
   },
+  gather: ([x, idx], a, shapes, node) => {
+    const s = x!.shape;
+    const ax = a.axis < 0 ? a.axis + s.length : a.axis;
+    const [outer, n, inner] = [numel(s.slice(0, ax)), s[ax]!, numel(s.slice(ax + 1))];
+    const out = t(x!.dtype, shapes[0]!);
+    const k = idx!.data.length;
+    for (let i = 0; i < k; i++) {
+      const raw = idx!.data[i]!;
+      if (!(raw >= -n && raw < n))
+        throw new RuntimeError(`gather index ${raw} out of range [${-n}, ${n}) at position ${i}`, {
+          node: node.outputs[0]!,
+          op: 'gather',
+        });
+      const j = raw < 0 ? raw + n : raw;
+      for (let o = 0; o < outer; o++)
+        out.data.set(
+          x!.data.subarray((o * n + j) * inner, (o * n + j + 1) * inner),
+          (o * k + i) * inner,
+        );
+    }
+    return [out];
+  },
   constant: (_ins, a, shapes) => {
     const n = numel(shapes[0]!);
     const data = new Float64Array(n);

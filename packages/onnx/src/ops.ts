@@ -543,10 +543,9 @@ export const CONVERTERS: Record<string, Converter> = {
       const target = [...s.slice(0, ax), ...idx.shape, ...s.slice(ax + 1)];
       return [reshapeTo(cx, joined, target)];
     }
-    if (ax === 0 && s.length === 2)
-      // Rows of a table by computed ids: the embedding op (ids must be in range, ≥ 0).
-      return [dyn(cx.b.op('embedding', [val(cx, idx, 'ids'), val(cx, x, 'table')], {}, out(cx)))];
-    return unsupported(cx, `with computed indices is supported only on axis 0 of a 2-D table`);
+    return [
+      dyn(cx.b.op('gather', [val(cx, x, 'data'), val(cx, idx, 'indices')], { axis: ax }, out(cx))),
+    ];
   },
   Expand: (ins, cx) => {
     const x = need(cx, ins, 0);

@@ -31,6 +31,7 @@ const FLOPS: { [K in OpName]: Cost } = {
   reduce_sum: (i) => numel(i[0]!),
   reduce_mean: (i) => numel(i[0]!),
   reduce_max: (i) => numel(i[0]!),
+  gather: () => 0,
   add: elementwise,
   sub: elementwise,
   mul: elementwise,

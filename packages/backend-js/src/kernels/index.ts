@@ -3,7 +3,7 @@ import { attention } from './attention.js';
 import { binary, cast, elementwise, unary, where } from './elementwise.js';
 import { concat, expand, reshape, slice, split, transpose } from './layout.js';
 import { bmm, linear } from './matmul.js';
-import { constant, embedding, tril } from './misc.js';
+import { constant, embedding, gather, tril } from './misc.js';
 import { layer_norm, reduce_max, reduce_mean, reduce_sum, softmax } from './reduce.js';
 import type { KernelFactory } from './types.js';
 
@@ -23,6 +23,7 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   div: binary('div'),
   where,
   embedding,
+  gather,
   concat,
   split,
   slice,

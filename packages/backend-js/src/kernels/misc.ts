@@ -18,6 +18,27 @@ export const embedding: KernelFactory<'embedding'> = (_a, ctx) => {
   };
 };
 
+export const gather: KernelFactory<'gather'> = (a, ctx) => {
+  const s = ctx.inShapes[0]!;
+  const ax = a.axis < 0 ? a.axis + s.length : a.axis;
+  const [outer, n, inner] = [numel(s.slice(0, ax)), s[ax]!, numel(s.slice(ax + 1))];
+  const k = numel(ctx.inShapes[1]!);
+  const where = { node: ctx.node.outputs[0]!, op: 'gather' };
+  return ([x, idx], [y]) => {
+    for (let i = 0; i < k; i++) {
+      const raw = idx![i]!;
+      if (!(raw >= -n && raw < n))
+        throw new RuntimeError(
+          `gather index ${raw} out of range [${-n}, ${n}) at position ${i}`,
+          where,
+        );
+      const j = raw < 0 ? raw + n : raw;
+      for (let o = 0; o < outer; o++)
+        y!.set(x!.subarray((o * n + j) * inner, (o * n + j + 1) * inner), (o * k + i) * inner);
+    }
+  };
+};
+
 export const constant: KernelFactory<'constant'> = (a) => {
   const v = a.value;
   return (_ins, [y]) => {

@@ -3,7 +3,7 @@ import { attention } from './attention.js';
 import { binary, cast, elementwise, expand, unary, where } from './elementwise.js';
 import { concat, slice, split, transpose, tril } from './layout.js';
 import { bmm, linear } from './matmul.js';
-import { embedding } from './misc.js';
+import { embedding, gather } from './misc.js';
 import { layer_norm, reduce_max, reduce_mean, reduce_sum, softmax } from './reduce.js';
 import type { KernelFactory } from './types.js';
 
@@ -25,6 +25,7 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   div: binary('div'),
   where,
   embedding,
+  gather,
   concat,
   split,
   slice,

@@ -1,5 +1,5 @@
 import { numel } from '@glimpse/ir';
-import { Params, shader } from '../wgsl.js';
+import { Params, shader, storageType } from '../wgsl.js';
 import type { KernelFactory } from './types.js';
 
 /**
@@ -41,6 +41,54 @@ y[gid] = w[u32(id) * p(2u) + gid % p(2u)];`;
       bindings: [{ in: 0 }, { in: 1 }, { out: 0 }, 'status'],
       params: P,
       workgroups: Math.ceil(n / 64),
+      badData: (pos) => `embedding index out of range [0, ${num}) at position ${pos}`,
+    },
+  ];
+};
+
+/** Entries along an axis picked by indices (negative from the end); bad indices as for embedding. */
+export const gather: KernelFactory<'gather'> = (a, ctx) => {
+  const s = ctx.inShapes[0]!;
+  const ax = a.axis < 0 ? a.axis + s.length : a.axis;
+  const [outer, n, inner] = [numel(s.slice(0, ax)), s[ax]!, numel(s.slice(ax + 1))];
+  const k = numel(ctx.inShapes[1]!);
+  const total = outer * k * inner;
+  if (total === 0) return [];
+  const P = new Params();
+  P.u32(total, n, k, inner, ctx.step + 1);
+  const type = storageType(ctx.outTypes[0]!);
+  const body = `let gid = wg * 64u + lid;
+if (gid >= p(0u)) { return; }
+let r = gid % p(3u);
+let i = (gid / p(3u)) % p(2u);
+let o = gid / p(3u) / p(2u);
+let n = i32(p(1u));
+let raw = idx[i];
+if (raw < -n || raw >= n) {
+  atomicStore(&status[0], p(4u));
+  atomicMin(&status[1], i);
+  return;
+}
+let j = u32(select(raw, raw + n, raw < 0));
+y[gid] = x[(o * p(1u) + j) * p(3u) + r];`;
+  const wgsl = shader({
+    bindings: [
+      { name: 'x', type, write: false },
+      { name: 'idx', type: 'i32', write: false },
+      { name: 'y', type, write: true },
+      { name: 'status', type: 'atomic<u32>', write: true },
+    ],
+    paramWords: P.words.length,
+    workgroupSize: 64,
+    body,
+  });
+  return [
+    {
+      wgsl,
+      bindings: [{ in: 0 }, { in: 1 }, { out: 0 }, 'status'],
+      params: P,
+      workgroups: Math.ceil(total / 64),
+      badData: (pos) => `gather index out of range [${-n}, ${n}) at position ${pos}`,
     },
   ];
 };

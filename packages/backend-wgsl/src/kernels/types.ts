@@ -16,6 +16,11 @@ export interface Dispatch {
   readonly params: Params;
   /** Linear workgroup count; the runtime splits it over x and y past the device limit. */
   readonly workgroups: number;
+  /**
+   * For kernels that record bad data in the status words: the error message for the
+   * first bad position (the run then fails with a RuntimeError naming the node).
+   */
+  readonly badData?: (position: number) => string;
 }
 
 /** What a kernel factory knows: the node's concrete shapes and dtypes, and its step. */

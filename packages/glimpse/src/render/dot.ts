@@ -13,6 +13,7 @@ const CLASS: {
   reduce_sum: 'normalize',
   reduce_mean: 'normalize',
   reduce_max: 'normalize',
+  gather: 'layout',
   add: 'elementwise',
   sub: 'elementwise',
   mul: 'elementwise',

@@ -42,6 +42,7 @@ export const OPS = {
   div: ew.div,
   where: ew.where,
   embedding: misc.embedding,
+  gather: misc.gather,
   concat: layout.concat,
   split: layout.split,
   slice: layout.slice,

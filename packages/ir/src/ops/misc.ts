@@ -19,6 +19,25 @@ export const embedding = defineOp<Record<string, never>>({
   },
 });
 
+export interface GatherAttrs {
+  axis: number;
+}
+export const gather = defineOp<GatherAttrs>({
+  name: 'gather',
+  doc: 'entries of x along axis picked by integer indices (negative count from the end): out = x.shape[:axis] + indices.shape + x.shape[axis+1:]; an index outside [-n, n) is an error',
+  inputs: [{ name: 'x' }, { name: 'indices', dtypes: INTS }],
+  attrs: { axis: { kind: 'int', default: 0, doc: 'the axis to pick along' } },
+  infer: (inputs, a) => {
+    const [x, idx] = inputs as [TensorType, TensorType];
+    const ax = a.axis < 0 ? a.axis + x.shape.length : a.axis;
+    if (!(ax >= 0 && ax < x.shape.length))
+      fail(`axis ${a.axis} out of range for rank ${x.shape.length}`, inputs);
+    return [
+      { dtype: x.dtype, shape: [...x.shape.slice(0, ax), ...idx.shape, ...x.shape.slice(ax + 1)] },
+    ];
+  },
+});
+
 export interface ConstantAttrs {
   dtype: DType;
   shape: readonly number[];
