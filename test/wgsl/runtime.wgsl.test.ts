@@ -68,6 +68,20 @@ describeGpu('WGSL runtime', () => {
     assertClose((await exe.run(good)).y!, interpret(g, good).y!);
   });
 
+  it('a gather index out of range fails the run on both backends, naming the node', async () => {
+    const g = buildGraph('gat', (b) =>
+      b.op('gather', [b.input('x', 'f32', [2, 3]), b.input('i', 'i32', [4])], { axis: 1 }, 'y'),
+    );
+    const bad = {
+      x: tensor('f32', [2, 3], 1),
+      i: { dtype: 'i32' as const, shape: [4], data: Int32Array.from([0, -3, 3, 1]) },
+    };
+    const msg =
+      /node %y \(gather\): gather index 3 out of range \[-3, 3\) at position 2|node %y \(gather\): gather index out of range \[-3, 3\) at position 2/;
+    await expect((await compileWgsl(g)).run(bad)).rejects.toThrow(msg);
+    await expect((await compile(g, { level: 0 })).run(bad)).rejects.toThrow(msg);
+  });
+
   it('f16, i64 and bool at the boundary; inputs on a SharedArrayBuffer', async () => {
     const g = buildGraph('io', (b) => {
       const h = b.op('relu', [b.input('h', 'f16', [5])], {}, 'hr');
