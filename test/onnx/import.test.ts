@@ -17,7 +17,6 @@ import { FOLDERS, loadCase, TESTDATA } from './testdata.js';
 
 /** Folders that do not import yet, by the error they give (see the notes). */
 const NOT_YET: [RegExp, RegExp][] = [
-  [/^onnx-node\/test_attention_(?!.*_expanded$)/, /unsupported ONNX ops: Attention/],
   [
     /^onnx-node\/test_attention_.*_expanded$/,
     /RowAllMasked \(Equal\): Equal on computed \(non-constant\) inputs/,

@@ -624,6 +624,7 @@ export const CONVERTERS: Record<string, Converter> = {
       cx.b.op('softmax', [val(cx, need(cx, ins, 0))], { axis: attrInt(cx, 'axis', -1) }, out(cx)),
     ),
   ],
+  Attention: attentionOp,
   ReduceSum: reduce('reduce_sum'),
   ReduceMean: reduce('reduce_mean'),
   ReduceMax: reduce('reduce_max'),
@@ -689,4 +690,105 @@ function reduce(op: 'reduce_sum' | 'reduce_mean' | 'reduce_max'): Converter {
     }
     return [dyn(cx.b.op(op, [val(cx, x)], { axes, keepdims }, out(cx)))];
   };
+}
+
+/**
+ * ONNX Attention (opsets 23 and 24) onto the fused attention op: 3-D inputs
+ * ([B, S, heads·d], with q_num_heads/kv_num_heads) become [B, heads, S, d]; past_key and
+ * past_value are prepended to K and V (present_key/value are those concatenations); a mask
+ * shorter than the keys is padded with -inf / false; is_causal is aligned top-left
+ * without a cache and offset by the past length with one (bottom-right); fully masked rows
+ * give 0. qk_matmul_output (mode 0, the scaled Q·Kᵀ) is computed unfused when asked for.
+ */
+function attentionOp(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
+  const [q, k, v] = [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)];
+  const [mask, pastK, pastV, nonpad] = [ins[3], ins[4], ins[5], ins[6]];
+  if (nonpad) unsupported(cx, 'with nonpad_kv_seqlen is not supported yet');
+  if ((pastK === undefined) !== (pastV === undefined))
+    unsupported(cx, 'needs both past_key and past_value, or neither');
+  const mode = attrInt(cx, 'qk_matmul_output_mode', 0);
+  if (cx.outputs[3] && mode !== 0)
+    unsupported(cx, `qk_matmul_output_mode ${mode} is not supported yet (0 is)`);
+  const b = cx.b;
+  const f = (hint: string) => b.fresh(`${cx.name}_${hint}`);
+  const threeD = shapeOf(q).length === 3;
+  // [B, S, H·d] → [B, H, S, d]
+  const to4 = (x: Operand, heads: number, hint: string): Val => {
+    const vx = val(cx, x, hint);
+    if (vx.type.shape.length === 4) return vx;
+    if (vx.type.shape.length !== 3 || !(heads > 0))
+      unsupported(
+        cx,
+        `${hint} must be 4-D, or 3-D with ${hint === 'q' ? 'q' : 'kv'}_num_heads set`,
+      );
+    const [B, S] = vx.type.shape as [Dim, Dim];
+    return b.transpose(
+      b.reshape(vx, [B, S, heads, -1], f(`${hint}_heads`)),
+      [0, 2, 1, 3],
+      f(`${hint}_bhsd`),
+    );
+  };
+  const q4 = to4(q, attrInt(cx, 'q_num_heads', 0), 'q');
+  let k4 = to4(k, attrInt(cx, 'kv_num_heads', 0), 'k');
+  let v4 = to4(v, attrInt(cx, 'kv_num_heads', 0), 'v');
+  if (pastK && pastV) {
+    k4 = b.op(
+      'concat',
+      [val(cx, pastK, 'past_key'), k4],
+      { axis: 2 },
+      cx.outputs[1] || f('present_key'),
+    );
+    v4 = b.op(
+      'concat',
+      [val(cx, pastV, 'past_value'), v4],
+      { axis: 2 },
+      cx.outputs[2] || f('present_value'),
+    );
+  }
+  const total = k4.type.shape[2]!;
+  let m: Val | undefined;
+  if (mask) {
+    m = val(cx, mask, 'mask');
+    const ms = m.type.shape;
+    const last = ms[ms.length - 1];
+    if (typeof last === 'number' && typeof total === 'number' && last < total) {
+      const pad = [...ms.slice(0, -1), total - last];
+      if (pad.some((d) => typeof d !== 'number'))
+        unsupported(cx, 'a short mask with symbolic dims');
+      const fill = m.type.dtype === 'bool' ? 0 : -Infinity;
+      m = b.op(
+        'concat',
+        [m, b.constant(fill, m.type.dtype, pad as number[], f('mask_pad'))],
+        { axis: -1 },
+        f('mask_full'),
+      );
+    }
+  }
+  const scale = cx.attrs.has('scale') ? attrFloat(cx, 'scale', 1) : undefined;
+  const attrs = {
+    causal: attrInt(cx, 'is_causal', 0) === 1 ? (pastK ? 'bottom_right' : 'top_left') : 'none',
+    softcap: attrFloat(cx, 'softcap', 0),
+    masked_rows: 'zero',
+    ...(scale !== undefined ? { scale } : {}),
+  } as const;
+  let y = b.op(
+    'attention',
+    m ? [q4, k4, v4, m] : [q4, k4, v4],
+    attrs,
+    threeD ? f('y_bhsd') : out(cx),
+  );
+  if (threeD) {
+    const t = b.transpose(y, [0, 2, 1, 3], f('y_bshd'));
+    const [B, S] = t.type.shape as [Dim, Dim];
+    y = b.reshape(t, [B, S, -1], out(cx));
+  }
+  const outs: Operand[] = [dyn(y), dyn(k4), dyn(v4)];
+  if (cx.outputs[3]) {
+    if (q4.type.shape[1] !== k4.type.shape[1])
+      unsupported(cx, 'qk_matmul_output with grouped kv heads');
+    const dh = q4.type.shape[3] as number;
+    const qk = b.bmm(q4, k4, { transpose_b: true }, f('qk'));
+    outs.push(dyn(b.op('scale', [qk], { factor: scale ?? 1 / Math.sqrt(dh) }, cx.outputs[3])));
+  }
+  return outs;
 }
