@@ -66,6 +66,16 @@ const binaryCase = (op: OpName) =>
       }),
     );
 
+/** Comparisons: values on a coarse grid so that ties (equal) are common; special values in f32. */
+const compareCase = (op: OpName) =>
+  binaryCase(op).map((c) => {
+    for (const t of Object.values(c.inputs))
+      if (t.data instanceof Float32Array)
+        t.data.forEach((v, i, d) => (d[i] = Number.isFinite(v) ? Math.round(v * 2) / 2 : v));
+      else if (t.data instanceof Int32Array) t.data.forEach((v, i, d) => (d[i] = v % 3));
+    return c;
+  });
+
 const unaryCase = (op: OpName, attrs: fc.Arbitrary<Record<string, unknown>> = fc.constant({})) =>
   fc
     .tuple(shape(), seed, special, attrs)
@@ -76,6 +86,21 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   sub: binaryCase('sub'),
   mul: binaryCase('mul'),
   div: binaryCase('div'),
+  equal: compareCase('equal'),
+  less: compareCase('less'),
+  and: fc.tuple(shape(0, 4), seed).chain(([out, s]) =>
+    fc.tuple(broadcastOf(out), fc.boolean()).map(([x, swap]) =>
+      single(
+        'and',
+        [
+          { name: 'a', dtype: 'bool', shape: swap ? x : out },
+          { name: 'b', dtype: 'bool', shape: swap ? out : x },
+        ],
+        {},
+        s,
+      ),
+    ),
+  ),
   relu: unaryCase('relu'),
   gelu: unaryCase('gelu'),
   tanh: unaryCase('tanh'),

@@ -17,10 +17,6 @@ import { FOLDERS, loadCase, TESTDATA } from './testdata.js';
 
 /** Folders that do not import yet, by the error they give (see the notes). */
 const NOT_YET: [RegExp, RegExp][] = [
-  [
-    /^onnx-node\/test_attention_.*_expanded$/,
-    /RowAllMasked \(Equal\): Equal on computed \(non-constant\) inputs/,
-  ],
   [/^onnx-node\/test_reshape_/, /Reshape with a computed shape \(input 1\) is not supported/],
 ];
 const notYet = (f: string) => NOT_YET.find(([p]) => p.test(f));

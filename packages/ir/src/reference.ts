@@ -2,7 +2,14 @@ import type { DType } from './dtype.js';
 import { InputError, RuntimeError, withWhere } from './errors.js';
 import type { Graph, Node } from './graph.js';
 import { paramValues } from './init.js';
-import type { AttentionAttrs, AttrsOf, OpName, ReduceKind, UnaryOp } from './ops/index.js';
+import type {
+  AttentionAttrs,
+  AttrsOf,
+  CompareOp,
+  OpName,
+  ReduceKind,
+  UnaryOp,
+} from './ops/index.js';
 import {
   BSHD_PERM,
   castScalar,
@@ -89,6 +96,10 @@ const binary =
     const f = OPS[op].binary(ins[0]!.dtype);
     return [broadcastMap(ins, shapes[0]!, ins[0]!.dtype, f)];
   };
+
+const compare =
+  (op: CompareOp): RefKernel<typeof op> =>
+  (ins, _a, shapes) => [broadcastMap(ins, shapes[0]!, 'bool', OPS[op].compare)];
 
 const unary =
   (op: UnaryOp): RefKernel<typeof op> =>
@@ -382,6 +393,9 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
     return [tr(out)];
   },
   not: unary('not'),
+  equal: compare('equal'),
+  less: compare('less'),
+  and: compare('and'),
   elementwise: (ins, a, shapes) => {
     const f = compileProgram(a.program, ins.length, ins[0]!.dtype);
     return [broadcastMap(ins, shapes[0]!, ins[0]!.dtype, (...xs) => f(xs))];

@@ -1,8 +1,9 @@
-import type { Dim, DType, GraphBuilder, Val } from '@glimpse/ir';
+import type { CompareOp, Dim, DType, GraphBuilder, Val } from '@glimpse/ir';
 import {
   broadcastShapes,
   broadcastStrides,
   normAxis,
+  OPS,
   stridesOf,
   UnsupportedError,
 } from '@glimpse/ir';
@@ -123,7 +124,16 @@ function unary(op: 'relu' | 'tanh' | 'exp' | 'sqrt', f: (x: number) => number): 
   };
 }
 
-/** Constant-only ops of shape arithmetic (comparisons, logic): they fold or are refused. */
+/** Comparisons and logic: folded on constants (by the op's own scalar function), else the op. */
+function comparison(op: CompareOp): Converter {
+  return (ins, cx) => {
+    const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
+    if (isConst(a) && isConst(b)) return [constMap('bool', [a, b], OPS[op].compare)];
+    return [dyn(cx.b.op(op, [val(cx, a, 'a'), val(cx, b, 'b')], {}, out(cx)))];
+  };
+}
+
+/** Constant-only ops of shape arithmetic: they fold or are refused. */
 function foldOnly(dtype: (ins: Const[]) => DType, f: (...v: number[]) => number): Converter {
   return (ins, cx) => {
     if (!allConst(ins))
@@ -254,18 +264,9 @@ export const CONVERTERS: Record<string, Converter> = {
     (c) => c[0]!.dtype,
     (a, b) => (b === 0 ? 0 : a - Math.floor(a / b) * b),
   ),
-  Equal: foldOnly(
-    () => 'bool',
-    (a, b) => (a === b ? 1 : 0),
-  ),
-  Less: foldOnly(
-    () => 'bool',
-    (a, b) => (a < b ? 1 : 0),
-  ),
-  And: foldOnly(
-    () => 'bool',
-    (a, b) => (a && b ? 1 : 0),
-  ),
+  Equal: comparison('equal'),
+  Less: comparison('less'),
+  And: comparison('and'),
   Not: (ins, cx) => {
     const x = need(cx, ins, 0);
     if (isConst(x)) return [constMap('bool', [x], (v) => (v ? 0 : 1))];

@@ -44,6 +44,9 @@ const FLOPS: { [K in OpName]: Cost } = {
   sqrt: elementwise,
   where: elementwise,
   not: none,
+  equal: elementwise,
+  less: elementwise,
+  and: none,
   elementwise: (_i, o, n) =>
     numel(o[0]!) *
     (n.attrs.program as unknown[]).filter((t) => typeof t === 'string' && !t.startsWith('$'))

@@ -1,29 +1,37 @@
-import type { BinaryOp, UnaryOp } from '@glimpse/ir';
+import type { BinaryOp, CompareOp, UnaryOp } from '@glimpse/ir';
 import { broadcastStrides, castScalar, compileProgram, numel, OPS, sameShape } from '@glimpse/ir';
 import type { Buf } from '../storage.js';
 import { walk } from './strided.js';
-import type { KernelFactory } from './types.js';
+import type { Kernel, KernelCtx, KernelFactory } from './types.js';
 
 /** Binary ops with broadcasting; the scalar function is the op's own (one definition). */
 export const binary =
   <K extends BinaryOp>(op: K): KernelFactory<K> =>
-  (_a, ctx) => {
-    const f = OPS[op].binary(ctx.inTypes[0]!);
-    const out = ctx.outShapes[0]!;
-    const [sa, sb] = ctx.inShapes as [number[], number[]];
-    const n = numel(out);
-    if (sameShape(sa, out) && sameShape(sb, out))
-      return ([a, b], [y]) => {
-        for (let i = 0; i < n; i++) y![i] = f(a![i]!, b![i]!);
-      };
-    if (numel(sb) === 1)
-      return ([a, b], [y]) => {
-        const s = b![0]!;
-        for (let i = 0; i < n; i++) y![i] = f(a![i]!, s);
-      };
-    const st = [broadcastStrides(sa, out), broadcastStrides(sb, out)];
-    return ([a, b], [y]) => walk(out, st, (o, [oa, ob]) => (y![o] = f(a![oa!]!, b![ob!]!)));
-  };
+  (_a, ctx) =>
+    broadcast2(OPS[op].binary(ctx.inTypes[0]!), ctx);
+
+/** Comparisons and logic (bool results), through the same broadcasting loops. */
+export const compare =
+  <K extends CompareOp>(op: K): KernelFactory<K> =>
+  (_a, ctx) =>
+    broadcast2(OPS[op].compare, ctx);
+
+function broadcast2(f: (a: number, b: number) => number, ctx: KernelCtx): Kernel {
+  const out = ctx.outShapes[0]!;
+  const [sa, sb] = ctx.inShapes as [number[], number[]];
+  const n = numel(out);
+  if (sameShape(sa, out) && sameShape(sb, out))
+    return ([a, b], [y]) => {
+      for (let i = 0; i < n; i++) y![i] = f(a![i]!, b![i]!);
+    };
+  if (numel(sb) === 1)
+    return ([a, b], [y]) => {
+      const s = b![0]!;
+      for (let i = 0; i < n; i++) y![i] = f(a![i]!, s);
+    };
+  const st = [broadcastStrides(sa, out), broadcastStrides(sb, out)];
+  return ([a, b], [y]) => walk(out, st, (o, [oa, ob]) => (y![o] = f(a![oa!]!, b![ob!]!)));
+}
 
 export const unary =
   <K extends UnaryOp>(op: K): KernelFactory<K> =>

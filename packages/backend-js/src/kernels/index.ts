@@ -1,6 +1,6 @@
 import type { OpName } from '@glimpse/ir';
 import { attention } from './attention.js';
-import { binary, cast, elementwise, unary, where } from './elementwise.js';
+import { binary, cast, compare, elementwise, unary, where } from './elementwise.js';
 import { concat, expand, reshape, slice, split, transpose } from './layout.js';
 import { bmm, linear } from './matmul.js';
 import { constant, embedding, gather, tril } from './misc.js';
@@ -41,6 +41,9 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   tril,
   attention,
   not: unary('not'),
+  equal: compare('equal'),
+  less: compare('less'),
+  and: compare('and'),
   expand,
   elementwise,
 };

@@ -1,4 +1,4 @@
-import type { BinaryOp, DType, UnaryOp } from '@glimpse/ir';
+import type { BinaryOp, CompareOp, DType, UnaryOp } from '@glimpse/ir';
 import { broadcastStrides, stridesOf } from '@glimpse/ir';
 import { storageType } from '../wgsl.js';
 import { mapDispatch, type MapOperand } from './map.js';
@@ -47,6 +47,17 @@ export const unary =
       factor === undefined ? [] : [factor],
     );
   };
+
+/** Comparisons and logic: u32 0/1 results (ordered comparisons: NaN is neither equal nor less). */
+const COMPARE_WGSL: Record<CompareOp, (a: string, b: string) => string> = {
+  equal: (a, b) => `select(0u, 1u, ${a} == ${b})`,
+  less: (a, b) => `select(0u, 1u, ${a} < ${b})`,
+  and: (a, b) => `select(0u, 1u, ${a} != 0u && ${b} != 0u)`,
+};
+export const compare =
+  <K extends CompareOp>(op: K): KernelFactory<K> =>
+  (_a, ctx) =>
+    broadcastMap(ctx, 'bool', ([a, b]) => COMPARE_WGSL[op](a!, b!));
 
 export const cast: KernelFactory<'cast'> = (a, ctx) => {
   const f = castExpr(ctx.inTypes[0]!, a.to);

@@ -1,6 +1,6 @@
 import type { OpName } from '@glimpse/ir';
 import { attention } from './attention.js';
-import { binary, cast, elementwise, expand, unary, where } from './elementwise.js';
+import { binary, cast, compare, elementwise, expand, unary, where } from './elementwise.js';
 import { concat, slice, split, transpose, tril } from './layout.js';
 import { bmm, linear } from './matmul.js';
 import { embedding, gather } from './misc.js';
@@ -42,6 +42,9 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   tril,
   attention,
   not: unary('not'),
+  equal: compare('equal'),
+  less: compare('less'),
+  and: compare('and'),
   expand,
   elementwise,
 };

@@ -144,6 +144,37 @@ export const where = defineOp<Record<string, never>>({
   },
 });
 
+/** Comparisons and logic: bool results with broadcasting (NaN compares unequal and not less). */
+function compare(name: string, doc: string, bools: boolean, fn: BinaryFn) {
+  return {
+    ...defineOp<Record<string, never>>({
+      name,
+      doc,
+      inputs: bools
+        ? [
+            { name: 'a', dtypes: ['bool'] },
+            { name: 'b', dtypes: ['bool'] },
+          ]
+        : binaryInputs,
+      attrs: {},
+      infer: (inputs) => sameDtypeBroadcast(inputs).map((t) => ({ ...t, dtype: 'bool' as const })),
+    }),
+    compare: fn,
+  };
+}
+export const equal = compare('equal', 'a == b, with broadcasting (bool)', false, (a, b) =>
+  a === b ? 1 : 0,
+);
+export const less = compare('less', 'a < b, with broadcasting (bool)', false, (a, b) =>
+  a < b ? 1 : 0,
+);
+export const and = compare(
+  'and',
+  'logical a ∧ b of bool tensors, with broadcasting',
+  true,
+  (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
+);
+
 export const not = {
   ...defineOp<Record<string, never>>({
     name: 'not',

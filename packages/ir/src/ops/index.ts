@@ -60,6 +60,9 @@ export const OPS = {
   tril: misc.tril,
   attention: attn.attention,
   not: ew.not,
+  equal: ew.equal,
+  less: ew.less,
+  and: ew.and,
   expand: layout.expand,
   elementwise: ew.elementwise,
 } as const;
@@ -84,5 +87,7 @@ export const UNARY_OPS = [
   'scale',
   'not',
 ] as const satisfies readonly OpName[];
+export const COMPARE_OPS = ['equal', 'less', 'and'] as const satisfies readonly OpName[];
 export type BinaryOp = (typeof BINARY_OPS)[number];
+export type CompareOp = (typeof COMPARE_OPS)[number];
 export type UnaryOp = (typeof UNARY_OPS)[number];
