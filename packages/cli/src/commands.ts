@@ -17,7 +17,7 @@ import { MODELS } from '@glimpse/models';
 import type { OptimizeOptions } from '@glimpse/optimizer';
 import { optimize } from '@glimpse/optimizer';
 import type { Backend } from 'glimpse';
-import { adapterDescription, compile, releaseGpu } from 'glimpse';
+import { adapterDescription, compile } from 'glimpse';
 import { compare, formatReport } from './check.js';
 import {
   ensureDir,
@@ -129,10 +129,12 @@ function parseNumber(flag: string, v: string, integer = false): number {
  * Inputs read from `dir` — NAME.npy per input, or ONNX's input_N.pb in input order —
  * converted exactly to the graph's dtypes.
  */
-function readInputs(g: Graph, dir: string): Record<string, Tensor> {
+function readInputs(g: Graph, dir: string, onnxInputs?: string[]): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   g.inputs.forEach((inp, i) => {
-    const path = pbPath(dir, 'input', i) ?? join(dir, `${inp.name}.npy`);
+    // input_N.pb are numbered in the ONNX model's input order (some may have folded away).
+    const n = onnxInputs ? onnxInputs.indexOf(inp.name) : i;
+    const path = pbPath(dir, 'input', n) ?? join(dir, `${inp.name}.npy`);
     if (!existsSync(path))
       throw new InputError(`missing input file for '${inp.name}'`, { file: path });
     out[inp.name] = readTensorAs(path, inp.type.dtype);
@@ -196,18 +198,9 @@ function summary(name: string, t: Tensor): string {
 }
 
 export async function runCommand(io: Io, model: string, o: RunOpts): Promise<number> {
-  try {
-    return await runModel(io, model, o);
-  } finally {
-    // Dawn keeps a Node process alive while its device exists.
-    if (o.backend === 'wgsl') releaseGpu();
-  }
-}
-
-async function runModel(io: Io, model: string, o: RunOpts): Promise<number> {
   const rtol = parseNumber('--rtol', o.rtol);
   const atol = parseNumber('--atol', o.atol);
-  const loaded = loadModel(model);
+  const loaded = loadModel(model, o.inputs);
   let g = loaded.graph;
   if (o.weights !== undefined) g = loadWeights(g, o.weights);
   // --seed replaces the graph's own seed (0 for built-in models, [seed=N] in files).
@@ -218,7 +211,8 @@ async function runModel(io: Io, model: string, o: RunOpts): Promise<number> {
   const seed = g.seed;
   const given = parseShapes(o.shape);
   checkShapeSymbols(g, given);
-  const fileInputs = o.inputs !== undefined ? readInputs(g, o.inputs) : undefined;
+  const fileInputs =
+    o.inputs !== undefined ? readInputs(g, o.inputs, loaded.onnxInputs) : undefined;
   const binding = resolveBinding({ ...loaded, graph: g }, given, fileInputs);
   const inputs = fileInputs ?? randomInputs(g, binding, seed);
 

@@ -1,12 +1,14 @@
-import type { Graph } from '@glimpse/ir';
+import type { Graph, Tensor } from '@glimpse/ir';
 import { graphFromJSON, parseGraph } from '@glimpse/ir';
-import { importOnnx } from '@glimpse/onnx';
+import { importOnnx, onnxInputNames, readTensorPb } from '@glimpse/onnx';
 import type { ModelInfo } from '@glimpse/models';
 import { buildModel } from '@glimpse/models';
-import { readFile, readText } from './files.js';
+import { existsSync, pbPath, readFile, readText } from './files.js';
 
 export interface Loaded {
   graph: Graph;
+  /** ONNX models: the model's input names in order (input_N.pb numbering). */
+  onnxInputs?: string[];
   /** Defaults for symbols the inputs leave open. */
   symbolDefaults: Record<string, number>;
   info?: ModelInfo;
@@ -16,8 +18,11 @@ export interface Loaded {
 export const FILE_SYMBOL_DEFAULTS: Record<string, number> = { B: 1, T: 128, S: 128 };
 export const OTHER_SYMBOL_DEFAULT = 16;
 
-/** A model argument: a built-in `name[:k=v,...]`, or a .glimpse, .json or .onnx file. */
-export function loadModel(spec: string): Loaded {
+/**
+ * A model argument: a built-in `name[:k=v,...]`, or a .glimpse, .json or .onnx file. For
+ * ONNX, `inputsDir` (ONNX's input_N.pb layout) gives values to inputs that determine shapes.
+ */
+export function loadModel(spec: string, inputsDir?: string): Loaded {
   if (spec.endsWith('.glimpse'))
     return {
       graph: parseGraph(readText(spec), { file: spec }),
@@ -28,11 +33,21 @@ export function loadModel(spec: string): Loaded {
       graph: graphFromJSON(readText(spec), { file: spec }),
       symbolDefaults: FILE_SYMBOL_DEFAULTS,
     };
-  if (spec.endsWith('.onnx'))
+  if (spec.endsWith('.onnx')) {
+    const bytes = readFile(spec);
+    const onnxInputs = onnxInputNames(bytes, spec);
+    const constants: Record<string, Tensor> = {};
+    if (inputsDir !== undefined)
+      onnxInputs.forEach((n, i) => {
+        const p = pbPath(inputsDir, 'input', i);
+        if (p !== undefined && existsSync(p)) constants[n] = readTensorPb(readFile(p), p);
+      });
     return {
-      graph: importOnnx(readFile(spec), { file: spec }),
+      graph: importOnnx(bytes, { file: spec, constants }),
       symbolDefaults: FILE_SYMBOL_DEFAULTS,
+      onnxInputs,
     };
+  }
   const { graph, info } = buildModel(spec);
   return { graph, info, symbolDefaults: { ...info.symbolDefaults } };
 }

@@ -1,4 +1,4 @@
-import type { Dim, Graph, Val } from '@glimpse/ir';
+import type { Dim, Graph, Tensor, Val } from '@glimpse/ir';
 import { FormatError, GraphBuilder, ShapeError, UnsupportedError, withWhere } from '@glimpse/ir';
 import type { AttributeProto, NodeProto } from './proto.js';
 import { decodeModel, int } from './proto.js';
@@ -21,6 +21,55 @@ export interface ImportOptions {
   file?: string;
   /** Graph name (default: the ONNX graph's). */
   name?: string;
+  /**
+   * Values of graph inputs that determine shapes (a Reshape's shape, Expand's, Slice's
+   * bounds, ... fed as inputs, as ONNX's node tests do): those inputs fold into constants
+   * and leave the graph. Values of other inputs are ignored (they stay inputs).
+   */
+  constants?: Readonly<Record<string, Tensor>>;
+}
+
+/** Operands a converter needs as constants (shape-like), by op: their input positions. */
+const SHAPE_OPERANDS: Record<string, readonly number[]> = {
+  Reshape: [1],
+  Expand: [1],
+  Slice: [1, 2, 3, 4],
+  ConstantOfShape: [0],
+  Unsqueeze: [1],
+  Squeeze: [1],
+  Split: [1],
+  ReduceSum: [1],
+  ReduceMean: [1],
+  ReduceMax: [1],
+  Range: [0, 1, 2],
+};
+
+/** Graph inputs that shape operands read, directly or through other nodes. */
+function shapeInputs(nodes: readonly NodeProto[]): Set<string> {
+  const producer = new Map<string, NodeProto>();
+  for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
+  const need = nodes.flatMap((n) =>
+    (SHAPE_OPERANDS[n.opType ?? ''] ?? []).map((i) => n.input?.[i] ?? ''),
+  );
+  const seen = new Set<string>();
+  const inputs = new Set<string>();
+  while (need.length > 0) {
+    const v = need.pop()!;
+    if (v === '' || seen.has(v)) continue;
+    seen.add(v);
+    const p = producer.get(v);
+    // Shape and Size read only the (static) shape of their input, not its values.
+    if (p && p.opType !== 'Shape' && p.opType !== 'Size') need.push(...(p.input ?? []));
+    else if (!p) inputs.add(v);
+  }
+  return inputs;
+}
+
+/** The names of a model's graph inputs (initializers excluded), in order. */
+export function onnxInputNames(bytes: Uint8Array, file = '<onnx>'): string[] {
+  const g = decodeModel(bytes, file).graph;
+  const inits = new Set((g?.initializer ?? []).map((t) => t.name ?? ''));
+  return (g?.input ?? []).map((i) => i.name ?? '').filter((n) => !inits.has(n));
 }
 
 const SYMBOL = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -34,13 +83,18 @@ const SYMBOL = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
   const file = options.file ?? '<onnx>';
   try {
-    return importModel(bytes, file, options.name);
+    return importModel(bytes, file, options.name, options.constants ?? {});
   } catch (e) {
     throw withWhere(e, { file });
   }
 }
 
-function importModel(bytes: Uint8Array, file: string, name?: string): Graph {
+function importModel(
+  bytes: Uint8Array,
+  file: string,
+  name: string | undefined,
+  constants: Readonly<Record<string, Tensor>>,
+): Graph {
   const model = decodeModel(bytes, file);
   const g = model.graph;
   if (!g) throw new FormatError('the model has no graph');
@@ -72,9 +126,14 @@ function importModel(bytes: Uint8Array, file: string, name?: string): Graph {
     env.set(n, constFromTensor(tensorFromProto(init, `initializer '${n}'`), n));
   }
   let anon = 0;
+  const foldable = shapeInputs(nodes);
   for (const inp of g.input ?? []) {
     const n = inp.name ?? '';
     if (env.has(n)) continue; // an initializer listed as an input (older exporters): a weight
+    if (foldable.has(n) && constants[n]) {
+      env.set(n, constFromTensor(constants[n]!));
+      continue;
+    }
     const tt = inp.type?.tensorType;
     if (!tt) throw new UnsupportedError(`input '${n}' is not a tensor`);
     const dtype = dtypeOf(tt.elemType ?? 0, `input '${n}'`);

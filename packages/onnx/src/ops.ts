@@ -64,7 +64,7 @@ function needConst(cx: Cx, ins: readonly (Operand | undefined)[], i: number, wha
   if (o.kind !== 'const')
     unsupported(
       cx,
-      `with a computed ${what} (input ${i}) is not supported: it must be constant or fold to one`,
+      `with a computed ${what} (input ${i}) is not supported: it must be constant or fold to one (a graph input feeding it can be given a value at import: importOnnx's constants, or glimpse run --inputs)`,
     );
   return o;
 }
@@ -164,7 +164,21 @@ function axesOf(
 
 /** Reshape to a target (numbers and the input's own symbols), or fold for constants. */
 function reshapeTo(cx: Cx, x: Operand, target: readonly Dim[], name = out(cx)): Operand {
-  if (isConst(x)) return { ...constOf(x.dtype, target as number[], x.data) };
+  if (isConst(x)) {
+    // A constant's shape is static: resolve the -1 and check the count.
+    const known = target.filter((d) => d !== -1) as number[];
+    const rest = known.reduce((a, d) => a * d, 1);
+    const shape = target.map((d) => (d === -1 ? (rest === 0 ? 0 : x.data.length / rest) : d));
+    if (
+      shape.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0) ||
+      (shape as number[]).reduce((a, d) => a * d, 1) !== x.data.length
+    )
+      unsupported(
+        cx,
+        `cannot reshape a constant of ${x.data.length} elements to [${target.join(',')}]`,
+      );
+    return constOf(x.dtype, shape as number[], x.data);
+  }
   return dyn(cx.b.reshape(val(cx, x), target, name));
 }
 

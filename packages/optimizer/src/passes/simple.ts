@@ -82,7 +82,8 @@ export const constantFolding: Pass = {
       const o = target.outputs[0]!;
       const sub = G.create({
         name: 'fold',
-        inputs: target.inputs.map((i) => ({ name: i, type: out.typeOf(i) })),
+        // A value read twice (mul(d, d)) is one input of the one-node graph.
+        inputs: [...new Set(target.inputs)].map((i) => ({ name: i, type: out.typeOf(i) })),
         params: [],
         nodes: [target],
         outputs: [o],
