@@ -11,9 +11,9 @@ import {
   randomStream,
   SYMBOL_RE,
   toNumbers,
-  UnsupportedError,
 } from '@glimpse/ir';
 import { MODELS } from '@glimpse/models';
+import { exportOnnx } from '@glimpse/onnx';
 import type { OptimizeOptions } from '@glimpse/optimizer';
 import { optimize } from '@glimpse/optimizer';
 import type { Backend } from 'glimpse';
@@ -92,9 +92,8 @@ export function convertCommand(
   if (o.output.endsWith('.glimpse')) writeFile(o.output, printGraph(graph));
   else if (o.output.endsWith('.json'))
     writeFile(o.output, JSON.stringify(graphToJSON(graph, { weights: true }), null, 2) + '\n');
-  else if (o.output.endsWith('.onnx'))
-    throw new UnsupportedError('ONNX export is not available in this build', { file: o.output });
-  else throw new AttrError(`-o ${o.output}: the extension must be .glimpse or .json`);
+  else if (o.output.endsWith('.onnx')) writeFile(o.output, exportOnnx(graph));
+  else throw new AttrError(`-o ${o.output}: the extension must be .glimpse, .json or .onnx`);
   io.out(`wrote ${o.output}\n`);
 }
 

@@ -12,3 +12,4 @@ import type { Tensor } from '@glimpse/ir';
 export function readTensorPb(bytes: Uint8Array, file: string): Tensor {
   return tensorFromProto(decodeTensor(bytes, file), file, file);
 }
+export { exportOnnx, EXPORT_OPSET } from './export.js';

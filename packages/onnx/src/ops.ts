@@ -245,6 +245,13 @@ export const CONVERTERS: Record<string, Converter> = {
   Div: binary('div', (a, b) => a / b),
   Relu: unary('relu', (x) => (x > 0 ? x : x === x ? 0 : x)),
   Tanh: unary('tanh', Math.tanh),
+  Gelu: (ins, cx) => {
+    const a = cx.attrs.get('approximate');
+    const approx = a?.s ? new TextDecoder().decode(a.s) : 'none';
+    if (approx !== 'none')
+      unsupported(cx, `approximate='${approx}' is not supported (the exact form is)`);
+    return [dyn(cx.b.op('gelu', [val(cx, need(cx, ins, 0))], {}, out(cx)))];
+  },
   Exp: unary('exp', Math.exp),
   Sqrt: unary('sqrt', Math.sqrt),
   Neg: (ins, cx) => {
@@ -640,6 +647,17 @@ export const CONVERTERS: Record<string, Converter> = {
     ),
   ],
   Attention: attentionOp,
+  Trilu: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const k = ins[1] ? ints(needConst(cx, ins, 1, 'k'))[0]! : 0;
+    const upper = attrInt(cx, 'upper', 1) === 1;
+    const vx = val(cx, x);
+    // Keep j - i ≤ k (lower) or j - i ≥ k (upper: the complement of j - i ≤ k - 1).
+    const lower = cx.b.op('tril', [vx], { k: upper ? k - 1 : k }, cx.b.fresh(`${cx.name}_tri`));
+    const keep = upper ? cx.b.op('not', [lower], {}, cx.b.fresh(`${cx.name}_keep`)) : lower;
+    const zero = cx.b.constant(0, vx.type.dtype, [], cx.b.fresh(`${cx.name}_zero`));
+    return [dyn(cx.b.op('where', [keep, vx, zero], {}, out(cx)))];
+  },
   ReduceSum: reduce('reduce_sum'),
   ReduceMean: reduce('reduce_mean'),
   ReduceMax: reduce('reduce_max'),

@@ -1,0 +1,144 @@
+/**
+ * ONNX export: every built-in model (as written, and at -O2 with frozen weights: the fused
+ * attention becomes ONNX Attention) and the PyTorch exports at -O2 run in onnxruntime-node
+ * and equal glimpse's JS backend (rtol 1e-3, atol 1e-5); importOnnx(exportOnnx(g)) ≡ g on
+ * the reference interpreter for random graphs.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import type { Graph, Tensor } from '@glimpse/ir';
+import { concreteShape, fromNumbers, interpret, randomStream } from '@glimpse/ir';
+import { buildModel, MODEL_NAMES } from '@glimpse/models';
+import { exportOnnx, importOnnx } from '@glimpse/onnx';
+import { optimize } from '@glimpse/optimizer';
+import { compile } from 'glimpse';
+import { cli } from '../cli.js';
+import { randomGraph } from '../graph-gen.js';
+import { asRef, assertClose } from '../helpers.js';
+import { loadCase } from './testdata.js';
+
+const ORT_TYPE = {
+  f32: 'float32',
+  f16: 'float16',
+  i32: 'int32',
+  i64: 'int64',
+  bool: 'bool',
+} as const;
+
+async function runOrt(
+  bytes: Uint8Array,
+  g: Graph,
+  inputs: Record<string, Tensor>,
+): Promise<Record<string, Tensor>> {
+  const s = await ort.InferenceSession.create(bytes);
+  const feeds = Object.fromEntries(
+    g.inputs.map((i) => {
+      const t = inputs[i.name]!;
+      return [i.name, new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape])];
+    }),
+  );
+  const r = await s.run(feeds);
+  return Object.fromEntries(
+    g.outputs.map((o) => [
+      o,
+      { dtype: g.typeOf(o).dtype, shape: [...r[o]!.dims], data: r[o]!.data } as Tensor,
+    ]),
+  );
+}
+
+function randomInputs(
+  g: Graph,
+  binding: Record<string, number>,
+  seed: number,
+): Record<string, Tensor> {
+  return Object.fromEntries(
+    g.inputs.map((inp) => {
+      const shape = concreteShape(inp.type.shape, binding);
+      const rnd = randomStream(seed, inp.name);
+      const n = shape.reduce((a, d) => a * d, 1);
+      const v = Array.from({ length: n }, () =>
+        inp.type.dtype === 'i32' ? Math.floor(rnd() * 4) : rnd() * 2 - 1,
+      );
+      return [inp.name, fromNumbers(inp.type.dtype, shape, v)];
+    }),
+  );
+}
+
+const TOL = { rtol: 1e-3, atol: 1e-5 };
+
+describe('exported models run in onnxruntime-node and equal glimpse', () => {
+  for (const name of MODEL_NAMES)
+    for (const level of [0, 2] as const)
+      it(`${name} at -O${level}`, async () => {
+        const spec = name === 'context-attention' ? name : `${name}:dim=16`;
+        const g0 = buildModel(spec).graph;
+        const g = optimize(g0, { level, frozenParams: true });
+        const x = randomInputs(g, { B: 2, T: 5, S: 7 }, 3);
+        const want = await (await compile(g, { level: 0 })).run(x);
+        const got = await runOrt(exportOnnx(g), g, x);
+        for (const o of g.outputs) assertClose(got[o]!, asRef(want[o]!), TOL, `ort %${o}`);
+        if (level === 2 && name !== 'context-attention')
+          expect(
+            g.nodes.some((n) => n.op === 'attention'),
+            'fused attention exported',
+          ).toBe(true);
+      });
+  for (const folder of [
+    'torch/seed_self_attention',
+    'torch/mha_self',
+    'torch/gpt_causal_block',
+    'torch/context_attention_net',
+  ])
+    it(`${folder} at -O2`, async () => {
+      const c = loadCase(folder);
+      const g = optimize(c.graph, { level: 2, frozenParams: true });
+      const got = await runOrt(exportOnnx(g), g, c.inputs);
+      g.outputs.forEach((o, i) =>
+        assertClose(got[o]!, asRef(c.outputs[i]!), TOL, `${folder} ort %${o}`),
+      );
+    });
+});
+
+describe('importOnnx(exportOnnx(g)) ≡ g', () => {
+  it('for random graphs, on the reference interpreter', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+        const { graph, binding } = randomGraph({ seed, nodes: 10, hostileNames: seed % 2 === 0 });
+        const back = importOnnx(exportOnnx(graph));
+        const x = randomInputs(graph, binding, seed);
+        const [a, b] = [
+          interpret(graph, x, { shapes: binding }),
+          interpret(back, x, { shapes: binding }),
+        ];
+        for (const o of graph.outputs)
+          assertClose(
+            { ...a[o]!, data: Float32Array.from(b[o]!.data) } as Tensor,
+            a[o]!,
+            { rtol: 1e-6, atol: 1e-6 },
+            `%${o}`,
+          );
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('glimpse convert MODEL -o FILE.onnx', () => {
+  it('writes a model that glimpse and onnxruntime run with the same outputs', async () => {
+    const f = join(mkdtempSync(join(tmpdir(), 'glimpse-export-')), 'block.onnx');
+    const spec = 'transformer-block:dim=16,heads=2,hidden=32';
+    const r = await cli('convert', spec, '-o', f, '--level', '2');
+    expect(r.err).toBe('');
+    expect(r.out).toBe(`wrote ${f}\n`);
+    const g = importOnnx(readFileSync(f), { file: f });
+    expect(g.nodes.filter((n) => n.op === 'attention')).toHaveLength(1);
+    const x = randomInputs(g, { B: 1, T: 6 }, 9);
+    const want = await (await compile(buildModel(spec).graph, { level: 0 })).run(x);
+    const got = await runOrt(readFileSync(f), g, x);
+    assertClose(got.y!, asRef(want.y!), TOL, 'ort');
+  });
+});
