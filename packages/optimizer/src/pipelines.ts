@@ -27,6 +27,8 @@ export const PIPELINES: Readonly<Record<0 | 1 | 2, readonly Pass[]>> = {
   2: [
     canonicalize,
     constantFolding,
+    // Folded constants may open more canonical forms (a guard on a now-constant condition).
+    canonicalize,
     cse,
     fuseAttention,
     canonicalize,

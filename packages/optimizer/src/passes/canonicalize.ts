@@ -33,7 +33,8 @@ export { isSwapLast2 };
  * One form for each scaling a user or exporter may write — `x / c`, `x * c`, `c * x`,
  * chained scales, a scale on an operand of a matmul or before a transpose/reshape — so that
  * fusion needs to recognise only `scale`. Plus: transpose and reshape chains collapse,
- * identities vanish, and `where(not c, a, b)` becomes `where(c, b, a)`.
+ * identities (and expands to the same shape) vanish, `where(not c, a, b)` becomes
+ * `where(c, b, a)`, and a `where` on a constant condition picks its branch.
  */
 export const canonicalize = rewritePass(
   'canonicalize',
@@ -122,6 +123,22 @@ export const canonicalize = rewritePass(
     ),
     rule('where-of-not', op('where', [op('not', [val('c')]), val('a'), val('b')]), (m, ctx) =>
       ctx.emit('where', [m.c, m.b, m.a], {}),
+    ),
+    // A condition known to be all true or all false picks a branch (when that branch
+    // already has the result's shape): ONNX's Attention function guards fully masked rows
+    // this way, and with a constant mask the guard folds to "none".
+    rule(
+      'where-of-constant',
+      op('where', [splat('c'), val('a'), val('b')], { as: 'out' }),
+      (m, ctx) => {
+        const pick = first(ctx, m.c) !== 0 ? m.a : m.b;
+        return keepsShape(ctx, pick, m.out) && ctx.typeOf(pick).dtype === ctx.typeOf(m.out).dtype
+          ? pick
+          : undefined;
+      },
+    ),
+    rule('identity-expand', op('expand', [val('x')], { as: 'out' }), (m, ctx) =>
+      sameShape(ctx.typeOf(m.x).shape, ctx.typeOf(m.out).shape) ? m.x : undefined,
     ),
   ],
 );
