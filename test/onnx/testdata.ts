@@ -3,8 +3,15 @@ import type { Graph, Tensor } from '@glimpse/ir';
 import { importOnnx, readTensorPb } from '@glimpse/onnx';
 import { ROOT } from '../cli.js';
 
-/** ONNX test data made outside the project (read-only): ONNX's node tests and PyTorch exports. */
-export const TESTDATA = `${ROOT}../shared/testdata`;
+/**
+ * ONNX test data made outside the project (read-only): ONNX's node tests and PyTorch
+ * exports. It sits in `../shared/testdata` beside the working checkout; a clone elsewhere
+ * (CI) finds it through GLIMPSE_TESTDATA or the workspace's usual place.
+ */
+export const TESTDATA =
+  [process.env.GLIMPSE_TESTDATA, `${ROOT}../shared/testdata`, '/work/shared/testdata'].find(
+    (d): d is string => d !== undefined && existsSync(`${d}/onnx-node`),
+  ) ?? `${ROOT}../shared/testdata`;
 
 export const FOLDERS: string[] = existsSync(TESTDATA)
   ? ['onnx-node', 'torch'].flatMap((d) =>
