@@ -33,7 +33,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .description(
       'print a model graph, per pass if asked, as text, json, dot, svg or an html report',
     )
-    .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json file')
+    .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json/.onnx file')
     .addOption(level('0'))
     .addOption(passes())
     .addOption(
@@ -65,7 +65,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
 
   p.command('run')
     .description('compile and run a model')
-    .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json file')
+    .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json/.onnx file')
     .addOption(new Option('--backend <b>', 'backend').choices(['js', 'wgsl']).default('js'))
     .addOption(level('2'))
     .addOption(passes())
@@ -92,9 +92,9 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .action((names: string[], o: { quick?: boolean }) => setCode(benchCommand(names, o)));
 
   p.command('convert')
-    .description('write a model as a .glimpse text file or a .json graph')
-    .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json file')
-    .requiredOption('-o, --output <file>', 'FILE.glimpse or FILE.json')
+    .description('write a model as a .glimpse text file, a .json graph or an .onnx model')
+    .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json/.onnx file')
+    .requiredOption('-o, --output <file>', 'FILE.glimpse, FILE.json or FILE.onnx')
     .addOption(level('0'))
     .addOption(passes())
     .option('--weights <file>', 'load params from a .safetensors file (kept in .json)')

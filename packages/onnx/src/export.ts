@@ -310,14 +310,18 @@ function valueInfo(name: string, t: TensorType) {
  */
 export function exportOnnx(g: Graph): Uint8Array {
   const nodes: NodeProto[] = [];
-  const initializers: TensorProto[] = g.params.map((p) =>
-    tensorToProto(
-      p.init.kind === 'data'
-        ? { dtype: p.type.dtype, shape: p.type.shape as number[], data: p.init.data }
-        : fromNumbers(p.type.dtype, p.type.shape as number[], paramValues(p, g.seed)),
-      p.name,
-    ),
-  );
+  // Params no node reads (left by folding) are not written.
+  const read = new Set([...g.nodes.flatMap((n) => n.inputs), ...g.outputs]);
+  const initializers: TensorProto[] = g.params
+    .filter((p) => read.has(p.name))
+    .map((p) =>
+      tensorToProto(
+        p.init.kind === 'data'
+          ? { dtype: p.type.dtype, shape: p.type.shape as number[], data: p.init.data }
+          : fromNumbers(p.type.dtype, p.type.shape as number[], paramValues(p, g.seed)),
+        p.name,
+      ),
+    );
   let fresh = 0;
   const taken = new Set(g.valueNames());
   const name = (hint: string) => {
