@@ -6,14 +6,14 @@ import {
   concreteShapes,
   InputError,
   numel,
-  paramValues,
+  paramTensor,
   withWhere,
 } from '@glimpse/ir';
 import type { Kernel } from './kernels/index.js';
 import { KERNELS, VIEW_OPS } from './kernels/index.js';
 import { Scratch } from './kernels/scratch.js';
-import type { MemoryPlan, PlanValue } from './memory.js';
-import { liveness, planMemory } from './memory.js';
+import { BindingCache, ValueIds } from './instances.js';
+import type { MemoryPlan } from './memory.js';
 import type { Buf, StorageKind } from './storage.js';
 import { fromStorage, STORAGE_BYTES, storageOf, toStorage, view } from './storage.js';
 
@@ -40,37 +40,25 @@ interface Instance {
   readonly paramBytes: number;
 }
 
-const MAX_INSTANCES = 8;
-
 /**
  * A graph compiled for the JS backend. Compiling decides, once, the step order, which
  * values are views of others and every value's storage kind; each binding of the symbols
  * then gets its memory plan and shape-specialised kernels, cached and reused.
  */
 export class JsExecutable {
-  private readonly ids = new Map<string, number>();
-  /** Value id → id of the value whose storage it uses (itself unless a view). */
-  private readonly root: number[] = [];
-  private readonly kinds: StorageKind[] = [];
+  private readonly values: ValueIds;
+  private readonly kinds: StorageKind[];
   private params: Map<number, Buf> | undefined;
-  private readonly instances = new Map<string, Instance>();
-  /** The graph's symbols, in order: an instance's cache key is their values. */
-  private readonly symbols: string[];
+  private readonly instances: BindingCache<Instance>;
 
   constructor(readonly graph: Graph) {
-    this.symbols = graph.symbols();
-    for (const name of graph.valueNames()) {
-      const id = this.ids.size;
-      this.ids.set(name, id);
-      this.root.push(id);
-      this.kinds.push(storageOf(graph.typeOf(name).dtype));
-    }
-    for (const n of graph.nodes)
-      if (VIEW_OPS.has(n.op)) this.root[this.id(n.outputs[0]!)] = this.root[this.id(n.inputs[0]!)]!;
+    this.values = new ValueIds(graph);
+    this.kinds = graph.valueNames().map((n) => storageOf(graph.typeOf(n).dtype));
+    this.instances = new BindingCache(graph);
   }
 
   private id(name: string): number {
-    return this.ids.get(name)!;
+    return this.values.id(name);
   }
 
   /** Run with boundary tensors (or bare typed arrays shaped by the graph and `shapes`). */
@@ -105,7 +93,7 @@ export class JsExecutable {
     return Object.fromEntries(
       this.graph.outputs.map((o) => {
         const t = this.graph.typeOf(o);
-        return [o, fromStorage(bufs[this.root[this.id(o)]!]!, t.dtype, inst.shapes.get(o)!)];
+        return [o, fromStorage(bufs[this.values.rootOf(o)]!, t.dtype, inst.shapes.get(o)!)];
       }),
     );
   }
@@ -122,51 +110,27 @@ export class JsExecutable {
   private loadParams(): Map<number, Buf> {
     if (this.params === undefined) {
       const m = new Map<number, Buf>();
-      for (const p of this.graph.params) {
-        const init = p.init;
-        const buf =
-          init.kind === 'data'
-            ? toStorage(
-                { dtype: p.type.dtype, shape: p.type.shape as number[], data: init.data },
-                `param '${p.name}'`,
-              )
-            : Float32Array.from(paramValues(p, this.graph.seed));
-        m.set(this.id(p.name), storageOf(p.type.dtype) === 'f32' ? buf : Int32Array.from(buf));
-      }
+      for (const p of this.graph.params)
+        m.set(this.id(p.name), toStorage(paramTensor(p, this.graph.seed), `param '${p.name}'`));
       this.params = m;
     }
     return this.params;
   }
 
   private instance(binding: Binding): Instance {
-    const key = this.symbols.map((s) => `${s}=${binding[s]}`).join(',');
-    let inst = this.instances.get(key);
-    if (inst === undefined) {
-      inst = this.instantiate(binding);
-      if (this.instances.size >= MAX_INSTANCES)
-        this.instances.delete(this.instances.keys().next().value!);
-      this.instances.set(key, inst);
-    }
-    return inst;
+    return this.instances.get(binding, () => this.instantiate(binding));
   }
 
   private instantiate(binding: Binding): Instance {
     const g = this.graph;
     const shapes = concreteShapes(g, binding);
     const nodes = g.nodes.filter((n) => !VIEW_OPS.has(n.op));
-    const planned = liveness(
+    const { order, plan: memory } = this.values.plan(
       nodes,
-      g.outputs,
-      (n) => this.id(n),
-      (i) => this.root[i]!,
+      shapes,
+      (id) => STORAGE_BYTES[this.kinds[id]!],
     );
-    const order = [...planned.keys()];
     const names = g.valueNames();
-    const values: PlanValue[] = order.map((id) => ({
-      bytes: numel(shapes.get(names[id]!)!) * STORAGE_BYTES[this.kinds[id]!],
-      ...planned.get(id)!,
-    }));
-    const memory = planMemory(values, nodes.length);
     const paramBytes = g.params.reduce(
       (a, p) => a + numel(p.type.shape as number[]) * STORAGE_BYTES[storageOf(p.type.dtype)],
       0,
@@ -184,8 +148,8 @@ export class JsExecutable {
       const factory = KERNELS[n.op] as (a: unknown, c: typeof ctx) => Kernel;
       return {
         kernel: factory(n.attrs, ctx),
-        ins: n.inputs.map((i) => this.root[this.id(i)]!),
-        outs: n.outputs.map((o) => this.root[this.id(o)]!),
+        ins: n.inputs.map((i) => this.values.rootOf(i)),
+        outs: n.outputs.map((o) => this.values.rootOf(o)),
         node: n.outputs[0]!,
         op: n.op,
       };

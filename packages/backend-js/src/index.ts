@@ -1,6 +1,8 @@
 export { compileJs, JsExecutable } from './executable.js';
 export type { InputValue, RunOptions } from './executable.js';
-export { liveness, planMemory } from './memory.js';
+export { planMemory } from './memory.js';
+export { BindingCache, ValueIds } from './instances.js';
+export { VIEW_OPS } from './kernels/index.js';
 export type { MemoryPlan, PlanValue } from './memory.js';
 export { KERNELS } from './kernels/index.js';
 export { gemm } from './kernels/gemm.js';

@@ -1,18 +1,26 @@
-import type { Binding, DType, Graph, Node, Tensor } from '@glimpse/ir';
+import type { Binding, ConstantAttrs, DType, Graph, Node, Tensor } from '@glimpse/ir';
 import {
   bindInputs,
   checkAllocation,
   concreteShapes,
+  constantValues,
   DeviceError,
+  fromNumbers,
   numel,
-  paramValues,
+  paramTensor,
   RuntimeError,
   UnsupportedError,
   withWhere,
 } from '@glimpse/ir';
 import type { InputValue, RunOptions } from '@glimpse/backend-js';
-import { fromStorage, liveness, normalizeInputs, planMemory, toStorage } from '@glimpse/backend-js';
-import type { PlanValue } from '@glimpse/backend-js';
+import {
+  BindingCache,
+  fromStorage,
+  normalizeInputs,
+  toStorage,
+  ValueIds,
+  VIEW_OPS,
+} from '@glimpse/backend-js';
 import { checkLive, gpuDevice } from './device.js';
 import type { Dispatch, KernelCtx, KernelFactory, Ref } from './kernels/index.js';
 import { KERNELS } from './kernels/index.js';
@@ -21,7 +29,6 @@ import { storageType } from './wgsl.js';
 
 /** Every element is 4 bytes on the GPU (f32, i32, or a bool in a u32). */
 const ELEM = 4;
-const MAX_INSTANCES = 8;
 /** Status words: [failing step + 1, first bad position]. */
 const STATUS_INIT = new Uint32Array([0, 0xffffffff]);
 
@@ -80,10 +87,8 @@ function fromHost(bytes: ArrayBuffer, dtype: DType, shape: number[]): Tensor {
  * the device's cache keyed by shader text. One run is one command buffer.
  */
 export class WgslExecutable {
-  private readonly ids = new Map<string, number>();
-  private readonly root: number[] = [];
-  private readonly instances = new Map<string, Promise<Instance>>();
-  private readonly symbols: string[];
+  private readonly values: ValueIds;
+  private readonly instances: BindingCache<Promise<Instance>>;
   /** Params and constants: uploaded once, shared by every instance. */
   private fixed: Map<number, GPUBuffer> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -92,17 +97,12 @@ export class WgslExecutable {
     readonly graph: Graph,
     readonly device: GPUDevice,
   ) {
-    this.symbols = graph.symbols();
-    for (const name of graph.valueNames()) {
-      this.root.push(this.ids.size);
-      this.ids.set(name, this.ids.size);
-    }
-    for (const n of graph.nodes)
-      if (n.op === 'reshape') this.root[this.id(n.outputs[0]!)] = this.root[this.id(n.inputs[0]!)]!;
+    this.values = new ValueIds(graph);
+    this.instances = new BindingCache(graph, (old) => void old.then(destroyInstance, () => {}));
   }
 
   private id(name: string): number {
-    return this.ids.get(name)!;
+    return this.values.id(name);
   }
 
   /** Run with boundary tensors (or bare typed arrays shaped by the graph and `shapes`). */
@@ -190,8 +190,7 @@ export class WgslExecutable {
   }
 
   private bufferOf(inst: Instance, name: string): GPUBuffer {
-    const r = this.root[this.id(name)]!;
-    return inst.buffers[r]!;
+    return inst.buffers[this.values.rootOf(name)]!;
   }
 
   private makeBuffer(bytes: number, usage: number, what: string): GPUBuffer {
@@ -216,73 +215,35 @@ export class WgslExecutable {
       if (data.byteLength > 0) this.device.queue.writeBuffer(b, 0, data);
       m.set(this.id(name), b);
     };
-    for (const p of this.graph.params) {
-      const shape = p.type.shape as number[];
-      const t: Tensor =
-        p.init.kind === 'data'
-          ? { dtype: p.type.dtype, shape, data: p.init.data }
-          : { dtype: 'f32', shape, data: Float32Array.from(paramValues(p, this.graph.seed)) };
-      const host = hostArray(t, `param '${p.name}'`);
-      upload(
-        p.name,
-        storageType(p.type.dtype) === 'i32' && host instanceof Float32Array
-          ? Int32Array.from(host)
-          : host,
-      );
-    }
-    for (const n of this.graph.nodes) {
-      if (n.op !== 'constant') continue;
-      const a = n.attrs as { dtype: DType; shape: number[]; value: number[] };
-      const count = numel(a.shape);
-      const vals = a.value.length === 1 ? new Array<number>(count).fill(a.value[0]!) : a.value;
-      const s = storageType(a.dtype);
-      upload(
-        n.outputs[0]!,
-        s === 'f32'
-          ? Float32Array.from(vals)
-          : s === 'i32'
-            ? Int32Array.from(vals)
-            : Uint32Array.from(vals),
-      );
-    }
+    for (const p of this.graph.params)
+      upload(p.name, hostArray(paramTensor(p, this.graph.seed), `param '${p.name}'`));
+    for (const n of this.graph.nodes)
+      if (n.op === 'constant') {
+        const a = n.attrs as unknown as ConstantAttrs;
+        upload(
+          n.outputs[0]!,
+          hostArray(fromNumbers(a.dtype, a.shape, constantValues(a)), n.outputs[0]!),
+        );
+      }
     this.fixed = m;
     return m;
   }
 
   private instance(binding: Binding): Promise<Instance> {
-    const key = this.symbols.map((s) => `${s}=${binding[s]}`).join(',');
-    let inst = this.instances.get(key);
-    if (inst === undefined) {
-      inst = this.instantiate(binding);
-      inst.catch(() => this.instances.delete(key));
-      if (this.instances.size >= MAX_INSTANCES) {
-        const [oldKey, old] = this.instances.entries().next().value!;
-        this.instances.delete(oldKey);
-        void old.then(destroyInstance, () => undefined);
-      }
-      this.instances.set(key, inst);
-    }
-    return inst;
+    return this.instances.get(binding, () => {
+      const inst = this.instantiate(binding);
+      inst.catch(() => this.instances.drop(binding));
+      return inst;
+    });
   }
 
   private async instantiate(binding: Binding): Promise<Instance> {
     const g = this.graph;
     const dev = this.device;
     const shapes = concreteShapes(g, binding);
-    const nodes = g.nodes.filter((n) => n.op !== 'reshape' && n.op !== 'constant');
-    const planned = liveness(
-      nodes,
-      g.outputs,
-      (n) => this.id(n),
-      (i) => this.root[i]!,
-    );
-    const order = [...planned.keys()];
-    const names = g.valueNames();
-    const values: PlanValue[] = order.map((id) => ({
-      bytes: numel(shapes.get(names[id]!)!) * ELEM,
-      ...planned.get(id)!,
-    }));
-    const plan = planMemory(values, nodes.length);
+    // Views need no step; constants are uploaded once, like params.
+    const nodes = g.nodes.filter((n) => !VIEW_OPS.has(n.op) && n.op !== 'constant');
+    const { order, plan } = this.values.plan(nodes, shapes, () => ELEM);
     const inputBytes = g.inputs.reduce((a, i) => a + numel(shapes.get(i.name)!) * ELEM, 0);
     const outBytes = g.outputs.reduce((a, o) => a + numel(shapes.get(o)!) * ELEM, 0);
     checkAllocation(
@@ -339,8 +300,8 @@ export class WgslExecutable {
       ref === 'status'
         ? status
         : 'in' in ref
-          ? buffers[this.root[this.id(n.inputs[ref.in]!)]!]!
-          : buffers[this.root[this.id(n.outputs[ref.out]!)]!]!;
+          ? buffers[this.values.rootOf(n.inputs[ref.in]!)]!
+          : buffers[this.values.rootOf(n.outputs[ref.out]!)]!;
     const maxDim = dev.limits.maxComputeWorkgroupsPerDimension;
     const owned = [...slotBuffers, ...inputBuffers.values()];
     const steps = await Promise.all(

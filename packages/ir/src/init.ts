@@ -1,6 +1,8 @@
 import type { Graph, Param } from './graph.js';
 import { InputError } from './errors.js';
 import { checkAllocation, numel } from './shape.js';
+import type { Tensor } from './tensor.js';
+import { f16ToF32, f32ToF16, fromNumbers } from './tensor.js';
 
 /** splitmix32: small, fast and well distributed; state fully determined by the seed. */
 function splitmix32(seed: number) {
@@ -58,7 +60,16 @@ export function paramValues(p: Param, seed: number): Float64Array {
   }
   // Params are stored in their dtype: the oracle must see the same rounded values.
   if (p.type.dtype === 'f32') for (let i = 0; i < n; i++) out[i] = Math.fround(out[i]!);
+  if (p.type.dtype === 'f16') for (let i = 0; i < n; i++) out[i] = f16ToF32(f32ToF16(out[i]!));
   return out;
+}
+
+/** A param as a tensor of its dtype: loaded data as is, or its seeded initialiser. */
+export function paramTensor(p: Param, seed: number): Tensor {
+  const shape = p.type.shape as number[];
+  return p.init.kind === 'data'
+    ? { dtype: p.type.dtype, shape, data: p.init.data }
+    : fromNumbers(p.type.dtype, shape, paramValues(p, seed));
 }
 
 export function graphParamValues(g: Graph): Map<string, Float64Array> {

@@ -18,6 +18,7 @@ import {
   OPS,
   reduceAxes,
   REDUCERS,
+  constantValues,
   sliceRange,
 } from './ops/index.js';
 import type { Binding } from './shape.js';
@@ -365,13 +366,7 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
     }
     return [out];
   },
-  constant: (_ins, a, shapes) => {
-    const n = numel(shapes[0]!);
-    const data = new Float64Array(n);
-    if (a.value.length === 1) data.fill(a.value[0]!);
-    else data.set(a.value);
-    return [t(a.dtype, shapes[0]!, data)];
-  },
+  constant: (_ins, a, shapes) => [t(a.dtype, shapes[0]!, Float64Array.from(constantValues(a)))],
   tril: (_ins, a, shapes) => {
     const [R, C] = shapes[0] as [number, number];
     const out = t('bool', [R, C]);

@@ -1,5 +1,12 @@
 import type { AttrsOf, Dim, Graph, Node, OpName, TensorType } from '@glimpse/ir';
-import { fromNumbers, paramValues, UnsupportedError, withWhere } from '@glimpse/ir';
+import {
+  constantValues,
+  fromNumbers,
+  paramTensor,
+  paramValues,
+  UnsupportedError,
+  withWhere,
+} from '@glimpse/ir';
 import type { NodeProto, TensorProto } from './proto.js';
 import { onnx } from './proto.js';
 import { ONNX_OF, tensorToProto } from './tensor.js';
@@ -164,12 +171,10 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
   },
   cast: (a, x) => void x.emit('Cast', ins(x), { to: ONNX_OF[a.to] }, out(x)),
   constant: (a, x) => {
-    const n = a.shape.reduce((p, d) => p * d, 1);
-    const vals = a.value.length === 1 ? new Array<number>(n).fill(a.value[0]!) : a.value;
     x.emit(
       'Constant',
       [],
-      { value: tensorToProto(fromNumbers(a.dtype, a.shape, vals), '') },
+      { value: tensorToProto(fromNumbers(a.dtype, a.shape, constantValues(a)), '') },
       out(x),
     );
   },
@@ -249,9 +254,7 @@ function noRowFullyMasked(x: Ex, m: string, causal: boolean): boolean {
   const param = x.g.params.find((p) => p.name === m);
   let vals: ArrayLike<number>;
   if (prod?.op === 'constant') {
-    const a = prod.attrs as unknown as AttrsOf<'constant'>;
-    const n = a.shape.reduce((p, d) => p * d, 1);
-    vals = a.value.length === 1 ? new Array<number>(n).fill(a.value[0]!) : a.value;
+    vals = constantValues(prod.attrs as unknown as AttrsOf<'constant'>);
   } else if (param) vals = paramValues(param, x.g.seed);
   else return false;
   const shape = x.type(m).shape as number[];
@@ -314,14 +317,7 @@ export function exportOnnx(g: Graph): Uint8Array {
   const read = new Set([...g.nodes.flatMap((n) => n.inputs), ...g.outputs]);
   const initializers: TensorProto[] = g.params
     .filter((p) => read.has(p.name))
-    .map((p) =>
-      tensorToProto(
-        p.init.kind === 'data'
-          ? { dtype: p.type.dtype, shape: p.type.shape as number[], data: p.init.data }
-          : fromNumbers(p.type.dtype, p.type.shape as number[], paramValues(p, g.seed)),
-        p.name,
-      ),
-    );
+    .map((p) => tensorToProto(paramTensor(p, g.seed), p.name));
   let fresh = 0;
   const taken = new Set(g.valueNames());
   const name = (hint: string) => {

@@ -24,6 +24,7 @@ export { reshapeTarget, sliceRange } from './layout.js';
 export type { BmmAttrs } from './matmul.js';
 export { matrixDims } from './matmul.js';
 export type { ConstantAttrs, TrilAttrs } from './misc.js';
+export { constantValues } from './misc.js';
 export type { LayerNormAttrs, ReduceAttrs } from './reduce.js';
 export { REDUCERS, reduceAxes } from './reduce.js';
 export type { ReduceKind } from './reduce.js';

@@ -43,6 +43,12 @@ export interface ConstantAttrs {
   shape: readonly number[];
   value: readonly number[];
 }
+/** A constant's elements, row-major (one given value fills the shape). */
+export function constantValues(a: ConstantAttrs): number[] {
+  const n = a.shape.reduce((p, d) => p * d, 1);
+  return a.value.length === 1 ? new Array<number>(n).fill(a.value[0]!) : [...a.value];
+}
+
 export const constant = defineOp<ConstantAttrs>({
   name: 'constant',
   doc: 'a small literal tensor; value holds its elements row-major, or one element to fill it',
