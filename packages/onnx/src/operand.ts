@@ -1,5 +1,5 @@
-import type { DType, GraphBuilder, Tensor, Val } from '@glimpse/ir';
-import { fromNumbers, toNumbers } from '@glimpse/ir';
+import type { AttrsOf, DType, GraphBuilder, OpName, Tensor, Val } from '@glimpse/ir';
+import { buildGraph, fromNumbers, interpret, toNumbers } from '@glimpse/ir';
 
 /**
  * What an ONNX value is while importing: a constant known now (initializers, Constant
@@ -74,4 +74,29 @@ export function dtypeOfOperand(o: Operand): DType {
 /** The values of a constant as plain numbers (axes, sizes, shapes). */
 export function ints(o: Const): number[] {
   return Array.from(o.data, (x) => Math.trunc(x));
+}
+
+/**
+ * An op evaluated on constants by the reference interpreter: the same semantics as the
+ * op in a graph (one definition), for folding at import. One Const per output.
+ */
+export function evalOp<K extends OpName>(
+  op: K,
+  xs: readonly Const[],
+  attrs: Partial<AttrsOf<K>>,
+  outputs = 1,
+): Const[] {
+  const g = buildGraph('fold', (b) =>
+    b.opN(
+      op,
+      xs.map((x, i) => b.input(`c${i}`, x.dtype, x.shape)),
+      attrs,
+      Array.from({ length: outputs }, (_, i) => `y${i}`),
+    ),
+  );
+  const r = interpret(
+    g,
+    Object.fromEntries(xs.map((x, i) => [`c${i}`, fromNumbers(x.dtype, x.shape, x.data)])),
+  );
+  return g.outputs.map((o) => constOf(g.typeOf(o).dtype, r[o]!.shape, r[o]!.data));
 }

@@ -1,16 +1,24 @@
-import type { CompareOp, Dim, DType, GraphBuilder, Val } from '@glimpse/ir';
+import type { AttrsOf, CompareOp, Dim, DType, GraphBuilder, OpName, Val } from '@glimpse/ir';
 import {
   broadcastShapes,
   broadcastStrides,
   normAxis,
-  OPS,
+  sliceRange,
   stridesOf,
   UnsupportedError,
 } from '@glimpse/ir';
 import type { AttributeProto } from './proto.js';
 import { int } from './proto.js';
 import type { Const, Operand } from './operand.js';
-import { constFromTensor, constOf, dtypeOfOperand, ints, shapeOf, valOf } from './operand.js';
+import {
+  constFromTensor,
+  constOf,
+  dtypeOfOperand,
+  evalOp,
+  ints,
+  shapeOf,
+  valOf,
+} from './operand.js';
 import { dtypeOf, tensorFromProto } from './tensor.js';
 
 /** What a converter sees of the node it converts. */
@@ -101,36 +109,39 @@ function constMap(dtype: DType, xs: readonly Const[], f: (...v: number[]) => num
 
 const isIntType = (d: DType) => d === 'i32' || d === 'i64';
 
-function binary(op: 'add' | 'sub' | 'mul' | 'div', f: (a: number, b: number) => number): Converter {
-  return (ins, cx) => {
-    const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
-    if (isConst(a) && isConst(b)) {
-      const d = a.dtype;
-      const g =
-        isIntType(d) && op === 'div'
-          ? (x: number, y: number) => (y === 0 ? 0 : Math.trunc(x / y))
-          : f;
-      return [constMap(d, [a, b], g)];
-    }
-    return [dyn(cx.b.op(op, [val(cx, a, 'a'), val(cx, b, 'b')], {}, out(cx)))];
-  };
+/**
+ * The glimpse op on the node's operands — folded by the reference interpreter when all of
+ * them are constants (the shape arithmetic of exporters), else a node of the graph.
+ */
+function emit<K extends OpName>(
+  cx: Cx,
+  op: K,
+  xs: readonly Operand[],
+  attrs: Partial<AttrsOf<K>> = {},
+  name = out(cx),
+): Operand {
+  if (allConst(xs)) return evalOp(op, xs, attrs)[0]!;
+  return dyn(
+    cx.b.op(
+      op,
+      xs.map((x, i) => val(cx, x, `in${i}`)),
+      attrs,
+      name,
+    ),
+  );
 }
 
-function unary(op: 'relu' | 'tanh' | 'exp' | 'sqrt', f: (x: number) => number): Converter {
-  return (ins, cx) => {
-    const x = need(cx, ins, 0);
-    if (isConst(x)) return [constMap(x.dtype, [x], f)];
-    return [dyn(cx.b.op(op, [val(cx, x)], {}, out(cx)))];
-  };
+function binary(op: 'add' | 'sub' | 'mul' | 'div'): Converter {
+  return (ins, cx) => [emit(cx, op, [need(cx, ins, 0), need(cx, ins, 1)])];
 }
 
-/** Comparisons and logic: folded on constants (by the op's own scalar function), else the op. */
+function unary(op: 'relu' | 'tanh' | 'exp' | 'sqrt' | 'not'): Converter {
+  return (ins, cx) => [emit(cx, op, [need(cx, ins, 0)])];
+}
+
+/** Comparisons and logic. */
 function comparison(op: CompareOp): Converter {
-  return (ins, cx) => {
-    const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
-    if (isConst(a) && isConst(b)) return [constMap('bool', [a, b], OPS[op].compare)];
-    return [dyn(cx.b.op(op, [val(cx, a, 'a'), val(cx, b, 'b')], {}, out(cx)))];
-  };
+  return (ins, cx) => [emit(cx, op, [need(cx, ins, 0), need(cx, ins, 1)])];
 }
 
 /** Constant-only ops of shape arithmetic: they fold or are refused. */
@@ -164,87 +175,17 @@ function axesOf(
 
 /** Reshape to a target (numbers and the input's own symbols), or fold for constants. */
 function reshapeTo(cx: Cx, x: Operand, target: readonly Dim[], name = out(cx)): Operand {
-  if (isConst(x)) {
-    // A constant's shape is static: resolve the -1 and check the count.
-    const known = target.filter((d) => d !== -1) as number[];
-    const rest = known.reduce((a, d) => a * d, 1);
-    const shape = target.map((d) => (d === -1 ? (rest === 0 ? 0 : x.data.length / rest) : d));
-    if (
-      shape.some((d) => typeof d !== 'number' || !Number.isInteger(d) || d < 0) ||
-      (shape as number[]).reduce((a, d) => a * d, 1) !== x.data.length
-    )
-      unsupported(
-        cx,
-        `cannot reshape a constant of ${x.data.length} elements to [${target.join(',')}]`,
-      );
-    return constOf(x.dtype, shape as number[], x.data);
-  }
-  return dyn(cx.b.reshape(val(cx, x), target, name));
-}
-
-function transposeConst(x: Const, perm: readonly number[]): Const {
-  const shape = perm.map((p) => x.shape[p]!);
-  const inSt = stridesOf(x.shape as number[]);
-  const n = x.data.length;
-  const data = new Float64Array(n);
-  const outSt = stridesOf(shape);
-  for (let i = 0; i < n; i++) {
-    let rem = i;
-    let off = 0;
-    for (let a = 0; a < shape.length; a++) {
-      const c = Math.floor(rem / outSt[a]!);
-      rem -= c * outSt[a]!;
-      off += c * inSt[perm[a]!]!;
-    }
-    data[i] = x.data[off]!;
-  }
-  return constOf(x.dtype, shape, data);
-}
-
-function sliceConst(x: Const, ax: number, start: number, end: number): Const {
-  const shape = [...x.shape];
-  const st = stridesOf(x.shape as number[]);
-  shape[ax] = end - start;
-  const n = shape.reduce((a, d) => a * d, 1);
-  const outSt = stridesOf(shape);
-  const data = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let rem = i;
-    let off = start * st[ax]!;
-    for (let a = 0; a < shape.length; a++) {
-      const c = Math.floor(rem / outSt[a]!);
-      rem -= c * outSt[a]!;
-      off += c * st[a]!;
-    }
-    data[i] = x.data[off]!;
-  }
-  return constOf(x.dtype, shape, data);
-}
-
-function concatConst(xs: Const[], ax: number): Const {
-  // Concatenate along ax by moving it first, joining, and moving it back.
-  const r = xs[0]!.shape.length;
-  const perm = [ax, ...Array.from({ length: r }, (_, i) => i).filter((i) => i !== ax)];
-  const inv = perm.map((_, i) => perm.indexOf(i));
-  const parts = xs.map((x) => transposeConst(x, perm));
-  const shape = [...parts[0]!.shape];
-  shape[0] = parts.reduce((a, p) => a + p.shape[0]!, 0);
-  const joined = constOf(
-    xs[0]!.dtype,
-    shape,
-    parts.flatMap((p) => Array.from(p.data)),
-  );
-  return transposeConst(joined, inv);
+  return emit(cx, 'reshape', [x], { shape: target }, name);
 }
 
 // ---- the converters ----
 export const CONVERTERS: Record<string, Converter> = {
-  Add: binary('add', (a, b) => a + b),
-  Sub: binary('sub', (a, b) => a - b),
-  Mul: binary('mul', (a, b) => a * b),
-  Div: binary('div', (a, b) => a / b),
-  Relu: unary('relu', (x) => (x > 0 ? x : x === x ? 0 : x)),
-  Tanh: unary('tanh', Math.tanh),
+  Add: binary('add'),
+  Sub: binary('sub'),
+  Mul: binary('mul'),
+  Div: binary('div'),
+  Relu: unary('relu'),
+  Tanh: unary('tanh'),
   Gelu: (ins, cx) => {
     const a = cx.attrs.get('approximate');
     const approx = a?.s ? new TextDecoder().decode(a.s) : 'none';
@@ -252,30 +193,28 @@ export const CONVERTERS: Record<string, Converter> = {
       unsupported(cx, `approximate='${approx}' is not supported (the exact form is)`);
     return [dyn(cx.b.op('gelu', [val(cx, need(cx, ins, 0))], {}, out(cx)))];
   },
-  Exp: unary('exp', Math.exp),
-  Sqrt: unary('sqrt', Math.sqrt),
+  Exp: unary('exp'),
+  Sqrt: unary('sqrt'),
   Neg: (ins, cx) => {
     const x = need(cx, ins, 0);
-    if (isConst(x)) return [constMap(x.dtype, [x], (v) => -v)];
-    if (isIntType(dtypeOfOperand(x)))
-      return [
-        dyn(cx.b.op('mul', [val(cx, x), cx.b.constant(-1, dtypeOfOperand(x), [])], {}, out(cx))),
-      ];
-    return [dyn(cx.b.op('scale', [val(cx, x)], { factor: -1 }, out(cx)))];
+    const d = dtypeOfOperand(x);
+    return [
+      isIntType(d)
+        ? emit(cx, 'mul', [x, constOf(d, [], [-1])])
+        : emit(cx, 'scale', [x], { factor: -1 }),
+    ];
   },
   Reciprocal: (ins, cx) => {
     const x = need(cx, ins, 0);
-    if (isConst(x)) return [constMap(x.dtype, [x], (v) => 1 / v)];
-    const one = cx.b.constant(1, dtypeOfOperand(x), [], cx.b.fresh(`${cx.name}_one`));
-    return [dyn(cx.b.op('div', [one, val(cx, x)], {}, out(cx)))];
+    return [emit(cx, 'div', [constOf(dtypeOfOperand(x), [], [1]), x])];
   },
   Pow: (ins, cx) => {
     const [x, e] = [need(cx, ins, 0), needConst(cx, ins, 1, 'exponent')];
     if (isConst(x)) return [constMap(x.dtype, [x, e], (a, b) => a ** b)];
     const p = e.data.length === 1 ? e.data[0] : undefined;
     if (p === 1) return [x];
-    if (p === 2) return [dyn(cx.b.op('mul', [val(cx, x), val(cx, x)], {}, out(cx)))];
-    if (p === 0.5) return [dyn(cx.b.op('sqrt', [val(cx, x)], {}, out(cx)))];
+    if (p === 2) return [emit(cx, 'mul', [x, x])];
+    if (p === 0.5) return [emit(cx, 'sqrt', [x])];
     return unsupported(
       cx,
       `with exponent ${Array.from(e.data).join(',')} is not supported (1, 2 and 0.5 are)`,
@@ -288,46 +227,18 @@ export const CONVERTERS: Record<string, Converter> = {
   Equal: comparison('equal'),
   Less: comparison('less'),
   And: comparison('and'),
-  Not: (ins, cx) => {
-    const x = need(cx, ins, 0);
-    if (isConst(x)) return [constMap('bool', [x], (v) => (v ? 0 : 1))];
-    return [dyn(cx.b.op('not', [val(cx, x)], {}, out(cx)))];
-  },
-  Where: (ins, cx) => {
-    const [c, a, b] = [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)];
-    if (allConst([c, a, b]))
-      return [constMap((a as Const).dtype, [c, a, b] as Const[], (k, x, y) => (k ? x : y))];
-    return [
-      dyn(cx.b.op('where', [val(cx, c, 'cond'), val(cx, a, 'a'), val(cx, b, 'b')], {}, out(cx))),
-    ];
-  },
+  Not: unary('not'),
+  Where: (ins, cx) => [emit(cx, 'where', [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)])],
   Identity: (ins, cx) => [need(cx, ins, 0)],
   Cast: (ins, cx) => {
     const x = need(cx, ins, 0);
     const to = dtypeOf(attrInt(cx, 'to', 0), `${cx.name}.to`);
-    if (isConst(x))
-      return [
-        constMap(to, [x], (v) =>
-          to === 'bool'
-            ? v !== 0
-              ? 1
-              : 0
-            : isIntType(to)
-              ? Number.isFinite(v)
-                ? Math.trunc(v)
-                : 0
-              : v,
-        ),
-      ];
-    if (dtypeOfOperand(x) === to) return [x];
-    return [dyn(cx.b.op('cast', [val(cx, x)], { to }, out(cx)))];
+    return [!isConst(x) && dtypeOfOperand(x) === to ? x : emit(cx, 'cast', [x], { to })];
   },
   CastLike: (ins, cx) => {
-    const to = dtypeOfOperand(need(cx, ins, 1));
     const x = need(cx, ins, 0);
-    if (isConst(x)) return [{ ...x, dtype: to, param: undefined } as Const];
-    if (dtypeOfOperand(x) === to) return [x];
-    return [dyn(cx.b.op('cast', [val(cx, x)], { to }, out(cx)))];
+    const to = dtypeOfOperand(need(cx, ins, 1));
+    return [!isConst(x) && dtypeOfOperand(x) === to ? x : emit(cx, 'cast', [x], { to })];
   },
   Constant: (_ins, cx) => {
     const a = [...cx.attrs.values()][0];
@@ -447,25 +358,17 @@ export const CONVERTERS: Record<string, Converter> = {
     const x = need(cx, ins, 0);
     const r = shapeOf(x).length;
     const perm = attrInts(cx, 'perm') ?? Array.from({ length: r }, (_, i) => r - 1 - i);
-    if (isConst(x) && x.param === undefined) return [transposeConst(x, perm)];
-    return [dyn(cx.b.transpose(val(cx, x), perm, out(cx)))];
+    // A transposed weight stays a param and a node (folded at -O2 with frozen weights).
+    if (isConst(x) && x.param !== undefined)
+      return [dyn(cx.b.transpose(val(cx, x), perm, out(cx)))];
+    return [emit(cx, 'transpose', [x], { perm })];
   },
   Concat: (ins, cx) => {
     const xs = ins.filter((o): o is Operand => o !== undefined);
     const r = shapeOf(xs[0]!).length;
     const ax = normAxis(attrInt(cx, 'axis', 0), r);
     if (ax === undefined) unsupported(cx, `axis out of range for rank ${r}`);
-    if (allConst(xs)) return [concatConst(xs, ax)];
-    return [
-      dyn(
-        cx.b.op(
-          'concat',
-          xs.map((x, i) => val(cx, x, `in${i}`)),
-          { axis: ax },
-          out(cx),
-        ),
-      ),
-    ];
+    return [emit(cx, 'concat', xs, { axis: ax })];
   },
   Split: (ins, cx) => {
     const x = need(cx, ins, 0);
@@ -482,10 +385,7 @@ export const CONVERTERS: Record<string, Converter> = {
           const each = Math.ceil(dim / n);
           return Math.max(0, Math.min(each, dim - i * each));
         }));
-    if (isConst(x)) {
-      let at = 0;
-      return sizes.map((z) => sliceConst(x, ax, at, (at += z)));
-    }
+    if (isConst(x)) return evalOp('split', [x], { axis: ax, sizes }, sizes.length);
     return cx.b
       .opN(
         'split',
@@ -506,23 +406,14 @@ export const CONVERTERS: Record<string, Converter> = {
       unsupported(cx, `with steps [${steps.join(',')}] is not supported (only 1)`);
     axes.forEach((ax, i) => {
       const d = shapeOf(x)[ax]!;
-      const clamp = (v: number, n: number) => Math.min(Math.max(v < 0 ? v + n : v, 0), n);
       if (typeof d !== 'number') {
         if (starts[i] === 0 && ends[i]! >= 2 ** 31 - 1) return; // the whole symbolic axis
         unsupported(cx, `of the symbolic axis ${d}`);
       }
-      const [a, e] = [clamp(starts[i]!, d), Math.max(clamp(starts[i]!, d), clamp(ends[i]!, d))];
-      if (a === 0 && e === d) return;
-      x = isConst(x)
-        ? sliceConst(x, ax, a, e)
-        : dyn(
-            cx.b.op(
-              'slice',
-              [val(cx, x)],
-              { axis: ax, start: a, end: e },
-              i === axes.length - 1 ? out(cx) : cx.b.fresh(`${cx.name}_s${i}`),
-            ),
-          );
+      const [start, end] = sliceRange(d, starts[i]!, ends[i]!);
+      if (start === 0 && end === d) return;
+      const name = i === axes.length - 1 ? out(cx) : cx.b.fresh(`${cx.name}_s${i}`);
+      x = emit(cx, 'slice', [x], { axis: ax, start, end }, name);
     });
     return [x];
   },
@@ -531,67 +422,11 @@ export const CONVERTERS: Record<string, Converter> = {
     const s = shapeOf(x);
     const ax = normAxis(attrInt(cx, 'axis', 0), s.length);
     if (ax === undefined) unsupported(cx, `axis out of range for rank ${s.length}`);
-    if (isConst(idx)) {
-      const d = s[ax];
-      if (typeof d !== 'number') unsupported(cx, `on the symbolic axis ${d}`);
-      const picks = ints(idx).map((i) => (i < 0 ? i + d : i));
-      if (picks.some((i) => i < 0 || i >= d)) unsupported(cx, `index out of range [${-d}, ${d})`);
-      const pieces: Operand[] = picks.map((i) =>
-        isConst(x)
-          ? sliceConst(x, ax, i, i + 1)
-          : dyn(
-              cx.b.op(
-                'slice',
-                [val(cx, x)],
-                { axis: ax, start: i, end: i + 1 },
-                cx.b.fresh(`${cx.name}_g`),
-              ),
-            ),
-      );
-      const joined: Operand =
-        pieces.length === 1
-          ? pieces[0]!
-          : allConst(pieces)
-            ? concatConst(pieces, ax)
-            : dyn(
-                cx.b.op(
-                  'concat',
-                  pieces.map((p) => val(cx, p)),
-                  { axis: ax },
-                  cx.b.fresh(`${cx.name}_cat`),
-                ),
-              );
-      // Result shape: x's dims with axis replaced by the index shape.
-      const target = [...s.slice(0, ax), ...idx.shape, ...s.slice(ax + 1)];
-      return [reshapeTo(cx, joined, target)];
-    }
-    return [
-      dyn(cx.b.op('gather', [val(cx, x, 'data'), val(cx, idx, 'indices')], { axis: ax }, out(cx))),
-    ];
+    return [emit(cx, 'gather', [x, idx], { axis: ax })];
   },
-  Expand: (ins, cx) => {
-    const x = need(cx, ins, 0);
-    const shape = ints(needConst(cx, ins, 1, 'shape'));
-    if (isConst(x)) {
-      const s = broadcastShapes([x.shape, shape]);
-      if (typeof s === 'string') unsupported(cx, s);
-      return [
-        constMap(
-          x.dtype,
-          [
-            x,
-            constOf(
-              x.dtype,
-              s as number[],
-              new Float64Array((s as number[]).reduce((a, d) => a * d, 1)),
-            ),
-          ],
-          (v) => v,
-        ),
-      ];
-    }
-    return [dyn(cx.b.op('expand', [val(cx, x)], { shape }, out(cx)))];
-  },
+  Expand: (ins, cx) => [
+    emit(cx, 'expand', [need(cx, ins, 0)], { shape: ints(needConst(cx, ins, 1, 'shape')) }),
+  ],
   MatMul: (ins, cx) => {
     const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
     const [sa, sb] = [shapeOf(a), shapeOf(b)];
