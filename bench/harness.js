@@ -10,6 +10,18 @@ export function stats(times) {
   return { median: q(0.5), min: s[0], max: s[s.length - 1], runs: s.length };
 }
 
+/** `time` for an async function (a WebGPU run): each run awaited before the next starts. */
+export async function timeAsync(fn, { warmup = 2, runs = 7 } = {}) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return stats(times);
+}
+
 export function time(fn, { warmup = 2, runs = 7 } = {}) {
   for (let i = 0; i < warmup; i++) fn();
   const times = [];

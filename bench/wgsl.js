@@ -16,7 +16,7 @@ import { compileJs } from '@glimpse/backend-js';
 import { adapterDescription, compileWgsl, releaseGpu } from '@glimpse/backend-wgsl';
 import { optimize } from '@glimpse/optimizer';
 import { attentionCore } from './attention.js';
-import { maxRelErr, randomTensor, stats } from './harness.js';
+import { maxRelErr, randomTensor, timeAsync } from './harness.js';
 
 /** x·Wᵀ + b with seeded weights (a transformer projection). */
 function linearWeights(K, N) {
@@ -33,17 +33,6 @@ function linearWeights(K, N) {
       'y',
     ),
   );
-}
-
-async function timeAsync(fn, { warmup = 1, runs = 5 } = {}) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const times = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return stats(times);
 }
 
 /** Check a WGSL output against the JS backend's, then time it; a wrong answer is not timed. */

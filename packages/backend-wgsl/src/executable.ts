@@ -69,15 +69,16 @@ function hostArray(t: Tensor, what: string): HostArray {
   return b instanceof Float32Array ? new Float32Array(b) : new Int32Array(b);
 }
 
-function fromHost(bytes: ArrayBuffer, dtype: DType, shape: number[]): Tensor {
+/** A tensor from mapped GPU memory at `offset` (fromStorage copies it out). */
+function fromHost(bytes: ArrayBuffer, offset: number, dtype: DType, shape: number[]): Tensor {
   const n = numel(shape);
   const s = storageType(dtype);
   const b =
     s === 'f32'
-      ? new Float32Array(bytes, 0, n)
+      ? new Float32Array(bytes, offset, n)
       : s === 'i32'
-        ? new Int32Array(bytes, 0, n)
-        : Uint8Array.from(new Uint32Array(bytes, 0, n));
+        ? new Int32Array(bytes, offset, n)
+        : Uint8Array.from(new Uint32Array(bytes, offset, n));
   return fromStorage(b, dtype, shape);
 }
 
@@ -168,7 +169,7 @@ export class WgslExecutable {
       );
     await inst.staging.mapAsync(GPUMapMode.READ);
     try {
-      const all = inst.staging.getMappedRange().slice(0);
+      const all = inst.staging.getMappedRange();
       const status = new Uint32Array(all, inst.readOffsets[g.outputs.length]!, 2);
       if (status[0] !== 0) {
         const step = inst.steps[status[0]! - 1]!;
@@ -180,8 +181,7 @@ export class WgslExecutable {
       return Object.fromEntries(
         g.outputs.map((o, i) => {
           const shape = inst.shapes.get(o)!;
-          const bytes = all.slice(inst.readOffsets[i]!, inst.readOffsets[i]! + numel(shape) * ELEM);
-          return [o, fromHost(bytes, g.typeOf(o).dtype, shape)];
+          return [o, fromHost(all, inst.readOffsets[i]!, g.typeOf(o).dtype, shape)];
         }),
       );
     } finally {

@@ -1,6 +1,6 @@
 import type { Graph, Tensor } from '@glimpse/ir';
 import { graphFromJSON, parseGraph } from '@glimpse/ir';
-import { importOnnx, onnxInputNames, readTensorPb } from '@glimpse/onnx';
+import { decodeOnnx, importOnnx, onnxInputNames, readTensorPb } from '@glimpse/onnx';
 import type { ModelInfo } from '@glimpse/models';
 import { buildModel } from '@glimpse/models';
 import { existsSync, pbPath, readFile, readText } from './files.js';
@@ -34,18 +34,16 @@ export function loadModel(spec: string, inputsDir?: string): Loaded {
       symbolDefaults: FILE_SYMBOL_DEFAULTS,
     };
   if (spec.endsWith('.onnx')) {
-    const bytes = readFile(spec);
-    const onnxInputs = onnxInputNames(bytes, spec);
-    const constants: Record<string, Tensor> = {};
-    if (inputsDir !== undefined)
-      onnxInputs.forEach((n, i) => {
-        const p = pbPath(inputsDir, 'input', i);
-        if (p !== undefined && existsSync(p)) constants[n] = readTensorPb(readFile(p), p);
-      });
+    const model = decodeOnnx(readFile(spec), spec);
+    // Inputs that determine shapes take their values from input_N.pb, read on demand.
+    const constants = (_name: string, i: number): Tensor | undefined => {
+      const p = inputsDir === undefined ? undefined : pbPath(inputsDir, 'input', i);
+      return p !== undefined && existsSync(p) ? readTensorPb(readFile(p), p) : undefined;
+    };
     return {
-      graph: importOnnx(bytes, { file: spec, constants }),
+      graph: importOnnx(model, { file: spec, constants }),
       symbolDefaults: FILE_SYMBOL_DEFAULTS,
-      onnxInputs,
+      onnxInputs: onnxInputNames(model),
     };
   }
   const { graph, info } = buildModel(spec);

@@ -1,6 +1,6 @@
 import type { Dim, Graph, Tensor, Val } from '@glimpse/ir';
 import { FormatError, GraphBuilder, ShapeError, UnsupportedError, withWhere } from '@glimpse/ir';
-import type { AttributeProto, NodeProto } from './proto.js';
+import type { AttributeProto, ModelProto, NodeProto } from './proto.js';
 import { decodeModel, int } from './proto.js';
 import type { Operand } from './operand.js';
 import { constFromTensor, valOf } from './operand.js';
@@ -23,10 +23,11 @@ export interface ImportOptions {
   name?: string;
   /**
    * Values of graph inputs that determine shapes (a Reshape's shape, Expand's, Slice's
-   * bounds, ... fed as inputs, as ONNX's node tests do): those inputs fold into constants
-   * and leave the graph. Values of other inputs are ignored (they stay inputs).
+   * bounds, ... fed as inputs, as ONNX's node tests do): asked for only those inputs, by
+   * name and position among the model's inputs; they fold into constants and leave the
+   * graph. Other inputs stay inputs.
    */
-  constants?: Readonly<Record<string, Tensor>>;
+  constants?: (name: string, index: number) => Tensor | undefined;
 }
 
 /** Operands a converter needs as constants (shape-like), by op: their input positions. */
@@ -66,10 +67,15 @@ function shapeInputs(nodes: readonly NodeProto[]): Set<string> {
 }
 
 /** The names of a model's graph inputs (initializers excluded), in order. */
-export function onnxInputNames(bytes: Uint8Array, file = '<onnx>'): string[] {
-  const g = decodeModel(bytes, file).graph;
+export function onnxInputNames(model: ModelProto): string[] {
+  const g = model.graph;
   const inits = new Set((g?.initializer ?? []).map((t) => t.name ?? ''));
   return (g?.input ?? []).map((i) => i.name ?? '').filter((n) => !inits.has(n));
+}
+
+/** Decode an ONNX file once (for onnxInputNames and importOnnx both). */
+export function decodeOnnx(bytes: Uint8Array, file = '<onnx>'): ModelProto {
+  return decodeModel(bytes, file);
 }
 
 const SYMBOL = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -80,22 +86,21 @@ const SYMBOL = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * Concat, Unsqueeze, … on static shapes) folds to constants while importing. Every
  * unsupported op is reported at once, with its node names.
  */
-export function importOnnx(bytes: Uint8Array, options: ImportOptions = {}): Graph {
+export function importOnnx(model: Uint8Array | ModelProto, options: ImportOptions = {}): Graph {
   const file = options.file ?? '<onnx>';
   try {
-    return importModel(bytes, file, options.name, options.constants ?? {});
+    const m = model instanceof Uint8Array ? decodeModel(model, file) : model;
+    return importModel(m, options.name, options.constants ?? (() => undefined));
   } catch (e) {
     throw withWhere(e, { file });
   }
 }
 
 function importModel(
-  bytes: Uint8Array,
-  file: string,
+  model: ModelProto,
   name: string | undefined,
-  constants: Readonly<Record<string, Tensor>>,
+  constants: (name: string, index: number) => Tensor | undefined,
 ): Graph {
-  const model = decodeModel(bytes, file);
   const g = model.graph;
   if (!g) throw new FormatError('the model has no graph');
   const defaultOpset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
@@ -127,11 +132,14 @@ function importModel(
   }
   let anon = 0;
   const foldable = shapeInputs(nodes);
+  let index = 0; // position among the model's inputs (initializers listed as inputs excluded)
   for (const inp of g.input ?? []) {
     const n = inp.name ?? '';
     if (env.has(n)) continue; // an initializer listed as an input (older exporters): a weight
-    if (foldable.has(n) && constants[n]) {
-      env.set(n, constFromTensor(constants[n]!));
+    const value = foldable.has(n) ? constants(n, index) : undefined;
+    index++;
+    if (value) {
+      env.set(n, constFromTensor(value));
       continue;
     }
     const tt = inp.type?.tensorType;

@@ -1,4 +1,4 @@
-export { importOnnx, onnxInputNames, OPSETS } from './import.js';
+export { decodeOnnx, importOnnx, onnxInputNames, OPSETS } from './import.js';
 export type { ImportOptions } from './import.js';
 export { decodeTensor, onnx } from './proto.js';
 export { tensorFromProto, tensorToProto } from './tensor.js';
