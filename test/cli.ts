@@ -17,8 +17,7 @@ export async function cli(...argv: string[]): Promise<{ code: number; out: strin
 
 /** Run the real `glimpse` binary in a child process (the built dist, as users run it). */
 export function cliProcess(...argv: string[]): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [BIN, ...argv], { encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+  return cliProcessEnv({}, ...argv);
 }
 
 /** `cliProcess` with extra environment variables. */
