@@ -26,7 +26,10 @@ export const caseArb = fc.record({
     'masked-fill-inf',
     'masked-fill-min',
     'bias-param',
+    'bool-bias',
   ),
+  /** ONNX's row guard: where(reduce_max(bias) = -inf, 0, softmax)·v (additive masks, no causal). */
+  guard: fc.boolean(),
   causal: fc.constantFrom('none', 'none', 'where-tril', 'additive-triangle'),
   softcap: fc.constantFrom(0, 0, 0, 4),
   special: fc.constantFrom(0, 0, 0.03),
@@ -41,7 +44,9 @@ export type Case = typeof caseArb extends fc.Arbitrary<infer C> ? C : never;
  */
 export function normalise(c: Case): Case {
   if (c.causal === 'additive-triangle' && /bool|masked-fill/.test(c.mask))
-    return { ...c, mask: 'additive' };
+    c = { ...c, mask: 'additive' };
+  const additive = /additive|hf|bias/.test(c.mask);
+  if (c.guard && !(additive && c.causal === 'none')) c = { ...c, guard: false };
   return c;
 }
 
@@ -99,7 +104,8 @@ export function build(c: Case): Graph {
     }
     const scores = s.type.shape;
     const maskShape = four ? ['B', 1, T, S] : ['B', T, S];
-    s = addMask(b, c, s, maskShape, scores);
+    const masked = addMask(b, c, s, maskShape, scores);
+    s = masked.s;
     if (c.causal === 'where-tril') {
       const t = b.op('tril', [s], {}, 'tri');
       s = b.op('where', [t, s, cst(-Infinity, 'ninf')], {}, 'causal');
@@ -111,54 +117,75 @@ export function build(c: Case): Graph {
       );
       s = b.op('add', [s, b.constant(tri, 'f32', [n, n], 'tri')], {}, 'causal');
     }
-    const p = b.op('softmax', [s], { axis: -1 }, 'p');
+    let p = b.op('softmax', [s], { axis: -1 }, 'p');
+    if (c.guard && masked.bias) {
+      const r = masked.bias.type.shape.length;
+      const mx = b.op('reduce_max', [masked.bias], { axes: [r - 1], keepdims: true }, 'rowmax');
+      const none = b.op('equal', [mx, cst(-Infinity, 'ninf2')], {}, 'rowmasked');
+      p = b.op('where', [none, cst(0, 'zero'), p], {}, 'guarded');
+    }
     return b.bmm(p, v, {}, 'y');
   });
 }
 
-function addMask(b: GraphBuilder, c: Case, s: Val, maskShape: Dim[], scores: readonly Dim[]): Val {
+/** The masked scores, and the additive bias they add (for ONNX's row guard). */
+function addMask(
+  b: GraphBuilder,
+  c: Case,
+  s: Val,
+  maskShape: Dim[],
+  scores: readonly Dim[],
+): { s: Val; bias?: Val } {
   const cst = (x: number, name: string) => b.constant(x, 'f32', [], name);
+  const add = (bias: Val, first = false) => ({
+    s: b.op('add', first ? [bias, s] : [s, bias], {}, 'masked'),
+    bias,
+  });
   switch (c.mask) {
     case 'additive':
-      return b.op('add', [s, b.input('m', 'f32', maskShape)], {}, 'masked');
+      return add(b.input('m', 'f32', maskShape));
     case 'additive-first':
-      return b.op('add', [b.input('m', 'f32', maskShape), s], {}, 'masked');
+      return add(b.input('m', 'f32', maskShape), true);
     case 'hf': {
       const m = b.input('m', 'f32', maskShape);
-      const bias = b.op(
-        'mul',
-        [b.op('sub', [cst(1, 'one'), m], {}, 'inv'), cst(-10000, 'big')],
-        {},
-        'bias',
+      return add(
+        b.op('mul', [b.op('sub', [cst(1, 'one'), m], {}, 'inv'), cst(-10000, 'big')], {}, 'bias'),
       );
-      return b.op('add', [s, bias], {}, 'masked');
     }
-    case 'bool-keep':
-      return b.op(
-        'where',
-        [b.input('m', 'bool', maskShape), s, cst(-Infinity, 'fill')],
-        {},
-        'masked',
+    case 'bool-bias':
+      return add(
+        b.op(
+          'where',
+          [b.input('m', 'bool', maskShape), cst(0, 'open'), cst(-Infinity, 'shut')],
+          {},
+          'bias',
+        ),
       );
+    case 'bool-keep':
+      return {
+        s: b.op(
+          'where',
+          [b.input('m', 'bool', maskShape), s, cst(-Infinity, 'fill')],
+          {},
+          'masked',
+        ),
+      };
     case 'masked-fill-inf':
     case 'masked-fill-min': {
       const fill = c.mask === 'masked-fill-inf' ? -Infinity : -3.4028234663852886e38;
-      return b.op('where', [b.input('m', 'bool', maskShape), cst(fill, 'fill'), s], {}, 'masked');
+      return {
+        s: b.op('where', [b.input('m', 'bool', maskShape), cst(fill, 'fill'), s], {}, 'masked'),
+      };
     }
     case 'bias-param': {
       const shape = scores.slice(-2).every((d) => typeof d === 'number')
         ? (scores.slice(-2) as number[])
         : undefined;
-      if (shape === undefined) return s;
-      return b.op(
-        'add',
-        [s, b.param('bias', 'f32', shape, { kind: 'normal', mean: 0, std: 1 })],
-        {},
-        'masked',
-      );
+      if (shape === undefined) return { s };
+      return add(b.param('bias', 'f32', shape, { kind: 'normal', mean: 0, std: 1 }));
     }
     default:
-      return s;
+      return { s };
   }
 }
 

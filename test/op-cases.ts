@@ -418,7 +418,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       mask: fc.constantFrom('none', 'bool', 'additive'),
       causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
       softcap: fc.constantFrom(0, 0, 5),
-      rows: fc.constantFrom('nan', 'zero'),
+      rows: fc.constantFrom('nan', 'zero', 'mask'),
       fill: fc.constantFrom(-Infinity, -3.4028234663852886e38),
       scale: fc.option(fc.constantFrom(0.5, 0.125), { nil: undefined }),
       s: seed,

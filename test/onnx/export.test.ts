@@ -8,7 +8,6 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { Graph, Tensor } from '@glimpse/ir';
 import { concreteShape, fromNumbers, interpret, randomStream } from '@glimpse/ir';
@@ -19,36 +18,8 @@ import { compile } from 'glimpse';
 import { cli } from '../cli.js';
 import { randomGraph } from '../graph-gen.js';
 import { asRef, assertClose } from '../helpers.js';
+import { runOrt } from './ort.js';
 import { loadCase } from './testdata.js';
-
-const ORT_TYPE = {
-  f32: 'float32',
-  f16: 'float16',
-  i32: 'int32',
-  i64: 'int64',
-  bool: 'bool',
-} as const;
-
-async function runOrt(
-  bytes: Uint8Array,
-  g: Graph,
-  inputs: Record<string, Tensor>,
-): Promise<Record<string, Tensor>> {
-  const s = await ort.InferenceSession.create(bytes);
-  const feeds = Object.fromEntries(
-    g.inputs.map((i) => {
-      const t = inputs[i.name]!;
-      return [i.name, new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, [...t.shape])];
-    }),
-  );
-  const r = await s.run(feeds);
-  return Object.fromEntries(
-    g.outputs.map((o) => [
-      o,
-      { dtype: g.typeOf(o).dtype, shape: [...r[o]!.dims], data: r[o]!.data } as Tensor,
-    ]),
-  );
-}
 
 function randomInputs(
   g: Graph,

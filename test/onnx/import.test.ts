@@ -87,17 +87,14 @@ describe('PyTorch exports fuse at -O2', () => {
 });
 
 describe("ONNX's _expanded Attention functions at -O2", () => {
-  // (A causal bias is a constant here: with frozen weights its guard folds away.)
-  // Not fused yet: a mask input brings ONNX's row guard —
-  // where(reduce_max(mask) == -inf, 0, softmax) — which zeroes rows by the *mask* alone;
-  // the fused op's masked_rows=zero looks at the scores, which differs for NaN/inf inputs,
-  // so fusing would not be exact. qk_matmul reads the scores a second time.
-  const notYet = /attn_mask|fullymasked|past_and_present|qk_matmul/;
+  // A mask input brings ONNX's row guard, where(reduce_max(bias) = -inf, 0, softmax(s + bias)),
+  // fused as masked_rows=mask; a causal bias is a constant here (frozen weights fold its
+  // guard away); qk_matmul_output keeps its scores and the op recomputes them.
   for (const folder of FOLDERS.filter((f) => /test_attention_.*_expanded$/.test(f)))
-    it(`${folder}: ${notYet.test(folder) ? 'not fused yet (tracked)' : 'one attention, no softmax'}`, () => {
+    it(`${folder}: one attention, no softmax`, () => {
       const o2 = optimize(loadCase(folder).graph, { level: 2, frozenParams: true });
       const count = (op: string) => o2.nodes.filter((x) => x.op === op).length;
-      expect(count('attention')).toBe(notYet.test(folder) ? 0 : 1);
-      expect(count('softmax')).toBe(notYet.test(folder) ? 1 : 0);
+      expect(count('attention')).toBe(1);
+      expect(count('softmax')).toBe(0);
     });
 });

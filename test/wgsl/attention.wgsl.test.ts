@@ -58,7 +58,7 @@ const opCase = fc
     dv: fc.constantFrom(1, 5, 64),
     causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
     mask: fc.constantFrom('none', 'bool', 'additive'),
-    rows: fc.constantFrom('nan', 'zero'),
+    rows: fc.constantFrom('nan', 'zero', 'mask'),
     special: fc.constantFrom(0, 0, 0.005),
     seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
   })
@@ -111,7 +111,7 @@ describeGpu('the WGSL attention kernel around its tiles', () => {
       { numRuns: 40 },
     );
   });
-  for (const rows of ['nan', 'zero'] as const)
+  for (const rows of ['nan', 'zero', 'mask'] as const)
     it(`a NaN in v past a causal early stop still reaches every row (0·NaN), as unfused (masked_rows ${rows})`, async () => {
       // T = S = 130 top-left causal: the first tile (rows 0..63) stops at key 64; v row 100 is NaN.
       const g = buildGraph('attn', (b) =>

@@ -189,12 +189,15 @@ function attentionRef(ins: RefTensor[], a: AttentionAttrs, outShape: number[]): 
       // Decompose (l, h) into the scores' leading index for the mask's strides.
       const leadIdx = [...unravel(l, lead), ...(r >= 3 ? [h] : [])];
       for (let i = 0; i < T; i++) {
+        // masked_rows=mask: does any key escape the masks (causal, -inf bias, false bool)?
+        let open = false;
         for (let j = 0; j < S; j++) {
           let x = 0;
           for (let c = 0; c < dh; c++)
             x += q.data[qBase + i * dh + c]! * k.data[kBase + j * dh + c]!;
           x *= scale;
           if (a.softcap > 0) x = a.softcap * Math.tanh(x / a.softcap);
+          let hidden = false;
           if (mask) {
             const idx = [...leadIdx, i, j];
             let off = 0;
@@ -202,12 +205,18 @@ function attentionRef(ins: RefTensor[], a: AttentionAttrs, outShape: number[]): 
             const m = mask.data[off]!;
             if (mask.dtype === 'bool') x = m !== 0 ? x : a.mask_fill;
             else x += m;
+            hidden = mask.dtype === 'bool' ? m === 0 && a.mask_fill === -Infinity : m === -Infinity;
           }
-          if (a.causal !== 'none' && j > i + offset) x = -Infinity;
+          if (a.causal !== 'none' && j > i + offset) {
+            x = -Infinity;
+            hidden = true;
+          }
+          if (!hidden) open = true;
           s[j] = x;
         }
         const p = new Float64Array(S);
         softmaxLane(s, p, [...Array(S).keys()]);
+        if (a.masked_rows === 'mask' && !open) p.fill(0);
         const allMasked = s.every((x) => x === -Infinity);
         const oBase = ((l * Hq + h) * T + i) * dv;
         for (let c = 0; c < dv; c++) {

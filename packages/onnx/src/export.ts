@@ -211,11 +211,12 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
     // ONNX aligns a causal mask top-left without a KV cache; bottom-right equals it when T = S.
     if (a.causal === 'bottom_right' && T !== S)
       unsupported(x, 'a bottom-right causal mask with T ≠ S');
-    // ONNX gives 0 for a fully masked row; glimpse's 'nan' agrees where no row is fully masked.
-    if (a.masked_rows === 'nan' && m !== undefined && !noRowFullyMasked(x, m, a.causal !== 'none'))
+    // ONNX Attention is masked_rows 'mask' (a row whose every key is masked has weights 0);
+    // 'nan' and 'zero' agree with it where no row is fully masked.
+    if (a.masked_rows !== 'mask' && m !== undefined && !noRowFullyMasked(x, m, a.causal !== 'none'))
       unsupported(
         x,
-        "masked_rows 'nan' with a mask that may mask a whole row (ONNX Attention gives 0 there)",
+        `masked_rows '${a.masked_rows}' with a mask that may mask a whole row (ONNX Attention gives weights 0 there, as masked_rows 'mask' does)`,
       );
     if (m !== undefined && x.type(m).dtype === 'bool' && a.mask_fill !== -Infinity)
       unsupported(x, `a boolean mask with mask_fill ${a.mask_fill} (ONNX fills with -inf)`);

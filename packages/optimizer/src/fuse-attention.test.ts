@@ -310,6 +310,73 @@ describe('fuse-attention: layouts', () => {
   });
 });
 
+describe('fuse-attention: shared scores and ONNX row guards', () => {
+  it('scores used elsewhere (returned, as ONNX qk_matmul_output): kept for that use, recomputed in the op', () => {
+    const f = fuse(`graph @a(${QKV3}) {
+  %s: f32[B,T,S] = bmm[transpose_b=true] %q, %k
+  %s2: f32[B,T,S] = scale[factor=0.5] %s
+  %p: f32[B,T,S] = softmax %s2
+  %y: f32[B,T,4] = bmm %p, %v
+  return %y, %s2
+}`);
+    const [a] = attentionNodes(f);
+    expect(a!.attrs).toMatchObject({ scale: 0.5, masked_rows: 'nan' });
+    expect(f.nodes.filter((n) => n.op === 'bmm')).toHaveLength(1);
+  });
+
+  // ONNX's Attention function: where(reduce_max(bias) = -inf, 0, softmax(s + bias)) · v.
+  const guarded = (maskType: string, bias: string) => `graph @g(${QKV3}, %m: ${maskType}) {
+${bias}
+  %s: f32[B,T,S] = bmm[transpose_b=true] %q, %k
+  %sb: f32[B,T,S] = add %s, %bias
+  %p: f32[B,T,S] = softmax %sb
+  %mx: f32[T,1] = reduce_max[axes=[-1], keepdims=true] %bias
+  %ninf: f32[1] = constant[shape=[1], value=[-inf]]
+  %none: bool[T,1] = equal %ninf, %mx
+  %zero: f32[1] = constant[shape=[1], value=[0]]
+  %w: f32[B,T,S] = where %none, %zero, %p
+  %y: f32[B,T,4] = bmm %w, %v
+  return %y
+}`;
+  /** Fused, and equal to the unfused graph where rows are fully masked and v holds NaN. */
+  function checkGuarded(src: string, mask: (t: number, s: number) => number) {
+    const g = parseGraph(src);
+    const f = optimize(g, { passes: PIPE });
+    const [a] = attentionNodes(f);
+    expect(a!.attrs).toMatchObject({ masked_rows: 'mask' });
+    const [T, S] = [5, 7];
+    const x = inputs(g, { B: 2, T, S });
+    const m = x.m!;
+    x.m = fromNumbers(
+      m.dtype,
+      [...m.shape],
+      Array.from({ length: T * S }, (_, i) => mask(Math.floor(i / S), i % S)),
+    );
+    // Row 1 has every key masked; column 2 of v holds a NaN (0·NaN is NaN there).
+    (x.v!.data as Float32Array)[3 * 4 + 2] = NaN;
+    const want = interpret(g, x).y!.data;
+    const got = interpret(f, x).y!.data;
+    expect(want.slice(4, 8)).toEqual(Float64Array.from([0, 0, NaN, 0]));
+    for (let i = 0; i < want.length; i++)
+      if (Number.isNaN(want[i]!)) expect(got[i]).toBeNaN();
+      else expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-9);
+  }
+  it('an additive mask with fully masked rows → masked_rows=mask', () =>
+    checkGuarded(guarded('f32[T,S]', '  %bias: f32[T,S] = scale[factor=1] %m'), (t, j) =>
+      t === 1 || j === 3 ? -Infinity : 0.25 * j,
+    ));
+  it('a boolean mask turned into a bias (ONNX: where(m, 0, -inf)) → masked_rows=mask', () =>
+    checkGuarded(
+      guarded(
+        'bool[T,S]',
+        `  %z: f32[] = constant[shape=[], value=[0]]
+  %ni: f32[] = constant[shape=[], value=[-inf]]
+  %bias: f32[T,S] = where %m, %z, %ni`,
+      ),
+      (t, j) => (t === 1 || j === 0 ? 0 : 1),
+    ));
+});
+
 describe('fuse-attention: what must not fuse', () => {
   const count = (g: Graph, op: string) => g.nodes.filter((n) => n.op === op).length;
   it('softmax over another axis', () => {
@@ -330,12 +397,18 @@ describe('fuse-attention: what must not fuse', () => {
     );
     expect(count(f, 'attention')).toBe(0);
   });
-  it('scores used elsewhere', () => {
-    const src = `graph @a(${QKV3}) {
+  it('ONNX guard on a different value than the mask the scores add', () => {
+    const src = `graph @a(${QKV3}, %m: f32[T,S], %m2: f32[T,S]) {
   %s: f32[B,T,S] = bmm[transpose_b=true] %q, %k
-  %p: f32[B,T,S] = softmax %s
-  %y: f32[B,T,4] = bmm %p, %v
-  return %y, %s
+  %sm: f32[B,T,S] = add %s, %m
+  %p: f32[B,T,S] = softmax %sm
+  %mx: f32[T,1] = reduce_max[axes=[1], keepdims=true] %m2
+  %ninf: f32[] = constant[shape=[], value=[-inf]]
+  %none: bool[T,1] = equal %mx, %ninf
+  %zero: f32[] = constant[shape=[], value=[0]]
+  %w: f32[B,T,S] = where %none, %zero, %p
+  %y: f32[B,T,4] = bmm %w, %v
+  return %y
 }`;
     expect(count(fuse(src), 'attention')).toBe(0);
   });

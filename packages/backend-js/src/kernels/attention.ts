@@ -19,7 +19,8 @@ const up4 = (n: number) => (n + 3) & ~3;
  * its row NaN, a row whose scores are all -inf is NaN (or 0 with masked_rows=zero), masked
  * keys still multiply their v row by 0 (so NaN/Inf there gives NaN, as 0·NaN does
  * unfused) — for keys skipped by the causal early stop this is done by a per-column scan
- * of v for non-finite values.
+ * of v for non-finite values. With masked_rows=mask a row whose keys are all masked is
+ * Σ 0·v: NaN in the columns of v that hold a non-finite value (scanned per kv head), else 0.
  */
 export const attention: KernelFactory<'attention'> = (a, ctx) => {
   // Geometry in [..., H, S, d] terms whatever the layout; `bshd` only changes strides.
@@ -53,6 +54,9 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const boolMask = hasMask && ctx.inTypes[3] === 'bool';
   const fill = a.mask_fill;
   const emptyRow = a.masked_rows === 'zero' ? 0 : NaN;
+  const byMask = a.masked_rows === 'mask';
+  // A key the mask alone hides (masked_rows=mask): -inf bias, or false with fill -inf.
+  const hides = (mv: number) => (boolMask ? !mv && fill === -Infinity : mv === -Infinity);
   // Mask strides over the scores' shape [..., Hq, T, S]; the leading index of head l is
   // decomposed over the scores' leading axes.
   const ms = hasMask ? broadcastStrides(ctx.inShapes[3]!, [...qs.slice(0, -1), S]) : [];
@@ -74,6 +78,8 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   sc.need('attn.m', BR);
   sc.need('attn.l', BR);
   sc.need('attn.bad', dv);
+  sc.need('attn.open', BR);
+  sc.need('attn.badCol', dv);
 
   return ([qb, kb, vb, mb], [yb]) => {
     const q = qb as Float32Array;
@@ -81,6 +87,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
     const v = vb as Float32Array;
     const y = yb as Float32Array;
     const [mRow, lRow, lastBad] = [sc.f64('attn.m'), sc.f64('attn.l'), sc.f64('attn.bad')];
+    const [open, badCol] = [sc.f64('attn.open'), sc.f64('attn.badCol')];
     const simd = sc.simd();
     const mem = simd.mem;
     const [qo, ko, vo, po, so0, ao] = [
@@ -112,6 +119,13 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
             for (let c = 0, o = vBase + j * vRow; c < dv; c++)
               if (lastBad[c]! < 0 && !Number.isFinite(v[o + c]!)) lastBad[c] = j;
         }
+        // Columns of v with a non-finite value: what a row of weights 0 gives there.
+        if (byMask) {
+          badCol.fill(0);
+          for (let j = 0; j < S; j++)
+            for (let c = 0, o = vBase + j * vRow; c < dv; c++)
+              if (!Number.isFinite(v[o + c]!)) badCol[c] = 1;
+        }
         packed = kvHead;
       }
       let mBase = 0;
@@ -125,6 +139,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
         const jEnd = rowEnd(i0 + br - 1);
         packQ(q, at(b, h, Hq, T, dh) + i0 * qRow, qRow, br, dh, mem, qo);
         mRow.fill(-Infinity, 0, br);
+        for (let rr = 0; rr < br; rr++) open[rr] = !hasMask && rowEnd(i0 + rr) > 0 ? 1 : 0;
         lRow.fill(0, 0, br);
         mem.fill(0, ao, ao + BR * DVp);
         for (let j0 = 0; j0 < jEnd; j0 += BC) {
@@ -152,6 +167,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
                 const mv = mb![mBase + i * mT + (j0 + j) * mS]!;
                 if (boolMask) x = mv ? x : fill;
                 else x += mv;
+                if (byMask && j < lim && !hides(mv)) open[rr] = 1;
               }
               if (j >= lim) x = -Infinity; // causal: replaces, as where(tril, s, -inf) does
               mem[so + j] = x;
@@ -186,6 +202,10 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
         }
         for (let rr = 0; rr < br; rr++) {
           const yo = at(b, h, Hq, T, dv) + (i0 + rr) * yRow;
+          if (byMask && !open[rr]) {
+            for (let c = 0; c < dv; c++) y[yo + c] = badCol[c] ? NaN : 0;
+            continue;
+          }
           if (mRow[rr]! === -Infinity) {
             y.fill(emptyRow, yo, yo + dv);
             continue;

@@ -15,7 +15,9 @@ import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
  *
  * Semantics are the op's, exactly: a key with p = 0 still adds 0·v (NaN or ±inf in v gives
  * NaN, as the unfused p·V does); keys past a causal early stop are scanned for non-finite v
- * instead of multiplied; a row whose scores are all -inf gives NaN or 0 (`masked_rows`).
+ * instead of multiplied; a row whose scores are all -inf gives NaN or 0 (`masked_rows`);
+ * with masked_rows=mask a row whose keys are all masked gives Σ 0·v — 0, or NaN in the
+ * columns where a scan of all of v finds a non-finite value.
  */
 
 const BR = 64;
@@ -115,6 +117,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
       : 'f32'
     : undefined;
   const decode = g.T <= DECODE_T;
+  const byMask = a.masked_rows === 'mask';
   // Rows of q, k, v and o live in vec4s (zero-padded past dh, dv): unrolled, they are
   // registers; a dynamically indexed private array would be memory on every access.
   const DH4 = Math.ceil(g.dh / 4);
@@ -122,7 +125,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const R = decode ? 1 : rowsPerInvocation(DH4, DV4);
   const WG = decode ? 64 : BR / R;
   // K and V tiles (and the causal scan flags) within the default workgroup memory.
-  const tileBytes = (bc: number) => bc * (DH4 + DV4) * 16 + g.dv * 4;
+  const tileBytes = (bc: number) => bc * (DH4 + DV4) * 16 + g.dv * 4 * (byMask ? 2 : 1);
   let bc = 64;
   while (bc > 1 && tileBytes(bc) > WORKGROUP_BYTES) bc /= 2;
   if (!decode && tileBytes(bc) > WORKGROUP_BYTES)
@@ -154,6 +157,16 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
           `${t} * p(${ms + nl + 1}u)`,
         ].join(' + ')
       : '0u';
+  // masked_rows=mask: 1 when the key is not hidden by the causal mask or the mask itself.
+  const openFn = `fn opens(t: u32, j: u32, mbase: u32) -> u32 {
+${
+  maskType === 'u32'
+    ? `  if (msk[mbase + j * p(${ms + nl + 2}u)] == 0u && pf(10u) == neg_inf()) { return 0u; }\n`
+    : maskType === 'f32'
+      ? `  if (msk[mbase + j * p(${ms + nl + 2}u)] == neg_inf()) { return 0u; }\n`
+      : ''
+}${causal ? `  if (i32(j) > i32(t) + pi(11u)) { return 0u; }\n` : ''}  return 1u;
+}`;
   // The score of query row t against key j, from the dot product: scale, softcap, mask, causal.
   const scoreFn = `fn score(dot: f32, t: u32, j: u32, mbase: u32) -> f32 {
   var s = dot * pf(8u);
@@ -165,6 +178,7 @@ ${a.softcap > 0 ? `  s = pf(9u) * tanh_f32(s / pf(9u));\n` : ''}${
         : ''
   }${causal ? `  if (i32(j) > i32(t) + pi(11u)) { s = neg_inf(); }\n` : ''}  return s;
 }
+${byMask ? openFn : ''}
 ${['Q', 'K', 'V']
   .map(
     (
@@ -179,7 +193,9 @@ fn row4${b}(base: u32, c: u32, n: u32) -> vec4<f32> {
   .join('\n')}`;
   // Row r's dot product with a key row read through `k4(i)`, and its score.
   const scoreOf = (r: number, k4: (i: number) => string, j: string) =>
-    `let s${r} = score(${Array.from({ length: DH4 }, (_, i) => `dot(q${r}_${i}, ${k4(i)})`).join(' + ')}, t${r}, ${j}, mb${r});`;
+    `let s${r} = score(${Array.from({ length: DH4 }, (_, i) => `dot(q${r}_${i}, ${k4(i)})`).join(' + ')}, t${r}, ${j}, mb${r});${
+      byMask ? `\nopen${r} = open${r} | opens(t${r}, ${j}, mb${r});` : ''
+    }`;
   // Online softmax update of row r with its score and a value row (vec4 i through `v4(i)`),
   // branch-free: alpha = 1 while the max is still -inf, so no -inf - -inf NaN appears, and
   // a score of -inf weighs exactly 0. `real` records a score that is not -inf (NaN counts:
@@ -195,16 +211,26 @@ m${r} = mn${r};
 l${r} = l${r} * alpha${r} + p${r};
 ${unroll(DV4, (i) => `o${r}_${i} = o${r}_${i} * alpha${r} + p${r} * ${v4(i)};`)}`;
   const fallback = a.masked_rows === 'zero' ? '0.0' : 'select(nan_f32(), 0.0, S == 0u)';
+  // Σ 0·v of a row with every key masked, column c.
+  const maskedRow = (c: number) => `select(0.0, nan_f32(), atomicLoad(&vbad[${c}u]) != 0u)`;
+  // Every column of v with a non-finite value, scanned by the workgroup's `n` invocations.
+  const scanV = (
+    n: number,
+  ) => `for (var c = lid; c < DV; c = c + ${n}u) { atomicStore(&vbad[c], 0u); }
+workgroupBarrier();
+for (var e = lid; e < S * DV; e = e + ${n}u) {
+  if (!is_finite(V[vb + (e / DV) * p(${vs + 2}u) + e % DV])) { atomicStore(&vbad[e % DV], 1u); }
+}
+workgroupBarrier();`;
   // Write row r (o already divided by l), column by column, with the op's rules: a row of
   // only -inf scores gives the fallback; otherwise a non-finite v past a causal stop
   // (0·v = NaN in the unfused graph) gives NaN.
   const writeRow = (r: number, badScan: boolean) =>
     unroll(DV4, (i) =>
-      unroll(
-        Math.min(4, g.dv - 4 * i),
-        (e) =>
-          `Out[ob${r} + ${4 * i + e}u] = select(${fallback}, ${badScan ? `select(nan_f32(), o${r}_${i}[${e}], atomicLoad(&bad[${4 * i + e}u]) == 0u)` : `o${r}_${i}[${e}]`}, real${r} != 0u);`,
-      ),
+      unroll(Math.min(4, g.dv - 4 * i), (e) => {
+        const x = `select(${fallback}, ${badScan ? `select(nan_f32(), o${r}_${i}[${e}], atomicLoad(&bad[${4 * i + e}u]) == 0u)` : `o${r}_${i}[${e}]`}, real${r} != 0u)`;
+        return `Out[ob${r} + ${4 * i + e}u] = ${byMask ? `select(${maskedRow(4 * i + e)}, ${x}, open${r} != 0u)` : x};`;
+      }),
     );
   const rows = Array.from({ length: R }, (_, r) => r);
   // Per-row state: q (loaded where `guard`), bases, mask base, o, m, l, real.
@@ -222,7 +248,8 @@ ${indent(
 ${unroll(DV4, (i) => `var o${r}_${i} = vec4<f32>(0.0);`)}
 var m${r} = neg_inf();
 var l${r} = 0.0;
-var real${r} = 0u;`;
+var real${r} = 0u;
+var open${r} = 0u;`;
   const header = `let nRows = p(0u) * p(1u) * ${decode ? 'p(3u)' : 'p(7u)'};
 if (wg >= nRows) { return; }
 let T = p(3u); let S = p(4u);
@@ -239,6 +266,7 @@ let vb = lf * p(${vs}u) + hk * p(${vs + 1}u);`;
   const body = decode
     ? `${header}
 ${rowState(0, 'wg % per', 'true')}
+${byMask ? scanV(64) : ''}
 for (var j = lid; j < S; j = j + 64u) {
 ${indent(
   scoreOf(0, (i) => `row4K(${kRow}, ${4 * i}u, DH)`, 'j'),
@@ -259,14 +287,15 @@ for (var w = 32u; w > 0u; w = w / 2u) {
 let mx = red[0].x;
 workgroupBarrier();
 let f = select(exp_f32(m0 - mx), 1.0, m0 == neg_inf());
-red[lid] = vec4<f32>(l0 * f, f32(real0), 0.0, 0.0);
+red[lid] = vec4<f32>(l0 * f, f32(real0), f32(open0), 0.0);
 workgroupBarrier();
 for (var w = 32u; w > 0u; w = w / 2u) {
-  if (lid < w) { red[lid] = vec4<f32>(red[lid].x + red[lid + w].x, max(red[lid].y, red[lid + w].y), 0.0, 0.0); }
+  if (lid < w) { red[lid] = vec4<f32>(red[lid].x + red[lid + w].x, max(red[lid].yz, red[lid + w].yz), 0.0); }
   workgroupBarrier();
 }
 let total = red[0].x;
 real0 = select(0u, 1u, red[0].y > 0.0);
+open0 = select(0u, 1u, red[0].z > 0.0);
 workgroupBarrier();
 ${unroll(
   DV4,
@@ -285,6 +314,7 @@ ${indent(writeRow(0, false), 2)}
     : `${header}
 let tile = wg % per;
 ${rows.map((r) => rowState(r, `tile * ${BR}u + lid + ${r * WG}u`, `t${r} < T`)).join('\n')}
+${byMask ? scanV(WG) : ''}
 var end = S;
 ${
   causal
@@ -344,11 +374,12 @@ ${indent(writeRow(r, causal), 2)}
 }`,
   )
   .join('\n')}`;
+  const vbadDecl = byMask ? `var<workgroup> vbad: array<atomic<u32>, ${Math.max(1, g.dv)}>;\n` : '';
   const decls = decode
-    ? `${consts}\nvar<workgroup> red: array<vec4<f32>, 64>;\n${scoreFn}`
+    ? `${consts}\nvar<workgroup> red: array<vec4<f32>, 64>;\n${vbadDecl}${scoreFn}`
     : `${consts}\nvar<workgroup> Ks: array<vec4<f32>, ${bc * DH4}>;\nvar<workgroup> Vs: array<vec4<f32>, ${bc * DV4}>;\n${
         causal ? `var<workgroup> bad: array<atomic<u32>, ${Math.max(1, g.dv)}>;\n` : ''
-      }${scoreFn}`;
+      }${vbadDecl}${scoreFn}`;
   const wgsl = shader({
     bindings: [
       { name: 'Q', type: 'f32', write: false },

@@ -10,7 +10,7 @@ export interface AttentionAttrs {
   causal: 'none' | 'top_left' | 'bottom_right';
   softcap: number;
   mask_fill: number;
-  masked_rows: 'nan' | 'zero';
+  masked_rows: 'nan' | 'zero' | 'mask';
   /** bhsd: q/k/v/output [..., heads, seq, d]; bshd: [B, seq, heads, d] (heads inside, as linear layers produce them). */
   layout: 'bhsd' | 'bshd';
 }
@@ -27,8 +27,13 @@ const toBhsd = (s: readonly Dim[]) => BSHD_PERM.map((p) => s[p]!);
  *   p = softmax(s) over keys;  out = p·v.
  * Shapes: q [..., Hq, T, dh], k [..., Hkv, S, dh], v [..., Hkv, S, dv] with Hq a multiple of
  * Hkv (GQA: query head h reads kv head ⌊h / (Hq/Hkv)⌋); rank-2/3 inputs have no head axis.
- * A row whose every score is -inf follows `masked_rows`: NaN (what the unfused softmax
- * gives) or 0 (ONNX Attention-23).
+ * Rows with nothing to attend to follow `masked_rows`:
+ *   nan   a row whose every score is -inf is NaN (what the unfused softmax gives);
+ *   zero  such a row is 0;
+ *   mask  a row whose every key is masked — by the causal mask, an additive mask of -inf,
+ *         or a false boolean mask with mask_fill -inf — has weights 0, whatever its scores
+ *         (ONNX Attention: where(max(bias) = -inf, 0, softmax(s))·v); its output is Σ 0·v,
+ *         so 0, or NaN in a column of v holding NaN or ±inf. Other rows are as for nan.
  */
 export const attention: OpDef<AttentionAttrs> = defineOp<AttentionAttrs>({
   name: 'attention',
@@ -51,9 +56,9 @@ export const attention: OpDef<AttentionAttrs> = defineOp<AttentionAttrs>({
     mask_fill: { kind: 'float', default: -Infinity, doc: 'score where a boolean mask is false' },
     masked_rows: {
       kind: 'enum',
-      values: ['nan', 'zero'],
+      values: ['nan', 'zero', 'mask'],
       default: 'nan',
-      doc: 'output of a row with every score -inf',
+      doc: 'rows with nothing to attend to: nan (all scores -inf → NaN, as softmax), zero (→ 0), mask (every key masked → weights 0, as ONNX)',
     },
     layout: {
       kind: 'enum',

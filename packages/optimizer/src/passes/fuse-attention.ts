@@ -9,9 +9,12 @@ import { rewritePass, rule } from '../rewrite.js';
  * `softmax(scale·q·kᵀ [softcap] [mask] [causal]) · v` → `attention(q, k, v, mask?)`.
  *
  * The outer part is one pattern: a `bmm` whose left operand is a single-use last-axis
- * `softmax`. Inside, the score expression is peeled from the outside in, in the order the
- * attention op applies things (scale → softcap → mask → causal), each layer checked to be
- * single-use and shape-preserving, each constant it relies on re-read from the graph:
+ * `softmax`, or ONNX's guarded form `where(max(bias) = -inf, 0, softmax(s + bias))` (rows
+ * whose bias masks every key get weights 0: masked_rows=mask, fused only when the guard
+ * reads exactly the mask the scores add and there is no separate causal mask). Inside, the
+ * score expression is peeled from the outside in, in the order the attention op applies
+ * things (scale → softcap → mask → causal), each layer checked to be shape-preserving, each
+ * constant it relies on re-read from the graph:
  *
  *   causal   where(tril(·)[k=0], s, -inf)               → causal=top_left (k = S−T: bottom_right)
  *   mask     where(m, s, c) | where(m, c, s) (masked_fill, via not) | add(s, m) either order
@@ -23,20 +26,38 @@ import { rewritePass, rule } from '../rewrite.js';
  * reads, so a permutation that only looks like kᵀ still gives the same numbers (the
  * transposes then compose in canonicalize). Kv heads repeated by reshape–expand–reshape
  * (GQA written out) are unwrapped, since the op maps query heads to kv heads itself.
- * Declined: a softmax over another axis, scores or probabilities used elsewhere, a
- * non-constant scale (it is a `mul`, not a `scale`), shapes the op cannot express.
+ * Scores used elsewhere too (returned, as ONNX's qk_matmul_output is) stay for those uses
+ * and are recomputed inside the op: the probabilities are still never stored.
+ * Declined: a softmax over another axis, probabilities used elsewhere, a non-constant
+ * scale (it is a `mul`, not a `scale`), shapes the op cannot express.
  */
-const outer = op(
+const probs = op('softmax', [val('s')], {
+  as: 'p',
+  singleUse: true,
+  where: (a, n, e) => isLastAxis(a.axis, e, n),
+});
+const outer = op('bmm', [probs, val('v')], { as: 'out', where: (a) => !a.transpose_a });
+const guarded = op(
   'bmm',
   [
-    op('softmax', [val('s')], {
-      as: 'p',
+    op('where', [val('rowMasked'), splat('zero', (c) => c === 0), probs], {
+      as: 'w',
       singleUse: true,
-      where: (a, n, e) => isLastAxis(a.axis, e, n),
     }),
     val('v'),
   ],
   { as: 'out', where: (a) => !a.transpose_a },
+);
+/** rowMasked = (reduce_max(bias over its last axis, keepdims) = -inf). */
+const rowMaskedBy = op(
+  'equal',
+  [
+    op('reduce_max', [val('bias')], {
+      where: (a, n, e) => a.keepdims && a.axes.length === 1 && isLastAxis(a.axes[0]!, e, n),
+    }),
+    splat('ninf', (c) => c === -Infinity),
+  ],
+  { commutative: true },
 );
 
 function isLastAxis(axis: number, e: MatchEnv, n: Node): boolean {
@@ -59,7 +80,7 @@ function peel(s: string, ctx: RewriteCtx): Scores | undefined {
   const attrs: Partial<AttentionAttrs> = {};
   let mask: string | undefined;
   const shape = ctx.typeOf(s).shape;
-  const layer = (v: string) => env.uses(v) === 1 && sameShape(ctx.typeOf(v).shape, shape);
+  const layer = (v: string) => sameShape(ctx.typeOf(v).shape, shape);
 
   // causal: where(tril(x)[k], inner, -inf)
   const causal = matchAt(
@@ -144,7 +165,7 @@ function peelInner(
   const env = ctx.env;
   const attrs: Partial<AttentionAttrs> = { scale: 1 };
   const shape = ctx.typeOf(s).shape;
-  const layer = (v: string) => env.uses(v) === 1 && sameShape(ctx.typeOf(v).shape, shape);
+  const layer = (v: string) => sameShape(ctx.typeOf(v).shape, shape);
   // softcap: c·tanh(f·inner) is softcap c of scores f·c·inner (canonicalize has merged any
   // scale of the scores into f, so the scale is recovered from f and c).
   const cap = matchAt(
@@ -168,7 +189,7 @@ function peelInner(
     s = sc.inner!;
   }
   const mm = matchAt(op('bmm', [val('a'), val('b')], { as: 'mm' }), s, env);
-  if (!mm || env.uses(s) !== 1) return undefined;
+  if (!mm) return undefined;
   const n = env.producer(mm.mm!)!;
   const q = attr<boolean>(n, 'transpose_a') ? swapLast2(mm.a!, ctx) : mm.a!;
   const k = attr<boolean>(n, 'transpose_b') ? mm.b! : swapLast2(mm.b!, ctx);
@@ -214,23 +235,43 @@ export const fuseAttention = rewritePass(
   'fuse-attention',
   'softmax(q·kᵀ·scale + mask)·v → one attention op',
   [
-    rule('fuse-attention', outer, (m, ctx) => {
-      const sc = peel(m.s, ctx);
-      if (sc === undefined) return undefined;
-      const outNode = ctx.env.producer(m.out)!;
-      let v = attr<boolean>(outNode, 'transpose_b') ? swapLast2(m.v, ctx) : m.v;
-      let k = sc.k;
-      // GQA written out: both k and v repeated by the same group → the op's own head mapping.
-      const ku = unrepeat(k, ctx);
-      const vu = unrepeat(v, ctx);
-      if (ku && vu && ku.group === vu.group) {
-        k = ku.base;
-        v = vu.base;
-      }
-      const inputs = [sc.q, k, v, ...(sc.mask !== undefined ? [sc.mask] : [])];
-      const y = ctx.emit('attention', inputs, sc.attrs, 'attention');
-      // The fused op must produce exactly the matmul's shape (no broadcasting it cannot do).
-      return sameShape(ctx.typeOf(y).shape, ctx.typeOf(m.out).shape) ? y : undefined;
+    rule('fuse-attention', outer, (m, ctx) => fuse(m, ctx)),
+    rule('fuse-attention-guarded', guarded, (m, ctx) => {
+      const g = matchAt(rowMaskedBy, m.rowMasked, ctx.env);
+      const w = ctx.typeOf(m.w).shape;
+      if (!g || !sameShape(w, ctx.typeOf(m.p).shape)) return undefined;
+      return fuse(m, ctx, g.bias!);
     }),
   ],
 );
+
+/**
+ * The attention op for `out = bmm(p, v)`, p the softmax of scores `s`; with `guardBias`, p
+ * was guarded by the rows of that bias (masked_rows=mask): the mask must be that bias.
+ */
+function fuse(
+  m: { s: string; v: string; out: string },
+  ctx: RewriteCtx,
+  guardBias?: string,
+): string | undefined {
+  const sc = peel(m.s, ctx);
+  if (sc === undefined) return undefined;
+  if (guardBias !== undefined) {
+    if (sc.mask !== guardBias || (sc.attrs.causal ?? 'none') !== 'none') return undefined;
+    sc.attrs.masked_rows = 'mask';
+  }
+  const outNode = ctx.env.producer(m.out)!;
+  let v = attr<boolean>(outNode, 'transpose_b') ? swapLast2(m.v, ctx) : m.v;
+  let k = sc.k;
+  // GQA written out: both k and v repeated by the same group → the op's own head mapping.
+  const ku = unrepeat(k, ctx);
+  const vu = unrepeat(v, ctx);
+  if (ku && vu && ku.group === vu.group) {
+    k = ku.base;
+    v = vu.base;
+  }
+  const inputs = [sc.q, k, v, ...(sc.mask !== undefined ? [sc.mask] : [])];
+  const y = ctx.emit('attention', inputs, sc.attrs, 'attention');
+  // The fused op must produce exactly the matmul's shape (no broadcasting it cannot do).
+  return sameShape(ctx.typeOf(y).shape, ctx.typeOf(m.out).shape) ? y : undefined;
+}
