@@ -1,5 +1,5 @@
-import type { AttrsOf, DType, GraphBuilder, OpName, Tensor, Val } from '@glimpse/ir';
-import { buildGraph, fromNumbers, interpret, toNumbers } from '@glimpse/ir';
+import type { AttrsOf, Dim, DType, GraphBuilder, OpName, Tensor, Val } from '@glimpse/ir';
+import { buildGraph, fromNumbers, interpret, toNumbers, UnsupportedError } from '@glimpse/ir';
 
 /**
  * What an ONNX value is while importing: a constant known now (initializers, Constant
@@ -35,6 +35,60 @@ export function constFromTensor(t: Tensor, param?: string): Const {
   };
 }
 
+// ---- symbolic dims in shape values ----
+// Shape(x) of an x with symbolic dims is a shape value whose elements are numbers or
+// symbols. It is a Const whose symbolic elements hold a sentinel (-2⁴⁰ − k for symbol k),
+// so the ops that only move elements (gather, slice, concat, reshape, cast) fold it as
+// they fold any constant and carry the symbols exactly. Nothing may compute with a
+// sentinel: any other op on one is refused (`checkSymbolic`), as is using such a value
+// as data or as anything but a shape (`ints`).
+const SENTINEL = -(2 ** 40);
+const symbolNames: string[] = [];
+/** Whether an element of a shape value stands for a symbol. */
+export const isSymbolElement = (x: number) => x <= SENTINEL && x > SENTINEL - 2 ** 30;
+
+/** The element standing for symbol `name` in a shape value. */
+export function symbolElement(name: string): number {
+  let k = symbolNames.indexOf(name);
+  if (k < 0) k = symbolNames.push(name) - 1;
+  return SENTINEL - k;
+}
+
+/** Symbols a constant carries (empty for an ordinary constant). */
+export function symbolsIn(o: Const): string[] {
+  return Array.from(o.data)
+    .filter(isSymbolElement)
+    .map((x) => symbolNames[SENTINEL - x] ?? '?');
+}
+
+/** A shape value's elements as dims: numbers, or the symbols they stand for. */
+export function dimsOf(o: Const): Dim[] {
+  return Array.from(o.data, (x) =>
+    isSymbolElement(x) ? symbolNames[SENTINEL - x]! : Math.trunc(x),
+  );
+}
+
+/** Ops that only move elements: the ones a shape value with symbols may go through. */
+const MOVES_ONLY = new Set<OpName>([
+  'gather',
+  'slice',
+  'concat',
+  'reshape',
+  'split',
+  'transpose',
+  'expand',
+]);
+
+/** Refuse computing `what` on constants that carry symbolic dims. */
+export function checkSymbolic(what: string, xs: readonly (Const | undefined)[]): void {
+  if (MOVES_ONLY.has(what as OpName)) return;
+  const syms = xs.flatMap((x) => (x ? symbolsIn(x) : []));
+  if (syms.length)
+    throw new UnsupportedError(
+      `${what} on a shape value with symbolic dims (${[...new Set(syms)].join(', ')}): glimpse's dims are numbers or single symbols, so arithmetic that would make a product or sum of symbols is not supported (export with static shapes)`,
+    );
+}
+
 /** Constants this small become `constant` nodes (the optimizer folds and matches them); larger ones params. */
 const INLINE_MAX = 16;
 
@@ -43,6 +97,7 @@ const materialised = new WeakMap<Const, Val>();
 /** The graph value of an operand, creating a param or constant node for a constant once. */
 export function valOf(b: GraphBuilder, o: Operand, hint: string): Val {
   if (o.kind === 'val') return o.val;
+  checkSymbolic('use as data', [o]);
   const done = materialised.get(o);
   if (done) return done;
   const n = o.data.length;
@@ -71,8 +126,9 @@ export function dtypeOfOperand(o: Operand): DType {
   return o.kind === 'const' ? o.dtype : o.val.type.dtype;
 }
 
-/** The values of a constant as plain numbers (axes, sizes, shapes). */
+/** The values of a constant as plain numbers (axes, sizes, indices; no symbols). */
 export function ints(o: Const): number[] {
+  checkSymbolic('a static value (axes, sizes, indices)', [o]);
   return Array.from(o.data, (x) => Math.trunc(x));
 }
 
@@ -86,6 +142,10 @@ export function evalOp<K extends OpName>(
   attrs: Partial<AttrsOf<K>>,
   outputs = 1,
 ): Const[] {
+  checkSymbolic(op, xs);
+  // Sentinels are beyond i32: an i32 shape value with symbols moves as i64 (exact to 2⁵³).
+  const narrow = xs.some((x) => x.dtype === 'i32' && symbolsIn(x).length > 0);
+  if (narrow) xs = xs.map((x) => (x.dtype === 'i32' ? { ...x, dtype: 'i64' as DType } : x));
   const g = buildGraph('fold', (b) =>
     b.opN(
       op,
@@ -98,5 +158,8 @@ export function evalOp<K extends OpName>(
     g,
     Object.fromEntries(xs.map((x, i) => [`c${i}`, fromNumbers(x.dtype, x.shape, x.data)])),
   );
-  return g.outputs.map((o) => constOf(g.typeOf(o).dtype, r[o]!.shape, r[o]!.data));
+  return g.outputs.map((o) => {
+    const dt = g.typeOf(o).dtype;
+    return constOf(narrow && dt === 'i64' ? 'i32' : dt, r[o]!.shape, r[o]!.data);
+  });
 }

@@ -11,12 +11,17 @@ import type { AttributeProto } from './proto.js';
 import { int } from './proto.js';
 import type { Const, Operand } from './operand.js';
 import {
+  checkSymbolic,
   constFromTensor,
   constOf,
+  dimsOf,
   dtypeOfOperand,
+  isSymbolElement,
   evalOp,
   ints,
   shapeOf,
+  symbolElement,
+  symbolsIn,
   valOf,
 } from './operand.js';
 import { dtypeOf, tensorFromProto } from './tensor.js';
@@ -87,8 +92,14 @@ function staticShape(cx: Cx, o: Operand, what: string): number[] {
   return s as number[];
 }
 
-/** Elementwise on constants with numpy broadcasting. */
-function constMap(dtype: DType, xs: readonly Const[], f: (...v: number[]) => number): Const {
+/** Elementwise on constants with numpy broadcasting (`what` names it if symbols are refused). */
+function constMap(
+  dtype: DType,
+  xs: readonly Const[],
+  f: (...v: number[]) => number,
+  what: string | undefined,
+): Const {
+  if (what !== undefined) checkSymbolic(what, xs);
   const shape = broadcastShapes(xs.map((x) => x.shape)) as number[];
   const st = xs.map((x) => broadcastStrides(x.shape as number[], shape));
   const n = shape.reduce((a, d) => a * d, 1);
@@ -132,7 +143,35 @@ function emit<K extends OpName>(
 }
 
 function binary(op: 'add' | 'sub' | 'mul' | 'div'): Converter {
-  return (ins, cx) => [emit(cx, op, [need(cx, ins, 0), need(cx, ins, 1)])];
+  return (ins, cx) => {
+    const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
+    if (isConst(a) && isConst(b) && symbolsIn(a).length + symbolsIn(b).length > 0)
+      return [symbolicArith(op, a, b)];
+    return [emit(cx, op, [a, b])];
+  };
+}
+
+/**
+ * Arithmetic on shape values with symbolic dims: only what leaves a symbol a symbol
+ * (x·1, 1·x, x/1, x ± 0, 0 + x) or involves none; anything else would need a product or
+ * sum of dims, which glimpse's shapes do not have.
+ */
+function symbolicArith(op: 'add' | 'sub' | 'mul' | 'div', a: Const, b: Const): Const {
+  const id = op === 'mul' || op === 'div' ? 1 : 0;
+  const commutes = op === 'mul' || op === 'add';
+  return constMap(
+    a.dtype,
+    [a, b],
+    (x, y) => {
+      const [sx, sy] = [isSymbolElement(x), isSymbolElement(y)];
+      if (sx && !sy && y === id) return x;
+      if (sy && !sx && x === id && commutes) return y;
+      if (!sx && !sy)
+        return evalOp(op, [constOf(a.dtype, [], [x]), constOf(b.dtype, [], [y])], {})[0]!.data[0]!;
+      return checkSymbolic(op, [a, b]) as never;
+    },
+    undefined,
+  );
 }
 
 function unary(op: 'relu' | 'tanh' | 'exp' | 'sqrt' | 'not'): Converter {
@@ -153,7 +192,7 @@ function foldOnly(dtype: (ins: Const[]) => DType, f: (...v: number[]) => number)
         'on computed (non-constant) inputs is not supported: glimpse has no such op yet',
       );
     const cs = ins.filter((x): x is Const => x !== undefined);
-    return [constMap(dtype(cs), cs, f)];
+    return [constMap(dtype(cs), cs, f, cx.op)];
   };
 }
 
@@ -210,7 +249,7 @@ export const CONVERTERS: Record<string, Converter> = {
   },
   Pow: (ins, cx) => {
     const [x, e] = [need(cx, ins, 0), needConst(cx, ins, 1, 'exponent')];
-    if (isConst(x)) return [constMap(x.dtype, [x, e], (a, b) => a ** b)];
+    if (isConst(x)) return [constMap(x.dtype, [x, e], (a, b) => a ** b, 'Pow')];
     const p = e.data.length === 1 ? e.data[0] : undefined;
     if (p === 1) return [x];
     if (p === 2) return [emit(cx, 'mul', [x, x])];
@@ -233,6 +272,9 @@ export const CONVERTERS: Record<string, Converter> = {
   Cast: (ins, cx) => {
     const x = need(cx, ins, 0);
     const to = dtypeOf(attrInt(cx, 'to', 0), `${cx.name}.to`);
+    // Integer shape values keep their symbols through integer casts.
+    if (isConst(x) && isIntType(x.dtype) && isIntType(to) && symbolsIn(x).length > 0)
+      return [constOf(to, x.shape, x.data)];
     return [!isConst(x) && dtypeOfOperand(x) === to ? x : emit(cx, 'cast', [x], { to })];
   },
   CastLike: (ins, cx) => {
@@ -265,20 +307,27 @@ export const CONVERTERS: Record<string, Converter> = {
     }
   },
   ConstantOfShape: (ins, cx) => {
-    const shape = ints(needConst(cx, ins, 0, 'shape'));
+    const dims = dimsOf(needConst(cx, ins, 0, 'shape'));
     const v = attr(cx, 'value');
     const fill = v?.t
       ? constFromTensor(tensorFromProto(v.t, `${cx.name}.value`))
       : constOf('f32', [1], [0]);
+    // A symbolic shape: the fill broadcast at run time.
+    if (dims.some((d) => typeof d !== 'number')) {
+      const one = constOf(fill.dtype, [], [fill.data[0] ?? 0]);
+      return [dyn(cx.b.op('expand', [val(cx, one, 'fill')], { shape: dims }, out(cx)))];
+    }
+    const shape = dims as number[];
     const n = shape.reduce((a, d) => a * d, 1);
     return [constOf(fill.dtype, shape, new Float64Array(n).fill(fill.data[0] ?? 0))];
   },
   Range: (ins, cx) => {
-    const [s, l, d] = [0, 1, 2].map((i) => needConst(cx, ins, i, 'bound').data[0]!) as [
-      number,
-      number,
-      number,
-    ];
+    const bound = (i: number) => {
+      const c = needConst(cx, ins, i, 'bound');
+      checkSymbolic('Range', [c]);
+      return c.data[0]!;
+    };
+    const [s, l, d] = [0, 1, 2].map(bound) as [number, number, number];
     const n = Math.max(0, Math.ceil((l - s) / d));
     if (n > 2 ** 24) unsupported(cx, `of ${n} elements is too large to fold`);
     return [
@@ -290,7 +339,8 @@ export const CONVERTERS: Record<string, Converter> = {
     ];
   },
   Shape: (ins, cx) => {
-    const s = staticShape(cx, need(cx, ins, 0), 'an input');
+    // Symbolic dims stay symbols (see operand.ts): reshapes and expands read them back.
+    const s = shapeOf(need(cx, ins, 0)).map((d) => (typeof d === 'number' ? d : symbolElement(d)));
     const r = s.length;
     const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + r : v, 0), r);
     const dims = s.slice(clamp(attrInt(cx, 'start', 0)), clamp(attrInt(cx, 'end', r)));
@@ -301,13 +351,15 @@ export const CONVERTERS: Record<string, Converter> = {
   ],
   Reshape: (ins, cx) => {
     const x = need(cx, ins, 0);
-    const target = ints(needConst(cx, ins, 1, 'shape'));
+    const target = dimsOf(needConst(cx, ins, 1, 'shape'));
     const allowzero = attrInt(cx, 'allowzero', 0) === 1;
     const s = shapeOf(x);
     if (allowzero && target.includes(0)) {
       // A literal 0 dim: the result is empty (glimpse's 0 means "copy the input dim").
       if (target.includes(-1)) unsupported(cx, 'with allowzero, 0 and -1 together');
-      return [constOf(dtypeOfOperand(x), target, [])];
+      if (target.some((d) => typeof d !== 'number'))
+        unsupported(cx, `with allowzero to an empty symbolic shape [${target.join(',')}]`);
+      return [constOf(dtypeOfOperand(x), target as number[], [])];
     }
     return [
       reshapeTo(
@@ -425,7 +477,7 @@ export const CONVERTERS: Record<string, Converter> = {
     return [emit(cx, 'gather', [x, idx], { axis: ax })];
   },
   Expand: (ins, cx) => [
-    emit(cx, 'expand', [need(cx, ins, 0)], { shape: ints(needConst(cx, ins, 1, 'shape')) }),
+    emit(cx, 'expand', [need(cx, ins, 0)], { shape: dimsOf(needConst(cx, ins, 1, 'shape')) }),
   ],
   MatMul: (ins, cx) => {
     const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
