@@ -217,6 +217,46 @@ function reshapeTo(cx: Cx, x: Operand, target: readonly Dim[], name = out(cx)): 
   return emit(cx, 'reshape', [x], { shape: target }, name);
 }
 
+/** The elements of `axis` at `indices` (a gather with constant indices: strides, pads). */
+function pick(
+  cx: Cx,
+  x: Operand,
+  axis: number,
+  indices: readonly number[],
+  name = out(cx),
+): Operand {
+  return emit(cx, 'gather', [x, constOf('i64', [indices.length], indices)], { axis }, name);
+}
+
+/** ONNX Slice's indices for a step other than 1 (negative steps walk backwards). */
+function steppedIndices(d: number, start: number, end: number, step: number): number[] {
+  const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+  const norm = (v: number) => (v < 0 ? v + d : v);
+  const [s, e] =
+    step > 0
+      ? [clamp(norm(start), 0, d), clamp(norm(end), 0, d)]
+      : [clamp(norm(start), 0, d - 1), clamp(norm(end), -1, d - 1)];
+  const out: number[] = [];
+  for (let i = s; step > 0 ? i < e : i > e; i += step) out.push(i);
+  return out;
+}
+
+/**
+ * ONNX Pad along one axis of static size d by (before, after), either negative (a crop):
+ * the source index of each output position for the modes that copy (edge, reflect, wrap).
+ */
+function padIndices(mode: string, d: number, before: number, after: number): number[] {
+  return Array.from({ length: d + before + after }, (_, i) => {
+    const j = i - before;
+    if (mode === 'edge') return Math.min(Math.max(j, 0), d - 1);
+    if (mode === 'wrap') return ((j % d) + d) % d;
+    if (d === 1) return 0; // reflect
+    const p = 2 * (d - 1);
+    const r = ((j % p) + p) % p;
+    return r < d ? r : p - r;
+  });
+}
+
 // ---- the converters ----
 export const CONVERTERS: Record<string, Converter> = {
   Add: binary('add'),
@@ -250,14 +290,31 @@ export const CONVERTERS: Record<string, Converter> = {
   Pow: (ins, cx) => {
     const [x, e] = [need(cx, ins, 0), needConst(cx, ins, 1, 'exponent')];
     if (isConst(x)) return [constMap(x.dtype, [x, e], (a, b) => a ** b, 'Pow')];
-    const p = e.data.length === 1 ? e.data[0] : undefined;
-    if (p === 1) return [x];
-    if (p === 2) return [emit(cx, 'mul', [x, x])];
-    if (p === 0.5) return [emit(cx, 'sqrt', [x])];
-    return unsupported(
-      cx,
-      `with exponent ${Array.from(e.data).join(',')} is not supported (1, 2 and 0.5 are)`,
-    );
+    const p = e.data.length === 1 ? e.data[0]! : NaN;
+    const f = (hint: string) => cx.b.fresh(`${cx.name}_${hint}`);
+    // Constant exponents as the ops that compute them: small integers by repeated squaring
+    // (x⁰ is 1 everywhere, NaN included, as C's pow), ±½ by sqrt.
+    const recip = (y: Operand) => emit(cx, 'div', [constOf(dtypeOfOperand(x), [], [1]), y]);
+    if (Math.abs(p) === 0.5) {
+      const r = emit(cx, 'sqrt', [x], {}, p > 0 ? out(cx) : f('sqrt'));
+      return [p > 0 ? r : recip(r)];
+    }
+    if (!Number.isInteger(p) || Math.abs(p) > 8)
+      return unsupported(
+        cx,
+        `with exponent ${Array.from(e.data).join(',')} is not supported (constant integers −8…8 and ±0.5 are)`,
+      );
+    if (p === 0)
+      return [
+        emit(cx, 'expand', [constOf(dtypeOfOperand(x), [], [1])], { shape: [...shapeOf(x)] }),
+      ];
+    let acc: Operand | undefined;
+    let sq: Operand = x;
+    for (let n = Math.abs(p); n > 0; n >>= 1) {
+      if (n & 1) acc = acc === undefined ? sq : emit(cx, 'mul', [acc, sq], {}, f('pow'));
+      if (n > 1) sq = emit(cx, 'mul', [sq, sq], {}, f('sq'));
+    }
+    return [p > 0 ? acc! : recip(acc!)];
   },
   Mod: foldOnly(
     (c) => c[0]!.dtype,
@@ -454,20 +511,79 @@ export const CONVERTERS: Record<string, Converter> = {
     const ends = ints(needConst(cx, ins, 2, 'ends'));
     const axes = axesOf(cx, ins, 3, s.length) ?? starts.map((_, i) => i);
     const steps = ins[4] ? ints(needConst(cx, ins, 4, 'steps')) : starts.map(() => 1);
-    if (steps.some((v) => v !== 1))
-      unsupported(cx, `with steps [${steps.join(',')}] is not supported (only 1)`);
     axes.forEach((ax, i) => {
       const d = shapeOf(x)[ax]!;
+      const step = steps[i]!;
+      if (step === 0) unsupported(cx, 'with a step of 0');
       if (typeof d !== 'number') {
-        if (starts[i] === 0 && ends[i]! >= 2 ** 31 - 1) return; // the whole symbolic axis
+        if (step === 1 && starts[i] === 0 && ends[i]! >= 2 ** 31 - 1) return; // the whole symbolic axis
         unsupported(cx, `of the symbolic axis ${d}`);
       }
-      const [start, end] = sliceRange(d, starts[i]!, ends[i]!);
-      if (start === 0 && end === d) return;
       const name = i === axes.length - 1 ? out(cx) : cx.b.fresh(`${cx.name}_s${i}`);
-      x = emit(cx, 'slice', [x], { axis: ax, start, end }, name);
+      if (step === 1) {
+        const [start, end] = sliceRange(d, starts[i]!, ends[i]!);
+        if (start === 0 && end === d) return;
+        x = emit(cx, 'slice', [x], { axis: ax, start, end }, name);
+      } else x = pick(cx, x, ax, steppedIndices(d, starts[i]!, ends[i]!, step), name);
     });
     return [x];
+  },
+  Pad: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const s = shapeOf(x);
+    const r = s.length;
+    const pads = ints(needConst(cx, ins, 1, 'pads'));
+    const axes = axesOf(cx, ins, 3, r) ?? [...Array(r).keys()];
+    if (pads.length !== 2 * axes.length)
+      unsupported(cx, `pads has ${pads.length} entries for ${axes.length} axes`);
+    const a = cx.attrs.get('mode');
+    const mode = a?.s ? new TextDecoder().decode(a.s) : 'constant';
+    if (!['constant', 'edge', 'reflect', 'wrap'].includes(mode))
+      unsupported(cx, `mode '${mode}' is not supported`);
+    const dtype = dtypeOfOperand(x);
+    const fillOp = ins[2];
+    if (fillOp && !isConst(fillOp)) unsupported(cx, 'with a computed constant_value');
+    const fill = fillOp ? ((fillOp as Const).data[0] ?? 0) : 0;
+    let y = x;
+    axes.forEach((ax, i) => {
+      const [before, after] = [pads[i]!, pads[i + axes.length]!];
+      if (before === 0 && after === 0) return;
+      const d = shapeOf(y)[ax]!;
+      if (typeof d !== 'number') unsupported(cx, `along the symbolic axis ${d}`);
+      if (d + before + after < 0 || (mode !== 'constant' && d === 0))
+        unsupported(cx, `pads [${before}, ${after}] on an axis of ${d}`);
+      if (mode === 'reflect' && (before >= d || after >= d) && d > 1)
+        unsupported(cx, `reflect pads [${before}, ${after}] reach past an axis of ${d}`);
+      const name = cx.b.fresh(`${cx.name}_p${i}`);
+      if (mode !== 'constant') {
+        y = pick(cx, y, ax, padIndices(mode, d, before, after), name);
+        return;
+      }
+      // Constant: crop (negative pads), then concatenate blocks of the fill value.
+      const [lo, hi] = [Math.max(0, -before), d - Math.max(0, -after)];
+      if (lo > 0 || hi < d)
+        y = emit(cx, 'slice', [y], { axis: ax, start: lo, end: Math.max(lo, hi) }, name);
+      const block = (n: number, hint: string): Operand[] => {
+        if (n <= 0) return [];
+        const shape = shapeOf(y).map((e, k) => (k === ax ? n : e));
+        const one = constOf(dtype, [], [fill]);
+        if (shape.every((e) => typeof e === 'number'))
+          return [
+            constOf(
+              dtype,
+              shape as number[],
+              new Float64Array(shape.reduce((p: number, e) => p * (e as number), 1)).fill(fill),
+            ),
+          ];
+        return [
+          dyn(cx.b.op('expand', [val(cx, one, hint)], { shape }, cx.b.fresh(`${cx.name}_${hint}`))),
+        ];
+      };
+      const parts = [...block(before, 'before'), y, ...block(after, 'after')];
+      if (parts.length > 1)
+        y = emit(cx, 'concat', parts, { axis: ax }, cx.b.fresh(`${cx.name}_c${i}`));
+    });
+    return [y];
   },
   Gather: (ins, cx) => {
     const [x, idx] = [need(cx, ins, 0), need(cx, ins, 1)];
