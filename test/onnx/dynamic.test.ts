@@ -12,6 +12,7 @@ import { importOnnx, onnx } from '@glimpse/onnx';
 import { optimize } from '@glimpse/optimizer';
 import { cli } from '../cli.js';
 import { SKIP_GPU } from '../wgsl/gpu.js';
+import { expectRunsChecked } from './testdata.js';
 
 const DIR = new URL('../fixtures/onnx-dynamic/', import.meta.url).pathname;
 const backends = SKIP_GPU ? ['js'] : ['js', 'wgsl'];
@@ -29,25 +30,7 @@ describe('ONNX exports with symbolic dims', () => {
       });
       for (const set of ['test_data_set_0', 'test_data_set_1'])
         it(`${set} (${set.endsWith('0') ? 'B=2, T=5' : 'B=1, T=7'}): ${backends.join(' and ')} at -O0 and -O2 ≡ PyTorch`, async () => {
-          const data = `${DIR}${name}/${set}`;
-          for (const backend of backends)
-            for (const level of ['0', '2']) {
-              const r = await cli(
-                'run',
-                model,
-                '--backend',
-                backend,
-                '--level',
-                level,
-                '--inputs',
-                data,
-                '--check',
-                data,
-              );
-              const what = `${name} ${set} ${backend} -O${level}: ${r.err}${r.out}`;
-              expect(r.out, what).toMatch(/^y: max abs err .*, ok$/m);
-              expect(r.code, what).toBe(0);
-            }
+          await expectRunsChecked(model, `${DIR}${name}/${set}`, backends, `${name} ${set}`);
         });
     });
   it('nn.MultiheadAttention (a reshape to B·heads): one line naming the node, exit 2', async () => {

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { optimize } from '@glimpse/optimizer';
 import { cli } from '../cli.js';
 import { SKIP_GPU } from '../wgsl/gpu.js';
-import { FOLDERS, loadCase, TESTDATA } from './testdata.js';
+import { expectRunsChecked, FOLDERS, loadCase, TESTDATA } from './testdata.js';
 
 const backends = SKIP_GPU ? ['js'] : ['js', 'wgsl'];
 
@@ -21,27 +21,7 @@ describe('ONNX test data: glimpse run --inputs/--check', () => {
   for (const folder of FOLDERS)
     it(`${folder}: ${backends.join(' and ')} at -O0 and -O2 ≡ stored outputs`, async () => {
       const d = `${TESTDATA}/${folder}`;
-      const data = `${d}/test_data_set_0`;
-      for (const backend of backends)
-        for (const level of ['0', '2']) {
-          const r = await cli(
-            'run',
-            `${d}/model.onnx`,
-            '--backend',
-            backend,
-            '--level',
-            level,
-            '--inputs',
-            data,
-            '--check',
-            data,
-          );
-          const what = `${folder} on ${backend} -O${level}: ${r.err}${r.out}`;
-          expect(r.err, what).toBe('');
-          expect(r.out, what).toMatch(/: max abs err .*, ok$/m);
-          expect(r.out, what).not.toMatch(/FAIL/);
-          expect(r.code, what).toBe(0);
-        }
+      await expectRunsChecked(`${d}/model.onnx`, `${d}/test_data_set_0`, backends, folder);
     });
   it("--check fails (exit 1) against another test's outputs", async () => {
     const d = `${TESTDATA}/torch/gpt_causal_block`;

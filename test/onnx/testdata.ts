@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Graph, Tensor } from '@glimpse/ir';
 import { importOnnx, readTensorPb } from '@glimpse/onnx';
-import { ROOT } from '../cli.js';
+import { expect } from 'vitest';
+import { cli, ROOT } from '../cli.js';
 
 /**
  * ONNX test data made outside the project (read-only): ONNX's node tests and PyTorch
@@ -38,4 +39,36 @@ export function loadCase(folder: string): Case {
     inputs: Object.fromEntries(graph.inputs.map((inp, i) => [inp.name, pb(`input_${i}.pb`)])),
     outputs: graph.outputs.map((_, i) => pb(`output_${i}.pb`)),
   };
+}
+
+/**
+ * `glimpse run MODEL --inputs DATA --check DATA` on each backend at -O0 and -O2: every
+ * output within tolerance, exit 0.
+ */
+export async function expectRunsChecked(
+  model: string,
+  data: string,
+  backends: readonly string[],
+  what: string,
+) {
+  for (const backend of backends)
+    for (const level of ['0', '2']) {
+      const r = await cli(
+        'run',
+        model,
+        '--backend',
+        backend,
+        '--level',
+        level,
+        '--inputs',
+        data,
+        '--check',
+        data,
+      );
+      const msg = `${what} on ${backend} -O${level}: ${r.err}${r.out}`;
+      expect(r.err, msg).toBe('');
+      expect(r.out, msg).toMatch(/: max abs err .*, ok$/m);
+      expect(r.out, msg).not.toMatch(/FAIL/);
+      expect(r.code, msg).toBe(0);
+    }
 }

@@ -85,13 +85,22 @@ function isNode(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
 
+/**
+ * The GPU object glimpse acquires its device from: `navigator.gpu`, or in Node Dawn's (the
+ * `webgpu` package, SwiftShader where there is no GPU). Other WebGPU libraries in the same
+ * process can be given it (as `navigator.gpu`) to share the adapter; undefined where there
+ * is none.
+ */
+export async function navigatorGpu(): Promise<GPU | undefined> {
+  return typeof navigator !== 'undefined' && (navigator as Navigator).gpu
+    ? (navigator as Navigator).gpu
+    : isNode()
+      ? await nodeNavigatorGpu()
+      : undefined;
+}
+
 async function acquire(): Promise<GPUDevice> {
-  const gpu: GPU | undefined =
-    typeof navigator !== 'undefined' && (navigator as Navigator).gpu
-      ? (navigator as Navigator).gpu
-      : isNode()
-        ? await nodeNavigatorGpu()
-        : undefined;
+  const gpu = await navigatorGpu();
   if (!gpu)
     throw new DeviceError(
       'WebGPU is not available here (navigator.gpu is undefined: it needs a secure context and a browser with WebGPU enabled)',

@@ -10,6 +10,8 @@ export const BENCHES = {
   wgsl: 'wgsl.js',
   dump: 'dump.js',
   report: 'report.js',
+  peers: 'peers/run.js',
+  'peers-report': 'peers/report.js',
 } as const;
 
 /**
@@ -26,14 +28,20 @@ export function benchCommand(names: string[], o: { quick?: boolean }): number {
   const chosen =
     names.length > 0
       ? names
-      : ['matmul', 'attention', 'wgsl', 'dump', ...(o.quick ? [] : ['report'])];
+      : [
+          'matmul',
+          'attention',
+          'wgsl',
+          'dump',
+          ...(o.quick ? [] : ['report', 'peers', 'peers-report']),
+        ];
   for (const n of chosen)
     if (!(n in BENCHES))
       throw new AttrError(`unknown benchmark '${n}' (${Object.keys(BENCHES).join(', ')})`);
   for (const n of chosen) {
     const args = [
       `${dir}${BENCHES[n as keyof typeof BENCHES]}`,
-      ...(o.quick && n !== 'report' ? ['--quick'] : []),
+      ...(o.quick && !n.endsWith('report') ? ['--quick'] : []),
     ];
     const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
     if (r.status !== 0) return r.status ?? 1;

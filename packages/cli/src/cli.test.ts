@@ -77,7 +77,7 @@ describe('glimpse CLI', () => {
     const r = await cli('bench', 'nope');
     expect(r.code).toBe(2);
     expect(r.err).toBe(
-      "glimpse: error: unknown benchmark 'nope' (matmul, attention, wgsl, dump, report)\n",
+      "glimpse: error: unknown benchmark 'nope' (matmul, attention, wgsl, dump, report, peers, peers-report)\n",
     );
   });
 });

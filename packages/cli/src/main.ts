@@ -85,7 +85,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
 
   p.command('bench')
     .description(
-      'run the benchmarks of bench/ (matmul, attention, wgsl, dump, report); see bench/results/',
+      'run the benchmarks of bench/ (matmul, attention, wgsl, dump, report, peers, peers-report); see bench/results/',
     )
     .argument('[names...]', 'which benchmarks (default: all)')
     .option('--quick', 'tiny sizes, one run each (a smoke test)')

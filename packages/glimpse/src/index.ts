@@ -15,6 +15,7 @@ export type { InputValue, RunOptions } from '@glimpse/backend-js';
 export {
   adapterDescription,
   compileWgsl,
+  navigatorGpu,
   releaseGpu,
   ShaderError,
   WgslExecutable,

@@ -1,0 +1,172 @@
+// The workloads every system runs, defined once: glimpse graphs (the -O0 model as users
+// write it) with their params, deterministic inputs, and the oracle each output is checked
+// against before it is timed. Peers rebuild the same computation from `graph` and `params`.
+import { buildGraph, interpret, paramTensor } from '@glimpse/ir';
+import { buildModel } from '@glimpse/models';
+import { randomTensor } from '../harness.js';
+
+/** softmax(q·kᵀ/√dh [causal])·v on [1, H, T, dh], written out (bmm, scale, softmax, bmm). */
+export function attentionCoreGraph(H, T, dh, causal) {
+  return buildGraph('attention_core', (b) => {
+    const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, 'f32', [1, H, T, dh]));
+    let s = b.op(
+      'scale',
+      [b.bmm(q, k, { transpose_b: true }, 's')],
+      { factor: 1 / Math.sqrt(dh) },
+      's1',
+    );
+    if (causal) {
+      const t = b.op('tril', [s], {}, 'tri');
+      s = b.op('where', [t, s, b.constant(-Infinity, 'f32', [], 'ninf')], {}, 'causal');
+    }
+    return b.bmm(b.op('softmax', [s], { axis: -1 }, 'p'), v, {}, 'y');
+  });
+}
+
+const core = (name, doc, sizes, causal) => ({
+  name,
+  kind: 'core',
+  doc,
+  sizes,
+  build: ({ H, T, dh }) => {
+    const graph = attentionCoreGraph(H, T, dh, causal);
+    return {
+      graph,
+      causal,
+      dims: { H, T, dh },
+      inputs: {
+        q: randomTensor([1, H, T, dh], 1),
+        k: randomTensor([1, H, T, dh], 2),
+        v: randomTensor([1, H, T, dh], 3),
+      },
+      flops: 4 * H * T * T * dh * (causal ? 0.5 : 1),
+      // Bytes an unfused system materialises: the H×T×T scores (and as much again for p).
+      scoresBytes: 2 * 4 * H * T * T,
+    };
+  },
+});
+
+const model = (name, doc, spec, sizes, kind) => ({
+  name,
+  kind,
+  doc,
+  sizes,
+  build: ({ T, ...o }) => {
+    const graph = buildModel(
+      `${spec}:${Object.entries(o)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',')}`,
+    ).graph;
+    const dim = o.dim;
+    return {
+      graph,
+      dims: { T, ...o },
+      inputs: { x: randomTensor([1, T, dim], 4) },
+      params: Object.fromEntries(graph.params.map((p) => [p.name, paramTensor(p, graph.seed)])),
+      flops: 0,
+      scoresBytes: 2 * 4 * (o.heads ?? 1) * T * T,
+    };
+  },
+});
+
+/** The workloads of issue #7; `quick` sizes are the smoke test's. */
+export const WORKLOADS = [
+  core(
+    'attention-512',
+    'attention core, B=1, H=8, T=512, dh=64',
+    { full: [{ H: 8, T: 512, dh: 64 }], quick: [{ H: 2, T: 16, dh: 8 }] },
+    false,
+  ),
+  core(
+    'attention-4k',
+    'attention core, B=1, H=8, T=4096, dh=64',
+    { full: [{ H: 8, T: 4096, dh: 64 }], quick: [{ H: 2, T: 24, dh: 8 }] },
+    false,
+  ),
+  model(
+    'self-attention',
+    'the seed SelfAttention, dim=512, T=512 (Q/K/V linears + attention)',
+    'self-attention',
+    { full: [{ dim: 512, T: 512 }], quick: [{ dim: 16, T: 8 }] },
+    'self-attention',
+  ),
+  model(
+    'transformer-block',
+    'pre-norm causal transformer block, dim=768, heads=12, MLP 3072, T=512',
+    'transformer-block',
+    {
+      full: [{ dim: 768, heads: 12, hidden: 3072, T: 512 }],
+      quick: [{ dim: 16, heads: 2, hidden: 32, T: 8 }],
+    },
+    'block',
+  ),
+  core(
+    'long-context',
+    'causal attention core, H=1, dh=64, T = 1k … 32k',
+    {
+      full: [1024, 2048, 4096, 8192, 16384, 32768].map((T) => ({ H: 1, T, dh: 64 })),
+      quick: [{ H: 1, T: 32, dh: 8 }],
+    },
+    true,
+  ),
+];
+
+export const sizeLabel = (d) => (d.T >= 1024 ? `T=${d.T / 1024}k` : `T=${d.T}`);
+
+/**
+ * The oracle: float64 values of at most ~4096 output elements and their flat indices. For
+ * the attention core, whole rows computed directly in float64 (cheap at any T); for models,
+ * the reference interpreter's output sampled.
+ */
+export function oracle(w, built) {
+  if (w.kind === 'core') return coreRows(built);
+  const y = interpret(built.graph, built.inputs).y.data;
+  const step = Math.max(1, Math.floor(y.length / 4096));
+  const index = [];
+  for (let i = 0; i < y.length; i += step) index.push(i);
+  return { index: Int32Array.from(index), values: Float64Array.from(index, (i) => y[i]) };
+}
+
+function coreRows({ inputs, dims, causal }) {
+  const { H, T, dh } = dims;
+  const [q, k, v] = [inputs.q.data, inputs.k.data, inputs.v.data];
+  const rows = [];
+  const per = Math.min(T, Math.max(4, Math.floor(64 / H)));
+  for (let h = 0; h < H; h++)
+    for (let r = 0; r < per; r++) rows.push([h, Math.floor(((r + 0.5) * T) / per)]);
+  rows.push([H - 1, T - 1]);
+  const index = [];
+  const values = [];
+  const s = new Float64Array(T);
+  for (const [h, i] of rows) {
+    const n = causal ? i + 1 : T;
+    let m = -Infinity;
+    for (let j = 0; j < n; j++) {
+      let x = 0;
+      for (let c = 0; c < dh; c++) x += q[(h * T + i) * dh + c] * k[(h * T + j) * dh + c];
+      s[j] = x / Math.sqrt(dh);
+      m = Math.max(m, s[j]);
+    }
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += s[j] = Math.exp(s[j] - m);
+    for (let c = 0; c < dh; c++) {
+      let acc = 0;
+      for (let j = 0; j < n; j++) acc += s[j] * v[(h * T + j) * dh + c];
+      index.push((h * T + i) * dh + c);
+      values.push(acc / sum);
+    }
+  }
+  return { index: Int32Array.from(index), values: Float64Array.from(values) };
+}
+
+/** Max |got − want| over the oracle's elements, relative to the largest |want| (or 1). */
+export function oracleError(got, { index, values }) {
+  let scale = 1;
+  let err = 0;
+  for (let n = 0; n < index.length; n++) {
+    scale = Math.max(scale, Math.abs(values[n]));
+    const d = Math.abs(got[index[n]] - values[n]);
+    err = Number.isNaN(d) ? Infinity : Math.max(err, d);
+  }
+  return err / scale;
+}
