@@ -24,8 +24,8 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  *   xLabel: string, yLabel: string, logY?: boolean }} o
  */
 export function lineChart({ title, series, xLabel, yLabel, logY = false }) {
-  const [W, H] = [760, 420];
-  const pad = { l: 70, r: 250, t: 40, b: 50 };
+  const [W, H] = [840, 420];
+  const pad = { l: 70, r: 330, t: 40, b: 50 };
   const pts = series.flatMap((s) => s.points).filter(([x, y]) => x > 0 && y > 0);
   if (pts.length === 0)
     return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="80"><text x="10" y="40">${esc(title)}: no data</text></svg>\n`;
