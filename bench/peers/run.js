@@ -106,18 +106,19 @@ for (const w of workloads) {
   const failedAt = new Map(); // system → label of the size it failed at
   for (const size of sizes) {
     const label = w.name === 'compile' ? `${size.blocks} blocks, dim=${size.dim}` : sizeLabel(size);
-    let oracleFile = '';
-    let built;
-    if (w.name !== 'compile') {
-      built = w.build(size);
-      const o = oracle(w, built);
-      oracleFile = here(`../results/.oracle-${w.name}-${label}.json`);
-      mkdirSync(here('../results'), { recursive: true });
-      writeFileSync(
-        oracleFile,
-        JSON.stringify({ index: Array.from(o.index), values: Array.from(o.values) }),
-      );
-    }
+    const built = w.name === 'compile' ? undefined : w.build(size);
+    // The oracle of this size, written on first use (an --rss-only pass may need none).
+    let oracleFile;
+    const oracleFor = () => {
+      if (oracleFile === undefined && built) {
+        const o = oracle(w, built);
+        oracleFile = here(`../results/.oracle-${w.name}-${label}.json`);
+        mkdirSync(here('../results'), { recursive: true });
+        const json = { index: Array.from(o.index), values: Array.from(o.values) };
+        writeFileSync(oracleFile, JSON.stringify(json));
+      }
+      return oracleFile ?? '';
+    };
     for (const s of systems) {
       const supported = w.name === 'compile' ? compileSupported(s) : !s.supports || s.supports(w);
       if (!supported) continue;
@@ -136,7 +137,7 @@ for (const w of workloads) {
           (c) => c.workload === w.name && c.size === label && c.system === s.id,
         );
         if (!old || old.status !== 'ok' || old.rss === 'VmHWM') continue;
-        const r = await child(s, w.name, size, oracleFile);
+        const r = await child(s, w.name, size, oracleFor());
         if (r.status === 'ok') Object.assign(old, { rssMB: r.rssMB, rss: r.rss });
         log(
           `${w.name} ${label} | ${s.label}: peak RSS ${r.status === 'ok' ? `${r.rssMB.toFixed(0)} MB` : r.status}`,
@@ -152,7 +153,7 @@ for (const w of workloads) {
           status: 'skipped',
           error: `not run: its T×T scores and probabilities need ${(built.scoresBytes / 2 ** 30).toFixed(0)} GiB`,
         };
-      else r = await child(s, w.name, size, oracleFile);
+      else r = await child(s, w.name, size, oracleFor());
       if (r.status !== 'ok' && r.status !== 'skipped') failedAt.set(s.id, label);
       results.cases.push({ ...base, ...r });
       log(`${w.name} ${label} | ${s.label}: ${fmt(r)}`);

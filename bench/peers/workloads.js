@@ -1,25 +1,15 @@
 // The workloads every system runs, defined once: glimpse graphs (the -O0 model as users
 // write it) with their params, deterministic inputs, and the oracle each output is checked
 // against before it is timed. Peers rebuild the same computation from `graph` and `params`.
-import { buildGraph, interpret, paramTensor } from '@glimpse/ir';
+import { attentionCore, buildGraph, interpret, paramTensor } from '@glimpse/ir';
 import { buildModel } from '@glimpse/models';
 import { randomTensor } from '../harness.js';
 
-/** softmax(q·kᵀ/√dh [causal])·v on [1, H, T, dh], written out (bmm, scale, softmax, bmm). */
-export function attentionCoreGraph(H, T, dh, causal) {
+/** softmax(q·kᵀ/√dh [causal])·v on [1, H, T, dh], written out as users do (the IR's nn attentionCore). */
+function attentionCoreGraph(H, T, dh, causal) {
   return buildGraph('attention_core', (b) => {
     const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, 'f32', [1, H, T, dh]));
-    let s = b.op(
-      'scale',
-      [b.bmm(q, k, { transpose_b: true }, 's')],
-      { factor: 1 / Math.sqrt(dh) },
-      's1',
-    );
-    if (causal) {
-      const t = b.op('tril', [s], {}, 'tri');
-      s = b.op('where', [t, s, b.constant(-Infinity, 'f32', [], 'ninf')], {}, 'causal');
-    }
-    return b.bmm(b.op('softmax', [s], { axis: -1 }, 'p'), v, {}, 'y');
+    return attentionCore(b, q, k, v, { causal, name: 'y' });
   });
 }
 

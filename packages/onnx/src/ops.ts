@@ -1,5 +1,6 @@
 import type { AttrsOf, CompareOp, Dim, DType, GraphBuilder, OpName, Val } from '@glimpse/ir';
 import {
+  OPS,
   broadcastShapes,
   broadcastStrides,
   normAxis,
@@ -61,6 +62,8 @@ function attrInts(cx: Cx, n: string): number[] | undefined {
 
 // ---- helpers ----
 const val = (cx: Cx, o: Operand, hint = 'c') => valOf(cx.b, o, `${cx.name || cx.op}_${hint}`);
+/** A new value name for the node's intermediate `hint`. */
+const fresh = (cx: Cx, hint: string) => cx.b.fresh(`${cx.name}_${hint}`);
 const out = (cx: Cx, i = 0) => cx.outputs[i] || `${cx.name || cx.op}_out${i}`;
 const dyn = (v: Val): Operand => ({ kind: 'val', val: v });
 const isConst = (o: Operand | undefined): o is Const => o?.kind === 'const';
@@ -159,6 +162,7 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div'): Converter {
 function symbolicArith(op: 'add' | 'sub' | 'mul' | 'div', a: Const, b: Const): Const {
   const id = op === 'mul' || op === 'div' ? 1 : 0;
   const commutes = op === 'mul' || op === 'add';
+  const scalar = OPS[op].binary(a.dtype);
   return constMap(
     a.dtype,
     [a, b],
@@ -166,8 +170,7 @@ function symbolicArith(op: 'add' | 'sub' | 'mul' | 'div', a: Const, b: Const): C
       const [sx, sy] = [isSymbolElement(x), isSymbolElement(y)];
       if (sx && !sy && y === id) return x;
       if (sy && !sx && x === id && commutes) return y;
-      if (!sx && !sy)
-        return evalOp(op, [constOf(a.dtype, [], [x]), constOf(b.dtype, [], [y])], {})[0]!.data[0]!;
+      if (!sx && !sy) return scalar(x, y);
       return checkSymbolic(op, [a, b]) as never;
     },
     undefined,
@@ -291,12 +294,11 @@ export const CONVERTERS: Record<string, Converter> = {
     const [x, e] = [need(cx, ins, 0), needConst(cx, ins, 1, 'exponent')];
     if (isConst(x)) return [constMap(x.dtype, [x, e], (a, b) => a ** b, 'Pow')];
     const p = e.data.length === 1 ? e.data[0]! : NaN;
-    const f = (hint: string) => cx.b.fresh(`${cx.name}_${hint}`);
     // Constant exponents as the ops that compute them: small integers by repeated squaring
     // (x⁰ is 1 everywhere, NaN included, as C's pow), ±½ by sqrt.
     const recip = (y: Operand) => emit(cx, 'div', [constOf(dtypeOfOperand(x), [], [1]), y]);
     if (Math.abs(p) === 0.5) {
-      const r = emit(cx, 'sqrt', [x], {}, p > 0 ? out(cx) : f('sqrt'));
+      const r = emit(cx, 'sqrt', [x], {}, p > 0 ? out(cx) : fresh(cx, 'sqrt'));
       return [p > 0 ? r : recip(r)];
     }
     if (!Number.isInteger(p) || Math.abs(p) > 8)
@@ -311,8 +313,8 @@ export const CONVERTERS: Record<string, Converter> = {
     let acc: Operand | undefined;
     let sq: Operand = x;
     for (let n = Math.abs(p); n > 0; n >>= 1) {
-      if (n & 1) acc = acc === undefined ? sq : emit(cx, 'mul', [acc, sq], {}, f('pow'));
-      if (n > 1) sq = emit(cx, 'mul', [sq, sq], {}, f('sq'));
+      if (n & 1) acc = acc === undefined ? sq : emit(cx, 'mul', [acc, sq], {}, fresh(cx, 'pow'));
+      if (n > 1) sq = emit(cx, 'mul', [sq, sq], {}, fresh(cx, 'sq'));
     }
     return [p > 0 ? acc! : recip(acc!)];
   },
@@ -519,7 +521,7 @@ export const CONVERTERS: Record<string, Converter> = {
         if (step === 1 && starts[i] === 0 && ends[i]! >= 2 ** 31 - 1) return; // the whole symbolic axis
         unsupported(cx, `of the symbolic axis ${d}`);
       }
-      const name = i === axes.length - 1 ? out(cx) : cx.b.fresh(`${cx.name}_s${i}`);
+      const name = i === axes.length - 1 ? out(cx) : fresh(cx, `s${i}`);
       if (step === 1) {
         const [start, end] = sliceRange(d, starts[i]!, ends[i]!);
         if (start === 0 && end === d) return;
@@ -554,7 +556,7 @@ export const CONVERTERS: Record<string, Converter> = {
         unsupported(cx, `pads [${before}, ${after}] on an axis of ${d}`);
       if (mode === 'reflect' && (before >= d || after >= d) && d > 1)
         unsupported(cx, `reflect pads [${before}, ${after}] reach past an axis of ${d}`);
-      const name = cx.b.fresh(`${cx.name}_p${i}`);
+      const name = fresh(cx, `p${i}`);
       if (mode !== 'constant') {
         y = pick(cx, y, ax, padIndices(mode, d, before, after), name);
         return;
@@ -575,13 +577,10 @@ export const CONVERTERS: Record<string, Converter> = {
               new Float64Array(shape.reduce((p: number, e) => p * (e as number), 1)).fill(fill),
             ),
           ];
-        return [
-          dyn(cx.b.op('expand', [val(cx, one, hint)], { shape }, cx.b.fresh(`${cx.name}_${hint}`))),
-        ];
+        return [dyn(cx.b.op('expand', [val(cx, one, hint)], { shape }, fresh(cx, `${hint}`)))];
       };
       const parts = [...block(before, 'before'), y, ...block(after, 'after')];
-      if (parts.length > 1)
-        y = emit(cx, 'concat', parts, { axis: ax }, cx.b.fresh(`${cx.name}_c${i}`));
+      if (parts.length > 1) y = emit(cx, 'concat', parts, { axis: ax }, fresh(cx, `c${i}`));
     });
     return [y];
   },
@@ -600,10 +599,10 @@ export const CONVERTERS: Record<string, Converter> = {
     const [sa, sb] = [shapeOf(a), shapeOf(b)];
     let va = val(cx, a, 'a');
     let vb = val(cx, b, 'b');
-    if (sa.length === 1) va = cx.b.reshape(va, [1, sa[0]!], cx.b.fresh(`${cx.name}_a2`));
-    if (sb.length === 1) vb = cx.b.reshape(vb, [sb[0]!, 1], cx.b.fresh(`${cx.name}_b2`));
+    if (sa.length === 1) va = cx.b.reshape(va, [1, sa[0]!], fresh(cx, `a2`));
+    if (sb.length === 1) vb = cx.b.reshape(vb, [sb[0]!, 1], fresh(cx, `b2`));
     const direct = sa.length > 1 && sb.length > 1;
-    const y = cx.b.bmm(va, vb, {}, direct ? out(cx) : cx.b.fresh(`${cx.name}_mm`));
+    const y = cx.b.bmm(va, vb, {}, direct ? out(cx) : fresh(cx, `mm`));
     if (direct) return [dyn(y)];
     const ys = y.type.shape;
     const t = ys.filter(
@@ -634,12 +633,12 @@ export const CONVERTERS: Record<string, Converter> = {
       val(cx, a, 'a'),
       val(cx, b, 'b'),
       { transpose_a: ta, transpose_b: tb },
-      cx.b.fresh(`${cx.name}_mm`),
+      fresh(cx, `mm`),
     );
-    if (alpha !== 1) y = cx.b.op('scale', [y], { factor: alpha }, cx.b.fresh(`${cx.name}_alpha`));
+    if (alpha !== 1) y = cx.b.op('scale', [y], { factor: alpha }, fresh(cx, `alpha`));
     if (c) {
       let vc = val(cx, c, 'c');
-      if (beta !== 1) vc = cx.b.op('scale', [vc], { factor: beta }, cx.b.fresh(`${cx.name}_beta`));
+      if (beta !== 1) vc = cx.b.op('scale', [vc], { factor: beta }, fresh(cx, `beta`));
       y = cx.b.op('add', [y, vc], {}, out(cx));
     }
     return [dyn(y)];
@@ -656,9 +655,9 @@ export const CONVERTERS: Record<string, Converter> = {
     const upper = attrInt(cx, 'upper', 1) === 1;
     const vx = val(cx, x);
     // Keep j - i ≤ k (lower) or j - i ≥ k (upper: the complement of j - i ≤ k - 1).
-    const lower = cx.b.op('tril', [vx], { k: upper ? k - 1 : k }, cx.b.fresh(`${cx.name}_tri`));
-    const keep = upper ? cx.b.op('not', [lower], {}, cx.b.fresh(`${cx.name}_keep`)) : lower;
-    const zero = cx.b.constant(0, vx.type.dtype, [], cx.b.fresh(`${cx.name}_zero`));
+    const lower = cx.b.op('tril', [vx], { k: upper ? k - 1 : k }, fresh(cx, `tri`));
+    const keep = upper ? cx.b.op('not', [lower], {}, fresh(cx, `keep`)) : lower;
+    const zero = cx.b.constant(0, vx.type.dtype, [], fresh(cx, `zero`));
     return [dyn(cx.b.op('where', [keep, vx, zero], {}, out(cx)))];
   },
   ReduceSum: reduce('reduce_sum'),
@@ -693,22 +692,26 @@ export const CONVERTERS: Record<string, Converter> = {
     // The optional Mean and InvStdDev outputs (kept dims), spelled out: mean, then
     // 1/√(mean((x - mean)²) + eps) as layer_norm computes them.
     const axes = Array.from({ length: r - ax }, (_, i) => ax + i);
-    const f = (hint: string) => cx.b.fresh(`${cx.name}_${hint}`);
-    const mean = cx.b.op('reduce_mean', [vx], { axes, keepdims: true }, cx.outputs[1] || f('mean'));
-    const d = cx.b.op('sub', [vx, mean], {}, f('centred'));
+    const mean = cx.b.op(
+      'reduce_mean',
+      [vx],
+      { axes, keepdims: true },
+      cx.outputs[1] || fresh(cx, 'mean'),
+    );
+    const d = cx.b.op('sub', [vx, mean], {}, fresh(cx, 'centred'));
     const v = cx.b.op(
       'reduce_mean',
-      [cx.b.op('mul', [d, d], {}, f('sq'))],
+      [cx.b.op('mul', [d, d], {}, fresh(cx, 'sq'))],
       { axes, keepdims: true },
-      f('var'),
+      fresh(cx, 'var'),
     );
-    const e = cx.b.constant(eps, vx.type.dtype, [], f('eps'));
-    const one = cx.b.constant(1, vx.type.dtype, [], f('one'));
+    const e = cx.b.constant(eps, vx.type.dtype, [], fresh(cx, 'eps'));
+    const one = cx.b.constant(1, vx.type.dtype, [], fresh(cx, 'one'));
     const inv = cx.b.op(
       'div',
-      [one, cx.b.op('sqrt', [cx.b.op('add', [v, e], {}, f('vare'))], {}, f('std'))],
+      [one, cx.b.op('sqrt', [cx.b.op('add', [v, e], {}, fresh(cx, 'vare'))], {}, fresh(cx, 'std'))],
       {},
-      cx.outputs[2] || f('inv'),
+      cx.outputs[2] || fresh(cx, 'inv'),
     );
     return [dyn(y), dyn(mean), dyn(inv)];
   },
@@ -748,7 +751,6 @@ function attentionOp(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
   if (cx.outputs[3] && !(mode >= 0 && mode <= 3))
     unsupported(cx, `qk_matmul_output_mode ${mode} is not one of 0–3`);
   const b = cx.b;
-  const f = (hint: string) => b.fresh(`${cx.name}_${hint}`);
   const threeD = shapeOf(q).length === 3;
   // [B, S, H·d] → [B, H, S, d]
   const to4 = (x: Operand, heads: number, hint: string): Val => {
@@ -761,9 +763,9 @@ function attentionOp(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
       );
     const [B, S] = vx.type.shape as [Dim, Dim];
     return b.transpose(
-      b.reshape(vx, [B, S, heads, -1], f(`${hint}_heads`)),
+      b.reshape(vx, [B, S, heads, -1], fresh(cx, `${hint}_heads`)),
       [0, 2, 1, 3],
-      f(`${hint}_bhsd`),
+      fresh(cx, `${hint}_bhsd`),
     );
   };
   const q4 = to4(q, attrInt(cx, 'q_num_heads', 0), 'q');
@@ -775,7 +777,7 @@ function attentionOp(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
         'concat',
         [val(cx, past, `past_${hint}`), x],
         { axis: 2 },
-        cx.outputs[i] || f(`present_${hint}`),
+        cx.outputs[i] || fresh(cx, `present_${hint}`),
       );
     k4 = cat(pastK, k4, 1, 'key');
     v4 = cat(pastV, v4, 2, 'value');
@@ -807,10 +809,10 @@ function attentionOp(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
     'attention',
     m ? [q4, k4, v4, m] : [q4, k4, v4],
     attrs,
-    threeD ? f('y_bhsd') : out(cx),
+    threeD ? fresh(cx, 'y_bhsd') : out(cx),
   );
   if (threeD) {
-    const t = b.transpose(y, [0, 2, 1, 3], f('y_bshd'));
+    const t = b.transpose(y, [0, 2, 1, 3], fresh(cx, 'y_bshd'));
     const [B, S] = t.type.shape as [Dim, Dim];
     y = b.reshape(t, [B, S, -1], out(cx));
   }
@@ -830,9 +832,9 @@ function fullMask(cx: Cx, m: Val, total: Dim): Val {
   const b = cx.b;
   return b.op(
     'concat',
-    [m, b.constant(fill, m.type.dtype, pad as number[], b.fresh(`${cx.name}_mask_pad`))],
+    [m, b.constant(fill, m.type.dtype, pad as number[], fresh(cx, `mask_pad`))],
     { axis: -1 },
-    b.fresh(`${cx.name}_mask_full`),
+    fresh(cx, `mask_full`),
   );
 }
 
@@ -842,7 +844,6 @@ function fullMask(cx: Cx, m: Val, total: Dim): Val {
  */
 function nonpadMask(cx: Cx, nonpad: Val, T: Dim, S: Dim, causal: boolean): Val {
   const b = cx.b;
-  const f = (hint: string) => b.fresh(`${cx.name}_${hint}`);
   const dt = nonpad.type.dtype;
   if (!isIntType(dt) || nonpad.type.shape.length !== 1)
     unsupported(
@@ -851,19 +852,24 @@ function nonpadMask(cx: Cx, nonpad: Val, T: Dim, S: Dim, causal: boolean): Val {
     );
   if (typeof T !== 'number' || typeof S !== 'number')
     unsupported(cx, `nonpad_kv_seqlen with symbolic sequence lengths (${T}, ${S})`);
-  const n = b.reshape(nonpad, [nonpad.type.shape[0]!, 1, 1, 1], f('nonpad4'));
+  const n = b.reshape(nonpad, [nonpad.type.shape[0]!, 1, 1, 1], fresh(cx, 'nonpad4'));
   const iota = Array.from({ length: S }, (_, j) => j);
-  const pad = b.op('less', [b.constant(iota, dt, [S], f('key_index')), n], {}, f('nonpad_keys'));
+  const pad = b.op(
+    'less',
+    [b.constant(iota, dt, [S], fresh(cx, 'key_index')), n],
+    {},
+    fresh(cx, 'nonpad_keys'),
+  );
   if (!causal) return pad;
   // j ≤ i + nonpad − T  ⟺  j − i + T − 1 < nonpad
   const grid = Array.from({ length: T * S }, (_, x) => (x % S) - Math.floor(x / S) + T - 1);
   const frontier = b.op(
     'less',
-    [b.constant(grid, dt, [T, S], f('causal_index')), n],
+    [b.constant(grid, dt, [T, S], fresh(cx, 'causal_index')), n],
     {},
-    f('nonpad_causal'),
+    fresh(cx, 'nonpad_causal'),
   );
-  return b.op('and', [pad, frontier], {}, f('nonpad_mask'));
+  return b.op('and', [pad, frontier], {}, fresh(cx, 'nonpad_mask'));
 }
 
 /** bool [T, S]: j ≤ i + offset (a causal frontier the op's two alignments do not express). */
@@ -873,26 +879,28 @@ function frontierMask(cx: Cx, T: Dim, S: Dim, offset: Dim): Val {
   const grid = Array.from({ length: T * S }, (_, x) =>
     x % S <= Math.floor(x / S) + offset ? 1 : 0,
   );
-  return cx.b.constant(grid, 'bool', [T, S], cx.b.fresh(`${cx.name}_causal`));
+  return cx.b.constant(grid, 'bool', [T, S], fresh(cx, `causal`));
 }
 
 /** A user mask and a boolean keep-mask: `and` for bool, + where(keep, 0, -inf) for additive. */
 function combineMasks(cx: Cx, m: Val, keep: Val): Val {
   const b = cx.b;
-  const f = (hint: string) => b.fresh(`${cx.name}_${hint}`);
-  if (m.type.dtype === 'bool') return b.op('and', [m, keep], {}, f('mask_all'));
-  return b.op('add', [m, additive(cx, keep, m.type.dtype)], {}, f('mask_all'));
+  if (m.type.dtype === 'bool') return b.op('and', [m, keep], {}, fresh(cx, 'mask_all'));
+  return b.op('add', [m, additive(cx, keep, m.type.dtype)], {}, fresh(cx, 'mask_all'));
 }
 
 /** bool → 0 where true, -inf where false (ONNX's conversion of boolean masks). */
 function additive(cx: Cx, m: Val, dtype: DType): Val {
   const b = cx.b;
-  const f = (hint: string) => b.fresh(`${cx.name}_${hint}`);
   return b.op(
     'where',
-    [m, b.constant(0, dtype, [], f('zero')), b.constant(-Infinity, dtype, [], f('ninf'))],
+    [
+      m,
+      b.constant(0, dtype, [], fresh(cx, 'zero')),
+      b.constant(-Infinity, dtype, [], fresh(cx, 'ninf')),
+    ],
     {},
-    f('bias'),
+    fresh(cx, 'bias'),
   );
 }
 
@@ -909,8 +917,7 @@ function qkOutput(
   a: { causal: 'none' | 'top_left' | 'bottom_right'; softcap: number; scale?: number },
 ): Val {
   const b = cx.b;
-  const f = (hint: string) => b.fresh(`${cx.name}_${hint}`);
-  const name = (last: number) => (mode === last ? cx.outputs[3]! : f(`qk${last}`));
+  const name = (last: number) => (mode === last ? cx.outputs[3]! : fresh(cx, `qk${last}`));
   const [Hq, Hkv] = [q4.type.shape[1]!, k4.type.shape[1]!];
   let kq = k4;
   if (Hq !== Hkv) {
@@ -919,23 +926,23 @@ function qkOutput(
       unsupported(cx, 'qk_matmul_output with symbolic head counts');
     const [B, , S, d] = k4.type.shape as [Dim, Dim, Dim, Dim];
     const g = Hq / Hkv;
-    const r5 = b.reshape(k4, [B, Hkv, 1, S, d], f('k_rep5'));
+    const r5 = b.reshape(k4, [B, Hkv, 1, S, d], fresh(cx, 'k_rep5'));
     kq = b.reshape(
-      b.op('expand', [r5], { shape: [B, Hkv, g, S, d] }, f('k_repx')),
+      b.op('expand', [r5], { shape: [B, Hkv, g, S, d] }, fresh(cx, 'k_repx')),
       [B, Hq, S, d],
-      f('k_rep'),
+      fresh(cx, 'k_rep'),
     );
   }
   const dh = q4.type.shape[3] as number;
-  const qk = b.bmm(q4, kq, { transpose_b: true }, f('qk'));
+  const qk = b.bmm(q4, kq, { transpose_b: true }, fresh(cx, 'qk'));
   let x = b.op('scale', [qk], { factor: a.scale ?? 1 / Math.sqrt(dh) }, name(0));
   if (mode === 0) return x;
   if (a.softcap > 0) {
     const t = b.op(
       'tanh',
-      [b.op('scale', [x], { factor: 1 / a.softcap }, f('qk_capin'))],
+      [b.op('scale', [x], { factor: 1 / a.softcap }, fresh(cx, 'qk_capin'))],
       {},
-      f('qk_tanh'),
+      fresh(cx, 'qk_tanh'),
     );
     x = b.op('scale', [t], { factor: a.softcap }, name(1));
   }
@@ -951,20 +958,25 @@ function qkOutput(
           ? S - T
           : undefined;
     if (k === undefined) unsupported(cx, 'qk_matmul_output with a cache of symbolic length');
-    const tri = additive(cx, b.op('tril', [x], { k }, f('causal')), x.type.dtype);
-    bias = bias ? b.op('add', [bias, tri], {}, f('bias_all')) : tri;
+    const tri = additive(cx, b.op('tril', [x], { k }, fresh(cx, 'causal')), x.type.dtype);
+    bias = bias ? b.op('add', [bias, tri], {}, fresh(cx, 'bias_all')) : tri;
   }
   if (bias) x = b.op('add', [x, bias], {}, name(2));
   if (mode === 2) return x;
-  const p = b.op('softmax', [x], { axis: -1 }, bias ? f('qk_softmax') : name(3));
+  const p = b.op('softmax', [x], { axis: -1 }, bias ? fresh(cx, 'qk_softmax') : name(3));
   if (!bias) return p;
   const r = bias.type.shape.length;
-  const rowMax = b.op('reduce_max', [bias], { axes: [r - 1], keepdims: true }, f('bias_rowmax'));
+  const rowMax = b.op(
+    'reduce_max',
+    [bias],
+    { axes: [r - 1], keepdims: true },
+    fresh(cx, 'bias_rowmax'),
+  );
   const none = b.op(
     'equal',
-    [rowMax, b.constant(-Infinity, x.type.dtype, [], f('ninf'))],
+    [rowMax, b.constant(-Infinity, x.type.dtype, [], fresh(cx, 'ninf'))],
     {},
-    f('row_masked'),
+    fresh(cx, 'row_masked'),
   );
-  return b.op('where', [none, b.constant(0, x.type.dtype, [], f('zero')), p], {}, name(3));
+  return b.op('where', [none, b.constant(0, x.type.dtype, [], fresh(cx, 'zero')), p], {}, name(3));
 }
