@@ -120,9 +120,9 @@ graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
       '// canonicalize: div-by-constant at %s1 (div) -> scale(%s)',
       '// canonicalize: dce at %c (constant) -> (removed)',
       '// fuse-attention: fuse-attention at %y (bmm) -> attention(%q, %y.t, %v)',
-      '// fuse-attention: dce at %s (bmm) -> (removed)',
-      '// fuse-attention: dce at %s1 (scale) -> (removed)',
       '// fuse-attention: dce at %p (softmax) -> (removed)',
+      '// fuse-attention: dce at %s1 (scale) -> (removed)',
+      '// fuse-attention: dce at %s (bmm) -> (removed)',
     ]);
   });
 

@@ -12,5 +12,6 @@ export * from './text.js';
 export * from './json.js';
 export * from './reference.js';
 export * from './math.js';
+export * from './key.js';
 export * from './io/npy.js';
 export * from './io/safetensors.js';

@@ -524,20 +524,27 @@ export function interpret(
       ),
     );
   for (const node of g.nodes) {
-    const kernel = KERNELS[node.op] as RefKernel<OpName>;
-    try {
-      const outs = kernel(
-        node.inputs.map((i) => env.get(i)!),
-        node.attrs as never,
-        node.outputs.map((o) => shapes.get(o)!),
-        node,
-      );
-      node.outputs.forEach((o, i) => env.set(o, outs[i]!));
-    } catch (e) {
-      throw withWhere(e, { node: node.outputs[0]!, op: node.op });
-    }
+    const outs = evalNode(
+      node,
+      node.inputs.map((i) => env.get(i)!),
+      node.outputs.map((o) => shapes.get(o)!),
+    );
+    node.outputs.forEach((o, i) => env.set(o, outs[i]!));
   }
   return Object.fromEntries(g.outputs.map((o) => [o, env.get(o)!]));
+}
+
+/**
+ * One node on float64 operands (the interpreter's step; constant folding's evaluator).
+ * Errors name the node and op.
+ */
+export function evalNode(node: Node, ins: RefTensor[], outShapes: number[][]): RefTensor[] {
+  const kernel = KERNELS[node.op] as RefKernel<OpName>;
+  try {
+    return kernel(ins, node.attrs as never, outShapes, node);
+  } catch (e) {
+    throw withWhere(e, { node: node.outputs[0]!, op: node.op });
+  }
 }
 
 /** Convert a reference result to a boundary tensor of its dtype (rounding as stored). */

@@ -3,6 +3,7 @@ import { isDType } from './dtype.js';
 import { ParseError, withWhere } from './errors.js';
 import type { GraphInput, NodeSpec, Param, ParamInit } from './graph.js';
 import { Graph } from './graph.js';
+import { sameValue } from './key.js';
 import type { AttrSpec } from './ops/index.js';
 import { OPS, isOpName } from './ops/index.js';
 import type { Dim } from './shape.js';
@@ -55,7 +56,7 @@ function printedAttrs(op: keyof typeof OPS, attrs: Readonly<Record<string, AttrV
   for (const [k, spec] of Object.entries(specs)) {
     const v = attrs[k];
     if (v === undefined) continue;
-    if (spec.default !== undefined && fmtAttr(spec.default) === fmtAttr(v)) continue;
+    if (spec.default !== undefined && sameValue(spec.default, v)) continue;
     out.push([k, v]);
   }
   return out;

@@ -16,8 +16,10 @@ export function matchEnv(g: Graph, options: { frozenParams?: boolean } = {}): Ma
   for (const o of g.outputs) uses.set(o, (uses.get(o) ?? 0) + 1);
   const params = new Map(g.params.map((p) => [p.name, p]));
   const cache = new Map<string, readonly number[] | undefined>();
+  const outputs = new Set(g.outputs);
   return {
-    graph: g,
+    typeOf: (v) => g.typeOf(v),
+    isOutput: (v) => outputs.has(v),
     producer: (v) => producer.get(v),
     uses: (v) => uses.get(v) ?? 0,
     constant: (v) => {

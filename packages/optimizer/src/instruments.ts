@@ -53,12 +53,17 @@ export function printAfterFailure(write: (s: string) => void): Instrument {
   };
 }
 
-/** Each rule firing: rule, the node it matched, what replaced it. */
+/**
+ * Each rule firing: rule, the node it matched, what replaced it; then each match a rule
+ * declined, with its reason (so "why did this not fuse?" has an answer).
+ */
 export function traceRewrites(write: (s: string) => void): Instrument {
   return {
     afterPass: (r) => {
       for (const t of r.rewrites)
         write(`// ${t.pass}: ${t.rule} at %${t.node} (${t.op}) -> ${t.replacement}\n`);
+      for (const d of r.declines)
+        write(`// ${d.pass}: ${d.rule} declined at %${d.node} (${d.op}): ${d.reason}\n`);
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Graph } from '@glimpse/ir';
 import { AttrError, GlimpseError, withWhere } from '@glimpse/ir';
 import type { Instrument, Pass, PassContext, PassResult } from './pass.js';
 import { PASSES, PIPELINES } from './pipelines.js';
-import type { TraceEntry } from './rewrite.js';
+import type { DeclineEntry, TraceEntry } from './rewrite.js';
 
 export interface OptimizeOptions {
   /** Pipeline -O0, -O1 or -O2 (default 2). Ignored when `passes` is given. */
@@ -18,6 +18,8 @@ export interface OptimizeResult {
   readonly graph: Graph;
   readonly results: readonly PassResult[];
   readonly trace: readonly TraceEntry[];
+  /** Every decline of every pass, in pipeline order. */
+  readonly declines: readonly DeclineEntry[];
 }
 
 export function resolvePipeline(options: OptimizeOptions): Pass[] {
@@ -46,11 +48,17 @@ export function optimizeWithResults(g: Graph, options: OptimizeOptions = {}): Op
         ? options.instrument
         : [options.instrument as Instrument];
   const trace: TraceEntry[] = [];
+  const declines: DeclineEntry[] = [];
   const results: PassResult[] = [];
   let cur = g;
   pipeline.forEach((pass, index) => {
     const rewrites: TraceEntry[] = [];
+    const declined: DeclineEntry[] = [];
     const ctx: PassContext = {
+      decline: (d) => {
+        declined.push(d);
+        declines.push(d);
+      },
       frozenParams: options.frozenParams === true,
       trace: (e) => {
         rewrites.push(e);
@@ -79,12 +87,13 @@ export function optimizeWithResults(g: Graph, options: OptimizeOptions = {}): Op
       changed: after !== cur,
       ms: performance.now() - t0,
       rewrites,
+      declines: declined,
     };
     results.push(result);
     for (const i of instruments) i.afterPass?.(result, index);
     cur = after;
   });
-  return { graph: cur, results, trace };
+  return { graph: cur, results, trace, declines };
 }
 
 /** Optimise a graph (DESIGN.md: `optimize(g, { level, passes, instrument })`). */

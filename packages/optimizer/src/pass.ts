@@ -1,11 +1,13 @@
 import type { Graph } from '@glimpse/ir';
-import type { TraceEntry } from './rewrite.js';
+import type { DeclineEntry, TraceEntry } from './rewrite.js';
 
 export interface PassContext {
   /** Treat params as constants (their values may be folded into the graph). */
   readonly frozenParams: boolean;
   /** Record a rule firing. */
   trace(entry: TraceEntry): void;
+  /** Record a rule that matched a root and declined, with its reason. */
+  decline?(entry: DeclineEntry): void;
 }
 
 /** A pass: a named graph → graph function. Passes never print; instruments do. */
@@ -24,6 +26,8 @@ export interface PassResult {
   readonly ms: number;
   /** Rule firings of this pass. */
   readonly rewrites: readonly TraceEntry[];
+  /** Matches this pass declined, with their reasons (roots still in the graph after it). */
+  readonly declines: readonly DeclineEntry[];
 }
 
 /**

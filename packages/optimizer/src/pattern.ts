@@ -1,4 +1,4 @@
-import type { AttrsOf, Graph, Node, OpName } from '@glimpse/ir';
+import type { AttrsOf, Node, OpName, TensorType } from '@glimpse/ir';
 
 /**
  * A typed pattern over the graph. `C` is the union of capture names: a rule's rewrite can
@@ -10,6 +10,8 @@ export interface Pattern<C extends string = never> {
   readonly match: (value: string, env: MatchEnv, b: Bindings) => Bindings | undefined;
   /** For traces and docs. */
   readonly describe: string;
+  /** The ops a matched value can be produced by (undefined: any), so drivers index rules. */
+  readonly rootOps?: readonly OpName[];
 }
 
 export type CapturesOf<P> = P extends Pattern<infer C> ? C : never;
@@ -19,7 +21,10 @@ type Bindings = Readonly<Record<string, string>>;
 
 /** What a matcher may look at: producers, use counts, constants. */
 export interface MatchEnv {
-  readonly graph: Graph;
+  /** The value's type (values emitted by the rewrite in progress included). */
+  typeOf(value: string): TensorType;
+  /** Whether the value is a graph output. */
+  isOutput(value: string): boolean;
   producer(value: string): Node | undefined;
   uses(value: string): number;
   /** Elements of a value produced by a `constant` node (or a frozen param). */
@@ -85,6 +90,7 @@ export function op<K extends OpName, const P extends readonly unknown[], N exten
   };
   return {
     describe: `${opName}(${inputs.map((p) => p.describe).join(', ')})`,
+    rootOps: [opName],
     match: (v, e, b0) => {
       const node = e.producer(v);
       if (
@@ -117,8 +123,10 @@ export function oneOf<const P extends readonly unknown[]>(
   ...altPatterns: P
 ): Pattern<CapturesOf<P[number]>> {
   const alts = altPatterns as unknown as readonly Pattern<string>[];
+  const roots = alts.map((a) => a.rootOps);
   return {
     describe: `(${alts.map((a) => a.describe).join(' | ')})`,
+    ...(roots.every((r) => r !== undefined) ? { rootOps: [...new Set(roots.flat())] } : {}),
     match: (v, e, b) => {
       for (const a of alts) {
         const m = a.match(v, e, b);

@@ -1,12 +1,28 @@
-import type { Attrs, AttrsOf, Graph, Node, NodeSpec, OpName, TensorType } from '@glimpse/ir';
-import { Graph as G, GlimpseError, inferNode, OPS, resolveAttrs, uniqueName } from '@glimpse/ir';
-import { deadCodeElimination, matchEnv } from './env.js';
+import type { Attrs, AttrsOf, Graph, Node, NodeSpec, OpName, Param, TensorType } from '@glimpse/ir';
+import {
+  Graph as G,
+  GlimpseError,
+  inferNode,
+  OPS,
+  paramValues,
+  resolveAttrs,
+  uniqueName,
+} from '@glimpse/ir';
 import type { CapturesOf, Match, MatchEnv, Pattern } from './pattern.js';
 import type { Pass, PassContext } from './pass.js';
 
+/** A rewrite's answer when it matched but will not fire: why, in words a user can act on. */
+export interface Decline {
+  readonly declined: string;
+}
+export const decline = (reason: string): Decline => ({ declined: reason });
+export const isDecline = (r: unknown): r is Decline =>
+  typeof r === 'object' && r !== null && 'declined' in r;
+
 /**
  * What a rewrite may do: look at the graph (through the match env) and emit new nodes.
- * Emitted nodes are type-checked at once; a shape error aborts the rewrite (no match).
+ * Emitted nodes are type-checked at once; a shape error aborts the rewrite (a decline that
+ * quotes the error).
  */
 export class RewriteCtx {
   readonly nodes: NodeSpec[] = [];
@@ -14,12 +30,19 @@ export class RewriteCtx {
   constructor(
     readonly env: MatchEnv,
     private readonly root: string,
-    /** Names in use: the graph's, and those of rewrites batched with this one. */
-    private readonly taken: Set<string> = new Set(env.graph.valueNames()),
+    /** Names in use: the graph's, and those of earlier rewrites. */
+    private readonly taken: Set<string>,
   ) {}
 
   typeOf(v: string): TensorType {
-    return this.types.get(v) ?? this.env.graph.typeOf(v);
+    return this.types.get(v) ?? this.env.typeOf(v);
+  }
+
+  /** The attributes of the node producing `v`, which must be an `op` (typed by the op). */
+  attrs<K extends OpName>(v: string, op: K): AttrsOf<K> {
+    const n = this.env.producer(v);
+    if (n?.op !== op) throw new Error(`internal: %${v} is not produced by ${op}`);
+    return n.attrs as AttrsOf<K>;
   }
 
   /** A fresh value name derived from the root's, so dumps stay readable. */
@@ -55,14 +78,22 @@ export class RewriteCtx {
     this.nodes.push(node);
     return outputs;
   }
+
+  /** Types of the emitted values. */
+  emittedType(v: string): TensorType | undefined {
+    return this.types.get(v);
+  }
 }
+
+/** What a rewrite returns: the value that replaces the root, a decline, or no match. */
+export type RewriteResult = string | Decline | undefined;
 
 /** A named rewrite rule: a pattern matched at a node's first output, and a rewrite. */
 export interface Rule<C extends string = string> {
   readonly name: string;
   readonly pattern: Pattern<C>;
-  /** The value that replaces the matched root, or undefined to decline. */
-  readonly rewrite: (m: Match<C>, ctx: RewriteCtx) => string | undefined;
+  /** The value that replaces the matched root; a decline (with its reason); or undefined. */
+  readonly rewrite: (m: Match<C>, ctx: RewriteCtx) => RewriteResult;
 }
 
 // P is left unconstrained on purpose: a `Pattern<string>` constraint makes TypeScript infer
@@ -70,7 +101,7 @@ export interface Rule<C extends string = string> {
 export function rule<P>(
   name: string,
   pattern: P,
-  rewrite: (m: Match<CapturesOf<P>>, ctx: RewriteCtx) => string | undefined,
+  rewrite: (m: Match<CapturesOf<P>>, ctx: RewriteCtx) => RewriteResult,
 ): Rule {
   return { name, pattern: pattern as Pattern<string>, rewrite } as unknown as Rule;
 }
@@ -85,63 +116,150 @@ export interface TraceEntry {
   readonly replacement: string;
 }
 
-interface Accepted {
-  readonly root: string;
-  readonly replacement: string;
-  readonly emitted: readonly NodeSpec[];
+/** A rule whose pattern matched a root that is still in the final graph, but declined. */
+export interface DeclineEntry {
+  readonly pass: string;
+  readonly rule: string;
+  readonly node: string;
+  readonly op: string;
+  readonly reason: string;
+}
+
+const MAX_REWRITES = 1_000_000;
+
+/** A node's place in the pass's working graph; emitted nodes go before their root's. */
+interface Entry {
+  node: Node;
+  alive: boolean;
+  queued: boolean;
+  readonly before: Entry[];
 }
 
 /**
- * Put a sweep's rewrites in place at once. The emitted node that defines a replacement
- * takes the root's name (value names stay stable across passes); other emitted values keep
- * their fresh names; where the replacement is an existing value, uses of the root read it.
+ * The graph a rule pass rewrites in place: producers, use counts and consumers kept up to
+ * date one rewrite at a time (MLIR's greedy driver, tinygrad's graph_rewrite), so the cost of
+ * a rewrite is the size of what it touches, not of the graph.
  */
-function applyBatch(g: Graph, batch: readonly Accepted[]): Graph {
-  let nodes: NodeSpec[] = [...g.nodes];
-  const redirects = new Map<string, string>();
-  for (const { root, replacement, emitted } of batch) {
-    const at = nodes.findIndex((n) => n.outputs[0] === root);
-    if (emitted.some((n) => n.outputs.includes(replacement))) {
-      const rename = (v: string) => (v === replacement ? root : v);
-      const renamed = emitted.map((n) => ({
-        ...n,
-        inputs: n.inputs.map(rename),
-        outputs: n.outputs.map(rename),
-      }));
-      nodes.splice(at, 1, ...renamed);
-    } else {
-      nodes.splice(at, 1, ...emitted);
-      redirects.set(root, replacement);
+class Workspace implements MatchEnv {
+  readonly roots: Entry[];
+  private readonly producers = new Map<string, Entry>();
+  private readonly useCount = new Map<string, number>();
+  private readonly consumers = new Map<string, Set<Entry>>();
+  private readonly types = new Map<string, TensorType>();
+  private readonly outputs: ReadonlySet<string>;
+  private readonly params: ReadonlyMap<string, Param>;
+  private readonly constants = new WeakMap<Node, readonly number[]>();
+  private readonly paramConstants = new Map<string, readonly number[] | undefined>();
+
+  constructor(
+    readonly graph: Graph,
+    private readonly frozenParams: boolean,
+  ) {
+    this.outputs = new Set(graph.outputs);
+    this.params = new Map(graph.params.map((p) => [p.name, p]));
+    for (const o of graph.outputs) this.useCount.set(o, (this.useCount.get(o) ?? 0) + 1);
+    this.roots = graph.nodes.map((node) => {
+      const e: Entry = { node, alive: true, queued: false, before: [] };
+      this.attach(e);
+      return e;
+    });
+  }
+
+  // MatchEnv
+  typeOf(v: string): TensorType {
+    return this.types.get(v) ?? this.graph.typeOf(v);
+  }
+  isOutput(v: string): boolean {
+    return this.outputs.has(v);
+  }
+  producer(v: string): Node | undefined {
+    const e = this.producers.get(v);
+    return e?.alive ? e.node : undefined;
+  }
+  uses(v: string): number {
+    return this.useCount.get(v) ?? 0;
+  }
+  constant(v: string): readonly number[] | undefined {
+    const n = this.producer(v);
+    if (n?.op === 'constant') {
+      let c = this.constants.get(n);
+      if (c === undefined) {
+        const a = n.attrs as { value: number[]; shape: number[] };
+        const count = a.shape.reduce((x, y) => x * y, 1);
+        c = a.value.length === count ? a.value : new Array<number>(count).fill(a.value[0]!);
+        this.constants.set(n, c);
+      }
+      return c;
+    }
+    if (n !== undefined || !this.frozenParams) return undefined;
+    if (!this.paramConstants.has(v)) {
+      const p = this.params.get(v);
+      this.paramConstants.set(
+        v,
+        p && p.init.kind !== 'external' ? Array.from(paramValues(p, this.graph.seed)) : undefined,
+      );
+    }
+    return this.paramConstants.get(v);
+  }
+
+  consumersOf(v: string): Entry[] {
+    return [...(this.consumers.get(v) ?? [])];
+  }
+  entryOf(v: string): Entry | undefined {
+    return this.producers.get(v);
+  }
+
+  /** Register a node's outputs and its reads. */
+  attach(e: Entry) {
+    for (const o of e.node.outputs) this.producers.set(o, e);
+    // tril reads only its input's shape: that is no reason to keep the scores alive (DCE
+    // drops the tril with the mask it feeds). Undercounting can only keep nodes alive.
+    for (const i of e.node.inputs) {
+      let set = this.consumers.get(i);
+      if (set === undefined) this.consumers.set(i, (set = new Set()));
+      set.add(e);
+      if (e.node.op !== 'tril') this.useCount.set(i, (this.useCount.get(i) ?? 0) + 1);
     }
   }
-  const resolve = (v: string) => {
-    while (redirects.has(v)) v = redirects.get(v)!;
-    return v;
-  };
-  if (redirects.size > 0)
-    nodes = nodes.map((n) =>
-      n.inputs.some((i) => redirects.has(i)) ? { ...n, inputs: n.inputs.map(resolve) } : n,
-    );
-  return G.create({ ...g.toSpec(), nodes });
-}
 
-const MAX_REWRITES = 100_000;
+  /** Unregister a node's reads; returns the values it read (their counts dropped). */
+  detach(e: Entry): readonly string[] {
+    for (const i of e.node.inputs) {
+      this.consumers.get(i)?.delete(e);
+      if (e.node.op !== 'tril') this.useCount.set(i, (this.useCount.get(i) ?? 1) - 1);
+    }
+    return e.node.inputs;
+  }
 
-/** A MatchEnv that records every value a match looks at: the region a rewrite depends on. */
-function tracking(env: MatchEnv, seen: Set<string>): MatchEnv {
-  return {
-    graph: env.graph,
-    producer: (v) => (seen.add(v), env.producer(v)),
-    uses: (v) => (seen.add(v), env.uses(v)),
-    constant: (v) => (seen.add(v), env.constant(v)),
-  };
+  setType(v: string, t: TensorType) {
+    this.types.set(v, t);
+  }
+
+  /** Nodes in a valid order (emitted nodes before the node they were emitted for). */
+  flatten(): Node[] {
+    const out: Node[] = [];
+    const stack: [Entry, number][] = this.roots.map((e) => [e, 0] as [Entry, number]).reverse();
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const [e, k] = top;
+      if (k < e.before.length) {
+        top[1]++;
+        stack.push([e.before[k]!, 0]);
+      } else {
+        stack.pop();
+        if (e.alive) out.push(e.node);
+      }
+    }
+    return out;
+  }
 }
 
 /**
- * Rewrite to a fixpoint, in sweeps: each sweep matches every node of one graph and keeps the
- * rewrites whose regions (the values their match looked at, and what they emit) do not
- * overlap an earlier one's; they are applied together, dead nodes dropped, and the next sweep
- * starts — until a sweep changes nothing. One graph rebuild per sweep, not per rewrite.
+ * Rewrite to a fixpoint with a worklist: every node is visited once, and after a rewrite
+ * only what it touched is revisited — the new nodes, the users of the replaced value, and
+ * the producers whose use counts dropped (a single-use pattern may match them now). Rules
+ * are indexed by the op of their pattern's root. Nodes the rewrites leave dead are removed
+ * as they die (traced as `dce`). The graph is rebuilt and verified once, at the end.
  */
 export function applyRules(
   g: Graph,
@@ -149,77 +267,173 @@ export function applyRules(
   ctx: PassContext,
   passName: string,
 ): Graph {
-  let count = 0;
-  for (;;) {
-    const env = matchEnv(g, { frozenParams: ctx.frozenParams });
-    const taken = new Set(g.valueNames());
-    const dirty = new Set<string>();
-    const batch: Accepted[] = [];
-    for (const node of g.nodes) {
-      const root = node.outputs[0]!;
-      if (dirty.has(root) || node.outputs.length !== 1) continue; // rules rewrite single-output nodes
-      const seen = new Set<string>([root]);
-      const hit = tryRules(node, rules, tracking(env, seen), taken, g);
-      if (hit === undefined || [...seen].some((v) => dirty.has(v))) continue; // overlaps: next sweep
-      for (const v of seen) dirty.add(v);
-      for (const n of hit.emitted) for (const o of n.outputs) dirty.add(o);
-      batch.push({ root, replacement: hit.replacement, emitted: hit.emitted });
-      const def = hit.emitted.find((n) => n.outputs.includes(hit.replacement));
+  const byOp = new Map<string, Rule[]>();
+  const anyOp: Rule[] = [];
+  for (const r of rules)
+    if (r.pattern.rootOps === undefined) anyOp.push(r);
+    else for (const o of r.pattern.rootOps) byOp.set(o, [...(byOp.get(o) ?? []), r]);
+  const rulesFor = (op: string) =>
+    anyOp.length === 0
+      ? (byOp.get(op) ?? [])
+      : rules.filter(
+          (r) => r.pattern.rootOps === undefined || r.pattern.rootOps.includes(op as OpName),
+        );
+
+  const ws = new Workspace(g, ctx.frozenParams);
+  const taken = new Set(g.valueNames());
+  /** Root → rule → its latest decline there. */
+  const declines = new Map<string, Map<string, DeclineEntry>>();
+  const queue: Entry[] = [];
+  let head = 0;
+  const push = (e: Entry | undefined) => {
+    if (e === undefined || !e.alive || e.queued) return;
+    e.queued = true;
+    queue.push(e);
+  };
+  for (const e of ws.roots) push(e);
+
+  /** Remove nodes none of whose outputs is used any more, transitively. */
+  const collect = (values: readonly string[]) => {
+    const check = [...values];
+    while (check.length > 0) {
+      const v = check.pop()!;
+      const e = ws.entryOf(v);
+      if (e === undefined || !e.alive) continue;
+      if (e.node.outputs.some((o) => ws.uses(o) > 0 || ws.isOutput(o))) {
+        push(e); // fewer uses: a single-use pattern may match its consumer now
+        continue;
+      }
+      e.alive = false;
       ctx.trace({
         pass: passName,
-        rule: hit.rule,
-        node: root,
-        op: node.op,
-        replacement: def
-          ? `${def.op}(${def.inputs.map((x) => `%${x}`).join(', ')})`
-          : `%${hit.replacement}`,
+        rule: 'dce',
+        node: e.node.outputs[0]!,
+        op: e.node.op,
+        replacement: '(removed)',
       });
+      check.push(...ws.detach(e));
     }
-    if (batch.length === 0) return g;
-    count += batch.length;
-    if (count > MAX_REWRITES)
+  };
+
+  let count = 0;
+  let changed = false;
+  while (head < queue.length) {
+    const e = queue[head++]!;
+    e.queued = false;
+    if (!e.alive || e.node.outputs.length !== 1) continue; // rules rewrite single-output nodes
+    const node = e.node;
+    const root = node.outputs[0]!;
+    const hit = tryRules(node, rulesFor(node.op), ws, taken);
+    for (const d of hit.declined) {
+      let at = declines.get(root);
+      if (at === undefined) declines.set(root, (at = new Map()));
+      at.set(d.rule, { pass: passName, rule: d.rule, node: root, op: node.op, reason: d.reason });
+    }
+    if (hit.fired === undefined) continue;
+    const { rule: ruleName, replacement, emitted, types } = hit.fired;
+    if (++count > MAX_REWRITES)
       throw new GlimpseError(
         'E_VERIFY',
         `pass ${passName} did not reach a fixpoint after ${MAX_REWRITES} rewrites`,
       );
-    const applied = applyBatch(g, batch);
-    const next = deadCodeElimination(applied);
-    // Nodes the rewrites left dead are part of what they did: trace them as `dce`.
-    const live = new Set(next.nodes.map((n) => n.outputs[0]));
-    for (const n of applied.nodes)
-      if (!live.has(n.outputs[0]))
-        ctx.trace({
-          pass: passName,
-          rule: 'dce',
-          node: n.outputs[0]!,
-          op: n.op,
-          replacement: '(removed)',
-        });
-    g = next;
+    changed = true;
+    declines.delete(root);
+    const def = emitted.find((n) => n.outputs.includes(replacement));
+    ctx.trace({
+      pass: passName,
+      rule: ruleName,
+      node: root,
+      op: node.op,
+      replacement: def
+        ? `${def.op}(${def.inputs.map((x) => `%${x}`).join(', ')})`
+        : `%${replacement}`,
+    });
+    // The emitted node that defines the replacement takes the root's name (value names stay
+    // stable across passes); where the replacement is an existing value, uses read it.
+    const rename = (v: string) => (def !== undefined && v === replacement ? root : v);
+    const dropped = ws.detach(e);
+    const users = ws.consumersOf(root);
+    const added: Entry[] = [];
+    for (const n of emitted) {
+      const renamed: Node = {
+        ...(n as Node),
+        inputs: n.inputs.map(rename),
+        outputs: n.outputs.map(rename),
+      };
+      n.outputs.forEach((o) => ws.setType(rename(o), types.get(o)!));
+      if (n === def) {
+        e.node = renamed;
+        ws.attach(e);
+      } else {
+        const ne: Entry = { node: renamed, alive: true, queued: false, before: [] };
+        e.before.push(ne);
+        ws.attach(ne);
+        added.push(ne);
+      }
+    }
+    if (def === undefined) {
+      e.alive = false;
+      for (const u of users) {
+        ws.detach(u);
+        u.node = { ...u.node, inputs: u.node.inputs.map((i) => (i === root ? replacement : i)) };
+        ws.attach(u);
+      }
+    }
+    for (const u of users) push(u);
+    if (def !== undefined) push(e);
+    for (const a of added) push(a);
+    collect([...dropped, ...added.flatMap((a) => a.node.outputs)]);
   }
+
+  // Declines at nodes that are still there, in graph order.
+  const nodes = ws.flatten();
+  if (declines.size > 0)
+    for (const n of nodes)
+      for (const d of declines.get(n.outputs[0]!)?.values() ?? []) ctx.decline?.(d);
+  return changed ? G.create({ ...g.toSpec(), nodes }) : g;
 }
 
-/** The first rule that fires at `node`: its name, replacement and emitted nodes. */
-function tryRules(node: Node, rules: readonly Rule[], env: MatchEnv, taken: Set<string>, g: Graph) {
+interface Fired {
+  rule: string;
+  replacement: string;
+  emitted: readonly NodeSpec[];
+  types: ReadonlyMap<string, TensorType>;
+}
+
+/** The first rule that fires at `node`, and the declines of those tried before it. */
+function tryRules(node: Node, rules: readonly Rule[], env: Workspace, taken: Set<string>) {
   const root = node.outputs[0]!;
+  const declined: { rule: string; reason: string }[] = [];
   for (const r of rules) {
     const m = r.pattern.match(root, env, {});
     if (m === undefined) continue;
     const rc = new RewriteCtx(env, root, taken);
-    let replacement: string | undefined;
+    let result: RewriteResult;
     try {
-      replacement = r.rewrite(m as never, rc);
+      result = r.rewrite(m as never, rc);
     } catch (e) {
-      if (e instanceof GlimpseError) continue; // emitted nodes did not type-check: no match
-      throw e;
+      if (!(e instanceof GlimpseError)) throw e;
+      // Emitted nodes did not type-check: the rewrite cannot express this case.
+      declined.push({ rule: r.name, reason: `the replacement does not type-check: ${e.message}` });
+      continue;
     }
-    if (replacement === undefined) continue;
+    if (result === undefined) continue;
+    if (isDecline(result)) {
+      declined.push({ rule: r.name, reason: result.declined });
+      continue;
+    }
+    const replacement = result;
     // A graph output keeps its name: replacing it by another existing value is declined.
     const defined = rc.nodes.some((n) => n.outputs.includes(replacement));
-    if (!defined && g.outputs.includes(root)) continue;
-    return { rule: r.name, replacement, emitted: rc.nodes };
+    if (!defined && env.isOutput(root)) {
+      declined.push({ rule: r.name, reason: `%${root} is a graph output: it keeps its own node` });
+      continue;
+    }
+    const types = new Map<string, TensorType>();
+    for (const n of rc.nodes) for (const o of n.outputs) types.set(o, rc.emittedType(o)!);
+    return { declined, fired: { rule: r.name, replacement, emitted: rc.nodes, types } as Fired };
   }
-  return undefined;
+  return { declined, fired: undefined };
 }
 
 /** A pass made of rules. */

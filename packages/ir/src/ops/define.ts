@@ -108,15 +108,3 @@ export function resolveAttrs(def: OpDef<unknown>, given: Readonly<Record<string,
   }
   return out;
 }
-
-/** Only the attributes that differ from their defaults: what printers write. */
-export function nonDefaultAttrs(def: OpDef<unknown>, attrs: Readonly<Record<string, AttrValue>>) {
-  const specs = def.attrs as Record<string, AttrSpec>;
-  const out: Record<string, AttrValue> = {};
-  for (const [k, v] of Object.entries(attrs)) {
-    const d = specs[k]?.default;
-    if (d !== undefined && JSON.stringify(d) === JSON.stringify(v) && !Object.is(d, -0)) continue;
-    out[k] = v;
-  }
-  return out;
-}

@@ -2,8 +2,8 @@ import type { AttentionAttrs, Dim, Node } from '@glimpse/ir';
 import { sameShape } from '@glimpse/ir';
 import type { MatchEnv } from '../pattern.js';
 import { matchAt, op, splat, val } from '../pattern.js';
-import type { RewriteCtx } from '../rewrite.js';
-import { rewritePass, rule } from '../rewrite.js';
+import type { Decline, RewriteCtx } from '../rewrite.js';
+import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
 
 /**
  * `softmax(scale·q·kᵀ [softcap] [mask] [causal]) · v` → `attention(q, k, v, mask?)`.
@@ -31,22 +31,14 @@ import { rewritePass, rule } from '../rewrite.js';
  * Declined: a softmax over another axis, probabilities used elsewhere, a non-constant
  * scale (it is a `mul`, not a `scale`), shapes the op cannot express.
  */
-const probs = op('softmax', [val('s')], {
-  as: 'p',
-  singleUse: true,
-  where: (a, n, e) => isLastAxis(a.axis, e, n),
-});
-const outer = op('bmm', [probs, val('v')], { as: 'out', where: (a) => !a.transpose_a });
+// The patterns are loose on purpose: what the rewrite checks itself (the softmax axis, the
+// probabilities' other uses) it can then name when it declines.
+const probs = op('softmax', [val('s')], { as: 'p' });
+const outer = op('bmm', [probs, val('v')], { as: 'out' });
 const guarded = op(
   'bmm',
-  [
-    op('where', [val('rowMasked'), splat('zero', (c) => c === 0), probs], {
-      as: 'w',
-      singleUse: true,
-    }),
-    val('v'),
-  ],
-  { as: 'out', where: (a) => !a.transpose_a },
+  [op('where', [val('rowMasked'), splat('zero', (c) => c === 0), probs], { as: 'w' }), val('v')],
+  { as: 'out' },
 );
 /** rowMasked = (reduce_max(bias over its last axis, keepdims) = -inf). */
 const rowMaskedBy = op(
@@ -61,7 +53,7 @@ const rowMaskedBy = op(
 );
 
 function isLastAxis(axis: number, e: MatchEnv, n: Node): boolean {
-  const r = e.graph.typeOf(n.inputs[0]!).shape.length;
+  const r = e.typeOf(n.inputs[0]!).shape.length;
   return axis === -1 || axis === r - 1;
 }
 
@@ -72,10 +64,14 @@ interface Scores {
   mask?: string;
 }
 
-const attr = <T>(n: Node | undefined, k: string) => n!.attrs[k] as T;
+/** Where a value comes from, for decline reasons: `%s (relu)` or `%s (an input)`. */
+function from(v: string, env: MatchEnv): string {
+  const n = env.producer(v);
+  return `%${v} (${n === undefined ? 'an input or param' : n.op})`;
+}
 
-/** Peel the score expression `s` down to its bmm; undefined when it is not attention. */
-function peel(s: string, ctx: RewriteCtx): Scores | undefined {
+/** Peel the score expression `s` down to its bmm; a decline says where it stopped. */
+function peel(s: string, ctx: RewriteCtx): Scores | Decline {
   const env = ctx.env;
   const attrs: Partial<AttentionAttrs> = {};
   let mask: string | undefined;
@@ -93,14 +89,20 @@ function peel(s: string, ctx: RewriteCtx): Scores | undefined {
     env,
   );
   if (causal && layer(s)) {
-    const k = attr<number>(env.producer(causal.t!), 'k');
+    const k = ctx.attrs(causal.t!, 'tril').k;
     const [T, S] = shape.slice(-2) as [Dim, Dim];
     const tShape = ctx.typeOf(causal.t!).shape;
-    if (tShape[0] !== T || tShape[1] !== S) return undefined;
+    if (tShape[0] !== T || tShape[1] !== S)
+      return decline(
+        `the causal mask %${causal.t} is [${tShape.join(',')}], not the scores' last two axes [${T},${S}]`,
+      );
     if (k === 0) attrs.causal = 'top_left';
     else if (typeof T === 'number' && typeof S === 'number' && k === S - T)
       attrs.causal = 'bottom_right';
-    else return undefined;
+    else
+      return decline(
+        `the causal mask %${causal.t} is tril k=${k}: neither top-left (k=0) nor bottom-right (k=S−T)`,
+      );
     s = causal.inner!;
   }
   // mask: boolean where (either polarity) or additive
@@ -116,21 +118,22 @@ function peel(s: string, ctx: RewriteCtx): Scores | undefined {
   if (masked && layer(s)) {
     if (add) {
       const r = peelAdditive(s, ctx, layer);
-      return r && { q: r.q, k: r.k, attrs: { ...attrs, ...r.attrs }, mask: r.mask };
+      return isDecline(r) ? r : { q: r.q, k: r.k, attrs: { ...attrs, ...r.attrs }, mask: r.mask };
     }
-    attrs.mask_fill = ctx.env.constant((keep ?? fillFirst)!.fill!)![0]!;
+    // The fill as the backends store it (an f32 constant written as -1e9 is fround(-1e9)).
+    attrs.mask_fill = Math.fround(ctx.env.constant((keep ?? fillFirst)!.fill!)![0]!);
     mask = fillFirst ? ctx.emit('not', [masked.m!], {}, 'keep') : masked.m!;
     s = masked.inner!;
   }
   const inner = peelInner(s, ctx);
-  return (
-    inner && {
-      q: inner.q,
-      k: inner.k,
-      attrs: { ...attrs, ...inner.attrs },
-      ...(mask !== undefined ? { mask } : {}),
-    }
-  );
+  return isDecline(inner)
+    ? inner
+    : {
+        q: inner.q,
+        k: inner.k,
+        attrs: { ...attrs, ...inner.attrs },
+        ...(mask !== undefined ? { mask } : {}),
+      };
 }
 
 /**
@@ -142,26 +145,29 @@ function peelAdditive(
   s: string,
   ctx: RewriteCtx,
   layer: (v: string) => boolean,
-): (Scores & { mask: string }) | undefined {
+): (Scores & { mask: string }) | Decline {
   const add = matchAt(op('add', [val('a'), val('b')]), s, ctx.env);
-  if (!add || !layer(s)) return undefined;
+  if (!add || !layer(s)) return decline(`no matmul q·kᵀ under the additive mask %${s}`);
+  let why: Decline | undefined;
   for (const [sv, mv] of [
     [add.a!, add.b!],
     [add.b!, add.a!],
   ] as const) {
     const deeper = peelAdditive(sv, ctx, layer);
-    if (deeper) return { ...deeper, mask: ctx.emit('add', [deeper.mask, mv], {}, 'mask') };
+    if (!isDecline(deeper))
+      return { ...deeper, mask: ctx.emit('add', [deeper.mask, mv], {}, 'mask') };
     const inner = peelInner(sv, ctx);
-    if (inner) return { ...inner, mask: mv };
+    if (!isDecline(inner)) return { ...inner, mask: mv };
+    why ??= inner;
   }
-  return undefined;
+  return why!;
 }
 
 /** softcap → scale → bmm(q, kᵀ). */
 function peelInner(
   s: string,
   ctx: RewriteCtx,
-): { q: string; k: string; attrs: Partial<AttentionAttrs> } | undefined {
+): { q: string; k: string; attrs: Partial<AttentionAttrs> } | Decline {
   const env = ctx.env;
   const attrs: Partial<AttentionAttrs> = { scale: 1 };
   const shape = ctx.typeOf(s).shape;
@@ -176,23 +182,28 @@ function peelInner(
     env,
   );
   if (cap && layer(s) && layer(cap.t!) && layer(cap.pre!)) {
-    const c = attr<number>(env.producer(cap.post!), 'factor');
-    if (c > 0) {
+    const c = ctx.attrs(cap.post!, 'scale').factor;
+    const f = ctx.attrs(cap.pre!, 'scale').factor;
+    // c·tanh(x/c) with c = inf is NaN, while inf·tanh(f·s) is ±inf: only a finite cap fuses.
+    if (c > 0 && Number.isFinite(c) && Number.isFinite(f)) {
       attrs.softcap = c;
-      attrs.scale = attr<number>(env.producer(cap.pre!), 'factor') * c;
+      attrs.scale = f * c;
       s = cap.inner!;
     }
   }
   const sc = matchAt(op('scale', [val('inner')]), s, env);
   if (sc && layer(s)) {
-    attrs.scale = attrs.scale! * attr<number>(env.producer(s), 'factor');
+    attrs.scale = attrs.scale! * ctx.attrs(s, 'scale').factor;
     s = sc.inner!;
   }
   const mm = matchAt(op('bmm', [val('a'), val('b')], { as: 'mm' }), s, env);
-  if (!mm) return undefined;
-  const n = env.producer(mm.mm!)!;
-  const q = attr<boolean>(n, 'transpose_a') ? swapLast2(mm.a!, ctx) : mm.a!;
-  const k = attr<boolean>(n, 'transpose_b') ? mm.b! : swapLast2(mm.b!, ctx);
+  if (!mm)
+    return decline(
+      `the scores ${from(s, env)} are not a matmul q·kᵀ (with scale, softcap, mask or causal)`,
+    );
+  const n = ctx.attrs(mm.mm!, 'bmm');
+  const q = n.transpose_a ? swapLast2(mm.a!, ctx) : mm.a!;
+  const k = n.transpose_b ? mm.b! : swapLast2(mm.b!, ctx);
   return { q, k, attrs };
 }
 
@@ -238,8 +249,14 @@ export const fuseAttention = rewritePass(
     rule('fuse-attention', outer, (m, ctx) => fuse(m, ctx)),
     rule('fuse-attention-guarded', guarded, (m, ctx) => {
       const g = matchAt(rowMaskedBy, m.rowMasked, ctx.env);
-      const w = ctx.typeOf(m.w).shape;
-      if (!g || !sameShape(w, ctx.typeOf(m.p).shape)) return undefined;
+      if (!g)
+        return decline(
+          `the where's condition ${from(m.rowMasked, ctx.env)} is not (reduce_max(mask over keys) = -inf)`,
+        );
+      if (ctx.env.uses(m.w) !== 1)
+        return decline(`the guarded probabilities %${m.w} have other uses: they must be stored`);
+      if (!sameShape(ctx.typeOf(m.w).shape, ctx.typeOf(m.p).shape))
+        return decline(`the guard %${m.w} broadcasts the probabilities to another shape`);
       return fuse(m, ctx, g.bias!);
     }),
   ],
@@ -250,18 +267,30 @@ export const fuseAttention = rewritePass(
  * was guarded by the rows of that bias (masked_rows=mask): the mask must be that bias.
  */
 function fuse(
-  m: { s: string; v: string; out: string },
+  m: { s: string; p: string; v: string; out: string },
   ctx: RewriteCtx,
   guardBias?: string,
-): string | undefined {
+): string | Decline {
+  const sm = ctx.env.producer(m.p)!;
+  const axis = ctx.attrs(m.p, 'softmax').axis;
+  if (!isLastAxis(axis, ctx.env, sm))
+    return decline(
+      `softmax over axis ${axis}, not the key axis (the last, ${ctx.typeOf(m.s).shape.length - 1}) of the scores`,
+    );
+  if (ctx.env.uses(m.p) !== 1 || ctx.env.isOutput(m.p))
+    return decline(`the probabilities %${m.p} are used elsewhere too: they must be stored`);
+  if (ctx.attrs(m.out, 'bmm').transpose_a)
+    return decline(`the matmul reads the probabilities transposed (transpose_a)`);
   const sc = peel(m.s, ctx);
-  if (sc === undefined) return undefined;
+  if (isDecline(sc)) return sc;
   if (guardBias !== undefined) {
-    if (sc.mask !== guardBias || (sc.attrs.causal ?? 'none') !== 'none') return undefined;
+    if (sc.mask !== guardBias)
+      return decline(`the row guard reads %${guardBias}, not the mask the scores add`);
+    if ((sc.attrs.causal ?? 'none') !== 'none')
+      return decline(`a row guard with a separate causal mask has no attention form`);
     sc.attrs.masked_rows = 'mask';
   }
-  const outNode = ctx.env.producer(m.out)!;
-  let v = attr<boolean>(outNode, 'transpose_b') ? swapLast2(m.v, ctx) : m.v;
+  let v = ctx.attrs(m.out, 'bmm').transpose_b ? swapLast2(m.v, ctx) : m.v;
   let k = sc.k;
   // GQA written out: both k and v repeated by the same group → the op's own head mapping.
   const ku = unrepeat(k, ctx);
@@ -273,5 +302,11 @@ function fuse(
   const inputs = [sc.q, k, v, ...(sc.mask !== undefined ? [sc.mask] : [])];
   const y = ctx.emit('attention', inputs, sc.attrs, 'attention');
   // The fused op must produce exactly the matmul's shape (no broadcasting it cannot do).
-  return sameShape(ctx.typeOf(y).shape, ctx.typeOf(m.out).shape) ? y : undefined;
+  const got = ctx.typeOf(y).shape;
+  const want = ctx.typeOf(m.out).shape;
+  return sameShape(got, want)
+    ? y
+    : decline(
+        `the attention op would give [${got.join(',')}], the matmul gives [${want.join(',')}]`,
+      );
 }

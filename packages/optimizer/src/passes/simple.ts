@@ -1,11 +1,13 @@
-import type { Node, Param } from '@glimpse/ir';
+import type { Node, Param, RefTensor } from '@glimpse/ir';
 import {
   BSHD_PERM,
+  canonicalKey,
+  evalNode,
   fromNumbers,
   Graph as G,
-  interpret,
   numel,
   paramValues,
+  toNumbers,
   uniqueName,
 } from '@glimpse/ir';
 import { deadCodeElimination, frozenParams, matchEnv, replaceParams } from '../env.js';
@@ -35,7 +37,8 @@ export const cse: Pass = {
     for (const n0 of g.nodes) {
       // Inputs first read through earlier merges, so chains of duplicates merge too.
       const n = { ...n0, inputs: n0.inputs.map((i) => replace.get(i) ?? i) };
-      const key = JSON.stringify([n.op, n.inputs, n.attrs, n.outputs.length]);
+      // Object.is semantics: constants that differ only in NaN, ±inf or −0 stay apart.
+      const key = canonicalKey([n.op, n.inputs, n.attrs, n.outputs.length]);
       const prev = seen.get(key);
       if (prev !== undefined && !n.outputs.some((o) => g.outputs.includes(o))) {
         n.outputs.forEach((o, i) => replace.set(o, prev.outputs[i]!));
@@ -60,64 +63,63 @@ const FOLD_LIMIT = 4096;
 
 /**
  * Nodes whose inputs are all constants (and, with frozen params, params) are evaluated by
- * the reference interpreter and replaced by a `constant` with the result rounded to its
- * dtype — as the backends would store it.
+ * the reference interpreter's kernels and replaced by a `constant` with the result rounded
+ * to its dtype — as the backends would store it. One sweep in graph order: a folded result
+ * feeds the next fold at once, so a chain folds in linear time.
  */
 export const constantFolding: Pass = {
   name: 'constant-folding',
   description: 'evaluate nodes whose inputs are all constants',
   run: (g, ctx) => {
-    let out = g;
-    for (;;) {
-      const env = matchEnv(out, { frozenParams: ctx.frozenParams });
-      const target = out.nodes.find(
-        (n) =>
-          n.op !== 'constant' &&
-          n.outputs.length === 1 &&
-          n.inputs.every((i) => env.constant(i) !== undefined) &&
-          out.typeOf(n.outputs[0]!).shape.every((d) => typeof d === 'number') &&
-          numel(out.typeOf(n.outputs[0]!).shape as number[]) <= FOLD_LIMIT,
-      );
-      if (target === undefined) return out;
-      const o = target.outputs[0]!;
-      const sub = G.create({
-        name: 'fold',
-        // A value read twice (mul(d, d)) is one input of the one-node graph.
-        inputs: [...new Set(target.inputs)].map((i) => ({ name: i, type: out.typeOf(i) })),
-        params: [],
-        nodes: [target],
-        outputs: [o],
-      });
-      const inputs = Object.fromEntries(
-        target.inputs.map((i) => [
-          i,
-          fromNumbers(out.typeOf(i).dtype, out.typeOf(i).shape as number[], env.constant(i)!),
-        ]),
-      );
-      const t = out.typeOf(o);
-      const value = Array.from(
-        fromNumbers(t.dtype, [], interpret(sub, inputs)[o]!.data).data as ArrayLike<
-          number | bigint
-        >,
-        Number,
-      );
-      const folded = {
-        op: 'constant' as const,
-        inputs: [],
-        outputs: [o],
-        attrs: { dtype: t.dtype, shape: t.shape as number[], value },
+    const env = matchEnv(g, { frozenParams: ctx.frozenParams });
+    const folded = new Map<string, RefTensor>();
+    /** A constant operand as the interpreter holds it: float64 values rounded to its dtype. */
+    const operand = (v: string): RefTensor | undefined => {
+      const f = folded.get(v);
+      if (f !== undefined) return f;
+      const c = env.constant(v);
+      if (c === undefined) return undefined;
+      const t = g.typeOf(v);
+      const r = {
+        dtype: t.dtype,
+        shape: t.shape as number[],
+        data: toNumbers(fromNumbers(t.dtype, t.shape as number[], c)),
       };
+      folded.set(v, r);
+      return r;
+    };
+    let changed = false;
+    const nodes = g.nodes.map((n) => {
+      if (n.op === 'constant' || n.outputs.length !== 1) return n;
+      const o = n.outputs[0]!;
+      const t = g.typeOf(o);
+      if (!t.shape.every((d) => typeof d === 'number') || numel(t.shape as number[]) > FOLD_LIMIT)
+        return n;
+      const ins: RefTensor[] = [];
+      for (const i of n.inputs) {
+        const c = operand(i);
+        if (c === undefined) return n;
+        ins.push(c);
+      }
+      const shape = t.shape as number[];
+      const data = toNumbers(fromNumbers(t.dtype, shape, evalNode(n, ins, [shape])[0]!.data));
+      folded.set(o, { dtype: t.dtype, shape, data });
+      changed = true;
       ctx.trace({
         pass: 'constant-folding',
         rule: 'constant-folding',
         node: o,
-        op: target.op,
+        op: n.op,
         replacement: 'constant',
       });
-      out = deadCodeElimination(
-        G.create({ ...out.toSpec(), nodes: out.nodes.map((n) => (n === target ? folded : n)) }),
-      );
-    }
+      return {
+        op: 'constant' as const,
+        inputs: [],
+        outputs: [o],
+        attrs: { dtype: t.dtype, shape, value: Array.from(data) },
+      };
+    });
+    return changed ? deadCodeElimination(G.create({ ...g.toSpec(), nodes })) : g;
   },
 };
 
