@@ -35,30 +35,31 @@ describe('per-pass dumps', () => {
       '--print-after-all',
     );
     expect(r.err).toBe('');
-    expect(r.out).toBe(`// ----- after canonicalize (div-by-constant×1, dce×1) -----
+    expect(r.out).toBe(`// ----- after canonicalize (no change) -----
 graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
   %kt: f32[B,8,T] = transpose[perm=[0,2,1]] %k
   %s: f32[B,T,T] = bmm %q, %kt
-  %s1: f32[B,T,T] = scale[factor=0.35355339059327373] %s
+  %c: f32[] = constant[value=[2.8284271247461903]]
+  %s1: f32[B,T,T] = div %s, %c
   %p: f32[B,T,T] = softmax %s1
   %y: f32[B,T,8] = bmm %p, %v
   return %y
 }
-// ----- after fuse-attention (fuse-attention×1, dce×3) -----
+// ----- after fuse-attention (fuse-attention×1, dce×4) -----
 graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
   %kt: f32[B,8,T] = transpose[perm=[0,2,1]] %k
   %y.t: f32[B,T,8] = transpose[perm=[0,2,1]] %kt
-  %y: f32[B,T,8] = attention[scale=0.35355339059327373] %q, %y.t, %v
+  %y: f32[B,T,8] = attention[scale=0.3535533966440824] %q, %y.t, %v
   return %y
 }
 // ----- after canonicalize (transpose-of-transpose×1, dce×1, identity-transpose×1) -----
 graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
-  %y: f32[B,T,8] = attention[scale=0.35355339059327373] %q, %k, %v
+  %y: f32[B,T,8] = attention[scale=0.3535533966440824] %q, %k, %v
   return %y
 }
 // ----- after dce (no change) -----
 graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
-  %y: f32[B,T,8] = attention[scale=0.35355339059327373] %q, %k, %v
+  %y: f32[B,T,8] = attention[scale=0.3535533966440824] %q, %k, %v
   return %y
 }
 `);
@@ -76,7 +77,7 @@ graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
       'dce',
     );
     expect(sections(one.out).map(([b]) => b)).toEqual([
-      '// ----- after fuse-attention (fuse-attention×1, dce×3) -----',
+      '// ----- after fuse-attention (fuse-attention×1, dce×4) -----',
       '// ----- after dce (no change) -----',
     ]);
     const changed = await cli('dump', SEED, '--level', '2', '--print-after-change');
@@ -108,7 +109,7 @@ graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
     }
   });
 
-  it('--trace-rewrites: each firing with rule, node and replacement', async () => {
+  it('--trace-rewrites: each firing with rule, node and replacement, and each decline with its reason', async () => {
     const r = await cli(
       'dump',
       SEED,
@@ -117,11 +118,11 @@ graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
       '--trace-rewrites',
     );
     expect(r.out.split('\n').filter((l) => l.startsWith('//'))).toEqual([
-      '// canonicalize: div-by-constant at %s1 (div) -> scale(%s)',
-      '// canonicalize: dce at %c (constant) -> (removed)',
+      '// canonicalize: div-by-constant declined at %s1 (div): 1/2.8284270763397217 is not exact in f32: x/2.8284270763397217 and x·(1/2.8284270763397217) round differently',
       '// fuse-attention: fuse-attention at %y (bmm) -> attention(%q, %y.t, %v)',
       '// fuse-attention: dce at %p (softmax) -> (removed)',
-      '// fuse-attention: dce at %s1 (scale) -> (removed)',
+      '// fuse-attention: dce at %s1 (div) -> (removed)',
+      '// fuse-attention: dce at %c (constant) -> (removed)',
       '// fuse-attention: dce at %s (bmm) -> (removed)',
     ]);
   });
@@ -146,7 +147,7 @@ graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
       '// ----- before boom (failed: kaboom) -----',
       '// reproduce: glimpse dump FILE --passes boom,dce',
     ]);
-    expect(printGraph(parseGraph(dump))).toContain('scale[factor=0.35355339059327373]');
+    expect(printGraph(parseGraph(dump))).toContain('%s1: f32[B,T,T] = div %s, %c');
   });
 
   it('--stats: one column per pass that changed the graph', async () => {

@@ -11,7 +11,33 @@ export interface GenOptions {
   seed: number;
   nodes: number;
   hostileNames?: boolean;
+  /**
+   * Also draw special-value steps about half the time: constants and scale factors NaN,
+   * ±inf, ±0, huge, tiny and subnormal; x−x, x/x, x·0, x+0, x+(−0), equal(x, x); scale
+   * chains; a scaled operand of a matmul; exp and sqrt; division by constants.
+   */
+  special?: boolean;
 }
+
+/** Special and extreme numbers for constants, factors and inputs (all exact in f32). */
+export const SPECIAL_NUMBERS = [
+  NaN,
+  Infinity,
+  -Infinity,
+  0,
+  -0,
+  1,
+  -1,
+  2,
+  0.5,
+  3,
+  1e30,
+  -1e30,
+  1e-30,
+  Math.fround(1e-40), // subnormal in f32
+  Math.fround(3e38),
+  -Math.fround(3e38),
+].map((x) => Math.fround(x));
 
 const HOSTILE = [
   'a b',
@@ -51,7 +77,10 @@ export function randomGraph(o: GenOptions): { graph: Graph; binding: Record<stri
           rnd() < 0.6
             ? vals[vals.length - 1 - Math.floor(rnd() * Math.min(3, vals.length))]!
             : pick(vals);
-        const y = step(b, x, vals, rnd, int, pick, name);
+        const y =
+          o.special && rnd() < 0.5
+            ? specialStep(b, x, vals, rnd, int, pick, name)
+            : step(b, x, vals, rnd, int, pick, name);
         if (y) vals.push(y);
       }
       // Outputs: the last value and one random other (exercises multi-output graphs).
@@ -63,6 +92,69 @@ export function randomGraph(o: GenOptions): { graph: Graph; binding: Record<stri
     { seed: o.seed >>> 0 },
   );
   return { graph, binding };
+}
+
+function specialStep(
+  b: GraphBuilder,
+  x: Val,
+  _vals: Val[],
+  rnd: () => number,
+  int: (lo: number, hi: number) => number,
+  pick: <T>(xs: readonly T[]) => T,
+  name: (h: string) => string,
+): Val | undefined {
+  const s = x.type.shape;
+  const r = s.length;
+  const c = () => b.constant(pick(SPECIAL_NUMBERS), 'f32', [], name('c'));
+  const bin = pick(['add', 'sub', 'mul', 'div'] as const);
+  switch (int(0, 9)) {
+    case 0:
+      return rnd() < 0.5
+        ? b.op(bin, [x, c()], {}, name('bc'))
+        : b.op(bin, [c(), x], {}, name('cb'));
+    case 1:
+      return b.op('scale', [x], { factor: pick(SPECIAL_NUMBERS) }, name('sc'));
+    case 2: {
+      const inner = b.op('scale', [x], { factor: pick(SPECIAL_NUMBERS) }, name('sc'));
+      return b.op('scale', [inner], { factor: pick(SPECIAL_NUMBERS) }, name('sc'));
+    }
+    case 3:
+      // x−x, x/x, x·x, x+x: not 0, 1 or anything else for NaN and inf
+      return b.op(bin, [x, x], {}, name('xx'));
+    case 4: {
+      // identities that are not: x+0 (−0+0 = +0), x·1, x−0, x+(−0), x·0
+      const k = pick([0, -0, 1] as const);
+      return b.op(
+        pick(['add', 'sub', 'mul'] as const),
+        [x, b.constant(k, 'f32', [], name('k'))],
+        {},
+        name('id'),
+      );
+    }
+    case 5: {
+      const eq = b.op('equal', [x, x], {}, name('eq'));
+      return b.op('where', [eq, x, c()], {}, name('wh'));
+    }
+    case 6:
+      return b.op(pick(['exp', 'sqrt'] as const), [x], {}, name('u'));
+    case 7: {
+      // a scaled operand of a matmul: the scale may move to the product
+      if (r < 2) return undefined;
+      const sc = b.op('scale', [x], { factor: pick(SPECIAL_NUMBERS) }, name('sc'));
+      return rnd() < 0.5
+        ? b.bmm(sc, x, { transpose_b: true }, name('mm'))
+        : b.bmm(x, sc, { transpose_b: true }, name('mm'));
+    }
+    case 8:
+      return b.op(
+        'div',
+        [x, b.constant(pick([2, 4, 0.25, 3, 10, 0, -0, Infinity]), 'f32', [], name('d'))],
+        {},
+        name('dv'),
+      );
+    default:
+      return r >= 1 ? b.op('softmax', [x], { axis: -1 }, name('sm')) : undefined;
+  }
 }
 
 function step(

@@ -42,6 +42,29 @@ describeGpu('every op: WGSL backend ≡ reference', () => {
   });
 });
 
+describeGpu('gelu far below zero', () => {
+  // x·Φ(x) is a tiny negative number there; 1 + erf(x/√2) in f32 cancels to 0 or below, so
+  // sqrt(gelu(x)) — NaN as written — came out a number (found by the property test above).
+  it('keeps its sign: sqrt(gelu(x)) is NaN for x from −5 to −8, −0 below, as on the reference', async () => {
+    const xs = [-5, -5.56, -6, -7, -8, -9, -10, -12];
+    const g = buildGraph('g', (b) =>
+      b.op(
+        'elementwise',
+        [b.input('x', 'f32', [xs.length])],
+        { program: ['$0', 'gelu', 'sqrt'] },
+        'y',
+      ),
+    );
+    const ref = await checkWgsl(g, {
+      x: { dtype: 'f32', shape: [xs.length], data: Float32Array.from(xs) },
+    });
+    // The reference's own float64 1 + erf(x/√2) reaches 0 below x ≈ −8.3: −0 there.
+    expect(
+      Array.from(ref.y!.data, (v) => (Number.isNaN(v) ? 'nan' : Object.is(v, -0) ? '-0' : v)),
+    ).toEqual(['nan', 'nan', 'nan', 'nan', 'nan', '-0', '-0', '-0']);
+  });
+});
+
 describeGpu('matmul shapes the 64×64×16 tiles divide (no bounds checks; vec4 global loads)', () => {
   it('bmm with transposes and broadcast batches, linear with bias ≡ reference', async () => {
     const arb = fc.record({

@@ -66,7 +66,17 @@ const HELPERS: Record<string, string> = {
   let y = 1.0 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
   return select(y, -y, x < 0.0);
 }`,
-  gelu_f32: `fn gelu_f32(x: f32) -> f32 { return 0.5 * x * (1.0 + erf_f32(x * 0.70710678118654752)); }`,
+  // gelu through erfc for x < 0: in f32, 1 + erf(x/√2) cancels to 0 or below for x < −5,
+  // where x·Φ(x) is a tiny negative number (so sqrt(gelu(x)) is NaN, not a number). A–S
+  // 7.1.26's poly·exp(−a²) is erfc(a) itself; it is rounded to a multiple of 2⁻⁵³, as the
+  // float64 1 + erf of the reference (the ops' definition) rounds it: 0 below x ≈ −8.3.
+  gelu_f32: `fn gelu_f32(x: f32) -> f32 {
+  let a = abs(x) * 0.70710678118654752;
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let c = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
+  let lower = round(c * 9007199254740992.0) * 1.1102230246251565e-16;
+  return 0.5 * x * select(2.0 - c, lower, x < 0.0);
+}`,
   // WGSL's tanh may overflow to NaN for large |x|; saturate where f32 is already ±1.
   tanh_f32: `fn tanh_f32(x: f32) -> f32 { return select(tanh(x), sign(x), abs(x) > 15.0); }`,
   relu_f32: `fn relu_f32(x: f32) -> f32 { return select(0.0, x, x > 0.0 || is_nan(x)); }`,

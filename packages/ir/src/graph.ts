@@ -245,6 +245,17 @@ export function inferNode(node: Node, typeOf: (n: string) => TensorType): Tensor
  * already is one). An undefined value and a cycle are reported with the nodes involved.
  */
 function topoSort(nodes: readonly NodeSpec[], defined: Set<string>): NodeSpec[] {
+  // Passes keep graphs in order almost always: check that first (one linear scan).
+  const seen = new Set(defined);
+  let ordered = true;
+  for (const n of nodes) {
+    if (!n.inputs.every((i) => seen.has(i))) {
+      ordered = false;
+      break;
+    }
+    for (const o of n.outputs) seen.add(o);
+  }
+  if (ordered) return [...nodes];
   const producer = new Map<string, number>();
   nodes.forEach((n, i) => n.outputs.forEach((o) => producer.set(o, i)));
   for (const n of nodes)

@@ -375,7 +375,10 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
     }
     return [out];
   },
-  constant: (_ins, a, shapes) => [t(a.dtype, shapes[0]!, Float64Array.from(constantValues(a)))],
+  // A constant holds values of its dtype: an f32 `0.1` is fround(0.1), as backends store it.
+  constant: (_ins, a, shapes) => [
+    t(a.dtype, shapes[0]!, toNumbers(fromNumbers(a.dtype, shapes[0]!, constantValues(a)))),
+  ],
   tril: (_ins, a, shapes) => {
     const [R, C] = shapes[0] as [number, number];
     const out = t('bool', [R, C]);

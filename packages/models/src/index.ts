@@ -32,6 +32,31 @@ function define(info: ModelInfo): ModelInfo {
   return info;
 }
 
+/**
+ * The pre-norm block (transformer-block's graph; the transformer's blocks.N): params and
+ * values named under `prefix` as the PyTorch module's state_dict.
+ */
+function block(
+  b: GraphBuilder,
+  prefix: string,
+  xs: Val,
+  o: Record<string, number>,
+  out: string,
+): Val {
+  const at = (n: string) => (prefix === '' ? n : `${prefix}.${n}`);
+  const ln1 = new LayerNorm(b, at('ln1'), o.dim!);
+  const attn = new CausalSelfAttention(b, at('attn'), o.dim!, o.heads!);
+  const ln2 = new LayerNorm(b, at('ln2'), o.dim!);
+  const mlp = new MLP(b, at('mlp'), o.dim!, o.hidden!);
+  const h = b.op(
+    'add',
+    [xs, attn.call(b, ln1.call(b, xs, at('ln1_out')), at('attn_out'))],
+    {},
+    at('h'),
+  );
+  return b.op('add', [h, mlp.call(b, ln2.call(b, h, at('ln2_out')), at('mlp_out'))], {}, out);
+}
+
 /** The built-in models, keyed by the names `glimpse models` lists (DESIGN.md). */
 export const MODELS = {
   'self-attention': define({
@@ -118,15 +143,23 @@ export const MODELS = {
       hidden: { default: 256, doc: 'MLP hidden width' },
     },
     symbolDefaults: { B: 1, T: 128 },
+    build: (o) => buildGraph('transformer_block', (b) => block(b, '', x(b, o.dim!), o, 'y')),
+  }),
+  transformer: define({
+    name: 'transformer',
+    doc: '`layers` transformer-blocks in sequence (params blocks.N.*), then a final LayerNorm (ln_f)',
+    options: {
+      layers: { default: 2, doc: 'number of blocks' },
+      dim: { default: 64, doc: 'model width' },
+      heads: { default: 4, doc: 'attention heads' },
+      hidden: { default: 256, doc: 'MLP hidden width' },
+    },
+    symbolDefaults: { B: 1, T: 128 },
     build: (o) =>
-      buildGraph('transformer_block', (b) => {
-        const xs = x(b, o.dim!);
-        const ln1 = new LayerNorm(b, 'ln1', o.dim!);
-        const attn = new CausalSelfAttention(b, 'attn', o.dim!, o.heads!);
-        const ln2 = new LayerNorm(b, 'ln2', o.dim!);
-        const mlp = new MLP(b, 'mlp', o.dim!, o.hidden!);
-        const h = b.op('add', [xs, attn.call(b, ln1.call(b, xs, 'ln1_out'), 'attn_out')], {}, 'h');
-        return b.op('add', [h, mlp.call(b, ln2.call(b, h, 'ln2_out'), 'mlp_out')], {}, 'y');
+      buildGraph('transformer', (b) => {
+        let h = x(b, o.dim!);
+        for (let i = 0; i < o.layers!; i++) h = block(b, `blocks.${i}`, h, o, `blocks.${i}.out`);
+        return new LayerNorm(b, 'ln_f', o.dim!).call(b, h, 'y');
       }),
   }),
 } as const satisfies Record<string, ModelInfo>;
@@ -191,4 +224,6 @@ export const models = {
     buildModel('causal-self-attention', o).graph,
   transformerBlock: (o: { dim?: number; heads?: number; hidden?: number } = {}) =>
     buildModel('transformer-block', o).graph,
+  transformer: (o: { layers?: number; dim?: number; heads?: number; hidden?: number } = {}) =>
+    buildModel('transformer', o).graph,
 };

@@ -72,7 +72,7 @@ describe('fuse-attention: the seed and every scale form', () => {
   %s9: f32[B,T,S] = div %s, %c`),
     );
     expect(printGraph(f)).toBe(`graph @a(%q: f32[B,T,8], %k: f32[B,S,8], %v: f32[B,S,4]) {
-  %y: f32[B,T,4] = attention[scale=0.35355339059327373] %q, %k, %v
+  %y: f32[B,T,4] = attention[scale=0.3535533966440824] %q, %k, %v
   return %y
 }
 `);

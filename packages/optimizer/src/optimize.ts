@@ -51,6 +51,8 @@ export function optimizeWithResults(g: Graph, options: OptimizeOptions = {}): Op
   const declines: DeclineEntry[] = [];
   const results: PassResult[] = [];
   let cur = g;
+  /** What each idempotent pass last produced: running it on that again is a no-op. */
+  const lastOutput = new Map<Pass, Graph>();
   pipeline.forEach((pass, index) => {
     const rewrites: TraceEntry[] = [];
     const declined: DeclineEntry[] = [];
@@ -69,7 +71,7 @@ export function optimizeWithResults(g: Graph, options: OptimizeOptions = {}): Op
     const t0 = performance.now();
     let after: Graph;
     try {
-      after = pass.run(cur, ctx);
+      after = pass.idempotent && lastOutput.get(pass) === cur ? cur : pass.run(cur, ctx);
     } catch (e) {
       for (const i of instruments)
         i.onFailure?.(
@@ -90,6 +92,7 @@ export function optimizeWithResults(g: Graph, options: OptimizeOptions = {}): Op
       declines: declined,
     };
     results.push(result);
+    lastOutput.set(pass, after);
     for (const i of instruments) i.afterPass?.(result, index);
     cur = after;
   });

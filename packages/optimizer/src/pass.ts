@@ -15,6 +15,11 @@ export interface Pass {
   /** kebab-case; the same string on the command line (`--passes a,b`). */
   readonly name: string;
   readonly description: string;
+  /**
+   * Running it on its own output changes nothing (rule passes run to a fixpoint): the pass
+   * manager then skips it when the graph is the one it last produced.
+   */
+  readonly idempotent?: boolean;
   run(g: Graph, ctx: PassContext): Graph;
 }
 

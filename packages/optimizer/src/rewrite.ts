@@ -442,5 +442,11 @@ export function rewritePass(
   description: string,
   rules: readonly Rule[],
 ): Pass & { rules: readonly Rule[] } {
-  return { name, description, rules, run: (g, ctx) => applyRules(g, rules, ctx, name) };
+  return {
+    name,
+    description,
+    rules,
+    idempotent: true,
+    run: (g, ctx) => applyRules(g, rules, ctx, name),
+  };
 }

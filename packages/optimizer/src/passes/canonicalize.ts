@@ -1,20 +1,71 @@
-import { sameShape } from '@glimpse/ir';
+import { fromNumbers, sameShape, toNumbers } from '@glimpse/ir';
 import { op, splat, val } from '../pattern.js';
-import type { RewriteCtx } from '../rewrite.js';
-import { rewritePass, rule } from '../rewrite.js';
+import type { Decline, RewriteCtx, RewriteResult } from '../rewrite.js';
+import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
 
 const isFloat = (ctx: RewriteCtx, v: string) => ['f32', 'f16'].includes(ctx.typeOf(v).dtype);
 /** The value's shape is unchanged by the op (no broadcasting up by the constant). */
 const keepsShape = (ctx: RewriteCtx, x: string, out: string) =>
   sameShape(ctx.typeOf(x).shape, ctx.typeOf(out).shape);
+/** A splat constant's element as the backends store it (an f32 `0.1` is fround(0.1)). */
+const stored = (ctx: RewriteCtx, v: string) =>
+  toNumbers(fromNumbers(ctx.typeOf(v).dtype, [], [ctx.env.constant(v)![0]!]))[0]!;
 const first = (ctx: RewriteCtx, v: string) => ctx.env.constant(v)![0]!;
-/** bmm(a, b) with one operand's scale moved to the product. */
+
+const F32_MAX = 3.4028234663852886e38;
+const F32_MIN_NORMAL = 2 ** -126;
+const special = (c: number) => !Number.isFinite(c) || c === 0 || Math.abs(c) === 1;
+
+/**
+ * The one factor that replaces scale a then scale b, or why there is none. Exact on special
+ * factors (NaN, ±inf, ±0, ±1: (x·a)·b and x·(a·b) agree for every x, signs of zero
+ * included). Two other factors combine only on the same side of 1, with a product that is a
+ * normal f32: then no x overflows or underflows in one order and not the other.
+ */
+export function combinedScale(a: number, b: number): number | Decline {
+  if (special(a) || special(b)) return a * b;
+  const p = a * b;
+  if (Math.abs(a) >= 1 !== Math.abs(b) >= 1)
+    return decline(
+      `factors ${a} and ${b} lie on both sides of 1: x·${a} may overflow or underflow where x·${p} does not`,
+    );
+  if (Math.abs(p) > F32_MAX || Math.abs(p) < F32_MIN_NORMAL)
+    return decline(`the product of ${a} and ${b} is not a normal f32 number`);
+  return p;
+}
+
+/**
+ * 1/c when x/c and x·(1/c) agree for every x: c a power of two with a normal reciprocal
+ * (both round once, exactly alike), or c = ±0 (±inf), ±inf (±0), NaN — where division and
+ * multiplication by the reciprocal give the same special values, signs included.
+ */
+export function exactReciprocal(c: number): number | Decline {
+  const r = 1 / c;
+  if (Number.isNaN(c) || c === 0 || !Number.isFinite(c)) return r;
+  const ok =
+    Math.fround(r) === r &&
+    r * c === 1 &&
+    Math.abs(r) <= F32_MAX &&
+    Math.abs(r) >= F32_MIN_NORMAL &&
+    Math.abs(c) >= F32_MIN_NORMAL;
+  return ok ? r : decline(`1/${c} is not exact in f32: x/${c} and x·(1/${c}) round differently`);
+}
+
+/**
+ * bmm(a, b) with one operand's scale c moved to the product: (a·c)·b = (a·b)·c. Only for a
+ * finite c ≥ 1: then every partial sum of a·b is no larger than the written one (no new
+ * overflow in f32), and a positive c keeps the sign of an exactly cancelling sum's zero.
+ */
 function scaleOutOfBmm(
   m: { a: string; b: string; s: string; out: string },
   ctx: RewriteCtx,
-): string {
-  const f = (ctx.env.producer(m.s)!.attrs as { factor: number }).factor;
-  const mm = ctx.emit('bmm', [m.a, m.b], ctx.env.producer(m.out)!.attrs as never);
+): RewriteResult {
+  const f = ctx.attrs(m.s, 'scale').factor;
+  if (!(Number.isFinite(f) && f >= 1))
+    return decline(
+      `factor ${f}: moved past the sum, ${f < 1 && f > 0 ? 'the product could overflow where the scaled operand does not' : 'NaN, ±inf, ±0 or a sign would reach the sum differently'} (fuse-attention takes a scaled q or k itself)`,
+    );
+  const mm = ctx.emit('bmm', [m.a, m.b], ctx.attrs(m.out, 'bmm'));
   return ctx.emit('scale', [mm], { factor: f });
 }
 
@@ -40,29 +91,28 @@ export const canonicalize = rewritePass(
   'canonicalize',
   'one form for scales, transposes, reshapes and negated conditions',
   [
-    rule(
-      'div-by-constant',
-      op('div', [val('x'), splat('c', (c) => c !== 0)], { as: 'out' }),
-      (m, ctx) =>
-        isFloat(ctx, m.x) && keepsShape(ctx, m.x, m.out)
-          ? ctx.emit('scale', [m.x], { factor: 1 / first(ctx, m.c) })
-          : undefined,
-    ),
+    rule('div-by-constant', op('div', [val('x'), splat('c')], { as: 'out' }), (m, ctx) => {
+      if (!isFloat(ctx, m.x) || !keepsShape(ctx, m.x, m.out)) return undefined;
+      const r = exactReciprocal(stored(ctx, m.c));
+      return isDecline(r) ? r : ctx.emit('scale', [m.x], { factor: r });
+    }),
     rule(
       'mul-by-constant',
       op('mul', [val('x'), splat('c')], { as: 'out', commutative: true }),
       (m, ctx) =>
         isFloat(ctx, m.x) && keepsShape(ctx, m.x, m.out)
-          ? ctx.emit('scale', [m.x], { factor: first(ctx, m.c) })
+          ? ctx.emit('scale', [m.x], { factor: stored(ctx, m.c) })
           : undefined,
     ),
     rule(
       'scale-of-scale',
       op('scale', [op('scale', [val('x')], { as: 'inner' })], { as: 'out' }),
       (m, ctx) => {
-        const a = (ctx.env.producer(m.inner)!.attrs as { factor: number }).factor;
-        const b = (ctx.env.producer(m.out)!.attrs as { factor: number }).factor;
-        return ctx.emit('scale', [m.x], { factor: a * b });
+        const f = combinedScale(
+          ctx.attrs(m.inner, 'scale').factor,
+          ctx.attrs(m.out, 'scale').factor,
+        );
+        return isDecline(f) ? f : ctx.emit('scale', [m.x], { factor: f });
       },
     ),
     rule('scale-by-one', op('scale', [val('x')], { where: (a) => a.factor === 1 }), (m) => m.x),
@@ -70,8 +120,8 @@ export const canonicalize = rewritePass(
       'transpose-of-transpose',
       op('transpose', [op('transpose', [val('x')], { as: 'inner' })], { as: 'out' }),
       (m, ctx) => {
-        const p1 = (ctx.env.producer(m.inner)!.attrs as { perm: number[] }).perm;
-        const p2 = (ctx.env.producer(m.out)!.attrs as { perm: number[] }).perm;
+        const p1 = ctx.attrs(m.inner, 'transpose').perm;
+        const p2 = ctx.attrs(m.out, 'transpose').perm;
         return ctx.emit('transpose', [m.x], { perm: p2.map((p) => p1[p]!) });
       },
     ),
@@ -103,19 +153,17 @@ export const canonicalize = rewritePass(
       'scale-out-of-transpose',
       op('transpose', [op('scale', [val('x')], { as: 's', singleUse: true })], { as: 'out' }),
       (m, ctx) => {
-        const f = (ctx.env.producer(m.s)!.attrs as { factor: number }).factor;
-        return ctx.emit(
-          'scale',
-          [ctx.emit('transpose', [m.x], ctx.env.producer(m.out)!.attrs as never)],
-          { factor: f },
-        );
+        const f = ctx.attrs(m.s, 'scale').factor;
+        return ctx.emit('scale', [ctx.emit('transpose', [m.x], ctx.attrs(m.out, 'transpose'))], {
+          factor: f,
+        });
       },
     ),
     rule(
       'scale-out-of-reshape',
       op('reshape', [op('scale', [val('x')], { as: 's', singleUse: true })], { as: 'out' }),
       (m, ctx) => {
-        const f = (ctx.env.producer(m.s)!.attrs as { factor: number }).factor;
+        const f = ctx.attrs(m.s, 'scale').factor;
         return ctx.emit('scale', [ctx.emit('reshape', [m.x], { shape: ctx.typeOf(m.out).shape })], {
           factor: f,
         });

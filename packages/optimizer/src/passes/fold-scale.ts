@@ -30,6 +30,19 @@ export const foldScale: Pass = {
         continue;
       if (!lin.inputs.slice(1).every(frozen)) continue;
       const c = n.attrs.factor as number;
+      // x·(W·c) + b·c forms every partial sum c times the written one: for 0 < c ≤ 1 none is
+      // larger (no new f32 overflow); a negative c would flip the sign of an exactly
+      // cancelling sum's zero, and 0, inf or NaN reach each term differently.
+      if (!(c > 0 && c <= 1)) {
+        ctx.decline?.({
+          pass: 'fold-scale',
+          rule: 'fold-scale',
+          node: n.outputs[0]!,
+          op: 'scale',
+          reason: `factor ${c}: only 0 < c ≤ 1 folds into weights exactly (a larger one could overflow a partial sum the written graph keeps in range; 0, inf, NaN or a sign reach each term differently)`,
+        });
+        continue;
+      }
       const scaled = lin.inputs.slice(1).map((w) => {
         const p = params.get(w)!;
         const name = uniqueName(`${w}.scaled`, taken);

@@ -4,6 +4,7 @@ import type { MatchEnv } from '../pattern.js';
 import { matchAt, op, splat, val } from '../pattern.js';
 import type { Decline, RewriteCtx } from '../rewrite.js';
 import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
+import { combinedScale } from './canonicalize.js';
 
 /**
  * `softmax(scale·q·kᵀ [softcap] [mask] [causal]) · v` → `attention(q, k, v, mask?)`.
@@ -191,10 +192,28 @@ function peelInner(
       s = cap.inner!;
     }
   }
+  const combine = (f: number): Decline | undefined => {
+    const c = combinedScale(attrs.scale!, f);
+    if (isDecline(c)) return c;
+    attrs.scale = c;
+    return undefined;
+  };
   const sc = matchAt(op('scale', [val('inner')]), s, env);
   if (sc && layer(s)) {
-    attrs.scale = attrs.scale! * ctx.attrs(s, 'scale').factor;
+    const why = combine(ctx.attrs(s, 'scale').factor);
+    if (why) return why;
     s = sc.inner!;
+  }
+  // s / c for a c without an exact reciprocal (canonicalize keeps the div): the op's scale
+  // 1/c rounds the logits once more, within the attention op's precision contract.
+  const dv = matchAt(op('div', [val('inner'), splat('c')]), s, env);
+  if (dv && layer(s)) {
+    const c = Math.fround(env.constant(dv.c!)![0]!);
+    if (!Number.isFinite(c) || c === 0)
+      return decline(`the scores are divided by ${c}: only a finite, non-zero divisor fuses`);
+    const why = combine(1 / c);
+    if (why) return why;
+    s = dv.inner!;
   }
   const mm = matchAt(op('bmm', [val('a'), val('b')], { as: 'mm' }), s, env);
   if (!mm)
@@ -202,8 +221,26 @@ function peelInner(
       `the scores ${from(s, env)} are not a matmul q·kᵀ (with scale, softcap, mask or causal)`,
     );
   const n = ctx.attrs(mm.mm!, 'bmm');
-  const q = n.transpose_a ? swapLast2(mm.a!, ctx) : mm.a!;
-  const k = n.transpose_b ? mm.b! : swapLast2(mm.b!, ctx);
+  // A scale on q or on k (q·(1/√d) before the product, as Hugging Face writes it) is the
+  // op's scale: the kernels form the dot product without storing it, so no f32 overflow of
+  // an unscaled product can appear that the written graph did not have (on the JS backend;
+  // see docs/passes.md for WGSL). Only finite, non-zero factors: 0 or inf on an operand
+  // reaches the sum differently than on the product.
+  const unscaled = (v: string): string | Decline => {
+    const p = matchAt(op('scale', [val('x')], { as: 'sc' }), v, env);
+    if (!p) return v;
+    const f = ctx.attrs(p.sc!, 'scale').factor;
+    if (!Number.isFinite(f) || f === 0)
+      return decline(`the operand %${v} is scaled by ${f}: only a finite, non-zero factor fuses`);
+    const why = combine(f);
+    return why ?? p.x!;
+  };
+  const a = unscaled(mm.a!);
+  if (isDecline(a)) return a;
+  const b = unscaled(mm.b!);
+  if (isDecline(b)) return b;
+  const q = n.transpose_a ? swapLast2(a, ctx) : a;
+  const k = n.transpose_b ? b : swapLast2(b, ctx);
   return { q, k, attrs };
 }
 

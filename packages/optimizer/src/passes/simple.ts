@@ -20,8 +20,17 @@ import { isSwapLast2 } from './canonicalize.js';
 export const dce: Pass = {
   name: 'dce',
   description: 'remove nodes whose results no output needs',
+  idempotent: true,
   run: (g) => deadCodeElimination(g),
 };
+
+/** Attribute keys by attrs object: nodes a pass leaves alone keep theirs between passes. */
+const attrKeys = new WeakMap<object, string>();
+function attrsKey(attrs: object): string {
+  let k = attrKeys.get(attrs);
+  if (k === undefined) attrKeys.set(attrs, (k = canonicalKey(attrs)));
+  return k;
+}
 
 /**
  * Common subexpressions: a node with the same op, inputs and attributes as an earlier one
@@ -30,6 +39,7 @@ export const dce: Pass = {
 export const cse: Pass = {
   name: 'cse',
   description: 'merge nodes that compute the same thing',
+  idempotent: true,
   run: (g, ctx) => {
     const seen = new Map<string, Node>();
     const replace = new Map<string, string>();
@@ -38,7 +48,7 @@ export const cse: Pass = {
       // Inputs first read through earlier merges, so chains of duplicates merge too.
       const n = { ...n0, inputs: n0.inputs.map((i) => replace.get(i) ?? i) };
       // Object.is semantics: constants that differ only in NaN, ±inf or −0 stay apart.
-      const key = canonicalKey([n.op, n.inputs, n.attrs, n.outputs.length]);
+      const key = `${n.op}|${n.outputs.length}|${canonicalKey(n.inputs)}|${attrsKey(n0.attrs)}`;
       const prev = seen.get(key);
       if (prev !== undefined && !n.outputs.some((o) => g.outputs.includes(o))) {
         n.outputs.forEach((o, i) => replace.set(o, prev.outputs[i]!));
@@ -70,6 +80,7 @@ const FOLD_LIMIT = 4096;
 export const constantFolding: Pass = {
   name: 'constant-folding',
   description: 'evaluate nodes whose inputs are all constants',
+  idempotent: true,
   run: (g, ctx) => {
     const env = matchEnv(g, { frozenParams: ctx.frozenParams });
     const folded = new Map<string, RefTensor>();

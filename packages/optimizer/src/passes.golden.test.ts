@@ -1,0 +1,459 @@
+/**
+ * Golden tests for every pass and rule: a graph where it fires → the exact graph after it,
+ * and a look-alike that must stay unchanged — with the reason the rule gives when it
+ * matched and declined. (fuse-attention's forms are in fuse-attention.test.ts; its
+ * declines are here.)
+ */
+import { describe, expect, it } from 'vitest';
+import { parseGraph, printGraph } from '@glimpse/ir';
+import { optimizeWithResults } from './optimize.js';
+
+const X = '%x: f32[B,4,8]';
+
+/** Run `passes` on `text`; the result printed, the rules that fired and the declines. */
+function run(passes: string, text: string, frozen = false) {
+  const r = optimizeWithResults(parseGraph(text), {
+    passes: passes.split(','),
+    frozenParams: frozen,
+  });
+  return {
+    text: printGraph(r.graph),
+    fired: r.trace.filter((t) => t.rule !== 'dce').map((t) => t.rule),
+    declines: r.declines.map((d) => `${d.rule} at %${d.node}: ${d.reason}`),
+  };
+}
+
+/** `text` through `passes` gives exactly `want` (both as printed). */
+function fires(passes: string, rule: string, text: string, want: string, frozen = false) {
+  const r = run(passes, text, frozen);
+  expect(r.text).toBe(printGraph(parseGraph(want)));
+  expect(r.fired).toContain(rule);
+}
+
+/** `text` stays as it is; with `reason`, the rule says so. */
+function stays(passes: string, text: string, reason?: RegExp, frozen = false) {
+  const r = run(passes, text, frozen);
+  expect(r.text).toBe(printGraph(parseGraph(text)));
+  expect(r.fired).toEqual([]);
+  if (reason) expect(r.declines.join('\n')).toMatch(reason);
+}
+
+const g = (body: string, ret = '%y', ins = X) => `graph @g(${ins}) {\n${body}\n  return ${ret}\n}`;
+
+describe('canonicalize', () => {
+  it('div-by-constant: x/4 → scale 0.25; x/3 declines (no exact reciprocal)', () => {
+    fires(
+      'canonicalize',
+      'div-by-constant',
+      g(`  %c: f32[] = constant[value=[4.0]]\n  %y: f32[B,4,8] = div %x, %c`),
+      g(`  %y: f32[B,4,8] = scale[factor=0.25] %x`),
+    );
+    stays(
+      'canonicalize',
+      g(`  %c: f32[] = constant[value=[3.0]]\n  %y: f32[B,4,8] = div %x, %c`),
+      /div-by-constant at %y: 1\/3 is not exact in f32/,
+    );
+    // x/(−0) is x·(−inf) for every x, signs and NaN included
+    fires(
+      'canonicalize',
+      'div-by-constant',
+      g(`  %c: f32[] = constant[value=[-0.0]]\n  %y: f32[B,4,8] = div %x, %c`),
+      g(`  %y: f32[B,4,8] = scale[factor=-inf] %x`),
+    );
+  });
+
+  it('mul-by-constant: c·x and x·c → scale by c as stored in f32; a non-splat stays', () => {
+    fires(
+      'canonicalize',
+      'mul-by-constant',
+      g(`  %c: f32[] = constant[value=[0.1]]\n  %y: f32[B,4,8] = mul %c, %x`),
+      g(`  %y: f32[B,4,8] = scale[factor=${Math.fround(0.1)}] %x`),
+    );
+    stays(
+      'canonicalize',
+      g(
+        `  %c: f32[8] = constant[shape=[8], value=[1.0,2.0,1.0,1.0,1.0,1.0,1.0,1.0]]\n  %y: f32[B,4,8] = mul %x, %c`,
+      ),
+    );
+  });
+
+  it('scale-of-scale: same side of 1 combines; both sides of 1 declines', () => {
+    fires(
+      'canonicalize',
+      'scale-of-scale',
+      g(`  %a: f32[B,4,8] = scale[factor=2.0] %x\n  %y: f32[B,4,8] = scale[factor=4.0] %a`),
+      g(`  %y: f32[B,4,8] = scale[factor=8.0] %x`),
+    );
+    fires(
+      'canonicalize',
+      'scale-of-scale',
+      g(`  %a: f32[B,4,8] = scale[factor=inf] %x\n  %y: f32[B,4,8] = scale[factor=0.0] %a`),
+      g(`  %y: f32[B,4,8] = scale[factor=nan] %x`),
+    );
+    stays(
+      'canonicalize',
+      g(`  %a: f32[B,4,8] = scale[factor=1e30] %x\n  %y: f32[B,4,8] = scale[factor=1e-30] %a`),
+      /scale-of-scale at %y: factors 1e\+30 and 1e-30 lie on both sides of 1/,
+    );
+  });
+
+  it('scale-by-one: x·1 → x; a graph output keeps its node', () => {
+    fires(
+      'canonicalize',
+      'scale-by-one',
+      g(`  %a: f32[B,4,8] = scale[factor=1.0] %x\n  %y: f32[B,4,8] = relu %a`),
+      g(`  %y: f32[B,4,8] = relu %x`),
+    );
+    stays(
+      'canonicalize',
+      g(`  %y: f32[B,4,8] = scale[factor=1.0] %x`),
+      /scale-by-one at %y: %y is a graph output/,
+    );
+  });
+
+  it('transposes: chains compose, identities vanish; a real permutation stays', () => {
+    fires(
+      'canonicalize',
+      'transpose-of-transpose',
+      g(
+        `  %a: f32[B,8,4] = transpose[perm=[0,2,1]] %x\n  %b: f32[8,B,4] = transpose[perm=[1,0,2]] %a\n  %y: f32[8,B,4] = relu %b`,
+      ),
+      g(`  %b: f32[8,B,4] = transpose[perm=[2,0,1]] %x\n  %y: f32[8,B,4] = relu %b`),
+    );
+    fires(
+      'canonicalize',
+      'identity-transpose',
+      g(`  %a: f32[B,4,8] = transpose[perm=[0,1,2]] %x\n  %y: f32[B,4,8] = relu %a`),
+      g(`  %y: f32[B,4,8] = relu %x`),
+    );
+    stays('canonicalize', g(`  %y: f32[B,8,4] = transpose[perm=[0,2,1]] %x`));
+  });
+
+  it('reshapes: chains collapse, identities vanish; a real reshape stays', () => {
+    fires(
+      'canonicalize',
+      'reshape-of-reshape',
+      g(
+        `  %a: f32[B,32] = reshape[shape=[B,32]] %x\n  %b: f32[B,2,16] = reshape[shape=[B,2,16]] %a\n  %y: f32[B,2,16] = relu %b`,
+      ),
+      g(`  %b: f32[B,2,16] = reshape[shape=[B,2,16]] %x\n  %y: f32[B,2,16] = relu %b`),
+    );
+    fires(
+      'canonicalize',
+      'identity-reshape',
+      g(`  %a: f32[B,4,8] = reshape[shape=[B,4,8]] %x\n  %y: f32[B,4,8] = relu %a`),
+      g(`  %y: f32[B,4,8] = relu %x`),
+    );
+    stays('canonicalize', g(`  %y: f32[B,32] = reshape[shape=[B,32]] %x`));
+  });
+
+  it('scale-out-of-bmm: a factor ≥ 1 moves to the product; a factor < 1 or 0 declines', () => {
+    fires(
+      'canonicalize',
+      'scale-out-of-bmm-a',
+      g(`  %a: f32[B,4,8] = scale[factor=2.0] %x\n  %y: f32[B,4,4] = bmm[transpose_b=true] %a, %x`),
+      g(
+        `  %y.bmm: f32[B,4,4] = bmm[transpose_b=true] %x, %x\n  %y: f32[B,4,4] = scale[factor=2.0] %y.bmm`,
+      ),
+    );
+    fires(
+      'canonicalize',
+      'scale-out-of-bmm-b',
+      g(`  %a: f32[B,4,8] = scale[factor=3.0] %x\n  %y: f32[B,4,4] = bmm[transpose_b=true] %x, %a`),
+      g(
+        `  %y.bmm: f32[B,4,4] = bmm[transpose_b=true] %x, %x\n  %y: f32[B,4,4] = scale[factor=3.0] %y.bmm`,
+      ),
+    );
+    stays(
+      'canonicalize',
+      g(
+        `  %a: f32[B,4,8] = scale[factor=0.125] %x\n  %y: f32[B,4,4] = bmm[transpose_b=true] %a, %x`,
+      ),
+      /scale-out-of-bmm-a at %y: factor 0.125: moved past the sum, the product could overflow/,
+    );
+    stays(
+      'canonicalize',
+      g(`  %a: f32[B,4,8] = scale[factor=0.0] %x\n  %y: f32[B,4,4] = bmm[transpose_b=true] %a, %x`),
+      /factor 0: moved past the sum, NaN, ±inf, ±0 or a sign/,
+    );
+  });
+
+  it('scale-out-of-transpose and -reshape: any factor (data movement is exact)', () => {
+    fires(
+      'canonicalize',
+      'scale-out-of-transpose',
+      g(
+        `  %a: f32[B,4,8] = scale[factor=nan] %x\n  %b: f32[B,8,4] = transpose[perm=[0,2,1]] %a\n  %y: f32[B,8,4] = relu %b`,
+      ),
+      g(
+        `  %b.transpose: f32[B,8,4] = transpose[perm=[0,2,1]] %x\n  %b: f32[B,8,4] = scale[factor=nan] %b.transpose\n  %y: f32[B,8,4] = relu %b`,
+      ),
+    );
+    fires(
+      'canonicalize',
+      'scale-out-of-reshape',
+      g(
+        `  %a: f32[B,4,8] = scale[factor=-0.0] %x\n  %b: f32[B,32] = reshape[shape=[B,32]] %a\n  %y: f32[B,32] = relu %b`,
+      ),
+      g(
+        `  %b.reshape: f32[B,32] = reshape[shape=[B,32]] %x\n  %b: f32[B,32] = scale[factor=-0.0] %b.reshape\n  %y: f32[B,32] = relu %b`,
+      ),
+    );
+    // A scale with another use stays where it is (moving it would compute it twice).
+    stays(
+      'canonicalize',
+      g(
+        `  %a: f32[B,4,8] = scale[factor=2.0] %x\n  %b: f32[B,8,4] = transpose[perm=[0,2,1]] %a\n  %c: f32[B,4,8] = relu %a`,
+        '%b, %c',
+      ),
+    );
+  });
+
+  it('where: not c swaps the branches, a constant condition picks one; a computed one stays', () => {
+    const ins = `${X}, %m: bool[B,4,8]`;
+    fires(
+      'canonicalize',
+      'where-of-not',
+      g(
+        `  %n: bool[B,4,8] = not %m\n  %z: f32[] = constant[value=[0.0]]\n  %y: f32[B,4,8] = where %n, %x, %z`,
+        '%y',
+        ins,
+      ),
+      g(`  %z: f32[] = constant[value=[0.0]]\n  %y: f32[B,4,8] = where %m, %z, %x`, '%y', ins),
+    );
+    fires(
+      'canonicalize',
+      'where-of-constant',
+      g(
+        `  %t: bool[] = constant[dtype=bool, value=[1.0]]\n  %z: f32[] = constant[value=[0.0]]\n  %a: f32[B,4,8] = where %t, %x, %z\n  %y: f32[B,4,8] = relu %a`,
+      ),
+      g(`  %y: f32[B,4,8] = relu %x`),
+    );
+    stays(
+      'canonicalize',
+      g(`  %z: f32[] = constant[value=[0.0]]\n  %y: f32[B,4,8] = where %m, %x, %z`, '%y', ins),
+    );
+  });
+
+  it('identity-expand: an expand to the same shape vanishes; a real one stays', () => {
+    fires(
+      'canonicalize',
+      'identity-expand',
+      g(`  %a: f32[B,4,8] = expand[shape=[B,4,8]] %x\n  %y: f32[B,4,8] = relu %a`),
+      g(`  %y: f32[B,4,8] = relu %x`),
+    );
+    stays(
+      'canonicalize',
+      `graph @g(%x: f32[B,1,8]) {\n  %y: f32[B,4,8] = expand[shape=[B,4,8]] %x\n  return %y\n}`,
+    );
+  });
+
+  it('the worklist reaches the fixpoint of a chain in one pass', () => {
+    fires(
+      'canonicalize',
+      'scale-of-scale',
+      g(
+        `  %a: f32[B,4,8] = scale[factor=2.0] %x\n  %b: f32[B,4,8] = scale[factor=2.0] %a\n  %c: f32[B,4,8] = scale[factor=2.0] %b\n  %y: f32[B,4,8] = scale[factor=0.125] %c`,
+      ),
+      g(`  %c: f32[B,4,8] = scale[factor=8.0] %x\n  %y: f32[B,4,8] = scale[factor=0.125] %c`),
+    );
+  });
+});
+
+describe('cse', () => {
+  it('merges equal nodes; constants that differ only in inf, NaN or −0 stay apart', () => {
+    fires(
+      'cse',
+      'cse',
+      g(`  %a: f32[B,4,8] = relu %x\n  %b: f32[B,4,8] = relu %x\n  %y: f32[B,4,8] = add %a, %b`),
+      g(`  %a: f32[B,4,8] = relu %x\n  %y: f32[B,4,8] = add %a, %a`),
+    );
+    for (const [u, v] of [
+      ['inf', '-inf'],
+      ['nan', 'inf'],
+      ['0.0', '-0.0'],
+    ])
+      stays(
+        'cse',
+        g(
+          `  %a: f32[] = constant[value=[${u}]]\n  %b: f32[] = constant[value=[${v}]]\n  %p: f32[B,4,8] = add %x, %a\n  %q: f32[B,4,8] = add %x, %b\n  %y: f32[B,4,8] = sub %p, %q`,
+        ),
+      );
+    // NaN constants are one value (Object.is): they merge.
+    fires(
+      'cse',
+      'cse',
+      g(
+        `  %a: f32[] = constant[value=[nan]]\n  %b: f32[] = constant[value=[nan]]\n  %p: f32[B,4,8] = add %x, %a\n  %q: f32[B,4,8] = add %x, %b\n  %y: f32[B,4,8] = sub %p, %q`,
+      ),
+      g(
+        `  %a: f32[] = constant[value=[nan]]\n  %p: f32[B,4,8] = add %x, %a\n  %y: f32[B,4,8] = sub %p, %p`,
+      ),
+    );
+  });
+});
+
+describe('constant-folding', () => {
+  it('evaluates nodes of constants (rounded to f32); a node reading an input stays', () => {
+    fires(
+      'constant-folding',
+      'constant-folding',
+      g(
+        `  %a: f32[] = constant[value=[1e30]]\n  %b: f32[] = mul %a, %a\n  %c: f32[] = constant[value=[-0.0]]\n  %d: f32[] = mul %c, %c\n  %e: f32[] = add %b, %d\n  %y: f32[B,4,8] = add %x, %e`,
+      ),
+      g(`  %e: f32[] = constant[value=[inf]]\n  %y: f32[B,4,8] = add %x, %e`),
+    );
+    stays(
+      'constant-folding',
+      g(`  %a: f32[] = constant[value=[2.0]]\n  %y: f32[B,4,8] = add %x, %a`),
+    );
+  });
+});
+
+describe('dce', () => {
+  it('removes what no output needs; keeps what one does', () => {
+    expect(run('dce', g(`  %a: f32[B,4,8] = relu %x\n  %y: f32[B,4,8] = tanh %x`)).text).toBe(
+      printGraph(parseGraph(g(`  %y: f32[B,4,8] = tanh %x`))),
+    );
+    stays('dce', g(`  %a: f32[B,4,8] = relu %x\n  %y: f32[B,4,8] = tanh %a`));
+  });
+});
+
+describe('fuse-elementwise', () => {
+  it('a single-use chain becomes one program; a value used twice is kept', () => {
+    fires(
+      'fuse-elementwise',
+      'fuse-elementwise',
+      g(
+        `  %a: f32[B,4,8] = relu %x\n  %b: f32[B,4,8] = scale[factor=-0.0] %a\n  %y: f32[B,4,8] = add %b, %x`,
+      ),
+      g(`  %y: f32[B,4,8] = elementwise[program=["$0",relu,-0.0,mul,"$0",add]] %x`),
+    );
+    stays(
+      'fuse-elementwise',
+      g(`  %a: f32[B,4,8] = relu %x\n  %y: f32[B,4,4] = bmm[transpose_b=true] %a, %a`, '%y'),
+    );
+  });
+});
+
+const W = 'params(%w1: f32[8,8] = uniform(-1, 1), %w2: f32[8,8] = uniform(-1, 1))';
+const lin = (body: string, ret: string) => `graph @g(${X}) ${W} {\n${body}\n  return ${ret}\n}`;
+
+describe('fuse-qkv-projection', () => {
+  it('linears sharing an input over frozen weights stack; without frozen params nothing', () => {
+    const text = lin(
+      `  %a: f32[B,4,8] = linear %x, %w1\n  %b: f32[B,4,8] = linear %x, %w2\n  %y: f32[B,4,8] = add %a, %b`,
+      '%y',
+    );
+    const r = run('fuse-qkv-projection', text, true);
+    expect(r.fired).toEqual(['fuse-qkv-projection']);
+    expect(r.text).toMatch(
+      /%a.packed: f32\[B,4,16\] = linear %x, %a.stacked_weight\n {2}%a: f32\[B,4,8\], %b: f32\[B,4,8\] = split\[axis=-1, sizes=\[8,8\]\] %a.packed/,
+    );
+    stays('fuse-qkv-projection', text);
+  });
+});
+
+describe('fold-scale', () => {
+  it('a scale 0 < c ≤ 1 after a linear folds into frozen weights; c > 1 declines', () => {
+    const text = (c: string) =>
+      lin(`  %a: f32[B,4,8] = linear %x, %w1\n  %y: f32[B,4,8] = scale[factor=${c}] %a`, '%y');
+    const r = run('fold-scale', text('0.5'), true);
+    expect(r.fired).toEqual(['fold-scale']);
+    expect(r.text).toMatch(/%y: f32\[B,4,8\] = linear %x, %w1.scaled\n/);
+    stays('fold-scale', text('2.0'), /fold-scale at %y: factor 2: only 0 < c ≤ 1 folds/, true);
+    stays('fold-scale', text('-0.5'), /factor -0.5/, true);
+    stays('fold-scale', text('0.5')); // weights not frozen
+  });
+});
+
+describe('fold-transpose', () => {
+  it('a swap of the last two axes becomes a bmm flag; another permutation stays', () => {
+    fires(
+      'fold-transpose',
+      'fold-transpose-b',
+      g(`  %t: f32[B,8,4] = transpose[perm=[0,2,1]] %x\n  %y: f32[B,4,4] = bmm %x, %t`),
+      g(`  %y: f32[B,4,4] = bmm[transpose_b=true] %x, %x`),
+    );
+    fires(
+      'fold-transpose',
+      'fold-transpose-a',
+      g(`  %t: f32[B,8,4] = transpose[perm=[0,2,1]] %x\n  %y: f32[B,8,8] = bmm %t, %x`),
+      g(`  %y: f32[B,8,8] = bmm[transpose_a=true] %x, %x`),
+    );
+    stays(
+      'fold-transpose',
+      `graph @g(%x: f32[4,4,4]) {\n  %t: f32[4,4,4] = transpose[perm=[1,0,2]] %x\n  %y: f32[4,4,4] = bmm %x, %t\n  return %y\n}`,
+    );
+  });
+
+  it('attention over [B,S,H,d] tensors transposed to [B,H,S,d] reads them in place', () => {
+    const ins = '%q: f32[B,T,2,8], %k: f32[B,T,2,8], %v: f32[B,T,2,8]';
+    const r = run(
+      'fold-transpose',
+      g(
+        `  %qh: f32[B,2,T,8] = transpose[perm=[0,2,1,3]] %q\n  %kh: f32[B,2,T,8] = transpose[perm=[0,2,1,3]] %k\n  %vh: f32[B,2,T,8] = transpose[perm=[0,2,1,3]] %v\n  %y: f32[B,2,T,8] = attention %qh, %kh, %vh`,
+        '%y',
+        ins,
+      ),
+    );
+    expect(r.fired).toEqual(['fold-attention-layout']);
+    expect(r.text).toContain('attention[layout=bshd] %q, %k, %v');
+  });
+});
+
+describe('fuse-attention declines, with reasons', () => {
+  const QKV = '%q: f32[B,T,8], %k: f32[B,S,8], %v: f32[B,S,8]';
+  const scores = `  %s: f32[B,T,S] = bmm[transpose_b=true] %q, %k`;
+  it('softmax over another axis', () => {
+    stays(
+      'fuse-attention',
+      g(
+        `${scores}\n  %p: f32[B,T,S] = softmax[axis=1] %s\n  %y: f32[B,T,8] = bmm %p, %v`,
+        '%y',
+        QKV,
+      ),
+      /fuse-attention at %y: softmax over axis 1, not the key axis \(the last, 2\) of the scores/,
+    );
+  });
+  it('probabilities used elsewhere', () => {
+    stays(
+      'fuse-attention',
+      g(`${scores}\n  %p: f32[B,T,S] = softmax %s\n  %y: f32[B,T,8] = bmm %p, %v`, '%y, %p', QKV),
+      /the probabilities %p are used elsewhere too/,
+    );
+  });
+  it('scores that are not a matmul', () => {
+    stays(
+      'fuse-attention',
+      g(
+        `${scores}\n  %r: f32[B,T,S] = relu %s\n  %p: f32[B,T,S] = softmax %r\n  %y: f32[B,T,8] = bmm %p, %v`,
+        '%y',
+        QKV,
+      ),
+      /the scores %r \(relu\) are not a matmul q·kᵀ/,
+    );
+  });
+  it('a scale of 0 on q', () => {
+    stays(
+      'fuse-attention',
+      g(
+        `  %q0: f32[B,T,8] = scale[factor=0.0] %q\n  %s: f32[B,T,S] = bmm[transpose_b=true] %q0, %k\n  %p: f32[B,T,S] = softmax %s\n  %y: f32[B,T,8] = bmm %p, %v`,
+        '%y',
+        QKV,
+      ),
+      /the operand %q0 is scaled by 0: only a finite, non-zero factor fuses/,
+    );
+  });
+  it('a causal tril that is neither top-left nor bottom-right', () => {
+    stays(
+      'fuse-attention',
+      g(
+        `${scores.replace('[B,T,S]', '[B,T,T]').replace('%k', '%q')}\n  %t: bool[T,T] = tril[k=2] %s\n  %n: f32[] = constant[value=[-inf]]\n  %c: f32[B,T,T] = where %t, %s, %n\n  %p: f32[B,T,T] = softmax %c\n  %y: f32[B,T,8] = bmm %p, %q`,
+        '%y',
+        QKV,
+      ),
+      /the causal mask %t is tril k=2: neither top-left \(k=0\) nor bottom-right/,
+    );
+  });
+});

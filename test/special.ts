@@ -1,0 +1,246 @@
+/**
+ * Special-value differential testing: an optimised graph against the graph as written, on
+ * the same backend (DESIGN.md, "Special values are semantics, not noise").
+ *
+ * Per element, with `naive` the graph as written on that backend, `opt` the optimised graph
+ * on it, and `ref` the float64 reference of the graph as written:
+ *
+ * - Where the written graph gives NaN, ±inf or ±0 and the exact result (ref stored as f32)
+ *   is that same special value, the optimised graph must give it too: NaN meets NaN, an inf
+ *   its sign, a zero its sign.
+ * - Where the written graph's special value is only an artefact of f32 (an intermediate
+ *   that overflowed to inf, or underflowed to 0, where float64 stayed finite), the optimised
+ *   graph may give that artefact or the exact result: a rewrite may keep a value in range
+ *   that the written order let overflow — never the other way round.
+ * - Finite values follow the precision contract: max |opt − ref| ≤ 2·max |naive − ref| +
+ *   1e-6 over the output's elements (finite in both).
+ */
+import type { Graph, RefTensor, Tensor } from '@glimpse/ir';
+import { concreteShape, fromNumbers, randomStream, toNumbers } from '@glimpse/ir';
+import type { OptimizeOptions } from '@glimpse/optimizer';
+import { PASSES } from '@glimpse/optimizer';
+import { expect } from 'vitest';
+import { SPECIAL_NUMBERS } from './graph-gen.js';
+
+type Kind = 'nan' | '+inf' | '-inf' | '+0' | '-0' | 'finite';
+export function kind(x: number): Kind {
+  if (Number.isNaN(x)) return 'nan';
+  if (x === Infinity) return '+inf';
+  if (x === -Infinity) return '-inf';
+  if (x === 0) return Object.is(x, -0) ? '-0' : '+0';
+  return 'finite';
+}
+const special = (k: Kind) => k !== 'finite';
+
+export interface Mismatch {
+  index: number;
+  opt: number;
+  naive: number;
+  ref: number;
+  why: string;
+}
+
+/** Element-wise check; returns the first mismatch or the contract failure, or undefined. */
+export function compareSpecial(
+  opt: ArrayLike<number>,
+  naive: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  rounded: (x: number) => number = Math.fround,
+): Mismatch | undefined {
+  let optErr = 0;
+  let naiveErr = 0;
+  let worst = -1;
+  for (let i = 0; i < naive.length; i++) {
+    const o = opt[i]!;
+    const n = naive[i]!;
+    const r = ref[i]!;
+    const kn = kind(n);
+    const ko = kind(o);
+    const kr = kind(rounded(r));
+    const bad = (why: string): Mismatch => ({ index: i, opt: o, naive: n, ref: r, why });
+    if (special(kn)) {
+      if (ko === kn) continue;
+      if (kn === kr) return bad(`the graph as written gives ${kn}, the optimised graph ${ko}`);
+      // An f32 artefact of the written order: the exact result is as good.
+      if (special(kr) ? ko === kr : ko === 'finite' || ko === '+0' || ko === '-0') continue;
+      return bad(`written ${kn} (exact ${kr}), optimised ${ko}`);
+    }
+    // The written graph gives a finite, non-zero value.
+    if (ko === 'nan' || ko === '+inf' || ko === '-inf')
+      return bad(`the graph as written gives a finite value, the optimised graph ${ko}`);
+    if (!Number.isFinite(r)) continue; // f64 overflowed (never here) — nothing to measure
+    const eo = Math.abs(o - r);
+    const en = Math.abs(n - r);
+    if (eo > optErr) {
+      optErr = eo;
+      worst = i;
+    }
+    naiveErr = Math.max(naiveErr, en);
+  }
+  if (worst >= 0 && optErr > 2 * naiveErr + 1e-6)
+    return {
+      index: worst,
+      opt: opt[worst]!,
+      naive: naive[worst]!,
+      ref: ref[worst]!,
+      why: `precision contract: max |opt − ref| = ${optErr} > 2·${naiveErr} + 1e-6`,
+    };
+  return undefined;
+}
+
+export function expectSpecialEqual(
+  what: string,
+  opt: Tensor,
+  naive: Tensor,
+  ref: RefTensor,
+  rounded?: (x: number) => number,
+) {
+  expect(opt.shape, `${what} shape`).toEqual(naive.shape);
+  expect(opt.dtype, `${what} dtype`).toBe(naive.dtype);
+  const isFloat = naive.dtype === 'f32' || naive.dtype === 'f16';
+  const o = toNumbers(opt);
+  const n = toNumbers(naive);
+  if (!isFloat) {
+    expect(Array.from(o), `${what}: ${naive.dtype} values`).toEqual(Array.from(n));
+    return;
+  }
+  const m = compareSpecial(o, n, ref.data, rounded);
+  if (m !== undefined)
+    expect.fail(
+      `${what}[${m.index}]: ${m.why} (optimised ${m.opt}, as written ${m.naive}, float64 ${m.ref})`,
+    );
+}
+
+/** Inputs where about half the elements are special or extreme. */
+export function specialInputs(
+  g: Graph,
+  binding: Record<string, number>,
+  seed: number,
+): Record<string, Tensor> {
+  const rnd = randomStream(seed, 'special-inputs');
+  return Object.fromEntries(
+    g.inputs.map((inp) => {
+      const shape = concreteShape(inp.type.shape, binding);
+      const n = shape.reduce((a, b) => a * b, 1);
+      const data = Array.from({ length: n }, () =>
+        rnd() < 0.5 ? SPECIAL_NUMBERS[Math.floor(rnd() * SPECIAL_NUMBERS.length)]! : rnd() * 4 - 2,
+      );
+      return [inp.name, fromNumbers(inp.type.dtype, shape, data)];
+    }),
+  );
+}
+
+/** Every level and every pass alone, with params frozen (fold-scale, fuse-qkv fire). */
+export const PIPELINES: readonly { name: string; opts: OptimizeOptions }[] = [
+  { name: '-O1', opts: { level: 1 } },
+  { name: '-O2', opts: { level: 2 } },
+  { name: '-O2 frozen', opts: { level: 2, frozenParams: true } },
+  ...Object.keys(PASSES).map((p) => ({
+    name: `--passes ${p}`,
+    opts: { passes: [p], frozenParams: true },
+  })),
+];
+
+/** Hand-written graphs: each a simplification that would be wrong on special values. */
+export const SPECIAL_GRAPHS: Record<string, string> = {
+  'x − x is not 0 (inf, NaN)': `graph @g(%x: f32[8]) {
+  %y: f32[8] = sub %x, %x
+  return %y
+}`,
+  'x / x is not 1': `graph @g(%x: f32[8]) {
+  %y: f32[8] = div %x, %x
+  return %y
+}`,
+  'x · 0 is not 0': `graph @g(%x: f32[8]) {
+  %z: f32[] = constant[value=[0.0]]
+  %y: f32[8] = mul %x, %z
+  return %y
+}`,
+  'x + 0 is not x for −0': `graph @g(%x: f32[8]) {
+  %z: f32[] = constant[value=[0.0]]
+  %y: f32[8] = add %x, %z
+  return %y
+}`,
+  'equal(x, x) is false for NaN': `graph @g(%x: f32[8]) {
+  %e: bool[8] = equal %x, %x
+  %z: f32[] = constant[value=[7.0]]
+  %y: f32[8] = where %e, %x, %z
+  return %y
+}`,
+  'inf and −inf constants stay apart (cse)': `graph @g(%x: f32[8]) {
+  %a: f32[] = constant[value=[inf]]
+  %b: f32[] = constant[value=[-inf]]
+  %y1: f32[8] = add %x, %a
+  %y2: f32[8] = add %x, %b
+  %y: f32[8] = sub %y1, %y2
+  return %y
+}`,
+  'NaN and inf constants stay apart (cse)': `graph @g(%x: f32[8]) {
+  %a: f32[] = constant[value=[nan]]
+  %b: f32[] = constant[value=[inf]]
+  %y1: f32[8] = add %x, %a
+  %y2: f32[8] = add %x, %b
+  %e: bool[8] = equal %y2, %y2
+  %z: f32[] = constant[value=[7.0]]
+  %y: f32[8] = where %e, %y1, %z
+  return %y
+}`,
+  '0 and −0 stay apart (cse, through 1/x)': `graph @g(%x: f32[8]) {
+  %a: f32[] = constant[value=[0.0]]
+  %b: f32[] = constant[value=[-0.0]]
+  %one: f32[] = constant[value=[1.0]]
+  %y1: f32[8] = mul %x, %a
+  %y2: f32[8] = mul %x, %b
+  %r1: f32[8] = div %one, %y1
+  %r2: f32[8] = div %one, %y2
+  %y: f32[8] = sub %r1, %r2
+  return %y
+}`,
+  'a scale chain through inf and 0': `graph @g(%x: f32[8]) {
+  %a: f32[8] = scale[factor=inf] %x
+  %y: f32[8] = scale[factor=0.0] %a
+  return %y
+}`,
+  'a scale chain that overflows in between': `graph @g(%x: f32[8]) {
+  %a: f32[8] = scale[factor=1e30] %x
+  %y: f32[8] = scale[factor=1e-30] %a
+  return %y
+}`,
+  'division by a constant that has no exact reciprocal': `graph @g(%x: f32[8]) {
+  %c: f32[] = constant[value=[3.0]]
+  %y: f32[8] = div %x, %c
+  return %y
+}`,
+  'division by zero and by inf': `graph @g(%x: f32[8]) {
+  %z: f32[] = constant[value=[-0.0]]
+  %i: f32[] = constant[value=[inf]]
+  %a: f32[8] = div %x, %z
+  %b: f32[8] = div %x, %i
+  %y: f32[8] = add %a, %b
+  return %y
+}`,
+  'a scale of zero moved through a matmul': `graph @g(%x: f32[2,4,4]) {
+  %s: f32[2,4,4] = scale[factor=0.0] %x
+  %y: f32[2,4,4] = bmm %s, %x
+  return %y
+}`,
+  'softmax of a row with +inf and NaN': `graph @g(%x: f32[2,4,8]) {
+  %s: f32[2,4,8] = scale[factor=2.0] %x
+  %y: f32[2,4,8] = softmax[axis=-1] %s
+  return %y
+}`,
+};
+
+/** Inputs for the hand-written graphs: every special value, several times, in each. */
+export function allSpecials(g: Graph): Record<string, Tensor> {
+  return Object.fromEntries(
+    g.inputs.map((inp) => {
+      const shape = inp.type.shape as number[];
+      const n = shape.reduce((a, b) => a * b, 1);
+      const data = Array.from({ length: n }, (_, i) =>
+        i % 3 === 2 ? (i % 7) - 3 : SPECIAL_NUMBERS[i % SPECIAL_NUMBERS.length]!,
+      );
+      return [inp.name, fromNumbers(inp.type.dtype, shape, data)];
+    }),
+  );
+}
