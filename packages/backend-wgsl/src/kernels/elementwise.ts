@@ -75,5 +75,6 @@ export const elementwise: KernelFactory<'elementwise'> = (a, ctx) =>
     ctx,
     ctx.outTypes[0]!,
     (xs, ks) => programExpr(a.program, xs, ks, storageType(ctx.inTypes[0]!)),
-    programConsts(a.program),
+    // One more uniform, always 0: the barrier of programExpr (its last `ks`).
+    [...programConsts(a.program), 0],
   );

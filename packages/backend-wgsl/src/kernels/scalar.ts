@@ -61,7 +61,13 @@ export function programConsts(program: readonly (number | string)[]): number[] {
 
 /**
  * A fused `elementwise` program (postfix) as one WGSL expression over its inputs `xs` and
- * its numbers `ks` (the WGSL names of programConsts, in order).
+ * its numbers `ks` (the WGSL names of programConsts, in order, then a uniform 0).
+ *
+ * WGSL lets a shader compiler assume there are no infinities or NaNs, and SwiftShader's
+ * factors x·a + x·b into x·(a + b) — which for x = inf, a = −inf, b = 0 gives −inf where
+ * the ops, one kernel each, give NaN. Each read of an input after its first goes through an
+ * identity the compiler cannot see through (xor with the bits of a uniform that is 0), so a
+ * fused program computes what its ops compute apart.
  */
 export function programExpr(
   program: readonly (number | string)[],
@@ -71,10 +77,18 @@ export function programExpr(
 ): string {
   const stack: string[] = [];
   let k = 0;
+  const zero = ks[ks.length - 1]!;
+  const seen = new Set<number>();
   for (const tok of program) {
     if (typeof tok === 'number') stack.push(ks[k++]!);
-    else if (tok.startsWith('$')) stack.push(xs[Number(tok.slice(1))]!);
-    else if (tok === 'add' || tok === 'sub' || tok === 'mul' || tok === 'div') {
+    else if (tok.startsWith('$')) {
+      const j = Number(tok.slice(1));
+      const x = xs[j]!;
+      stack.push(
+        seen.has(j) && t === 'f32' ? `bitcast<f32>(bitcast<u32>(${x}) ^ bitcast<u32>(${zero}))` : x,
+      );
+      seen.add(j);
+    } else if (tok === 'add' || tok === 'sub' || tok === 'mul' || tok === 'div') {
       const b = stack.pop()!;
       const a = stack.pop()!;
       stack.push(binaryExpr(tok, t)(a, b));
