@@ -51,6 +51,21 @@ EOF
 block $G dump self-attention --level 2 --trace-rewrites
 cat <<'EOF'
 
+### Why didn't it fuse?
+
+A rule whose pattern matches and that then declines says why, in the same trace: every
+`fuse-attention` near miss (softmax over another axis, probabilities used elsewhere, scores
+that are not q·kᵀ, a causal mask of another alignment, a scale of 0 or inf on q, ...), and
+the other rules' (a division with no exact reciprocal, scales on both sides of 1, a scale
+that may not move past a matmul). [examples/why-not-fused.glimpse](examples/why-not-fused.glimpse)
+is attention with its softmax over the queries:
+
+`glimpse dump docs/examples/why-not-fused.glimpse --level 2 --trace-rewrites`:
+
+EOF
+echo '```'; $G dump docs/examples/why-not-fused.glimpse --level 2 --trace-rewrites | grep '^//'; echo '```'
+cat <<'EOF'
+
 ## Statistics per pass
 
 `glimpse dump self-attention --level 2 --stats --shape T=512`: nodes per op, FLOPs, bytes

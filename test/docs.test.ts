@@ -69,13 +69,29 @@ function passReference(): string {
     ),
     '',
   ];
+  lines.push(
+    'Every pass gives what the graph as written gives — NaN, ±inf and −0 included (DESIGN.md); each',
+    'section says why, and each rule either is an identity for every value or declines (its',
+    'reason shows in `glimpse dump --trace-rewrites`). Finite results follow the precision',
+    'contract. The special-value tests (test/special-values.property.test.ts and its WGSL twin)',
+    'check every pass alone and every level against the graph as written.',
+    '',
+  );
   for (const [name, pass] of Object.entries(PASSES).sort(([a], [b]) => a.localeCompare(b))) {
-    lines.push(`## \`${name}\``, '', pass.description, '');
-    const rules = (pass as { rules?: { name: string; pattern: { describe: string } }[] }).rules;
+    lines.push(`## \`${name}\``, '', pass.description, '', `Exact: ${pass.exact}.`, '');
+    const { rules, ruleExact } = pass as {
+      rules?: { name: string; pattern: { describe: string } }[];
+      ruleExact?: Record<string, string>;
+    };
     if (rules) {
-      lines.push('| rule | pattern |', '|---|---|');
+      expect(Object.keys(ruleExact ?? {}).sort(), `exactness notes of ${name}`).toEqual(
+        rules.map((r) => r.name).sort(),
+      );
+      lines.push('| rule | pattern | exact because |', '|---|---|---|');
       for (const r of rules)
-        lines.push(`| \`${r.name}\` | \`${r.pattern.describe.replace(/\|/g, '\\|')}\` |`);
+        lines.push(
+          `| \`${r.name}\` | \`${r.pattern.describe.replace(/\|/g, '\\|')}\` | ${ruleExact![r.name]} |`,
+        );
       lines.push('');
     }
   }

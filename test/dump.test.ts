@@ -131,6 +131,7 @@ graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
     const boom: Pass = {
       name: 'boom',
       description: 'always fails',
+      exact: 'never runs to the end',
       run: () => {
         throw new Error('kaboom');
       },

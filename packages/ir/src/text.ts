@@ -104,10 +104,10 @@ type Located = Tok & { line: number; col: number };
 const MAX_TEXT = 64 * 1024 * 1024;
 const MAX_DEPTH = 8;
 
-function lex(src: string, file: string | undefined): Located[] {
+/** Tokens one at a time: a 50,000-line file never holds its half-million tokens at once. */
+function* lex(src: string, file: string | undefined): Generator<Located, void, undefined> {
   if (src.length > MAX_TEXT)
     throw new ParseError(`file is larger than ${MAX_TEXT} characters`, file ? { file } : {});
-  const toks: Located[] = [];
   let i = 0;
   let line = 1;
   let lineStart = 0;
@@ -153,9 +153,9 @@ function lex(src: string, file: string | undefined): Located[] {
         v = m![0];
         i += v.length;
       }
-      toks.push({ k: c === '%' ? 'name' : 'gname', v, line, col });
+      yield { k: c === '%' ? 'name' : 'gname', v, line, col };
     } else if (c === '"') {
-      toks.push({ k: 'str', v: readString(), line, col });
+      yield { k: 'str', v: readString(), line, col };
     } else if (/[-+0-9.]/.test(c)) {
       const m = /^[-+]?(?:inf\b|nan\b|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)/.exec(
         src.slice(i, i + 400),
@@ -169,35 +169,47 @@ function lex(src: string, file: string | undefined): Located[] {
         : t.endsWith('nan')
           ? NaN
           : Number(t);
-      toks.push({ k: 'num', v, line, col });
+      yield { k: 'num', v, line, col };
       i += t.length;
     } else if (/[A-Za-z_]/.test(c)) {
       const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i, i + 4096))!;
       const w = m[0];
-      if (w === 'inf') toks.push({ k: 'num', v: Infinity, line, col });
-      else if (w === 'nan') toks.push({ k: 'num', v: NaN, line, col });
-      else toks.push({ k: 'word', v: w, line, col });
+      if (w === 'inf') yield { k: 'num', v: Infinity, line, col };
+      else if (w === 'nan') yield { k: 'num', v: NaN, line, col };
+      else yield { k: 'word', v: w, line, col };
       i += w.length;
     } else if ('()[]{},:='.includes(c)) {
-      toks.push({ k: 'punct', v: c, line, col });
+      yield { k: 'punct', v: c, line, col };
       i++;
     } else {
       err(`unexpected character ${JSON.stringify(c)}`);
     }
   }
-  toks.push({ k: 'eof', line, col: i - lineStart + 1 });
-  return toks;
+  yield { k: 'eof', line, col: i - lineStart + 1 };
 }
 
 class Parser {
-  private p = 0;
+  /** Lookahead: the current token and, when asked for, the one after it. */
+  private readonly ahead: Located[] = [];
   constructor(
-    private readonly toks: Located[],
+    private readonly toks: Iterator<Located, void>,
     private readonly file: string | undefined,
   ) {}
 
+  private peek(k: number): Located | undefined {
+    while (this.ahead.length <= k) {
+      const r = this.toks.next();
+      if (r.done) return undefined;
+      this.ahead.push(r.value);
+    }
+    return this.ahead[k];
+  }
+  private advance() {
+    this.peek(0);
+    this.ahead.shift();
+  }
   private get t(): Located {
-    return this.toks[this.p]!;
+    return this.peek(0)!;
   }
   err(msg: string, t: Located = this.t): never {
     throw new ParseError(msg, {
@@ -214,7 +226,7 @@ class Parser {
         : `${t.k} ${JSON.stringify('v' in t ? t.v : '')}`;
   }
   nextIsColon(): boolean {
-    const n = this.toks[this.p + 1];
+    const n = this.peek(1);
     return n !== undefined && n.k === 'punct' && n.v === ':';
   }
   isPunct(v: string) {
@@ -222,11 +234,11 @@ class Parser {
   }
   punct(v: string) {
     if (!this.isPunct(v)) this.err(`expected '${v}', found ${this.desc(this.t)}`);
-    this.p++;
+    this.advance();
   }
   eat(v: string): boolean {
     if (this.isPunct(v)) {
-      this.p++;
+      this.advance();
       return true;
     }
     return false;
@@ -235,19 +247,19 @@ class Parser {
     const t = this.t;
     if (t.k !== 'word' || (want !== undefined && t.v !== want))
       this.err(`expected ${want ? `'${want}'` : 'a word'}, found ${this.desc(t)}`);
-    this.p++;
+    this.advance();
     return t.v;
   }
   name(): string {
     const t = this.t;
     if (t.k !== 'name') this.err(`expected a %name, found ${this.desc(t)}`);
-    this.p++;
+    this.advance();
     return t.v;
   }
   number(): number {
     const t = this.t;
     if (t.k !== 'num') this.err(`expected a number, found ${this.desc(t)}`);
-    this.p++;
+    this.advance();
     return t.v;
   }
   list<T>(open: string, close: string, item: () => T): T[] {
@@ -278,11 +290,11 @@ class Parser {
     const t = this.t;
     if (t.k === 'num') return this.number();
     if (t.k === 'str') {
-      this.p++;
+      this.advance();
       return t.v;
     }
     if (t.k === 'word') {
-      this.p++;
+      this.advance();
       return t.v === 'true' ? true : t.v === 'false' ? false : t.v;
     }
     if (this.isPunct('[')) {
@@ -313,7 +325,7 @@ class Parser {
     this.word('graph');
     const gt = this.t;
     if (gt.k !== 'gname') this.err(`expected @name, found ${this.desc(gt)}`);
-    this.p++;
+    this.advance();
     let seed = 0;
     if (this.isPunct('[')) {
       this.punct('[');
@@ -333,7 +345,7 @@ class Parser {
     const inputs = this.list('(', ')', decl);
     let params: Param[] = [];
     if (this.t.k === 'word' && this.t.v === 'params') {
-      this.p++;
+      this.advance();
       params = this.list('(', ')', () => {
         const d = decl();
         const init: ParamInit = this.eat('=') ? this.init() : { kind: 'external' };
@@ -346,7 +358,7 @@ class Parser {
     while (!this.isPunct('}')) {
       const start = this.t;
       if (start.k === 'word' && start.v === 'return') {
-        this.p++;
+        this.advance();
         outputs = [this.name()];
         while (this.eat(',')) outputs.push(this.name());
         break;

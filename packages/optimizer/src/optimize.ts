@@ -40,6 +40,15 @@ export function resolvePipeline(options: OptimizeOptions): Pass[] {
 
 /** Run a pipeline with instrumentation; returns the final graph and what each pass did. */
 export function optimizeWithResults(g: Graph, options: OptimizeOptions = {}): OptimizeResult {
+  return runPipeline(g, options, true);
+}
+
+/**
+ * The pass manager. With `keep`, every intermediate graph is kept (results); without, only
+ * the current one and what the idempotence check needs, so a 50,000-node graph is not held
+ * fifteen times over.
+ */
+function runPipeline(g: Graph, options: OptimizeOptions, keep: boolean): OptimizeResult {
   const pipeline = resolvePipeline(options);
   const instruments =
     options.instrument === undefined
@@ -56,17 +65,20 @@ export function optimizeWithResults(g: Graph, options: OptimizeOptions = {}): Op
   pipeline.forEach((pass, index) => {
     const rewrites: TraceEntry[] = [];
     const declined: DeclineEntry[] = [];
-    const ctx: PassContext = {
-      decline: (d) => {
-        declined.push(d);
-        declines.push(d);
-      },
-      frozenParams: options.frozenParams === true,
-      trace: (e) => {
-        rewrites.push(e);
-        trace.push(e);
-      },
-    };
+    // Without results or instruments nobody reads traces: passes skip making them.
+    const ctx: PassContext = !keep
+      ? { frozenParams: options.frozenParams === true, trace: () => {} }
+      : {
+          decline: (d) => {
+            declined.push(d);
+            declines.push(d);
+          },
+          frozenParams: options.frozenParams === true,
+          trace: (e) => {
+            rewrites.push(e);
+            trace.push(e);
+          },
+        };
     for (const i of instruments) i.beforePass?.(pass, cur, index);
     const t0 = performance.now();
     let after: Graph;
@@ -91,7 +103,7 @@ export function optimizeWithResults(g: Graph, options: OptimizeOptions = {}): Op
       rewrites,
       declines: declined,
     };
-    results.push(result);
+    if (keep) results.push(result);
     lastOutput.set(pass, after);
     for (const i of instruments) i.afterPass?.(result, index);
     cur = after;
@@ -101,5 +113,8 @@ export function optimizeWithResults(g: Graph, options: OptimizeOptions = {}): Op
 
 /** Optimise a graph (DESIGN.md: `optimize(g, { level, passes, instrument })`). */
 export function optimize(g: Graph, options: OptimizeOptions = {}): Graph {
-  return optimizeWithResults(g, options).graph;
+  const instrumented =
+    options.instrument !== undefined &&
+    (!Array.isArray(options.instrument) || options.instrument.length > 0);
+  return runPipeline(g, options, instrumented).graph;
 }

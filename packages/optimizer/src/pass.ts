@@ -15,6 +15,8 @@ export interface Pass {
   /** kebab-case; the same string on the command line (`--passes a,b`). */
   readonly name: string;
   readonly description: string;
+  /** Why it never changes an answer, NaN, ±inf and −0 included (docs/passes.md). */
+  readonly exact: string;
   /**
    * Running it on its own output changes nothing (rule passes run to a fixpoint): the pass
    * manager then skips it when the graph is the one it last produced.

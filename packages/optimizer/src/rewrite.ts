@@ -144,7 +144,8 @@ class Workspace implements MatchEnv {
   readonly roots: Entry[];
   private readonly producers = new Map<string, Entry>();
   private readonly useCount = new Map<string, number>();
-  private readonly consumers = new Map<string, Set<Entry>>();
+  /** Readers of each value (a few per value: arrays, not sets). */
+  private readonly consumers = new Map<string, Entry[]>();
   private readonly types = new Map<string, TensorType>();
   private readonly outputs: ReadonlySet<string>;
   private readonly params: ReadonlyMap<string, Param>;
@@ -215,9 +216,9 @@ class Workspace implements MatchEnv {
     // tril reads only its input's shape: that is no reason to keep the scores alive (DCE
     // drops the tril with the mask it feeds). Undercounting can only keep nodes alive.
     for (const i of e.node.inputs) {
-      let set = this.consumers.get(i);
-      if (set === undefined) this.consumers.set(i, (set = new Set()));
-      set.add(e);
+      const list = this.consumers.get(i);
+      if (list === undefined) this.consumers.set(i, [e]);
+      else if (!list.includes(e)) list.push(e);
       if (e.node.op !== 'tril') this.useCount.set(i, (this.useCount.get(i) ?? 0) + 1);
     }
   }
@@ -225,7 +226,9 @@ class Workspace implements MatchEnv {
   /** Unregister a node's reads; returns the values it read (their counts dropped). */
   detach(e: Entry): readonly string[] {
     for (const i of e.node.inputs) {
-      this.consumers.get(i)?.delete(e);
+      const list = this.consumers.get(i);
+      const at = list?.indexOf(e) ?? -1;
+      if (at >= 0) list!.splice(at, 1);
       if (e.node.op !== 'tril') this.useCount.set(i, (this.useCount.get(i) ?? 1) - 1);
     }
     return e.node.inputs;
@@ -279,6 +282,8 @@ export function applyRules(
           (r) => r.pattern.rootOps === undefined || r.pattern.rootOps.includes(op as OpName),
         );
 
+  // Nothing any rule could match at: no working graph to build.
+  if (anyOp.length === 0 && !g.nodes.some((n) => byOp.has(n.op))) return g;
   const ws = new Workspace(g, ctx.frozenParams);
   const taken = new Set(g.valueNames());
   /** Root → rule → its latest decline there. */
@@ -440,11 +445,15 @@ function tryRules(node: Node, rules: readonly Rule[], env: Workspace, taken: Set
 export function rewritePass(
   name: string,
   description: string,
+  /** Why the pass is exact on special values, and each rule (by name): docs/passes.md. */
+  exact: { readonly pass: string; readonly rules: Readonly<Record<string, string>> },
   rules: readonly Rule[],
-): Pass & { rules: readonly Rule[] } {
+): Pass & { rules: readonly Rule[]; ruleExact: Readonly<Record<string, string>> } {
   return {
     name,
     description,
+    exact: exact.pass,
+    ruleExact: exact.rules,
     rules,
     idempotent: true,
     run: (g, ctx) => applyRules(g, rules, ctx, name),

@@ -90,6 +90,29 @@ export { isSwapLast2 };
 export const canonicalize = rewritePass(
   'canonicalize',
   'one form for scales, transposes, reshapes and negated conditions',
+  {
+    pass: 'each rule is an identity for every value, NaN, ±inf and ±0 included, or declines (below)',
+    rules: {
+      'div-by-constant':
+        'only when x/c ≡ x·(1/c) for every x: c a power of two with a normal reciprocal (both round once, alike), or c = ±0, ±inf, NaN (division by them and multiplication by their reciprocals agree, signs included)',
+      'mul-by-constant': 'scale is that product, by the constant as the backends store it',
+      'scale-of-scale':
+        'only when (x·a)·b ≡ x·(a·b) up to rounding: a special factor (NaN, ±inf, ±0, ±1) on either side, or both factors on one side of 1 with a normal-f32 product — then no x overflows or underflows in one order only',
+      'scale-by-one': 'x·1 is x for every x',
+      'transpose-of-transpose': 'data movement',
+      'identity-transpose': 'data movement',
+      'reshape-of-reshape': 'data movement',
+      'identity-reshape': 'data movement',
+      'scale-out-of-bmm-a':
+        'only for a finite c ≥ 1: every partial sum of a·b is no larger than the written one (no new f32 overflow), and a positive c keeps the sign of an exactly cancelling sum’s zero; other factors decline (fuse-attention takes a scaled q or k itself)',
+      'scale-out-of-bmm-b': 'as scale-out-of-bmm-a',
+      'scale-out-of-transpose': 'data movement commutes with an elementwise product, any factor',
+      'scale-out-of-reshape': 'data movement commutes with an elementwise product, any factor',
+      'where-of-not': 'selection only: the same element is picked',
+      'where-of-constant': 'selection only: the branch the constant condition picks everywhere',
+      'identity-expand': 'data movement',
+    },
+  },
   [
     rule('div-by-constant', op('div', [val('x'), splat('c')], { as: 'out' }), (m, ctx) => {
       if (!isFloat(ctx, m.x) || !keepsShape(ctx, m.x, m.out)) return undefined;

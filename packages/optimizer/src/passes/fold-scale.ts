@@ -12,6 +12,8 @@ import type { Pass } from '../pass.js';
 export const foldScale: Pass = {
   name: 'fold-scale',
   description: 'scale after a linear folded into frozen weights',
+  exact:
+    'only 0 < c ≤ 1: every partial sum of x·(W·c) + b·c is c times the written one, never larger (no new f32 overflow); a negative c would flip the sign of an exactly cancelling sum’s zero, and 0, inf or NaN reach each term differently: those decline',
   run: (g, ctx) => {
     if (!ctx.frozenParams) return g;
     const env = matchEnv(g);

@@ -282,6 +282,14 @@ function unrepeat(v: string, ctx: RewriteCtx): { base: string; group: number } |
 export const fuseAttention = rewritePass(
   'fuse-attention',
   'softmax(q·kᵀ·scale + mask)·v → one attention op',
+  {
+    pass: 'the op’s attributes reproduce the written graph: scale, softcap, mask fill (as stored in f32), causal alignment, masked_rows; a scale on q or k or a division of the scores is taken only when finite and non-zero, a softcap only when finite; a softmax row with +inf or NaN gives NaN in the op as in softmax. The kernels form q·kᵀ without storing it (the JS backend sums in float64), so the JS backend adds no f32 overflow; on WGSL, with the scale written on q, a product q·kᵀ beyond 3.4e38 whose scaled value is in range overflows where the written graph does not. Sums are reordered (online softmax): finite values follow the precision contract',
+    rules: {
+      'fuse-attention': 'see the pass',
+      'fuse-attention-guarded':
+        'ONNX’s guard where(max(bias) = -inf, 0, softmax(s + bias)) is masked_rows=mask: rows whose every key is masked get weights 0 in both',
+    },
+  },
   [
     rule('fuse-attention', outer, (m, ctx) => fuse(m, ctx)),
     rule('fuse-attention-guarded', guarded, (m, ctx) => {

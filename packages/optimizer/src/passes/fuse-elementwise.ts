@@ -38,6 +38,8 @@ const inputIndex = (t: number | string) =>
 export const fuseElementwise: Pass = {
   name: 'fuse-elementwise',
   description: 'chains of elementwise ops → one elementwise node',
+  exact:
+    'the program applies the same scalar functions to the same operands in the same order. The JS backend keeps its intermediates in float64 (an intermediate that overflowed f32 as written may stay finite); WGSL reads a repeated input through an opaque identity so that the shader compiler cannot factor x·a + x·b',
   run: (g, ctx) => {
     const env = matchEnv(g);
     const programs = new Map<Node, Program>();

@@ -20,6 +20,7 @@ import { isSwapLast2 } from './canonicalize.js';
 export const dce: Pass = {
   name: 'dce',
   description: 'remove nodes whose results no output needs',
+  exact: 'removes only values that no output reads',
   idempotent: true,
   run: (g) => deadCodeElimination(g),
 };
@@ -39,6 +40,8 @@ function attrsKey(attrs: object): string {
 export const cse: Pass = {
   name: 'cse',
   description: 'merge nodes that compute the same thing',
+  exact:
+    'keys compare attributes and constants with Object.is (NaN ≡ NaN, −0 ≢ 0, inf ≢ −inf): only nodes that compute the same bits merge',
   idempotent: true,
   run: (g, ctx) => {
     const seen = new Map<string, Node>();
@@ -80,6 +83,8 @@ const FOLD_LIMIT = 4096;
 export const constantFolding: Pass = {
   name: 'constant-folding',
   description: 'evaluate nodes whose inputs are all constants',
+  exact:
+    'evaluates with the reference interpreter’s kernels (the ops’ definition) on values rounded to their dtype, and rounds the result to it: the constant is what the backends would store, special values as the op defines them',
   idempotent: true,
   run: (g, ctx) => {
     const env = matchEnv(g, { frozenParams: ctx.frozenParams });
@@ -160,6 +165,15 @@ const foldLayout = (
 export const foldTranspose = rewritePass(
   'fold-transpose',
   'read transposed operands in place (bmm flags, attention layout)',
+  {
+    pass: 'layout only: the same elements are read, nothing is computed differently',
+    rules: {
+      'fold-attention-layout': 'layout only',
+      'fold-attention-layout-mask': 'layout only',
+      'fold-transpose-a': 'layout only',
+      'fold-transpose-b': 'layout only',
+    },
+  },
   [
     rule(
       'fold-attention-layout',
@@ -215,6 +229,7 @@ export const foldTranspose = rewritePass(
 export const fuseQkvProjection: Pass = {
   name: 'fuse-qkv-projection',
   description: 'linears sharing an input → one linear over stacked frozen weights and a split',
+  exact: 'each output element is the same dot product over the same weights',
   run: (g, ctx) => {
     if (!ctx.frozenParams) return g;
     const params = frozenParams(g);
