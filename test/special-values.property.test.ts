@@ -13,6 +13,7 @@ import { optimize, verifyEach } from '@glimpse/optimizer';
 import { randomGraph } from './graph-gen.js';
 import {
   allSpecials,
+  ATTENTION_SPECIALS,
   compareSpecial,
   expectSpecialEqual,
   PIPELINES,
@@ -74,6 +75,25 @@ describe('special values: hand-written graphs at every level and pass', () => {
         const js = compileJs(opt).runSync(x);
         for (const o of graph.outputs)
           expectSpecialEqual(`js ${p.name} %${o}`, js[o]!, naive[o]!, ref[o]!);
+      }
+    });
+});
+
+describe('special values: attention written out ≡ fused', () => {
+  for (const [what, c] of Object.entries(ATTENTION_SPECIALS))
+    it(what, () => {
+      const graph = parseGraph(c.text);
+      expect(optimize(graph, { level: 2 }).nodes.map((n) => n.op)).toContain('attention');
+      const x = c.inputs();
+      const ref = interpret(graph, x);
+      const naive = compileJs(graph).runSync(x);
+      for (const p of PIPELINES) {
+        const opt = optimize(graph, p.opts);
+        const js = compileJs(opt).runSync(x);
+        expectSpecialEqual(`js ${p.name} %y`, js.y!, naive.y!, ref.y!);
+        const refOpt = interpret(opt, x);
+        const f32 = (t: typeof ref.y) => fromNumbers(t!.dtype, t!.shape, t!.data);
+        expectSpecialEqual(`reference ${p.name} %y`, f32(refOpt.y), f32(ref.y), ref.y!);
       }
     });
 });

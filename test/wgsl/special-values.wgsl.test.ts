@@ -14,6 +14,7 @@ import { optimize } from '@glimpse/optimizer';
 import { randomGraph } from '../graph-gen.js';
 import {
   allSpecials,
+  ATTENTION_SPECIALS,
   expectSpecialEqual,
   PIPELINES,
   SPECIAL_GRAPHS,
@@ -44,6 +45,11 @@ describeGpu('special values on WGSL: every level and pass ≡ the graph as writt
     it(what, async () => {
       const graph = parseGraph(text);
       await check(graph, allSpecials(graph), {}, PIPELINES);
+    });
+
+  for (const [what, c] of Object.entries(ATTENTION_SPECIALS))
+    it(what, async () => {
+      await check(parseGraph(c.text), c.inputs(), {}, LEVELS);
     });
 
   it('random graphs with special constants, factors and inputs, at every level', async () => {

@@ -77,7 +77,12 @@ describe('canonicalize', () => {
     );
   });
 
-  it('scale-of-scale: same side of 1 combines; both sides of 1 declines', () => {
+  it('scale-of-scale: powers of two on one side of 1 combine; both sides of 1, or 3·5, decline', () => {
+    stays(
+      'canonicalize',
+      g(`  %a: f32[B,4,8] = scale[factor=3.0] %x\n  %y: f32[B,4,8] = scale[factor=5.0] %a`),
+      /x·3·5 rounds twice and x·15 once/,
+    );
     fires(
       'canonicalize',
       'scale-of-scale',
@@ -147,7 +152,7 @@ describe('canonicalize', () => {
     stays('canonicalize', g(`  %y: f32[B,32] = reshape[shape=[B,32]] %x`));
   });
 
-  it('scale-out-of-bmm: a factor ≥ 1 moves to the product; a factor < 1 or 0 declines', () => {
+  it('scale-out-of-bmm: a power of two ≥ 1 moves to the product; 3, a factor < 1 or 0 declines', () => {
     fires(
       'canonicalize',
       'scale-out-of-bmm-a',
@@ -159,22 +164,27 @@ describe('canonicalize', () => {
     fires(
       'canonicalize',
       'scale-out-of-bmm-b',
-      g(`  %a: f32[B,4,8] = scale[factor=3.0] %x\n  %y: f32[B,4,4] = bmm[transpose_b=true] %x, %a`),
+      g(`  %a: f32[B,4,8] = scale[factor=4.0] %x\n  %y: f32[B,4,4] = bmm[transpose_b=true] %x, %a`),
       g(
-        `  %y.bmm: f32[B,4,4] = bmm[transpose_b=true] %x, %x\n  %y: f32[B,4,4] = scale[factor=3.0] %y.bmm`,
+        `  %y.bmm: f32[B,4,4] = bmm[transpose_b=true] %x, %x\n  %y: f32[B,4,4] = scale[factor=4.0] %y.bmm`,
       ),
+    );
+    stays(
+      'canonicalize',
+      g(`  %a: f32[B,4,8] = scale[factor=3.0] %x\n  %y: f32[B,4,4] = bmm[transpose_b=true] %a, %x`),
+      /factor 3 is not a power of two: the terms round differently/,
     );
     stays(
       'canonicalize',
       g(
         `  %a: f32[B,4,8] = scale[factor=0.125] %x\n  %y: f32[B,4,4] = bmm[transpose_b=true] %a, %x`,
       ),
-      /scale-out-of-bmm-a at %y: factor 0.125: moved past the sum, the product could overflow/,
+      /scale-out-of-bmm-a at %y: factor 0.125 < 1: moved past the sum, the product could overflow/,
     );
     stays(
       'canonicalize',
       g(`  %a: f32[B,4,8] = scale[factor=0.0] %x\n  %y: f32[B,4,4] = bmm[transpose_b=true] %a, %x`),
-      /factor 0: moved past the sum, NaN, ±inf, ±0 or a sign/,
+      /factor 0: NaN, ±inf, ±0 or a sign would reach the sum differently/,
     );
   });
 
@@ -355,14 +365,20 @@ describe('fuse-qkv-projection', () => {
 });
 
 describe('fold-scale', () => {
-  it('a scale 0 < c ≤ 1 after a linear folds into frozen weights; c > 1 declines', () => {
+  it('a scale 2^-k ≤ 1 after a linear folds into frozen weights; c > 1, 0.3 or < 0 declines', () => {
     const text = (c: string) =>
       lin(`  %a: f32[B,4,8] = linear %x, %w1\n  %y: f32[B,4,8] = scale[factor=${c}] %a`, '%y');
     const r = run('fold-scale', text('0.5'), true);
     expect(r.fired).toEqual(['fold-scale']);
     expect(r.text).toMatch(/%y: f32\[B,4,8\] = linear %x, %w1.scaled\n/);
-    stays('fold-scale', text('2.0'), /fold-scale at %y: factor 2: only 0 < c ≤ 1 folds/, true);
+    stays(
+      'fold-scale',
+      text('2.0'),
+      /fold-scale at %y: factor 2: only a power of two 0 < c ≤ 1 folds/,
+      true,
+    );
     stays('fold-scale', text('-0.5'), /factor -0.5/, true);
+    stays('fold-scale', text('0.3'), /factor 0.3: only a power of two/, true);
     stays('fold-scale', text('0.5')); // weights not frozen
   });
 });

@@ -15,12 +15,19 @@ const first = (ctx: RewriteCtx, v: string) => ctx.env.constant(v)![0]!;
 const F32_MAX = 3.4028234663852886e38;
 const F32_MIN_NORMAL = 2 ** -126;
 const special = (c: number) => !Number.isFinite(c) || c === 0 || Math.abs(c) === 1;
+/** ±2^k: multiplying by it is exact (short of overflow and underflow). */
+export const isPowerOfTwo = (c: number) => {
+  const m = Math.abs(c);
+  return m > 0 && Number.isFinite(m) && 2 ** Math.round(Math.log2(m)) === m;
+};
 
 /**
  * The one factor that replaces scale a then scale b, or why there is none. Exact on special
  * factors (NaN, ±inf, ±0, ±1: (x·a)·b and x·(a·b) agree for every x, signs of zero
  * included). Two other factors combine only on the same side of 1, with a product that is a
- * normal f32: then no x overflows or underflows in one order and not the other.
+ * normal f32: then no x overflows or underflows in one order and not the other. (x·a)·b
+ * still rounds twice where x·(a·b) rounds once: fuse-attention, whose sums are reordered
+ * anyway, uses this; canonicalize asks for `exactScales` as well.
  */
 export function combinedScale(a: number, b: number): number | Decline {
   if (special(a) || special(b)) return a * b;
@@ -32,6 +39,13 @@ export function combinedScale(a: number, b: number): number | Decline {
   if (Math.abs(p) > F32_MAX || Math.abs(p) < F32_MIN_NORMAL)
     return decline(`the product of ${a} and ${b} is not a normal f32 number`);
   return p;
+}
+
+/** combinedScale, and bit for bit: special factors, or two powers of two. */
+export function exactScales(a: number, b: number): number | Decline {
+  const p = combinedScale(a, b);
+  if (isDecline(p) || special(a) || special(b) || (isPowerOfTwo(a) && isPowerOfTwo(b))) return p;
+  return decline(`x·${a}·${b} rounds twice and x·${p} once: only powers of two combine exactly`);
 }
 
 /**
@@ -52,18 +66,23 @@ export function exactReciprocal(c: number): number | Decline {
 }
 
 /**
- * bmm(a, b) with one operand's scale c moved to the product: (a·c)·b = (a·b)·c. Only for a
- * finite c ≥ 1: then every partial sum of a·b is no larger than the written one (no new
- * overflow in f32), and a positive c keeps the sign of an exactly cancelling sum's zero.
+ * bmm(a, b) with one operand's scale c moved to the product: (a·c)·b = (a·b)·c. Only for c
+ * a power of two ≥ 1: scaling by it is exact, so every term and every partial sum is the
+ * written one times c, bit for bit, and none is larger than the written one (no new f32
+ * overflow; a positive c keeps the sign of an exactly cancelling sum's zero).
  */
 function scaleOutOfBmm(
   m: { a: string; b: string; s: string; out: string },
   ctx: RewriteCtx,
 ): RewriteResult {
   const f = ctx.attrs(m.s, 'scale').factor;
-  if (!(Number.isFinite(f) && f >= 1))
+  if (!(isPowerOfTwo(f) && f >= 1))
     return decline(
-      `factor ${f}: moved past the sum, ${f < 1 && f > 0 ? 'the product could overflow where the scaled operand does not' : 'NaN, ±inf, ±0 or a sign would reach the sum differently'} (fuse-attention takes a scaled q or k itself)`,
+      f > 0 && f < 1 && Number.isFinite(f)
+        ? `factor ${f} < 1: moved past the sum, the product could overflow where the scaled operand does not (fuse-attention takes a scaled q or k itself)`
+        : Number.isFinite(f) && f > 1
+          ? `factor ${f} is not a power of two: the terms round differently scaled before the sum than the sum scaled after`
+          : `factor ${f}: NaN, ±inf, ±0 or a sign would reach the sum differently than its result`,
     );
   const mm = ctx.emit('bmm', [m.a, m.b], ctx.attrs(m.out, 'bmm'));
   return ctx.emit('scale', [mm], { factor: f });
@@ -97,14 +116,14 @@ export const canonicalize = rewritePass(
         'only when x/c ≡ x·(1/c) for every x: c a power of two with a normal reciprocal (both round once, alike), or c = ±0, ±inf, NaN (division by them and multiplication by their reciprocals agree, signs included)',
       'mul-by-constant': 'scale is that product, by the constant as the backends store it',
       'scale-of-scale':
-        'only when (x·a)·b ≡ x·(a·b) up to rounding: a special factor (NaN, ±inf, ±0, ±1) on either side, or both factors on one side of 1 with a normal-f32 product — then no x overflows or underflows in one order only',
+        'only when (x·a)·b ≡ x·(a·b) bit for bit: a special factor (NaN, ±inf, ±0, ±1) on either side, or two powers of two on one side of 1 with a normal-f32 product — then no x overflows, underflows or rounds in one order only',
       'scale-by-one': 'x·1 is x for every x',
       'transpose-of-transpose': 'data movement',
       'identity-transpose': 'data movement',
       'reshape-of-reshape': 'data movement',
       'identity-reshape': 'data movement',
       'scale-out-of-bmm-a':
-        'only for a finite c ≥ 1: every partial sum of a·b is no larger than the written one (no new f32 overflow), and a positive c keeps the sign of an exactly cancelling sum’s zero; other factors decline (fuse-attention takes a scaled q or k itself)',
+        'only for c a power of two ≥ 1: every term and partial sum is the written one times c, bit for bit, none larger (no new f32 overflow), and a positive c keeps the sign of an exactly cancelling sum’s zero; other factors decline (fuse-attention takes a scaled q or k itself)',
       'scale-out-of-bmm-b': 'as scale-out-of-bmm-a',
       'scale-out-of-transpose': 'data movement commutes with an elementwise product, any factor',
       'scale-out-of-reshape': 'data movement commutes with an elementwise product, any factor',
@@ -131,10 +150,7 @@ export const canonicalize = rewritePass(
       'scale-of-scale',
       op('scale', [op('scale', [val('x')], { as: 'inner' })], { as: 'out' }),
       (m, ctx) => {
-        const f = combinedScale(
-          ctx.attrs(m.inner, 'scale').factor,
-          ctx.attrs(m.out, 'scale').factor,
-        );
+        const f = exactScales(ctx.attrs(m.inner, 'scale').factor, ctx.attrs(m.out, 'scale').factor);
         return isDecline(f) ? f : ctx.emit('scale', [m.x], { factor: f });
       },
     ),
