@@ -47,6 +47,24 @@ describe('dump bench harness', () => {
   });
 });
 
+describe('optimizer bench harness', () => {
+  it('optimises relu chains and compiles transformers in fresh processes at tiny sizes', async () => {
+    // @ts-expect-error plain JS module without types
+    const m = (await import('./optimizer.js')) as {
+      optimizerBench: (o: object) => {
+        rows: { kind: string; nodes: number; outNodes: number; cold: number; peakRssMB: number }[];
+        cli: { median: number };
+      };
+    };
+    const r = m.optimizerBench({ quick: true, log: () => {} });
+    const chains = r.rows.filter((x) => x.kind === 'optimize-scaling');
+    // A relu chain fuses into elementwise programs: far fewer nodes than it started with.
+    expect(chains.map((x) => x.outNodes < x.nodes)).toEqual([true, true]);
+    expect(r.rows.every((x) => x.cold > 0 && x.peakRssMB > 0)).toBe(true);
+    expect(r.cli.median).toBeGreaterThan(0);
+  });
+});
+
 describeGpu('wgsl bench harness', () => {
   it('checks and times the matmul kernels and fused vs unfused attention at tiny sizes', async () => {
     // @ts-expect-error plain JS module without types

@@ -1,38 +1,16 @@
 #!/usr/bin/env node
-// How long `glimpse dump --level 2 --format html` takes for a deep model: a GPT-style stack
-// of N transformer blocks (dim 768, 12 heads by default), optimised at -O2 and rendered with
+// How long `glimpse dump --level 2 --format html` takes for a deep model: the built-in
+// `transformer` with N blocks (dim 768, 12 heads by default), optimised at -O2 and rendered with
 // every changed pass as SVG. Median of several runs; `--quick` for the smoke test.
 import { fileURLToPath } from 'node:url';
-import { buildGraph, CausalSelfAttention, LayerNorm, MLP } from '@glimpse/ir';
+import { buildModel } from '@glimpse/models';
 import { optimizeWithResults } from '@glimpse/optimizer';
 import { renderReport } from 'glimpse';
 import { stats } from './harness.js';
 
-export function transformerStack(layers, dim = 768, heads = 12) {
-  return buildGraph(`gpt_${layers}`, (b) => {
-    let x = b.input('x', 'f32', ['B', 'T', dim]);
-    for (let i = 0; i < layers; i++) {
-      const p = `h.${i}`;
-      const ln1 = new LayerNorm(b, `${p}.ln1`, dim);
-      const attn = new CausalSelfAttention(b, `${p}.attn`, dim, heads);
-      const ln2 = new LayerNorm(b, `${p}.ln2`, dim);
-      const mlp = new MLP(b, `${p}.mlp`, dim, 4 * dim);
-      const h = b.op(
-        'add',
-        [x, attn.call(b, ln1.call(b, x, `${p}.ln1_out`), `${p}.attn_out`)],
-        {},
-        `${p}.h`,
-      );
-      x = b.op(
-        'add',
-        [h, mlp.call(b, ln2.call(b, h, `${p}.ln2_out`), `${p}.mlp_out`)],
-        {},
-        i === layers - 1 ? 'y' : `${p}.out`,
-      );
-    }
-    return x;
-  });
-}
+/** The built-in `transformer` model, GPT-2-small sized. */
+export const transformerStack = (layers, dim = 768, heads = 12) =>
+  buildModel('transformer', { layers, dim, heads, hidden: 4 * dim }).graph;
 
 export async function dumpBench({ layers = 24, runs = 3, log = console.log } = {}) {
   const g = transformerStack(layers);

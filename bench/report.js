@@ -101,5 +101,45 @@ if (wg) {
     ),
   );
 }
+// The optimizer's scaling, when this machine has those results (bench/optimizer.js).
+let opt;
+try {
+  opt = JSON.parse(readFileSync(url(`${machine}-optimizer.json`), 'utf8'));
+} catch {
+  opt = undefined;
+}
+if (opt) {
+  const chains = opt.rows.filter((r) => r.kind === 'optimize-scaling');
+  const layers = opt.rows.filter((r) => r.kind === 'compile-scaling');
+  const base = layers[0];
+  lines.push(
+    '',
+    `## Optimizer scaling (${opt.date.slice(0, 10)})`,
+    '',
+    'Each case in a fresh process: the first call (cold JIT), the median of the next ones',
+    "(warm), and the process's peak RSS (VmHWM).",
+    '',
+    '`optimize-scaling`: -O2 of a `.glimpse` chain of N relus, parsed from text:',
+    '',
+    '| N | cold | warm | peak RSS | nodes after |',
+    '|---|---|---|---|---|',
+    ...chains.map(
+      (r) =>
+        `| ${r.size} | ${ms(r.cold)} | ${ms(r.warm.median)} | ${r.peakRssMB.toFixed(0)} MB | ${r.outNodes} |`,
+    ),
+    '',
+    '`compile-scaling`: `compile()` (-O2, frozen params, as `glimpse run` does) of',
+    '`transformer:layers=L,dim=768,heads=12,hidden=3072`, symbolic T:',
+    '',
+    '| layers | nodes | cold | warm | cold ÷ 12 layers | warm ÷ 12 layers |',
+    '|---|---|---|---|---|---|',
+    ...layers.map(
+      (r) =>
+        `| ${r.size} | ${r.nodes} | ${ms(r.cold)} | ${ms(r.warm.median)} | ${(r.cold / base.cold).toFixed(1)}× | ${(r.warm.median / base.warm.median).toFixed(1)}× |`,
+    ),
+    '',
+    `\`glimpse run transformer:layers=12,dim=768,heads=12 --time\` (T=8), compile as printed: median ${ms(opt.cli.median)} of ${opt.cli.runs} fresh processes (${opt.cli.min.toFixed(1)}–${opt.cli.max.toFixed(1)}).`,
+  );
+}
 writeFileSync(url(`${machine}.md`), lines.join('\n') + '\n');
 console.log(`wrote bench/results/${machine}.md`);

@@ -2,33 +2,16 @@
 // symbolic sequence length (glimpse: compile() at -O0/-O2, no weights touched; onnxruntime:
 // creating an InferenceSession for the same model exported to ONNX, which runs its graph
 // optimiser and prepares kernels). Nothing is run; the time is the system's start-up cost.
-import { buildGraph, CausalSelfAttention, LayerNorm, MLP } from '@glimpse/ir';
+import { buildModel } from '@glimpse/models';
 
 export const COMPILE_SIZES = {
   full: [{ blocks: 12, dim: 768, heads: 12, hidden: 3072 }],
   quick: [{ blocks: 2, dim: 16, heads: 2, hidden: 32 }],
 };
 
-/** `blocks` pre-norm causal transformer blocks on x [B, T, dim], T symbolic. */
-export function transformerStack({ blocks, dim, heads, hidden }) {
-  return buildGraph('transformer_stack', (b) => {
-    let h = b.input('x', 'f32', ['B', 'T', dim]);
-    for (let i = 0; i < blocks; i++) {
-      const p = `h${i}`;
-      const a = new CausalSelfAttention(b, `${p}.attn`, dim, heads);
-      const n1 = new LayerNorm(b, `${p}.ln1`, dim).call(b, h, `${p}_ln1`);
-      h = b.op('add', [h, a.call(b, n1, `${p}_attn`)], {}, `${p}_h`);
-      const n2 = new LayerNorm(b, `${p}.ln2`, dim).call(b, h, `${p}_ln2`);
-      h = b.op(
-        'add',
-        [h, new MLP(b, `${p}.mlp`, dim, hidden).call(b, n2, `${p}_mlp`)],
-        {},
-        i === blocks - 1 ? 'y' : `${p}_y`,
-      );
-    }
-    return h;
-  });
-}
+/** The built-in `transformer` model: `blocks` pre-norm causal blocks and ln_f, T symbolic. */
+export const transformerStack = ({ blocks, dim, heads, hidden }) =>
+  buildModel('transformer', { layers: blocks, dim, heads, hidden }).graph;
 
 export const compileSupported = (s) =>
   s.family === 'glimpse' || (s.family === 'onnxruntime' && !s.fused && !s.gpu);
