@@ -40,7 +40,7 @@ describe('built-in models ≡ PyTorch', () => {
     expect(Object.keys(manifest.models).sort()).toEqual([...MODEL_NAMES].sort());
   });
   for (const name of Object.keys(manifest.models))
-    for (const level of ['0', '2']) {
+    for (const level of ['0', '1', '2']) {
       it(`${name} at -O${level}`, async () => {
         const r = await runFixture(name, '--level', level);
         expect(r.err).toBe('');

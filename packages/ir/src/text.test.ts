@@ -44,14 +44,26 @@ graph @m[seed=7](%x: f32[2,3]) params(%w: f32[3]) {
   });
 
   it('spells special numbers so they parse back', () => {
-    expect([NaN, Infinity, -Infinity, -0, 1e-7, 0.1].map(fmtNumber)).toEqual([
+    const xs = [NaN, Infinity, -Infinity, -0, 0, 1e-7, 0.1, 3.4028234663852886e38, 1e-45];
+    expect(xs.map(fmtNumber)).toEqual([
       'nan',
       'inf',
       '-inf',
       '-0.0',
+      '0',
       '1e-7',
       '0.1',
+      '3.4028234663852886e+38',
+      '1e-45',
     ]);
+    // ... and they do: as constants and as attributes, the same numbers (Object.is).
+    for (const x of xs) {
+      const text = `graph @g(%x: f32[2]) {\n  %c: f32[] = constant[value=[${fmtNumber(x)}]]\n  %y: f32[2] = scale[factor=${fmtNumber(x)}] %x\n  %z: f32[2] = add %y, %c\n  return %z\n}`;
+      const g = parseGraph(text);
+      expect(Object.is((g.nodes[0]!.attrs.value as number[])[0], x), `constant ${x}`).toBe(true);
+      expect(Object.is(g.nodes[1]!.attrs.factor, x), `factor ${x}`).toBe(true);
+      expect(printGraph(parseGraph(printGraph(g)))).toBe(printGraph(g));
+    }
   });
 
   it('rejects attribute typos and wrong kinds, naming the node', () => {
