@@ -42,7 +42,7 @@ export function loadCase(folder: string): Case {
 }
 
 /**
- * `glimpse run MODEL --inputs DATA --check DATA` on each backend at -O0 and -O2: every
+ * `glimpse run MODEL --inputs DATA --check DATA` on each backend at each level: every
  * output within tolerance, exit 0.
  */
 export async function expectRunsChecked(
@@ -50,9 +50,10 @@ export async function expectRunsChecked(
   data: string,
   backends: readonly string[],
   what: string,
+  levels: readonly string[] = ['0', '2'],
 ) {
   for (const backend of backends)
-    for (const level of ['0', '2']) {
+    for (const level of levels) {
       const r = await cli(
         'run',
         model,
