@@ -332,3 +332,23 @@ export const ATTENTION_SPECIALS: Record<
     }),
   },
 };
+
+/**
+ * The precision contract row by row (attention: one query row's outputs): each row of the
+ * optimised output against the same row of the graph as written, on the same backend, as
+ * compareSpecial says — its error at most twice the plain computation's error of that row.
+ */
+export function expectRowsEqual(what: string, opt: Tensor, naive: Tensor, ref: RefTensor) {
+  expect(opt.shape, `${what} shape`).toEqual(naive.shape);
+  const o = toNumbers(opt);
+  const n = toNumbers(naive);
+  const len = naive.shape[naive.shape.length - 1] ?? 1;
+  for (let start = 0; start < n.length; start += len) {
+    const row = (a: ArrayLike<number>) => Array.prototype.slice.call(a, start, start + len);
+    const m = compareSpecial(row(o), row(n), row(ref.data));
+    if (m !== undefined)
+      expect.fail(
+        `${what}, row ${start / len}, element ${m.index}: ${m.why} (optimised ${m.opt}, as written ${m.naive}, float64 ${m.ref})`,
+      );
+  }
+}

@@ -78,8 +78,10 @@ const HELPERS: Record<string, string> = {
   return 0.5 * x * select(2.0 - c, lower, x < 0.0);
 }`,
   // WGSL's tanh may overflow to NaN for large |x|; saturate where f32 is already ±1.
-  tanh_f32: `fn tanh_f32(x: f32) -> f32 { return select(tanh(x), sign(x), abs(x) > 15.0); }`,
-  relu_f32: `fn relu_f32(x: f32) -> f32 { return select(0.0, x, x > 0.0 || is_nan(x)); }`,
+  // ... and SwiftShader's tanh(−0) is +0: zeros pass through with their sign.
+  tanh_f32: `fn tanh_f32(x: f32) -> f32 { return select(select(tanh(x), sign(x), abs(x) > 15.0), x, x == 0.0); }`,
+  // −0 stays −0 and NaN stays NaN (only x < 0 becomes 0), as PyTorch's relu.
+  relu_f32: `fn relu_f32(x: f32) -> f32 { return select(x, 0.0, x < 0.0); }`,
   idiv: `fn idiv(a: i32, b: i32) -> i32 { return select(a / select(b, 1, b == 0), 0, b == 0); }`,
 };
 

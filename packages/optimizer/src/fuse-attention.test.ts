@@ -235,7 +235,11 @@ describe('fuse-attention: masks', () => {
         `${mm}\n  %d: f32[B,T,S] = scale[factor=0.2] %s1\n  %th: f32[B,T,S] = tanh %d\n  %s9: f32[B,T,S] = scale[factor=5] %th`,
       ),
     );
-    expect(attentionNodes(f)[0]!.attrs).toMatchObject({ softcap: 5, scale: 0.5 });
+    // The factors as the written graph multiplies by them (f32): 0.2 is fround(0.2).
+    expect(attentionNodes(f)[0]!.attrs).toMatchObject({
+      softcap: 5,
+      scale: Math.fround(0.2) * 5 * 0.5,
+    });
   });
 });
 

@@ -49,8 +49,13 @@ export function castExpr(from: DType, to: DType): (x: string) => string {
       ? (x) => `select(1u, 0u, ${x} == 0.0)`
       : (x) => `select(1u, 0u, ${x} == ${f === 'i32' ? '0' : '0u'})`;
   if (f === t) return (x) => x;
+  // f32 → int: truncation; NaN is 0 and out-of-range values saturate (the IR's rule,
+  // spelled out: WGSL's own conversion of NaN and ±inf is not portable).
   if (t === 'i32')
-    return f === 'f32' ? (x) => `select(0, i32(${x}), is_finite(${x}))` : (x) => `i32(${x})`;
+    return f === 'f32'
+      ? (x) =>
+          `select(select(i32(max(${x}, -2147483648.0)), 2147483647, ${x} >= 2147483648.0), 0, is_nan(${x}))`
+      : (x) => `i32(${x})`;
   return (x) => `f32(${x})`;
 }
 

@@ -76,7 +76,9 @@ function unary(name: string, doc: string, fn: UnaryFn) {
   };
 }
 
-export const relu = unary('relu', 'max(x, 0); NaN stays NaN', (x) => (x > 0 ? x : x === x ? 0 : x));
+export const relu = unary('relu', 'max(x, 0); NaN stays NaN, −0 stays −0 (as PyTorch)', (x) =>
+  x < 0 ? 0 : x,
+);
 export const gelu = unary('gelu', 'exact GELU x·Φ(x) (nn.GELU())', geluFn);
 export const tanh = unary('tanh', 'hyperbolic tangent', Math.tanh);
 export const exp = unary('exp', 'e^x', Math.exp);
@@ -88,13 +90,15 @@ export interface ScaleAttrs {
 export const scale = {
   ...defineOp<ScaleAttrs>({
     name: 'scale',
-    doc: 'x · factor, for a constant factor (how attention scaling is canonically written)',
+    doc: 'x · factor, for a constant factor held as an f32 (how attention scaling is canonically written)',
     inputs: floatUnary,
     attrs: { factor: { kind: 'float', required: true, doc: 'the constant multiplier' } },
     infer: sameType,
   }),
   unary: (a: ScaleAttrs): UnaryFn => {
-    const f = a.factor;
+    // The factor as an f32, as x is held (PyTorch's x * 1e30 on float32 multiplies by
+    // fround(1e30)); the WGSL kernel passes it as an f32 uniform.
+    const f = Math.fround(a.factor);
     return (x) => x * f;
   },
 };
@@ -122,9 +126,12 @@ export function castScalar(to: DType): UnaryFn {
   switch (to) {
     case 'bool':
       return (x) => (x !== 0 ? 1 : 0);
+    // Truncation toward zero; NaN is 0 and values out of range saturate (C++ leaves both
+    // undefined; WGSL's conversion saturates): the same on every backend.
     case 'i32':
+      return (x) => (x !== x ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(x))));
     case 'i64':
-      return (x) => (Number.isFinite(x) ? Math.trunc(x) : 0);
+      return (x) => (x !== x ? 0 : Math.max(-(2 ** 63), Math.min(2 ** 63 - 1024, Math.trunc(x))));
     default:
       return (x) => x;
   }
@@ -213,7 +220,9 @@ export function compileProgram(
   const stack: F[] = [];
   for (const tok of program) {
     if (typeof tok === 'number') {
-      stack.push(() => tok);
+      // A number in a program over floats is an f32, as the backends hold it.
+      const k = Math.fround(tok);
+      stack.push(() => k);
     } else if (/^\$\d+$/.test(tok)) {
       const i = Number(tok.slice(1));
       if (i >= arity) throw new Error(`program reads ${tok} but there are ${arity} inputs`);

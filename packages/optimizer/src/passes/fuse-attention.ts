@@ -4,7 +4,6 @@ import type { MatchEnv } from '../pattern.js';
 import { matchAt, op, splat, val } from '../pattern.js';
 import type { Decline, RewriteCtx } from '../rewrite.js';
 import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
-import { combinedScale } from './canonicalize.js';
 
 /**
  * `softmax(scale·q·kᵀ [softcap] [mask] [causal]) · v` → `attention(q, k, v, mask?)`.
@@ -70,6 +69,9 @@ function from(v: string, env: MatchEnv): string {
   const n = env.producer(v);
   return `%${v} (${n === undefined ? 'an input or param' : n.op})`;
 }
+
+/** A scale op's factor as the written graph multiplies by it: an f32 (the scale op's rule). */
+const factorOf = (ctx: RewriteCtx, v: string) => Math.fround(ctx.attrs(v, 'scale').factor);
 
 /** Peel the score expression `s` down to its bmm; a decline says where it stopped. */
 function peel(s: string, ctx: RewriteCtx): Scores | Decline {
@@ -183,8 +185,8 @@ function peelInner(
     env,
   );
   if (cap && layer(s) && layer(cap.t!) && layer(cap.pre!)) {
-    const c = ctx.attrs(cap.post!, 'scale').factor;
-    const f = ctx.attrs(cap.pre!, 'scale').factor;
+    const c = factorOf(ctx, cap.post!);
+    const f = factorOf(ctx, cap.pre!);
     // c·tanh(x/c) with c = inf is NaN, while inf·tanh(f·s) is ±inf: only a finite cap fuses.
     if (c > 0 && Number.isFinite(c) && Number.isFinite(f)) {
       attrs.softcap = c;
@@ -192,15 +194,20 @@ function peelInner(
       s = cap.inner!;
     }
   }
+  // The op applies its scale in one product inside the kernel (no stored intermediate to
+  // overflow between the factors): factors multiply, unless finite ones over- or underflow.
   const combine = (f: number): Decline | undefined => {
-    const c = combinedScale(attrs.scale!, f);
-    if (isDecline(c)) return c;
+    const a = attrs.scale!;
+    const c = a * f;
+    const finite = (x: number) => Number.isFinite(x) && x !== 0;
+    if (finite(a) && finite(f) && !(finite(c) && Math.abs(c) >= 2 ** -126 && Math.abs(c) <= 3.4e38))
+      return decline(`the scales ${a} and ${f} multiply to ${c}, not a normal f32 number`);
     attrs.scale = c;
     return undefined;
   };
   const sc = matchAt(op('scale', [val('inner')]), s, env);
   if (sc && layer(s)) {
-    const why = combine(ctx.attrs(s, 'scale').factor);
+    const why = combine(factorOf(ctx, s));
     if (why) return why;
     s = sc.inner!;
   }
@@ -229,7 +236,7 @@ function peelInner(
   const unscaled = (v: string): string | Decline => {
     const p = matchAt(op('scale', [val('x')], { as: 'sc' }), v, env);
     if (!p) return v;
-    const f = ctx.attrs(p.sc!, 'scale').factor;
+    const f = factorOf(ctx, p.sc!);
     if (!Number.isFinite(f) || f === 0)
       return decline(`the operand %${v} is scaled by ${f}: only a finite, non-zero factor fuses`);
     const why = combine(f);
