@@ -17,7 +17,7 @@ import { buildModel, MODEL_NAMES } from '@glimpse/models';
 import { optimize } from '@glimpse/optimizer';
 import { build, caseArb, inputs, normalise } from './attention-cases.js';
 import { assertClose } from './helpers.js';
-import { expectRowsEqual } from './special.js';
+import { expectRowsEqual, infColumns } from './special.js';
 
 describe('attention fusion over random graphs', () => {
   it('fuses every form into one attention op; -O2 ≡ -O0 on the reference and the JS backend', () => {
@@ -38,7 +38,13 @@ describe('attention fusion over random graphs', () => {
           'reference -O2',
         );
         // Fused against unfused on the JS backend, row by row under the precision contract.
-        expectRowsEqual('js -O2', compileJs(o2).runSync(x).y!, compileJs(g).runSync(x).y!, want.y!);
+        expectRowsEqual(
+          'js -O2',
+          compileJs(o2).runSync(x).y!,
+          compileJs(g).runSync(x).y!,
+          want.y!,
+          x.v && infColumns(x.v, want.y!.shape.at(-1) ?? 1),
+        );
       }),
       { numRuns: 400 },
     );

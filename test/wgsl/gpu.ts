@@ -34,37 +34,3 @@ export async function checkWgsl(
     assertClose(got[o]!, ref[o]!, F32_TOL, `wgsl %${o}`, options.scale ?? 1);
   return ref;
 }
-
-/**
- * Absolute-tolerance multiplier for an attention op's case: f32 scores carry ~|logit|·2⁻²⁴
- * of rounding into exp, so the error of an output grows with the largest logit times the
- * largest |v| (16 ulps of the logit here, over F32_TOL's atol).
- */
-export function attentionScale(
-  inputs: Record<string, Tensor>,
-  scale: number | undefined,
-  base = 10,
-): number {
-  const maxAbs = (t?: Tensor) => {
-    let m = 0;
-    if (t)
-      for (const x of t.data as Float32Array) if (Number.isFinite(x)) m = Math.max(m, Math.abs(x));
-    return m;
-  };
-  const q = inputs.q!;
-  const dh = q.shape[q.shape.length - 1]!;
-  const logit =
-    (scale ?? 1 / Math.sqrt(dh)) * dh * maxAbs(q) * maxAbs(inputs.k) + maxAbs(inputs.mask);
-  return base + (16 * 2 ** -24 * logit * Math.max(1, maxAbs(inputs.v))) / F32_TOL.atol;
-}
-
-/**
- * ±Inf in v become NaN for WGSL attention cases. With ±Inf in v an output hangs on whether
- * a probability underflows to exactly 0 (0·inf = NaN) or not (±inf): f32 underflows where
- * the score gap passes ~87, the float64 reference only past ~745. NaN in v propagates the
- * same way in both, so NaN keeps the propagation checked.
- */
-export function infToNaNInV(inputs: Record<string, Tensor>): void {
-  const v = inputs.v?.data as Float32Array | undefined;
-  if (v) for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) v[i] = NaN;
-}

@@ -6,11 +6,17 @@
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import type { Tensor } from '@glimpse/ir';
+import type { Graph, Tensor } from '@glimpse/ir';
 import { buildGraph, OP_NAMES } from '@glimpse/ir';
+import { compileWgsl } from '@glimpse/backend-wgsl';
+import { expectAttentionContract } from '../attention-naive.js';
 import { tensor } from '../helpers.js';
 import { attentionTiles, CASES } from '../op-cases.js';
-import { attentionScale, checkWgsl, describeGpu, infToNaNInV } from './gpu.js';
+import { checkWgsl, describeGpu } from './gpu.js';
+
+/** Run a graph on WGSL: its output y. */
+const wgsl = (x: Record<string, Tensor>) => async (g: Graph) =>
+  (await (await compileWgsl(g)).run(x)).y!;
 
 describeGpu('every op: WGSL backend ≡ reference', () => {
   it('has a property test for every op of the vocabulary', () => {
@@ -20,12 +26,11 @@ describeGpu('every op: WGSL backend ≡ reference', () => {
     it(op, async () => {
       await fc.assert(
         fc.asyncProperty(CASES[op], async (c) => {
-          let scale = c.scale ?? 1;
-          if (op === 'attention') {
-            infToNaNInV(c.inputs);
-            scale = attentionScale(c.inputs, c.graph.nodes[0]!.attrs.scale as number | undefined);
-          }
-          await checkWgsl(c.graph, c.inputs, { scale });
+          // Attention row by row under the precision contract, against the unfused graph on
+          // WGSL (test/attention-naive.ts); every other op within F32_TOL of the reference.
+          if (op === 'attention')
+            await expectAttentionContract('wgsl attention', c.graph, c.inputs, wgsl(c.inputs));
+          else await checkWgsl(c.graph, c.inputs, { scale: c.scale ?? 1 });
         }),
         { numRuns: op === 'attention' ? 150 : 100 },
       );
@@ -33,10 +38,9 @@ describeGpu('every op: WGSL backend ≡ reference', () => {
   }
   it('attention across the WGSL kernel tiles (64 query rows, key tiles) and the decode path', async () => {
     await fc.assert(
-      fc.asyncProperty(attentionTiles, async (c) => {
-        infToNaNInV(c.inputs);
-        await checkWgsl(c.graph, c.inputs, { scale: attentionScale(c.inputs, undefined) });
-      }),
+      fc.asyncProperty(attentionTiles, (c) =>
+        expectAttentionContract('wgsl attention', c.graph, c.inputs, wgsl(c.inputs)),
+      ),
       { numRuns: 60 },
     );
   });
