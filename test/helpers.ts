@@ -18,21 +18,36 @@ export function assertClose(
   tol = F32_TOL,
   what = 'output',
   scale = 1,
+  /** Also accepted, element by element (WGSL: the result for subnormals flushed to 0). */
+  alternative?: RefTensor,
 ) {
   expect(got.shape, `${what} shape`).toEqual(want.shape);
   expect(got.dtype, `${what} dtype`).toBe(want.dtype);
   const g = toNumbers(got);
-  const w = want.data;
+  const isFloat = want.dtype === 'f32' || want.dtype === 'f16';
+  const close = (a: number, w: number) => {
+    const b = isFloat ? Math.fround(w) : w;
+    if (Number.isNaN(b) || Number.isNaN(a)) return Number.isNaN(a) && Number.isNaN(b);
+    if (!Number.isFinite(a) || !Number.isFinite(b)) return a === b;
+    // Integers exactly; a zero that is exact in both keeps its sign.
+    if (!isFloat) return a === b;
+    if (a === 0 && b === 0) return Object.is(a, b);
+    return Math.abs(a - b) <= tol.atol * scale + tol.rtol * Math.abs(b);
+  };
   for (let i = 0; i < g.length; i++) {
     const a = g[i]!;
-    const b = want.dtype === 'f32' || want.dtype === 'f16' ? Math.fround(w[i]!) : w[i]!;
-    let ok: boolean;
-    if (Number.isNaN(b) || Number.isNaN(a)) ok = Number.isNaN(a) && Number.isNaN(b);
-    else if (!Number.isFinite(a) || !Number.isFinite(b)) ok = a === b;
-    else ok = Math.abs(a - b) <= tol.atol * scale + tol.rtol * Math.abs(b);
-    if (!ok) expect.fail(`${what}[${i}]: got ${a}, want ${b} (shape [${got.shape.join(',')}])`);
+    if (close(a, want.data[i]!)) continue;
+    if (alternative && close(flushSubnormal(a), flushSubnormal(alternative.data[i]!))) continue;
+    const b = isFloat ? Math.fround(want.data[i]!) : want.data[i]!;
+    expect.fail(
+      `${what}[${i}]: got ${Object.is(a, -0) ? '-0' : a}, want ${Object.is(b, -0) ? '-0' : b}${alternative ? ` (or, subnormals flushed, ${alternative.data[i]})` : ''} (shape [${got.shape.join(',')}])`,
+    );
   }
 }
+
+/** ±0 for an f32 subnormal, as hardware that flushes them gives (WGSL may). */
+export const flushSubnormal = (x: number) =>
+  x !== 0 && Math.abs(x) < 2 ** -126 ? (x < 0 ? -0 : 0) : x;
 
 /** Run a graph on the JS backend and on the reference; compare every output. */
 export function checkGraph(
@@ -46,10 +61,26 @@ export function checkGraph(
   return { ref, js };
 }
 
-/** Values for tests: uniform in [-r, r], and with `special` > 0 some NaN, ±Inf, 0 and ±1e4. */
+/**
+ * Values for tests: uniform in [-r, r], and with `special` > 0 that share of NaN, ±inf, ±0,
+ * ±1e4, ±1e30, ±3.4e38 (f32's largest) and a subnormal.
+ */
 export function values(seed: number, n: number, r = 1, special = 0): Float64Array {
   const rnd = randomStream(seed, 'values');
-  const SPECIAL = [NaN, Infinity, -Infinity, 0, 1e4, -1e4];
+  const SPECIAL = [
+    NaN,
+    Infinity,
+    -Infinity,
+    0,
+    -0,
+    1e4,
+    -1e4,
+    1e30,
+    -1e30,
+    3.4028234663852886e38,
+    -3.4028234663852886e38,
+    Math.fround(1e-40),
+  ];
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++)
     out[i] = rnd() < special ? SPECIAL[Math.floor(rnd() * SPECIAL.length)]! : (rnd() * 2 - 1) * r;
@@ -60,7 +91,12 @@ export function tensor(dtype: DType, shape: number[], seed: number, r = 1, speci
   const n = shape.reduce((a, b) => a * b, 1);
   let v = values(seed, n, r, special);
   if (dtype === 'bool') v = v.map((x) => (x > 0 ? 1 : 0));
-  if (dtype === 'i32' || dtype === 'i64') v = v.map((x) => Math.round(x * 100));
+  // Integers from the same draws, specials included (NaN → 0, the rest truncated and
+  // clamped to ±2^31, as a cast would).
+  if (dtype === 'i32' || dtype === 'i64')
+    v = v.map((x) =>
+      Number.isNaN(x) ? 0 : Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(x * 100))),
+    );
   return fromNumbers(dtype, shape, v);
 }
 

@@ -49,6 +49,8 @@ export function compareSpecial(
   naive: ArrayLike<number>,
   ref: ArrayLike<number>,
   rounded: (x: number) => number = Math.fround,
+  /** A floor under the naive error: the plain computation's rounding-error bound. */
+  naiveFloor = 0,
 ): Mismatch | undefined {
   let optErr = 0;
   let naiveErr = 0;
@@ -82,6 +84,7 @@ export function compareSpecial(
     }
     naiveErr = Math.max(naiveErr, en);
   }
+  naiveErr = Math.max(naiveErr, naiveFloor);
   if (worst >= 0 && optErr > 2 * naiveErr + 1e-6 * magnitude)
     return {
       index: worst,
@@ -350,6 +353,7 @@ export function expectRowsEqual(
   naive: Tensor,
   ref: RefTensor,
   vInf?: { pos: ReadonlySet<number>; neg: ReadonlySet<number> },
+  naiveFloor = 0,
 ) {
   expect(opt.shape, `${what} shape`).toEqual(naive.shape);
   const o = toNumbers(opt);
@@ -366,7 +370,7 @@ export function expectRowsEqual(
     const [ro, rn, rr] = [row(o), row(n), row(ref.data)];
     for (let c = 0; c < len; c++)
       if (underflow(c, ro[c]!, rn[c]!) || underflow(c, ro[c]!, rr[c]!)) ro[c] = rn[c]!;
-    const m = compareSpecial(ro, rn, rr);
+    const m = compareSpecial(ro, rn, rr, Math.fround, naiveFloor);
     if (m !== undefined)
       expect.fail(
         `${what}, row ${start / len}, element ${m.index}: ${m.why} (optimised ${m.opt}, as written ${m.naive}, float64 ${m.ref})`,

@@ -263,9 +263,11 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
     const M = numel(shapes[0]!) / (N || 1);
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
-        let s = b ? b.data[j]! : 0;
+        // (x·Wᵀ) + b: the sum from +0, then the bias (PyTorch's addmm: an empty sum with
+        // b = −0 gives +0).
+        let s = 0;
         for (let k = 0; k < K; k++) s += x!.data[i * K + k]! * w!.data[j * K + k]!;
-        y.data[i * N + j] = s;
+        y.data[i * N + j] = b ? s + b.data[j]! : s;
       }
     return [y];
   },

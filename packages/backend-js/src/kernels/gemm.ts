@@ -12,10 +12,16 @@ const NR = 4;
 const KC = 256;
 const NC = 512;
 
-/** Declare gemm's scratch regions; every kernel factory that calls gemm does this. */
-export function needGemm(s: Scratch): void {
-  s.needSimd('gemm.a', KC * MR);
-  s.needSimd('gemm.b', KC * NC);
+/**
+ * Declare gemm's scratch regions for products of depth up to K; every kernel factory that
+ * calls gemm does this. All of K is packed at once (an A sliver of MR×K, a B block of K×NC),
+ * so that each output tile accumulates over the whole depth in float64 and is rounded to
+ * f32 once — never partial sums.
+ */
+export function needGemm(s: Scratch, K = KC): void {
+  const k = Math.max(1, K);
+  s.needSimd('gemm.a', k * MR);
+  s.needSimd('gemm.b', k * NC);
   s.needSimd('gemm.tile', MR * NR);
 }
 
@@ -27,6 +33,7 @@ export interface MatRef {
   readonly cs: number;
 }
 
+/** C = A·B (+ bias over columns, added in float64 before the one rounding to C's type). */
 export function gemm(
   M: number,
   N: number,
@@ -37,32 +44,59 @@ export function gemm(
   cOff: number,
   ldc: number,
   s: SimdScratch,
+  bias?: Float32Array,
 ): void {
   if (K === 0) {
-    for (let i = 0; i < M; i++) C.fill(0, cOff + i * ldc, cOff + i * ldc + N);
+    // An empty sum is +0; the bias is added to it (+0 + b: a −0 bias gives +0, as addmm).
+    for (let i = 0; i < M; i++)
+      for (let j = 0, o = cOff + i * ldc; j < N; j++) C[o + j] = bias ? 0 + bias[j]! : 0;
     return;
   }
   const mem = s.mem;
   const [aOff, bOff, tOff] = [s.at('gemm.a'), s.at('gemm.b'), s.at('gemm.tile')];
   for (let jc = 0; jc < N; jc += NC) {
     const nc = Math.min(NC, N - jc);
-    for (let pc = 0; pc < K; pc += KC) {
-      const kc = Math.min(KC, K - pc);
-      packB(B, pc, jc, kc, nc, mem, bOff);
-      const first = pc === 0;
-      for (let ic = 0; ic < M; ic += MR) {
-        const mr = Math.min(MR, M - ic);
-        packA(A, ic, pc, mr, kc, mem, aOff);
-        for (let jr = 0; jr < nc; jr += NR) {
-          s.micro(kc, aOff * 8, (bOff + jr * kc) * 8, tOff * 8, 32, 0);
-          storeTile(mem, tOff, C, cOff + ic * ldc + jc + jr, ldc, mr, Math.min(NR, nc - jr), first);
+    const ncp = Math.ceil(nc / NR) * NR;
+    // Every KC-deep block of B for these columns, one after another (block pc at pc·ncp).
+    for (let pc = 0; pc < K; pc += KC)
+      packB(B, pc, jc, Math.min(KC, K - pc), nc, mem, bOff + pc * ncp);
+    for (let ic = 0; ic < M; ic += MR) {
+      const mr = Math.min(MR, M - ic);
+      for (let pc = 0; pc < K; pc += KC)
+        packA(A, ic, pc, mr, Math.min(KC, K - pc), mem, aOff + pc * MR);
+      for (let jr = 0; jr < nc; jr += NR) {
+        for (let pc = 0; pc < K; pc += KC) {
+          const kc = Math.min(KC, K - pc);
+          s.micro(
+            kc,
+            (aOff + pc * MR) * 8,
+            (bOff + pc * ncp + jr * kc) * 8,
+            tOff * 8,
+            32,
+            pc === 0 ? 0 : 1,
+          );
         }
+        storeTile(
+          mem,
+          tOff,
+          C,
+          cOff + ic * ldc + jc + jr,
+          ldc,
+          mr,
+          Math.min(NR, nc - jr),
+          true,
+          bias,
+          jc + jr,
+        );
       }
     }
   }
 }
 
-/** The micro-kernel's 4×4 tile (at `t`) into C: the first mr×nr entries, stored or added. */
+/**
+ * The micro-kernel's 4×4 tile (at `t`) into C: the first mr×nr entries, stored or added;
+ * with `bias`, bias[j0 + column] is added (in float64) as it is stored.
+ */
 export function storeTile(
   mem: Float64Array,
   t: number,
@@ -72,10 +106,14 @@ export function storeTile(
   mr: number,
   nr: number,
   overwrite: boolean,
+  bias?: Float32Array,
+  j0 = 0,
 ) {
   for (let r = 0; r < mr; r++)
-    for (let c = 0, o = c0 + r * ldc; c < nr; c++)
-      C[o + c] = overwrite ? mem[t + r * 4 + c]! : C[o + c]! + mem[t + r * 4 + c]!;
+    for (let c = 0, o = c0 + r * ldc; c < nr; c++) {
+      const x = bias ? mem[t + r * 4 + c]! + bias[j0 + c]! : mem[t + r * 4 + c]!;
+      C[o + c] = overwrite ? x : C[o + c]! + x;
+    }
 }
 
 /** B[pc:pc+kc, jc:jc+nc] → panels of NR columns, each kc×NR row-major; pads with zeros. */

@@ -9,27 +9,22 @@ export const linear: KernelFactory<'linear'> = (_a, ctx) => {
   const [N, K] = ctx.inShapes[1] as [number, number];
   const M = numel(xs) / (K || 1);
   const rows = K === 0 ? numel(ctx.outShapes[0]!) / (N || 1) : M;
-  needGemm(ctx.scratch);
+  needGemm(ctx.scratch, K);
   const scratch = ctx.scratch;
-  const hasBias = ctx.inShapes.length > 2;
-  return ([x, w, b], [y]) => {
-    const Y = y as Float32Array;
+  return ([x, w, b], [y]) =>
+    // The bias joins the float64 sums before their one rounding to f32.
     gemm(
       rows,
       N,
       K,
       { data: x as Float32Array, off: 0, rs: K, cs: 1 },
       { data: w as Float32Array, off: 0, rs: 1, cs: K },
-      Y,
+      y as Float32Array,
       0,
       N,
       scratch.simd(),
+      b as Float32Array | undefined,
     );
-    if (hasBias) {
-      const B = b as Float32Array;
-      for (let i = 0; i < rows; i++) for (let j = 0, o = i * N; j < N; j++) Y[o + j]! += B[j]!;
-    }
-  };
 };
 
 /** bmm over broadcast batch dims; each operand may be read transposed (strides swapped). */
@@ -49,7 +44,7 @@ export const bmm: KernelFactory<'bmm'> = (at, ctx) => {
   const aCs = at.transpose_a ? ac : 1;
   const bRs = at.transpose_b ? 1 : bc;
   const bCs = at.transpose_b ? bc : 1;
-  needGemm(ctx.scratch);
+  needGemm(ctx.scratch, K);
   const scratch = ctx.scratch;
   return ([a, b], [y]) => {
     const A = a as Float32Array;

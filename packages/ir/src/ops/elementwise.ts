@@ -128,10 +128,11 @@ export function castScalar(to: DType): UnaryFn {
       return (x) => (x !== 0 ? 1 : 0);
     // Truncation toward zero; NaN is 0 and values out of range saturate (C++ leaves both
     // undefined; WGSL's conversion saturates): the same on every backend.
+    // i64 is computed in i32 (the backends narrow it with a range check): its casts
+    // saturate at i32's range too.
     case 'i32':
-      return (x) => (x !== x ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(x))));
     case 'i64':
-      return (x) => (x !== x ? 0 : Math.max(-(2 ** 63), Math.min(2 ** 63 - 1024, Math.trunc(x))));
+      return (x) => (x !== x ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(x))));
     default:
       return (x) => x;
   }
