@@ -18,8 +18,11 @@ export function assertClose(
   tol = F32_TOL,
   what = 'output',
   scale = 1,
-  /** Also accepted, element by element (WGSL: the result for subnormals flushed to 0). */
-  alternative?: RefTensor,
+  /**
+   * Also accepted, element by element, with subnormals flushed (WGSL: the result for
+   * subnormals flushed to 0; the plain f32 computation of a fused program).
+   */
+  alternatives: readonly RefTensor[] = [],
 ) {
   expect(got.shape, `${what} shape`).toEqual(want.shape);
   expect(got.dtype, `${what} dtype`).toBe(want.dtype);
@@ -37,10 +40,10 @@ export function assertClose(
   for (let i = 0; i < g.length; i++) {
     const a = g[i]!;
     if (close(a, want.data[i]!)) continue;
-    if (alternative && close(flushSubnormal(a), flushSubnormal(alternative.data[i]!))) continue;
+    if (alternatives.some((t) => close(flushSubnormal(a), flushSubnormal(t.data[i]!)))) continue;
     const b = isFloat ? Math.fround(want.data[i]!) : want.data[i]!;
     expect.fail(
-      `${what}[${i}]: got ${Object.is(a, -0) ? '-0' : a}, want ${Object.is(b, -0) ? '-0' : b}${alternative ? ` (or, subnormals flushed, ${alternative.data[i]})` : ''} (shape [${got.shape.join(',')}])`,
+      `${what}[${i}]: got ${Object.is(a, -0) ? '-0' : a}, want ${Object.is(b, -0) ? '-0' : b}${alternatives.length ? ` (or ${alternatives.map((t) => t.data[i]).join(' or ')})` : ''} (shape [${got.shape.join(',')}])`,
     );
   }
 }

@@ -6,7 +6,7 @@
  */
 import { describe } from 'vitest';
 import type { Graph, RefTensor, Tensor } from '@glimpse/ir';
-import { fromNumbers, interpret, toNumbers } from '@glimpse/ir';
+import { broadcastStrides, fromNumbers, interpret, OPS, toNumbers } from '@glimpse/ir';
 import { compileWgsl } from '@glimpse/backend-wgsl';
 import { assertClose, F32_TOL, flushSubnormal } from '../helpers.js';
 
@@ -27,7 +27,12 @@ export const describeGpu = SKIP_GPU ? describe.skip : describe;
 export async function checkWgsl(
   g: Graph,
   inputs: Record<string, Tensor>,
-  options: { shapes?: Record<string, number>; scale?: number } = {},
+  options: {
+    shapes?: Record<string, number>;
+    scale?: number;
+    /** Results also accepted (the plain f32 computation of the graph, when it has one). */
+    alternatives?: readonly Record<string, RefTensor>[];
+  } = {},
 ): Promise<Record<string, RefTensor>> {
   const shapes = options.shapes ?? {};
   const ref = interpret(g, inputs, { shapes });
@@ -42,7 +47,10 @@ export async function checkWgsl(
   const ftz = interpret(g, flushed, { shapes });
   const got = await (await compileWgsl(g)).run(inputs, { shapes });
   for (const o of g.outputs)
-    assertClose(got[o]!, ref[o]!, F32_TOL, `wgsl %${o}`, options.scale ?? 1, ftz[o]);
+    assertClose(got[o]!, ref[o]!, F32_TOL, `wgsl %${o}`, options.scale ?? 1, [
+      ftz[o]!,
+      ...(options.alternatives ?? []).map((a) => a[o]!),
+    ]);
   return ref;
 }
 
@@ -69,4 +77,49 @@ export function boundedForF32Sums(inputs: Record<string, Tensor>): Record<string
         : t,
     ]),
   );
+}
+
+/**
+ * The plain f32 computation of an `elementwise` graph: its program evaluated with the ops'
+ * own scalar rules, each result rounded to f32 — as WGSL computes a fused program (an
+ * intermediate that leaves f32's range, exp(100), is inf there and in this).
+ */
+export function programInF32(g: Graph, inputs: Record<string, Tensor>): Record<string, RefTensor> {
+  const node = g.nodes[0]!;
+  const program = node.attrs.program as (number | string)[];
+  const out = g.typeOf(node.outputs[0]!);
+  const shape = [...inputs[node.inputs[0]!]!.shape];
+  const n = shape.reduce((a, b) => a * b, 1);
+  // Inputs broadcast to the output's shape.
+  const vals = node.inputs.map((name) => toNumbers(inputs[name]!));
+  const strides = node.inputs.map((name) => broadcastStrides([...inputs[name]!.shape], shape));
+  const at = (k: number, i: number) => {
+    let off = 0;
+    for (let d = shape.length - 1, r = i; d >= 0; d--) {
+      off += (r % shape[d]!) * strides[k]![d]!;
+      r = Math.floor(r / shape[d]!);
+    }
+    return vals[k]![off]!;
+  };
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const stack: number[] = [];
+    for (const tok of program) {
+      if (typeof tok === 'number') stack.push(Math.fround(tok));
+      else if (tok.startsWith('$')) stack.push(at(Number(tok.slice(1)), i));
+      else {
+        const def = OPS[tok as 'add'] as unknown as {
+          binary?: (d: 'f32') => (a: number, b: number) => number;
+          unary?: (a: object) => (x: number) => number;
+        };
+        if (def.binary) {
+          const b = stack.pop()!;
+          const a = stack.pop()!;
+          stack.push(Math.fround(def.binary('f32')(a, b)));
+        } else stack.push(Math.fround(def.unary!({})(stack.pop()!)));
+      }
+    }
+    data[i] = stack[0]!;
+  }
+  return { [node.outputs[0]!]: { dtype: out.dtype, shape, data } };
 }

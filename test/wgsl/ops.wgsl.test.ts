@@ -12,7 +12,7 @@ import { compileWgsl } from '@glimpse/backend-wgsl';
 import { expectAttentionContract } from '../attention-naive.js';
 import { tensor } from '../helpers.js';
 import { attentionTiles, CASES } from '../op-cases.js';
-import { boundedForF32Sums, checkWgsl, describeGpu } from './gpu.js';
+import { boundedForF32Sums, checkWgsl, describeGpu, programInF32 } from './gpu.js';
 
 /**
  * Ops whose f32 intermediates on WGSL can leave f32's range where the float64 reference
@@ -47,10 +47,14 @@ describeGpu('every op: WGSL backend ≡ reference', () => {
           if (op === 'attention') {
             const x = boundedForF32Sums(c.inputs);
             await expectAttentionContract('wgsl attention', c.graph, x, wgsl(x));
-          } else
-            await checkWgsl(c.graph, F32_SUMS.has(op) ? boundedForF32Sums(c.inputs) : c.inputs, {
+          } else {
+            const x = F32_SUMS.has(op) ? boundedForF32Sums(c.inputs) : c.inputs;
+            await checkWgsl(c.graph, x, {
               scale: c.scale ?? 1,
+              // A fused program computes in f32: its plain f32 computation is accepted too.
+              ...(op === 'elementwise' ? { alternatives: [programInF32(c.graph, x)] } : {}),
             });
+          }
         }),
         { numRuns: op === 'attention' ? 150 : 100 },
       );
