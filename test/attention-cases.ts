@@ -4,7 +4,6 @@
  * ±1e4 logits, masks that mask whole rows). Shared by the fusion tests of both backends.
  */
 import fc from 'fast-check';
-import { maxFinite, naiveFloor } from './attention-naive.js';
 import type { Dim, Graph, GraphBuilder, Tensor, Val } from '@glimpse/ir';
 import { buildGraph, concreteShape, fromNumbers, randomStream } from '@glimpse/ir';
 
@@ -208,21 +207,4 @@ export function inputs(g: Graph, binding: Record<string, number>, c: Case): Reco
       return [inp.name, fromNumbers(inp.type.dtype, shape, v)];
     }),
   );
-}
-
-/**
- * naiveFloor (test/attention-naive.ts) for a case: its dims, and the largest finite values
- * of its inputs (q, k, v, or the x they are projected from) and mask (an HF mask adds
- * -10000 to masked keys).
- */
-export function fusionFloor(c: Case, x: Record<string, Tensor>): number {
-  const all = Math.max(
-    0,
-    ...Object.entries(x)
-      .filter(([n]) => n !== 'm')
-      .map(([, t]) => maxFinite(t)),
-  );
-  const mask = c.mask === 'hf' ? 1e4 : x.m ? maxFinite(x.m) : 0;
-  // The scale is at most 1 in every form the cases write (none, 1/√dh, split over q and k).
-  return naiveFloor(c.dh, Math.max(c.S, c.T), 1, all, all, all, mask);
 }

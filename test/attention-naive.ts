@@ -7,11 +7,11 @@
  * not from any kernel; `checkUnfused` verifies it equals the op on the reference.
  */
 import type { AttentionAttrs, Graph, Tensor, Val } from '@glimpse/ir';
-import { buildGraph, BSHD_PERM, interpret, toNumbers } from '@glimpse/ir';
+import { buildGraph, BSHD_PERM, interpret } from '@glimpse/ir';
 import { assertClose } from './helpers.js';
 import { expectRowsEqual, infColumns } from './special.js';
 
-export function unfusedAttention(g: Graph): Graph {
+export function unfusedAttention(g: Graph, options: { scores?: boolean } = {}): Graph {
   const node = g.nodes.find((n) => n.op === 'attention')!;
   const a = node.attrs as unknown as AttentionAttrs;
   return buildGraph(`${g.name}_unfused`, (b) => {
@@ -83,7 +83,17 @@ export function unfusedAttention(g: Graph): Graph {
     if (a.masked_rows === 'zero')
       y = b.op('where', [b.op('equal', [rowMax(s), ninf], {}), zero, y], {});
     if (bshd) y = b.transpose(y, [...BSHD_PERM]);
-    return b.op('scale', [y], { factor: 1 }, node.outputs[0]);
+    const out = b.op('scale', [y], { factor: 1 }, node.outputs[0]);
+    if (!options.scores) return out;
+    // When asked: the masked scores (bhsd order, [..., Hq, T, S]) and Σ p·|v| (ordered as
+    // the output): the scales of a row's rounding errors.
+    let w = b.bmm(p, b.op('sqrt', [b.op('mul', [v, v], {})], {}));
+    if (bshd) w = b.transpose(w, [...BSHD_PERM]);
+    return [
+      out,
+      b.op('scale', [s], { factor: 1 }, 'scores'),
+      b.op('scale', [w], { factor: 1 }, 'weighted'),
+    ];
   });
 }
 
@@ -109,58 +119,35 @@ export async function expectAttentionContract(
   );
   const node = g.nodes.find((n) => n.op === 'attention')!;
   const v = inputs[node.inputs[2]!]!;
-  // The naive row's realised error can be near 0 by luck (its roundings cancelled): it is
-  // floored at the standard bound of the plain f32 computation of one output — the logits'
-  // rounding (a dot product of length dh, scaled: |logit|·2⁻²⁴ of error each, which exp
-  // turns into relative error of the weights) and the weighted sum over S keys:
-  // 2⁻²⁴·max|v|·(dh + S + 2·|logit|max).
-  const q = g.typeOf(node.inputs[0]!).shape;
-  const k = g.typeOf(node.inputs[1]!).shape;
-  const a = node.attrs as { layout?: string; scale?: number };
-  const dh = q.at(-1) as number;
-  const S = k.at(a.layout === 'bshd' ? -3 : -2) as number;
-  const big = (name: string | undefined) => (name === undefined ? 0 : maxFinite(inputs[name]!));
-  const floor = naiveFloor(
-    dh,
-    S,
-    Math.abs(a.scale ?? 1 / Math.sqrt(dh)),
-    big(node.inputs[0]),
-    big(node.inputs[1]),
-    big(node.inputs[2]),
-    big(node.inputs[3]),
-  );
-  expectRowsEqual(
-    what,
-    await run(g),
-    await run(naive),
-    ref,
-    infColumns(v, ref.shape.at(-1) ?? 1),
-    floor,
-  );
-}
-
-/** The largest finite |x| of a tensor (0 when there is none). */
-export function maxFinite(t: Tensor): number {
-  let m = 0;
-  for (const x of toNumbers(t)) if (Number.isFinite(x)) m = Math.max(m, Math.abs(x));
-  return m;
-}
-
-/**
- * The standard rounding-error bound of the plain f32 computation of one attention output:
- * the logits' rounding (|logit|·2⁻²⁴ each, which exp turns into relative error of the
- * weights) and the weighted sum over S keys — 2⁻²⁴·max|v|·(dh + S + 2·|logit|max), with
- * |logit|max = scale·dh·max|q|·max|k| + max|mask|. A floor under a row's realised naive
- * error, which can be near 0 by luck (its roundings cancelled).
- */
-export function naiveFloor(
-  dh: number,
-  S: number,
-  scale: number,
-  q: number,
-  k: number,
-  v: number,
-  mask: number,
-): number {
-  return 2 ** -24 * v * (dh + S + 2 * (scale * dh * q * k + mask));
+  // A row's naive error is floored at the standard rounding bound of the plain f32
+  // computation of that row, from its own values (the reference): the weighted sum's
+  // 2⁻²⁴·(S + dh)·Σp|v|, and the logits' |logit|·2⁻²⁴ each, which exp turns into relative
+  // error of the weights, 2⁻²⁴·2·|logit|max·Σp|v| — large for an ill-conditioned row (huge
+  // logits that compete) in any order of operations, tiny for an ordinary one.
+  const extra = interpret(unfusedAttention(g, { scores: true }), inputs);
+  const scores = extra.scores!;
+  const weighted = extra.weighted!;
+  const S = scores.shape.at(-1) ?? 1;
+  const dh = g.typeOf(node.inputs[0]!).shape.at(-1) as number;
+  const dv = ref.shape.at(-1) ?? 1;
+  const rows = ref.data.length / Math.max(1, dv);
+  const bshd = (node.attrs as { layout?: string }).layout === 'bshd';
+  const [, T, H] = bshd ? (ref.shape as number[]) : [0, 0, 0];
+  const floors = Array.from({ length: rows }, (_, r) => {
+    // Output row r → its scores row (bshd outputs are [B, T, H, dv], scores [B, H, T, S]).
+    const sr = bshd
+      ? (Math.floor(r / (T! * H!)) * H! + (r % H!)) * T! + (Math.floor(r / H!) % T!)
+      : r;
+    // Only logits that compete with the row's maximum (within e^100 of its weight) carry
+    // their rounding into the weights: a lone dominant logit, however large, gives weight 1.
+    const row = Array.from(scores.data.subarray(sr * S, sr * S + S)).filter(Number.isFinite);
+    const m = Math.max(-Infinity, ...row);
+    const rivals = row.filter((x) => x >= m - 100);
+    const logit = rivals.length > 1 ? Math.max(...rivals.map(Math.abs)) : 0;
+    let w = 0;
+    for (let c = r * dv; c < r * dv + dv; c++)
+      if (Number.isFinite(weighted.data[c]!)) w = Math.max(w, weighted.data[c]!);
+    return 2 ** -24 * (S + dh + 2 * logit) * w;
+  });
+  expectRowsEqual(what, await run(g), await run(naive), ref, infColumns(v, dv), floors);
 }
