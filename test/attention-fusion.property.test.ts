@@ -3,7 +3,7 @@
  * mask kind, causal form, layout and GQA ratio — fuse at -O2 into one attention op, and the
  * -O2 graph equals the -O0 graph: on the reference interpreter (float64 both, compared
  * after rounding to f32 with 1e-6: only the order of float64 operations changes) and on the
- * JS backend, fused against unfused, row by row under DESIGN.md's precision contract (each
+ * JS backend, fused against unfused, row by row under docs/design.md's precision contract (each
  * row's error against the float64 reference at most twice the unfused row's; NaN, ±inf
  * and signed zeros as the unfused graph gives them: test/special.ts). Inputs carry special
  * values: NaN, ±1e4 logits, ±inf in v, and masks that mask whole rows.

@@ -1,7 +1,7 @@
 /**
  * The plain, unfused computation of an `attention` op, as a graph of primitive ops (bmm,
  * scale, tanh, add/where masks, softmax, bmm), so that a backend's fused kernel can be held
- * to DESIGN.md's precision contract row by row: its error against the float64 reference at
+ * to docs/design.md's precision contract row by row: its error against the float64 reference at
  * most twice that of this graph run on the same backend (test/special.ts,
  * expectRowsEqual). Written from the op's definition (packages/ir/src/ops/attention.ts),
  * not from any kernel; `checkUnfused` verifies it equals the op on the reference.

@@ -70,7 +70,7 @@ function passReference(): string {
     '',
   ];
   lines.push(
-    'Every pass gives what the graph as written gives — NaN, ±inf and −0 included (DESIGN.md); each',
+    'Every pass gives what the graph as written gives — NaN, ±inf and −0 included (docs/design.md); each',
     'section says why, and each rule either is an identity for every value or declines (its',
     'reason shows in `glimpse dump --trace-rewrites`). Finite results follow the precision',
     'contract. The special-value tests (test/special-values.property.test.ts and its WGSL twin)',

@@ -1,7 +1,7 @@
 /**
  * Every built-in model equals PyTorch: fixtures made by test/fixtures/gen_fixtures.py
  * (PyTorch 1.13, weights under state_dict names) run through
- * `glimpse run --weights ... --inputs ... --check ...` with DESIGN.md's default tolerances
+ * `glimpse run --weights ... --inputs ... --check ...` with docs/design.md's default tolerances
  * (rtol 1e-3, atol 1e-5: f32 vs f32 with different summation orders).
  */
 import { readFileSync } from 'node:fs';

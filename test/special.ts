@@ -1,6 +1,6 @@
 /**
  * Special-value differential testing: an optimised graph against the graph as written, on
- * the same backend (DESIGN.md, "Special values are semantics, not noise").
+ * the same backend (docs/design.md, "Special values are semantics, not noise").
  *
  * Per element, with `naive` the graph as written on that backend, `opt` the optimised graph
  * on it, and `ref` the float64 reference of the graph as written:
@@ -13,7 +13,7 @@
  *   graph may give that artefact or the exact result: a rewrite may keep a value in range
  *   that the written order let overflow — never the other way round.
  * - Finite values follow the precision contract: max |opt − ref| ≤ 2·max |naive − ref| +
- *   1e-6·max(1, max |ref|) over the output's elements (finite in both). DESIGN.md's 1e-6 is
+ *   1e-6·max(1, max |ref|) over the output's elements (finite in both). docs/design.md's 1e-6 is
  *   stated for values around 1; these outputs reach 1e30, where it scales with them (an
  *   output rounded once where the written graph rounded twice can land 1 ulp off a sum
  *   whose naive errors happened to cancel).

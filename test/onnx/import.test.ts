@@ -3,7 +3,7 @@
  * (reference outputs from ONNX's float64 reference implementation) and PyTorch exports
  * (PyTorch's outputs). Every folder runs through `glimpse run MODEL.onnx --inputs DIR
  * --check DIR` (input_N.pb / output_N.pb) on the JS and WGSL backends at -O0 and -O2 and
- * equals the stored outputs within DESIGN.md's default tolerances (rtol 1e-3, atol 1e-5:
+ * equals the stored outputs within docs/design.md's default tolerances (rtol 1e-3, atol 1e-5:
  * f32 against another implementation).
  */
 import { describe, expect, it } from 'vitest';

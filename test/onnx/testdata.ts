@@ -5,14 +5,11 @@ import { expect } from 'vitest';
 import { cli, ROOT } from '../cli.js';
 
 /**
- * ONNX test data made outside the project (read-only): ONNX's node tests and PyTorch
- * exports. It sits in `../shared/testdata` beside the working checkout; a clone elsewhere
- * (CI) finds it through GLIMPSE_TESTDATA or the workspace's usual place.
+ * ONNX test data made outside the test code (read-only): ONNX's node tests and PyTorch
+ * exports, copied into test/fixtures/testdata (its README says from where, under which
+ * licence).
  */
-export const TESTDATA =
-  [process.env.GLIMPSE_TESTDATA, `${ROOT}../shared/testdata`, '/work/shared/testdata'].find(
-    (d): d is string => d !== undefined && existsSync(`${d}/onnx-node`),
-  ) ?? `${ROOT}../shared/testdata`;
+export const TESTDATA = `${ROOT}test/fixtures/testdata`;
 
 export const FOLDERS: string[] = existsSync(TESTDATA)
   ? ['onnx-node', 'torch'].flatMap((d) =>

@@ -5,7 +5,7 @@
  * masked row, a masked_fill of -1e9 (fully masked rows uniform) — at T = 1, 33, 65, 130 (one
  * query row; just past the JS kernel's 32-row and 64-key tiles and the WGSL kernel's
  * 64-row tiles), through `glimpse run --inputs --check` on js and wgsl at -O0, -O1 and -O2,
- * equal to PyTorch (DESIGN.md's default tolerances; NaN only where PyTorch has NaN).
+ * equal to PyTorch (docs/design.md's default tolerances; NaN only where PyTorch has NaN).
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';

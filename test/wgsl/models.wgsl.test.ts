@@ -1,6 +1,6 @@
 /**
  * Every built-in model on WGSL, at -O0 and -O2, equals PyTorch (the committed fixtures,
- * through `glimpse run --backend wgsl --check`, DESIGN.md's default tolerances) and the JS
+ * through `glimpse run --backend wgsl --check`, docs/design.md's default tolerances) and the JS
  * backend (both runs' outputs written with --outputs and compared within F32_TOL).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';

@@ -11,7 +11,7 @@ export interface CheckReport {
 }
 
 /**
- * DESIGN.md's rule: |got − want| ≤ atol + rtol·|want|; NaN matches only NaN; ±Inf only the
+ * docs/design.md's rule: |got − want| ≤ atol + rtol·|want|; NaN matches only NaN; ±Inf only the
  * same Inf; shapes must agree.
  */
 export function compare(

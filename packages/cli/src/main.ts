@@ -11,7 +11,7 @@ export interface Io {
 
 const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
-/** Exit codes of DESIGN.md. */
+/** Exit codes of docs/design.md. */
 export const EXIT = { ok: 0, mismatch: 1, usage: 2, internal: 70 } as const;
 
 function program(io: Io, setCode: (c: number) => void): Command {

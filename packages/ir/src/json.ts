@@ -69,7 +69,7 @@ function bytesOf(a: TypedArray): Uint8Array {
 
 const typeJson = (t: TensorType): JsonType => ({ dtype: t.dtype, shape: [...t.shape] });
 
-/** The JSON form of DESIGN.md; weights (loaded param data) inlined only when asked. */
+/** The JSON form of docs/design.md; weights (loaded param data) inlined only when asked. */
 export function graphToJSON(g: Graph, options: { weights?: boolean } = {}): JsonGraph {
   return {
     format: 'glimpse-graph',

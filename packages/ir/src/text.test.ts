@@ -4,7 +4,7 @@ import { SelfAttention } from './nn.js';
 import { fmtNumber, parseGraph, printGraph } from './text.js';
 
 describe('text IR', () => {
-  it('prints the seed self-attention as DESIGN.md lays it out (golden)', () => {
+  it('prints the seed self-attention as docs/design.md lays it out (golden)', () => {
     const g = buildGraph('self_attention', (b) =>
       new SelfAttention(b, '', 64).call(b, b.input('x', 'f32', ['B', 'T', 64]), 'y'),
     );

@@ -57,7 +57,7 @@ function block(
   return b.op('add', [h, mlp.call(b, ln2.call(b, h, at('ln2_out')), at('mlp_out'))], {}, out);
 }
 
-/** The built-in models, keyed by the names `glimpse models` lists (DESIGN.md). */
+/** The built-in models, keyed by the names `glimpse models` lists (docs/design.md). */
 export const MODELS = {
   'self-attention': define({
     name: 'self-attention',

@@ -111,7 +111,7 @@ function runPipeline(g: Graph, options: OptimizeOptions, keep: boolean): Optimiz
   return { graph: cur, results, trace, declines };
 }
 
-/** Optimise a graph (DESIGN.md: `optimize(g, { level, passes, instrument })`). */
+/** Optimise a graph (docs/design.md: `optimize(g, { level, passes, instrument })`). */
 export function optimize(g: Graph, options: OptimizeOptions = {}): Graph {
   const instrumented =
     options.instrument !== undefined &&
