@@ -110,9 +110,10 @@ export async function expectAttentionContract(
   run: (g: Graph) => Tensor | Promise<Tensor>,
 ) {
   const ref = interpret(g, inputs).y!;
-  const naive = unfusedAttention(g);
+  // The unfused graph on the reference, with the scores and Σp|v| the floor below needs.
+  const extra = interpret(unfusedAttention(g, { scores: true }), inputs);
   assertClose(
-    { ...ref, data: Float32Array.from(interpret(naive, inputs).y!.data) },
+    { ...ref, data: Float32Array.from(extra.y!.data) },
     ref,
     { rtol: 1e-6, atol: 1e-6 },
     `${what}: the unfused graph on the reference`,
@@ -124,7 +125,6 @@ export async function expectAttentionContract(
   // 2⁻²⁴·(S + dh)·Σp|v|, and the logits' |logit|·2⁻²⁴ each, which exp turns into relative
   // error of the weights, 2⁻²⁴·2·|logit|max·Σp|v| — large for an ill-conditioned row (huge
   // logits that compete) in any order of operations, tiny for an ordinary one.
-  const extra = interpret(unfusedAttention(g, { scores: true }), inputs);
   const scores = extra.scores!;
   const weighted = extra.weighted!;
   const S = scores.shape.at(-1) ?? 1;
@@ -149,5 +149,12 @@ export async function expectAttentionContract(
       if (Number.isFinite(weighted.data[c]!)) w = Math.max(w, weighted.data[c]!);
     return 2 ** -24 * (S + dh + 2 * logit) * w;
   });
-  expectRowsEqual(what, await run(g), await run(naive), ref, infColumns(v, dv), floors);
+  expectRowsEqual(
+    what,
+    await run(g),
+    await run(unfusedAttention(g)),
+    ref,
+    infColumns(v, dv),
+    floors,
+  );
 }

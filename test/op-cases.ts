@@ -45,6 +45,18 @@ function summed(terms: number, ...xs: Tensor[]): number {
   return Math.max(1, terms) * xs.reduce((p, t) => p * big(t), 1);
 }
 
+/**
+ * A reduction over random axes (keepdims either way); with `terms`, the tolerance scale of
+ * that many of the input's largest values summed.
+ */
+const reduceCase = (op: 'reduce_sum' | 'reduce_mean' | 'reduce_max', terms?: number) =>
+  fc.tuple(shape(1, 4), seed, fc.boolean(), special).chain(([sh, s, keepdims, sp]) =>
+    fc.subarray([...sh.keys()], { minLength: 1 }).map((axes) => {
+      const c = single(op, [{ name: 'x', dtype: 'f32', shape: sh }], { axes, keepdims }, s, sp);
+      return terms === undefined ? c : { ...c, scale: summed(terms, c.inputs.x!) };
+    }),
+  );
+
 /** Shapes that broadcast to `out`: a suffix of it, with some dims replaced by 1. */
 const broadcastOf = (out: number[]) =>
   fc
@@ -286,39 +298,9 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
           single('slice', [{ name: 'x', dtype: 'f32', shape: sh }], { axis, start, end }, s),
         ),
     ),
-  reduce_sum: fc.tuple(shape(1, 4), seed, fc.boolean(), special).chain(([sh, s, keepdims, sp]) =>
-    fc.subarray([...sh.keys()], { minLength: 1 }).map((axes) => {
-      const c = single(
-        'reduce_sum',
-        [{ name: 'x', dtype: 'f32', shape: sh }],
-        { axes, keepdims },
-        s,
-        sp,
-      );
-      return { ...c, scale: summed(125, c.inputs.x!) };
-    }),
-  ),
-  reduce_mean: fc.tuple(shape(1, 4), seed, fc.boolean(), special).chain(([sh, s, keepdims, sp]) =>
-    fc.subarray([...sh.keys()], { minLength: 1 }).map((axes) => {
-      const c = single(
-        'reduce_mean',
-        [{ name: 'x', dtype: 'f32', shape: sh }],
-        { axes, keepdims },
-        s,
-        sp,
-      );
-      return { ...c, scale: summed(1, c.inputs.x!) };
-    }),
-  ),
-  reduce_max: fc
-    .tuple(shape(1, 4), seed, fc.boolean(), special)
-    .chain(([sh, s, keepdims, sp]) =>
-      fc
-        .subarray([...sh.keys()], { minLength: 1 })
-        .map((axes) =>
-          single('reduce_max', [{ name: 'x', dtype: 'f32', shape: sh }], { axes, keepdims }, s, sp),
-        ),
-    ),
+  reduce_sum: reduceCase('reduce_sum', 125),
+  reduce_mean: reduceCase('reduce_mean', 1),
+  reduce_max: reduceCase('reduce_max'),
   layer_norm: fc
     .tuple(shape(1, 3), seed, fc.integer({ min: 0, max: 2 }), fc.constantFrom(1e-5, 1e-3), special)
     .chain(([sh, s, nParams, eps, sp]) =>

@@ -8,8 +8,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { DType, Graph, Tensor } from '@glimpse/ir';
-import { buildGraph, fromNumbers, toNumbers } from '@glimpse/ir';
+import { BINARY_OPS, buildGraph, fromNumbers, toNumbers, UNARY_OPS } from '@glimpse/ir';
 import { expect } from 'vitest';
+import { flushSubnormal } from './helpers.js';
 
 export interface OracleCase {
   op: string;
@@ -33,8 +34,9 @@ export function decode(s: string): number {
   return Number(s);
 }
 
-const UNARY = ['relu', 'sqrt', 'exp', 'tanh', 'gelu'];
-const BINARY = ['add', 'sub', 'mul', 'div'];
+/** Rules an `elementwise` program can also spell: the float unary ops and the four binary. */
+const UNARY: readonly string[] = UNARY_OPS.filter((o) => o !== 'scale' && o !== 'not');
+const BINARY: readonly string[] = BINARY_OPS;
 
 /** The case as graphs: the op itself, and (float rules) the same rule as a program. */
 export function oracleGraphs(
@@ -74,7 +76,8 @@ export function oracleGraphs(
   return out;
 }
 
-const f32Ulp = (x: number) => {
+/** One f32 ulp at |x| (the smallest subnormal below the normal range). */
+export const f32Ulp = (x: number) => {
   const a = Math.abs(Math.fround(x));
   if (a < 2 ** -126) return 2 ** -149;
   return 2 ** (Math.floor(Math.log2(a)) - 23);
@@ -86,9 +89,6 @@ export interface OracleOptions {
   /** Also accept these results (WGSL: the result for subnormals flushed to zero). */
   alternative?: readonly number[];
 }
-
-/** ±0 for a subnormal, as hardware that flushes them gives (WGSL may). */
-export const flush = (x: number) => (x !== 0 && Math.abs(x) < 2 ** -126 ? (x < 0 ? -0 : 0) : x);
 
 /** The output against the oracle's; returns a message for the first mismatch, or undefined. */
 export function oracleMismatch(
@@ -114,7 +114,7 @@ export function oracleMismatch(
   for (let i = 0; i < want.length; i++) {
     const v = g[i]!;
     if (matches(v, want[i]!, i)) continue;
-    if (o.alternative && matches(flush(v), o.alternative[i]!, i)) continue;
+    if (o.alternative && matches(flushSubnormal(v), o.alternative[i]!, i)) continue;
     const ins = c.inputs.map((xs) => xs[Math.min(i, xs.length - 1)]).join(', ');
     return `[${i}] ${c.op}(${ins}): got ${Object.is(v, -0) ? '-0' : v}, PyTorch ${c.out[i]}${o.alternative ? ` (flushed: ${o.alternative[i]})` : ''}${c.why ? ` (glimpse's rule: ${c.why})` : ''}`;
   }

@@ -6,7 +6,7 @@
  */
 import { describe } from 'vitest';
 import type { Graph, RefTensor, Tensor } from '@glimpse/ir';
-import { broadcastStrides, fromNumbers, interpret, OPS, toNumbers } from '@glimpse/ir';
+import { broadcastStrides, compileProgram, fromNumbers, interpret, toNumbers } from '@glimpse/ir';
 import { compileWgsl } from '@glimpse/backend-wgsl';
 import { assertClose, F32_TOL, flushSubnormal } from '../helpers.js';
 
@@ -15,6 +15,18 @@ if (SKIP_GPU) console.warn('WARNING: GLIMPSE_SKIP_WEBGPU=1: WebGPU tests skipped
 
 /** `describe` for tests that need a WebGPU adapter. */
 export const describeGpu = SKIP_GPU ? describe.skip : describe;
+
+/** The inputs with f32 subnormals flushed to ±0, as WGSL may read them. */
+export function flushedInputs(inputs: Record<string, Tensor>): Record<string, Tensor> {
+  return Object.fromEntries(
+    Object.entries(inputs).map(([k, t]) => [
+      k,
+      t.dtype === 'f32'
+        ? fromNumbers('f32', [...t.shape], Array.from(toNumbers(t), flushSubnormal))
+        : t,
+    ]),
+  );
+}
 
 /**
  * Run a graph on WGSL and on the float64 reference; compare every output. The WGSL backend
@@ -36,15 +48,7 @@ export async function checkWgsl(
 ): Promise<Record<string, RefTensor>> {
   const shapes = options.shapes ?? {};
   const ref = interpret(g, inputs, { shapes });
-  const flushed = Object.fromEntries(
-    Object.entries(inputs).map(([k, t]) => [
-      k,
-      t.dtype === 'f32'
-        ? fromNumbers('f32', [...t.shape], Array.from(toNumbers(t), flushSubnormal))
-        : t,
-    ]),
-  );
-  const ftz = interpret(g, flushed, { shapes });
+  const ftz = interpret(g, flushedInputs(inputs), { shapes });
   const got = await (await compileWgsl(g)).run(inputs, { shapes });
   for (const o of g.outputs)
     assertClose(got[o]!, ref[o]!, F32_TOL, `wgsl %${o}`, options.scale ?? 1, [
@@ -80,8 +84,8 @@ export function boundedForF32Sums(inputs: Record<string, Tensor>): Record<string
 }
 
 /**
- * The plain f32 computation of an `elementwise` graph: its program evaluated with the ops'
- * own scalar rules, each result rounded to f32 — as WGSL computes a fused program (an
+ * The plain f32 computation of an `elementwise` graph: its program compiled by the IR with
+ * every op's result rounded to f32 — as WGSL computes a fused program (an
  * intermediate that leaves f32's range, exp(100), is inf there and in this).
  */
 export function programInF32(g: Graph, inputs: Record<string, Tensor>): Record<string, RefTensor> {
@@ -101,25 +105,12 @@ export function programInF32(g: Graph, inputs: Record<string, Tensor>): Record<s
     }
     return vals[k]![off]!;
   };
+  const f = compileProgram(program, node.inputs.length, 'f32', Math.fround);
+  const xs = new Array<number>(node.inputs.length);
   const data = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const stack: number[] = [];
-    for (const tok of program) {
-      if (typeof tok === 'number') stack.push(Math.fround(tok));
-      else if (tok.startsWith('$')) stack.push(at(Number(tok.slice(1)), i));
-      else {
-        const def = OPS[tok as 'add'] as unknown as {
-          binary?: (d: 'f32') => (a: number, b: number) => number;
-          unary?: (a: object) => (x: number) => number;
-        };
-        if (def.binary) {
-          const b = stack.pop()!;
-          const a = stack.pop()!;
-          stack.push(Math.fround(def.binary('f32')(a, b)));
-        } else stack.push(Math.fround(def.unary!({})(stack.pop()!)));
-      }
-    }
-    data[i] = stack[0]!;
+    for (let k = 0; k < xs.length; k++) xs[k] = at(k, i);
+    data[i] = f(xs);
   }
   return { [node.outputs[0]!]: { dtype: out.dtype, shape, data } };
 }

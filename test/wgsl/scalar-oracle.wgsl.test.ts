@@ -14,16 +14,15 @@ import { it } from 'vitest';
 import { fromNumbers, interpret, toNumbers } from '@glimpse/ir';
 import { compileWgsl } from '@glimpse/backend-wgsl';
 import type { OracleCase } from '../scalar-oracle.js';
-import { decode, expectOracle, flush, ORACLE, oracleGraphs } from '../scalar-oracle.js';
-import { describeGpu } from './gpu.js';
-
-const ulp = (x: number) => 2 ** (Math.floor(Math.log2(Math.max(Math.abs(x), 2 ** -126))) - 23);
+import { flushSubnormal } from '../helpers.js';
+import { decode, expectOracle, f32Ulp, ORACLE, oracleGraphs } from '../scalar-oracle.js';
+import { describeGpu, flushedInputs } from './gpu.js';
 
 function tolerance(c: OracleCase): ((i: number, want: number) => number) | undefined {
   const x = (i: number) => decode(c.inputs[0]![i]!);
   switch (c.op) {
     case 'exp':
-      return (i, w) => (3 + 2 * Math.abs(x(i))) * ulp(w);
+      return (i, w) => (3 + 2 * Math.abs(x(i))) * f32Ulp(w);
     case 'tanh':
       return () => 2 ** -21;
     case 'gelu':
@@ -37,16 +36,11 @@ describeGpu('scalar rules ≡ PyTorch on WGSL', () => {
   for (const c of ORACLE.cases)
     it(`${c.op} ${c.dtype}${c.attrs?.to ? `→${c.attrs.to}` : ''}${c.attrs?.factor ? ` ×${c.attrs.factor}` : ''}${c.why ? ' (glimpse-defined)' : ''}`, async () => {
       for (const { what, graph, inputs } of oracleGraphs(c)) {
-        const flushed = Object.fromEntries(
-          Object.entries(inputs).map(([k, t]) => [
-            k,
-            t.dtype === 'f32'
-              ? fromNumbers('f32', [...t.shape], Array.from(toNumbers(t), flush))
-              : t,
-          ]),
+        const y = interpret(graph, flushedInputs(inputs)).y!;
+        const alternative = Array.from(
+          toNumbers(fromNumbers(y.dtype, y.shape, y.data)),
+          flushSubnormal,
         );
-        const y = interpret(graph, flushed).y!;
-        const alternative = Array.from(toNumbers(fromNumbers(y.dtype, y.shape, y.data)), flush);
         const tol = tolerance(c);
         expectOracle((await (await compileWgsl(graph)).run(inputs)).y!, c, `wgsl ${what}`, {
           alternative,

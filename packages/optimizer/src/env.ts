@@ -1,5 +1,5 @@
-import type { Graph, Node, NodeSpec, Param, TensorType } from '@glimpse/ir';
-import { Graph as G, paramValues } from '@glimpse/ir';
+import type { ConstantAttrs, Graph, Node, NodeSpec, Param, TensorType } from '@glimpse/ir';
+import { constantValues, Graph as G, paramValues } from '@glimpse/ir';
 import type { MatchEnv } from './pattern.js';
 
 /** Producers, use counts and constant values of a graph, for matching. */
@@ -14,29 +14,45 @@ export function matchEnv(g: Graph, options: { frozenParams?: boolean } = {}): Ma
     for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
   }
   for (const o of g.outputs) uses.set(o, (uses.get(o) ?? 0) + 1);
-  const params = new Map(g.params.map((p) => [p.name, p]));
-  const cache = new Map<string, readonly number[] | undefined>();
   const outputs = new Set(g.outputs);
+  const constant = constantLookup(g, options.frozenParams === true);
   return {
     typeOf: (v) => g.typeOf(v),
     isOutput: (v) => outputs.has(v),
     producer: (v) => producer.get(v),
     uses: (v) => uses.get(v) ?? 0,
-    constant: (v) => {
-      if (cache.has(v)) return cache.get(v);
-      let c: readonly number[] | undefined;
-      const n = producer.get(v);
-      if (n?.op === 'constant') {
-        const a = n.attrs as { value: number[]; shape: number[] };
-        const count = a.shape.reduce((x, y) => x * y, 1);
-        c = a.value.length === count ? a.value : new Array<number>(count).fill(a.value[0]!);
-      } else if (options.frozenParams) {
-        const p = params.get(v);
-        if (p && p.init.kind !== 'external') c = Array.from(paramValues(p, g.seed));
-      }
-      cache.set(v, c);
+    constant: (v) => constant(v, producer.get(v)),
+  };
+}
+
+/**
+ * The elements of a value known before any run, given its producer: a `constant` node's,
+ * or (with frozen params) a param's initial values. Cached per node object and per param,
+ * so a working graph whose producers change (the rewrite driver's) can keep one lookup.
+ */
+export function constantLookup(
+  g: Graph,
+  frozen: boolean,
+): (v: string, producer: Node | undefined) => readonly number[] | undefined {
+  const params = new Map(g.params.map((p) => [p.name, p]));
+  const byNode = new WeakMap<Node, readonly number[]>();
+  const byParam = new Map<string, readonly number[] | undefined>();
+  return (v, n) => {
+    if (n !== undefined) {
+      if (n.op !== 'constant') return undefined;
+      let c = byNode.get(n);
+      if (c === undefined) byNode.set(n, (c = constantValues(n.attrs as unknown as ConstantAttrs)));
       return c;
-    },
+    }
+    if (!frozen) return undefined;
+    if (!byParam.has(v)) {
+      const p = params.get(v);
+      byParam.set(
+        v,
+        p && p.init.kind !== 'external' ? Array.from(paramValues(p, g.seed)) : undefined,
+      );
+    }
+    return byParam.get(v);
   };
 }
 

@@ -1,13 +1,6 @@
-import type { Attrs, AttrsOf, Graph, Node, NodeSpec, OpName, Param, TensorType } from '@glimpse/ir';
-import {
-  Graph as G,
-  GlimpseError,
-  inferNode,
-  OPS,
-  paramValues,
-  resolveAttrs,
-  uniqueName,
-} from '@glimpse/ir';
+import type { Attrs, AttrsOf, Graph, Node, NodeSpec, OpName, TensorType } from '@glimpse/ir';
+import { Graph as G, GlimpseError, inferNode, OPS, resolveAttrs, uniqueName } from '@glimpse/ir';
+import { constantLookup } from './env.js';
 import type { CapturesOf, Match, MatchEnv, Pattern } from './pattern.js';
 import type { Pass, PassContext } from './pass.js';
 
@@ -148,16 +141,14 @@ class Workspace implements MatchEnv {
   private readonly consumers = new Map<string, Entry[]>();
   private readonly types = new Map<string, TensorType>();
   private readonly outputs: ReadonlySet<string>;
-  private readonly params: ReadonlyMap<string, Param>;
-  private readonly constants = new WeakMap<Node, readonly number[]>();
-  private readonly paramConstants = new Map<string, readonly number[] | undefined>();
+  private readonly constants: ReturnType<typeof constantLookup>;
 
   constructor(
     readonly graph: Graph,
-    private readonly frozenParams: boolean,
+    frozenParams: boolean,
   ) {
     this.outputs = new Set(graph.outputs);
-    this.params = new Map(graph.params.map((p) => [p.name, p]));
+    this.constants = constantLookup(graph, frozenParams);
     for (const o of graph.outputs) this.useCount.set(o, (this.useCount.get(o) ?? 0) + 1);
     this.roots = graph.nodes.map((node) => {
       const e: Entry = { node, alive: true, queued: false, before: [] };
@@ -181,26 +172,7 @@ class Workspace implements MatchEnv {
     return this.useCount.get(v) ?? 0;
   }
   constant(v: string): readonly number[] | undefined {
-    const n = this.producer(v);
-    if (n?.op === 'constant') {
-      let c = this.constants.get(n);
-      if (c === undefined) {
-        const a = n.attrs as { value: number[]; shape: number[] };
-        const count = a.shape.reduce((x, y) => x * y, 1);
-        c = a.value.length === count ? a.value : new Array<number>(count).fill(a.value[0]!);
-        this.constants.set(n, c);
-      }
-      return c;
-    }
-    if (n !== undefined || !this.frozenParams) return undefined;
-    if (!this.paramConstants.has(v)) {
-      const p = this.params.get(v);
-      this.paramConstants.set(
-        v,
-        p && p.init.kind !== 'external' ? Array.from(paramValues(p, this.graph.seed)) : undefined,
-      );
-    }
-    return this.paramConstants.get(v);
+    return this.constants(v, this.producer(v));
   }
 
   consumersOf(v: string): Entry[] {

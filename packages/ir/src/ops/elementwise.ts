@@ -211,11 +211,16 @@ export interface ElementwiseAttrs {
 const PROGRAM_OPS = { add, sub, mul, div, relu, gelu, tanh, exp, sqrt } as const;
 type ProgramOp = keyof typeof PROGRAM_OPS;
 
-/** Compile a program to one scalar function of its inputs; throws with a reason if malformed. */
+/**
+ * Compile a program to one scalar function of its inputs; throws with a reason if malformed.
+ * `round`, when given, rounds every op's result (Math.fround: the program as f32 hardware
+ * computes it, where the reference keeps float64 intermediates).
+ */
 export function compileProgram(
   program: readonly (number | string)[],
   arity: number,
   dtype: DType,
+  round?: (x: number) => number,
 ): (xs: ArrayLike<number>) => number {
   type F = (xs: ArrayLike<number>) => number;
   const stack: F[] = [];
@@ -235,12 +240,12 @@ export function compileProgram(
         const l = stack.pop();
         if (l === undefined || r === undefined) throw new Error(`'${tok}' needs two operands`);
         const f = def.binary(dtype);
-        stack.push((xs) => f(l(xs), r(xs)));
+        stack.push(round ? (xs) => round(f(l(xs), r(xs))) : (xs) => f(l(xs), r(xs)));
       } else {
         const a = stack.pop();
         if (a === undefined) throw new Error(`'${tok}' needs an operand`);
         const f = def.unary({});
-        stack.push((xs) => f(a(xs)));
+        stack.push(round ? (xs) => round(f(a(xs))) : (xs) => f(a(xs)));
       }
     } else throw new Error(`unknown program token '${tok}'`);
   }

@@ -22,30 +22,23 @@ export const isPowerOfTwo = (c: number) => {
 };
 
 /**
- * The one factor that replaces scale a then scale b, or why there is none. Exact on special
- * factors (NaN, ±inf, ±0, ±1: (x·a)·b and x·(a·b) agree for every x, signs of zero
- * included). Two other factors combine only on the same side of 1, with a product that is a
- * normal f32: then no x overflows or underflows in one order and not the other. (x·a)·b
- * still rounds twice where x·(a·b) rounds once: fuse-attention, whose sums are reordered
- * anyway, uses this; canonicalize asks for `exactScales` as well.
+ * The one factor that replaces scale a then scale b, or why there is none: (x·a)·b and
+ * x·(a·b) must agree bit for bit for every x. Special factors (NaN, ±inf, ±0, ±1) do, signs
+ * of zero included. Two others only as powers of two (no rounding) on the same side of 1
+ * with a normal-f32 product: then no x overflows or underflows in one order only.
  */
-export function combinedScale(a: number, b: number): number | Decline {
-  if (special(a) || special(b)) return a * b;
+function combinedScale(a: number, b: number): number | Decline {
   const p = a * b;
+  if (special(a) || special(b)) return p;
   if (Math.abs(a) >= 1 !== Math.abs(b) >= 1)
     return decline(
       `factors ${a} and ${b} lie on both sides of 1: x·${a} may overflow or underflow where x·${p} does not`,
     );
   if (Math.abs(p) > F32_MAX || Math.abs(p) < F32_MIN_NORMAL)
     return decline(`the product of ${a} and ${b} is not a normal f32 number`);
+  if (!isPowerOfTwo(a) || !isPowerOfTwo(b))
+    return decline(`x·${a}·${b} rounds twice and x·${p} once: only powers of two combine exactly`);
   return p;
-}
-
-/** combinedScale, and bit for bit: special factors, or two powers of two. */
-export function exactScales(a: number, b: number): number | Decline {
-  const p = combinedScale(a, b);
-  if (isDecline(p) || special(a) || special(b) || (isPowerOfTwo(a) && isPowerOfTwo(b))) return p;
-  return decline(`x·${a}·${b} rounds twice and x·${p} once: only powers of two combine exactly`);
 }
 
 /**
@@ -53,7 +46,7 @@ export function exactScales(a: number, b: number): number | Decline {
  * (both round once, exactly alike), or c = ±0 (±inf), ±inf (±0), NaN — where division and
  * multiplication by the reciprocal give the same special values, signs included.
  */
-export function exactReciprocal(c: number): number | Decline {
+function exactReciprocal(c: number): number | Decline {
   const r = 1 / c;
   if (Number.isNaN(c) || c === 0 || !Number.isFinite(c)) return r;
   const ok =
@@ -150,7 +143,10 @@ export const canonicalize = rewritePass(
       'scale-of-scale',
       op('scale', [op('scale', [val('x')], { as: 'inner' })], { as: 'out' }),
       (m, ctx) => {
-        const f = exactScales(ctx.attrs(m.inner, 'scale').factor, ctx.attrs(m.out, 'scale').factor);
+        const f = combinedScale(
+          ctx.attrs(m.inner, 'scale').factor,
+          ctx.attrs(m.out, 'scale').factor,
+        );
         return isDecline(f) ? f : ctx.emit('scale', [m.x], { factor: f });
       },
     ),
