@@ -15,6 +15,8 @@ import { buildGraph } from '@glimpse/ir';
 import { compileJs } from '@glimpse/backend-js';
 import { adapterDescription, compileWgsl, releaseGpu } from '@glimpse/backend-wgsl';
 import { optimize } from '@glimpse/optimizer';
+import { buildModel } from '@glimpse/models';
+import { compile } from 'glimpse';
 import { attentionCore } from './attention.js';
 import { maxRelErr, randomTensor, timeAsync } from './harness.js';
 
@@ -44,9 +46,9 @@ async function measure(name, exe, inputs, want, { flops, runs, log }) {
     return { case: name, error: `wrong answer (max rel err ${err})` };
   }
   const st = await timeAsync(() => exe.run(inputs), { runs, warmup: 0 });
-  const gflops = flops / (st.median * 1e6);
+  const gflops = flops ? flops / (st.median * 1e6) : undefined;
   log(
-    `${name}: median ${st.median.toFixed(1)} ms (min ${st.min.toFixed(1)}, max ${st.max.toFixed(1)}, ${st.runs} runs) = ${gflops.toFixed(2)} GFLOP/s`,
+    `${name}: median ${st.median.toFixed(1)} ms (min ${st.min.toFixed(1)}, max ${st.max.toFixed(1)}, ${st.runs} runs)${gflops ? ` = ${gflops.toFixed(2)} GFLOP/s` : ''}`,
   );
   return { case: name, ...st, gflops, maxRelErr: err };
 }
@@ -128,6 +130,52 @@ export async function attentionBench({
   return rows;
 }
 
+/**
+ * The seed model `self-attention:dim=D` (one head of size D) at T=512 for D = 64…512: -O0
+ * (written out), -O2 as `compile()` gives it (fused, unless the WGSL backend declines the
+ * head size and gets it lowered), and -O2 forced fused (no legalisation) to show why it
+ * declines. -O2 must never be slower than -O0.
+ */
+export async function headSweep({
+  dims = [64, 128, 256, 512],
+  T = 512,
+  runs = 3,
+  log = console.log,
+} = {}) {
+  const rows = [];
+  for (const dim of dims) {
+    const g = buildModel(`self-attention:dim=${dim}`).graph;
+    const x = { x: randomTensor([1, T, dim], 5) };
+    const want = compileJs(optimize(g, { level: 2, frozenParams: true })).runSync(x).y.data;
+    const run = async (name, exe) => measure(name, exe, x, want, { flops: 0, runs, log });
+    const o0 = await run(
+      `self-attention dim=${dim} -O0`,
+      await compile(g, { backend: 'wgsl', level: 0 }),
+    );
+    const o2exe = await compile(g, { backend: 'wgsl', level: 2 });
+    const fusedKept = o2exe.graph.nodes.some((n) => n.op === 'attention');
+    const o2 = await run(
+      `self-attention dim=${dim} -O2 (${fusedKept ? 'fused' : 'declined: lowered'})`,
+      o2exe,
+    );
+    const forced = fusedKept
+      ? o2
+      : await run(
+          `self-attention dim=${dim} -O2 forced fused`,
+          await compileWgsl(optimize(g, { level: 2 })),
+        );
+    rows.push({
+      dim,
+      T,
+      fused: fusedKept,
+      O0: o0.median,
+      O2: o2.median,
+      O2forcedFused: forced.median,
+    });
+  }
+  return rows;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick');
   const machine = process.env.GLIMPSE_BENCH_MACHINE ?? `node-${cpus().length}core`;
@@ -139,6 +187,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     date: new Date().toISOString(),
     matmul: await matmulBench(quick ? { sizes: [32], runs: 1 } : {}),
     attention: await attentionBench(quick ? { Ts: [70], H: 1, dh: 8 } : {}),
+    heads: await headSweep(quick ? { dims: [16], T: 8, runs: 1 } : {}),
   };
   releaseGpu();
   if (!quick) {

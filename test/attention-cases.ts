@@ -5,7 +5,10 @@
  */
 import fc from 'fast-check';
 import type { Dim, Graph, GraphBuilder, Tensor, Val } from '@glimpse/ir';
-import { buildGraph, concreteShape, fromNumbers, randomStream } from '@glimpse/ir';
+import { buildGraph, concreteShape, fromNumbers, interpret, randomStream } from '@glimpse/ir';
+import { compileJs } from '@glimpse/backend-js';
+import { assertClose } from './helpers.js';
+import { expectRowsEqual, infColumns } from './special.js';
 
 export const caseArb = fc.record({
   B: fc.integer({ min: 1, max: 2 }),
@@ -206,5 +209,33 @@ export function inputs(g: Graph, binding: Record<string, number>, c: Case): Reco
       });
       return [inp.name, fromNumbers(inp.type.dtype, shape, v)];
     }),
+  );
+}
+
+/**
+ * `other`, a rewrite of `g`, answers as `g` does: on the reference interpreter (float64
+ * both, compared after rounding to f32 with 1e-6: only the order of float64 operations
+ * changes) and on the JS backend row by row under the precision contract (special values
+ * as `g` gives them: test/special.ts).
+ */
+export function expectSameAnswers(
+  what: string,
+  g: Graph,
+  other: Graph,
+  x: Record<string, Tensor>,
+): void {
+  const want = interpret(g, x);
+  assertClose(
+    { ...want.y!, data: Float32Array.from(interpret(other, x).y!.data) },
+    want.y!,
+    { rtol: 1e-6, atol: 1e-6 },
+    `reference, ${what}`,
+  );
+  expectRowsEqual(
+    `js, ${what}`,
+    compileJs(other).runSync(x).y!,
+    compileJs(g).runSync(x).y!,
+    want.y!,
+    x.v && infColumns(x.v, want.y!.shape.at(-1) ?? 1),
   );
 }

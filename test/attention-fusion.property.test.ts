@@ -15,9 +15,8 @@ import { concreteShape, fromNumbers, interpret, randomStream } from '@glimpse/ir
 import { compileJs } from '@glimpse/backend-js';
 import { buildModel, MODEL_NAMES } from '@glimpse/models';
 import { optimize } from '@glimpse/optimizer';
-import { build, caseArb, inputs, normalise } from './attention-cases.js';
+import { build, caseArb, expectSameAnswers, inputs, normalise } from './attention-cases.js';
 import { assertClose } from './helpers.js';
-import { expectRowsEqual, infColumns } from './special.js';
 
 describe('attention fusion over random graphs', () => {
   it('fuses every form into one attention op; -O2 ≡ -O0 on the reference and the JS backend', () => {
@@ -28,23 +27,7 @@ describe('attention fusion over random graphs', () => {
         const ops = (x: Graph, op: string) => x.nodes.filter((n) => n.op === op).length;
         expect(ops(o2, 'attention'), 'attention nodes').toBe(1);
         expect(ops(o2, 'softmax'), 'softmax nodes').toBe(0);
-        const binding = { B: c.B, T: c.T };
-        const x = inputs(g, binding, c);
-        const want = interpret(g, x);
-        assertClose(
-          { ...want.y!, data: Float32Array.from(interpret(o2, x).y!.data) },
-          want.y!,
-          { rtol: 1e-6, atol: 1e-6 },
-          'reference -O2',
-        );
-        // Fused against unfused on the JS backend, row by row under the precision contract.
-        expectRowsEqual(
-          'js -O2',
-          compileJs(o2).runSync(x).y!,
-          compileJs(g).runSync(x).y!,
-          want.y!,
-          x.v && infColumns(x.v, want.y!.shape.at(-1) ?? 1),
-        );
+        expectSameAnswers('-O2', g, o2, inputs(g, { B: c.B, T: c.T }, c));
       }),
       { numRuns: 400 },
     );

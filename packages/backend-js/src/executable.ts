@@ -1,27 +1,31 @@
-import type { Binding, Graph, Tensor, TypedArray } from '@glimpse/ir';
+import type { Binding, Graph, Tensor } from '@glimpse/ir';
+import { checkAllocation, concreteShapes, numel, paramTensor, withWhere } from '@glimpse/ir';
+import type {
+  Backend,
+  Buf,
+  Executable,
+  InputValue,
+  MemoryPlan,
+  MemoryReport,
+  RunOptions,
+  StorageKind,
+} from '@glimpse/runtime';
 import {
-  bindInputs,
-  checkAllocation,
-  concreteShape,
-  concreteShapes,
-  InputError,
-  numel,
-  paramTensor,
-  withWhere,
-} from '@glimpse/ir';
+  BindingCache,
+  fromStorage,
+  nodeShapes,
+  paramBytes,
+  prepareInputs,
+  STORAGE_BYTES,
+  stepsOf,
+  storageOf,
+  toStorage,
+  ValueIds,
+  view,
+} from '@glimpse/runtime';
 import type { Kernel } from './kernels/index.js';
-import { KERNELS, VIEW_OPS } from './kernels/index.js';
+import { KERNELS } from './kernels/index.js';
 import { Scratch } from './kernels/scratch.js';
-import { BindingCache, ValueIds } from './instances.js';
-import type { MemoryPlan } from './memory.js';
-import type { Buf, StorageKind } from './storage.js';
-import { fromStorage, STORAGE_BYTES, storageOf, toStorage, view } from './storage.js';
-
-export type InputValue = Tensor | TypedArray;
-export interface RunOptions {
-  /** Values for symbols the inputs do not fix (needed for bare typed-array inputs). */
-  shapes?: Binding;
-}
 
 interface Step {
   readonly kernel: Kernel;
@@ -37,7 +41,6 @@ interface Instance {
   readonly bufs: Buf[];
   readonly memory: MemoryPlan & { scratchBytes: number };
   readonly shapes: Map<string, number[]>;
-  readonly paramBytes: number;
 }
 
 /**
@@ -45,7 +48,8 @@ interface Instance {
  * values are views of others and every value's storage kind; each binding of the symbols
  * then gets its memory plan and shape-specialised kernels, cached and reused.
  */
-export class JsExecutable {
+export class JsExecutable implements Executable {
+  readonly backend = 'js';
   private readonly values: ValueIds;
   private readonly kinds: StorageKind[];
   private params: Map<number, Buf> | undefined;
@@ -73,8 +77,7 @@ export class JsExecutable {
     inputs: Readonly<Record<string, InputValue>>,
     options: RunOptions = {},
   ): Record<string, Tensor> {
-    const tensors = normalizeInputs(this.graph, inputs, options.shapes ?? {});
-    const binding = bindInputs(this.graph, tensors, options.shapes);
+    const { tensors, binding } = prepareInputs(this.graph, inputs, options);
     const inst = this.instance(binding);
     const bufs = inst.bufs;
     for (const inp of this.graph.inputs)
@@ -102,9 +105,15 @@ export class JsExecutable {
    * The memory plan for a binding: planned peak of intermediates (`peakBytes`), kernel
    * scratch shared by all steps (`scratchBytes`) and params (`paramBytes`).
    */
-  memory(binding: Binding): MemoryPlan & { paramBytes: number; scratchBytes: number } {
-    const inst = this.instance(binding);
-    return { ...inst.memory, paramBytes: inst.paramBytes };
+  async memory(binding: Binding): Promise<MemoryReport> {
+    const { peakBytes, unplannedBytes, scratchBytes } = this.instance(binding).memory;
+    return { peakBytes, unplannedBytes, scratchBytes, paramBytes: paramBytes(this.graph) };
+  }
+
+  /** Drop every binding's buffers and the params; a later run builds them again. */
+  async release(): Promise<void> {
+    this.instances.clear();
+    this.params = undefined;
   }
 
   private loadParams(): Map<number, Buf> {
@@ -124,27 +133,16 @@ export class JsExecutable {
   private instantiate(binding: Binding): Instance {
     const g = this.graph;
     const shapes = concreteShapes(g, binding);
-    const nodes = g.nodes.filter((n) => !VIEW_OPS.has(n.op));
+    const nodes = stepsOf(g);
     const { order, plan: memory } = this.values.plan(
       nodes,
       shapes,
       (id) => STORAGE_BYTES[this.kinds[id]!],
     );
     const names = g.valueNames();
-    const paramBytes = g.params.reduce(
-      (a, p) => a + numel(p.type.shape as number[]) * STORAGE_BYTES[storageOf(p.type.dtype)],
-      0,
-    );
     const scratch = new Scratch();
     const steps = nodes.map((n): Step => {
-      const ctx = {
-        scratch,
-        node: n,
-        inShapes: n.inputs.map((i) => shapes.get(i)!),
-        outShapes: n.outputs.map((o) => shapes.get(o)!),
-        inTypes: n.inputs.map((i) => g.typeOf(i).dtype),
-        outTypes: n.outputs.map((o) => g.typeOf(o).dtype),
-      };
+      const ctx = { scratch, ...nodeShapes(g, n, shapes) };
       const factory = KERNELS[n.op] as (a: unknown, c: typeof ctx) => Kernel;
       return {
         kernel: factory(n.attrs, ctx),
@@ -156,7 +154,7 @@ export class JsExecutable {
     });
     // Checked before anything sized by the shapes is allocated.
     checkAllocation(
-      memory.peakBytes + paramBytes + scratch.bytes,
+      memory.peakBytes + paramBytes(g) + scratch.bytes,
       `${g.name} at ${JSON.stringify(binding)}`,
     );
     const slots = memory.slotBytes.map((b) => new ArrayBuffer(b));
@@ -164,59 +162,18 @@ export class JsExecutable {
     order.forEach((id, i) => {
       bufs[id] = view(this.kinds[id]!, slots[memory.slotOf[i]!]!, numel(shapes.get(names[id]!)!));
     });
-    return { steps, bufs, memory: { ...memory, scratchBytes: scratch.bytes }, shapes, paramBytes };
+    return { steps, bufs, memory: { ...memory, scratchBytes: scratch.bytes }, shapes };
   }
-}
-
-/**
- * Bare typed arrays become tensors shaped by the graph under the binding given by the
- * other inputs and `shapes`; a length that does not fit is an InputError.
- */
-export function normalizeInputs(
-  g: Graph,
-  inputs: Readonly<Record<string, InputValue>>,
-  shapes: Binding,
-): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  const partial: Record<string, number> = { ...shapes };
-  const bare: string[] = [];
-  for (const [name, v] of Object.entries(inputs)) {
-    if (ArrayBuffer.isView(v)) bare.push(name);
-    else out[name] = v;
-  }
-  for (const inp of g.inputs) {
-    const t = out[inp.name];
-    if (t)
-      inp.type.shape.forEach(
-        (d, i) =>
-          typeof d === 'string' &&
-          partial[d] === undefined &&
-          t.shape[i] !== undefined &&
-          (partial[d] = t.shape[i]!),
-      );
-  }
-  for (const name of bare) {
-    const inp = g.inputs.find((i) => i.name === name);
-    const data = inputs[name] as TypedArray;
-    if (inp === undefined) {
-      out[name] = { dtype: 'f32', shape: [data.length], data }; // reported as unknown by bindInputs
-      continue;
-    }
-    let shape: number[];
-    try {
-      shape = concreteShape(inp.type.shape, partial, `input '${name}'`);
-    } catch {
-      throw new InputError(
-        `input '${name}' is a bare array but its shape [${inp.type.shape.join(',')}] is not fixed: pass { dtype, shape, data } or options.shapes`,
-        { value: name },
-      );
-    }
-    out[name] = { dtype: inp.type.dtype, shape, data };
-  }
-  return out;
 }
 
 /** Compile a graph for the JS backend. */
 export function compileJs(g: Graph): JsExecutable {
   return new JsExecutable(g);
 }
+
+/** The JS backend: readable closures, float64 sums; runs wherever JavaScript does. */
+export const jsBackend: Backend<JsExecutable> = {
+  name: 'js',
+  description: 'JavaScript closures on the CPU (float64 sums)',
+  compile: async (g) => compileJs(g),
+};

@@ -1,12 +1,4 @@
-export { compileJs, JsExecutable } from './executable.js';
-export type { InputValue, RunOptions } from './executable.js';
-export { planMemory } from './memory.js';
-export { BindingCache, ValueIds } from './instances.js';
-export { VIEW_OPS } from './kernels/index.js';
-export type { MemoryPlan, PlanValue } from './memory.js';
+export { compileJs, JsExecutable, jsBackend } from './executable.js';
 export { KERNELS } from './kernels/index.js';
 export { gemm } from './kernels/gemm.js';
 export { Scratch } from './kernels/scratch.js';
-export { normalizeInputs } from './executable.js';
-export { fromStorage, storageOf, toStorage } from './storage.js';
-export type { NodeShapes } from './kernels/index.js';

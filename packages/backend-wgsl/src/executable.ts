@@ -1,6 +1,5 @@
 import type { Binding, ConstantAttrs, DType, Graph, Node, Tensor } from '@glimpse/ir';
 import {
-  bindInputs,
   checkAllocation,
   concreteShapes,
   constantValues,
@@ -12,20 +11,22 @@ import {
   UnsupportedError,
   withWhere,
 } from '@glimpse/ir';
-import type { InputValue, RunOptions } from '@glimpse/backend-js';
+import type { Backend, Executable, InputValue, MemoryReport, RunOptions } from '@glimpse/runtime';
 import {
   BindingCache,
   fromStorage,
-  normalizeInputs,
+  nodeShapes,
+  prepareInputs,
+  stepsOf,
   toStorage,
   ValueIds,
-  VIEW_OPS,
-} from '@glimpse/backend-js';
+} from '@glimpse/runtime';
 import { checkLive, gpuDevice } from './device.js';
 import type { Dispatch, KernelCtx, KernelFactory, Ref } from './kernels/index.js';
 import { KERNELS } from './kernels/index.js';
 import { grid, pipelineFor } from './runtime.js';
 import { storageType } from './wgsl.js';
+import { declinesWgsl } from './legalize.js';
 
 /** Every element is 4 bytes on the GPU (f32, i32, or a bool in a u32). */
 const ELEM = 4;
@@ -87,7 +88,8 @@ function fromHost(bytes: ArrayBuffer, offset: number, dtype: DType, shape: numbe
  * instance: memory plan, buffers, uniforms and bind groups; pipelines are shared through
  * the device's cache keyed by shader text. One run is one command buffer.
  */
-export class WgslExecutable {
+export class WgslExecutable implements Executable {
+  readonly backend = 'wgsl';
   private readonly values: ValueIds;
   private readonly instances: BindingCache<Promise<Instance>>;
   /** Params and constants: uploaded once, shared by every instance. */
@@ -117,10 +119,28 @@ export class WgslExecutable {
     return r;
   }
 
-  /** The planned peak of intermediate GPU memory for a binding, in bytes. */
-  async memory(binding: Binding): Promise<{ peakBytes: number; unplannedBytes: number }> {
+  /**
+   * GPU memory of a binding: planned peak of intermediates, params and constants (uploaded
+   * once); the kernels need no scratch.
+   */
+  async memory(binding: Binding): Promise<MemoryReport> {
     const i = await this.instance(binding);
-    return { peakBytes: i.peakBytes, unplannedBytes: i.unplannedBytes };
+    let paramBytes = 0;
+    for (const b of this.fixedBuffers().values()) paramBytes += b.size;
+    return {
+      peakBytes: i.peakBytes,
+      unplannedBytes: i.unplannedBytes,
+      paramBytes,
+      scratchBytes: 0,
+    };
+  }
+
+  /** Destroy every GPU buffer this executable made; a later run uploads again. */
+  async release(): Promise<void> {
+    await this.queue;
+    this.instances.clear();
+    for (const b of this.fixed?.values() ?? []) b.destroy();
+    this.fixed = undefined;
   }
 
   private async runNow(
@@ -129,8 +149,7 @@ export class WgslExecutable {
   ): Promise<Record<string, Tensor>> {
     checkLive(this.device);
     const g = this.graph;
-    const tensors = normalizeInputs(g, inputs, options.shapes ?? {});
-    const binding = bindInputs(g, tensors, options.shapes);
+    const { tensors, binding } = prepareInputs(g, inputs, options);
     const inst = await this.instance(binding);
     const dev = this.device;
     for (const inp of g.inputs) {
@@ -242,7 +261,7 @@ export class WgslExecutable {
     const dev = this.device;
     const shapes = concreteShapes(g, binding);
     // Views need no step; constants are uploaded once, like params.
-    const nodes = g.nodes.filter((n) => !VIEW_OPS.has(n.op) && n.op !== 'constant');
+    const nodes = stepsOf(g, (n) => n.op === 'constant');
     const { order, plan } = this.values.plan(nodes, shapes, () => ELEM);
     const inputBytes = g.inputs.reduce((a, i) => a + numel(shapes.get(i.name)!) * ELEM, 0);
     const outBytes = g.outputs.reduce((a, o) => a + numel(shapes.get(o)!) * ELEM, 0);
@@ -252,14 +271,7 @@ export class WgslExecutable {
     );
 
     const dispatches = nodes.map((n, step) => {
-      const ctx: KernelCtx = {
-        node: n,
-        step,
-        inShapes: n.inputs.map((i) => shapes.get(i)!),
-        outShapes: n.outputs.map((o) => shapes.get(o)!),
-        inTypes: n.inputs.map((i) => g.typeOf(i).dtype),
-        outTypes: n.outputs.map((o) => g.typeOf(o).dtype),
-      };
+      const ctx: KernelCtx = { step, ...nodeShapes(g, n, shapes) };
       try {
         return (KERNELS[n.op as keyof typeof KERNELS] as KernelFactory<never>)(
           n.attrs as never,
@@ -360,3 +372,11 @@ function destroyInstance(inst: Instance): void {
 export async function compileWgsl(g: Graph): Promise<WgslExecutable> {
   return new WgslExecutable(g, await gpuDevice());
 }
+
+/** The WGSL backend: WebGPU compute shaders (navigator.gpu, or the `webgpu` package in Node). */
+export const wgslBackend: Backend<WgslExecutable> = {
+  name: 'wgsl',
+  description: 'WGSL compute shaders on WebGPU',
+  compile: (g) => compileWgsl(g),
+  declines: declinesWgsl,
+};

@@ -1,4 +1,5 @@
 import type { DType } from '@glimpse/ir';
+import { storageOf } from '@glimpse/runtime';
 
 /**
  * The WGSL builder. A kernel writes its body against a few conventions and `shader()`
@@ -15,10 +16,11 @@ import type { DType } from '@glimpse/ir';
  *   as uniform and allows barriers after the check.
  */
 
-/** Storage type of each dtype: floats compute in f32, integers in i32, bools in u32. */
+/** WGSL type of each dtype's storage kind (the runtime's): a bool is a u32 on the GPU. */
 export type Storage = 'f32' | 'i32' | 'u32';
+const WGSL_STORAGE = { f32: 'f32', i32: 'i32', bool: 'u32' } as const;
 export function storageType(d: DType): Storage {
-  return d === 'f32' || d === 'f16' ? 'f32' : d === 'bool' ? 'u32' : 'i32';
+  return WGSL_STORAGE[storageOf(d)];
 }
 
 /** Words of a uniform block, appended by kernels; an index is stable across bindings. */

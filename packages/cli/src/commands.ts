@@ -16,7 +16,6 @@ import { MODELS } from '@glimpse/models';
 import { exportOnnx } from '@glimpse/onnx';
 import type { OptimizeOptions } from '@glimpse/optimizer';
 import { optimize } from '@glimpse/optimizer';
-import type { Backend } from 'glimpse';
 import { adapterDescription, compile } from 'glimpse';
 import { compare, formatReport } from './check.js';
 import {
@@ -217,42 +216,46 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
 
   const t0 = performance.now();
   // Params are final for the life of a run (seeded or loaded): the optimizer may fold them.
-  const exe = await compile(g, {
-    backend: o.backend as Backend,
-    ...pipeline(o),
-    frozenParams: true,
-  } as never);
-  const t1 = performance.now();
-  const outputs = await exe.run(inputs, { shapes: binding });
-  const t2 = performance.now();
-  for (const [name, t] of Object.entries(outputs)) io.out(summary(name, t));
-  if (o.time) {
-    const runs: number[] = [t2 - t1];
-    const until = performance.now() + 2000;
-    while (runs.length < 5 || (runs.length < 50 && performance.now() < until)) {
-      const s = performance.now();
-      await exe.run(inputs, { shapes: binding });
-      runs.push(performance.now() - s);
-      if (performance.now() > until && runs.length >= 3) break;
+  const exe = await compile(g, { backend: o.backend, ...pipeline(o), frozenParams: true });
+  try {
+    const t1 = performance.now();
+    const outputs = await exe.run(inputs, { shapes: binding });
+    const t2 = performance.now();
+    for (const [name, t] of Object.entries(outputs)) io.out(summary(name, t));
+    if (o.time) {
+      const runs: number[] = [t2 - t1];
+      const until = performance.now() + 2000;
+      while (runs.length < 5 || (runs.length < 50 && performance.now() < until)) {
+        const s = performance.now();
+        await exe.run(inputs, { shapes: binding });
+        runs.push(performance.now() - s);
+        if (performance.now() > until && runs.length >= 3) break;
+      }
+      const mem = await exe.memory(binding);
+      io.out(
+        `time${o.backend === 'wgsl' ? ` (wgsl on ${await adapterDescription()})` : ''}: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
+      );
     }
-    const mem = await exe.memory(binding);
-    io.out(
-      `time${o.backend === 'wgsl' ? ` (wgsl on ${await adapterDescription()})` : ''}: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
-    );
-  }
-  if (o.outputs !== undefined) {
-    ensureDir(o.outputs);
-    for (const [name, t] of Object.entries(outputs)) writeTensor(outputPath(o.outputs, name), t);
-  }
-  if (o.check !== undefined) {
-    let ok = true;
-    for (const [i, [name, t]] of Object.entries(outputs).entries()) {
-      const want = readTensorAs(pbPath(o.check, 'output', i) ?? outputPath(o.check, name), t.dtype);
-      const r = compare(t, want, { rtol, atol });
-      io.out(formatReport(name, r));
-      ok &&= r.ok;
+    if (o.outputs !== undefined) {
+      ensureDir(o.outputs);
+      for (const [name, t] of Object.entries(outputs)) writeTensor(outputPath(o.outputs, name), t);
     }
-    return ok ? 0 : 1;
+    if (o.check !== undefined) {
+      let ok = true;
+      for (const [i, [name, t]] of Object.entries(outputs).entries()) {
+        const want = readTensorAs(
+          pbPath(o.check, 'output', i) ?? outputPath(o.check, name),
+          t.dtype,
+        );
+        const r = compare(t, want, { rtol, atol });
+        io.out(formatReport(name, r));
+        ok &&= r.ok;
+      }
+      return ok ? 0 : 1;
+    }
+    return 0;
+  } finally {
+    // Buffers, GPU memory and worker threads go: the process exits by itself.
+    await exe.release();
   }
-  return 0;
 }

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph } from '@glimpse/ir';
 import { AttrError, graphToJSON, printGraph } from '@glimpse/ir';
-import { compileJs } from '@glimpse/backend-js';
+import { planGraph } from '@glimpse/runtime';
 import type { Instrument, PassResult } from '@glimpse/optimizer';
 import {
   formatStats,
@@ -86,7 +86,7 @@ export async function dumpCommand(io: Io, model: string, f: DumpFlags): Promise<
   const binding = resolveBinding(loaded, given, undefined);
   const statsOf = (g: Graph) => ({
     stats: graphStats(g, binding),
-    peakBytes: compileJs(g).memory(binding).peakBytes,
+    peakBytes: planGraph(g, binding).peakBytes,
   });
 
   if (f.output !== undefined && isDir(f.output) && f.format !== 'html') {

@@ -1,17 +1,38 @@
 import type { Graph } from '@glimpse/ir';
-import { UnsupportedError } from '@glimpse/ir';
-import { compileJs, type JsExecutable } from '@glimpse/backend-js';
-import { compileWgsl, type WgslExecutable } from '@glimpse/backend-wgsl';
-import { optimize } from '@glimpse/optimizer';
+import { jsBackend, type JsExecutable } from '@glimpse/backend-js';
+import { wgslBackend, type WgslExecutable } from '@glimpse/backend-wgsl';
+import { lowerDeclined, optimize, type OptimizeOptions } from '@glimpse/optimizer';
+import type { Executable } from '@glimpse/runtime';
+import { backendNames, getBackend, registerBackend } from '@glimpse/runtime';
 
-export { optimize, optimizeWithResults, PASSES, PIPELINES } from '@glimpse/optimizer';
-export type { Instrument, OptimizeOptions, Pass } from '@glimpse/optimizer';
+export {
+  optimize,
+  optimizeWithResults,
+  PASSES,
+  PIPELINES,
+  lowerDeclined,
+} from '@glimpse/optimizer';
+export type { Instrument, Lowered, OptimizeOptions, Pass } from '@glimpse/optimizer';
 
 export * from '@glimpse/ir';
 export { models, MODELS, MODEL_NAMES, buildModel } from '@glimpse/models';
 export type { ModelInfo, ModelName, ModelOption } from '@glimpse/models';
-export { compileJs, JsExecutable } from '@glimpse/backend-js';
-export type { InputValue, RunOptions } from '@glimpse/backend-js';
+export { compileJs, JsExecutable, jsBackend } from '@glimpse/backend-js';
+export {
+  backendNames,
+  getBackend,
+  planGraph,
+  registerBackend,
+  unregisterBackend,
+} from '@glimpse/runtime';
+export type {
+  Backend,
+  BackendOptions,
+  Executable,
+  InputValue,
+  MemoryReport,
+  RunOptions,
+} from '@glimpse/runtime';
 export {
   adapterDescription,
   compileWgsl,
@@ -19,28 +40,37 @@ export {
   releaseGpu,
   ShaderError,
   WgslExecutable,
+  wgslBackend,
 } from '@glimpse/backend-wgsl';
 
-export type Backend = 'js' | 'wgsl';
 export interface CompileOptions {
-  backend?: Backend;
+  /** A registered backend's name (default `js`; built in: `js`, `wgsl`). */
+  backend?: string;
   /** Optimisation level (default 2): 0 runs the graph as written. */
   level?: 0 | 1 | 2;
   /** Explicit pass pipeline instead of a level. */
-  passes?: readonly string[];
+  passes?: OptimizeOptions['passes'];
   /** Params may be folded as constants. */
   frozenParams?: boolean;
+  /** Options for the backend (e.g. `threads`), passed through. */
+  [backendOption: string]: unknown;
 }
 
-/** What both backends' executables offer: `run` (async) and the graph they run. */
-export type Executable = JsExecutable | WgslExecutable;
+// The built-in backends, registered when the package loads (its one side effect:
+// package.json says so to bundlers).
+registerBackend(jsBackend);
+registerBackend(wgslBackend);
 
-export const BACKENDS: readonly Backend[] = ['js', 'wgsl'];
+/** Names of the registered backends, built-ins first. */
+export function backends(): string[] {
+  return backendNames();
+}
 
 /**
- * Optimise (level 2 unless told otherwise) and compile a graph for a backend: `js` (CPU
- * closures) or `wgsl` (WebGPU: navigator.gpu in a browser, the `webgpu` package in Node; a
- * DeviceError says what is missing when there is no adapter).
+ * Optimise (level 2 unless told otherwise), lower the nodes the backend declines, and
+ * compile for a registered backend: `js` (CPU closures), `wgsl` (WebGPU: navigator.gpu in
+ * a browser, the `webgpu` package in Node; a DeviceError says what is missing when there
+ * is no adapter), or one registered with `registerBackend`.
  */
 export async function compile(
   g: Graph,
@@ -52,15 +82,14 @@ export async function compile(
 ): Promise<JsExecutable>;
 export async function compile(g: Graph, options?: CompileOptions): Promise<Executable>;
 export async function compile(g: Graph, options: CompileOptions = {}): Promise<Executable> {
-  const backend = options.backend ?? 'js';
-  if (!BACKENDS.includes(backend))
-    throw new UnsupportedError(`unknown backend '${backend}' (available: ${BACKENDS.join(', ')})`);
+  const backend = getBackend(options.backend ?? 'js');
   const optimized = optimize(g, {
     level: options.level ?? 2,
     ...(options.passes ? { passes: options.passes } : {}),
     frozenParams: options.frozenParams === true,
   });
-  return backend === 'wgsl' ? compileWgsl(optimized) : compileJs(optimized);
+  const legal = backend.declines ? lowerDeclined(optimized, backend.declines).graph : optimized;
+  return backend.compile(legal, options);
 }
 
 export { renderGraph, renderReport, graphToDot, dotToSvg } from './render/index.js';

@@ -1,5 +1,5 @@
 import type { DType } from './dtype.js';
-import { InputError, RuntimeError, withWhere } from './errors.js';
+import { RuntimeError, withWhere } from './errors.js';
 import type { Graph, Node } from './graph.js';
 import { paramValues } from './init.js';
 import type {
@@ -11,7 +11,8 @@ import type {
   UnaryOp,
 } from './ops/index.js';
 import {
-  BSHD_PERM,
+  attentionGeometry,
+  maskLeadOffset,
   castScalar,
   compileProgram,
   matrixDims,
@@ -22,18 +23,10 @@ import {
   sliceRange,
 } from './ops/index.js';
 import type { Binding } from './shape.js';
-import {
-  bindShape,
-  checkAllocation,
-  broadcastStrides,
-  concreteShape,
-  normAxis,
-  numel,
-  shapeToString,
-  stridesOf,
-} from './shape.js';
+import { checkAllocation, broadcastStrides, normAxis, numel, stridesOf } from './shape.js';
+import { bindInputs, concreteShapes } from './binding.js';
 import type { Tensor } from './tensor.js';
-import { checkTensor, fromNumbers, toNumbers } from './tensor.js';
+import { fromNumbers, toNumbers } from './tensor.js';
 
 /** A tensor inside the reference interpreter: every dtype held as float64. */
 export interface RefTensor {
@@ -77,8 +70,12 @@ function forEachIndex(
   }
 }
 
-function broadcastMap(
-  ins: RefTensor[],
+/**
+ * `fn` over inputs broadcast to `outShape` (numpy rules): the one broadcasting evaluator,
+ * serving the reference's kernels, constant folding and ONNX import's folding.
+ */
+export function broadcastMap(
+  ins: readonly Pick<RefTensor, 'shape' | 'data'>[],
   outShape: number[],
   dtype: DType,
   fn: (...xs: number[]) => number,
@@ -164,77 +161,57 @@ function softmaxLane(src: Float64Array, dst: Float64Array, offs: number[]) {
 
 function attentionRef(ins: RefTensor[], a: AttentionAttrs, outShape: number[]): RefTensor {
   const [q, k, v, mask] = ins as [RefTensor, RefTensor, RefTensor, RefTensor | undefined];
-  const r = q.shape.length;
-  const T = q.shape[r - 2]!;
-  const dh = q.shape[r - 1]!;
-  const S = k.shape[r - 2]!;
-  const dv = v.shape[r - 1]!;
-  const scale = a.scale ?? 1 / Math.sqrt(dh);
-  const Hq = r >= 3 ? q.shape[r - 3]! : 1;
-  const Hkv = r >= 3 ? k.shape[r - 3]! : 1;
-  const group = Hq / Hkv;
-  const lead = q.shape.slice(0, Math.max(0, r - 3));
-  const nLead = numel(lead);
-  const scoresShape = [...q.shape.slice(0, -1), S];
-  const mst = mask ? broadcastStrides(mask.shape, scoresShape) : [];
-  const offset = a.causal === 'bottom_right' ? S - T : 0;
+  const g = attentionGeometry(
+    ins.map((x) => x.shape),
+    outShape,
+    a,
+  );
+  const { T, S, dh, dv } = g;
   const out = t(q.dtype, outShape);
   const s = new Float64Array(S);
-  for (let l = 0; l < nLead; l++)
-    for (let h = 0; h < Hq; h++) {
-      const hk = Math.floor(h / group);
-      const qBase = (l * Hq + h) * T * dh;
-      const kBase = (l * Hkv + hk) * S * dh;
-      const vBase = (l * Hkv + hk) * S * dv;
-      // Decompose (l, h) into the scores' leading index for the mask's strides.
-      const leadIdx = [...unravel(l, lead), ...(r >= 3 ? [h] : [])];
+  const p = new Float64Array(S);
+  const keys = [...Array(S).keys()];
+  for (let l = 0; l < g.nLead; l++)
+    for (let h = 0; h < g.Hq; h++) {
+      const hk = Math.floor(h / g.group);
+      const qBase = l * g.q[0] + h * g.q[1];
+      const kBase = l * g.k[0] + hk * g.k[1];
+      const vBase = l * g.v[0] + hk * g.v[1];
+      const oBase = l * g.o[0] + h * g.o[1];
+      const mBase = g.mask ? maskLeadOffset(g, l) + h * g.mask.h : 0;
       for (let i = 0; i < T; i++) {
         // masked_rows=mask: does any key escape the masks (causal, -inf bias, false bool)?
         let open = false;
         for (let j = 0; j < S; j++) {
           let x = 0;
           for (let c = 0; c < dh; c++)
-            x += q.data[qBase + i * dh + c]! * k.data[kBase + j * dh + c]!;
-          x *= scale;
+            x += q.data[qBase + i * g.q[2] + c]! * k.data[kBase + j * g.k[2] + c]!;
+          x *= g.scale;
           if (a.softcap > 0) x = a.softcap * Math.tanh(x / a.softcap);
           let hidden = false;
           if (mask) {
-            const idx = [...leadIdx, i, j];
-            let off = 0;
-            idx.forEach((d, ax) => (off += d * mst[ax]!));
-            const m = mask.data[off]!;
+            const m = mask.data[mBase + i * g.mask!.t + j * g.mask!.s]!;
             if (mask.dtype === 'bool') x = m !== 0 ? x : a.mask_fill;
             else x += m;
             hidden = mask.dtype === 'bool' ? m === 0 && a.mask_fill === -Infinity : m === -Infinity;
           }
-          if (a.causal !== 'none' && j > i + offset) {
+          if (g.causalOffset !== undefined && j > i + g.causalOffset) {
             x = -Infinity;
             hidden = true;
           }
           if (!hidden) open = true;
           s[j] = x;
         }
-        const p = new Float64Array(S);
-        softmaxLane(s, p, [...Array(S).keys()]);
+        softmaxLane(s, p, keys);
         if (a.masked_rows === 'mask' && !open) p.fill(0);
         const allMasked = s.every((x) => x === -Infinity);
-        const oBase = ((l * Hq + h) * T + i) * dv;
         for (let c = 0; c < dv; c++) {
           let acc = 0;
-          for (let j = 0; j < S; j++) acc += p[j]! * v.data[vBase + j * dv + c]!;
-          out.data[oBase + c] = allMasked && a.masked_rows === 'zero' ? 0 : acc;
+          for (let j = 0; j < S; j++) acc += p[j]! * v.data[vBase + j * g.v[2] + c]!;
+          out.data[oBase + i * g.o[2] + c] = allMasked && a.masked_rows === 'zero' ? 0 : acc;
         }
       }
     }
-  return out;
-}
-
-function unravel(i: number, shape: number[]): number[] {
-  const out = new Array<number>(shape.length);
-  for (let a = shape.length - 1; a >= 0; a--) {
-    out[a] = i % shape[a]!;
-    i = Math.floor(i / shape[a]!);
-  }
   return out;
 }
 
@@ -388,19 +365,7 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
       for (let j = 0; j < C; j++) out.data[i * C + j] = j - i <= a.k ? 1 : 0;
     return [out];
   },
-  attention: (ins, a, shapes, node) => {
-    if (a.layout === 'bhsd') return [attentionRef(ins, a, shapes[0]!)];
-    // bshd: the same computation on transposed views.
-    const perm = { perm: BSHD_PERM };
-    const tr = (x: RefTensor) =>
-      KERNELS.transpose([x], perm, [BSHD_PERM.map((p) => x.shape[p]!)], node)[0]!;
-    const out = attentionRef(
-      [...ins.slice(0, 3).map(tr), ...ins.slice(3)],
-      a,
-      BSHD_PERM.map((p) => shapes[0]![p]!),
-    );
-    return [tr(out)];
-  },
+  attention: (ins, a, shapes) => [attentionRef(ins, a, shapes[0]!)],
   not: unary('not'),
   equal: compare('equal'),
   less: compare('less'),
@@ -445,59 +410,6 @@ export interface RunOptions {
   shapes?: Binding;
   /** Param values by name, overriding the graph's own. */
   params?: ReadonlyMap<string, Float64Array>;
-}
-
-/**
- * Bind symbols from the given inputs (and explicit `shapes`), checking dtype, rank, sizes
- * and that every input is present. Shared by the interpreter and the backends.
- */
-export function bindInputs(
-  g: Graph,
-  inputs: Readonly<Record<string, Tensor>>,
-  shapes: Binding = {},
-): Record<string, number> {
-  const binding: Record<string, number> = { ...shapes };
-  for (const [k, v] of Object.entries(binding))
-    if (!Number.isInteger(v) || v < 0)
-      throw new InputError(`symbol ${k} bound to ${v}: must be an integer ≥ 0`);
-  for (const name of Object.keys(inputs))
-    if (!g.inputs.some((i) => i.name === name))
-      throw new InputError(
-        `unknown input '${name}' (graph inputs: ${g.inputs.map((i) => i.name).join(', ')})`,
-        { value: name },
-      );
-  for (const inp of g.inputs) {
-    const x = inputs[inp.name];
-    if (x === undefined)
-      throw new InputError(
-        `missing input '${inp.name}' (${inp.type.dtype}${shapeToString(inp.type.shape)})`,
-        { value: inp.name },
-      );
-    if (x.dtype !== inp.type.dtype)
-      throw new InputError(`input '${inp.name}' has dtype ${x.dtype}, expected ${inp.type.dtype}`, {
-        value: inp.name,
-      });
-    checkTensor(x, `input '${inp.name}'`);
-    const msg = bindShape(inp.type.shape, x.shape, binding);
-    if (msg !== undefined) throw new InputError(`input '${inp.name}': ${msg}`, { value: inp.name });
-  }
-  return binding;
-}
-
-/** Concrete shapes of every value under a binding. */
-export function concreteShapes(g: Graph, binding: Binding): Map<string, number[]> {
-  const m = new Map<string, number[]>();
-  for (const name of g.valueNames())
-    m.set(name, concreteShape(g.typeOf(name).shape, binding, `%${name}`));
-  // Reshape targets with symbols must agree with the bound sizes (e.g. [B,T,4,16] from 64 features).
-  for (const n of g.nodes)
-    if (n.op === 'reshape') {
-      const inN = numel(m.get(n.inputs[0]!)!);
-      const outN = numel(m.get(n.outputs[0]!)!);
-      if (inN !== outN)
-        throw new InputError(`reshape %${n.outputs[0]} gets ${inN} elements, needs ${outN}`);
-    }
-  return m;
 }
 
 /**

@@ -4,8 +4,8 @@ import type { AttributeProto, ModelProto, NodeProto } from './proto.js';
 import { decodeModel, int } from './proto.js';
 import type { Operand } from './operand.js';
 import { constFromTensor, valOf } from './operand.js';
-import type { Cx } from './ops.js';
-import { CONVERTERS } from './ops.js';
+import type { Cx } from './convert/index.js';
+import { CONVERTERS } from './convert/index.js';
 import { dtypeOf, tensorFromProto } from './tensor.js';
 
 /**

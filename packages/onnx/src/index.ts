@@ -2,7 +2,7 @@ export { decodeOnnx, importOnnx, onnxInputNames, OPSETS } from './import.js';
 export type { ImportOptions } from './import.js';
 export { decodeTensor, onnx } from './proto.js';
 export { tensorFromProto, tensorToProto } from './tensor.js';
-export { CONVERTERS } from './ops.js';
+export { CONVERTERS } from './convert/index.js';
 
 import { decodeTensor } from './proto.js';
 import { tensorFromProto } from './tensor.js';

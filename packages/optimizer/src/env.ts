@@ -1,5 +1,5 @@
 import type { ConstantAttrs, Graph, Node, NodeSpec, Param, TensorType } from '@glimpse/ir';
-import { constantValues, Graph as G, paramValues } from '@glimpse/ir';
+import { constantValues, Graph as G, OPS, paramValues } from '@glimpse/ir';
 import type { MatchEnv } from './pattern.js';
 
 /** Producers, use counts and constant values of a graph, for matching. */
@@ -8,10 +8,12 @@ export function matchEnv(g: Graph, options: { frozenParams?: boolean } = {}): Ma
   const uses = new Map<string, number>();
   for (const n of g.nodes) {
     for (const o of n.outputs) producer.set(o, n);
-    // tril reads only its input's shape: that is no reason to keep the scores alive (DCE
+    // An input read only for its shape (tril's) is no reason to keep a value alive (DCE
     // drops the tril with the mask it feeds). Undercounting can only keep nodes alive.
-    if (n.op === 'tril') continue;
-    for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+    const specs = OPS[n.op].inputs;
+    n.inputs.forEach((i, k) => {
+      if (!specs[Math.min(k, specs.length - 1)]?.shapeOnly) uses.set(i, (uses.get(i) ?? 0) + 1);
+    });
   }
   for (const o of g.outputs) uses.set(o, (uses.get(o) ?? 0) + 1);
   const outputs = new Set(g.outputs);

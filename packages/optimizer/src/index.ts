@@ -17,3 +17,5 @@ export {
   traceRewrites,
   verifyEach,
 } from './instruments.js';
+export { lowerDeclined } from './legalize.js';
+export type { Lowered } from './legalize.js';

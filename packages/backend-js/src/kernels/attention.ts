@@ -1,4 +1,4 @@
-import { broadcastStrides, numel } from '@glimpse/ir';
+import { attentionGeometry, maskLeadOffset } from '@glimpse/ir';
 import type { KernelFactory } from './types.js';
 
 /** Query rows per block and keys per tile (multiples of 4): the score tile is BR×BC, never T×S. */
@@ -23,46 +23,22 @@ const up4 = (n: number) => (n + 3) & ~3;
  * Σ 0·v: NaN in the columns of v that hold a non-finite value (scanned per kv head), else 0.
  */
 export const attention: KernelFactory<'attention'> = (a, ctx) => {
-  // Geometry in [..., H, S, d] terms whatever the layout; `bshd` only changes strides.
-  const bshd = a.layout === 'bshd';
-  const canon = (x: number[]) => (bshd ? [x[0]!, x[2]!, x[1]!, x[3]!] : x);
-  const [qs, ks, vs] = (ctx.inShapes as number[][]).slice(0, 3).map(canon) as [
-    number[],
-    number[],
-    number[],
-  ];
-  const r = qs.length;
-  const T = qs[r - 2]!;
-  const dh = qs[r - 1]!;
-  const S = ks[r - 2]!;
-  const dv = vs[r - 1]!;
+  const g = attentionGeometry(ctx.inShapes, ctx.outShapes[0]!, a);
+  const { nLead, Hq, Hkv, group, T, S, dh, dv, scale } = g;
   const Sp = up4(S);
-  const Hq = r >= 3 ? qs[r - 3]! : 1;
-  const Hkv = r >= 3 ? ks[r - 3]! : 1;
-  const group = Hq / Hkv;
-  const nLead = numel(qs.slice(0, Math.max(0, r - 3)));
-  /** Offset of head `h` of batch `b` in a tensor of H heads × L rows × d, and its row stride. */
-  const at = (b: number, h: number, H: number, L: number, d: number) =>
-    bshd ? b * L * H * d + h * d : (b * H + h) * L * d;
-  const [qRow, kRow, vRow] = bshd ? [Hq * dh, Hkv * dh, Hkv * dv] : [dh, dh, dv];
-  const yRow = bshd ? Hq * dv : dv;
-  const scale = a.scale ?? 1 / Math.sqrt(dh);
+  const [qRow, kRow, vRow, yRow] = [g.q[2], g.k[2], g.v[2], g.o[2]];
   const softcap = a.softcap;
-  const causal = a.causal !== 'none';
-  const offset = a.causal === 'bottom_right' ? S - T : 0;
-  const hasMask = ctx.inShapes.length > 3;
+  const causal = g.causalOffset !== undefined;
+  const offset = g.causalOffset ?? 0;
+  const hasMask = g.mask !== undefined;
   const boolMask = hasMask && ctx.inTypes[3] === 'bool';
   const fill = a.mask_fill;
   const emptyRow = a.masked_rows === 'zero' ? 0 : NaN;
   const byMask = a.masked_rows === 'mask';
   // A key the mask alone hides (masked_rows=mask): -inf bias, or false with fill -inf.
   const hides = (mv: number) => (boolMask ? !mv && fill === -Infinity : mv === -Infinity);
-  // Mask strides over the scores' shape [..., Hq, T, S]; the leading index of head l is
-  // decomposed over the scores' leading axes.
-  const ms = hasMask ? broadcastStrides(ctx.inShapes[3]!, [...qs.slice(0, -1), S]) : [];
-  const leadShape = qs.slice(0, -2);
-  const mT = hasMask ? ms[r - 2]! : 0;
-  const mS = hasMask ? ms[r - 1]! : 0;
+  const mT = g.mask?.t ?? 0;
+  const mS = g.mask?.s ?? 0;
   const rowEnd = (i: number) => (causal ? Math.min(S, Math.max(0, i + offset + 1)) : S);
 
   const sc = ctx.scratch;
@@ -108,9 +84,9 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
       const b = Math.floor(l / Hq);
       const hk = Math.floor(h / group);
       const kvHead = b * Hkv + hk;
-      const vBase = at(b, hk, Hkv, S, dv);
+      const vBase = b * g.v[0] + hk * g.v[1];
       if (kvHead !== packed) {
-        packKV(k, at(b, hk, Hkv, S, dh), kRow, v, vBase, vRow, S, dh, dv, mem, ko, vo);
+        packKV(k, b * g.k[0] + hk * g.k[1], kRow, v, vBase, vRow, S, dh, dv, mem, ko, vo);
         // Last key whose v column holds a non-finite value, for keys the causal early
         // stop never visits (-1: none).
         if (causal) {
@@ -128,16 +104,11 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
         }
         packed = kvHead;
       }
-      let mBase = 0;
-      if (hasMask)
-        for (let ax = leadShape.length - 1, rem = l; ax >= 0; ax--) {
-          mBase += (rem % leadShape[ax]!) * ms[ax]!;
-          rem = Math.floor(rem / leadShape[ax]!);
-        }
+      const mBase = hasMask ? maskLeadOffset(g, b) + h * g.mask!.h : 0;
       for (let i0 = 0; i0 < T; i0 += BR) {
         const br = Math.min(BR, T - i0);
         const jEnd = rowEnd(i0 + br - 1);
-        packQ(q, at(b, h, Hq, T, dh) + i0 * qRow, qRow, br, dh, mem, qo);
+        packQ(q, b * g.q[0] + h * g.q[1] + i0 * qRow, qRow, br, dh, mem, qo);
         mRow.fill(-Infinity, 0, br);
         for (let rr = 0; rr < br; rr++) open[rr] = !hasMask && rowEnd(i0 + rr) > 0 ? 1 : 0;
         lRow.fill(0, 0, br);
@@ -201,7 +172,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
               );
         }
         for (let rr = 0; rr < br; rr++) {
-          const yo = at(b, h, Hq, T, dv) + (i0 + rr) * yRow;
+          const yo = b * g.o[0] + h * g.o[1] + (i0 + rr) * yRow;
           if (byMask && !open[rr]) {
             for (let c = 0; c < dv; c++) y[yo + c] = badCol[c] ? NaN : 0;
             continue;

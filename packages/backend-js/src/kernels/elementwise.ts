@@ -1,6 +1,6 @@
 import type { BinaryOp, CompareOp, UnaryOp } from '@glimpse/ir';
 import { broadcastStrides, castScalar, compileProgram, numel, OPS, sameShape } from '@glimpse/ir';
-import type { Buf } from '../storage.js';
+import type { Buf } from '@glimpse/runtime';
 import { walk } from './strided.js';
 import type { Kernel, KernelCtx, KernelFactory } from './types.js';
 

@@ -7,7 +7,7 @@ import { constant, embedding, gather, tril } from './misc.js';
 import { layer_norm, reduce_max, reduce_mean, reduce_sum, softmax } from './reduce.js';
 import type { KernelFactory } from './types.js';
 
-export type { Kernel, KernelCtx, KernelFactory, NodeShapes } from './types.js';
+export type { Kernel, KernelCtx, KernelFactory } from './types.js';
 
 /** Every op has a kernel; the type checker says so. */
 export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
@@ -47,6 +47,3 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   expand,
   elementwise,
 };
-
-/** Ops whose output is a view of their first input (no kernel runs, no memory is planned). */
-export const VIEW_OPS: ReadonlySet<OpName> = new Set(['reshape']);

@@ -1,5 +1,5 @@
 import { broadcastStrides, normAxis, numel, sliceRange, stridesOf } from '@glimpse/ir';
-import type { Buf } from '../storage.js';
+import type { Buf } from '@glimpse/runtime';
 import { walk } from './strided.js';
 import type { KernelFactory } from './types.js';
 

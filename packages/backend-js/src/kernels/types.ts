@@ -1,15 +1,6 @@
-import type { AttrsOf, DType, Node, OpName } from '@glimpse/ir';
-import type { Buf } from '../storage.js';
+import type { AttrsOf, OpName } from '@glimpse/ir';
+import type { Buf, NodeShapes } from '@glimpse/runtime';
 import type { Scratch } from './scratch.js';
-
-/** Concrete shapes and dtypes of one node under one binding (what every backend's kernels see). */
-export interface NodeShapes {
-  readonly node: Node;
-  readonly inShapes: readonly number[][];
-  readonly outShapes: readonly number[][];
-  readonly inTypes: readonly DType[];
-  readonly outTypes: readonly DType[];
-}
 
 /** What a JS kernel factory knows: the node's shapes and the instance's scratch. */
 export interface KernelCtx extends NodeShapes {

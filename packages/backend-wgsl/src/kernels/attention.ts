@@ -1,7 +1,6 @@
-import { BSHD_PERM, numel, stridesOf, UnsupportedError } from '@glimpse/ir';
-import type { AttentionAttrs } from '@glimpse/ir';
+import { attentionGeometry, UnsupportedError } from '@glimpse/ir';
 import { indent, Params, shader, unravel } from '../wgsl.js';
-import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
+import type { Dispatch, KernelFactory } from './types.js';
 
 /**
  * Flash attention in WGSL. Scores are never stored: per query row an online softmax keeps
@@ -21,76 +20,8 @@ import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
  */
 
 const BR = 64;
-const DECODE_T = 4;
+export const DECODE_T = 4;
 const WORKGROUP_BYTES = 16384;
-
-interface Geometry {
-  nLead: number;
-  lead: number[];
-  Hq: number;
-  Hkv: number;
-  T: number;
-  S: number;
-  dh: number;
-  dv: number;
-  /** Strides (lead, head, seq) of q, k, v and out; the feature axis is contiguous. */
-  q: number[];
-  k: number[];
-  v: number[];
-  o: number[];
-  /** Mask strides over the scores [...lead, Hq, T, S], or undefined without a mask. */
-  mask?: { lead: number[]; h: number; t: number; s: number };
-}
-
-function geometry(a: AttentionAttrs, ctx: KernelCtx): Geometry {
-  const bshd = a.layout === 'bshd';
-  // bhsd view of each operand's shape and strides.
-  const view = (shape: readonly number[]) => {
-    const st = stridesOf(shape);
-    return bshd
-      ? { shape: BSHD_PERM.map((p) => shape[p]!), st: BSHD_PERM.map((p) => st[p]!) }
-      : { shape: [...shape], st };
-  };
-  const [q, k, v] = ctx.inShapes.slice(0, 3).map(view) as [
-    ReturnType<typeof view>,
-    ReturnType<typeof view>,
-    ReturnType<typeof view>,
-  ];
-  const o = view(ctx.outShapes[0]!);
-  const r = q.shape.length;
-  const lead = q.shape.slice(0, Math.max(0, r - 3));
-  // (lead, head, seq) strides; a rank-2 operand has one head, a rank-3 one no lead axes.
-  // Lead axes are contiguous among themselves, so the flat lead index uses the innermost's stride.
-  const lhs = (x: typeof q) => [r >= 4 ? x.st[r - 4]! : 0, r >= 3 ? x.st[r - 3]! : 0, x.st[r - 2]!];
-  const g: Geometry = {
-    nLead: numel(lead),
-    lead,
-    Hq: r >= 3 ? q.shape[r - 3]! : 1,
-    Hkv: r >= 3 ? k.shape[r - 3]! : 1,
-    T: q.shape[r - 2]!,
-    S: k.shape[r - 2]!,
-    dh: q.shape[r - 1]!,
-    dv: v.shape[r - 1]!,
-    q: lhs(q),
-    k: lhs(k),
-    v: lhs(v),
-    o: lhs(o),
-  };
-  const m = ctx.inShapes[3];
-  if (m) {
-    const scores = [...lead, ...(r >= 3 ? [g.Hq] : []), g.T, g.S];
-    const ms = stridesOf(m);
-    const off = scores.length - m.length;
-    const st = scores.map((d, i) => (i < off || m[i - off] === 1 ? 0 : ms[i - off]!));
-    g.mask = {
-      lead: st.slice(0, lead.length),
-      h: r >= 3 ? st[scores.length - 3]! : 0,
-      t: st[scores.length - 2]!,
-      s: st[scores.length - 1]!,
-    };
-  }
-  return g;
-}
 
 /** `n` statements from `f(i)`, one per line (unrolled: private vec4s indexed by constants stay in registers). */
 const unroll = (n: number, f: (i: number) => string) =>
@@ -103,13 +34,13 @@ const unroll = (n: number, f: (i: number) => string) =>
  * R rows stay within REG_BUDGET vec4s per invocation.
  */
 const REG_BUDGET = 128;
-function rowsPerInvocation(dh4: number, dv4: number): number {
+export function rowsPerInvocation(dh4: number, dv4: number): number {
   const fit = Math.floor(REG_BUDGET / (dh4 + dv4));
   return fit >= 4 ? 4 : fit >= 2 ? 2 : 1;
 }
 
 export const attention: KernelFactory<'attention'> = (a, ctx) => {
-  const g = geometry(a, ctx);
+  const g = attentionGeometry(ctx.inShapes, ctx.outShapes[0]!, a);
   if (g.nLead * g.Hq * g.T === 0 || g.dv === 0) return [];
   const maskType: 'u32' | 'f32' | undefined = ctx.inShapes[3]
     ? ctx.inTypes[3] === 'bool'
@@ -135,10 +66,10 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
     );
   const P = new Params();
   P.u32(g.nLead, g.Hq, g.Hkv, g.T, g.S, g.dh, g.dv, Math.ceil(g.T / BR));
-  P.f32(a.scale ?? 1 / Math.sqrt(g.dh));
+  P.f32(g.scale);
   P.f32(a.softcap);
   P.f32(a.mask_fill);
-  P.i32(a.causal === 'bottom_right' ? g.S - g.T : 0);
+  P.i32(g.causalOffset ?? 0);
   const qs = P.u32(...g.q);
   const ks = P.u32(...g.k);
   const vs = P.u32(...g.v);
@@ -146,7 +77,7 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const leadDims = P.u32(...g.lead);
   const ms = g.mask ? P.u32(...g.mask.lead, g.mask.h, g.mask.t, g.mask.s) : 0;
   const nl = g.lead.length;
-  const causal = a.causal !== 'none';
+  const causal = g.causalOffset !== undefined;
   // Mask offset of query row `t` (key 0).
   const maskBase = (t: string) =>
     g.mask

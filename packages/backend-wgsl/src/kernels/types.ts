@@ -1,5 +1,5 @@
 import type { AttrsOf, OpName } from '@glimpse/ir';
-import type { NodeShapes } from '@glimpse/backend-js';
+import type { NodeShapes } from '@glimpse/runtime';
 import type { Params } from '../wgsl.js';
 
 /** What a binding slot of a dispatch refers to. */

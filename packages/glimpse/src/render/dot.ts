@@ -1,56 +1,15 @@
-import type { Graph, OpName } from '@glimpse/ir';
-import { fmtNumber, typeToString } from '@glimpse/ir';
+import type { Graph, OpCategory } from '@glimpse/ir';
+import { fmtNumber, traitsOf, typeToString } from '@glimpse/ir';
 
-/** Op classes and their colours (fill), so a picture reads at a glance. */
-const CLASS: {
-  [K in OpName]: 'matmul' | 'attention' | 'elementwise' | 'normalize' | 'layout' | 'source';
-} = {
-  linear: 'matmul',
-  bmm: 'matmul',
-  attention: 'attention',
-  softmax: 'normalize',
-  layer_norm: 'normalize',
-  reduce_sum: 'normalize',
-  reduce_mean: 'normalize',
-  reduce_max: 'normalize',
-  gather: 'layout',
-  add: 'elementwise',
-  sub: 'elementwise',
-  mul: 'elementwise',
-  div: 'elementwise',
-  scale: 'elementwise',
-  relu: 'elementwise',
-  gelu: 'elementwise',
-  tanh: 'elementwise',
-  exp: 'elementwise',
-  sqrt: 'elementwise',
-  where: 'elementwise',
-  not: 'elementwise',
-  equal: 'elementwise',
-  less: 'elementwise',
-  and: 'elementwise',
-  cast: 'elementwise',
-  elementwise: 'elementwise',
-  transpose: 'layout',
-  reshape: 'layout',
-  concat: 'layout',
-  split: 'layout',
-  slice: 'layout',
-  expand: 'layout',
-  embedding: 'layout',
-  constant: 'source',
-  tril: 'source',
-};
-export const CLASS_COLOURS = {
+/** Op categories (from the op definitions) and their colours (fill), so a picture reads at a glance. */
+export const CLASS_COLOURS: Record<OpCategory, string> = {
   matmul: '#cfe2ff',
   attention: '#ffd8a8',
   elementwise: '#d3f9d8',
   normalize: '#e5dbff',
   layout: '#f1f3f5',
   source: '#fff3bf',
-} as const;
-/** Ops that only a fusion pass creates: drawn with a double border. */
-const FUSED = new Set<OpName>(['attention', 'elementwise']);
+};
 
 /** A DOT string literal: every character the graph's names may hold is escaped. */
 const q = (s: string) =>
@@ -100,8 +59,9 @@ export function graphToDot(g: Graph, options: { title?: string } = {}): string {
           : `${short(x)} = ${constants.get(x)}`,
       );
     const label = [`${n.op}`, ...n.outputs.map((o) => `%${short(o)}`), ...own].join('\n');
-    const cls = CLASS[n.op];
-    const extra = FUSED.has(n.op) ? ', peripheries=2, penwidth=1.5' : '';
+    const { category: cls, fused } = traitsOf(n.op);
+    // Ops only a fusion pass creates get a double border.
+    const extra = fused ? ', peripheries=2, penwidth=1.5' : '';
     lines.push(
       `  n${i} [label=${q(label)}, fillcolor="${CLASS_COLOURS[cls]}", tooltip=${q(`${n.op} (${cls})`)}${extra}];`,
     );

@@ -1,5 +1,5 @@
 import type { Dim } from '../shape.js';
-import { broadcastShapes, sameShape } from '../shape.js';
+import { broadcastShapes, broadcastStrides, numel, sameShape, stridesOf } from '../shape.js';
 import type { TensorType } from '../types.js';
 import type { OpDef } from './define.js';
 import { defineOp, fail, FLOATS } from './define.js';
@@ -18,6 +18,119 @@ export interface AttentionAttrs {
 /** [B, S, H, d] ↔ [B, H, S, d]. */
 export const BSHD_PERM = [0, 2, 1, 3] as const;
 const toBhsd = (s: readonly Dim[]) => BSHD_PERM.map((p) => s[p]!);
+
+/** Element strides (lead, head, row) of an operand; its feature axis is contiguous. */
+export type AttentionStrides = readonly [lead: number, head: number, row: number];
+
+/**
+ * The geometry of one attention node under concrete shapes, in [..., H, S, d] terms
+ * whatever the layout (`bshd` only changes strides). The reference and every backend's
+ * kernel read it from here; nothing else decodes an attention node's shapes.
+ */
+export interface AttentionGeometry {
+  /** Leading (batch) axes of q, and their product. */
+  readonly lead: readonly number[];
+  readonly nLead: number;
+  readonly Hq: number;
+  readonly Hkv: number;
+  /** Query heads per kv head (GQA): query head h reads kv head ⌊h / group⌋. */
+  readonly group: number;
+  readonly T: number;
+  readonly S: number;
+  readonly dh: number;
+  readonly dv: number;
+  /**
+   * Strides of q, k, v and the output. Lead axes are contiguous among themselves in every
+   * layout, so the flat lead index times the innermost lead stride is the offset.
+   */
+  readonly q: AttentionStrides;
+  readonly k: AttentionStrides;
+  readonly v: AttentionStrides;
+  readonly o: AttentionStrides;
+  /** Multiplier of q·kᵀ (the attribute, or 1/√dh). */
+  readonly scale: number;
+  /** Row i sees keys j ≤ i + causalOffset; undefined without a causal mask. */
+  readonly causalOffset: number | undefined;
+  /**
+   * Mask strides over the scores [...lead, Hq, T, S] (0 on broadcast axes): per lead axis,
+   * then head, query row, key. Undefined without a mask.
+   */
+  readonly mask?: { readonly lead: readonly number[]; h: number; t: number; s: number };
+}
+
+export function attentionGeometry(
+  inShapes: readonly (readonly number[])[],
+  outShape: readonly number[],
+  a: Pick<AttentionAttrs, 'layout' | 'scale' | 'causal'>,
+): AttentionGeometry {
+  const bshd = a.layout === 'bshd';
+  // bhsd view of an operand's shape and strides.
+  const view = (shape: readonly number[]) => {
+    const st = stridesOf(shape);
+    return bshd
+      ? { shape: BSHD_PERM.map((p) => shape[p]!), st: BSHD_PERM.map((p) => st[p]!) }
+      : { shape: [...shape], st };
+  };
+  const [q, k, v] = inShapes.slice(0, 3).map(view) as [
+    ReturnType<typeof view>,
+    ReturnType<typeof view>,
+    ReturnType<typeof view>,
+  ];
+  const r = q.shape.length;
+  const lead = q.shape.slice(0, Math.max(0, r - 3));
+  // A rank-2 operand has one head, a rank-3 one no lead axes.
+  const strides = (x: typeof q): AttentionStrides => [
+    r >= 4 ? x.st[r - 4]! : 0,
+    r >= 3 ? x.st[r - 3]! : 0,
+    x.st[r - 2]!,
+  ];
+  const Hq = r >= 3 ? q.shape[r - 3]! : 1;
+  const Hkv = r >= 3 ? k.shape[r - 3]! : 1;
+  const T = q.shape[r - 2]!;
+  const S = k.shape[r - 2]!;
+  const dh = q.shape[r - 1]!;
+  const m = inShapes[3];
+  let mask: AttentionGeometry['mask'];
+  if (m) {
+    const scores = [...lead, ...(r >= 3 ? [Hq] : []), T, S];
+    const st = broadcastStrides(m, scores);
+    const n = scores.length;
+    mask = {
+      lead: st.slice(0, lead.length),
+      h: r >= 3 ? st[n - 3]! : 0,
+      t: st[n - 2]!,
+      s: st[n - 1]!,
+    };
+  }
+  return {
+    lead,
+    nLead: numel(lead),
+    Hq,
+    Hkv,
+    group: Hkv > 0 ? Hq / Hkv : 1,
+    T,
+    S,
+    dh,
+    dv: v.shape[r - 1]!,
+    q: strides(q),
+    k: strides(k),
+    v: strides(v),
+    o: strides(view(outShape)),
+    scale: a.scale ?? 1 / Math.sqrt(dh),
+    causalOffset: a.causal === 'none' ? undefined : a.causal === 'bottom_right' ? S - T : 0,
+    ...(mask ? { mask } : {}),
+  };
+}
+
+/** Offset of lead index `l` (flat over `g.lead`) in the mask. */
+export function maskLeadOffset(g: AttentionGeometry, l: number): number {
+  let off = 0;
+  for (let a = g.lead.length - 1; a >= 0; a--) {
+    off += (l % g.lead[a]!) * g.mask!.lead[a]!;
+    l = Math.floor(l / g.lead[a]!);
+  }
+  return off;
+}
 
 /**
  * Fused scaled-dot-product attention:
@@ -101,5 +214,13 @@ export const attention: OpDef<AttentionAttrs> = defineOp<AttentionAttrs>({
         fail(`mask does not broadcast to the scores [${scores.join(',')}]`, inputs);
     }
     return [{ dtype: q.dtype, shape: out }];
+  },
+  traits: {
+    category: 'attention',
+    fused: true,
+    flops: (i, o, a) => {
+      const g = attentionGeometry(i, o[0]!, a);
+      return g.nLead * g.Hq * g.T * g.S * (2 * g.dh + 2 * g.dv + 5);
+    },
   },
 });

@@ -1,5 +1,6 @@
 import type { DType } from '../dtype.js';
 import { AttrError, ShapeError } from '../errors.js';
+import { numel } from '../shape.js';
 import type { AttrValue, TensorType } from '../types.js';
 import { typeToString } from '../types.js';
 
@@ -21,7 +22,38 @@ export interface InputSpec {
   /** Allowed dtypes; undefined means any. */
   readonly dtypes?: readonly DType[];
   readonly optional?: boolean;
+  /** Only the input's shape is read (tril): its values need not be computed before. */
+  readonly shapeOnly?: boolean;
 }
+
+/** What a picture colours an op by. */
+export type OpCategory = 'matmul' | 'attention' | 'elementwise' | 'normalize' | 'layout' | 'source';
+
+/** Floating-point operations of one node from concrete shapes (a multiply-add counts 2). */
+export type FlopCount<A> = (
+  ins: readonly number[][],
+  outs: readonly number[][],
+  attrs: A,
+) => number;
+
+/**
+ * Facts about an op that every consumer reads from here (MLIR's op traits, tinygrad's
+ * GroupOp): the planner, the passes, `stats`, the pictures. Kernels stay per backend.
+ */
+export interface OpTraits<A> {
+  readonly category: OpCategory;
+  /** The output is its first input's storage reinterpreted: no kernel, no copy. */
+  readonly view?: boolean;
+  /** May be a step of an `elementwise` program (its scalar function is the op's own). */
+  readonly program?: boolean;
+  /** Only a fusion pass creates it (pictures draw it with a double border). */
+  readonly fused?: boolean;
+  /** FLOPs; absent means none (data movement only). */
+  readonly flops?: FlopCount<A>;
+}
+
+/** One operation per output element. */
+export const perElement: FlopCount<unknown> = (_ins, outs) => numel(outs[0]!);
 
 export interface OpDef<A> {
   readonly name: string;
@@ -36,6 +68,7 @@ export interface OpDef<A> {
    * the verifier adds node and op.
    */
   readonly infer: (inputs: readonly TensorType[], attrs: A) => TensorType[];
+  readonly traits: OpTraits<A>;
 }
 
 export const FLOATS: readonly DType[] = ['f32', 'f16'];

@@ -1,9 +1,9 @@
 import type { DType } from '../dtype.js';
 import { isInt } from '../dtype.js';
 import { gelu as geluFn } from '../math.js';
-import { broadcastShapes } from '../shape.js';
+import { broadcastShapes, numel } from '../shape.js';
 import type { TensorType } from '../types.js';
-import { defineOp, fail, FLOATS, NUMERIC } from './define.js';
+import { defineOp, fail, FLOATS, NUMERIC, perElement } from './define.js';
 
 /**
  * Elementwise ops carry their scalar semantics here, once: the reference interpreter runs
@@ -34,6 +34,7 @@ function binary(name: string, doc: string, fn: (dtype: DType) => BinaryFn) {
       inputs: binaryInputs,
       attrs: {},
       infer: sameDtypeBroadcast,
+      traits: { category: 'elementwise', program: true, flops: perElement },
     }),
     binary: fn,
   };
@@ -71,6 +72,7 @@ function unary(name: string, doc: string, fn: UnaryFn) {
       inputs: floatUnary,
       attrs: {},
       infer: sameType,
+      traits: { category: 'elementwise', program: true, flops: perElement },
     }),
     unary: (_attrs: unknown): UnaryFn => fn,
   };
@@ -94,6 +96,7 @@ export const scale = {
     inputs: floatUnary,
     attrs: { factor: { kind: 'float', required: true, doc: 'the constant multiplier' } },
     infer: sameType,
+    traits: { category: 'elementwise', flops: perElement },
   }),
   unary: (a: ScaleAttrs): UnaryFn => {
     // The factor as an f32, as x is held (PyTorch's x * 1e30 on float32 multiplies by
@@ -119,6 +122,7 @@ export const cast = defineOp<CastAttrs>({
     },
   },
   infer: (inputs, a) => [{ dtype: a.to, shape: inputs[0]!.shape }],
+  traits: { category: 'elementwise' },
 });
 
 /** Scalar conversion used by cast, shared by the reference and the backends. */
@@ -150,6 +154,7 @@ export const where = defineOp<Record<string, never>>({
     if (typeof shape === 'string') fail(shape, inputs);
     return [{ dtype: a.dtype, shape }];
   },
+  traits: { category: 'elementwise', flops: perElement },
 });
 
 /** Comparisons and logic: bool results with broadcasting (NaN compares unequal and not less). */
@@ -166,6 +171,8 @@ function compare(name: string, doc: string, bools: boolean, fn: BinaryFn) {
         : binaryInputs,
       attrs: {},
       infer: (inputs) => sameDtypeBroadcast(inputs).map((t) => ({ ...t, dtype: 'bool' as const })),
+      // Logic on bools is not counted as floating-point work.
+      traits: { category: 'elementwise', ...(bools ? {} : { flops: perElement }) },
     }),
     compare: fn,
   };
@@ -190,6 +197,7 @@ export const not = {
     inputs: [{ name: 'x', dtypes: ['bool'] }],
     attrs: {},
     infer: sameType,
+    traits: { category: 'elementwise' },
   }),
   unary:
     (_attrs: unknown): UnaryFn =>
@@ -208,8 +216,17 @@ export interface ElementwiseAttrs {
   program: readonly (number | string)[];
 }
 
-const PROGRAM_OPS = { add, sub, mul, div, relu, gelu, tanh, exp, sqrt } as const;
-type ProgramOp = keyof typeof PROGRAM_OPS;
+/**
+ * The ops a program may name: those whose definition says `program` (scale is written as
+ * a multiplication by its factor).
+ */
+const PROGRAM_OPS: Readonly<
+  Record<string, { binary: (d: DType) => BinaryFn } | { unary: (a: object) => UnaryFn }>
+> = Object.fromEntries(
+  [add, sub, mul, div, relu, gelu, tanh, exp, sqrt, not]
+    .filter((d) => d.traits.program === true)
+    .map((d) => [d.name, d]),
+);
 
 /**
  * Compile a program to one scalar function of its inputs; throws with a reason if malformed.
@@ -234,7 +251,7 @@ export function compileProgram(
       if (i >= arity) throw new Error(`program reads ${tok} but there are ${arity} inputs`);
       stack.push((xs) => xs[i]!);
     } else if (Object.prototype.hasOwnProperty.call(PROGRAM_OPS, tok)) {
-      const def = PROGRAM_OPS[tok as ProgramOp];
+      const def = PROGRAM_OPS[tok]!;
       if ('binary' in def) {
         const r = stack.pop();
         const l = stack.pop();
@@ -267,5 +284,11 @@ export const elementwise = defineOp<ElementwiseAttrs>({
       fail(`bad program [${a.program.join(' ')}]: ${(e as Error).message}`, inputs);
     }
     return [t!];
+  },
+  traits: {
+    category: 'elementwise',
+    fused: true,
+    flops: (_i, o, a) =>
+      numel(o[0]!) * a.program.filter((t) => typeof t === 'string' && !t.startsWith('$')).length,
   },
 });

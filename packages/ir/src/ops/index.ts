@@ -1,4 +1,4 @@
-import type { OpDef } from './define.js';
+import type { OpDef, OpTraits } from './define.js';
 import * as attn from './attention.js';
 import * as ew from './elementwise.js';
 import * as layout from './layout.js';
@@ -7,8 +7,8 @@ import * as misc from './misc.js';
 import * as red from './reduce.js';
 
 export * from './define.js';
-export type { AttentionAttrs } from './attention.js';
-export { BSHD_PERM } from './attention.js';
+export type { AttentionAttrs, AttentionGeometry, AttentionStrides } from './attention.js';
+export { attentionGeometry, BSHD_PERM, maskLeadOffset } from './attention.js';
 export type { BinaryFn, CastAttrs, ScaleAttrs, UnaryFn } from './elementwise.js';
 export { castScalar, compileProgram } from './elementwise.js';
 export type { ElementwiseAttrs } from './elementwise.js';
@@ -77,18 +77,26 @@ export function isOpName(s: string): s is OpName {
   return Object.prototype.hasOwnProperty.call(OPS, s);
 }
 
-/** Op classes as sets, for passes and backends (tinygrad's GroupOp). */
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const satisfies readonly OpName[];
-export const UNARY_OPS = [
-  'relu',
-  'gelu',
-  'tanh',
-  'exp',
-  'sqrt',
-  'scale',
-  'not',
-] as const satisfies readonly OpName[];
-export const COMPARE_OPS = ['equal', 'less', 'and'] as const satisfies readonly OpName[];
-export type BinaryOp = (typeof BINARY_OPS)[number];
-export type CompareOp = (typeof COMPARE_OPS)[number];
-export type UnaryOp = (typeof UNARY_OPS)[number];
+/** An op's traits (view, category, FLOPs, …): the one place such facts live. */
+export function traitsOf(op: OpName): OpTraits<unknown> {
+  return OPS[op].traits as OpTraits<unknown>;
+}
+
+/** Ops whose output is a view of their input (no kernel, no storage of their own). */
+export const VIEW_OPS: ReadonlySet<OpName> = new Set(OP_NAMES.filter((o) => traitsOf(o).view));
+
+/**
+ * Op classes, read off the definitions (tinygrad's GroupOp): the ops with a scalar
+ * function of one or two numbers, and the comparisons.
+ */
+type WithMember<M extends string> = {
+  [K in OpName]: (typeof OPS)[K] extends Record<M, unknown> ? K : never;
+}[OpName];
+export type BinaryOp = WithMember<'binary'>;
+export type UnaryOp = WithMember<'unary'>;
+export type CompareOp = WithMember<'compare'>;
+const withMember = <M extends string>(m: M) =>
+  OP_NAMES.filter((o): o is WithMember<M> => m in OPS[o]);
+export const BINARY_OPS: readonly BinaryOp[] = withMember('binary');
+export const UNARY_OPS: readonly UnaryOp[] = withMember('unary');
+export const COMPARE_OPS: readonly CompareOp[] = withMember('compare');

@@ -19,6 +19,7 @@ export const transpose = defineOp<TransposeAttrs>({
       fail(`perm [${a.perm.join(',')}] is not a permutation of rank ${r}`, inputs);
     return [{ dtype: x.dtype, shape: a.perm.map((p) => x.shape[p]!) }];
   },
+  traits: { category: 'layout' },
 });
 
 export interface ReshapeAttrs {
@@ -78,6 +79,7 @@ export const reshape = defineOp<ReshapeAttrs>({
     if (typeof s === 'string') fail(`cannot reshape to [${a.shape.join(',')}]: ${s}`, inputs);
     return [{ dtype: x.dtype, shape: s }];
   },
+  traits: { category: 'layout', view: true },
 });
 
 export interface AxisAttrs {
@@ -113,6 +115,7 @@ export const concat = defineOp<AxisAttrs>({
     }
     return [{ dtype: first.dtype, shape: first.shape.map((d, i) => (i === ax ? total : d)) }];
   },
+  traits: { category: 'layout' },
 });
 
 export interface SplitAttrs {
@@ -138,6 +141,7 @@ export const split = defineOp<SplitAttrs>({
       shape: x.shape.map((d, i) => (i === ax ? s : d)),
     }));
   },
+  traits: { category: 'layout' },
 });
 
 export interface SliceAttrs {
@@ -174,6 +178,7 @@ export const slice = defineOp<SliceAttrs>({
     else fail(`cannot slice symbolic axis ${ax} (${d}) to a fixed range`, inputs);
     return [{ dtype: x.dtype, shape: x.shape.map((v, i) => (i === ax ? n : v)) }];
   },
+  traits: { category: 'layout' },
 });
 
 export interface ExpandAttrs {
@@ -190,4 +195,5 @@ export const expand = defineOp<ExpandAttrs>({
     if (typeof b === 'string') fail(`cannot expand to [${a.shape.join(',')}]: ${b}`, inputs);
     return [{ dtype: x.dtype, shape: b }];
   },
+  traits: { category: 'layout' },
 });

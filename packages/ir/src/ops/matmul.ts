@@ -1,4 +1,4 @@
-import { broadcastShapes } from '../shape.js';
+import { broadcastShapes, numel } from '../shape.js';
 import type { TensorType } from '../types.js';
 import { defineOp, fail, FLOATS } from './define.js';
 
@@ -22,6 +22,10 @@ export const linear = defineOp<Record<string, never>>({
       fail(`bias must be [${out}]`, inputs);
     if (inputs.some((t) => t.dtype !== x.dtype)) fail('operands have different dtypes', inputs);
     return [{ dtype: x.dtype, shape: [...x.shape.slice(0, -1), out] }];
+  },
+  traits: {
+    category: 'matmul',
+    flops: (i, o) => 2 * numel(o[0]!) * i[0]!.at(-1)! + (i.length > 2 ? numel(o[0]!) : 0),
   },
 });
 
@@ -58,5 +62,9 @@ export const bmm = defineOp<BmmAttrs>({
     const batch = broadcastShapes([a.shape.slice(0, -2), b.shape.slice(0, -2)]);
     if (typeof batch === 'string') fail(`batch ${batch}`, inputs);
     return [{ dtype: a.dtype, shape: [...batch, m, n] }];
+  },
+  traits: {
+    category: 'matmul',
+    flops: (i, o, a) => 2 * numel(o[0]!) * matrixDims(i[0]!, a.transpose_a)[1],
   },
 });

@@ -17,6 +17,7 @@ export const embedding = defineOp<Record<string, never>>({
     if (w.shape.length !== 2) fail('weight must be [num, dim]', inputs);
     return [{ dtype: w.dtype, shape: [...ids.shape, w.shape[1]!] }];
   },
+  traits: { category: 'layout' },
 });
 
 export interface GatherAttrs {
@@ -36,6 +37,7 @@ export const gather = defineOp<GatherAttrs>({
       { dtype: x.dtype, shape: [...x.shape.slice(0, ax), ...idx.shape, ...x.shape.slice(ax + 1)] },
     ];
   },
+  traits: { category: 'layout' },
 });
 
 export interface ConstantAttrs {
@@ -65,6 +67,7 @@ export const constant = defineOp<ConstantAttrs>({
       fail(`value has ${a.value.length} elements, shape [${a.shape.join(',')}] needs ${n}`);
     return [{ dtype: a.dtype, shape: a.shape }];
   },
+  traits: { category: 'source' },
 });
 
 export interface TrilAttrs {
@@ -73,7 +76,7 @@ export interface TrilAttrs {
 export const tril = defineOp<TrilAttrs>({
   name: 'tril',
   doc: 'bool[R, C] with true where col - row ≤ k, sized by the last two dims of x (a causal mask)',
-  inputs: [{ name: 'x' }],
+  inputs: [{ name: 'x', shapeOnly: true }],
   attrs: { k: { kind: 'int', default: 0, doc: 'diagonal offset' } },
   infer: (inputs) => {
     const s = inputs[0]!.shape;
@@ -81,4 +84,5 @@ export const tril = defineOp<TrilAttrs>({
     const shape: Dim[] = [s[s.length - 2]!, s[s.length - 1]!];
     return [{ dtype: 'bool', shape }];
   },
+  traits: { category: 'source' },
 });

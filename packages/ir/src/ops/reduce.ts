@@ -1,4 +1,4 @@
-import { normAxis } from '../shape.js';
+import { normAxis, numel } from '../shape.js';
 import type { TensorType } from '../types.js';
 import { defineOp, fail, FLOATS } from './define.js';
 import type { AxisAttrs } from './layout.js';
@@ -13,6 +13,7 @@ export const softmax = defineOp<AxisAttrs>({
       fail(`axis ${a.axis} out of range`, inputs);
     return [inputs[0]!];
   },
+  traits: { category: 'normalize', flops: (_i, o) => 5 * numel(o[0]!) },
 });
 
 export interface ReduceAttrs {
@@ -46,6 +47,7 @@ function reduceOp(name: string, doc: string) {
         : x.shape.filter((_, i) => !ax.includes(i));
       return [{ dtype: x.dtype, shape }];
     },
+    traits: { category: 'normalize', flops: (i) => numel(i[0]!) },
   });
 }
 
@@ -97,4 +99,5 @@ export const layer_norm = defineOp<LayerNormAttrs>({
     }
     return [x];
   },
+  traits: { category: 'normalize', flops: (_i, o) => 8 * numel(o[0]!) },
 });

@@ -1,9 +1,8 @@
 import type { Graph, Node } from '@glimpse/ir';
-import { BINARY_OPS, Graph as G, sameShape } from '@glimpse/ir';
+import { Graph as G, sameShape, traitsOf, UNARY_OPS } from '@glimpse/ir';
 import { deadCodeElimination, matchEnv } from '../env.js';
 import type { Pass } from '../pass.js';
 
-const UNARY = new Set(['relu', 'gelu', 'tanh', 'exp', 'sqrt']);
 type Program = readonly (number | string)[];
 
 /**
@@ -15,11 +14,11 @@ const MAX_PROGRAM = 512;
 /** A float elementwise node as a program over its own inputs, or undefined. */
 function programOf(n: Node, g: Graph): Program | undefined {
   if (!['f32', 'f16'].includes(g.typeOf(n.outputs[0]!).dtype)) return undefined;
-  if (UNARY.has(n.op)) return ['$0', n.op];
   if (n.op === 'scale') return ['$0', n.attrs.factor as number, 'mul'];
-  if ((BINARY_OPS as readonly string[]).includes(n.op)) return ['$0', '$1', n.op];
   if (n.op === 'elementwise') return n.attrs.program as Program;
-  return undefined;
+  // Ops a program may name (their definitions say so), with one operand or two.
+  if (!traitsOf(n.op).program) return undefined;
+  return (UNARY_OPS as readonly string[]).includes(n.op) ? ['$0', n.op] : ['$0', '$1', n.op];
 }
 
 const inputIndex = (t: number | string) =>

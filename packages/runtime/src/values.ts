@@ -1,11 +1,10 @@
 import type { Binding, Graph, Node } from '@glimpse/ir';
-import { numel } from '@glimpse/ir';
-import { VIEW_OPS } from './kernels/index.js';
+import { numel, VIEW_OPS } from '@glimpse/ir';
 import type { MemoryPlan } from './memory.js';
 import { liveness, planMemory } from './memory.js';
 
 /**
- * What both backends' executables decide once per graph: an id per value and the id of
+ * What every backend's executable decides once per graph: an id per value and the id of
  * the value whose storage it uses (itself, unless it is a view such as `reshape`).
  */
 export class ValueIds {
@@ -60,11 +59,12 @@ export class ValueIds {
   }
 }
 
-const MAX_INSTANCES = 8;
+export const MAX_INSTANCES = 8;
 
 /**
- * Per-binding instances of a compiled graph, keyed by the values of its symbols; the 8
- * most recent are kept (`evicted` sees the others go).
+ * Per-binding instances of a compiled graph, keyed by the values of its symbols: the
+ * `capacity` most recently used are kept (least recently used evicted first; `evicted`
+ * sees them go, to free GPU buffers).
  */
 export class BindingCache<T> {
   private readonly map = new Map<string, T>();
@@ -73,6 +73,7 @@ export class BindingCache<T> {
   constructor(
     graph: Graph,
     private readonly evicted: (t: T) => void = () => {},
+    private readonly capacity = MAX_INSTANCES,
   ) {
     this.symbols = graph.symbols();
   }
@@ -84,16 +85,32 @@ export class BindingCache<T> {
   get(binding: Binding, make: () => T): T {
     const key = this.key(binding);
     let t = this.map.get(key);
-    if (t === undefined) {
-      t = make();
-      if (this.map.size >= MAX_INSTANCES) {
-        const [oldKey, old] = this.map.entries().next().value!;
-        this.map.delete(oldKey);
-        this.evicted(old);
-      }
+    if (t !== undefined) {
+      // A Map iterates in insertion order: re-inserting makes this the most recent.
+      this.map.delete(key);
       this.map.set(key, t);
+      return t;
     }
+    t = make();
+    if (this.map.size >= this.capacity) {
+      const [oldKey, old] = this.map.entries().next().value!;
+      this.map.delete(oldKey);
+      this.evicted(old);
+    }
+    this.map.set(key, t);
     return t;
+  }
+
+  /** Bindings held, least recently used first. */
+  keys(): string[] {
+    return [...this.map.keys()];
+  }
+
+  /** Evict everything (`release()`). */
+  clear(): void {
+    const all = [...this.map.values()];
+    this.map.clear();
+    all.forEach(this.evicted);
   }
 
   /** Forget the instance of `binding` (one that failed to build). */

@@ -1,15 +1,21 @@
 import type { DType, Tensor, TypedArray } from '@glimpse/ir';
 import { InputError, f16ToF32, f32ToF16, numel } from '@glimpse/ir';
 
-/** What the JS backend computes in: floats in f32, integers in i32, bools in bytes. */
+/**
+ * What every backend computes in: floats in f32 (f16 widened), integers in i32 (i64
+ * narrowed, range-checked), bools as bools. A backend picks the element width of `bool`
+ * (a byte on the CPU, a u32 on the GPU); the kind is decided here, once.
+ */
+export type StorageKind = 'f32' | 'i32' | 'bool';
+/** Host storage of each kind: bools in bytes. */
 export type Buf = Float32Array | Int32Array | Uint8Array;
-export type StorageKind = 'f32' | 'i32' | 'u8';
 
 export function storageOf(d: DType): StorageKind {
-  return d === 'f32' || d === 'f16' ? 'f32' : d === 'bool' ? 'u8' : 'i32';
+  return d === 'f32' || d === 'f16' ? 'f32' : d === 'bool' ? 'bool' : 'i32';
 }
 
-export const STORAGE_BYTES: Record<StorageKind, number> = { f32: 4, i32: 4, u8: 1 };
+/** Bytes per element of host storage. */
+export const STORAGE_BYTES: Record<StorageKind, number> = { f32: 4, i32: 4, bool: 1 };
 
 export function view(kind: StorageKind, buf: ArrayBuffer, n: number): Buf {
   return kind === 'f32'

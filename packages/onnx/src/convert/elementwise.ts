@@ -1,0 +1,102 @@
+/** Converters of elementwise ONNX ops: arithmetic, activations, comparisons, casts. */
+import type { Operand } from '../operand.js';
+import { constOf, dtypeOfOperand, shapeOf, symbolsIn } from '../operand.js';
+import { dtypeOf } from '../tensor.js';
+
+import {
+  attrInt,
+  dyn,
+  emit,
+  fresh,
+  isConst,
+  isIntType,
+  need,
+  needConst,
+  out,
+  unsupported,
+  val,
+} from './context.js';
+import type { Converter } from './context.js';
+import { binary, comparison, foldOnly, constMap, unary } from './fold.js';
+
+export const ELEMENTWISE: Record<string, Converter> = {
+  Add: binary('add'),
+  Sub: binary('sub'),
+  Mul: binary('mul'),
+  Div: binary('div'),
+  Relu: unary('relu'),
+  Tanh: unary('tanh'),
+  Gelu: (ins, cx) => {
+    const a = cx.attrs.get('approximate');
+    const approx = a?.s ? new TextDecoder().decode(a.s) : 'none';
+    if (approx !== 'none')
+      unsupported(cx, `approximate='${approx}' is not supported (the exact form is)`);
+    return [dyn(cx.b.op('gelu', [val(cx, need(cx, ins, 0))], {}, out(cx)))];
+  },
+  Exp: unary('exp'),
+  Sqrt: unary('sqrt'),
+  Neg: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const d = dtypeOfOperand(x);
+    return [
+      isIntType(d)
+        ? emit(cx, 'mul', [x, constOf(d, [], [-1])])
+        : emit(cx, 'scale', [x], { factor: -1 }),
+    ];
+  },
+  Reciprocal: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    return [emit(cx, 'div', [constOf(dtypeOfOperand(x), [], [1]), x])];
+  },
+  Pow: (ins, cx) => {
+    const [x, e] = [need(cx, ins, 0), needConst(cx, ins, 1, 'exponent')];
+    if (isConst(x)) return [constMap(x.dtype, [x, e], (a, b) => a ** b, 'Pow')];
+    const p = e.data.length === 1 ? e.data[0]! : NaN;
+    // Constant exponents as the ops that compute them: small integers by repeated squaring
+    // (x⁰ is 1 everywhere, NaN included, as C's pow), ±½ by sqrt.
+    const recip = (y: Operand) => emit(cx, 'div', [constOf(dtypeOfOperand(x), [], [1]), y]);
+    if (Math.abs(p) === 0.5) {
+      const r = emit(cx, 'sqrt', [x], {}, p > 0 ? out(cx) : fresh(cx, 'sqrt'));
+      return [p > 0 ? r : recip(r)];
+    }
+    if (!Number.isInteger(p) || Math.abs(p) > 8)
+      return unsupported(
+        cx,
+        `with exponent ${Array.from(e.data).join(',')} is not supported (constant integers −8…8 and ±0.5 are)`,
+      );
+    if (p === 0)
+      return [
+        emit(cx, 'expand', [constOf(dtypeOfOperand(x), [], [1])], { shape: [...shapeOf(x)] }),
+      ];
+    let acc: Operand | undefined;
+    let sq: Operand = x;
+    for (let n = Math.abs(p); n > 0; n >>= 1) {
+      if (n & 1) acc = acc === undefined ? sq : emit(cx, 'mul', [acc, sq], {}, fresh(cx, 'pow'));
+      if (n > 1) sq = emit(cx, 'mul', [sq, sq], {}, fresh(cx, 'sq'));
+    }
+    return [p > 0 ? acc! : recip(acc!)];
+  },
+  Mod: foldOnly(
+    (c) => c[0]!.dtype,
+    (a, b) => (b === 0 ? 0 : a - Math.floor(a / b) * b),
+  ),
+  Equal: comparison('equal'),
+  Less: comparison('less'),
+  And: comparison('and'),
+  Not: unary('not'),
+  Where: (ins, cx) => [emit(cx, 'where', [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)])],
+  Identity: (ins, cx) => [need(cx, ins, 0)],
+  Cast: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const to = dtypeOf(attrInt(cx, 'to', 0), `${cx.name}.to`);
+    // Integer shape values keep their symbols through integer casts.
+    if (isConst(x) && isIntType(x.dtype) && isIntType(to) && symbolsIn(x).length > 0)
+      return [constOf(to, x.shape, x.data)];
+    return [!isConst(x) && dtypeOfOperand(x) === to ? x : emit(cx, 'cast', [x], { to })];
+  },
+  CastLike: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const to = dtypeOfOperand(need(cx, ins, 1));
+    return [!isConst(x) && dtypeOfOperand(x) === to ? x : emit(cx, 'cast', [x], { to })];
+  },
+};

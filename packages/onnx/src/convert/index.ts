@@ -1,0 +1,16 @@
+import { attentionOp } from './attention.js';
+import type { Converter } from './context.js';
+import { ELEMENTWISE } from './elementwise.js';
+import { LAYOUT } from './layout.js';
+import { NN } from './nn.js';
+
+export type { Converter, Cx } from './context.js';
+export { attrInt } from './context.js';
+
+/** Every ONNX op glimpse imports, by its ONNX name. */
+export const CONVERTERS: Record<string, Converter> = {
+  ...ELEMENTWISE,
+  ...LAYOUT,
+  ...NN,
+  Attention: attentionOp,
+};

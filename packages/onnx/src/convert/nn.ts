@@ -1,0 +1,155 @@
+/** Converters of ONNX's matmuls, normalisations and reductions. */
+import { normAxis } from '@glimpse/ir';
+import type { Operand } from '../operand.js';
+import { ints, shapeOf } from '../operand.js';
+
+import {
+  attrFloat,
+  attrInt,
+  dyn,
+  fresh,
+  need,
+  needConst,
+  out,
+  unsupported,
+  val,
+} from './context.js';
+import type { Converter } from './context.js';
+import { axesOf } from './indices.js';
+
+export const NN: Record<string, Converter> = {
+  MatMul: (ins, cx) => {
+    const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
+    const [sa, sb] = [shapeOf(a), shapeOf(b)];
+    let va = val(cx, a, 'a');
+    let vb = val(cx, b, 'b');
+    if (sa.length === 1) va = cx.b.reshape(va, [1, sa[0]!], fresh(cx, `a2`));
+    if (sb.length === 1) vb = cx.b.reshape(vb, [sb[0]!, 1], fresh(cx, `b2`));
+    const direct = sa.length > 1 && sb.length > 1;
+    const y = cx.b.bmm(va, vb, {}, direct ? out(cx) : fresh(cx, `mm`));
+    if (direct) return [dyn(y)];
+    const ys = y.type.shape;
+    const t = ys.filter(
+      (_, i) =>
+        !((sa.length === 1 && i === ys.length - 2) || (sb.length === 1 && i === ys.length - 1)),
+    );
+    return [dyn(cx.b.reshape(y, t, out(cx)))];
+  },
+  Gemm: (ins, cx) => {
+    const [a, b, c] = [need(cx, ins, 0), need(cx, ins, 1), ins[2]];
+    const alpha = attrFloat(cx, 'alpha', 1);
+    const beta = attrFloat(cx, 'beta', 1);
+    const ta = attrInt(cx, 'transA', 0) === 1;
+    const tb = attrInt(cx, 'transB', 0) === 1;
+    const n = shapeOf(b)[tb ? 0 : 1];
+    // x·Wᵀ + b with W [out, in] and b [out]: PyTorch's Linear, as the linear op.
+    if (
+      !ta &&
+      tb &&
+      alpha === 1 &&
+      beta === 1 &&
+      c &&
+      shapeOf(c).length === 1 &&
+      shapeOf(c)[0] === n
+    )
+      return [dyn(cx.b.linear(val(cx, a, 'x'), val(cx, b, 'weight'), val(cx, c, 'bias'), out(cx)))];
+    let y = cx.b.bmm(
+      val(cx, a, 'a'),
+      val(cx, b, 'b'),
+      { transpose_a: ta, transpose_b: tb },
+      fresh(cx, `mm`),
+    );
+    if (alpha !== 1) y = cx.b.op('scale', [y], { factor: alpha }, fresh(cx, `alpha`));
+    if (c) {
+      let vc = val(cx, c, 'c');
+      if (beta !== 1) vc = cx.b.op('scale', [vc], { factor: beta }, fresh(cx, `beta`));
+      y = cx.b.op('add', [y, vc], {}, out(cx));
+    }
+    return [dyn(y)];
+  },
+  Softmax: (ins, cx) => [
+    dyn(
+      cx.b.op('softmax', [val(cx, need(cx, ins, 0))], { axis: attrInt(cx, 'axis', -1) }, out(cx)),
+    ),
+  ],
+  Trilu: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const k = ins[1] ? ints(needConst(cx, ins, 1, 'k'))[0]! : 0;
+    const upper = attrInt(cx, 'upper', 1) === 1;
+    const vx = val(cx, x);
+    // Keep j - i ≤ k (lower) or j - i ≥ k (upper: the complement of j - i ≤ k - 1).
+    const lower = cx.b.op('tril', [vx], { k: upper ? k - 1 : k }, fresh(cx, `tri`));
+    const keep = upper ? cx.b.op('not', [lower], {}, fresh(cx, `keep`)) : lower;
+    const zero = cx.b.constant(0, vx.type.dtype, [], fresh(cx, `zero`));
+    return [dyn(cx.b.op('where', [keep, vx, zero], {}, out(cx)))];
+  },
+  ReduceSum: reduce('reduce_sum'),
+  ReduceMean: reduce('reduce_mean'),
+  ReduceMax: reduce('reduce_max'),
+  LayerNormalization: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const r = shapeOf(x).length;
+    const ax = normAxis(attrInt(cx, 'axis', -1), r);
+    if (ax === undefined) unsupported(cx, `axis out of range for rank ${r}`);
+    const eps = attrFloat(cx, 'epsilon', 1e-5);
+    const norm = shapeOf(x).slice(ax);
+    const fits = (o: Operand | undefined) =>
+      o !== undefined &&
+      shapeOf(o).length === norm.length &&
+      shapeOf(o).every((d, i) => d === norm[i]);
+    const [w, bias] = [ins[1], ins[2]];
+    if ((w && !fits(w)) || (bias && !fits(bias)))
+      unsupported(
+        cx,
+        `scale/bias not of the normalised shape [${norm.join(',')}] are not supported`,
+      );
+    if (!w && bias) unsupported(cx, 'a bias without a scale');
+    const vx = val(cx, x);
+    const args = [
+      vx,
+      ...(w ? [val(cx, w, 'scale')] : []),
+      ...(bias ? [val(cx, bias, 'bias')] : []),
+    ];
+    const y = cx.b.op('layer_norm', args, { axis: ax, eps }, out(cx));
+    if (!cx.outputs[1] && !cx.outputs[2]) return [dyn(y)];
+    // The optional Mean and InvStdDev outputs (kept dims), spelled out: mean, then
+    // 1/√(mean((x - mean)²) + eps) as layer_norm computes them.
+    const axes = Array.from({ length: r - ax }, (_, i) => ax + i);
+    const mean = cx.b.op(
+      'reduce_mean',
+      [vx],
+      { axes, keepdims: true },
+      cx.outputs[1] || fresh(cx, 'mean'),
+    );
+    const d = cx.b.op('sub', [vx, mean], {}, fresh(cx, 'centred'));
+    const v = cx.b.op(
+      'reduce_mean',
+      [cx.b.op('mul', [d, d], {}, fresh(cx, 'sq'))],
+      { axes, keepdims: true },
+      fresh(cx, 'var'),
+    );
+    const e = cx.b.constant(eps, vx.type.dtype, [], fresh(cx, 'eps'));
+    const one = cx.b.constant(1, vx.type.dtype, [], fresh(cx, 'one'));
+    const inv = cx.b.op(
+      'div',
+      [one, cx.b.op('sqrt', [cx.b.op('add', [v, e], {}, fresh(cx, 'vare'))], {}, fresh(cx, 'std'))],
+      {},
+      cx.outputs[2] || fresh(cx, 'inv'),
+    );
+    return [dyn(y), dyn(mean), dyn(inv)];
+  },
+};
+
+function reduce(op: 'reduce_sum' | 'reduce_mean' | 'reduce_max'): Converter {
+  return (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const r = shapeOf(x).length;
+    const keepdims = attrInt(cx, 'keepdims', 1) === 1;
+    let axes = axesOf(cx, ins, 1, r);
+    if (axes === undefined || axes.length === 0) {
+      if (attrInt(cx, 'noop_with_empty_axes', 0) === 1) return [x];
+      axes = Array.from({ length: r }, (_, i) => i);
+    }
+    return [dyn(cx.b.op(op, [val(cx, x)], { axes, keepdims }, out(cx)))];
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * The shared runtime: backends plug in through one interface and registry, depend on the
+ * runtime and the IR only, and share the binding cache, planner and input handling.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Backend, Executable, Graph, Tensor } from 'glimpse';
+import {
+  backends,
+  buildGraph,
+  compile,
+  interpret,
+  models,
+  planGraph,
+  refToTensor,
+  registerBackend,
+  unregisterBackend,
+} from 'glimpse';
+import { BindingCache, prepareInputs } from '@glimpse/runtime';
+import { ROOT } from './cli.js';
+import { assertClose, tensor } from './helpers.js';
+
+describe('BindingCache', () => {
+  const g = buildGraph('g', (b) => b.op('relu', [b.input('x', 'f32', ['A', 'B'])], {}));
+  it('keeps the most recently used bindings and evicts the least recently used (model check)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 0, max: 6 }), { maxLength: 40 }),
+        (capacity, uses) => {
+          const evicted: number[] = [];
+          const cache = new BindingCache<number>(g, (t) => evicted.push(t), capacity);
+          let recent: number[] = []; // the model: least recent first
+          const expectEvicted: number[] = [];
+          for (const a of uses) {
+            let made = false;
+            const got = cache.get({ A: a, B: 1 }, () => ((made = true), a));
+            expect(got).toBe(a);
+            expect(made).toBe(!recent.includes(a));
+            if (!recent.includes(a) && recent.length === capacity)
+              expectEvicted.push(recent.shift()!);
+            recent = [...recent.filter((x) => x !== a), a];
+          }
+          expect(evicted).toEqual(expectEvicted);
+          expect(cache.keys()).toEqual(recent.map((a) => `A=${a},B=1`));
+          cache.clear();
+          expect(evicted).toEqual([...expectEvicted, ...recent]);
+          expect(cache.keys()).toEqual([]);
+        },
+      ),
+    );
+  });
+  it('a hit refreshes: the binding used again outlives one used once after it', () => {
+    const evicted: string[] = [];
+    const cache = new BindingCache<string>(g, (t) => evicted.push(t), 2);
+    cache.get({ A: 1, B: 1 }, () => 'one');
+    cache.get({ A: 2, B: 1 }, () => 'two');
+    cache.get({ A: 1, B: 1 }, () => 'again'); // a hit: 'one' is now the most recent
+    cache.get({ A: 3, B: 1 }, () => 'three');
+    expect(evicted).toEqual(['two']);
+  });
+});
+
+/** A backend written in a test: runs the float64 reference, declines every attention. */
+const toy: Backend = {
+  name: 'toy',
+  description: 'the reference interpreter as a backend',
+  declines: (n) => (n.op === 'attention' ? 'the toy runs attention only written out' : undefined),
+  async compile(graph: Graph): Promise<Executable> {
+    let released = 0;
+    return {
+      backend: 'toy',
+      graph,
+      async run(inputs, options) {
+        const { tensors, binding } = prepareInputs(graph, inputs, options);
+        const out = interpret(graph, tensors, { shapes: binding });
+        return Object.fromEntries(
+          Object.entries(out).map(([k, v]) => [k, refToTensor(v) as Tensor]),
+        );
+      },
+      async memory(binding) {
+        const p = planGraph(graph, binding);
+        return { ...p, paramBytes: 0, scratchBytes: released };
+      },
+      async release() {
+        released++;
+      },
+    };
+  },
+};
+
+describe('backends plug in through the registry', () => {
+  it('a toy backend registered here runs through compile(), with its declined nodes lowered', async () => {
+    registerBackend(toy);
+    try {
+      expect(backends()).toEqual(['js', 'wgsl', 'toy']);
+      const g = models.causalSelfAttention({ dim: 16, heads: 2 });
+      const exe = await compile(g, { backend: 'toy' });
+      expect(exe.backend).toBe('toy');
+      // -O2 fused the attention; the toy declined it, so it runs written out.
+      const js = await compile(g, { backend: 'js' });
+      expect(js.graph.nodes.some((n) => n.op === 'attention')).toBe(true);
+      expect(exe.graph.nodes.some((n) => n.op === 'attention')).toBe(false);
+      expect(exe.graph.nodes.some((n) => n.op === 'softmax')).toBe(true);
+      const x = tensor('f32', [1, 5, 16], 7);
+      const want = interpret(g, { x }).y!;
+      const got = (await exe.run({ x })).y!;
+      assertClose(got, want, { rtol: 1e-6, atol: 1e-7 });
+      const m = await exe.memory({ B: 1, T: 5 });
+      expect(m.peakBytes).toBeGreaterThan(0);
+      await exe.release();
+      expect((await exe.memory({ B: 1, T: 5 })).scratchBytes).toBe(1);
+    } finally {
+      unregisterBackend('toy');
+    }
+  });
+  it('an unknown backend is a clear error naming the registered ones', async () => {
+    const g = models.selfAttention({ dim: 8 });
+    await expect(compile(g, { backend: 'nope' })).rejects.toThrow(
+      /unknown backend 'nope' \(available: js, wgsl\)/,
+    );
+  });
+  it('a second, different backend under a taken name is refused', () => {
+    expect(() => registerBackend({ ...toy, name: 'js' })).toThrow(/already registered/);
+  });
+  it('every backend reports memory with the same fields', async () => {
+    const g = models.selfAttention({ dim: 8 });
+    const js = await (await compile(g)).memory({ B: 1, T: 4 });
+    expect(Object.keys(js).sort()).toEqual([
+      'paramBytes',
+      'peakBytes',
+      'scratchBytes',
+      'unplannedBytes',
+    ]);
+    // planGraph (what dump --stats reports) is the JS backend's plan, without compiling.
+    const plan = planGraph((await compile(g)).graph, { B: 1, T: 4 });
+    expect(plan.peakBytes).toBe(js.peakBytes);
+  });
+});
+
+describe('packages depend one way', () => {
+  const pkgs = join(ROOT, 'packages');
+  const sources = (dir: string): string[] =>
+    readdirSync(dir).flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
+    });
+  const backendsDirs = readdirSync(pkgs).filter((d) => d.startsWith('backend-'));
+  it('finds the backends', () => {
+    expect(backendsDirs).toEqual(expect.arrayContaining(['backend-js', 'backend-wgsl']));
+  });
+  for (const dir of backendsDirs)
+    it(`${dir} depends on the runtime and the IR only, never on another backend`, () => {
+      const pkg = JSON.parse(readFileSync(join(pkgs, dir, 'package.json'), 'utf8'));
+      const deps = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@glimpse/'));
+      expect(deps.sort()).toEqual(['@glimpse/ir', '@glimpse/runtime']);
+      for (const f of sources(join(pkgs, dir, 'src'))) {
+        const imports = [...readFileSync(f, 'utf8').matchAll(/from '(@glimpse\/[^']+|glimpse)'/g)];
+        for (const [, m] of imports)
+          expect(['@glimpse/ir', '@glimpse/runtime'], `${f} imports ${m}`).toContain(m);
+      }
+    });
+  it('the runtime depends on the IR only', () => {
+    for (const f of sources(join(pkgs, 'runtime', 'src'))) {
+      for (const [, m] of readFileSync(f, 'utf8').matchAll(/from '(@glimpse\/[^']+|glimpse)'/g))
+        expect(m, f).toBe('@glimpse/ir');
+    }
+  });
+});
