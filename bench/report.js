@@ -100,6 +100,18 @@ if (wg) {
         `| ${r.T} | ${timed(r.fused)} | ${timed(r.unfused)} | ${r.speedup ? `${r.speedup.toFixed(2)}×` : '—'} |`,
     ),
   );
+  if (wg.heads)
+    lines.push(
+      '',
+      `Head-size sweep, \`self-attention:dim=D\` (one head of size D) at T=${wg.heads[0]?.T}: -O2 as \`compile()\` gives it (fused, or declined by WGSL and lowered) against -O0, and -O2 forced fused:`,
+      '',
+      '| head size | -O0 | -O2 | -O2 is | forced fused |',
+      '|---|---|---|---|---|',
+      ...wg.heads.map(
+        (r) =>
+          `| ${r.dim} | ${ms(r.O0)} | ${ms(r.O2)} | ${r.fused ? 'fused' : 'lowered'} | ${ms(r.O2forcedFused)} |`,
+      ),
+    );
 }
 // The optimizer's scaling, when this machine has those results (bench/optimizer.js).
 let opt;

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const p = (f) => `${ROOT}${f}`;
 
-const JS_ATT = 'packages/backend-js/src/kernels/attention.ts';
+const JS_ATT = 'packages/kernels-cpu/src/attention.ts';
 const WGSL_ATT = 'packages/backend-wgsl/src/kernels/attention.ts';
 const ELT = 'packages/ir/src/ops/elementwise.ts';
 const CANON = 'packages/optimizer/src/passes/canonicalize.ts';
@@ -34,10 +34,7 @@ const T = {
   optimizer: [['packages/optimizer', 'test/special-values.property.test.ts'], undefined],
   fusion: [['packages/optimizer', 'test/attention-fusion.property.test.ts'], undefined],
   jsOps: [['test/ops.property.test.ts'], undefined],
-  gemm: [
-    ['packages/backend-js/src/kernels/gemm.test.ts', 'test/ops.property.test.ts'],
-    'gemm|linear|bmm',
-  ],
+  gemm: [['packages/kernels-cpu/src/gemm.test.ts', 'test/ops.property.test.ts'], 'gemm|linear|bmm'],
   torch: [['test/models.torch.test.ts', 'test/onnx/tiles.test.ts'], undefined],
 };
 
@@ -226,21 +223,21 @@ const MUTANTS = [
   ],
   [
     'gemm tile edge off by one',
-    'packages/backend-js/src/kernels/gemm.ts',
+    'packages/kernels-cpu/src/gemm.ts',
     'const mr = Math.min(MR, M - ic);',
     'const mr = Math.min(MR, M - ic - 1);',
     T.gemm,
   ],
   [
     'gemm keeps only the last K block of a sum',
-    'packages/backend-js/src/kernels/gemm.ts',
+    'packages/kernels-cpu/src/gemm.ts',
     'pc === 0 ? 0 : 1,',
     '0,',
     T.gemm,
   ],
   [
     'layer_norm without eps (js)',
-    'packages/backend-js/src/kernels/reduce.ts',
+    'packages/kernels-cpu/src/reduce.ts',
     'const rstd = 1 / Math.sqrt(v / inner + eps);',
     'const rstd = 1 / Math.sqrt(v / inner);',
     T.jsOps,

@@ -189,7 +189,7 @@ describe('CLI user errors: one line, exit 2', () => {
     );
     await expectUserError(
       ['run', 'self-attention', '--backend', 'webgl'],
-      /argument 'webgl' is invalid\. Allowed choices are js, wgsl/,
+      /argument 'webgl' is invalid\. Allowed choices are wasm, js, wgsl/,
     );
     await expectUserError(['dump'], /missing required argument 'model'/);
   });

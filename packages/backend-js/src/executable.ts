@@ -23,9 +23,8 @@ import {
   ValueIds,
   view,
 } from '@glimpse/runtime';
-import type { Kernel } from './kernels/index.js';
-import { KERNELS } from './kernels/index.js';
-import { Scratch } from './kernels/scratch.js';
+import type { Kernel } from '@glimpse/kernels-cpu';
+import { KERNELS, Scratch } from '@glimpse/kernels-cpu';
 
 interface Step {
   readonly kernel: Kernel;

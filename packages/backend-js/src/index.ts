@@ -1,4 +1,2 @@
 export { compileJs, JsExecutable, jsBackend } from './executable.js';
-export { KERNELS } from './kernels/index.js';
-export { gemm } from './kernels/gemm.js';
-export { Scratch } from './kernels/scratch.js';
+export { gemm, KERNELS, Scratch } from '@glimpse/kernels-cpu';

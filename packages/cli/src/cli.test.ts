@@ -65,7 +65,7 @@ describe('glimpse CLI', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^y: f32\[2,10,64\]/);
     expect(r.out).toMatch(
-      /time: compile [\d.]+ ms, first run [\d.]+ ms, run median [\d.]+ ms of \d+; planned peak/,
+      /time \(wasm, \d+ threads\): compile [\d.]+ ms, first run [\d.]+ ms, run median [\d.]+ ms of \d+; planned peak/,
     );
     const s1 = await cli('run', 'self-attention', '--shape', 'T=3', '--seed', '1');
     const s2 = await cli('run', 'self-attention', '--shape', 'T=3', '--seed', '2');

@@ -98,6 +98,7 @@ export function convertCommand(
 
 interface RunOpts extends PipelineFlags {
   backend: string;
+  threads?: string;
   weights?: string;
   inputs?: string;
   outputs?: string;
@@ -216,7 +217,13 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
 
   const t0 = performance.now();
   // Params are final for the life of a run (seeded or loaded): the optimizer may fold them.
-  const exe = await compile(g, { backend: o.backend, ...pipeline(o), frozenParams: true });
+  const threads = o.threads === undefined ? undefined : parseNumber('--threads', o.threads, true);
+  const exe = await compile(g, {
+    backend: o.backend,
+    ...pipeline(o),
+    frozenParams: true,
+    ...(threads === undefined ? {} : { threads }),
+  });
   try {
     const t1 = performance.now();
     const outputs = await exe.run(inputs, { shapes: binding });
@@ -233,7 +240,7 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
       }
       const mem = await exe.memory(binding);
       io.out(
-        `time${o.backend === 'wgsl' ? ` (wgsl on ${await adapterDescription()})` : ''}: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
+        `time${o.backend === 'wgsl' ? ` (wgsl on ${await adapterDescription()})` : o.backend === 'wasm' ? ` (wasm, ${(exe as { threads?: number }).threads} threads)` : ''}: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
       );
     }
     if (o.outputs !== undefined) {

@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { GlimpseError } from '@glimpse/ir';
-import { backends } from 'glimpse';
+import { backends, DEFAULT_BACKEND } from 'glimpse';
 import { convertCommand, modelsCommand, runCommand } from './commands.js';
 import { benchCommand } from './bench.js';
 import { dumpCommand } from './dump.js';
@@ -67,7 +67,8 @@ function program(io: Io, setCode: (c: number) => void): Command {
   p.command('run')
     .description('compile and run a model')
     .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json/.onnx file')
-    .addOption(new Option('--backend <b>', 'backend').choices(backends()).default('js'))
+    .addOption(new Option('--backend <b>', 'backend').choices(backends()).default(DEFAULT_BACKEND))
+    .option('--threads <n>', 'threads for the wasm backend (default: the cores)')
     .addOption(level('2'))
     .addOption(passes())
     .option('--weights <file>', 'load params from a .safetensors file by name')

@@ -1,6 +1,8 @@
 import type { Graph } from '@glimpse/ir';
 import { jsBackend, type JsExecutable } from '@glimpse/backend-js';
 import { wgslBackend, type WgslExecutable } from '@glimpse/backend-wgsl';
+import { wasmBackend, type WasmExecutable } from '@glimpse/backend-wasm';
+import { hasSimd } from '@glimpse/asm';
 import { lowerDeclined, optimize, type OptimizeOptions } from '@glimpse/optimizer';
 import type { Executable } from '@glimpse/runtime';
 import { backendNames, getBackend, registerBackend } from '@glimpse/runtime';
@@ -33,6 +35,7 @@ export type {
   MemoryReport,
   RunOptions,
 } from '@glimpse/runtime';
+export { WasmExecutable, wasmBackend, defaultThreads } from '@glimpse/backend-wasm';
 export {
   adapterDescription,
   compileWgsl,
@@ -44,8 +47,10 @@ export {
 } from '@glimpse/backend-wgsl';
 
 export interface CompileOptions {
-  /** A registered backend's name (default `js`; built in: `js`, `wgsl`). */
+  /** A registered backend's name (default `DEFAULT_BACKEND`; built in: `wasm`, `js`, `wgsl`). */
   backend?: string;
+  /** Threads for the wasm backend (default: the machine's cores). */
+  threads?: number;
   /** Optimisation level (default 2): 0 runs the graph as written. */
   level?: 0 | 1 | 2;
   /** Explicit pass pipeline instead of a level. */
@@ -58,8 +63,15 @@ export interface CompileOptions {
 
 // The built-in backends, registered when the package loads (its one side effect:
 // package.json says so to bundlers).
+registerBackend(wasmBackend);
 registerBackend(jsBackend);
 registerBackend(wgslBackend);
+
+/**
+ * The backend `compile()` uses when none is named: `wasm` wherever WebAssembly SIMD exists
+ * (the fast CPU path), else `js` (the readable float64 one).
+ */
+export const DEFAULT_BACKEND: string = hasSimd() ? 'wasm' : 'js';
 
 /** Names of the registered backends, built-ins first. */
 export function backends(): string[] {
@@ -68,9 +80,10 @@ export function backends(): string[] {
 
 /**
  * Optimise (level 2 unless told otherwise), lower the nodes the backend declines, and
- * compile for a registered backend: `js` (CPU closures), `wgsl` (WebGPU: navigator.gpu in
- * a browser, the `webgpu` package in Node; a DeviceError says what is missing when there
- * is no adapter), or one registered with `registerBackend`.
+ * compile for a registered backend: `wasm` (WebAssembly SIMD, multi-threaded; the default
+ * where the engine has SIMD), `js` (CPU closures, float64 sums), `wgsl` (WebGPU:
+ * navigator.gpu in a browser, the `webgpu` package in Node; a DeviceError says what is
+ * missing when there is no adapter), or one registered with `registerBackend`.
  */
 export async function compile(
   g: Graph,
@@ -78,11 +91,15 @@ export async function compile(
 ): Promise<WgslExecutable>;
 export async function compile(
   g: Graph,
-  options?: CompileOptions & { backend?: 'js' },
+  options: CompileOptions & { backend: 'js' },
 ): Promise<JsExecutable>;
+export async function compile(
+  g: Graph,
+  options: CompileOptions & { backend: 'wasm' },
+): Promise<WasmExecutable>;
 export async function compile(g: Graph, options?: CompileOptions): Promise<Executable>;
 export async function compile(g: Graph, options: CompileOptions = {}): Promise<Executable> {
-  const backend = getBackend(options.backend ?? 'js');
+  const backend = getBackend(options.backend ?? DEFAULT_BACKEND);
   const optimized = optimize(g, {
     level: options.level ?? 2,
     ...(options.passes ? { passes: options.passes } : {}),

@@ -1,3 +1,8 @@
+/**
+ * Kernels over typed arrays for CPU backends: one `KernelFactory` per op, float64 sums,
+ * strided N-d access through `walk`. The JS backend runs them all; the WebAssembly backend
+ * runs them for the ops it has no SIMD kernel of its own for, on views of its memory.
+ */
 import type { OpName } from '@glimpse/ir';
 import { attention } from './attention.js';
 import { binary, cast, compare, elementwise, unary, where } from './elementwise.js';
@@ -47,3 +52,6 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   expand,
   elementwise,
 };
+export { gemm } from './gemm.js';
+export { walk } from './strided.js';
+export { Scratch } from './scratch.js';

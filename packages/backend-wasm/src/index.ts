@@ -1,0 +1,1 @@
+export { WasmExecutable, wasmBackend, defaultThreads } from './executable.js';

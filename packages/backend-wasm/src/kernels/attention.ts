@@ -1,0 +1,712 @@
+import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
+import type { AttentionAttrs } from '@glimpse/ir';
+import { attentionGeometry } from '@glimpse/ir';
+import { callMicro } from './gemm.js';
+import type { WasmKernel } from './types.js';
+
+/** Query rows per block (one packed Q panel) and keys per tile. */
+const BR = 8;
+const BC = 128;
+
+/** Argument words of an attention call (byte offsets and strides, i32). */
+const W = {
+  T: 0,
+  S: 1,
+  Hq: 2,
+  group: 3,
+  chunks: 4,
+  chunkRows: 5,
+  q: 6, // base, lead, head, row: 6..9
+  k: 10,
+  v: 14,
+  o: 18,
+  mask: 22,
+  maskLead: 23,
+  mH: 24,
+  mT: 25,
+  mS: 26,
+  offset: 27,
+  scratch: 28,
+  scratchPerThread: 29,
+  scale: 30,
+  words: 32,
+} as const;
+
+interface Spec {
+  dh: number;
+  dv: number;
+  mask: 'none' | 'bool' | 'additive';
+  causal: boolean;
+  softcap: number;
+  fill: number;
+  zeroRows: boolean;
+}
+
+const up8 = (n: number) => Math.ceil(n / 8) * 8;
+
+/** Scratch bytes one thread needs: packed Q, the scores/weights tile, the accumulator. */
+function scratchBytes(s: Spec): number {
+  return s.dh * 32 + BC * 32 + BR * up8(s.dv) * 4 + 64;
+}
+
+/**
+ * Flash attention in f32x4, generated per node (head sizes, mask kind, causal, softcap as
+ * constants). A task is one head's chunk of query rows; for each block of 8 rows, Q is
+ * packed once (dh × 8) and the scores of a tile of keys are computed transposed — Sᵀ[key][row]
+ * = K·Qᵀ, K read in place — so the online softmax runs across the 8 rows in two vectors:
+ * the running max, the sum and the rescale factor of each row are vector lanes, e^x is
+ * `vexp`. P·V accumulates into 8 rows × dv with V read in place. Semantics as the op's
+ * (the JS kernel's): a NaN score makes its row NaN; masked keys still multiply their v by
+ * 0; a row whose scores are all -inf is NaN, or 0 with masked_rows=zero; keys a causal
+ * block never visits are covered by the caller's scan of v for non-finite values.
+ * masked_rows=mask runs on the CPU kernel.
+ */
+function emitAttention(m: ModuleBuilder, name: string, s: Spec, micro: number[][], vexp: number) {
+  const DVP = up8(s.dv);
+  const accRow = DVP * 4;
+  m.func(name, ['i32', 'i32', 'i32'], [], (c) => {
+    const task = c.param(0),
+      args = c.param(1),
+      thread = c.param(2);
+    const arg = (w: number) => c.get(args).i32.load(4 * w);
+    const L = () => c.local('i32');
+    const hh = L(),
+      l = L(),
+      h = L(),
+      hk = L(),
+      r0 = L(),
+      r1 = L(),
+      i0 = L(),
+      nrows = L(),
+      jEnd = L(),
+      j0 = L(),
+      bc = L(),
+      jj = L(),
+      mr = L(),
+      t = L(),
+      cc = L(),
+      nr = L();
+    const qb = L(),
+      kb = L(),
+      vb = L(),
+      ob = L(),
+      mb = L(),
+      sp = L(),
+      qp = L(),
+      st = L(),
+      acc = L(),
+      lm = L(),
+      T = L(),
+      S = L();
+    const ms0 = c.local('v128'),
+      ms1 = c.local('v128'),
+      ll0 = c.local('v128'),
+      ll1 = c.local('v128'),
+      tm0 = c.local('v128'),
+      tm1 = c.local('v128'),
+      al0 = c.local('v128'),
+      al1 = c.local('v128'),
+      v0 = c.local('v128'),
+      v1 = c.local('v128'),
+      ps0 = c.local('v128'),
+      ps1 = c.local('v128'),
+      scale = c.local('v128');
+    const rowIdx = [c.local('v128'), c.local('v128')];
+    arg(W.T).set(T);
+    arg(W.S).set(S);
+    c.get(args)
+      .v128.load32_splat(4 * W.scale)
+      .set(scale);
+    // Task → (lead l, head h, rows [r0, r1)).
+    c.get(task);
+    arg(W.chunks);
+    c.i32.div_u().set(hh);
+    c.get(hh);
+    arg(W.Hq);
+    c.i32.div_u().set(l);
+    c.get(hh);
+    arg(W.Hq);
+    c.i32.rem_u().set(h);
+    c.get(h);
+    arg(W.group);
+    c.i32.div_u().set(hk);
+    c.get(task);
+    arg(W.chunks);
+    c.i32.rem_u();
+    arg(W.chunkRows);
+    c.i32.mul().set(r0);
+    c.get(r0);
+    arg(W.chunkRows);
+    c.i32.add().set(r1);
+    c.get(r1)
+      .get(T)
+      .i32.gt_s()
+      .if((c) => c.get(T).set(r1));
+    const base = (w: number, head: Local, out: Local) => {
+      arg(w);
+      c.get(l);
+      arg(w + 1);
+      c.i32.mul().i32.add();
+      c.get(head);
+      arg(w + 2);
+      c.i32.mul().i32.add().set(out);
+    };
+    base(W.q, h, qb);
+    base(W.k, hk, kb);
+    base(W.v, hk, vb);
+    base(W.o, h, ob);
+    if (s.mask !== 'none') {
+      arg(W.mask);
+      arg(W.maskLead);
+      c.get(l).i32.const(4).i32.mul().i32.add().i32.load().i32.add();
+      c.get(h);
+      arg(W.mH);
+      c.i32.mul().i32.add().set(mb);
+    }
+    // This thread's scratch: packed Q, the tile, the accumulator, m and l.
+    arg(W.scratch).get(thread);
+    arg(W.scratchPerThread);
+    c.i32.mul().i32.add().set(sp);
+    c.get(sp).set(qp);
+    c.get(sp)
+      .i32.const(s.dh * 32)
+      .i32.add()
+      .set(st);
+    c.get(st)
+      .i32.const(BC * 32)
+      .i32.add()
+      .set(acc);
+    c.get(acc)
+      .i32.const(BR * accRow)
+      .i32.add()
+      .set(lm);
+    c.for(
+      i0,
+      (c) => c.get(r0),
+      (c) => c.get(r1),
+      BR,
+      (c) => {
+        c.get(r1).get(i0).i32.sub().set(nrows);
+        c.get(nrows)
+          .i32.const(BR)
+          .i32.gt_s()
+          .if((c) => c.i32.const(BR).set(nrows));
+        // Pack Q: qp[d][r] = q[i0 + r][d], zero for rows past the block.
+        c.for(
+          t,
+          (c) => c.i32.const(0),
+          (c) => c.i32.const(BR),
+          1,
+          (c) => {
+            c.for(
+              cc,
+              (c) => c.i32.const(0),
+              (c) => c.i32.const(s.dh),
+              1,
+              (c) => {
+                c.get(qp)
+                  .get(cc)
+                  .i32.const(32)
+                  .i32.mul()
+                  .i32.add()
+                  .get(t)
+                  .i32.const(4)
+                  .i32.mul()
+                  .i32.add();
+                c.get(t)
+                  .get(nrows)
+                  .i32.lt_s()
+                  .if(
+                    (c) => {
+                      c.get(qb).get(i0).get(t).i32.add();
+                      arg(W.q + 3);
+                      c.i32.mul().i32.add().get(cc).i32.const(4).i32.mul().i32.add().f32.load();
+                    },
+                    (c) => c.f32.const(0),
+                    'f32',
+                  );
+                c.f32.store();
+              },
+            );
+          },
+        );
+        // Row indices of the block's lanes, for the causal test.
+        for (let h2 = 0; h2 < 2; h2++) {
+          c.get(i0).i32x4.splat();
+          c.v128.const(
+            [0, 1, 2, 3].flatMap((k) => [...new Uint8Array(new Int32Array([4 * h2 + k]).buffer)]),
+          );
+          c.i32x4.add().set(rowIdx[h2]!);
+        }
+        c.f32x4.splatConst(-Infinity).set(ms0);
+        c.f32x4.splatConst(-Infinity).set(ms1);
+        c.f32x4.splatConst(0).set(ll0);
+        c.f32x4.splatConst(0).set(ll1);
+        c.for(
+          t,
+          (c) => c.i32.const(0),
+          (c) => c.i32.const(BR * accRow),
+          16,
+          (c) => c.get(acc).get(t).i32.add().f32x4.splatConst(0).v128.store(),
+        );
+        // The keys this block sees.
+        c.get(S).set(jEnd);
+        if (s.causal) {
+          c.get(i0).get(nrows).i32.add();
+          arg(W.offset);
+          c.i32.add().set(t);
+          c.get(t)
+            .get(jEnd)
+            .i32.lt_s()
+            .if((c) => c.get(t).set(jEnd));
+          c.get(jEnd)
+            .i32.const(0)
+            .i32.lt_s()
+            .if((c) => c.i32.const(0).set(jEnd));
+        }
+        c.for(
+          j0,
+          (c) => c.i32.const(0),
+          (c) => c.get(jEnd),
+          BC,
+          (c) => {
+            c.get(jEnd).get(j0).i32.sub().set(bc);
+            c.get(bc)
+              .i32.const(BC)
+              .i32.gt_s()
+              .if((c) => c.i32.const(BC).set(bc));
+            // Sᵀ tile: rows of K (keys) × the 8 packed query rows.
+            c.i32.const(8).set(nr);
+            c.for(
+              jj,
+              (c) => c.i32.const(0),
+              (c) => c.get(bc),
+              4,
+              (c) => {
+                c.get(bc).get(jj).i32.sub().set(mr);
+                c.get(mr)
+                  .i32.const(4)
+                  .i32.gt_s()
+                  .if((c) => c.i32.const(4).set(mr));
+                callMicro(c, micro, mr, nr, (c) => {
+                  c.get(kb).get(j0).get(jj).i32.add();
+                  arg(W.k + 3);
+                  c.i32.mul().i32.add();
+                  arg(W.k + 3);
+                  c.i32.const(4);
+                  c.get(qp).i32.const(32);
+                  c.i32.const(s.dh);
+                  c.get(st).get(jj).i32.const(32).i32.mul().i32.add();
+                  c.i32.const(32).i32.const(0).get(nr);
+                });
+              },
+            );
+            // Scores: scale, softcap, mask, causal; the tile's max per row.
+            c.f32x4.splatConst(-Infinity).set(tm0);
+            c.f32x4.splatConst(-Infinity).set(tm1);
+            c.for(
+              jj,
+              (c) => c.i32.const(0),
+              (c) => c.get(bc),
+              1,
+              (c) => {
+                for (let h2 = 0; h2 < 2; h2++) {
+                  const sv = h2 === 0 ? v0 : v1;
+                  c.get(st)
+                    .get(jj)
+                    .i32.const(32)
+                    .i32.mul()
+                    .i32.add()
+                    .v128.load(16 * h2)
+                    .get(scale)
+                    .f32x4.mul()
+                    .set(sv);
+                  if (s.softcap > 0) softcap(c, sv, s.softcap, vexp, ps0);
+                  if (s.mask !== 'none') applyMask(c, s, sv, h2, mb, i0, j0, jj, arg, ps0);
+                  if (s.causal) {
+                    // key j0+jj hidden from row i when j0 + jj > i + offset.
+                    c.get(j0).get(jj).i32.add();
+                    arg(W.offset);
+                    c.i32.sub().i32x4.splat();
+                    c.get(rowIdx[h2]!).i32x4.gt_s();
+                    c.set(ps0);
+                    c.f32x4.splatConst(-Infinity).get(sv).get(ps0).v128.bitselect().set(sv);
+                  }
+                  c.get(st)
+                    .get(jj)
+                    .i32.const(32)
+                    .i32.mul()
+                    .i32.add()
+                    .get(sv)
+                    .v128.store(16 * h2);
+                  const tm = h2 === 0 ? tm0 : tm1;
+                  c.get(tm).get(sv).f32x4.max().set(tm);
+                }
+              },
+            );
+            // Online softmax across the 8 rows: m, l and the rescale α are vectors.
+            for (let h2 = 0; h2 < 2; h2++) {
+              const [msv, llv, tm, al, ps] =
+                h2 === 0 ? [ms0, ll0, tm0, al0, ps0] : [ms1, ll1, tm1, al1, ps1];
+              c.get(msv).get(tm).f32x4.max().set(tm); // m_new
+              // m_use: 0 where m_new = -inf (e^(s − 0) = 0 for those -inf scores, not NaN).
+              c.f32x4
+                .splatConst(0)
+                .get(tm)
+                .get(tm)
+                .f32x4.splatConst(-Infinity)
+                .f32x4.eq()
+                .v128.bitselect()
+                .set(v0);
+              c.get(msv).get(v0).f32x4.sub().call(vexp).set(al);
+              c.get(tm).set(msv);
+              c.get(v0).set(tm); // tm := m_use
+              c.f32x4.splatConst(0).set(ps);
+              void llv;
+            }
+            c.for(
+              jj,
+              (c) => c.i32.const(0),
+              (c) => c.get(bc),
+              1,
+              (c) => {
+                for (let h2 = 0; h2 < 2; h2++) {
+                  const [tm, ps] = h2 === 0 ? [tm0, ps0] : [tm1, ps1];
+                  c.get(st).get(jj).i32.const(32).i32.mul().i32.add();
+                  c.get(st)
+                    .get(jj)
+                    .i32.const(32)
+                    .i32.mul()
+                    .i32.add()
+                    .v128.load(16 * h2)
+                    .get(tm)
+                    .f32x4.sub()
+                    .call(vexp)
+                    .tee(v1);
+                  c.v128.store(16 * h2);
+                  c.get(ps).get(v1).f32x4.add().set(ps);
+                }
+              },
+            );
+            c.get(ll0).get(al0).f32x4.mul().get(ps0).f32x4.add().set(ll0);
+            c.get(ll1).get(al1).f32x4.mul().get(ps1).f32x4.add().set(ll1);
+            // Rescale the accumulator's rows by their α.
+            for (let r = 0; r < BR; r++) {
+              c.get(r < 4 ? al0 : al1)
+                .f32x4.extract_lane(r & 3)
+                .f32x4.splat()
+                .set(v0);
+              c.for(
+                t,
+                (c) => c.i32.const(0),
+                (c) => c.i32.const(accRow),
+                16,
+                (c) => {
+                  c.get(acc)
+                    .i32.const(r * accRow)
+                    .i32.add()
+                    .get(t)
+                    .i32.add();
+                  c.get(acc)
+                    .i32.const(r * accRow)
+                    .i32.add()
+                    .get(t)
+                    .i32.add()
+                    .v128.load()
+                    .get(v0)
+                    .f32x4.mul();
+                  c.v128.store();
+                },
+              );
+            }
+            // acc += P·V over the tile's keys: A = P (row r at +4r, key at +32), B = rows of V.
+            for (let half = 0; half < 2; half++)
+              c.for(
+                cc,
+                (c) => c.i32.const(0),
+                (c) => c.i32.const(s.dv),
+                8,
+                (c) => {
+                  c.i32.const(s.dv).get(cc).i32.sub().set(nr);
+                  c.get(nr)
+                    .i32.const(8)
+                    .i32.gt_s()
+                    .if((c) => c.i32.const(8).set(nr));
+                  c.i32.const(4).set(mr);
+                  callMicro(c, micro, mr, nr, (c) => {
+                    c.get(st)
+                      .i32.const(16 * half)
+                      .i32.add();
+                    c.i32.const(4).i32.const(32);
+                    c.get(vb).get(j0);
+                    arg(W.v + 3);
+                    c.i32.mul().i32.add().get(cc).i32.const(4).i32.mul().i32.add();
+                    arg(W.v + 3);
+                    c.get(bc);
+                    c.get(acc)
+                      .i32.const(4 * half * accRow)
+                      .i32.add()
+                      .get(cc)
+                      .i32.const(4)
+                      .i32.mul()
+                      .i32.add();
+                    c.i32.const(accRow).i32.const(1).get(nr);
+                  });
+                },
+              );
+          },
+        );
+        // Out rows: acc / l; a row whose scores were all -inf is 0/0 = NaN, or 0 (zero).
+        c.for(
+          t,
+          (c) => c.i32.const(0),
+          (c) => c.get(nrows),
+          1,
+          (c) => {
+            for (let r = 0; r < BR; r++)
+              c.get(t)
+                .i32.const(r)
+                .i32.eq()
+                .if((c) => {
+                  c.get(r < 4 ? ll0 : ll1)
+                    .f32x4.extract_lane(r & 3)
+                    .f32x4.splat()
+                    .set(v0);
+                  if (s.zeroRows)
+                    c.get(r < 4 ? ms0 : ms1)
+                      .f32x4.extract_lane(r & 3)
+                      .f32x4.splat()
+                      .set(v1);
+                });
+            c.for(
+              cc,
+              (c) => c.i32.const(0),
+              (c) => c.i32.const(s.dv),
+              1,
+              (c) => {
+                c.get(ob).get(i0).get(t).i32.add();
+                arg(W.o + 3);
+                c.i32.mul().i32.add().get(cc).i32.const(4).i32.mul().i32.add();
+                c.get(acc)
+                  .get(t)
+                  .i32.const(accRow)
+                  .i32.mul()
+                  .i32.add()
+                  .get(cc)
+                  .i32.const(4)
+                  .i32.mul()
+                  .i32.add()
+                  .f32.load();
+                c.get(v0).f32x4.extract_lane(0).f32.div();
+                if (s.zeroRows) {
+                  c.f32.const(0);
+                  c.get(v1).f32x4.extract_lane(0).f32.const(-Infinity).f32.ne().select();
+                }
+                c.f32.store();
+              },
+            );
+          },
+        );
+      },
+    );
+  });
+}
+
+/** s := c·tanh(s/c), tanh(y) = 1 − 2/(e^{2y} + 1) (exact at ±inf, NaN stays NaN). */
+function softcap(c: Code, sv: Local, cap: number, vexp: number, tmp: Local) {
+  c.get(sv)
+    .f32x4.splatConst(2 / cap)
+    .f32x4.mul()
+    .call(vexp)
+    .f32x4.splatConst(1)
+    .f32x4.add()
+    .set(tmp);
+  c.f32x4.splatConst(1).f32x4.splatConst(2).get(tmp).f32x4.div().f32x4.sub();
+  c.f32x4.splatConst(cap).f32x4.mul().set(sv);
+}
+
+/** The mask of 4 rows (h2 half) at key j0 + jj, gathered lane by lane (its strides vary). */
+function applyMask(
+  c: Code,
+  s: Spec,
+  sv: Local,
+  h2: number,
+  mb: Local,
+  i0: Local,
+  j0: Local,
+  jj: Local,
+  arg: (w: number) => Code,
+  tmp: Local,
+) {
+  const bool = s.mask === 'bool';
+  c.f32x4.splatConst(0).set(tmp);
+  for (let lane = 0; lane < 4; lane++) {
+    c.get(tmp);
+    // Rows past T (padding lanes) read row T − 1: never past the mask.
+    c.get(mb);
+    c.get(i0)
+      .i32.const(4 * h2 + lane)
+      .i32.add();
+    arg(W.T).i32.const(1).i32.sub();
+    c.get(i0)
+      .i32.const(4 * h2 + lane)
+      .i32.add();
+    arg(W.T).i32.lt_s().select();
+    arg(W.mT);
+    c.i32.mul().i32.add();
+    c.get(j0).get(jj).i32.add();
+    arg(W.mS);
+    c.i32.mul().i32.add();
+    if (bool) c.i32.load8_u().f32.convert_i32_s();
+    else c.f32.load();
+    c.f32x4.replace_lane(lane).set(tmp);
+  }
+  if (bool) {
+    // s where the mask is true, mask_fill where false.
+    c.get(sv)
+      .f32x4.splatConst(s.fill)
+      .get(tmp)
+      .f32x4.splatConst(0)
+      .f32x4.ne()
+      .v128.bitselect()
+      .set(sv);
+  } else c.get(sv).get(tmp).f32x4.add().set(sv);
+}
+
+interface Prepared {
+  readonly name: string;
+  readonly spec: Spec;
+}
+
+export const attention: WasmKernel<'attention'> = {
+  prepare(a, node, p) {
+    const q = p.graph.typeOf(node.inputs[0]!);
+    const v = p.graph.typeOf(node.inputs[2]!);
+    const dh = q.shape.at(-1);
+    const dv = v.shape.at(-1);
+    const m = node.inputs[3];
+    // masked_rows=mask (ONNX Attention) and zero rows under a causal mask with a mask of
+    // its own run on the CPU kernel.
+    if (typeof dh !== 'number' || typeof dv !== 'number' || a.masked_rows === 'mask')
+      return undefined;
+    if (a.masked_rows === 'zero' && a.causal !== 'none' && m !== undefined) return undefined;
+    const spec: Spec = {
+      dh,
+      dv,
+      mask: m === undefined ? 'none' : p.graph.typeOf(m).dtype === 'bool' ? 'bool' : 'additive',
+      causal: a.causal !== 'none',
+      softcap: a.softcap,
+      fill: a.mask_fill,
+      zeroRows: a.masked_rows === 'zero',
+    };
+    const name = `attn_${p.id}`;
+    emitAttention(p.module, name, spec, p.micro, p.vexp);
+    return { name, spec } satisfies Prepared;
+  },
+  bind(a, ctx, prepared) {
+    if (prepared === undefined) return undefined;
+    const { name, spec } = prepared as Prepared;
+    const g = attentionGeometry(ctx.inShapes, ctx.outShapes[0]!, a as AttentionAttrs);
+    const fn = ctx.fn(name);
+    const heads = g.nLead * g.Hq;
+    // Enough tasks to balance the threads: chunks of rows, each at least one block.
+    const chunks = Math.max(
+      1,
+      Math.min(Math.ceil(g.T / BR), Math.ceil((4 * ctx.threads) / Math.max(1, heads))),
+    );
+    const chunkRows = Math.ceil(Math.ceil(g.T / chunks) / BR) * BR;
+    const per = scratchBytes(spec);
+    const scratch = ctx.alloc(per * ctx.threads);
+    const args = ctx.alloc(W.words * 4);
+    const elem = spec.mask === 'bool' ? 1 : 4;
+    const leadTable = ctx.alloc(4 * Math.max(1, g.nLead));
+    const causalScan = spec.causal ? { lastBad: new Int32Array(spec.dv) } : undefined;
+    return (r) => {
+      if (heads === 0 || g.T === 0 || g.dv === 0) return;
+      const w = args >> 2;
+      const set = (k: number, x: number) => (r.i32[w + k] = x);
+      set(W.T, g.T);
+      set(W.S, g.S);
+      set(W.Hq, g.Hq);
+      set(W.group, g.group);
+      set(W.chunks, chunks);
+      set(W.chunkRows, chunkRows);
+      const strides = (k: number, base: number, st: readonly number[]) => {
+        set(k, base);
+        st.forEach((x, i) => set(k + 1 + i, 4 * x));
+      };
+      strides(W.q, r.ins[0]!, g.q);
+      strides(W.k, r.ins[1]!, g.k);
+      strides(W.v, r.ins[2]!, g.v);
+      strides(W.o, r.outs[0]!, g.o);
+      if (g.mask) {
+        set(W.mask, r.ins[3]!);
+        set(W.maskLead, leadTable);
+        for (let l = 0; l < g.nLead; l++) {
+          let off = 0;
+          for (let ax = g.lead.length - 1, rem = l; ax >= 0; ax--) {
+            off += (rem % g.lead[ax]!) * g.mask.lead[ax]!;
+            rem = Math.floor(rem / g.lead[ax]!);
+          }
+          r.i32[(leadTable >> 2) + l] = off * elem;
+        }
+        set(W.mH, g.mask.h * elem);
+        set(W.mT, g.mask.t * elem);
+        set(W.mS, g.mask.s * elem);
+      }
+      set(W.offset, g.causalOffset ?? 0);
+      set(W.scratch, scratch);
+      set(W.scratchPerThread, per);
+      r.f32[w + W.scale] = g.scale;
+      if (g.S === 0) {
+        // An empty softmax·v is an empty sum (and scores of no keys: masked_rows=zero → 0).
+        for (let l = 0; l < g.nLead; l++)
+          for (let h = 0; h < g.Hq; h++)
+            for (let i = 0; i < g.T; i++) {
+              const o = (r.outs[0]! >> 2) + l * g.o[0] + h * g.o[1] + i * g.o[2];
+              r.f32.fill(spec.zeroRows ? 0 : 0, o, o + g.dv);
+            }
+        return;
+      }
+      r.parallel(fn, heads * chunks, args);
+      if (causalScan) causalFix(r, g, causalScan.lastBad, spec.zeroRows);
+    };
+  },
+};
+
+/**
+ * Keys a causal block never visits still multiply their v row by 0 in the unfused graph:
+ * a non-finite v there makes the output column NaN. Scan v per kv head for the last key
+ * holding a non-finite value in each column, and set NaN where a row stops before it.
+ */
+function causalFix(
+  r: import('./types.js').WasmRun,
+  g: ReturnType<typeof attentionGeometry>,
+  lastBad: Int32Array,
+  zeroRows: boolean,
+) {
+  const off = g.causalOffset ?? 0;
+  const vb = r.ins[2]! >> 2;
+  const ob = r.outs[0]! >> 2;
+  for (let l = 0; l < g.nLead; l++)
+    for (let hk = 0; hk < g.Hkv; hk++) {
+      lastBad.fill(-1);
+      let any = false;
+      for (let j = 0; j < g.S; j++) {
+        const row = vb + l * g.v[0] + hk * g.v[1] + j * g.v[2];
+        for (let c = 0; c < g.dv; c++)
+          if (!Number.isFinite(r.f32[row + c]!)) {
+            lastBad[c] = j;
+            any = true;
+          }
+      }
+      if (!any) continue;
+      for (let h = hk * g.group; h < (hk + 1) * g.group; h++)
+        for (let i = 0; i < g.T; i++) {
+          const end = Math.min(g.S, Math.max(0, i + off + 1));
+          if (end === 0 && zeroRows) continue; // a row with no key is 0
+          const o = ob + l * g.o[0] + h * g.o[1] + i * g.o[2];
+          for (let c = 0; c < g.dv; c++) if (lastBad[c]! >= end) r.f32[o + c] = NaN;
+        }
+    }
+}

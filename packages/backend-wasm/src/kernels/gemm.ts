@@ -1,0 +1,375 @@
+import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
+
+/**
+ * The f32x4 GEMM: C[M×N] (+)= A[M×K]·B[K×N] (+ bias[N]). B is packed in panels of NR = 8
+ * columns (k-major, 32 bytes a step, zero past N); A is read in place through strides, one
+ * load-and-splat per element, so a transposed A or the P of attention costs nothing to
+ * prepare. The MR×8 micro-kernel keeps 2·MR f32x4 accumulators in registers over the depth.
+ * Sums run over k in order, one multiply and one add per step (no FMA unless relaxed SIMD
+ * is on): blocking the depth stores and reloads the f32 accumulator, which changes nothing.
+ */
+export const MR = 4;
+export const NR = 8;
+/** Rows and panels per task: a task's A rows (MC·K floats) stay in L2, a panel in L1. */
+export const MC = 64;
+export const NC_PANELS = 8;
+/** Depth block: a panel's KC·32 bytes stay in L1 across the MC rows. */
+export const KC = 256;
+
+/** Words of a GEMM's argument block (i32, byte offsets and strides). */
+export const GEMM_ARGS = {
+  M: 0,
+  N: 1,
+  K: 2,
+  a: 3,
+  /** A's row stride and depth stride, in bytes. */
+  sam: 4,
+  sak: 5,
+  /** Packed B. */
+  b: 6,
+  c: 7,
+  /** C's row stride, in bytes. */
+  ldc: 8,
+  /** bias (0: none). */
+  bias: 9,
+  words: 10,
+} as const;
+
+/** Words of a packing job: B(k, n) at src + k·sbk + n·sbn (bytes) into panels at dst. */
+export const PACK_ARGS = { K: 0, N: 1, src: 2, sbk: 3, sbn: 4, dst: 5, words: 6 } as const;
+
+/**
+ * mk{mr}{tail}(a, sam, sak, b, sbk, K, c, ldc, mode, nr): the mr×8 tile of C at c (rows ldc
+ * bytes apart) (+)= A·B over K steps, B's 8 columns contiguous and sbk bytes between steps
+ * (32 for a packed panel; a row stride to read rows of V in place); mode 1 starts from C, 0
+ * from zero. A `tail` variant loads and stores only the first nr columns (the last panel of
+ * an N that is not a multiple of 8; the lanes past it compute on whatever follows and are
+ * dropped).
+ */
+function microKernel(m: ModuleBuilder, mr: number, tail: boolean): number {
+  return m.func(
+    `mk${mr}${tail ? 't' : ''}`,
+    ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
+    [],
+    (c) => {
+      const [a, sam, sak, b, sbk, K, cp, ldc, mode, nr] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) =>
+        c.param(i),
+      ) as Local[];
+      const k = c.local('i32');
+      const ap = Array.from({ length: mr }, (_, r) => (r === 0 ? a! : c.local('i32')));
+      const cr = Array.from({ length: mr }, (_, r) => (r === 0 ? cp! : c.local('i32')));
+      const acc = Array.from({ length: 2 * mr }, () => c.local('v128'));
+      const [b0, b1, av] = [c.local('v128'), c.local('v128'), c.local('v128')];
+      for (let r = 1; r < mr; r++) {
+        c.get(ap[r - 1]!)
+          .get(sam!)
+          .i32.add()
+          .set(ap[r]!);
+        c.get(cr[r - 1]!)
+          .get(ldc!)
+          .i32.add()
+          .set(cr[r]!);
+      }
+      const zero = () => acc.forEach((v) => c.f32x4.splatConst(0).set(v));
+      c.get(mode!).if(
+        (c) => {
+          zero();
+          acc.forEach((v, i) => {
+            const row = cr[i >> 1]!;
+            const h = i & 1;
+            if (!tail)
+              c.get(row)
+                .v128.load(16 * h)
+                .set(v);
+            else
+              for (let lane = 0; lane < 4; lane++)
+                c.get(nr!)
+                  .i32.const(4 * h + lane)
+                  .i32.gt_s()
+                  .if((c) =>
+                    c
+                      .get(v)
+                      .get(row)
+                      .f32.load(4 * (4 * h + lane))
+                      .f32x4.replace_lane(lane)
+                      .set(v),
+                  );
+          });
+        },
+        () => zero(),
+      );
+      c.i32.const(0).set(k);
+      c.block((c) =>
+        c.loop((c) => {
+          c.get(k).get(K!).i32.ge_s().brIf(1);
+          c.get(b!).v128.load(0).set(b0);
+          c.get(b!).v128.load(16).set(b1);
+          for (let r = 0; r < mr; r++) {
+            c.get(ap[r]!).v128.load32_splat().set(av);
+            c.get(acc[2 * r]!)
+              .get(av)
+              .get(b0)
+              .f32x4.mul()
+              .f32x4.add()
+              .set(acc[2 * r]!);
+            c.get(acc[2 * r + 1]!)
+              .get(av)
+              .get(b1)
+              .f32x4.mul()
+              .f32x4.add()
+              .set(acc[2 * r + 1]!);
+            c.get(ap[r]!).get(sak!).i32.add().set(ap[r]!);
+          }
+          c.get(b!).get(sbk!).i32.add().set(b!);
+          c.get(k).i32.const(1).i32.add().set(k).br(0);
+        }),
+      );
+      acc.forEach((v, i) => {
+        const row = cr[i >> 1]!;
+        const h = i & 1;
+        if (!tail)
+          c.get(row)
+            .get(v)
+            .v128.store(16 * h);
+        else
+          for (let lane = 0; lane < 4; lane++)
+            c.get(nr!)
+              .i32.const(4 * h + lane)
+              .i32.gt_s()
+              .if((c) =>
+                c
+                  .get(row)
+                  .get(v)
+                  .f32x4.extract_lane(lane)
+                  .f32.store(4 * (4 * h + lane)),
+              );
+      });
+    },
+  );
+}
+
+/** The micro-kernels: index of mk{mr}{tail} is micro[tail ? 1 : 0][mr - 1]. */
+export function microKernels(m: ModuleBuilder): number[][] {
+  return [false, true].map((tail) =>
+    Array.from({ length: MR }, (_, i) => microKernel(m, i + 1, tail)),
+  );
+}
+
+/** Emit a call of the right micro-kernel for `mr` rows (a local) and `nr` columns. */
+export function callMicro(
+  c: Code,
+  micro: number[][],
+  mr: Local,
+  nr: Local,
+  args: (c: Code) => void,
+): void {
+  // Full panel, then tail: a chain of ifs on mr (1..MR).
+  for (const [tail, cond] of [
+    [0, (c: Code) => c.get(nr).i32.const(NR).i32.eq()],
+    [1, (c: Code) => c.get(nr).i32.const(NR).i32.ne()],
+  ] as const) {
+    cond(c);
+    c.if((c) => {
+      for (let r = 1; r <= MR; r++)
+        c.get(mr)
+          .i32.const(r)
+          .i32.eq()
+          .if((c) => {
+            args(c);
+            c.call(micro[tail]![r - 1]!);
+          });
+    });
+  }
+}
+
+/** Load word `w` of the argument block at `args` onto the stack. */
+const arg = (c: Code, args: Local, w: number) => c.get(args).i32.load(4 * w);
+
+/**
+ * gemm_task(task, args): one MC-row block × NC_PANELS-panel chunk of C, every depth block,
+ * then the bias. Tasks are numbered row block-major; args hold GEMM_ARGS.
+ */
+export function gemmTask(m: ModuleBuilder, micro: number[][]): number {
+  return m.func('gemm_task', ['i32', 'i32'], [], (c) => {
+    const [task, args] = [c.param(0), c.param(1)];
+    const A = GEMM_ARGS;
+    const [M, N, K, chunks, m0, m1, p0, p1, kb, kc, p, i, mr, nr, n0] = Array.from(
+      { length: 15 },
+      () => c.local('i32'),
+    ) as Local[];
+    arg(c, args, A.M).set(M!);
+    arg(c, args, A.N).set(N!);
+    arg(c, args, A.K).set(K!);
+    // This task's rows [m0, m1) and panels [p0, p1).
+    const panels = (c: Code) =>
+      c
+        .get(N!)
+        .i32.const(NR - 1)
+        .i32.add()
+        .i32.const(NR)
+        .i32.div_u();
+    panels(c)
+      .i32.const(NC_PANELS - 1)
+      .i32.add()
+      .i32.const(NC_PANELS)
+      .i32.div_u()
+      .set(chunks!);
+    c.get(task).get(chunks!).i32.div_u().i32.const(MC).i32.mul().set(m0!);
+    c.get(m0!).i32.const(MC).i32.add().set(m1!);
+    c.get(m1!)
+      .get(M!)
+      .i32.gt_s()
+      .if((c) => c.get(M!).set(m1!));
+    c.get(task).get(chunks!).i32.rem_u().i32.const(NC_PANELS).i32.mul().set(p0!);
+    c.get(p0!).i32.const(NC_PANELS).i32.add().set(p1!);
+    c.get(p1!);
+    panels(c)
+      .i32.gt_s()
+      .if((c) => panels(c).set(p1!));
+    c.for(
+      kb!,
+      (c) => c.i32.const(0),
+      (c) => c.get(K!),
+      KC,
+      (c) => {
+        c.get(K!).get(kb!).i32.sub().set(kc!);
+        c.get(kc!)
+          .i32.const(KC)
+          .i32.gt_s()
+          .if((c) => c.i32.const(KC).set(kc!));
+        c.for(
+          p!,
+          (c) => c.get(p0!),
+          (c) => c.get(p1!),
+          1,
+          (c) => {
+            c.get(p!).i32.const(NR).i32.mul().set(n0!);
+            c.get(N!).get(n0!).i32.sub().set(nr!);
+            c.get(nr!)
+              .i32.const(NR)
+              .i32.gt_s()
+              .if((c) => c.i32.const(NR).set(nr!));
+            c.for(
+              i!,
+              (c) => c.get(m0!),
+              (c) => c.get(m1!),
+              MR,
+              (c) => {
+                c.get(m1!).get(i!).i32.sub().set(mr!);
+                c.get(mr!)
+                  .i32.const(MR)
+                  .i32.gt_s()
+                  .if((c) => c.i32.const(MR).set(mr!));
+                callMicro(c, micro, mr!, nr!, (c) => {
+                  // a + i·sam + kb·sak
+                  arg(c, args, A.a).get(i!);
+                  arg(c, args, A.sam).i32.mul().i32.add().get(kb!);
+                  arg(c, args, A.sak).i32.mul().i32.add();
+                  arg(c, args, A.sam);
+                  arg(c, args, A.sak);
+                  // b + p·K·32 + kb·32
+                  arg(c, args, A.b)
+                    .get(p!)
+                    .get(K!)
+                    .i32.mul()
+                    .get(kb!)
+                    .i32.add()
+                    .i32.const(32)
+                    .i32.mul()
+                    .i32.add();
+                  c.i32.const(32).get(kc!);
+                  // c + i·ldc + n0·4
+                  arg(c, args, A.c).get(i!);
+                  arg(c, args, A.ldc).i32.mul().i32.add().get(n0!).i32.const(4).i32.mul().i32.add();
+                  arg(c, args, A.ldc);
+                  c.get(kb!).i32.const(0).i32.ne();
+                  c.get(nr!);
+                });
+              },
+            );
+          },
+        );
+      },
+    );
+    // Bias after the sum, as the reference adds it (an empty sum with a -0 bias is +0).
+    arg(c, args, A.bias).if((c) => {
+      const [row, col, end] = [c.local('i32'), c.local('i32'), c.local('i32')];
+      c.get(p1!).i32.const(NR).i32.mul().set(end);
+      c.get(end)
+        .get(N!)
+        .i32.gt_s()
+        .if((c) => c.get(N!).set(end));
+      c.for(
+        i!,
+        (c) => c.get(m0!),
+        (c) => c.get(m1!),
+        1,
+        (c) => {
+          arg(c, args, A.c).get(i!);
+          arg(c, args, A.ldc).i32.mul().i32.add().set(row);
+          c.for(
+            col,
+            (c) => c.get(p0!).i32.const(NR).i32.mul(),
+            (c) => c.get(end),
+            1,
+            (c) => {
+              c.get(row).get(col).i32.const(4).i32.mul().i32.add();
+              c.get(row).get(col).i32.const(4).i32.mul().i32.add().f32.load();
+              arg(c, args, A.bias).get(col).i32.const(4).i32.mul().i32.add().f32.load();
+              c.f32.add().f32.store();
+            },
+          );
+        },
+      );
+    });
+  });
+}
+
+/** Tasks of a GEMM: row blocks × panel chunks. */
+export function gemmTasks(M: number, N: number): number {
+  return Math.ceil(M / MC) * Math.ceil(Math.ceil(N / NR) / NC_PANELS);
+}
+
+/** pack_task(task, args): panel `task` of B (PACK_ARGS) into its K×8 slot, zero past N. */
+export function packTask(m: ModuleBuilder): number {
+  return m.func('pack_task', ['i32', 'i32'], [], (c) => {
+    const [task, args] = [c.param(0), c.param(1)];
+    const P = PACK_ARGS;
+    const [k, j, n, dst] = [c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32')];
+    const K = c.local('i32');
+    arg(c, args, P.K).set(K);
+    arg(c, args, P.dst).get(task).get(K).i32.mul().i32.const(32).i32.mul().i32.add().set(dst);
+    c.for(
+      k,
+      (c) => c.i32.const(0),
+      (c) => c.get(K),
+      1,
+      (c) => {
+        c.for(
+          j,
+          (c) => c.i32.const(0),
+          (c) => c.i32.const(NR),
+          1,
+          (c) => {
+            c.get(task).i32.const(NR).i32.mul().get(j).i32.add().set(n);
+            c.get(dst);
+            c.get(n);
+            arg(c, args, P.N)
+              .i32.lt_s()
+              .if(
+                (c) => {
+                  arg(c, args, P.src).get(k);
+                  arg(c, args, P.sbk).i32.mul().i32.add().get(n);
+                  arg(c, args, P.sbn).i32.mul().i32.add().f32.load();
+                },
+                (c) => c.f32.const(0),
+                'f32',
+              );
+            c.f32.store();
+            c.get(dst).i32.const(4).i32.add().set(dst);
+          },
+        );
+      },
+    );
+  });
+}

@@ -1,0 +1,36 @@
+import type { ModuleBuilder } from '@glimpse/asm';
+import type { OpName } from '@glimpse/ir';
+import { gemmTask, microKernels, packTask } from './gemm.js';
+import { attention } from './attention.js';
+import { map } from './map.js';
+import { vexp, vgelu, vtanh } from './math.js';
+import { bmm, linear } from './matmul.js';
+import type { WasmKernel } from './types.js';
+
+export type { WasmKernel } from './types.js';
+
+/** Ops with SIMD kernels of their own; every other op runs the CPU kernel on the memory. */
+export const WASM_KERNELS: { readonly [K in OpName]?: WasmKernel<K> } = {
+  linear,
+  bmm,
+  attention,
+  ...(Object.fromEntries(
+    ['add', 'sub', 'mul', 'div', 'relu', 'gelu', 'tanh', 'exp', 'sqrt', 'scale', 'elementwise'].map(
+      (op) => [op, map],
+    ),
+  ) as Record<string, WasmKernel<never>>),
+};
+
+/** Functions every module has: the GEMM micro-kernels, its task driver, B packing, vexp, vtanh, vgelu. */
+export function addSharedKernels(m: ModuleBuilder): {
+  micro: number[][];
+  vexp: number;
+  vtanh: number;
+  vgelu: number;
+} {
+  const micro = microKernels(m);
+  gemmTask(m, micro);
+  packTask(m);
+  const e = vexp(m);
+  return { micro, vexp: e, vtanh: vtanh(m, e), vgelu: vgelu(m, e) };
+}

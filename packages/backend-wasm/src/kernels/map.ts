@@ -1,0 +1,265 @@
+import type { Code } from '@glimpse/asm';
+import type { Dim, Graph, Node } from '@glimpse/ir';
+import { numel } from '@glimpse/ir';
+import type { WasmKernel, WasmPrepare } from './types.js';
+
+/** How an operand of an elementwise program is read: every element, a trailing row, one value. */
+type Access = 'full' | 'row' | 'scalar';
+type Program = readonly (number | string)[];
+
+/** Elements per row when no operand broadcasts (rows are the unit of work). */
+const CHUNK = 4096;
+
+const sameDims = (a: readonly Dim[], b: readonly Dim[]) =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * How each operand of `n` is read, from the graph's (possibly symbolic) shapes: the
+ * output's own shape (`full`), a static suffix of it (`row`, repeated over the leading
+ * elements, as a bias [C] over [B, T, C]) or one element (`scalar`). Undefined for any
+ * other broadcast (the CPU kernel takes those).
+ */
+function accessOf(n: Node, g: Graph): Access[] | undefined {
+  const out = g.typeOf(n.outputs[0]!).shape;
+  const kinds: Access[] = [];
+  let row: readonly Dim[] | undefined;
+  for (const i of n.inputs) {
+    const s = g.typeOf(i).shape;
+    if (s.every((d) => d === 1)) kinds.push('scalar');
+    else if (sameDims(s, out)) kinds.push('full');
+    else {
+      const k = s.length - s.findIndex((d) => d !== 1); // the trailing dims that are not 1
+      const suffix = s.slice(s.length - k);
+      if (
+        !suffix.every((d) => typeof d === 'number') ||
+        !sameDims(suffix, out.slice(out.length - k))
+      )
+        return undefined;
+      if (row !== undefined && !sameDims(row, suffix)) return undefined;
+      row = suffix;
+      kinds.push('row');
+    }
+  }
+  return kinds;
+}
+
+/** Emit one vector of a program's result from the operand addresses (f32x4 lanes). */
+function emitProgram(
+  c: Code,
+  prog: Program,
+  load: (i: number) => void,
+  fns: Record<string, number>,
+) {
+  for (const tok of prog) {
+    if (typeof tok === 'number') c.f32x4.splatConst(tok);
+    else if (tok.startsWith('$')) load(Number(tok.slice(1)));
+    else
+      switch (tok) {
+        case 'add':
+          c.f32x4.add();
+          break;
+        case 'sub':
+          c.f32x4.sub();
+          break;
+        case 'mul':
+          c.f32x4.mul();
+          break;
+        case 'div':
+          c.f32x4.div();
+          break;
+        case 'sqrt':
+          c.f32x4.sqrt();
+          break;
+        case 'relu': {
+          // x < 0 ? 0 : x — NaN and −0 stay as they are.
+          const t = c.local('v128');
+          c.set(t).f32x4.splatConst(0).get(t);
+          c.get(t).f32x4.splatConst(0).f32x4.lt().v128.bitselect();
+          break;
+        }
+        default:
+          c.call(fns[tok]!);
+      }
+  }
+}
+
+interface Prepared {
+  readonly name: string;
+  readonly access: Access[];
+  readonly rowLen: number | undefined;
+}
+
+/**
+ * map_{id}(task, args): rows [task·rpt, …) of an elementwise program over f32 operands,
+ * four lanes at a time; a row's tail computes a whole vector and stores only its lanes.
+ */
+function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) {
+  const fns = { exp: p.vexp, tanh: p.vtanh, gelu: p.vgelu };
+  p.module.func(name, ['i32', 'i32', 'i32'], [], (c) => {
+    const task = c.param(0),
+      args = c.param(1);
+    const arg = (w: number) => c.get(args).i32.load(4 * w);
+    const row = c.local('i32'),
+      r1 = c.local('i32'),
+      j = c.local('i32'),
+      len = c.local('i32'),
+      out = c.local('i32');
+    const v = c.local('v128');
+    const base = access.map(() => c.local('i32'));
+    // args: 0 rows per task, 1 rows, 2 row length, 3 total elements, 4 out, 5.. operands.
+    c.get(task);
+    arg(0);
+    c.i32.mul().set(row);
+    c.get(row);
+    arg(0);
+    c.i32.add().set(r1);
+    c.get(r1);
+    arg(1);
+    c.i32.gt_s().if((c) => {
+      arg(1);
+      c.set(r1);
+    });
+    c.for(
+      row,
+      (c) => c.get(row),
+      (c) => c.get(r1),
+      1,
+      (c) => {
+        // This row's length (the last may be short when nothing broadcasts).
+        arg(3);
+        c.get(row);
+        arg(2);
+        c.i32.mul().i32.sub().set(len);
+        c.get(len);
+        arg(2);
+        c.i32.gt_s().if((c) => {
+          arg(2);
+          c.set(len);
+        });
+        arg(4);
+        c.get(row);
+        arg(2);
+        c.i32.mul().i32.const(4).i32.mul().i32.add().set(out);
+        access.forEach((a, i) => {
+          arg(5 + i);
+          if (a === 'full') {
+            c.get(row);
+            arg(2);
+            c.i32.mul().i32.const(4).i32.mul().i32.add();
+          }
+          c.set(base[i]!);
+        });
+        const load = (i: number) => {
+          if (access[i] === 'scalar') c.get(base[i]!).v128.load32_splat();
+          else c.get(base[i]!).get(j).i32.const(4).i32.mul().i32.add().v128.load(0, 0);
+        };
+        c.for(
+          j,
+          (c) => c.i32.const(0),
+          (c) => c.get(len),
+          4,
+          (c) => {
+            emitProgram(c, prog, load, fns);
+            c.set(v);
+            c.get(len)
+              .get(j)
+              .i32.sub()
+              .i32.const(4)
+              .i32.ge_s()
+              .if(
+                (c) => c.get(out).get(j).i32.const(4).i32.mul().i32.add().get(v).v128.store(0, 0),
+                (c) => {
+                  for (let l = 0; l < 3; l++)
+                    c.get(j)
+                      .i32.const(l)
+                      .i32.add()
+                      .get(len)
+                      .i32.lt_s()
+                      .if((c) =>
+                        c
+                          .get(out)
+                          .get(j)
+                          .i32.const(l)
+                          .i32.add()
+                          .i32.const(4)
+                          .i32.mul()
+                          .i32.add()
+                          .get(v)
+                          .f32x4.extract_lane(l)
+                          .f32.store(),
+                      );
+                },
+              );
+          },
+        );
+      },
+    );
+  });
+}
+
+/** A program of the op at `n`, as fuse-elementwise writes them. */
+function programOf(n: Node): Program | undefined {
+  switch (n.op) {
+    case 'elementwise':
+      return n.attrs.program as Program;
+    case 'scale':
+      return ['$0', n.attrs.factor as number, 'mul'];
+    case 'add':
+    case 'sub':
+    case 'mul':
+    case 'div':
+      return ['$0', '$1', n.op];
+    case 'relu':
+    case 'gelu':
+    case 'tanh':
+    case 'exp':
+    case 'sqrt':
+      return ['$0', n.op];
+    default:
+      return undefined;
+  }
+}
+
+/** Elementwise float ops and fused programs as SIMD loops over rows, split over threads. */
+export const map: WasmKernel<'add'> = {
+  prepare(_a, n, p) {
+    const prog = programOf(n);
+    if (prog === undefined || !['f32', 'f16'].includes(p.graph.typeOf(n.outputs[0]!).dtype))
+      return undefined;
+    const access = accessOf(n, p.graph);
+    if (access === undefined) return undefined;
+    const rowIn = n.inputs.findIndex((_, i) => access[i] === 'row');
+    const rowLen =
+      rowIn < 0
+        ? undefined
+        : numel(
+            (p.graph.typeOf(n.inputs[rowIn]!).shape as number[]).filter(
+              (_, i, s) => i >= s.findIndex((d) => d !== 1),
+            ),
+          );
+    const name = `map_${p.id}`;
+    emitMap(p, name, prog, access);
+    return { name, access, rowLen } satisfies Prepared;
+  },
+  bind(_a, ctx, prepared) {
+    if (prepared === undefined) return undefined;
+    const { name, access, rowLen } = prepared as Prepared;
+    const n = numel(ctx.outShapes[0]!);
+    const len = rowLen ?? CHUNK;
+    const rows = Math.ceil(n / Math.max(1, len));
+    const perTask = Math.max(1, Math.ceil(rows / (8 * ctx.threads)), Math.ceil(16384 / len));
+    const fn = ctx.fn(name);
+    const args = ctx.alloc(4 * (5 + access.length));
+    return (r) => {
+      if (n === 0) return;
+      const w = args >> 2;
+      r.i32[w] = perTask;
+      r.i32[w + 1] = rows;
+      r.i32[w + 2] = len;
+      r.i32[w + 3] = n;
+      r.i32[w + 4] = r.outs[0]!;
+      access.forEach((_, i) => (r.i32[w + 5 + i] = r.ins[i]!));
+      r.parallel(fn, Math.ceil(rows / perTask), args);
+    };
+  },
+};

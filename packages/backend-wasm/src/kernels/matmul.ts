@@ -1,0 +1,138 @@
+import { broadcastStrides, numel } from '@glimpse/ir';
+import { walk } from '@glimpse/kernels-cpu';
+import { GEMM_ARGS, gemmTasks, NR, PACK_ARGS } from './gemm.js';
+import type { WasmCtx, WasmKernel, WasmRun } from './types.js';
+
+const panelsOf = (N: number) => Math.ceil(N / NR);
+
+/** Write a GEMM's argument block and run its tasks. */
+function runGemm(
+  r: WasmRun,
+  ctx: WasmCtx,
+  args: number,
+  g: {
+    M: number;
+    N: number;
+    K: number;
+    a: number;
+    sam: number;
+    sak: number;
+    b: number;
+    c: number;
+    ldc: number;
+    bias: number;
+  },
+): void {
+  const w = args >> 2;
+  const A = GEMM_ARGS;
+  r.i32[w + A.M] = g.M;
+  r.i32[w + A.N] = g.N;
+  r.i32[w + A.K] = g.K;
+  r.i32[w + A.a] = g.a;
+  r.i32[w + A.sam] = g.sam;
+  r.i32[w + A.sak] = g.sak;
+  r.i32[w + A.b] = g.b;
+  r.i32[w + A.c] = g.c;
+  r.i32[w + A.ldc] = g.ldc;
+  r.i32[w + A.bias] = g.bias;
+  r.parallel(ctx.fn('gemm_task'), gemmTasks(g.M, g.N), args);
+}
+
+/** Pack B(k, n) at src + k·sbk + n·sbn (bytes) into panels at dst, over the threads. */
+function runPack(
+  r: WasmRun,
+  ctx: WasmCtx,
+  args: number,
+  p: { K: number; N: number; src: number; sbk: number; sbn: number; dst: number },
+): void {
+  const w = args >> 2;
+  const P = PACK_ARGS;
+  r.i32[w + P.K] = p.K;
+  r.i32[w + P.N] = p.N;
+  r.i32[w + P.src] = p.src;
+  r.i32[w + P.sbk] = p.sbk;
+  r.i32[w + P.sbn] = p.sbn;
+  r.i32[w + P.dst] = p.dst;
+  r.parallel(ctx.fn('pack_task'), panelsOf(p.N), args);
+}
+
+/**
+ * linear: x·Wᵀ + b. A weight held by the executable (a param or constant) is packed once,
+ * at compile time, into the fixed region; a computed one is packed on every run.
+ */
+export const linear: WasmKernel<'linear'> = {
+  prepare(_a, node, p) {
+    const w = p.fixedOffset(node.inputs[1]!);
+    const t = p.graph.typeOf(node.inputs[1]!);
+    if (w === undefined || t.dtype !== 'f32') return undefined;
+    const [N, K] = t.shape as [number, number];
+    return p.pack(panelsOf(N) * K * NR * 4, (f32, at) => {
+      const src = w >> 2;
+      let o = at >> 2;
+      for (let p0 = 0; p0 < N; p0 += NR)
+        for (let k = 0; k < K; k++)
+          for (let j = 0; j < NR; j++, o++) f32[o] = p0 + j < N ? f32[src + (p0 + j) * K + k]! : 0;
+    });
+  },
+  bind(_a, ctx, packed) {
+    if (ctx.inTypes[0] !== 'f32' && ctx.inTypes[0] !== 'f16') return undefined;
+    const [N, K] = ctx.inShapes[1] as [number, number];
+    const M = K === 0 ? numel(ctx.outShapes[0]!) / (N || 1) : numel(ctx.inShapes[0]!) / K;
+    const args = ctx.alloc(64);
+    const dst = packed === undefined ? ctx.alloc(panelsOf(N) * K * NR * 4) : (packed as number);
+    const hasBias = ctx.inShapes.length > 2;
+    return (r) => {
+      if (packed === undefined)
+        runPack(r, ctx, args, { K, N, src: r.ins[1]!, sbk: 4, sbn: 4 * K, dst });
+      runGemm(r, ctx, args, {
+        M,
+        N,
+        K,
+        a: r.ins[0]!,
+        sam: 4 * K,
+        sak: 4,
+        b: dst,
+        c: r.outs[0]!,
+        ldc: 4 * N,
+        bias: hasBias ? r.ins[2]! : 0,
+      });
+    };
+  },
+};
+
+/** bmm over broadcast batch dims, either side read transposed: B packed per batch. */
+export const bmm: WasmKernel<'bmm'> = {
+  bind(at, ctx) {
+    const [sa, sb] = ctx.inShapes as [number[], number[]];
+    const out = ctx.outShapes[0]!;
+    const [M, N] = [out[out.length - 2]!, out[out.length - 1]!];
+    const K = at.transpose_a ? sa[sa.length - 2]! : sa[sa.length - 1]!;
+    const [ar, ac] = [sa[sa.length - 2]!, sa[sa.length - 1]!];
+    const [br, bc] = [sb[sb.length - 2]!, sb[sb.length - 1]!];
+    const batch = out.slice(0, -2);
+    const strides = [
+      broadcastStrides(sa.slice(0, -2), batch).map((s) => s * ar * ac * 4),
+      broadcastStrides(sb.slice(0, -2), batch).map((s) => s * br * bc * 4),
+    ];
+    const [sam, sak] = at.transpose_a ? [4, 4 * ac] : [4 * ac, 4];
+    const [sbk, sbn] = at.transpose_b ? [4, 4 * bc] : [4 * bc, 4];
+    const args = ctx.alloc(64);
+    const dst = ctx.alloc(panelsOf(N) * K * NR * 4);
+    return (r) =>
+      walk(batch, strides, (i, [oa, ob]) => {
+        runPack(r, ctx, args, { K, N, src: r.ins[1]! + ob!, sbk, sbn, dst });
+        runGemm(r, ctx, args, {
+          M,
+          N,
+          K,
+          a: r.ins[0]! + oa!,
+          sam,
+          sak,
+          b: dst,
+          c: r.outs[0]! + i * M * N * 4,
+          ldc: 4 * N,
+          bias: 0,
+        });
+      });
+  },
+};

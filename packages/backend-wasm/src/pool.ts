@@ -1,0 +1,118 @@
+import { RuntimeError } from '@glimpse/ir';
+
+/**
+ * Control words at `ctrlOffset` of the shared memory (worker.mjs reads the same):
+ * gen (job generation, workers wait on it), fn (export index), n (tasks), args (argument
+ * block), next (the next unclaimed task), done (workers finished), stop, error (a trap).
+ */
+const CTRL = { gen: 0, fn: 1, n: 2, args: 3, next: 4, done: 5, stop: 6, error: 7 } as const;
+export const CTRL_BYTES = 64;
+
+/** What a task function is: (task index, argument block offset, thread index) → void. */
+export type TaskFn = (task: number, args: number, thread: number) => void;
+
+interface WorkerLike {
+  terminate(): unknown;
+  unref?(): void;
+}
+
+/**
+ * The threads of one executable over one shared WebAssembly.Memory: the main thread and
+ * `threads − 1` workers claim the tasks of a job from a shared counter (dynamic
+ * scheduling: uneven tasks, such as causal attention's, balance themselves). Workers are
+ * unref'd: a process whose work is done exits without `release()`.
+ */
+export class Pool {
+  private workers: WorkerLike[] = [];
+  private started: Promise<void> | undefined;
+  private readonly ctrl: Int32Array;
+
+  constructor(
+    readonly threads: number,
+    private readonly memory: WebAssembly.Memory,
+    private readonly module: WebAssembly.Module,
+    private readonly names: readonly string[],
+    private readonly fns: readonly TaskFn[],
+    private readonly ctrlOffset: number,
+  ) {
+    this.ctrl = new Int32Array(memory.buffer, ctrlOffset, CTRL_BYTES / 4);
+  }
+
+  /** Start the workers (once). */
+  start(): Promise<void> {
+    this.started ??= this.spawn();
+    return this.started;
+  }
+
+  private async spawn(): Promise<void> {
+    if (this.threads <= 1) return;
+    const url = new URL('../worker.mjs', import.meta.url);
+    const data = {
+      module: this.module,
+      memory: this.memory,
+      names: this.names,
+      ctrlOffset: this.ctrlOffset,
+    };
+    if (typeof process !== 'undefined' && process.versions?.node) {
+      const { Worker } = await import('node:worker_threads');
+      for (let i = 1; i < this.threads; i++) {
+        const w = new Worker(url, { workerData: { ...data, thread: i } });
+        w.unref();
+        this.workers.push(w);
+      }
+    } else {
+      for (let i = 1; i < this.threads; i++) {
+        const w = new Worker(url, { type: 'module' });
+        w.postMessage({ ...data, thread: i });
+        this.workers.push(w);
+      }
+    }
+  }
+
+  /** Run tasks 0..n−1 of export `fn` with argument block `args`, on every thread. */
+  run(fn: number, n: number, args: number): void {
+    const f = this.fns[fn]!;
+    const helpers = this.workers.length;
+    if (helpers === 0 || n <= 1) {
+      for (let t = 0; t < n; t++) f(t, args, 0);
+      return;
+    }
+    const c = this.ctrl;
+    Atomics.store(c, CTRL.fn, fn);
+    Atomics.store(c, CTRL.n, n);
+    Atomics.store(c, CTRL.args, args);
+    Atomics.store(c, CTRL.next, 0);
+    Atomics.store(c, CTRL.done, 0);
+    Atomics.store(c, CTRL.error, 0);
+    Atomics.add(c, CTRL.gen, 1);
+    Atomics.notify(c, CTRL.gen);
+    let trap: unknown;
+    try {
+      for (let t = Atomics.add(c, CTRL.next, 1); t < n; t = Atomics.add(c, CTRL.next, 1))
+        f(t, args, 0);
+    } catch (e) {
+      trap = e;
+      Atomics.store(c, CTRL.next, n); // the others stop claiming
+    }
+    // Wait for the workers (Atomics.wait is allowed on Node's main thread; a browser's
+    // main thread may not block, so it spins).
+    const canWait = typeof process !== 'undefined' && !!process.versions?.node;
+    for (let d = Atomics.load(c, CTRL.done); d < helpers; d = Atomics.load(c, CTRL.done))
+      if (canWait) Atomics.wait(c, CTRL.done, d, 1000);
+    if (trap !== undefined) throw trap;
+    if (Atomics.load(c, CTRL.error) !== 0)
+      throw new RuntimeError('a WebAssembly kernel trapped in a worker thread');
+  }
+
+  /** Stop and terminate the workers. */
+  async close(): Promise<void> {
+    if (this.started) await this.started;
+    Atomics.store(this.ctrl, CTRL.stop, 1);
+    Atomics.add(this.ctrl, CTRL.gen, 1);
+    Atomics.notify(this.ctrl, CTRL.gen);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers = [];
+    this.started = undefined;
+    Atomics.store(this.ctrl, CTRL.stop, 0);
+  }
+}
