@@ -494,8 +494,9 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
 export const attentionTiles = fc
   .record({
     T: fc.constantFrom(1, 31, 32, 33, 70),
-    S: fc.constantFrom(1, 63, 64, 65, 130),
+    S: fc.constantFrom(1, 63, 64, 65, 130, 257),
     dh: fc.constantFrom(1, 5, 16),
+    dv: fc.constantFrom(3, 8, 9),
     causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
     mask: fc.constantFrom('none', 'bool', 'additive'),
     s: seed,
@@ -505,7 +506,7 @@ export const attentionTiles = fc
     const ins: { name: string; dtype: DType; shape: number[] }[] = [
       { name: 'q', dtype: 'f32', shape: [2, c.T, c.dh] },
       { name: 'k', dtype: 'f32', shape: [1, c.S, c.dh] },
-      { name: 'v', dtype: 'f32', shape: [1, c.S, 3] },
+      { name: 'v', dtype: 'f32', shape: [1, c.S, c.dv] },
     ];
     if (c.mask !== 'none')
       ins.push({ name: 'mask', dtype: c.mask === 'bool' ? 'bool' : 'f32', shape: [c.T, c.S] });

@@ -4,10 +4,12 @@
 // they hold), until told to stop. A trap is recorded, never left to hang the main thread.
 const CTRL = { gen: 0, fn: 1, n: 2, args: 3, next: 4, done: 5, stop: 6, error: 7 };
 
-function serve({ module, memory, names, ctrlOffset, thread }) {
+function serve({ module, memory, names, ctrlOffset, thread }, ready) {
   const inst = new WebAssembly.Instance(module, { env: { memory } });
   const fns = names.map((n) => inst.exports[n]);
   const ctrl = new Int32Array(memory.buffer, ctrlOffset, 16);
+  // The main thread waits for this before it posts the first job: it may then block.
+  ready();
   let gen = 0;
   for (;;) {
     Atomics.wait(ctrl, CTRL.gen, gen);
@@ -28,8 +30,8 @@ function serve({ module, memory, names, ctrlOffset, thread }) {
 }
 
 if (typeof process !== 'undefined' && process.versions?.node) {
-  const { workerData } = await import('node:worker_threads');
-  serve(workerData);
+  const { workerData, parentPort } = await import('node:worker_threads');
+  serve(workerData, () => parentPort.postMessage('ready'));
 } else {
-  self.onmessage = (e) => serve(e.data);
+  self.onmessage = (e) => serve(e.data, () => self.postMessage('ready'));
 }

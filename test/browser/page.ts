@@ -1,8 +1,8 @@
 /**
- * The browser page of the WGSL browser check: compiles the seed's self-attention with the
- * wgsl backend on the page's navigator.gpu and shows the output. Bundled from source by
- * esbuild (test/wgsl/browser.wgsl.test.ts); the inputs follow `pageInputs`, which the Node
- * side uses too.
+ * The browser page of the browser checks: compiles the seed's self-attention with the
+ * backend the query names (?backend=wgsl on the page's navigator.gpu, ?backend=wasm&threads=2
+ * on Web Workers) and shows the output. Bundled from source by esbuild
+ * (test/browser/serve.ts); the inputs follow `pageInputs`, which the Node side uses too.
  */
 import { compile, models } from 'glimpse';
 import { pageInputs, PAGE_MODEL } from './inputs.js';
@@ -10,14 +10,28 @@ import { pageInputs, PAGE_MODEL } from './inputs.js';
 async function main() {
   const out = document.getElementById('out')!;
   try {
-    const exe = await compile(models.selfAttention(PAGE_MODEL), { backend: 'wgsl', level: 2 });
+    const q = new URLSearchParams(location.search);
+    const backend = q.get('backend') ?? 'wgsl';
+    const threads = q.has('threads') ? Number(q.get('threads')) : undefined;
+    const exe = await compile(models.selfAttention(PAGE_MODEL), {
+      backend,
+      level: 2,
+      ...(threads === undefined ? {} : { threads }),
+    });
     const { y } = await exe.run(pageInputs());
+    const pool = exe as { threads?: number; workers?: number };
     const data = Array.from(y!.data as Float32Array);
     out.textContent = `y: f32[${y!.shape.join(',')}] ${data
       .slice(0, 4)
       .map((v) => v.toFixed(5))
       .join(' ')}`;
-    (window as unknown as { glimpseResult: unknown }).glimpseResult = { shape: y!.shape, data };
+    (window as unknown as { glimpseResult: unknown }).glimpseResult = {
+      shape: y!.shape,
+      data,
+      threads: pool.threads,
+      workers: pool.workers,
+      isolated: crossOriginIsolated,
+    };
   } catch (e) {
     out.textContent = `error: ${(e as Error).message}`;
     (window as unknown as { glimpseResult: unknown }).glimpseResult = {

@@ -30,7 +30,7 @@ describe('ONNX exports with symbolic dims', () => {
         expect(o2.nodes.filter((n) => n.op === 'softmax')).toHaveLength(0);
       });
       for (const set of ['test_data_set_0', 'test_data_set_1'])
-        for (const backend of ['js', 'wgsl'])
+        for (const backend of ['js', 'wasm', 'wgsl'])
           itOn(backend)(
             `${set} (${set.endsWith('0') ? 'B=2, T=5' : 'B=1, T=7'}): ${backend} at -O0 and -O2 ≡ PyTorch`,
             async () => {

@@ -2,7 +2,7 @@
  * ONNX import against test data made outside the project: ONNX's own backend node tests
  * (reference outputs from ONNX's float64 reference implementation) and PyTorch exports
  * (PyTorch's outputs). Every folder runs through `glimpse run MODEL.onnx --inputs DIR
- * --check DIR` (input_N.pb / output_N.pb) on the JS and WGSL backends at -O0 and -O2 and
+ * --check DIR` (input_N.pb / output_N.pb) on the JS, wasm and WGSL backends at -O0 and -O2 and
  * equals the stored outputs within docs/design.md's default tolerances (rtol 1e-3, atol 1e-5:
  * f32 against another implementation).
  */
@@ -22,7 +22,7 @@ describe('ONNX test data: glimpse run --inputs/--check', () => {
     expect(EXPANDED.length).toBe(17);
   });
   for (const folder of FOLDERS)
-    for (const backend of ['js', 'wgsl'])
+    for (const backend of ['js', 'wasm', 'wgsl'])
       itOn(backend)(`${folder}: ${backend} at -O0 and -O2 ≡ stored outputs`, async () => {
         const d = `${TESTDATA}/${folder}`;
         await expectRunsChecked(`${d}/model.onnx`, `${d}/test_data_set_0`, [backend], folder);

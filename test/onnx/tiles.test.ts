@@ -29,7 +29,7 @@ describe('PyTorch attention across tiles, masks with fully masked rows', () => {
         expect(o2.nodes.filter((n) => n.op === 'softmax')).toHaveLength(0);
       });
       for (const T of [1, 33, 65, 130])
-        for (const backend of ['js', 'wgsl'])
+        for (const backend of ['js', 'wasm', 'wgsl'])
           itOn(backend)(`T=${T}: ${backend} at -O0, -O1 and -O2 ≡ PyTorch`, async () => {
             await expectRunsChecked(
               model,

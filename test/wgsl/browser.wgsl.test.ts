@@ -4,51 +4,21 @@
  * self-attention with the wgsl backend from a browser bundle of `glimpse`; the page shows
  * the same result as WGSL in Node and the JS backend.
  */
-import { createServer, type Server } from 'node:http';
-import { mkdirSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compile, interpret, models } from 'glimpse';
 import { launchChromium } from '../chromium.js';
-import { ROOT } from '../cli.js';
 import { asRef, assertClose } from '../helpers.js';
 import { pageInputs, PAGE_MODEL, PAGE_SHAPE } from '../browser/inputs.js';
+import { servePage } from '../browser/serve.js';
+import type { PageResult } from '../browser/serve.js';
 import { describeGpu } from './gpu.js';
 
-const OUT = `${ROOT}test-output/browser`;
-let server: Server | undefined;
-let url = '';
+let server: { url: string; close: () => void } | undefined;
+const url = () => server!.url;
 
 describeGpu('WGSL in a browser', () => {
   beforeAll(async () => {
-    const esbuild = await import('esbuild');
-    mkdirSync(OUT, { recursive: true });
-    await esbuild.build({
-      entryPoints: [`${ROOT}test/browser/page.ts`],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'chrome120',
-      conditions: ['@glimpse/source'],
-      // Node-only branches of the device module; never reached in a browser.
-      external: ['webgpu', 'node:*'],
-      outfile: `${OUT}/page.js`,
-      logLevel: 'error',
-    });
-    const files: Record<string, [string, string]> = {
-      '/': [
-        'text/html',
-        '<!doctype html><meta charset="utf-8"><pre id="out">…</pre><script type="module" src="/page.js"></script>',
-      ],
-      '/page.js': ['text/javascript', readFileSync(`${OUT}/page.js`, 'utf8')],
-    };
-    server = createServer((req, res) => {
-      const f = files[req.url ?? ''];
-      res.writeHead(f ? 200 : 404, { 'content-type': f?.[0] ?? 'text/plain' });
-      res.end(f?.[1] ?? 'not found');
-    });
-    await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    server = await servePage();
   });
   afterAll(() => server?.close());
 
@@ -61,7 +31,7 @@ describeGpu('WGSL in a browser', () => {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(url);
+      await page.goto(`${url()}?backend=wgsl`);
       await page.waitForFunction(
         () => (window as unknown as { glimpseResult?: unknown }).glimpseResult !== undefined,
         undefined,
@@ -69,11 +39,7 @@ describeGpu('WGSL in a browser', () => {
       );
       const result = (await page.evaluate(
         () => (window as unknown as { glimpseResult: unknown }).glimpseResult,
-      )) as {
-        shape?: number[];
-        data?: number[];
-        error?: string;
-      };
+      )) as PageResult;
       expect(errors).toEqual([]);
       expect(result.error).toBeUndefined();
       expect(result.shape).toEqual(PAGE_SHAPE);
@@ -87,7 +53,7 @@ describeGpu('WGSL in a browser', () => {
         data: Float32Array.from(result.data!),
       };
       const nodeWgsl = (await (await compile(g, { backend: 'wgsl', level: 2 })).run(x)).y!;
-      const js = (await (await compile(g, { level: 2 })).run(x)).y!;
+      const js = (await (await compile(g, { backend: 'js', level: 2 })).run(x)).y!;
       const ref = interpret(g, x).y!;
       assertClose(browserY, ref, undefined, 'browser wgsl vs reference', 10);
       assertClose(browserY, asRef(nodeWgsl), undefined, 'browser vs node wgsl', 10);

@@ -1,38 +1,8 @@
 /**
- * Every built-in model on WGSL, at -O0 and -O2, equals PyTorch (the committed fixtures,
- * through `glimpse run --backend wgsl --check`, docs/design.md's default tolerances) and the JS
- * backend (both runs' outputs written with --outputs and compared within F32_TOL).
+ * Every built-in model on WGSL, at -O0 and -O2, equals PyTorch and the JS backend
+ * (test/f32-models.ts).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { expect, it } from 'vitest';
-import { readNpy } from '@glimpse/ir';
-import { FIXTURE_MODELS, runFixture } from '../cli.js';
-import { assertClose } from '../helpers.js';
+import { defineModelSuite } from '../f32-models.js';
 import { describeGpu } from './gpu.js';
 
-describeGpu('built-in models on WGSL ≡ PyTorch and ≡ the JS backend', () => {
-  for (const name of Object.keys(FIXTURE_MODELS))
-    for (const level of ['0', '2']) {
-      it(`${name} at -O${level}`, async () => {
-        const out = mkdtempSync(join(tmpdir(), 'glimpse-wgsl-'));
-        const run = (backend: string) =>
-          runFixture(name, '--backend', backend, '--level', level, '--outputs', join(out, backend));
-        const w = await run('wgsl');
-        expect(w.err).toBe('');
-        expect(w.out).toMatch(/^y: max abs err .*, ok$/m);
-        expect(w.code).toBe(0);
-        expect((await run('js')).code).toBe(0);
-        const read = (b: string) => readNpy(readFileSync(join(out, b, 'y.npy')));
-        const [js, wgsl] = [read('js'), read('wgsl')];
-        assertClose(
-          { dtype: 'f32', shape: wgsl.shape, data: wgsl.data as Float32Array },
-          { dtype: 'f32', shape: js.shape, data: Float64Array.from(js.data as Float32Array) },
-          undefined,
-          'wgsl vs js',
-          10,
-        );
-      });
-    }
-});
+defineModelSuite('wgsl', describeGpu);

@@ -6,70 +6,14 @@
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import type { Graph, Tensor } from '@glimpse/ir';
-import { buildGraph, OP_NAMES } from '@glimpse/ir';
+import type { Tensor } from '@glimpse/ir';
+import { buildGraph } from '@glimpse/ir';
 import { compileWgsl } from '@glimpse/backend-wgsl';
-import { expectAttentionContract } from '../attention-naive.js';
+import { defineOpSuite } from '../f32-ops.js';
 import { tensor } from '../helpers.js';
-import { attentionTiles, CASES } from '../op-cases.js';
-import { boundedForF32Sums, checkWgsl, describeGpu, programInF32 } from './gpu.js';
+import { checkWgsl, describeGpu } from './gpu.js';
 
-/**
- * Ops whose f32 intermediates on WGSL can leave f32's range where the float64 reference
- * stays in it (see boundedForF32Sums): sums, and fused programs; division too, which the
- * WGSL spec makes accurate only for divisors up to 2^126.
- */
-const F32_SUMS = new Set([
-  'linear',
-  'bmm',
-  'reduce_sum',
-  'reduce_mean',
-  'layer_norm',
-  'softmax',
-  'elementwise',
-  'div',
-]);
-
-/** Run a graph on WGSL: its output y. */
-const wgsl = (x: Record<string, Tensor>) => async (g: Graph) =>
-  (await (await compileWgsl(g)).run(x)).y!;
-
-describeGpu('every op: WGSL backend ≡ reference', () => {
-  it('has a property test for every op of the vocabulary', () => {
-    expect(Object.keys(CASES).sort()).toEqual([...OP_NAMES].sort());
-  });
-  for (const op of OP_NAMES) {
-    it(op, async () => {
-      await fc.assert(
-        fc.asyncProperty(CASES[op], async (c) => {
-          // Attention row by row under the precision contract, against the unfused graph on
-          // WGSL (test/attention-naive.ts); every other op within F32_TOL of the reference.
-          if (op === 'attention') {
-            const x = boundedForF32Sums(c.inputs);
-            await expectAttentionContract('wgsl attention', c.graph, x, wgsl(x));
-          } else {
-            const x = F32_SUMS.has(op) ? boundedForF32Sums(c.inputs) : c.inputs;
-            await checkWgsl(c.graph, x, {
-              scale: c.scale ?? 1,
-              // A fused program computes in f32: its plain f32 computation is accepted too.
-              ...(op === 'elementwise' ? { alternatives: [programInF32(c.graph, x)] } : {}),
-            });
-          }
-        }),
-        { numRuns: op === 'attention' ? 150 : 100 },
-      );
-    });
-  }
-  it('attention across the WGSL kernel tiles (64 query rows, key tiles) and the decode path', async () => {
-    await fc.assert(
-      fc.asyncProperty(attentionTiles, (c) => {
-        const x = boundedForF32Sums(c.inputs);
-        return expectAttentionContract('wgsl attention', c.graph, x, wgsl(x));
-      }),
-      { numRuns: 60 },
-    );
-  });
-});
+defineOpSuite('wgsl', compileWgsl, describeGpu);
 
 describeGpu('gelu far below zero', () => {
   // x·Φ(x) is a tiny negative number there; 1 + erf(x/√2) in f32 cancels to 0 or below, so

@@ -240,6 +240,11 @@ export class WasmExecutable implements Executable {
     };
   }
 
+  /** Worker threads this executable runs now (0 before the first run and after release). */
+  get workers(): number {
+    return this.pool?.workerCount ?? 0;
+  }
+
   /** Stop the worker threads and forget the bindings; a later run starts them again. */
   async release(): Promise<void> {
     this.instances.clear();

@@ -8,6 +8,26 @@ import { RuntimeError } from '@glimpse/ir';
 const CTRL = { gen: 0, fn: 1, n: 2, args: 3, next: 4, done: 5, stop: 6, error: 7 } as const;
 export const CTRL_BYTES = 64;
 
+/**
+ * The parent's Node flags for a worker (engine flags such as relaxed SIMD carry over),
+ * less those about the parent's own entry point (--input-type, -e/-p and their script),
+ * which a worker started from a file refuses.
+ */
+function workerArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--input-type')) continue;
+    if (['-e', '--eval', '-p', '--print'].includes(a)) {
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
 /** What a task function is: (task index, argument block offset, thread index) → void. */
 export type TaskFn = (task: number, args: number, thread: number) => void;
 
@@ -38,6 +58,11 @@ export class Pool {
     this.ctrl = new Int32Array(memory.buffer, ctrlOffset, CTRL_BYTES / 4);
   }
 
+  /** Worker threads running now (the main thread is the other one). */
+  get workerCount(): number {
+    return this.workers.length;
+  }
+
   /** Start the workers (once). */
   start(): Promise<void> {
     this.started ??= this.spawn();
@@ -53,20 +78,41 @@ export class Pool {
       names: this.names,
       ctrlOffset: this.ctrlOffset,
     };
+    // Each worker says when it is ready: the main thread may block in a job afterwards,
+    // and a worker still starting could need it (its event loop) to start.
+    const ready: Promise<void>[] = [];
     if (typeof process !== 'undefined' && process.versions?.node) {
       const { Worker } = await import('node:worker_threads');
       for (let i = 1; i < this.threads; i++) {
-        const w = new Worker(url, { workerData: { ...data, thread: i } });
-        w.unref();
+        const w = new Worker(url, { workerData: { ...data, thread: i }, execArgv: workerArgv() });
+        ready.push(
+          new Promise((resolve, reject) => {
+            w.once('message', () => resolve());
+            w.once('error', reject);
+          }),
+        );
         this.workers.push(w);
       }
     } else {
       for (let i = 1; i < this.threads; i++) {
         const w = new Worker(url, { type: 'module' });
+        ready.push(
+          new Promise((resolve, reject) => {
+            w.addEventListener('message', () => resolve(), { once: true });
+            w.addEventListener(
+              'error',
+              (e) => reject(new RuntimeError(`a worker failed: ${e.message}`)),
+              { once: true },
+            );
+          }),
+        );
         w.postMessage({ ...data, thread: i });
         this.workers.push(w);
       }
     }
+    await Promise.all(ready);
+    // Unref'd only now: while they start, a pending start must keep the process alive.
+    for (const w of this.workers) w.unref?.();
   }
 
   /** Run tasks 0..n−1 of export `fn` with argument block `args`, on every thread. */

@@ -1,0 +1,81 @@
+import fc from 'fast-check';
+import { describe, it } from 'vitest';
+import type { Graph, Tensor } from '@glimpse/ir';
+import { interpret, parseGraph } from '@glimpse/ir';
+import { optimize } from '@glimpse/optimizer';
+import type { CompileFn } from './f32-backend.js';
+import { randomGraph } from './graph-gen.js';
+import {
+  allSpecials,
+  ATTENTION_SPECIALS,
+  expectSpecialEqual,
+  PIPELINES,
+  SPECIAL_GRAPHS,
+  specialInputs,
+} from './special.js';
+
+async function check(
+  label: string,
+  compile: CompileFn,
+  graph: Graph,
+  x: Record<string, Tensor>,
+  shapes: Record<string, number>,
+  pipelines: typeof PIPELINES,
+) {
+  const ref = interpret(graph, x, { shapes });
+  const naive = await (await compile(graph)).run(x, { shapes });
+  for (const p of pipelines) {
+    const opt = optimize(graph, p.opts);
+    const got = await (await compile(opt)).run(x, { shapes });
+    for (const o of graph.outputs)
+      expectSpecialEqual(`${label} ${p.name} %${o}`, got[o]!, naive[o]!, ref[o]!);
+  }
+}
+
+const LEVELS = PIPELINES.filter((p) => !p.name.startsWith('--passes'));
+
+/**
+ * The special-value differential tests on an f32 backend: every level, and for the
+ * hand-written graphs every pass alone, ≡ the graph as written on the same backend.
+ */
+export function defineSpecialSuite(
+  label: string,
+  compile: CompileFn,
+  describeFn: typeof describe | typeof describe.skip = describe,
+) {
+  describeFn(`special values on ${label}: every level and pass ≡ the graph as written`, () => {
+    for (const [what, text] of Object.entries(SPECIAL_GRAPHS))
+      it(what, async () => {
+        const graph = parseGraph(text);
+        await check(label, compile, graph, allSpecials(graph), {}, PIPELINES);
+      });
+
+    for (const [what, c] of Object.entries(ATTENTION_SPECIALS))
+      it(what, async () => {
+        await check(label, compile, parseGraph(c.text), c.inputs(), {}, LEVELS);
+      });
+
+    it('random graphs with special constants, factors and inputs, at every level', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+            nodes: fc.integer({ min: 1, max: 8 }),
+          }),
+          async ({ seed, nodes }) => {
+            const { graph, binding } = randomGraph({ seed, nodes, special: true });
+            await check(
+              label,
+              compile,
+              graph,
+              specialInputs(graph, binding, seed),
+              binding,
+              LEVELS,
+            );
+          },
+        ),
+        { numRuns: 40 },
+      );
+    });
+  });
+}
