@@ -75,6 +75,7 @@ const s = [...times].sort((a, b) => a - b);
 done({
   status: 'ok',
   err,
+  ...(built.flops ? { flops: built.flops } : {}),
   prepareMs,
   times,
   median: s[Math.floor((s.length - 1) / 2)],

@@ -24,6 +24,10 @@ function forward(w, built, o, { x, p }) {
   };
   if (w.kind === 'core')
     return attend(x.q, x.k, x.v, d.dh, built.causal ? o.causalMask(d.T) : undefined);
+  if (w.kind === 'gemm') {
+    const h = o.reshape(x.x, [d.M, d.K]);
+    return o.reshape(o.add(o.matmul(h, p.w, true), p.b), [1, d.M, d.N]);
+  }
   const { T, dim } = d;
   if (w.kind === 'self-attention') {
     const h = o.reshape(x.x, [T, dim]);

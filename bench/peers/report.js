@@ -42,6 +42,7 @@ function versus(g, p) {
 }
 
 const WORKLOAD_DOCS = {
+  gemm: 'linear layer x·Wᵀ + b, M=512, K=768, N=768 (one transformer projection; GFLOP/s = 2MKN / time)',
   'attention-512': 'attention core, B=1, H=8, T=512, dh=64 (QKᵀ, softmax, ·V)',
   'attention-4k': 'attention core, B=1, H=8, T=4096, dh=64',
   'self-attention': 'the seed SelfAttention, dim=512, T=512 (Q/K/V linears + attention)',
@@ -53,6 +54,8 @@ const WORKLOAD_DOCS = {
 const order = Object.keys(WORKLOAD_DOCS);
 /** Column names of the summary tables. */
 const SHORT = {
+  'glimpse-wasm-O2-1t': 'glimpse wasm 1t',
+  'glimpse-wasm-O2-2t': 'glimpse wasm 2t',
   'glimpse-js-O2': 'glimpse js -O2',
   'glimpse-wgsl-O2': 'glimpse wgsl -O2',
   'tfjs-cpu': 'tfjs cpu',
@@ -68,7 +71,9 @@ const SHORT = {
   'ort-webgpu-mha': 'ORT web webgpu MHA',
   'jax-wasm': 'jax-js wasm',
 };
+/** One-thread CPU systems (glimpse's JS backend among them) and two-thread ones. */
 const CPU_PEERS = [
+  'glimpse-js-O2',
   'tfjs-cpu',
   'tfjs-wasm',
   'ort-node-1t',
@@ -76,6 +81,11 @@ const CPU_PEERS = [
   'ort-wasm-1t',
   'jax-wasm',
 ];
+const CPU_PEERS_2T = ['ort-node-2t', 'ort-node-2t-mha', 'ort-wasm-2t'];
+/** glimpse's CPU systems: the wasm backend on 1 and 2 threads. */
+const W1 = 'glimpse-wasm-O2-1t';
+const W2 = 'glimpse-wasm-O2-2t';
+const gflops = (c) => (ok(c) && c.flops ? (c.flops / c.median / 1e6).toFixed(1) : '');
 const GPU_PEERS = ['tfjs-webgpu', 'ort-webgpu', 'ort-webgpu-mha'];
 
 /** The fastest correct peer among `ids` for a case, or undefined. */
@@ -91,21 +101,23 @@ function workloadTable(w) {
   const sizes = [...new Set(rows.map((c) => c.size))];
   const lines = [];
   for (const size of sizes) {
-    const g = find(w, 'glimpse-js-O2', size);
+    const g1 = find(w, W1, size);
+    const g2 = find(w, W2, size);
     const gw = find(w, 'glimpse-wgsl-O2', size);
+    const withFlops = rows.some((c) => c.flops);
     if (sizes.length > 1) lines.push(`\n**${size}**\n`);
     lines.push(
-      '| system | median (min–max) | runs | peak RSS | glimpse js -O2 is | glimpse wgsl -O2 is |',
+      `| system | median (min–max) | runs | peak RSS |${withFlops ? ' GFLOP/s |' : ''} glimpse wasm 1t is | glimpse wasm 2t is | glimpse wgsl -O2 is |`,
     );
-    lines.push('|---|---|---|---|---|---|');
+    lines.push(`|---|---|---|---|${withFlops ? '---|' : ''}---|---|---|`);
     for (const c of rows.filter((r) => r.size === size)) {
       if (!ok(c)) {
-        lines.push(`| ${c.label} | ${statusText(c)} | | | | |`);
+        lines.push(`| ${c.label} | ${statusText(c)} | | |${withFlops ? ' |' : ''} | | |`);
         continue;
       }
       const vs = (x) => (ok(x) && x.system !== c.system ? versus(x.median, c.median) : '');
       lines.push(
-        `| ${c.label} | ${ms(c.median)} (${ms(c.min)}–${ms(c.max)}) | ${c.times.length} | ${mb(c)} | ${c.gpu ? '' : vs(g)} | ${c.gpu ? vs(gw) : ''} |`,
+        `| ${c.label} | ${ms(c.median)} (${ms(c.min)}–${ms(c.max)}) | ${c.times.length} | ${mb(c)} |${withFlops ? ` ${gflops(c)} |` : ''} ${c.gpu ? '' : vs(g1)} | ${c.gpu ? '' : vs(g2)} | ${c.gpu ? vs(gw) : ''} |`,
       );
     }
   }
@@ -145,10 +157,44 @@ function unfusedAt32k(list) {
 
 function goals() {
   const out = [];
-  const g512 = find('attention-512', 'glimpse-js-O2');
-  const tw = find('attention-512', 'tfjs-wasm');
   const goal = (met, text) =>
     out.push(`- ${met === undefined ? '–' : met ? '**met**' : '**not met**'}: ${text}`);
+  const t = (c) => (ok(c) ? ms(c.median) : c ? statusText(c) : 'not run');
+  // Issue #15: the wasm backend.
+  const a1 = find('attention-512', W1);
+  const a2 = find('attention-512', W2);
+  if (a1 && a2)
+    goal(
+      ok(a1) && ok(a2) && a2.median <= 10 && a1.median <= 18,
+      `wasm attention-512 ≤ 10 ms on 2 threads and ≤ 18 ms on 1: ${t(a2)} and ${t(a1)}.`,
+    );
+  for (const w of ['attention-512', 'self-attention', 'transformer-block']) {
+    const [g1, g2, o1, o2] = [W1, W2, 'ort-wasm-1t', 'ort-wasm-2t'].map((id) => find(w, id));
+    if (!g1 || !g2) continue;
+    const ahead = (g, o) => ok(g) && (!ok(o) || g.median < o.median);
+    goal(
+      ahead(g1, o1) && ahead(g2, o2),
+      `wasm ahead of onnxruntime-web wasm on ${w} at the same threads: 1 thread ${t(g1)} vs ${t(o1)}, 2 threads ${t(g2)} vs ${t(o2)}; onnxruntime-node: ${t(find(w, 'ort-node-1t'))} and ${t(find(w, 'ort-node-2t'))}.`,
+    );
+  }
+  const tb = find('transformer-block', W2);
+  if (tb)
+    goal(ok(tb) && tb.median <= 140, `wasm transformer-block ≤ 140 ms on 2 threads: ${t(tb)}.`);
+  const lc = find('long-context', W2, 'T=32k');
+  if (lc)
+    goal(
+      ok(lc) && lc.median <= 4000 && lc.rss === 'VmHWM' && lc.rssMB <= 150,
+      `wasm long-context T=32k ≤ 4 s on 2 threads with peak RSS ≤ 150 MB: ${ok(lc) ? `${ms(lc.median)}, ${mb(lc)}` : t(lc)}.`,
+    );
+  const gm = find('gemm', W1);
+  if (gm)
+    goal(
+      ok(gm) && Number(gflops(gm)) >= 30,
+      `wasm GEMM 512×768×768 ≥ 30 GFLOP/s per thread: ${gflops(gm) || t(gm)} GFLOP/s on 1 thread, ${gflops(find('gemm', W2))} on 2.`,
+    );
+  // Issue #7: the JS and WGSL backends.
+  const g512 = find('attention-512', 'glimpse-js-O2');
+  const tw = find('attention-512', 'tfjs-wasm');
   if (g512)
     goal(
       ok(g512) && g512.median <= 130 && (!ok(tw) || g512.median < tw.median),
@@ -215,30 +261,27 @@ function comparison(glimpseId, peers) {
 
 function summary() {
   const lines = [];
-  const cpu = comparison('glimpse-js-O2', [
-    ...CPU_PEERS,
-    'ort-node-2t',
-    'ort-node-2t-mha',
-    'ort-wasm-2t',
-  ]);
-  if (cpu)
+  const cpu1 = comparison(W1, CPU_PEERS);
+  if (cpu1)
     lines.push(
-      'CPU (glimpse js -O2 on one thread; ORT = onnxruntime, 1t/2t = threads, MHA = its fused MultiHeadAttention):\n',
-      cpu,
+      'CPU, one thread (glimpse wasm -O2; ORT = onnxruntime, MHA = its fused MultiHeadAttention):\n',
+      cpu1,
       '',
     );
+  const cpu2 = comparison(W2, CPU_PEERS_2T);
+  if (cpu2) lines.push('CPU, two threads:\n', cpu2, '');
   const gpu = comparison('glimpse-wgsl-O2', GPU_PEERS);
   if (gpu) lines.push('WebGPU, same adapter:\n', gpu, '');
   const lc = cases.filter((c) => c.workload === 'long-context');
   const largest = (id) => lc.filter((c) => c.system === id && ok(c)).pop();
-  const gl = largest('glimpse-js-O2');
+  const gl = largest(W2);
   if (gl) {
     const peers = [...new Set(lc.map((c) => c.system))]
-      .filter((id) => id !== 'glimpse-js-O2')
+      .filter((id) => id !== W2)
       .map(largest)
       .filter(Boolean);
     lines.push(
-      `- **long-context** (causal, H=1, dh=64, T up to 32k): glimpse js -O2 reaches ${gl.size} in ${ms(gl.median)} with ${mb(gl)} peak RSS; the largest T each other system completed: ${peers.map((c) => `${c.label} ${c.size} (${ms(c.median)}, ${mb(c)})`).join('; ')}.`,
+      `- **long-context** (causal, H=1, dh=64, T up to 32k): glimpse wasm on 2 threads reaches ${gl.size} in ${ms(gl.median)} with ${mb(gl)} peak RSS; the largest T each other system completed: ${peers.map((c) => `${c.label} ${c.size} (${ms(c.median)}, ${mb(c)})`).join('; ')}.`,
     );
   }
   const comp = cases.filter((c) => c.workload === 'compile' && ok(c));
@@ -278,10 +321,11 @@ call and up to 5 timed calls within 20 s: the median and the min–max spread. P
 process's (\`process.resourceUsage().maxRSS\`, so it includes Node and the system's runtime).
 A case that crashes, runs out of memory or takes over its time limit is recorded as such;
 an unfused system is not started where its T×T scores alone would need over 4 GiB. CPU
-systems use one thread unless their name says 2; WebGPU systems share one adapter (here
+systems use one thread unless their name says 2 (glimpse wasm 1t/2t: its own worker
+threads); WebGPU systems share one adapter (here
 SwiftShader, Vulkan on the CPU, so GPU figures compare the systems, not a real GPU).
 
-## Goals (issue #7)
+## Goals (issues #7 and #15)
 
 ${goals()}
 

@@ -59,8 +59,43 @@ const model = (name, doc, spec, sizes, kind) => ({
   },
 });
 
-/** The workloads of issue #7; `quick` sizes are the smoke test's. */
+/** One linear layer x·Wᵀ + b: the GEMM every projection of a transformer is. */
+const gemm = (name, doc, sizes) => ({
+  name,
+  kind: 'gemm',
+  doc,
+  sizes,
+  build: ({ M, K, N }) => {
+    const init = { kind: 'uniform', low: -0.05, high: 0.05 };
+    const graph = buildGraph('gemm', (b) =>
+      b.op(
+        'linear',
+        [
+          b.input('x', 'f32', [1, M, K]),
+          b.param('w', 'f32', [N, K], init),
+          b.param('b', 'f32', [N], init),
+        ],
+        {},
+        'y',
+      ),
+    );
+    return {
+      graph,
+      dims: { T: M, M, K, N },
+      inputs: { x: randomTensor([1, M, K], 5) },
+      params: Object.fromEntries(graph.params.map((p) => [p.name, paramTensor(p, graph.seed)])),
+      flops: 2 * M * K * N,
+      scoresBytes: 0,
+    };
+  },
+});
+
+/** The workloads of issue #7 (and #15's GEMM); `quick` sizes are the smoke test's. */
 export const WORKLOADS = [
+  gemm('gemm', 'linear layer x·Wᵀ + b, M=512, K=768, N=768 (one projection of a transformer)', {
+    full: [{ M: 512, K: 768, N: 768 }],
+    quick: [{ M: 8, K: 16, N: 16 }],
+  }),
   core(
     'attention-512',
     'attention core, B=1, H=8, T=512, dh=64',
@@ -101,7 +136,8 @@ export const WORKLOADS = [
   ),
 ];
 
-export const sizeLabel = (d) => (d.T >= 1024 ? `T=${d.T / 1024}k` : `T=${d.T}`);
+export const sizeLabel = (d) =>
+  d.M !== undefined ? `${d.M}×${d.K}×${d.N}` : d.T >= 1024 ? `T=${d.T / 1024}k` : `T=${d.T}`;
 
 /**
  * The oracle: float64 values of at most ~4096 output elements and their flat indices. For

@@ -1,6 +1,7 @@
 /**
  * The wasm backend's threads are real worker_threads over one shared memory. Work is split
- * by output elements (GEMM tiles, attention row chunks, rows of elementwise programs),
+ * by output elements (GEMM tiles, attention row chunks, rows of elementwise programs,
+ * layer_norm and softmax),
  * each computed by the same code whatever thread claims it: 2 threads must give the
  * 1-thread result bit for bit, NaN positions included, for random shapes of every
  * threaded kernel. A process that ran a model exits by itself.
@@ -103,6 +104,30 @@ describe('wasm threads: 2 threads ≡ 1 thread, bit for bit', () => {
         },
       ),
       { numRuns: 12 },
+    );
+  });
+  it('layer_norm and softmax (row tasks)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ R: dim(2000), C: dim(70), s: fc.nat(1000) }),
+        async ({ R, C, s }) => {
+          const g = buildGraph('rows', (b) => {
+            const x = b.input('x', 'f32', [R, C]);
+            const n = b.op(
+              'layer_norm',
+              [x, b.input('w', 'f32', [C]), b.input('c', 'f32', [C])],
+              {},
+            );
+            return b.op('softmax', [n], { axis: -1 }, 'y');
+          });
+          await sameOnTwoThreads(g, {
+            x: tensor('f32', [R, C], s, 3, 0.01),
+            w: tensor('f32', [C], s + 1),
+            c: tensor('f32', [C], s + 2),
+          });
+        },
+      ),
+      { numRuns: 10 },
     );
   });
   it('elementwise programs (row tasks)', async () => {

@@ -5,6 +5,7 @@ import { attention } from './attention.js';
 import { map } from './map.js';
 import { vexp, vgelu, vtanh } from './math.js';
 import { bmm, linear } from './matmul.js';
+import { layer_norm, rowKernels, softmax } from './rows.js';
 import type { WasmKernel } from './types.js';
 
 export type { WasmKernel } from './types.js';
@@ -14,6 +15,8 @@ export const WASM_KERNELS: { readonly [K in OpName]?: WasmKernel<K> } = {
   linear,
   bmm,
   attention,
+  softmax,
+  layer_norm,
   ...(Object.fromEntries(
     ['add', 'sub', 'mul', 'div', 'relu', 'gelu', 'tanh', 'exp', 'sqrt', 'scale', 'elementwise'].map(
       (op) => [op, map],
@@ -32,5 +35,6 @@ export function addSharedKernels(m: ModuleBuilder): {
   gemmTask(m, micro);
   packTask(m);
   const e = vexp(m);
+  rowKernels(m, e);
   return { micro, vexp: e, vtanh: vtanh(m, e), vgelu: vgelu(m, e) };
 }

@@ -1,0 +1,364 @@
+import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
+import { normAxis, numel } from '@glimpse/ir';
+import type { WasmKernel, WasmRun } from './types.js';
+
+/** Rows per task: enough work per claim to keep the counter off the hot path. */
+const rowsPerTask = (rows: number, n: number, threads: number) =>
+  Math.max(1, Math.ceil(rows / (8 * threads)), Math.ceil(4096 / Math.max(1, n)));
+
+/**
+ * Over the elements of a row of n floats at `base`: `vec` for each whole vector (address on
+ * the stack builder `at`), `one` for each of the last n mod 4 (scalar address).
+ */
+function overRow(
+  c: Code,
+  base: Local,
+  n: Local,
+  i: Local,
+  vec: (at: () => void) => void,
+  one: (at: () => void) => void,
+) {
+  const end4 = c.local('i32');
+  c.get(n).i32.const(-4).i32.and().set(end4);
+  const at = () => c.get(base).get(i).i32.const(4).i32.mul().i32.add();
+  c.for(
+    i,
+    (c) => c.i32.const(0),
+    (c) => c.get(end4),
+    4,
+    () => vec(at),
+  );
+  c.for(
+    i,
+    (c) => c.get(end4),
+    (c) => c.get(n),
+    1,
+    () => one(at),
+  );
+}
+
+/** Horizontal reduction of a vector's 4 lanes with a binary f32 op, in lane order. */
+function horizontal(c: Code, v: Local, op: (c: Code) => void) {
+  c.get(v).f32x4.extract_lane(0);
+  for (let l = 1; l < 4; l++) {
+    c.get(v).f32x4.extract_lane(l);
+    op(c);
+  }
+}
+
+/**
+ * softmax_rows(task, args) over the last axis: max (NaN-propagating), e^(x − max) by vexp
+ * stored in y and summed in f32, then y·(1/sum). As the formula: a NaN makes its row NaN,
+ * a row of only -inf is NaN. args: rows per task, rows, n, x, y.
+ */
+function emitSoftmax(m: ModuleBuilder, vexp: number): number {
+  return m.func('softmax_rows', ['i32', 'i32', 'i32'], [], (c) => {
+    const task = c.param(0),
+      args = c.param(1);
+    const arg = (w: number) => c.get(args).i32.load(4 * w);
+    const r = c.local('i32'),
+      r1 = c.local('i32'),
+      n = c.local('i32'),
+      i = c.local('i32'),
+      xb = c.local('i32'),
+      yb = c.local('i32');
+    const vm = c.local('v128'),
+      vs = c.local('v128'),
+      e = c.local('v128');
+    const sm = c.local('f32'),
+      ss = c.local('f32');
+    arg(2).set(n);
+    c.get(task);
+    arg(0);
+    c.i32.mul().set(r);
+    c.get(r);
+    arg(0);
+    c.i32.add().set(r1);
+    c.get(r1);
+    arg(1);
+    c.i32.gt_s().if((c) => {
+      arg(1);
+      c.set(r1);
+    });
+    c.for(
+      r,
+      (c) => c.get(r),
+      (c) => c.get(r1),
+      1,
+      (c) => {
+        arg(3).get(r).get(n).i32.mul().i32.const(4).i32.mul().i32.add().set(xb);
+        arg(4).get(r).get(n).i32.mul().i32.const(4).i32.mul().i32.add().set(yb);
+        c.f32x4.splatConst(-Infinity).set(vm);
+        c.f32.const(-Infinity).set(sm);
+        overRow(
+          c,
+          xb,
+          n,
+          i,
+          (at) => {
+            c.get(vm);
+            at();
+            c.v128.load(0, 0).f32x4.max().set(vm);
+          },
+          (at) => {
+            c.get(sm);
+            at();
+            c.f32.load().f32.max().set(sm);
+          },
+        );
+        horizontal(c, vm, (c) => c.f32.max());
+        c.get(sm).f32.max().set(sm);
+        c.get(sm).f32x4.splat().set(vm);
+        c.f32x4.splatConst(0).set(vs);
+        c.f32.const(0).set(ss);
+        const yAt = () => c.get(yb).get(i).i32.const(4).i32.mul().i32.add();
+        overRow(
+          c,
+          xb,
+          n,
+          i,
+          (at) => {
+            yAt();
+            at();
+            c.v128.load(0, 0).get(vm).f32x4.sub().call(vexp).tee(e).v128.store(0, 0);
+            c.get(vs).get(e).f32x4.add().set(vs);
+          },
+          (at) => {
+            yAt();
+            at();
+            c.f32.load().f32x4.splat().get(vm).f32x4.sub().call(vexp).f32x4.extract_lane(0);
+            c.f32.store();
+            yAt();
+            c.f32.load().get(ss).f32.add().set(ss);
+          },
+        );
+        horizontal(c, vs, (c) => c.f32.add());
+        c.get(ss).f32.add().set(ss);
+        c.f32.const(1).get(ss).f32.div().set(ss);
+        c.get(ss).f32x4.splat().set(vs);
+        overRow(
+          c,
+          yb,
+          n,
+          i,
+          (at) => {
+            at();
+            at();
+            c.v128.load(0, 0).get(vs).f32x4.mul().v128.store(0, 0);
+          },
+          (at) => {
+            at();
+            at();
+            c.f32.load().get(ss).f32.mul().f32.store();
+          },
+        );
+      },
+    );
+  });
+}
+
+/**
+ * layernorm_rows(task, args): mean and biased variance of each row in f32 (four-lane partial
+ * sums), then (x − mean)·(1/√(var + eps))·w + b. args: rows per task, rows, n, x, y, w (0:
+ * none), b (0: none), eps (f32).
+ */
+function emitLayerNorm(m: ModuleBuilder): number {
+  return m.func('layernorm_rows', ['i32', 'i32', 'i32'], [], (c) => {
+    const task = c.param(0),
+      args = c.param(1);
+    const arg = (w: number) => c.get(args).i32.load(4 * w);
+    const r = c.local('i32'),
+      r1 = c.local('i32'),
+      n = c.local('i32'),
+      i = c.local('i32'),
+      xb = c.local('i32'),
+      yb = c.local('i32'),
+      wb = c.local('i32'),
+      bb = c.local('i32');
+    const va = c.local('v128'),
+      vmean = c.local('v128'),
+      vr = c.local('v128'),
+      d = c.local('v128');
+    const sa = c.local('f32'),
+      mean = c.local('f32'),
+      rstd = c.local('f32'),
+      sd = c.local('f32');
+    arg(2).set(n);
+    arg(5).set(wb);
+    arg(6).set(bb);
+    c.get(task);
+    arg(0);
+    c.i32.mul().set(r);
+    c.get(r);
+    arg(0);
+    c.i32.add().set(r1);
+    c.get(r1);
+    arg(1);
+    c.i32.gt_s().if((c) => {
+      arg(1);
+      c.set(r1);
+    });
+    const nf = () => c.get(n).f32.convert_i32_s();
+    c.for(
+      r,
+      (c) => c.get(r),
+      (c) => c.get(r1),
+      1,
+      (c) => {
+        arg(3).get(r).get(n).i32.mul().i32.const(4).i32.mul().i32.add().set(xb);
+        arg(4).get(r).get(n).i32.mul().i32.const(4).i32.mul().i32.add().set(yb);
+        // mean
+        c.f32x4.splatConst(0).set(va);
+        c.f32.const(0).set(sa);
+        overRow(
+          c,
+          xb,
+          n,
+          i,
+          (at) => {
+            c.get(va);
+            at();
+            c.v128.load(0, 0).f32x4.add().set(va);
+          },
+          (at) => {
+            c.get(sa);
+            at();
+            c.f32.load().f32.add().set(sa);
+          },
+        );
+        horizontal(c, va, (c) => c.f32.add());
+        c.get(sa).f32.add();
+        nf();
+        c.f32.div().set(mean);
+        c.get(mean).f32x4.splat().set(vmean);
+        // variance
+        c.f32x4.splatConst(0).set(va);
+        c.f32.const(0).set(sa);
+        overRow(
+          c,
+          xb,
+          n,
+          i,
+          (at) => {
+            at();
+            c.v128
+              .load(0, 0)
+              .get(vmean)
+              .f32x4.sub()
+              .tee(d)
+              .get(d)
+              .f32x4.mul()
+              .get(va)
+              .f32x4.add()
+              .set(va);
+          },
+          (at) => {
+            at();
+            c.f32.load().get(mean).f32.sub().tee(sd).get(sd).f32.mul().get(sa).f32.add().set(sa);
+          },
+        );
+        horizontal(c, va, (c) => c.f32.add());
+        c.get(sa).f32.add();
+        nf();
+        c.f32.div();
+        c.get(args)
+          .f32.load(4 * 7)
+          .f32.add()
+          .f32.sqrt()
+          .set(rstd);
+        c.f32.const(1).get(rstd).f32.div().set(rstd);
+        c.get(rstd).f32x4.splat().set(vr);
+        const yAt = () => c.get(yb).get(i).i32.const(4).i32.mul().i32.add();
+        const pAt = (p: Local) => c.get(p).get(i).i32.const(4).i32.mul().i32.add();
+        overRow(
+          c,
+          xb,
+          n,
+          i,
+          (at) => {
+            at();
+            c.v128.load(0, 0).get(vmean).f32x4.sub().get(vr).f32x4.mul().set(d);
+            c.get(wb).if((c) => {
+              c.get(d);
+              pAt(wb);
+              c.v128.load(0, 0).f32x4.mul().set(d);
+            });
+            c.get(bb).if((c) => {
+              c.get(d);
+              pAt(bb);
+              c.v128.load(0, 0).f32x4.add().set(d);
+            });
+            yAt();
+            c.get(d).v128.store(0, 0);
+          },
+          (at) => {
+            at();
+            c.f32.load().get(mean).f32.sub().get(rstd).f32.mul().set(sd);
+            c.get(wb).if((c) => {
+              c.get(sd);
+              pAt(wb);
+              c.f32.load().f32.mul().set(sd);
+            });
+            c.get(bb).if((c) => {
+              c.get(sd);
+              pAt(bb);
+              c.f32.load().f32.add().set(sd);
+            });
+            yAt();
+            c.get(sd).f32.store();
+          },
+        );
+      },
+    );
+  });
+}
+
+/** The row kernels, added once per module. */
+export function rowKernels(m: ModuleBuilder, vexp: number): { softmax: number; layerNorm: number } {
+  return { softmax: emitSoftmax(m, vexp), layerNorm: emitLayerNorm(m) };
+}
+
+function runRows(r: WasmRun, fn: number, args: number, words: number[], rows: number, per: number) {
+  words.forEach((w, i) => (r.i32[(args >> 2) + i] = w));
+  r.parallel(fn, Math.ceil(rows / per), args);
+}
+
+/** softmax over the last axis (other axes: the CPU kernel). */
+export const softmax: WasmKernel<'softmax'> = {
+  bind(a, ctx) {
+    const s = ctx.inShapes[0]!;
+    if (normAxis(a.axis, s.length) !== s.length - 1 || ctx.inTypes[0] === 'bool') return undefined;
+    const n = s.at(-1) ?? 1;
+    const rows = n === 0 ? 0 : numel(s) / n;
+    const per = rowsPerTask(rows, n, ctx.threads);
+    const args = ctx.alloc(32);
+    const fn = ctx.fn('softmax_rows');
+    return (r) => {
+      if (rows > 0) runRows(r, fn, args, [per, rows, n, r.ins[0]!, r.outs[0]!], rows, per);
+    };
+  },
+};
+
+/** layer_norm over its trailing axes (one contiguous row each). */
+export const layer_norm: WasmKernel<'layer_norm'> = {
+  bind(a, ctx) {
+    const s = ctx.inShapes[0]!;
+    const n = numel(s.slice(normAxis(a.axis, s.length)));
+    const rows = n === 0 ? 0 : numel(s) / n;
+    const per = rowsPerTask(rows, n, ctx.threads);
+    const args = ctx.alloc(32);
+    const fn = ctx.fn('layernorm_rows');
+    return (r) => {
+      if (rows === 0) return;
+      r.f32[(args >> 2) + 7] = a.eps;
+      runRows(
+        r,
+        fn,
+        args,
+        [per, rows, n, r.ins[0]!, r.outs[0]!, r.ins[1] ?? 0, r.ins[2] ?? 0],
+        rows,
+        per,
+      );
+    };
+  },
+};
