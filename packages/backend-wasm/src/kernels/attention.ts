@@ -133,6 +133,12 @@ function emitAttention(m: ModuleBuilder, name: string, s: Spec, micro: number[][
     c.get(task);
     arg(W.chunks);
     c.i32.rem_u();
+    if (s.causal) {
+      // Under a causal mask the last chunks hold the most keys: they are claimed first.
+      c.set(r0);
+      arg(W.chunks);
+      c.i32.const(1).i32.sub().get(r0).i32.sub();
+    }
     arg(W.chunkRows);
     c.i32.mul().set(r0);
     c.get(r0);
@@ -610,10 +616,9 @@ export const attention: WasmKernel<'attention'> = {
     const fn = ctx.fn(name);
     const heads = g.nLead * g.Hq;
     // Enough tasks to balance the threads: chunks of rows, each at least one block.
-    const chunks = Math.max(
-      1,
-      Math.min(Math.ceil(g.T / BR), Math.ceil((4 * ctx.threads) / Math.max(1, heads))),
-    );
+    // Causal rows differ in work (row i sees i + 1 keys): more, smaller chunks balance them.
+    const want = (spec.causal ? 16 : 4) * ctx.threads;
+    const chunks = Math.max(1, Math.min(Math.ceil(g.T / BR), Math.ceil(want / Math.max(1, heads))));
     const chunkRows = Math.ceil(Math.ceil(g.T / chunks) / BR) * BR;
     const per = scratchBytes(spec);
     const scratch = ctx.alloc(per * ctx.threads);
