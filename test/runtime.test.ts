@@ -129,12 +129,16 @@ describe('backends plug in through the registry', () => {
   it('every backend reports memory with the same fields', async () => {
     const g = models.selfAttention({ dim: 8 });
     const js = await (await compile(g, { backend: 'js' })).memory({ B: 1, T: 4 });
-    expect(Object.keys(js).sort()).toEqual([
-      'paramBytes',
-      'peakBytes',
-      'scratchBytes',
-      'unplannedBytes',
-    ]);
+    const wasm = await (await compile(g, { backend: 'wasm', threads: 1 })).memory({ B: 1, T: 4 });
+    for (const m of [js, wasm])
+      expect(Object.keys(m).sort()).toEqual([
+        'paramBytes',
+        'peakBytes',
+        'scratchBytes',
+        'unplannedBytes',
+      ]);
+    // The same planner: the same planned peak for the same graph and binding.
+    expect(wasm.peakBytes).toBe(js.peakBytes);
     // planGraph (what dump --stats reports) is the JS backend's plan, without compiling.
     const plan = planGraph((await compile(g, { backend: 'js' })).graph, { B: 1, T: 4 });
     expect(plan.peakBytes).toBe(js.peakBytes);

@@ -8,7 +8,7 @@ import {
   UnsupportedError,
   withWhere,
 } from '@glimpse/ir';
-import { hasSimd, ModuleBuilder } from '@glimpse/asm';
+import { hasRelaxedSimd, hasSimd, ModuleBuilder } from '@glimpse/asm';
 import type { Kernel } from '@glimpse/kernels-cpu';
 import { KERNELS as CPU, Scratch } from '@glimpse/kernels-cpu';
 import type {
@@ -89,6 +89,8 @@ let warnedSingle = false;
 export class WasmExecutable implements Executable {
   readonly backend = 'wasm';
   readonly threads: number;
+  /** Whether the matmul kernels use relaxed SIMD's multiply-add (the engine has it). */
+  readonly fma: boolean = hasRelaxedSimd();
   private readonly values: ValueIds;
   private readonly kinds: StorageKind[];
   private readonly arena: Arena;
@@ -141,7 +143,7 @@ export class WasmExecutable implements Executable {
       }
     // The module: shared kernels, then what each node needs.
     const m = new ModuleBuilder({ initialPages: 1, maximumPages: 65536, shared: this.threads > 1 });
-    const shared = addSharedKernels(m);
+    const shared = addSharedKernels(m, this.fma);
     graph.nodes.forEach((n, i) => {
       const k = WASM_KERNELS[n.op] as WasmKernel<never> | undefined;
       const prep = k?.prepare?.(n.attrs as never, n, {

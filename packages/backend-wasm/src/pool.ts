@@ -9,20 +9,22 @@ const CTRL = { gen: 0, fn: 1, n: 2, args: 3, next: 4, done: 5, stop: 6, error: 7
 export const CTRL_BYTES = 64;
 
 /**
- * The parent's Node flags for a worker (engine flags such as relaxed SIMD carry over),
- * less those about the parent's own entry point (--input-type, -e/-p and their script),
- * which a worker started from a file refuses.
+ * The parent's Node flags a worker may take: those Node allows per thread, less those about
+ * the parent's own entry point (--input-type, -e/-p and their script), which a worker
+ * started from a file refuses. V8's flags (--experimental-wasm-relaxed-simd) are the
+ * process's and apply to every thread without being passed.
  */
 function workerArgv(): string[] {
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a.startsWith('--input-type')) continue;
     if (['-e', '--eval', '-p', '--print'].includes(a)) {
       i++;
       continue;
     }
+    const name = a.split('=')[0]!;
+    if (name === '--input-type' || !process.allowedNodeEnvironmentFlags.has(name)) continue;
     out.push(a);
   }
   return out;

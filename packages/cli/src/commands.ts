@@ -110,6 +110,8 @@ interface RunOpts extends PipelineFlags {
   time?: boolean;
 }
 
+const threadsText = (n: number) => `${n} thread${n === 1 ? '' : 's'}`;
+
 function parseNumber(flag: string, v: string, integer = false): number {
   const n = Number(v);
   if (
@@ -240,7 +242,7 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
       }
       const mem = await exe.memory(binding);
       io.out(
-        `time${o.backend === 'wgsl' ? ` (wgsl on ${await adapterDescription()})` : o.backend === 'wasm' ? ` (wasm, ${(exe as { threads?: number }).threads} threads)` : ''}: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
+        `time${o.backend === 'wgsl' ? ` (wgsl on ${await adapterDescription()})` : o.backend === 'wasm' ? ` (wasm, ${threadsText((exe as { threads?: number }).threads ?? 1)})` : ''}: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
       );
     }
     if (o.outputs !== undefined) {

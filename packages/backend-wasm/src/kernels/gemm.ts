@@ -5,8 +5,9 @@ import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
  * columns (k-major, 32 bytes a step, zero past N); A is read in place through strides, one
  * load-and-splat per element, so a transposed A or the P of attention costs nothing to
  * prepare. The MR×8 micro-kernel keeps 2·MR f32x4 accumulators in registers over the depth.
- * Sums run over k in order, one multiply and one add per step (no FMA unless relaxed SIMD
- * is on): blocking the depth stores and reloads the f32 accumulator, which changes nothing.
+ * Sums run over k in order, one multiply and one add per step (one relaxed multiply-add
+ * where the engine has relaxed SIMD): blocking the depth stores and reloads the f32
+ * accumulator, which changes nothing.
  */
 export const MR = 4;
 export const NR = 8;
@@ -46,7 +47,7 @@ export const PACK_ARGS = { K: 0, N: 1, src: 2, sbk: 3, sbn: 4, dst: 5, words: 6 
  * an N that is not a multiple of 8; the lanes past it compute on whatever follows and are
  * dropped).
  */
-function microKernel(m: ModuleBuilder, mr: number, tail: boolean): number {
+function microKernel(m: ModuleBuilder, mr: number, tail: boolean, fma: boolean): number {
   return m.func(
     `mk${mr}${tail ? 't' : ''}`,
     ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'],
@@ -106,18 +107,15 @@ function microKernel(m: ModuleBuilder, mr: number, tail: boolean): number {
           c.get(b!).v128.load(16).set(b1);
           for (let r = 0; r < mr; r++) {
             c.get(ap[r]!).v128.load32_splat().set(av);
-            c.get(acc[2 * r]!)
-              .get(av)
-              .get(b0)
-              .f32x4.mul()
-              .f32x4.add()
-              .set(acc[2 * r]!);
-            c.get(acc[2 * r + 1]!)
-              .get(av)
-              .get(b1)
-              .f32x4.mul()
-              .f32x4.add()
-              .set(acc[2 * r + 1]!);
+            for (const [h, bv] of [
+              [0, b0],
+              [1, b1],
+            ] as const) {
+              const a = acc[2 * r + h]!;
+              // acc + a·b: one relaxed multiply-add where the engine has it, else two ops.
+              if (fma) c.get(av).get(bv).get(a).f32x4.relaxed_madd().set(a);
+              else c.get(a).get(av).get(bv).f32x4.mul().f32x4.add().set(a);
+            }
             c.get(ap[r]!).get(sak!).i32.add().set(ap[r]!);
           }
           c.get(b!).get(sbk!).i32.add().set(b!);
@@ -148,10 +146,14 @@ function microKernel(m: ModuleBuilder, mr: number, tail: boolean): number {
   );
 }
 
-/** The micro-kernels: index of mk{mr}{tail} is micro[tail ? 1 : 0][mr - 1]. */
-export function microKernels(m: ModuleBuilder): number[][] {
+/**
+ * The micro-kernels: index of mk{mr}{tail} is micro[tail ? 1 : 0][mr − 1]. With `fma`
+ * (relaxed SIMD, feature-detected) each step is one f32x4.relaxed_madd: fused or not as the
+ * engine chooses, within the precision contract either way (a fused step rounds once).
+ */
+export function microKernels(m: ModuleBuilder, fma: boolean): number[][] {
   return [false, true].map((tail) =>
-    Array.from({ length: MR }, (_, i) => microKernel(m, i + 1, tail)),
+    Array.from({ length: MR }, (_, i) => microKernel(m, i + 1, tail, fma)),
   );
 }
 

@@ -25,13 +25,16 @@ export const WASM_KERNELS: { readonly [K in OpName]?: WasmKernel<K> } = {
 };
 
 /** Functions every module has: the GEMM micro-kernels, its task driver, B packing, vexp, vtanh, vgelu. */
-export function addSharedKernels(m: ModuleBuilder): {
+export function addSharedKernels(
+  m: ModuleBuilder,
+  fma: boolean,
+): {
   micro: number[][];
   vexp: number;
   vtanh: number;
   vgelu: number;
 } {
-  const micro = microKernels(m);
+  const micro = microKernels(m, fma);
   gemmTask(m, micro);
   packTask(m);
   const e = vexp(m);

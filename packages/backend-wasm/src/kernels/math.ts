@@ -85,10 +85,11 @@ export function vtanh(m: ModuleBuilder, vexpFn: number): number {
 }
 
 /**
- * vgelu(x) = x·Φ(x) = ½x(1 + erf(x/√2)), erf by Abramowitz & Stegun 7.1.26
- * (erf z = 1 − (a₁t + … + a₅t⁵)e^{−z²}, t = 1/(1 + p|z|); absolute error ≤ 1.5e-7 in erf),
- * so |gelu error| ≤ 7.5e-8·|x| + f32 rounding. x → +inf gives inf, −inf gives NaN (−inf·0,
- * as the reference), NaN stays NaN.
+ * vgelu(x) = x·Φ(x) = ½x(1 + erf(x/√2)), with erfc(|z|) = (a₁t + … + a₅t⁵)e^{−z²},
+ * t = 1/(1 + p|z|) (Abramowitz & Stegun 7.1.26; absolute error ≤ 1.5e-7): 1 + erf(z) is
+ * erfc(|z|) for z < 0, computed without the cancellation of 1 − (1 − erfc) (and rounded to
+ * float64's grid near 1, as the reference's), and 2 − erfc(|z|) above. x → +inf gives inf, −inf gives NaN (−inf·0, as the reference), NaN
+ * stays NaN, −0 stays −0.
  */
 export function vgelu(m: ModuleBuilder, vexpFn: number): number {
   return m.func('vgelu', ['v128'], ['v128'], (c) => {
@@ -107,11 +108,20 @@ export function vgelu(m: ModuleBuilder, vexpFn: number): number {
     c.f32x4.splatConst(1.061405429);
     for (const k of [-1.453152027, 1.421413741, -0.284496736, 0.254829592])
       c.get(t).f32x4.mul().f32x4.splatConst(k).f32x4.add();
-    c.get(t).f32x4.mul().get(e).f32x4.mul(); // 1 − erf(|z|)
-    // erf(z) with z's sign: 1 − that, signed as x.
-    c.f32x4.splatConst(1).f32x4.sub().f32x4.neg();
-    c.get(x).i32x4.splatConst(0x7fffffff).v128.bitselect();
+    c.get(t).f32x4.mul().get(e).f32x4.mul().set(t); // erfc(|z|) = 1 − erf(|z|)
+    // 1 + erf(z): erfc(|z|) itself for z < 0 (no cancellation: GELU's tail keeps its
+    // relative precision, and its sign), rounded to a multiple of 2⁻⁵³ as the float64
+    // 1 + erf of the reference (the op's definition) rounds it — 0 below x ≈ −8.37, so
+    // GELU is −0 there as on the reference; 2 − erfc(|z|) for z ≥ 0.
+    c.get(t)
+      .f32x4.splatConst(2 ** 53)
+      .f32x4.mul()
+      .f32x4.nearest()
+      .f32x4.splatConst(2 ** -53)
+      .f32x4.mul();
+    c.f32x4.splatConst(2).get(t).f32x4.sub();
+    c.get(x).f32x4.splatConst(0).f32x4.lt().v128.bitselect();
     // ½x first: (1 + erf)·x could overflow where the result does not.
-    c.f32x4.splatConst(1).f32x4.add().get(x).f32x4.splatConst(0.5).f32x4.mul().f32x4.mul();
+    c.get(x).f32x4.splatConst(0.5).f32x4.mul().f32x4.mul();
   });
 }
