@@ -19,7 +19,7 @@ async function main() {
       ...(threads === undefined ? {} : { threads }),
     });
     const { y } = await exe.run(pageInputs());
-    const pool = exe as { threads?: number; workers?: number };
+    const pool = exe as { threads?: number; workers?: number; fma?: boolean };
     const data = Array.from(y!.data as Float32Array);
     out.textContent = `y: f32[${y!.shape.join(',')}] ${data
       .slice(0, 4)
@@ -30,6 +30,7 @@ async function main() {
       data,
       threads: pool.threads,
       workers: pool.workers,
+      fma: pool.fma,
       isolated: crossOriginIsolated,
     };
   } catch (e) {

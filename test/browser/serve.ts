@@ -61,4 +61,6 @@ export interface PageResult {
   threads?: number;
   workers?: number;
   isolated?: boolean;
+  /** Whether the wasm kernels used relaxed SIMD's multiply-add (Chromium has it on). */
+  fma?: boolean;
 }

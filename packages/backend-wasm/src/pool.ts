@@ -19,13 +19,13 @@ function workerArgv(): string[] {
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (['-e', '--eval', '-p', '--print'].includes(a)) {
-      i++;
-      continue;
-    }
+    // execArgv holds only options: an argument that is not one is the value of the last.
+    const value = argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('-') ? [argv[i + 1]!] : [];
+    i += value.length;
     const name = a.split('=')[0]!;
-    if (name === '--input-type' || !process.allowedNodeEnvironmentFlags.has(name)) continue;
-    out.push(a);
+    if (['-e', '--eval', '-p', '--print', '--input-type'].includes(name)) continue;
+    if (!process.allowedNodeEnvironmentFlags.has(name)) continue;
+    out.push(a, ...value);
   }
   return out;
 }

@@ -1,7 +1,8 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import type { AttentionAttrs } from '@glimpse/ir';
 import { attentionGeometry } from '@glimpse/ir';
-import { callMicro } from './gemm.js';
+import { callMicro, MR } from './gemm.js';
+import { exp2Inline } from './math.js';
 import type { WasmKernel } from './types.js';
 
 /** Query rows per block (one packed Q panel) and keys per tile. */
@@ -54,14 +55,21 @@ function scratchBytes(s: Spec): number {
  * constants). A task is one head's chunk of query rows; for each block of 8 rows, Q is
  * packed once (dh × 8) and the scores of a tile of keys are computed transposed — Sᵀ[key][row]
  * = K·Qᵀ, K read in place — so the online softmax runs across the 8 rows in two vectors:
- * the running max, the sum and the rescale factor of each row are vector lanes, e^x is
- * `vexp`. P·V accumulates into 8 rows × dv with V read in place. Semantics as the op's
+ * the running max, the sum and the rescale factor of each row are vector lanes, the
+ * weights are 2^((s − max)·log2 e) by `vexp2`. P·V accumulates into 8 rows × dv with V read in place. Semantics as the op's
  * (the JS kernel's): a NaN score makes its row NaN; masked keys still multiply their v by
  * 0; a row whose scores are all -inf is NaN, or 0 with masked_rows=zero; keys a causal
  * block never visits are covered by the caller's scan of v for non-finite values.
  * masked_rows=mask runs on the CPU kernel.
  */
-function emitAttention(m: ModuleBuilder, name: string, s: Spec, micro: number[][], vexp: number) {
+function emitAttention(
+  m: ModuleBuilder,
+  name: string,
+  s: Spec,
+  micro: number[][],
+  vexp: number,
+  vexp2: number,
+) {
   const DVP = up8(s.dv);
   const accRow = DVP * 4;
   m.func(name, ['i32', 'i32', 'i32'], [], (c) => {
@@ -287,13 +295,13 @@ function emitAttention(m: ModuleBuilder, name: string, s: Spec, micro: number[][
               jj,
               (c) => c.i32.const(0),
               (c) => c.get(bc),
-              4,
+              MR,
               (c) => {
                 c.get(bc).get(jj).i32.sub().set(mr);
                 c.get(mr)
-                  .i32.const(4)
+                  .i32.const(MR)
                   .i32.gt_s()
-                  .if((c) => c.i32.const(4).set(mr));
+                  .if((c) => c.i32.const(MR).set(mr));
                 callMicro(c, micro, mr, nr, (c) => {
                   c.get(kb).get(j0).get(jj).i32.add();
                   arg(W.k + 3);
@@ -364,7 +372,13 @@ function emitAttention(m: ModuleBuilder, name: string, s: Spec, micro: number[][
                 .f32x4.eq()
                 .v128.bitselect()
                 .set(v0);
-              c.get(msv).get(v0).f32x4.sub().call(vexp).set(al);
+              c.get(msv)
+                .get(v0)
+                .f32x4.sub()
+                .f32x4.splatConst(Math.LOG2E)
+                .f32x4.mul()
+                .call(vexp2)
+                .set(al);
               c.get(tm).set(msv);
               c.get(v0).set(tm); // tm := m_use
               c.f32x4.splatConst(0).set(ps);
@@ -387,8 +401,11 @@ function emitAttention(m: ModuleBuilder, name: string, s: Spec, micro: number[][
                     .v128.load(16 * h2)
                     .get(tm)
                     .f32x4.sub()
-                    .call(vexp)
-                    .tee(v1);
+                    .f32x4.splatConst(Math.LOG2E)
+                    .f32x4.mul()
+                    .set(v1);
+                  exp2Inline(c, v1, v0);
+                  c.tee(v1);
                   c.v128.store(16 * h2);
                   c.get(ps).get(v1).f32x4.add().set(ps);
                 }
@@ -606,7 +623,7 @@ export const attention: WasmKernel<'attention'> = {
       zeroRows: a.masked_rows === 'zero',
     };
     const name = `attn_${p.id}`;
-    emitAttention(p.module, name, spec, p.micro, p.vexp);
+    emitAttention(p.module, name, spec, p.micro, p.vexp, p.vexp2);
     return { name, spec } satisfies Prepared;
   },
   bind(a, ctx, prepared) {

@@ -3,7 +3,7 @@ import type { OpName } from '@glimpse/ir';
 import { gemmTask, microKernels, packTask } from './gemm.js';
 import { attention } from './attention.js';
 import { map } from './map.js';
-import { vexp, vgelu, vtanh } from './math.js';
+import { vexp, vexp2, vgelu, vtanh } from './math.js';
 import { bmm, linear } from './matmul.js';
 import { layer_norm, rowKernels, softmax } from './rows.js';
 import type { WasmKernel } from './types.js';
@@ -31,6 +31,7 @@ export function addSharedKernels(
 ): {
   micro: number[][];
   vexp: number;
+  vexp2: number;
   vtanh: number;
   vgelu: number;
 } {
@@ -39,5 +40,5 @@ export function addSharedKernels(
   packTask(m);
   const e = vexp(m);
   rowKernels(m, e);
-  return { micro, vexp: e, vtanh: vtanh(m, e), vgelu: vgelu(m, e) };
+  return { micro, vexp: e, vexp2: vexp2(m), vtanh: vtanh(m, e), vgelu: vgelu(m, e) };
 }

@@ -37,9 +37,10 @@ export interface WasmPrepare {
   readonly pack: (bytes: number, fill: (f32: Float32Array, at: number) => void) => number;
   /** Byte offset of a fixed value (param, constant) by value name, else undefined. */
   readonly fixedOffset: (value: string) => number | undefined;
-  /** The shared functions: GEMM micro-kernels (`callMicro`'s table), vexp, vtanh, vgelu. */
+  /** The shared functions: GEMM micro-kernels (`callMicro`'s table), vexp, vexp2, vtanh, vgelu. */
   readonly micro: number[][];
   readonly vexp: number;
+  readonly vexp2: number;
   readonly vtanh: number;
   readonly vgelu: number;
 }
