@@ -293,7 +293,7 @@ function summary() {
 }
 
 const m = data.machine;
-const header = `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ${m.date}`;
+const header = `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; ${m.date}${m.note ? ` (${m.note})` : ''}`;
 const charts = [
   [
     'long-context-time',

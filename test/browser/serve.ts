@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'playwright-core';
 import { ROOT } from '../cli.js';
 
 const OUT = `${ROOT}test-output/browser`;
@@ -63,4 +64,24 @@ export interface PageResult {
   isolated?: boolean;
   /** Whether the wasm kernels used relaxed SIMD's multiply-add (Chromium has it on). */
   fma?: boolean;
+}
+
+/** Open the page at `url` in `browser` and wait for its result (and its page errors). */
+export async function pageResult(
+  browser: Browser,
+  url: string,
+): Promise<{ page: Page; result: PageResult; errors: string[] }> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForFunction(
+    () => (window as unknown as { glimpseResult?: unknown }).glimpseResult !== undefined,
+    undefined,
+    { timeout: 60_000 },
+  );
+  const result = (await page.evaluate(
+    () => (window as unknown as { glimpseResult: unknown }).glimpseResult,
+  )) as PageResult;
+  return { page, result, errors };
 }

@@ -10,8 +10,7 @@ import { compile, interpret, models } from 'glimpse';
 import { launchChromium } from '../chromium.js';
 import { asRef, assertClose } from '../helpers.js';
 import { pageInputs, PAGE_MODEL, PAGE_SHAPE } from '../browser/inputs.js';
-import { servePage } from '../browser/serve.js';
-import type { PageResult } from '../browser/serve.js';
+import { pageResult, servePage } from '../browser/serve.js';
 
 let server: { url: string; close: () => void } | undefined;
 
@@ -24,18 +23,7 @@ describe('wasm in a browser', () => {
   it('runs self-attention on wasm with 2 threads in headless Chromium and equals Node', async () => {
     const browser = await launchChromium();
     try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${server!.url}?backend=wasm&threads=2`);
-      await page.waitForFunction(
-        () => (window as unknown as { glimpseResult?: unknown }).glimpseResult !== undefined,
-        undefined,
-        { timeout: 60_000 },
-      );
-      const result = (await page.evaluate(
-        () => (window as unknown as { glimpseResult: unknown }).glimpseResult,
-      )) as PageResult;
+      const { result, errors } = await pageResult(browser, `${server!.url}?backend=wasm&threads=2`);
       expect(errors).toEqual([]);
       expect(result.error).toBeUndefined();
       expect(result.isolated).toBe(true);

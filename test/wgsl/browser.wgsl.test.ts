@@ -9,8 +9,7 @@ import { compile, interpret, models } from 'glimpse';
 import { launchChromium } from '../chromium.js';
 import { asRef, assertClose } from '../helpers.js';
 import { pageInputs, PAGE_MODEL, PAGE_SHAPE } from '../browser/inputs.js';
-import { servePage } from '../browser/serve.js';
-import type { PageResult } from '../browser/serve.js';
+import { pageResult, servePage } from '../browser/serve.js';
 import { describeGpu } from './gpu.js';
 
 let server: { url: string; close: () => void } | undefined;
@@ -28,18 +27,7 @@ describeGpu('WGSL in a browser', () => {
       '--use-webgpu-adapter=swiftshader',
     ]);
     try {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      await page.goto(`${url()}?backend=wgsl`);
-      await page.waitForFunction(
-        () => (window as unknown as { glimpseResult?: unknown }).glimpseResult !== undefined,
-        undefined,
-        { timeout: 60_000 },
-      );
-      const result = (await page.evaluate(
-        () => (window as unknown as { glimpseResult: unknown }).glimpseResult,
-      )) as PageResult;
+      const { page, result, errors } = await pageResult(browser, `${url()}?backend=wgsl`);
       expect(errors).toEqual([]);
       expect(result.error).toBeUndefined();
       expect(result.shape).toEqual(PAGE_SHAPE);

@@ -115,6 +115,17 @@ export class Code {
     }
     return this.emit(0x0b);
   }
+  /** l := min(l, bound) as signed i32s; `bound` pushes the bound (a constant or a local). */
+  atMost(l: Local, bound: (c: Code) => void) {
+    this.get(l);
+    bound(this);
+    this.i32.gt_s();
+    return this.if((c) => {
+      bound(c);
+      c.set(l);
+    });
+  }
+
   br(depth: number) {
     return this.emit(0x0c, ...uleb(depth));
   }

@@ -53,5 +53,6 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   elementwise,
 };
 export { gemm } from './gemm.js';
+export { bmmGeometry } from './matmul.js';
 export { walk } from './strided.js';
 export { Scratch } from './scratch.js';

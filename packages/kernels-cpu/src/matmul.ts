@@ -1,3 +1,4 @@
+import type { BmmAttrs } from '@glimpse/ir';
 import { broadcastStrides, numel } from '@glimpse/ir';
 import { gemm, needGemm } from './gemm.js';
 import { walk } from './strided.js';
@@ -27,23 +28,46 @@ export const linear: KernelFactory<'linear'> = (_a, ctx) => {
     );
 };
 
-/** bmm over broadcast batch dims; each operand may be read transposed (strides swapped). */
-export const bmm: KernelFactory<'bmm'> = (at, ctx) => {
-  const [sa, sb] = ctx.inShapes as [number[], number[]];
-  const out = ctx.outShapes[0]!;
+/**
+ * A bmm's geometry in elements: M, N, K, the batch shape, each operand's offset stride per
+ * batch axis (0 where it broadcasts), and the row and column strides of A (M×K) and B
+ * (K×N) as read — a transposed operand is read through swapped strides. Shared by the CPU
+ * backends' kernels.
+ */
+export function bmmGeometry(
+  at: BmmAttrs,
+  inShapes: readonly (readonly number[])[],
+  out: readonly number[],
+) {
+  const [sa, sb] = inShapes as [number[], number[]];
   const [M, N] = [out[out.length - 2]!, out[out.length - 1]!];
   const K = at.transpose_a ? sa[sa.length - 2]! : sa[sa.length - 1]!;
   const [ar, ac] = [sa[sa.length - 2]!, sa[sa.length - 1]!];
   const [br, bc] = [sb[sb.length - 2]!, sb[sb.length - 1]!];
   const batch = out.slice(0, -2);
-  const strides = [
-    broadcastStrides(sa.slice(0, -2), batch).map((s) => s * ar * ac),
-    broadcastStrides(sb.slice(0, -2), batch).map((s) => s * br * bc),
-  ];
-  const aRs = at.transpose_a ? 1 : ac;
-  const aCs = at.transpose_a ? ac : 1;
-  const bRs = at.transpose_b ? 1 : bc;
-  const bCs = at.transpose_b ? bc : 1;
+  return {
+    M,
+    N,
+    K,
+    batch,
+    strides: [
+      broadcastStrides(sa.slice(0, -2), batch).map((s) => s * ar * ac),
+      broadcastStrides(sb.slice(0, -2), batch).map((s) => s * br * bc),
+    ],
+    aRs: at.transpose_a ? 1 : ac,
+    aCs: at.transpose_a ? ac : 1,
+    bRs: at.transpose_b ? 1 : bc,
+    bCs: at.transpose_b ? bc : 1,
+  };
+}
+
+/** bmm over broadcast batch dims; each operand may be read transposed (strides swapped). */
+export const bmm: KernelFactory<'bmm'> = (at, ctx) => {
+  const { M, N, K, batch, strides, aRs, aCs, bRs, bCs } = bmmGeometry(
+    at,
+    ctx.inShapes,
+    ctx.outShapes[0]!,
+  );
   needGemm(ctx.scratch, K);
   const scratch = ctx.scratch;
   return ([a, b], [y]) => {

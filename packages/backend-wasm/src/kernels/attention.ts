@@ -1,6 +1,7 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import type { AttentionAttrs } from '@glimpse/ir';
 import { attentionGeometry } from '@glimpse/ir';
+import { argReader } from './args.js';
 import { callMicro, MR } from './gemm.js';
 import { exp2Inline } from './math.js';
 import type { WasmKernel } from './types.js';
@@ -76,7 +77,7 @@ function emitAttention(
     const task = c.param(0),
       args = c.param(1),
       thread = c.param(2);
-    const arg = (w: number) => c.get(args).i32.load(4 * w);
+    const arg = argReader(c, args);
     const L = () => c.local('i32');
     const hh = L(),
       l = L(),
@@ -152,10 +153,7 @@ function emitAttention(
     c.get(r0);
     arg(W.chunkRows);
     c.i32.add().set(r1);
-    c.get(r1)
-      .get(T)
-      .i32.gt_s()
-      .if((c) => c.get(T).set(r1));
+    c.atMost(r1, (c) => c.get(T));
     const base = (w: number, head: Local, out: Local) => {
       arg(w);
       c.get(l);
@@ -201,10 +199,7 @@ function emitAttention(
       BR,
       (c) => {
         c.get(r1).get(i0).i32.sub().set(nrows);
-        c.get(nrows)
-          .i32.const(BR)
-          .i32.gt_s()
-          .if((c) => c.i32.const(BR).set(nrows));
+        c.atMost(nrows, (c) => c.i32.const(BR));
         // Pack Q: qp[d][r] = q[i0 + r][d], zero for rows past the block.
         c.for(
           t,
@@ -285,10 +280,7 @@ function emitAttention(
           BC,
           (c) => {
             c.get(jEnd).get(j0).i32.sub().set(bc);
-            c.get(bc)
-              .i32.const(BC)
-              .i32.gt_s()
-              .if((c) => c.i32.const(BC).set(bc));
+            c.atMost(bc, (c) => c.i32.const(BC));
             // Sᵀ tile: rows of K (keys) × the 8 packed query rows.
             c.i32.const(8).set(nr);
             c.for(
@@ -298,10 +290,7 @@ function emitAttention(
               MR,
               (c) => {
                 c.get(bc).get(jj).i32.sub().set(mr);
-                c.get(mr)
-                  .i32.const(MR)
-                  .i32.gt_s()
-                  .if((c) => c.i32.const(MR).set(mr));
+                c.atMost(mr, (c) => c.i32.const(MR));
                 callMicro(c, micro, mr, nr, (c) => {
                   c.get(kb).get(j0).get(jj).i32.add();
                   arg(W.k + 3);
@@ -451,10 +440,7 @@ function emitAttention(
                 8,
                 (c) => {
                   c.i32.const(s.dv).get(cc).i32.sub().set(nr);
-                  c.get(nr)
-                    .i32.const(8)
-                    .i32.gt_s()
-                    .if((c) => c.i32.const(8).set(nr));
+                  c.atMost(nr, (c) => c.i32.const(8));
                   c.i32.const(4).set(mr);
                   callMicro(c, micro, mr, nr, (c) => {
                     c.get(st)

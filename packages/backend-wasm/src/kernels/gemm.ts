@@ -1,4 +1,5 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
+import { argReader } from './args.js';
 
 /**
  * The f32x4 GEMM: C[M×N] (+)= A[M×K]·B[K×N] (+ bias[N]). B is packed in panels of NR = 8
@@ -44,6 +45,15 @@ export const GEMM_ARGS = {
 /** Words of a packing job: B(k, n) at src + k·sbk + n·sbn (bytes) into panels at dst. */
 export const PACK_ARGS = { K: 0, N: 1, src: 2, sbk: 3, sbn: 4, dst: 5, words: 6 } as const;
 
+/** `body` for each lane of accumulator half `h` whose column (4h + lane) is below `nr`. */
+function forColumns(c: Code, nr: Local, h: number, body: (c: Code, lane: number) => void) {
+  for (let lane = 0; lane < 4; lane++)
+    c.get(nr)
+      .i32.const(4 * h + lane)
+      .i32.gt_s()
+      .if((c) => body(c, lane));
+}
+
 /**
  * mk{mr}{tail}(a, sam, sak, b, sbk, K, c, ldc, mode, nr): the mr×8 tile of C at c (rows ldc
  * bytes apart) (+)= A·B over K steps, B's 8 columns contiguous and sbk bytes between steps
@@ -88,18 +98,14 @@ function microKernel(m: ModuleBuilder, mr: number, tail: boolean, fma: boolean):
                 .v128.load(16 * h)
                 .set(v);
             else
-              for (let lane = 0; lane < 4; lane++)
-                c.get(nr!)
-                  .i32.const(4 * h + lane)
-                  .i32.gt_s()
-                  .if((c) =>
-                    c
-                      .get(v)
-                      .get(row)
-                      .f32.load(4 * (4 * h + lane))
-                      .f32x4.replace_lane(lane)
-                      .set(v),
-                  );
+              forColumns(c, nr!, h, (c, lane) =>
+                c
+                  .get(v)
+                  .get(row)
+                  .f32.load(4 * (4 * h + lane))
+                  .f32x4.replace_lane(lane)
+                  .set(v),
+              );
           });
         },
         () => zero(),
@@ -135,17 +141,13 @@ function microKernel(m: ModuleBuilder, mr: number, tail: boolean, fma: boolean):
             .get(v)
             .v128.store(16 * h);
         else
-          for (let lane = 0; lane < 4; lane++)
-            c.get(nr!)
-              .i32.const(4 * h + lane)
-              .i32.gt_s()
-              .if((c) =>
-                c
-                  .get(row)
-                  .get(v)
-                  .f32x4.extract_lane(lane)
-                  .f32.store(4 * (4 * h + lane)),
-              );
+          forColumns(c, nr!, h, (c, lane) =>
+            c
+              .get(row)
+              .get(v)
+              .f32x4.extract_lane(lane)
+              .f32.store(4 * (4 * h + lane)),
+          );
       });
     },
   );
@@ -190,7 +192,7 @@ export function callMicro(
 }
 
 /** Load word `w` of the argument block at `args` onto the stack. */
-const arg = (c: Code, args: Local, w: number) => c.get(args).i32.load(4 * w);
+const arg = (c: Code, args: Local, w: number) => argReader(c, args)(w);
 
 /**
  * gemm_task(task, args): one MC-row block × NC_PANELS-panel chunk of C, every depth block,
@@ -223,16 +225,10 @@ export function gemmTask(m: ModuleBuilder, micro: number[][]): number {
       .set(chunks!);
     c.get(task).get(chunks!).i32.div_u().i32.const(MC).i32.mul().set(m0!);
     c.get(m0!).i32.const(MC).i32.add().set(m1!);
-    c.get(m1!)
-      .get(M!)
-      .i32.gt_s()
-      .if((c) => c.get(M!).set(m1!));
+    c.atMost(m1!, (c) => c.get(M!));
     c.get(task).get(chunks!).i32.rem_u().i32.const(NC_PANELS).i32.mul().set(p0!);
     c.get(p0!).i32.const(NC_PANELS).i32.add().set(p1!);
-    c.get(p1!);
-    panels(c)
-      .i32.gt_s()
-      .if((c) => panels(c).set(p1!));
+    c.atMost(p1!, panels);
     c.for(
       kb!,
       (c) => c.i32.const(0),
@@ -240,10 +236,7 @@ export function gemmTask(m: ModuleBuilder, micro: number[][]): number {
       KC,
       (c) => {
         c.get(K!).get(kb!).i32.sub().set(kc!);
-        c.get(kc!)
-          .i32.const(KC)
-          .i32.gt_s()
-          .if((c) => c.i32.const(KC).set(kc!));
+        c.atMost(kc!, (c) => c.i32.const(KC));
         c.for(
           p!,
           (c) => c.get(p0!),
@@ -252,10 +245,7 @@ export function gemmTask(m: ModuleBuilder, micro: number[][]): number {
           (c) => {
             c.get(p!).i32.const(NR).i32.mul().set(n0!);
             c.get(N!).get(n0!).i32.sub().set(nr!);
-            c.get(nr!)
-              .i32.const(NR)
-              .i32.gt_s()
-              .if((c) => c.i32.const(NR).set(nr!));
+            c.atMost(nr!, (c) => c.i32.const(NR));
             c.for(
               i!,
               (c) => c.get(m0!),
@@ -263,10 +253,7 @@ export function gemmTask(m: ModuleBuilder, micro: number[][]): number {
               MR,
               (c) => {
                 c.get(m1!).get(i!).i32.sub().set(mr!);
-                c.get(mr!)
-                  .i32.const(MR)
-                  .i32.gt_s()
-                  .if((c) => c.i32.const(MR).set(mr!));
+                c.atMost(mr!, (c) => c.i32.const(MR));
                 callMicro(c, micro, mr!, nr!, (c) => {
                   // a + i·sam + kb·sak
                   arg(c, args, A.a).get(i!);
@@ -302,10 +289,7 @@ export function gemmTask(m: ModuleBuilder, micro: number[][]): number {
     arg(c, args, A.bias).if((c) => {
       const [row, col, end] = [c.local('i32'), c.local('i32'), c.local('i32')];
       c.get(p1!).i32.const(NR).i32.mul().set(end);
-      c.get(end)
-        .get(N!)
-        .i32.gt_s()
-        .if((c) => c.get(N!).set(end));
+      c.atMost(end, (c) => c.get(N!));
       c.for(
         i!,
         (c) => c.get(m0!),

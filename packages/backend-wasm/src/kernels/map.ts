@@ -1,6 +1,7 @@
 import type { Code } from '@glimpse/asm';
 import type { Dim, Graph, Node } from '@glimpse/ir';
 import { numel } from '@glimpse/ir';
+import { argReader, taskRows } from './args.js';
 import type { WasmKernel, WasmPrepare } from './types.js';
 
 /** How an operand of an elementwise program is read: every element, a trailing row, one value. */
@@ -98,7 +99,7 @@ function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) 
   p.module.func(name, ['i32', 'i32', 'i32'], [], (c) => {
     const task = c.param(0),
       args = c.param(1);
-    const arg = (w: number) => c.get(args).i32.load(4 * w);
+    const arg = argReader(c, args);
     const row = c.local('i32'),
       r1 = c.local('i32'),
       j = c.local('i32'),
@@ -107,18 +108,7 @@ function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) 
     const v = c.local('v128');
     const base = access.map(() => c.local('i32'));
     // args: 0 rows per task, 1 rows, 2 row length, 3 total elements, 4 out, 5.. operands.
-    c.get(task);
-    arg(0);
-    c.i32.mul().set(row);
-    c.get(row);
-    arg(0);
-    c.i32.add().set(r1);
-    c.get(r1);
-    arg(1);
-    c.i32.gt_s().if((c) => {
-      arg(1);
-      c.set(r1);
-    });
+    taskRows(c, task, arg, 0, 1, row, r1);
     c.for(
       row,
       (c) => c.get(row),
@@ -130,12 +120,7 @@ function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) 
         c.get(row);
         arg(2);
         c.i32.mul().i32.sub().set(len);
-        c.get(len);
-        arg(2);
-        c.i32.gt_s().if((c) => {
-          arg(2);
-          c.set(len);
-        });
+        c.atMost(len, () => arg(2));
         arg(4);
         c.get(row);
         arg(2);

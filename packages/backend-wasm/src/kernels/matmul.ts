@@ -1,5 +1,6 @@
-import { broadcastStrides, numel } from '@glimpse/ir';
-import { walk } from '@glimpse/kernels-cpu';
+import { numel } from '@glimpse/ir';
+import { bmmGeometry, walk } from '@glimpse/kernels-cpu';
+import { writeArgs } from './args.js';
 import { GEMM_ARGS, gemmTasks, NR, PACK_ARGS } from './gemm.js';
 import type { WasmCtx, WasmKernel, WasmRun } from './types.js';
 
@@ -23,18 +24,7 @@ function runGemm(
     bias: number;
   },
 ): void {
-  const w = args >> 2;
-  const A = GEMM_ARGS;
-  r.i32[w + A.M] = g.M;
-  r.i32[w + A.N] = g.N;
-  r.i32[w + A.K] = g.K;
-  r.i32[w + A.a] = g.a;
-  r.i32[w + A.sam] = g.sam;
-  r.i32[w + A.sak] = g.sak;
-  r.i32[w + A.b] = g.b;
-  r.i32[w + A.c] = g.c;
-  r.i32[w + A.ldc] = g.ldc;
-  r.i32[w + A.bias] = g.bias;
+  writeArgs(r.i32, args, GEMM_ARGS, g);
   r.parallel(ctx.fn('gemm_task'), gemmTasks(g.M, g.N), args);
 }
 
@@ -45,14 +35,7 @@ function runPack(
   args: number,
   p: { K: number; N: number; src: number; sbk: number; sbn: number; dst: number },
 ): void {
-  const w = args >> 2;
-  const P = PACK_ARGS;
-  r.i32[w + P.K] = p.K;
-  r.i32[w + P.N] = p.N;
-  r.i32[w + P.src] = p.src;
-  r.i32[w + P.sbk] = p.sbk;
-  r.i32[w + P.sbn] = p.sbn;
-  r.i32[w + P.dst] = p.dst;
+  writeArgs(r.i32, args, PACK_ARGS, p);
   r.parallel(ctx.fn('pack_task'), panelsOf(p.N), args);
 }
 
@@ -103,19 +86,15 @@ export const linear: WasmKernel<'linear'> = {
 /** bmm over broadcast batch dims, either side read transposed: B packed per batch. */
 export const bmm: WasmKernel<'bmm'> = {
   bind(at, ctx) {
-    const [sa, sb] = ctx.inShapes as [number[], number[]];
-    const out = ctx.outShapes[0]!;
-    const [M, N] = [out[out.length - 2]!, out[out.length - 1]!];
-    const K = at.transpose_a ? sa[sa.length - 2]! : sa[sa.length - 1]!;
-    const [ar, ac] = [sa[sa.length - 2]!, sa[sa.length - 1]!];
-    const [br, bc] = [sb[sb.length - 2]!, sb[sb.length - 1]!];
-    const batch = out.slice(0, -2);
-    const strides = [
-      broadcastStrides(sa.slice(0, -2), batch).map((s) => s * ar * ac * 4),
-      broadcastStrides(sb.slice(0, -2), batch).map((s) => s * br * bc * 4),
+    const { M, N, K, batch, ...e } = bmmGeometry(at, ctx.inShapes, ctx.outShapes[0]!);
+    // In bytes.
+    const strides = e.strides.map((st) => st.map((x) => 4 * x));
+    const [sam, sak, sbk, sbn] = [e.aRs, e.aCs, e.bRs, e.bCs].map((x) => 4 * x) as [
+      number,
+      number,
+      number,
+      number,
     ];
-    const [sam, sak] = at.transpose_a ? [4, 4 * ac] : [4 * ac, 4];
-    const [sbk, sbn] = at.transpose_b ? [4, 4 * bc] : [4 * bc, 4];
     const args = ctx.alloc(64);
     const dst = ctx.alloc(panelsOf(N) * K * NR * 4);
     return (r) =>

@@ -1,5 +1,6 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import { normAxis, numel } from '@glimpse/ir';
+import { argReader, taskRows } from './args.js';
 import type { WasmKernel, WasmRun } from './types.js';
 
 /** Rows per task: enough work per claim to keep the counter off the hot path. */
@@ -55,7 +56,7 @@ function emitSoftmax(m: ModuleBuilder, vexp: number): number {
   return m.func('softmax_rows', ['i32', 'i32', 'i32'], [], (c) => {
     const task = c.param(0),
       args = c.param(1);
-    const arg = (w: number) => c.get(args).i32.load(4 * w);
+    const arg = argReader(c, args);
     const r = c.local('i32'),
       r1 = c.local('i32'),
       n = c.local('i32'),
@@ -68,18 +69,7 @@ function emitSoftmax(m: ModuleBuilder, vexp: number): number {
     const sm = c.local('f32'),
       ss = c.local('f32');
     arg(2).set(n);
-    c.get(task);
-    arg(0);
-    c.i32.mul().set(r);
-    c.get(r);
-    arg(0);
-    c.i32.add().set(r1);
-    c.get(r1);
-    arg(1);
-    c.i32.gt_s().if((c) => {
-      arg(1);
-      c.set(r1);
-    });
+    taskRows(c, task, arg, 0, 1, r, r1);
     c.for(
       r,
       (c) => c.get(r),
@@ -166,7 +156,7 @@ function emitLayerNorm(m: ModuleBuilder): number {
   return m.func('layernorm_rows', ['i32', 'i32', 'i32'], [], (c) => {
     const task = c.param(0),
       args = c.param(1);
-    const arg = (w: number) => c.get(args).i32.load(4 * w);
+    const arg = argReader(c, args);
     const r = c.local('i32'),
       r1 = c.local('i32'),
       n = c.local('i32'),
@@ -186,18 +176,7 @@ function emitLayerNorm(m: ModuleBuilder): number {
     arg(2).set(n);
     arg(5).set(wb);
     arg(6).set(bb);
-    c.get(task);
-    arg(0);
-    c.i32.mul().set(r);
-    c.get(r);
-    arg(0);
-    c.i32.add().set(r1);
-    c.get(r1);
-    arg(1);
-    c.i32.gt_s().if((c) => {
-      arg(1);
-      c.set(r1);
-    });
+    taskRows(c, task, arg, 0, 1, r, r1);
     const nf = () => c.get(n).f32.convert_i32_s();
     c.for(
       r,

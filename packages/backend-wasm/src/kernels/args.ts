@@ -1,0 +1,43 @@
+import type { Code, Local } from '@glimpse/asm';
+
+/** A reader of the argument block at local `args`: arg(w) pushes its i32 word w. */
+export const argReader =
+  (c: Code, args: Local) =>
+  (w: number): Code =>
+    c.get(args).i32.load(4 * w);
+
+/**
+ * The rows of task `task` of a row-split kernel: r := task·per, r1 := min(r + per, rows),
+ * where per and rows are words `perWord` and `rowsWord` of the argument block.
+ */
+export function taskRows(
+  c: Code,
+  task: Local,
+  arg: (w: number) => Code,
+  perWord: number,
+  rowsWord: number,
+  r: Local,
+  r1: Local,
+): void {
+  c.get(task);
+  arg(perWord);
+  c.i32.mul().set(r);
+  c.get(r);
+  arg(perWord);
+  c.i32.add().set(r1);
+  c.atMost(r1, () => arg(rowsWord));
+}
+
+/**
+ * Write an argument block from the host: `layout` maps names to word indices (its `words`
+ * entry, the block's size, is skipped), `values` gives each name's i32.
+ */
+export function writeArgs<L extends Record<string, number>>(
+  i32: Int32Array,
+  args: number,
+  layout: L,
+  values: { readonly [K in Exclude<keyof L, 'words'>]: number },
+): void {
+  for (const [name, w] of Object.entries(layout))
+    if (name !== 'words') i32[(args >> 2) + w] = values[name as Exclude<keyof L, 'words'>];
+}
