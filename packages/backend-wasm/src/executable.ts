@@ -95,6 +95,8 @@ export class WasmExecutable implements Executable {
   private readonly kinds: StorageKind[];
   private readonly arena: Arena;
   private readonly fixed = new Map<number, number>();
+  /** What the fixed region still needs written (values, then packed weights): the first run does it. */
+  private fills: (() => void)[] = [];
   private readonly prepared = new Map<Node, unknown>();
   private readonly instances: BindingCache<Instance>;
   private readonly module: WebAssembly.Module;
@@ -126,20 +128,30 @@ export class WasmExecutable implements Executable {
     this.kinds = graph.valueNames().map((n) => storageOf(graph.typeOf(n).dtype));
     this.arena = new Arena(this.threads > 1, CTRL_BYTES);
     this.instances = new BindingCache(graph);
-    // Params and constants into the fixed region, once.
-    const fixedValue = (name: string, t: Tensor) => {
-      const b = toStorage(t, name);
-      const at = this.arena.fixed(b.byteLength, `'${name}'`);
-      new Uint8Array(this.arena.buffer, at, b.byteLength).set(
-        new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
-      );
+    // Params and constants get their place in the fixed region now and their values at the
+    // first run (as the JS backend loads them), then the packed weights made from them.
+    const fixedValue = (name: string, bytes: number, value: () => Tensor) => {
+      const at = this.arena.fixed(bytes, `'${name}'`);
+      this.fills.push(() => {
+        const b = toStorage(value(), name);
+        new Uint8Array(this.arena.buffer, at, b.byteLength).set(
+          new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+        );
+      });
       this.fixed.set(this.values.id(name), at);
     };
-    for (const p of graph.params) fixedValue(p.name, paramTensor(p, graph.seed));
+    const bytesOf = (id: number, shape: readonly number[]) =>
+      numel(shape) * STORAGE_BYTES[this.kinds[id]!];
+    for (const p of graph.params)
+      fixedValue(p.name, bytesOf(this.values.id(p.name), p.type.shape as number[]), () =>
+        paramTensor(p, graph.seed),
+      );
     for (const n of graph.nodes)
       if (n.op === 'constant') {
         const a = n.attrs as unknown as ConstantAttrs;
-        fixedValue(n.outputs[0]!, fromNumbers(a.dtype, a.shape, constantValues(a)));
+        fixedValue(n.outputs[0]!, bytesOf(this.values.id(n.outputs[0]!), a.shape), () =>
+          fromNumbers(a.dtype, a.shape, constantValues(a)),
+        );
       }
     // The module: shared kernels, then what each node needs.
     const m = new ModuleBuilder({ initialPages: 1, maximumPages: 65536, shared: this.threads > 1 });
@@ -152,7 +164,7 @@ export class WasmExecutable implements Executable {
         id: `n${i}`,
         pack: (bytes, fill) => {
           const at = this.arena.fixed(bytes, `packed weights of '${n.outputs[0]}'`);
-          fill(new Float32Array(this.arena.buffer), at);
+          this.fills.push(() => fill(new Float32Array(this.arena.buffer), at));
           return at;
         },
         fixedOffset: (v) => this.fixedOffset(v),
@@ -190,6 +202,8 @@ export class WasmExecutable implements Executable {
       );
       await this.pool.start();
     }
+    for (const f of this.fills) f();
+    this.fills = [];
     const buf = this.arena.buffer;
     const bufOf = (id: number, shape: readonly number[]) =>
       view(buf, this.kinds[id]!, inst.offsets[id]!, numel(shape));

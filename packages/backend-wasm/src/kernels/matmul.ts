@@ -51,10 +51,15 @@ export const linear: WasmKernel<'linear'> = {
     const [N, K] = t.shape as [number, number];
     return p.pack(panelsOf(N) * K * NR * 4, (f32, at) => {
       const src = w >> 2;
-      let o = at >> 2;
-      for (let p0 = 0; p0 < N; p0 += NR)
-        for (let k = 0; k < K; k++)
-          for (let j = 0; j < NR; j++, o++) f32[o] = p0 + j < N ? f32[src + (p0 + j) * K + k]! : 0;
+      const dst = at >> 2;
+      // Row by row of W (contiguous reads), each into its lane of its panel; the lanes past
+      // N are zero.
+      f32.fill(0, dst, dst + panelsOf(N) * K * NR);
+      for (let n = 0; n < N; n++) {
+        const row = src + n * K;
+        const base = dst + (n >> 3) * K * NR + (n & 7);
+        for (let k = 0; k < K; k++) f32[base + k * NR] = f32[row + k]!;
+      }
     });
   },
   bind(_a, ctx, packed) {
