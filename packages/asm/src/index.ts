@@ -374,18 +374,27 @@ export class ModuleBuilder {
   }
 }
 
+/** Whether the engine validates a module whose one function `body` writes (memoised by name). */
+const supports = new Map<string, boolean>();
+function engineTakes(name: string, body: (c: Code) => void): boolean {
+  let ok = supports.get(name);
+  if (ok === undefined) {
+    const m = new ModuleBuilder({ initialPages: 1, maximumPages: 1, shared: false });
+    m.func('f', [], [], body);
+    ok = typeof WebAssembly !== 'undefined' && WebAssembly.validate(m.bytes());
+    supports.set(name, ok);
+  }
+  return ok;
+}
+
 /** Whether this engine runs WebAssembly SIMD (fixed-width 128-bit). */
 export function hasSimd(): boolean {
-  const m = new ModuleBuilder({ initialPages: 1, maximumPages: 1, shared: false });
-  m.func('f', [], [], (c) => c.f32x4.splatConst(1).drop());
-  return typeof WebAssembly !== 'undefined' && WebAssembly.validate(m.bytes());
+  return engineTakes('simd', (c) => c.f32x4.splatConst(1).drop());
 }
 
 /** Whether this engine runs relaxed SIMD (Node 20 only behind --experimental-wasm-relaxed-simd). */
 export function hasRelaxedSimd(): boolean {
-  const m = new ModuleBuilder({ initialPages: 1, maximumPages: 1, shared: false });
-  m.func('f', [], [], (c) =>
+  return engineTakes('relaxed-simd', (c) =>
     c.f32x4.splatConst(1).f32x4.splatConst(1).f32x4.splatConst(1).f32x4.relaxed_madd().drop(),
   );
-  return typeof WebAssembly !== 'undefined' && WebAssembly.validate(m.bytes());
 }

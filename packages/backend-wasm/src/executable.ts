@@ -14,7 +14,6 @@ import { KERNELS as CPU, Scratch } from '@glimpse/kernels-cpu';
 import type {
   Backend,
   BackendOptions,
-  Buf,
   Executable,
   InputValue,
   MemoryReport,
@@ -31,6 +30,7 @@ import {
   storageOf,
   toStorage,
   ValueIds,
+  view,
 } from '@glimpse/runtime';
 import { align16, Arena } from './arena.js';
 import { addSharedKernels, WASM_KERNELS } from './kernels/index.js';
@@ -56,14 +56,6 @@ interface Instance {
   readonly unplannedBytes: number;
   readonly scratch: Scratch;
   readonly scratchBytes: number;
-}
-
-function view(buf: ArrayBufferLike, kind: StorageKind, at: number, n: number): Buf {
-  return kind === 'f32'
-    ? new Float32Array(buf, at, n)
-    : kind === 'i32'
-      ? new Int32Array(buf, at, n)
-      : new Uint8Array(buf, at, n);
 }
 
 /** How many threads to use by default: the machine's cores. */
@@ -206,7 +198,7 @@ export class WasmExecutable implements Executable {
     this.fills = [];
     const buf = this.arena.buffer;
     const bufOf = (id: number, shape: readonly number[]) =>
-      view(buf, this.kinds[id]!, inst.offsets[id]!, numel(shape));
+      view(this.kinds[id]!, buf, numel(shape), inst.offsets[id]!);
     for (const inp of this.graph.inputs) {
       const id = this.values.id(inp.name);
       const src = toStorage(tensors[inp.name]!, `input '${inp.name}'`);
@@ -297,9 +289,11 @@ export class WasmExecutable implements Executable {
     // Views share their root's storage.
     names.forEach((n, id) => (offsets[id] = offsets[this.values.rootOf(n)]!));
     const scratch = new Scratch();
+    let allocated = 0;
     const alloc = (bytes: number) => {
       const s = at;
       at = align16(at + bytes);
+      allocated += at - s;
       return s;
     };
     const steps = nodes.map((n): Step => {
@@ -335,7 +329,8 @@ export class WasmExecutable implements Executable {
       peakBytes: plan.peakBytes,
       unplannedBytes: plan.unplannedBytes,
       scratch,
-      scratchBytes: at - this.arena.bindingBase - plan.peakBytes + scratch.bytes,
+      // Kernels' argument blocks and per-thread scratch, and the CPU kernels' scratch.
+      scratchBytes: allocated + scratch.bytes,
     };
   }
 }

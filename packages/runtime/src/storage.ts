@@ -17,12 +17,13 @@ export function storageOf(d: DType): StorageKind {
 /** Bytes per element of host storage. */
 export const STORAGE_BYTES: Record<StorageKind, number> = { f32: 4, i32: 4, bool: 1 };
 
-export function view(kind: StorageKind, buf: ArrayBuffer, n: number): Buf {
+/** `n` elements of `kind` at byte `at` of `buf`, as host storage. */
+export function view(kind: StorageKind, buf: ArrayBufferLike, n: number, at = 0): Buf {
   return kind === 'f32'
-    ? new Float32Array(buf, 0, n)
+    ? new Float32Array(buf, at, n)
     : kind === 'i32'
-      ? new Int32Array(buf, 0, n)
-      : new Uint8Array(buf, 0, n);
+      ? new Int32Array(buf, at, n)
+      : new Uint8Array(buf, at, n);
 }
 
 /**

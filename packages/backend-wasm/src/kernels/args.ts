@@ -41,3 +41,38 @@ export function writeArgs<L extends Record<string, number>>(
   for (const [name, w] of Object.entries(layout))
     if (name !== 'words') i32[(args >> 2) + w] = values[name as Exclude<keyof L, 'words'>];
 }
+
+/**
+ * For each row r of this task (`taskRows` with rows per task and rows in words 0 and 1),
+ * `body` — the loop every row-split kernel runs.
+ */
+export function forTaskRows(
+  c: Code,
+  task: Local,
+  arg: (w: number) => Code,
+  r: Local,
+  r1: Local,
+  body: (c: Code) => void,
+): void {
+  taskRows(c, task, arg, 0, 1, r, r1);
+  c.for(
+    r,
+    (c) => c.get(r),
+    (c) => c.get(r1),
+    1,
+    body,
+  );
+}
+
+/** Push the byte address of row `r` of rows of `n` floats (pushed by `n`) at word `w`. */
+export function rowAddress(
+  c: Code,
+  arg: (w: number) => Code,
+  w: number,
+  r: Local,
+  n: () => void,
+): void {
+  arg(w).get(r);
+  n();
+  c.i32.mul().i32.const(4).i32.mul().i32.add();
+}

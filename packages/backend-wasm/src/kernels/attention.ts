@@ -1,6 +1,6 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import type { AttentionAttrs } from '@glimpse/ir';
-import { attentionGeometry } from '@glimpse/ir';
+import { attentionGeometry, maskLeadOffset } from '@glimpse/ir';
 import { argReader } from './args.js';
 import { callMicro, MR } from './gemm.js';
 import { exp2Inline } from './math.js';
@@ -48,7 +48,7 @@ const up8 = (n: number) => Math.ceil(n / 8) * 8;
 
 /** Scratch bytes one thread needs: packed Q, the scores/weights tile, the accumulator. */
 function scratchBytes(s: Spec): number {
-  return s.dh * 32 + BC * 32 + BR * up8(s.dv) * 4 + 64;
+  return s.dh * 32 + BC * 32 + BR * up8(s.dv) * 4;
 }
 
 /**
@@ -100,11 +100,9 @@ function emitAttention(
       vb = L(),
       ob = L(),
       mb = L(),
-      sp = L(),
       qp = L(),
       st = L(),
       acc = L(),
-      lm = L(),
       T = L(),
       S = L();
     const ms0 = c.local('v128'),
@@ -175,12 +173,11 @@ function emitAttention(
       arg(W.mH);
       c.i32.mul().i32.add().set(mb);
     }
-    // This thread's scratch: packed Q, the tile, the accumulator, m and l.
+    // This thread's scratch: packed Q, the tile, the accumulator.
     arg(W.scratch).get(thread);
     arg(W.scratchPerThread);
-    c.i32.mul().i32.add().set(sp);
-    c.get(sp).set(qp);
-    c.get(sp)
+    c.i32.mul().i32.add().set(qp);
+    c.get(qp)
       .i32.const(s.dh * 32)
       .i32.add()
       .set(st);
@@ -188,10 +185,6 @@ function emitAttention(
       .i32.const(BC * 32)
       .i32.add()
       .set(acc);
-    c.get(acc)
-      .i32.const(BR * accRow)
-      .i32.add()
-      .set(lm);
     c.for(
       i0,
       (c) => c.get(r0),
@@ -349,8 +342,7 @@ function emitAttention(
             );
             // Online softmax across the 8 rows: m, l and the rescale α are vectors.
             for (let h2 = 0; h2 < 2; h2++) {
-              const [msv, llv, tm, al, ps] =
-                h2 === 0 ? [ms0, ll0, tm0, al0, ps0] : [ms1, ll1, tm1, al1, ps1];
+              const [msv, tm, al, ps] = h2 === 0 ? [ms0, tm0, al0, ps0] : [ms1, tm1, al1, ps1];
               c.get(msv).get(tm).f32x4.max().set(tm); // m_new
               // m_use: 0 where m_new = -inf (e^(s − 0) = 0 for those -inf scores, not NaN).
               c.f32x4
@@ -371,7 +363,6 @@ function emitAttention(
               c.get(tm).set(msv);
               c.get(v0).set(tm); // tm := m_use
               c.f32x4.splatConst(0).set(ps);
-              void llv;
             }
             c.for(
               jj,
@@ -650,14 +641,7 @@ export const attention: WasmKernel<'attention'> = {
       if (g.mask) {
         set(W.mask, r.ins[3]!);
         set(W.maskLead, leadTable);
-        for (let l = 0; l < g.nLead; l++) {
-          let off = 0;
-          for (let ax = g.lead.length - 1, rem = l; ax >= 0; ax--) {
-            off += (rem % g.lead[ax]!) * g.mask.lead[ax]!;
-            rem = Math.floor(rem / g.lead[ax]!);
-          }
-          r.i32[(leadTable >> 2) + l] = off * elem;
-        }
+        for (let l = 0; l < g.nLead; l++) r.i32[(leadTable >> 2) + l] = maskLeadOffset(g, l) * elem;
         set(W.mH, g.mask.h * elem);
         set(W.mT, g.mask.t * elem);
         set(W.mS, g.mask.s * elem);
@@ -667,12 +651,12 @@ export const attention: WasmKernel<'attention'> = {
       set(W.scratchPerThread, per);
       r.f32[w + W.scale] = g.scale;
       if (g.S === 0) {
-        // An empty softmax·v is an empty sum (and scores of no keys: masked_rows=zero → 0).
+        // An empty softmax·v is an empty sum: 0 (masked_rows=zero gives 0 too).
         for (let l = 0; l < g.nLead; l++)
           for (let h = 0; h < g.Hq; h++)
             for (let i = 0; i < g.T; i++) {
               const o = (r.outs[0]! >> 2) + l * g.o[0] + h * g.o[1] + i * g.o[2];
-              r.f32.fill(spec.zeroRows ? 0 : 0, o, o + g.dv);
+              r.f32.fill(0, o, o + g.dv);
             }
         return;
       }

@@ -1,7 +1,7 @@
 import type { Code } from '@glimpse/asm';
 import type { Dim, Graph, Node } from '@glimpse/ir';
 import { numel } from '@glimpse/ir';
-import { argReader, taskRows } from './args.js';
+import { argReader, forTaskRows, rowAddress } from './args.js';
 import type { WasmKernel, WasmPrepare } from './types.js';
 
 /** How an operand of an elementwise program is read: every element, a trailing row, one value. */
@@ -108,77 +108,65 @@ function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) 
     const v = c.local('v128');
     const base = access.map(() => c.local('i32'));
     // args: 0 rows per task, 1 rows, 2 row length, 3 total elements, 4 out, 5.. operands.
-    taskRows(c, task, arg, 0, 1, row, r1);
-    c.for(
-      row,
-      (c) => c.get(row),
-      (c) => c.get(r1),
-      1,
-      (c) => {
-        // This row's length (the last may be short when nothing broadcasts).
-        arg(3);
-        c.get(row);
-        arg(2);
-        c.i32.mul().i32.sub().set(len);
-        c.atMost(len, () => arg(2));
-        arg(4);
-        c.get(row);
-        arg(2);
-        c.i32.mul().i32.const(4).i32.mul().i32.add().set(out);
-        access.forEach((a, i) => {
-          arg(5 + i);
-          if (a === 'full') {
-            c.get(row);
-            arg(2);
-            c.i32.mul().i32.const(4).i32.mul().i32.add();
-          }
-          c.set(base[i]!);
-        });
-        const load = (i: number) => {
-          if (access[i] === 'scalar') c.get(base[i]!).v128.load32_splat();
-          else c.get(base[i]!).get(j).i32.const(4).i32.mul().i32.add().v128.load(0, 0);
-        };
-        c.for(
-          j,
-          (c) => c.i32.const(0),
-          (c) => c.get(len),
-          4,
-          (c) => {
-            emitProgram(c, prog, load, fns);
-            c.set(v);
-            c.get(len)
-              .get(j)
-              .i32.sub()
-              .i32.const(4)
-              .i32.ge_s()
-              .if(
-                (c) => c.get(out).get(j).i32.const(4).i32.mul().i32.add().get(v).v128.store(0, 0),
-                (c) => {
-                  for (let l = 0; l < 3; l++)
-                    c.get(j)
-                      .i32.const(l)
-                      .i32.add()
-                      .get(len)
-                      .i32.lt_s()
-                      .if((c) =>
-                        c
-                          .get(out)
-                          .get(j)
-                          .i32.const(l)
-                          .i32.add()
-                          .i32.const(4)
-                          .i32.mul()
-                          .i32.add()
-                          .get(v)
-                          .f32x4.extract_lane(l)
-                          .f32.store(),
-                      );
-                },
-              );
-          },
-        );
-      },
-    );
+    forTaskRows(c, task, arg, row, r1, (c) => {
+      // This row's length (the last may be short when nothing broadcasts).
+      arg(3);
+      c.get(row);
+      arg(2);
+      c.i32.mul().i32.sub().set(len);
+      c.atMost(len, () => arg(2));
+      rowAddress(c, arg, 4, row, () => arg(2));
+      c.set(out);
+      // A whole operand advances with the rows; a row or scalar operand does not.
+      access.forEach((a, i) => {
+        if (a === 'full') rowAddress(c, arg, 5 + i, row, () => arg(2));
+        else arg(5 + i);
+        c.set(base[i]!);
+      });
+      const load = (i: number) => {
+        if (access[i] === 'scalar') c.get(base[i]!).v128.load32_splat();
+        else c.get(base[i]!).get(j).i32.const(4).i32.mul().i32.add().v128.load(0, 0);
+      };
+      c.for(
+        j,
+        (c) => c.i32.const(0),
+        (c) => c.get(len),
+        4,
+        (c) => {
+          emitProgram(c, prog, load, fns);
+          c.set(v);
+          c.get(len)
+            .get(j)
+            .i32.sub()
+            .i32.const(4)
+            .i32.ge_s()
+            .if(
+              (c) => c.get(out).get(j).i32.const(4).i32.mul().i32.add().get(v).v128.store(0, 0),
+              (c) => {
+                for (let l = 0; l < 3; l++)
+                  c.get(j)
+                    .i32.const(l)
+                    .i32.add()
+                    .get(len)
+                    .i32.lt_s()
+                    .if((c) =>
+                      c
+                        .get(out)
+                        .get(j)
+                        .i32.const(l)
+                        .i32.add()
+                        .i32.const(4)
+                        .i32.mul()
+                        .i32.add()
+                        .get(v)
+                        .f32x4.extract_lane(l)
+                        .f32.store(),
+                    );
+              },
+            );
+        },
+      );
+    });
   });
 }
 

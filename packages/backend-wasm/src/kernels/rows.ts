@@ -1,6 +1,6 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import { normAxis, numel } from '@glimpse/ir';
-import { argReader, taskRows } from './args.js';
+import { argReader, forTaskRows, rowAddress } from './args.js';
 import type { WasmKernel, WasmRun } from './types.js';
 
 /** Rows per task: enough work per claim to keep the counter off the hot path. */
@@ -69,81 +69,76 @@ function emitSoftmax(m: ModuleBuilder, vexp: number): number {
     const sm = c.local('f32'),
       ss = c.local('f32');
     arg(2).set(n);
-    taskRows(c, task, arg, 0, 1, r, r1);
-    c.for(
-      r,
-      (c) => c.get(r),
-      (c) => c.get(r1),
-      1,
-      (c) => {
-        arg(3).get(r).get(n).i32.mul().i32.const(4).i32.mul().i32.add().set(xb);
-        arg(4).get(r).get(n).i32.mul().i32.const(4).i32.mul().i32.add().set(yb);
-        c.f32x4.splatConst(-Infinity).set(vm);
-        c.f32.const(-Infinity).set(sm);
-        overRow(
-          c,
-          xb,
-          n,
-          i,
-          (at) => {
-            c.get(vm);
-            at();
-            c.v128.load(0, 0).f32x4.max().set(vm);
-          },
-          (at) => {
-            c.get(sm);
-            at();
-            c.f32.load().f32.max().set(sm);
-          },
-        );
-        horizontal(c, vm, (c) => c.f32.max());
-        c.get(sm).f32.max().set(sm);
-        c.get(sm).f32x4.splat().set(vm);
-        c.f32x4.splatConst(0).set(vs);
-        c.f32.const(0).set(ss);
-        const yAt = () => c.get(yb).get(i).i32.const(4).i32.mul().i32.add();
-        overRow(
-          c,
-          xb,
-          n,
-          i,
-          (at) => {
-            yAt();
-            at();
-            c.v128.load(0, 0).get(vm).f32x4.sub().call(vexp).tee(e).v128.store(0, 0);
-            c.get(vs).get(e).f32x4.add().set(vs);
-          },
-          (at) => {
-            yAt();
-            at();
-            c.f32.load().f32x4.splat().get(vm).f32x4.sub().call(vexp).f32x4.extract_lane(0);
-            c.f32.store();
-            yAt();
-            c.f32.load().get(ss).f32.add().set(ss);
-          },
-        );
-        horizontal(c, vs, (c) => c.f32.add());
-        c.get(ss).f32.add().set(ss);
-        c.f32.const(1).get(ss).f32.div().set(ss);
-        c.get(ss).f32x4.splat().set(vs);
-        overRow(
-          c,
-          yb,
-          n,
-          i,
-          (at) => {
-            at();
-            at();
-            c.v128.load(0, 0).get(vs).f32x4.mul().v128.store(0, 0);
-          },
-          (at) => {
-            at();
-            at();
-            c.f32.load().get(ss).f32.mul().f32.store();
-          },
-        );
-      },
-    );
+    forTaskRows(c, task, arg, r, r1, (c) => {
+      rowAddress(c, arg, 3, r, () => c.get(n));
+      c.set(xb);
+      rowAddress(c, arg, 4, r, () => c.get(n));
+      c.set(yb);
+      c.f32x4.splatConst(-Infinity).set(vm);
+      c.f32.const(-Infinity).set(sm);
+      overRow(
+        c,
+        xb,
+        n,
+        i,
+        (at) => {
+          c.get(vm);
+          at();
+          c.v128.load(0, 0).f32x4.max().set(vm);
+        },
+        (at) => {
+          c.get(sm);
+          at();
+          c.f32.load().f32.max().set(sm);
+        },
+      );
+      horizontal(c, vm, (c) => c.f32.max());
+      c.get(sm).f32.max().set(sm);
+      c.get(sm).f32x4.splat().set(vm);
+      c.f32x4.splatConst(0).set(vs);
+      c.f32.const(0).set(ss);
+      const yAt = () => c.get(yb).get(i).i32.const(4).i32.mul().i32.add();
+      overRow(
+        c,
+        xb,
+        n,
+        i,
+        (at) => {
+          yAt();
+          at();
+          c.v128.load(0, 0).get(vm).f32x4.sub().call(vexp).tee(e).v128.store(0, 0);
+          c.get(vs).get(e).f32x4.add().set(vs);
+        },
+        (at) => {
+          yAt();
+          at();
+          c.f32.load().f32x4.splat().get(vm).f32x4.sub().call(vexp).f32x4.extract_lane(0);
+          c.f32.store();
+          yAt();
+          c.f32.load().get(ss).f32.add().set(ss);
+        },
+      );
+      horizontal(c, vs, (c) => c.f32.add());
+      c.get(ss).f32.add().set(ss);
+      c.f32.const(1).get(ss).f32.div().set(ss);
+      c.get(ss).f32x4.splat().set(vs);
+      overRow(
+        c,
+        yb,
+        n,
+        i,
+        (at) => {
+          at();
+          at();
+          c.v128.load(0, 0).get(vs).f32x4.mul().v128.store(0, 0);
+        },
+        (at) => {
+          at();
+          at();
+          c.f32.load().get(ss).f32.mul().f32.store();
+        },
+      );
+    });
   });
 }
 
@@ -176,119 +171,114 @@ function emitLayerNorm(m: ModuleBuilder): number {
     arg(2).set(n);
     arg(5).set(wb);
     arg(6).set(bb);
-    taskRows(c, task, arg, 0, 1, r, r1);
     const nf = () => c.get(n).f32.convert_i32_s();
-    c.for(
-      r,
-      (c) => c.get(r),
-      (c) => c.get(r1),
-      1,
-      (c) => {
-        arg(3).get(r).get(n).i32.mul().i32.const(4).i32.mul().i32.add().set(xb);
-        arg(4).get(r).get(n).i32.mul().i32.const(4).i32.mul().i32.add().set(yb);
-        // mean
-        c.f32x4.splatConst(0).set(va);
-        c.f32.const(0).set(sa);
-        overRow(
-          c,
-          xb,
-          n,
-          i,
-          (at) => {
-            c.get(va);
-            at();
-            c.v128.load(0, 0).f32x4.add().set(va);
-          },
-          (at) => {
-            c.get(sa);
-            at();
-            c.f32.load().f32.add().set(sa);
-          },
-        );
-        horizontal(c, va, (c) => c.f32.add());
-        c.get(sa).f32.add();
-        nf();
-        c.f32.div().set(mean);
-        c.get(mean).f32x4.splat().set(vmean);
-        // variance
-        c.f32x4.splatConst(0).set(va);
-        c.f32.const(0).set(sa);
-        overRow(
-          c,
-          xb,
-          n,
-          i,
-          (at) => {
-            at();
-            c.v128
-              .load(0, 0)
-              .get(vmean)
-              .f32x4.sub()
-              .tee(d)
-              .get(d)
-              .f32x4.mul()
-              .get(va)
-              .f32x4.add()
-              .set(va);
-          },
-          (at) => {
-            at();
-            c.f32.load().get(mean).f32.sub().tee(sd).get(sd).f32.mul().get(sa).f32.add().set(sa);
-          },
-        );
-        horizontal(c, va, (c) => c.f32.add());
-        c.get(sa).f32.add();
-        nf();
-        c.f32.div();
-        c.get(args)
-          .f32.load(4 * 7)
-          .f32.add()
-          .f32.sqrt()
-          .set(rstd);
-        c.f32.const(1).get(rstd).f32.div().set(rstd);
-        c.get(rstd).f32x4.splat().set(vr);
-        const yAt = () => c.get(yb).get(i).i32.const(4).i32.mul().i32.add();
-        const pAt = (p: Local) => c.get(p).get(i).i32.const(4).i32.mul().i32.add();
-        overRow(
-          c,
-          xb,
-          n,
-          i,
-          (at) => {
-            at();
-            c.v128.load(0, 0).get(vmean).f32x4.sub().get(vr).f32x4.mul().set(d);
-            c.get(wb).if((c) => {
-              c.get(d);
-              pAt(wb);
-              c.v128.load(0, 0).f32x4.mul().set(d);
-            });
-            c.get(bb).if((c) => {
-              c.get(d);
-              pAt(bb);
-              c.v128.load(0, 0).f32x4.add().set(d);
-            });
-            yAt();
-            c.get(d).v128.store(0, 0);
-          },
-          (at) => {
-            at();
-            c.f32.load().get(mean).f32.sub().get(rstd).f32.mul().set(sd);
-            c.get(wb).if((c) => {
-              c.get(sd);
-              pAt(wb);
-              c.f32.load().f32.mul().set(sd);
-            });
-            c.get(bb).if((c) => {
-              c.get(sd);
-              pAt(bb);
-              c.f32.load().f32.add().set(sd);
-            });
-            yAt();
-            c.get(sd).f32.store();
-          },
-        );
-      },
-    );
+    forTaskRows(c, task, arg, r, r1, (c) => {
+      rowAddress(c, arg, 3, r, () => c.get(n));
+      c.set(xb);
+      rowAddress(c, arg, 4, r, () => c.get(n));
+      c.set(yb);
+      // mean
+      c.f32x4.splatConst(0).set(va);
+      c.f32.const(0).set(sa);
+      overRow(
+        c,
+        xb,
+        n,
+        i,
+        (at) => {
+          c.get(va);
+          at();
+          c.v128.load(0, 0).f32x4.add().set(va);
+        },
+        (at) => {
+          c.get(sa);
+          at();
+          c.f32.load().f32.add().set(sa);
+        },
+      );
+      horizontal(c, va, (c) => c.f32.add());
+      c.get(sa).f32.add();
+      nf();
+      c.f32.div().set(mean);
+      c.get(mean).f32x4.splat().set(vmean);
+      // variance
+      c.f32x4.splatConst(0).set(va);
+      c.f32.const(0).set(sa);
+      overRow(
+        c,
+        xb,
+        n,
+        i,
+        (at) => {
+          at();
+          c.v128
+            .load(0, 0)
+            .get(vmean)
+            .f32x4.sub()
+            .tee(d)
+            .get(d)
+            .f32x4.mul()
+            .get(va)
+            .f32x4.add()
+            .set(va);
+        },
+        (at) => {
+          at();
+          c.f32.load().get(mean).f32.sub().tee(sd).get(sd).f32.mul().get(sa).f32.add().set(sa);
+        },
+      );
+      horizontal(c, va, (c) => c.f32.add());
+      c.get(sa).f32.add();
+      nf();
+      c.f32.div();
+      c.get(args)
+        .f32.load(4 * 7)
+        .f32.add()
+        .f32.sqrt()
+        .set(rstd);
+      c.f32.const(1).get(rstd).f32.div().set(rstd);
+      c.get(rstd).f32x4.splat().set(vr);
+      const yAt = () => c.get(yb).get(i).i32.const(4).i32.mul().i32.add();
+      const pAt = (p: Local) => c.get(p).get(i).i32.const(4).i32.mul().i32.add();
+      overRow(
+        c,
+        xb,
+        n,
+        i,
+        (at) => {
+          at();
+          c.v128.load(0, 0).get(vmean).f32x4.sub().get(vr).f32x4.mul().set(d);
+          c.get(wb).if((c) => {
+            c.get(d);
+            pAt(wb);
+            c.v128.load(0, 0).f32x4.mul().set(d);
+          });
+          c.get(bb).if((c) => {
+            c.get(d);
+            pAt(bb);
+            c.v128.load(0, 0).f32x4.add().set(d);
+          });
+          yAt();
+          c.get(d).v128.store(0, 0);
+        },
+        (at) => {
+          at();
+          c.f32.load().get(mean).f32.sub().get(rstd).f32.mul().set(sd);
+          c.get(wb).if((c) => {
+            c.get(sd);
+            pAt(wb);
+            c.f32.load().f32.mul().set(sd);
+          });
+          c.get(bb).if((c) => {
+            c.get(sd);
+            pAt(bb);
+            c.f32.load().f32.add().set(sd);
+          });
+          yAt();
+          c.get(sd).f32.store();
+        },
+      );
+    });
   });
 }
 
