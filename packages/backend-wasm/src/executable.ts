@@ -6,6 +6,7 @@ import {
   numel,
   paramTensor,
   UnsupportedError,
+  VIEW_OPS,
   withWhere,
 } from '@glimpse/ir';
 import { hasRelaxedSimd, hasSimd, ModuleBuilder } from '@glimpse/asm';
@@ -90,6 +91,8 @@ export class WasmExecutable implements Executable {
   /** What the fixed region still needs written (values, then packed weights): the first run does it. */
   private fills: (() => void)[] = [];
   private readonly prepared = new Map<Node, unknown>();
+  /** Nodes computed by their producer's kernel (a GEMM's epilogue), to that producer. */
+  private readonly absorbed = new Map<Node, Node>();
   private readonly instances: BindingCache<Instance>;
   private readonly module: WebAssembly.Module;
   private readonly exportNames: string[];
@@ -148,12 +151,14 @@ export class WasmExecutable implements Executable {
     // The module: shared kernels, then what each node needs.
     const m = new ModuleBuilder({ initialPages: 1, maximumPages: 65536, shared: this.threads > 1 });
     const shared = addSharedKernels(m, this.fma);
+    const consumers = soleConsumers(graph);
     graph.nodes.forEach((n, i) => {
       const k = WASM_KERNELS[n.op] as WasmKernel<never> | undefined;
       const prep = k?.prepare?.(n.attrs as never, n, {
         module: m,
         graph,
         id: `n${i}`,
+        consumer: consumers.get(n),
         pack: (bytes, fill) => {
           const at = this.arena.fixed(bytes, `packed weights of '${n.outputs[0]}'`);
           this.fills.push(() => fill(new Float32Array(this.arena.buffer), at));
@@ -163,6 +168,8 @@ export class WasmExecutable implements Executable {
         ...shared,
       });
       this.prepared.set(n, prep);
+      const absorbs = (prep as { absorbs?: Node } | undefined)?.absorbs;
+      if (absorbs) this.absorbed.set(absorbs, n);
     });
     const bytes = m.bytes();
     this.module = new WebAssembly.Module(bytes);
@@ -248,6 +255,14 @@ export class WasmExecutable implements Executable {
     };
   }
 
+  /**
+   * The consumers computed in their producer's epilogue, as [producer's output, consumer's
+   * output] ('fc' → 'gelu': the GELU applied to the GEMM's tiles as they finish).
+   */
+  get epilogues(): [string, string][] {
+    return [...this.absorbed].map(([u, l]) => [l.outputs[0]!, u.outputs[0]!]);
+  }
+
   /** Worker threads this executable runs now (0 before the first run and after release). */
   get workers(): number {
     return this.pool?.workerCount ?? 0;
@@ -267,8 +282,24 @@ export class WasmExecutable implements Executable {
   private instantiate(binding: Binding): Instance {
     const g = this.graph;
     const shapes = concreteShapes(g, binding);
-    const nodes = stepsOf(g, (n) => n.op === 'constant');
-    const { order, plan } = this.values.plan(nodes, shapes, (id) => STORAGE_BYTES[this.kinds[id]!]);
+    // A node that absorbs its consumer is planned as one step from its inputs and the
+    // consumer's other operands to the consumer's outputs (its own output never exists).
+    const absorber = new Map([...this.absorbed].map(([u, l]) => [l, u]));
+    const nodes = stepsOf(g, (n) => n.op === 'constant' || this.absorbed.has(n));
+    const planned = nodes.map((n): { inputs: readonly string[]; outputs: readonly string[] } => {
+      const u = absorber.get(n);
+      return u
+        ? {
+            inputs: [...n.inputs, ...u.inputs.filter((v) => v !== n.outputs[0])],
+            outputs: u.outputs,
+          }
+        : n;
+    });
+    const { order, plan } = this.values.plan(
+      planned,
+      shapes,
+      (id) => STORAGE_BYTES[this.kinds[id]!],
+    );
     const names = g.valueNames();
     // Slots laid out from the binding base, 16-byte aligned; inputs after them.
     let at = this.arena.bindingBase;
@@ -296,10 +327,10 @@ export class WasmExecutable implements Executable {
       allocated += at - s;
       return s;
     };
-    const steps = nodes.map((n): Step => {
+    const steps = nodes.map((n, s): Step => {
       const ns = nodeShapes(g, n, shapes);
-      const ins = n.inputs.map((v) => this.values.rootOf(v));
-      const outs = n.outputs.map((v) => this.values.rootOf(v));
+      const ins = planned[s]!.inputs.map((v) => this.values.rootOf(v));
+      const outs = planned[s]!.outputs.map((v) => this.values.rootOf(v));
       try {
         const k = WASM_KERNELS[n.op] as WasmKernel<never> | undefined;
         const ctx: WasmCtx = {
@@ -333,6 +364,31 @@ export class WasmExecutable implements Executable {
       scratchBytes: allocated + scratch.bytes,
     };
   }
+}
+
+/**
+ * For each node with one output, its only reader when a kernel could compute that reader
+ * too: the output is no graph output and no view's root, the reader is not a view, and the
+ * reader's other operands are defined before the node (graph inputs, params, constants or
+ * outputs of earlier nodes).
+ */
+function soleConsumers(g: Graph): Map<Node, Node> {
+  const readers = new Map<string, Node[]>();
+  for (const n of g.nodes)
+    for (const v of new Set(n.inputs)) readers.set(v, [...(readers.get(v) ?? []), n]);
+  const defined = new Set([...g.inputs.map((i) => i.name), ...g.params.map((p) => p.name)]);
+  const outputs = new Set(g.outputs);
+  const out = new Map<Node, Node>();
+  for (const n of g.nodes) {
+    const [o] = n.outputs;
+    const r = readers.get(o!);
+    if (n.outputs.length === 1 && !outputs.has(o!) && r?.length === 1 && !VIEW_OPS.has(r[0]!.op)) {
+      const u = r[0]!;
+      if (u.inputs.every((v) => v === o || defined.has(v))) out.set(n, u);
+    }
+    n.outputs.forEach((v) => defined.add(v));
+  }
+  return out;
 }
 
 function runAll(f: TaskFn, n: number, args: number): void {

@@ -1,4 +1,4 @@
-import type { Binding, Graph, Node } from '@glimpse/ir';
+import type { Binding, Graph } from '@glimpse/ir';
 import { numel, VIEW_OPS } from '@glimpse/ir';
 import type { MemoryPlan } from './memory.js';
 import { liveness, planMemory } from './memory.js';
@@ -36,7 +36,7 @@ export class ValueIds {
    * the plan's value i.
    */
   plan(
-    steps: readonly Node[],
+    steps: readonly { readonly inputs: readonly string[]; readonly outputs: readonly string[] }[],
     shapes: ReadonlyMap<string, number[]>,
     elemBytes: (id: number) => number,
   ): { order: number[]; plan: MemoryPlan } {

@@ -195,11 +195,28 @@ export function callMicro(
 const arg = (c: Code, args: Local, w: number) => argReader(c, args)(w);
 
 /**
- * gemm_task(task, args): one MC-row block × NC_PANELS-panel chunk of C, every depth block,
- * then the bias. Tasks are numbered row block-major; args hold GEMM_ARGS.
+ * An epilogue: the elementwise program a GEMM applies to its tile once the sum is done (an
+ * activation, a residual add), as the program's own kernel would apply it to the stored
+ * result. `emit` pushes the result vector for the vector of C in `v`, at row `i` and column
+ * `col`; the words it reads follow GEMM_ARGS in the argument block.
  */
-export function gemmTask(m: ModuleBuilder, micro: number[][]): number {
-  return m.func('gemm_task', ['i32', 'i32'], [], (c) => {
+export type Epilogue = (
+  c: Code,
+  at: { v: Local; i: Local; col: Local; arg: (w: number) => Code },
+) => void;
+
+/**
+ * gemm_task(task, args): one MC-row block × NC_PANELS-panel chunk of C, every depth block,
+ * then the bias and the epilogue, if any (a function `name` of its own). Tasks are numbered
+ * row block-major; args hold GEMM_ARGS, then the epilogue's words.
+ */
+export function gemmTask(
+  m: ModuleBuilder,
+  micro: number[][],
+  name = 'gemm_task',
+  epilogue?: Epilogue,
+): number {
+  return m.func(name, ['i32', 'i32'], [], (c) => {
     const [task, args] = [c.param(0), c.param(1)];
     const A = GEMM_ARGS;
     const [M, N, K, chunks, m0, m1, p0, p1, kb, kc, p, i, mr, nr, n0] = Array.from(
@@ -285,9 +302,11 @@ export function gemmTask(m: ModuleBuilder, micro: number[][]): number {
         );
       },
     );
-    // Bias after the sum, as the reference adds it (an empty sum with a -0 bias is +0).
-    arg(c, args, A.bias).if((c) => {
-      const [row, col, end] = [c.local('i32'), c.local('i32'), c.local('i32')];
+    // Bias after the sum, as the reference adds it (an empty sum with a -0 bias is +0), then
+    // the epilogue; a vector at a time (the lanes past N computed and dropped).
+    const tile = (c: Code) => {
+      const [row, col, end, at] = [c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32')];
+      const v = c.local('v128');
       c.get(p1!).i32.const(NR).i32.mul().set(end);
       c.atMost(end, (c) => c.get(N!));
       c.for(
@@ -302,17 +321,49 @@ export function gemmTask(m: ModuleBuilder, micro: number[][]): number {
             col,
             (c) => c.get(p0!).i32.const(NR).i32.mul(),
             (c) => c.get(end),
-            1,
+            4,
             (c) => {
-              c.get(row).get(col).i32.const(4).i32.mul().i32.add();
-              c.get(row).get(col).i32.const(4).i32.mul().i32.add().f32.load();
-              arg(c, args, A.bias).get(col).i32.const(4).i32.mul().i32.add().f32.load();
-              c.f32.add().f32.store();
+              c.get(row).get(col).i32.const(4).i32.mul().i32.add().set(at);
+              c.get(at).v128.load().set(v);
+              arg(c, args, A.bias).if((c) => {
+                c.get(v);
+                arg(c, args, A.bias).get(col).i32.const(4).i32.mul().i32.add();
+                c.v128.load().f32x4.add().set(v);
+              });
+              if (epilogue) {
+                epilogue(c, { v, i: i!, col, arg: (w) => arg(c, args, w) });
+                c.set(v);
+              }
+              c.get(end)
+                .get(col)
+                .i32.sub()
+                .i32.const(4)
+                .i32.ge_s()
+                .if(
+                  (c) => c.get(at).get(v).v128.store(),
+                  (c) => {
+                    for (let l = 0; l < 3; l++)
+                      c.get(col)
+                        .i32.const(l)
+                        .i32.add()
+                        .get(end)
+                        .i32.lt_s()
+                        .if((c) =>
+                          c
+                            .get(at)
+                            .get(v)
+                            .f32x4.extract_lane(l)
+                            .f32.store(4 * l),
+                        );
+                  },
+                );
             },
           );
         },
       );
-    });
+    };
+    if (epilogue) tile(c);
+    else arg(c, args, A.bias).if(tile);
   });
 }
 

@@ -2,6 +2,8 @@ import type { Code } from '@glimpse/asm';
 import type { Dim, Graph, Node } from '@glimpse/ir';
 import { numel } from '@glimpse/ir';
 import { argReader, forTaskRows, rowAddress } from './args.js';
+import type { Epilogue } from './gemm.js';
+import { GEMM_ARGS } from './gemm.js';
 import type { WasmKernel, WasmPrepare } from './types.js';
 
 /** How an operand of an elementwise program is read: every element, a trailing row, one value. */
@@ -90,12 +92,18 @@ interface Prepared {
   readonly rowLen: number | undefined;
 }
 
+/** The shared functions a program's tokens call. */
+const programFns = (p: WasmPrepare) => ({ exp: p.vexp, tanh: p.vtanh, gelu: p.vgelu });
+
+/** Elements of a row operand: its shape from the first dim that is not 1. */
+const rowLength = (s: readonly number[]) => numel(s.slice(s.findIndex((d) => d !== 1)));
+
 /**
  * map_{id}(task, args): rows [task·rpt, …) of an elementwise program over f32 operands,
  * four lanes at a time; a row's tail computes a whole vector and stores only its lanes.
  */
 function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) {
-  const fns = { exp: p.vexp, tanh: p.vtanh, gelu: p.vgelu };
+  const fns = programFns(p);
   p.module.func(name, ['i32', 'i32', 'i32'], [], (c) => {
     const task = c.param(0),
       args = c.param(1);
@@ -203,13 +211,7 @@ export const map: WasmKernel<'add'> = {
     if (access === undefined) return undefined;
     const rowIn = n.inputs.findIndex((_, i) => access[i] === 'row');
     const rowLen =
-      rowIn < 0
-        ? undefined
-        : numel(
-            (p.graph.typeOf(n.inputs[rowIn]!).shape as number[]).filter(
-              (_, i, s) => i >= s.findIndex((d) => d !== 1),
-            ),
-          );
+      rowIn < 0 ? undefined : rowLength(p.graph.typeOf(n.inputs[rowIn]!).shape as number[]);
     const name = `map_${p.id}`;
     emitMap(p, name, prog, access);
     return { name, access, rowLen } satisfies Prepared;
@@ -236,3 +238,57 @@ export const map: WasmKernel<'add'> = {
     };
   },
 };
+
+/**
+ * The program of `u`, the only reader of a GEMM's output `operand` (n columns), as the
+ * GEMM's epilogue: `operand` read as the tile's vector, the other operands whole (same
+ * shape: a residual), as a row of n (a bias) or as one value; their addresses follow
+ * GEMM_ARGS in the order of `others`. Undefined where the program's own kernel would not
+ * take it or reads an operand another way.
+ */
+export function epilogueOf(
+  u: Node,
+  p: WasmPrepare,
+  operand: string,
+  n: number,
+): { emit: Epilogue; others: string[] } | undefined {
+  const g = p.graph;
+  const prog = programOf(u);
+  const access = accessOf(u, g);
+  if (prog === undefined || access === undefined || g.typeOf(u.outputs[0]!).dtype !== 'f32')
+    return undefined;
+  const others: string[] = [];
+  const word: number[] = [];
+  for (const [i, v] of u.inputs.entries()) {
+    if (v === operand) {
+      // Whole (an output of one element reads as a scalar too).
+      if (!sameDims(g.typeOf(v).shape, g.typeOf(u.outputs[0]!).shape)) return undefined;
+      continue;
+    }
+    const s = g.typeOf(v).shape;
+    if (access[i] === 'row' && rowLength(s as number[]) !== n) return undefined;
+    if (g.typeOf(v).dtype !== 'f32') return undefined;
+    word[i] = GEMM_ARGS.words + others.length;
+    others.push(v);
+  }
+  const fns = programFns(p);
+  const emit: Epilogue = (c, { v, i, col, arg }) =>
+    emitProgram(
+      c,
+      prog,
+      (k) => {
+        if (u.inputs[k] === operand) return void c.get(v);
+        const at = () => c.get(col).i32.const(4).i32.mul().i32.add();
+        if (access[k] === 'scalar') arg(word[k]!).v128.load32_splat();
+        else if (access[k] === 'row') (arg(word[k]!), at(), c.v128.load());
+        else {
+          arg(word[k]!).get(i);
+          arg(GEMM_ARGS.ldc).i32.mul().i32.add();
+          at();
+          c.v128.load();
+        }
+      },
+      fns,
+    );
+  return { emit, others };
+}

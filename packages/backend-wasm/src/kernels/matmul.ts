@@ -1,15 +1,17 @@
 import { numel } from '@glimpse/ir';
 import { bmmGeometry, walk } from '@glimpse/kernels-cpu';
 import { writeArgs } from './args.js';
-import { GEMM_ARGS, gemmTasks, NR, PACK_ARGS } from './gemm.js';
+import type { Node } from '@glimpse/ir';
+import { GEMM_ARGS, gemmTask, gemmTasks, NR, PACK_ARGS } from './gemm.js';
+import { epilogueOf } from './map.js';
 import type { WasmCtx, WasmKernel, WasmRun } from './types.js';
 
 const panelsOf = (N: number) => Math.ceil(N / NR);
 
-/** Write a GEMM's argument block and run its tasks. */
+/** Write a GEMM's argument block (and its epilogue's operands) and run its tasks on `fn`. */
 function runGemm(
   r: WasmRun,
-  ctx: WasmCtx,
+  fn: number,
   args: number,
   g: {
     M: number;
@@ -23,9 +25,11 @@ function runGemm(
     ldc: number;
     bias: number;
   },
+  epilogue: readonly number[] = [],
 ): void {
   writeArgs(r.i32, args, GEMM_ARGS, g);
-  r.parallel(ctx.fn('gemm_task'), gemmTasks(g.M, g.N), args);
+  epilogue.forEach((at, j) => (r.i32[(args >> 2) + GEMM_ARGS.words + j] = at));
+  r.parallel(fn, gemmTasks(g.M, g.N), args);
 }
 
 /** Pack B(k, n) at src + k·sbk + n·sbn (bytes) into panels at dst, over the threads. */
@@ -39,17 +43,37 @@ function runPack(
   r.parallel(ctx.fn('pack_task'), panelsOf(p.N), args);
 }
 
+interface PreparedLinear {
+  /** Offset of W packed at compile time (a param or constant), else undefined. */
+  readonly packed: number | undefined;
+  /** The task function: gemm_task, or one of this node's with its consumer as epilogue. */
+  readonly task: string;
+  /** The consumer this node computes in its epilogue, and that consumer's other operands. */
+  readonly absorbs?: Node;
+  readonly others: readonly string[];
+}
+
 /**
  * linear: x·Wᵀ + b. A weight held by the executable (a param or constant) is packed once,
- * at compile time, into the fixed region; a computed one is packed on every run.
+ * into the fixed region; a computed one is packed on every run. The only reader of the
+ * output, when it is an elementwise program the GEMM can apply to its tiles (GELU, a
+ * residual add), is absorbed as the epilogue: the step then reads that consumer's other
+ * operands after its own and writes the consumer's output.
  */
 export const linear: WasmKernel<'linear'> = {
-  prepare(_a, node, p) {
+  prepare(_a, node, p): PreparedLinear {
     const w = p.fixedOffset(node.inputs[1]!);
     const t = p.graph.typeOf(node.inputs[1]!);
-    if (w === undefined || t.dtype !== 'f32') return undefined;
     const [N, K] = t.shape as [number, number];
-    return p.pack(panelsOf(N) * K * NR * 4, (f32, at) => {
+    const epi =
+      p.consumer && typeof N === 'number' && p.graph.typeOf(node.outputs[0]!).dtype === 'f32'
+        ? epilogueOf(p.consumer, p, node.outputs[0]!, N)
+        : undefined;
+    const task = epi ? `gemm_task_${p.id}` : 'gemm_task';
+    if (epi) gemmTask(p.module, p.micro, task, epi.emit);
+    const base = { task, absorbs: epi && p.consumer, others: epi?.others ?? [] };
+    if (w === undefined || t.dtype !== 'f32') return { packed: undefined, ...base };
+    const packed = p.pack(panelsOf(N) * K * NR * 4, (f32, at) => {
       const src = w >> 2;
       const dst = at >> 2;
       // Row by row of W (contiguous reads), each into its lane of its panel; the lanes past
@@ -61,29 +85,39 @@ export const linear: WasmKernel<'linear'> = {
         for (let k = 0; k < K; k++) f32[base + k * NR] = f32[row + k]!;
       }
     });
+    return { packed, ...base };
   },
-  bind(_a, ctx, packed) {
+  bind(_a, ctx, prepared) {
+    const { packed, task, others } = prepared as PreparedLinear;
     if (ctx.inTypes[0] !== 'f32' && ctx.inTypes[0] !== 'f16') return undefined;
     const [N, K] = ctx.inShapes[1] as [number, number];
     const M = K === 0 ? numel(ctx.outShapes[0]!) / (N || 1) : numel(ctx.inShapes[0]!) / K;
-    const args = ctx.alloc(64);
-    const dst = packed === undefined ? ctx.alloc(panelsOf(N) * K * NR * 4) : (packed as number);
-    const hasBias = ctx.inShapes.length > 2;
+    const args = ctx.alloc(4 * (GEMM_ARGS.words + others.length));
+    const dst = packed ?? ctx.alloc(panelsOf(N) * K * NR * 4);
+    const own = ctx.inShapes.length;
+    const hasBias = own > 2;
+    const fn = ctx.fn(task);
     return (r) => {
       if (packed === undefined)
         runPack(r, ctx, args, { K, N, src: r.ins[1]!, sbk: 4, sbn: 4 * K, dst });
-      runGemm(r, ctx, args, {
-        M,
-        N,
-        K,
-        a: r.ins[0]!,
-        sam: 4 * K,
-        sak: 4,
-        b: dst,
-        c: r.outs[0]!,
-        ldc: 4 * N,
-        bias: hasBias ? r.ins[2]! : 0,
-      });
+      runGemm(
+        r,
+        fn,
+        args,
+        {
+          M,
+          N,
+          K,
+          a: r.ins[0]!,
+          sam: 4 * K,
+          sak: 4,
+          b: dst,
+          c: r.outs[0]!,
+          ldc: 4 * N,
+          bias: hasBias ? r.ins[2]! : 0,
+        },
+        r.ins.slice(own),
+      );
     };
   },
 };
@@ -102,10 +136,11 @@ export const bmm: WasmKernel<'bmm'> = {
     ];
     const args = ctx.alloc(64);
     const dst = ctx.alloc(panelsOf(N) * K * NR * 4);
+    const task = ctx.fn('gemm_task');
     return (r) =>
       walk(batch, strides, (i, [oa, ob]) => {
         runPack(r, ctx, args, { K, N, src: r.ins[1]! + ob!, sbk, sbn, dst });
-        runGemm(r, ctx, args, {
+        runGemm(r, task, args, {
           M,
           N,
           K,

@@ -37,6 +37,14 @@ export interface WasmPrepare {
   readonly pack: (bytes: number, fill: (f32: Float32Array, at: number) => void) => number;
   /** Byte offset of a fixed value (param, constant) by value name, else undefined. */
   readonly fixedOffset: (value: string) => number | undefined;
+  /**
+   * The only reader of this node's single output, when the executable may let the node
+   * compute it too (the output is not a graph output, nothing views it, and the reader's
+   * other operands exist before this node runs). A kernel that does returns
+   * `{ absorbs: consumer }` from `prepare`; its step then reads the consumer's other
+   * operands after its own and writes the consumer's outputs.
+   */
+  readonly consumer?: Node;
   /** The shared functions: GEMM micro-kernels (`callMicro`'s table), vexp, vexp2, vtanh, vgelu. */
   readonly micro: number[][];
   readonly vexp: number;
