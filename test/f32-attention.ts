@@ -9,60 +9,71 @@ import type { CompileFn } from './f32-backend.js';
 import { checkF32Backend } from './f32-backend.js';
 import { expectRowsEqual, infColumns } from './special.js';
 
-/** An attention op with q [B, Hq, T, dh], k/v [B, Hkv, S, d] and an optional mask. */
-const opCase = fc
-  .record({
-    B: fc.integer({ min: 1, max: 2 }),
-    Hkv: fc.integer({ min: 1, max: 2 }),
-    group: fc.constantFrom(1, 2, 4),
-    T: fc.constantFrom(1, 2, 4, 5, 63, 64, 65, 130),
-    S: fc.constantFrom(1, 7, 64, 65, 200, 300),
-    dh: fc.constantFrom(1, 3, 8, 30, 64),
-    dv: fc.constantFrom(1, 5, 64),
-    causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
-    mask: fc.constantFrom('none', 'bool', 'additive'),
-    rows: fc.constantFrom('nan', 'zero', 'mask'),
-    special: fc.constantFrom(0, 0, 0.005),
-    seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
-  })
-  .map((c) => {
-    const Hq = c.Hkv * c.group;
-    const shapes: [string, DType, number[]][] = [
-      ['q', 'f32', [c.B, Hq, c.T, c.dh]],
-      ['k', 'f32', [c.B, c.Hkv, c.S, c.dh]],
-      ['v', 'f32', [c.B, c.Hkv, c.S, c.dv]],
-    ];
-    // Masks broadcast over batch and heads ([T, S]), as padding and causal masks do.
-    if (c.mask !== 'none') shapes.push(['mask', c.mask === 'bool' ? 'bool' : 'f32', [c.T, c.S]]);
-    const graph = buildGraph('attn', (b) =>
-      b.op(
-        'attention',
-        shapes.map(([n, d, s]) => b.input(n, d, s)),
-        { causal: c.causal, masked_rows: c.rows },
-        'y',
-      ),
-    );
-    const SPECIAL = [NaN, Infinity, -Infinity, 1e4, -1e4];
-    const x: Record<string, Tensor> = {};
-    for (const [n, d, s] of shapes) {
-      const rnd = randomStream(c.seed, n);
-      const vals = Array.from({ length: s.reduce((a, v) => a * v, 1) }, () =>
-        n === 'mask'
-          ? d === 'bool'
-            ? rnd() < 0.85
-              ? 1
-              : 0
-            : rnd() < 0.15
-              ? -Infinity
-              : rnd() - 0.5
-          : rnd() < c.special
-            ? SPECIAL[Math.floor(rnd() * SPECIAL.length)]!
-            : rnd() * 2 - 1,
+/**
+ * An attention op with q [B, Hq, T, dh], k/v [B, Hkv, S, d] and an optional mask, T and S
+ * drawn from the sizes given (the default: around the kernels' row blocks and key tiles).
+ */
+export const attentionOpCase = (
+  sizes: { T: number[]; S: number[]; B?: number; Hkv?: number; hidden?: number[] } = {
+    T: [1, 2, 4, 5, 63, 64, 65, 130],
+    S: [1, 7, 64, 65, 200, 300],
+  },
+) =>
+  fc
+    .record({
+      B: fc.integer({ min: 1, max: sizes.B ?? 2 }),
+      Hkv: fc.integer({ min: 1, max: sizes.Hkv ?? 2 }),
+      group: fc.constantFrom(1, 2, 4),
+      T: fc.constantFrom(...sizes.T),
+      S: fc.constantFrom(...sizes.S),
+      dh: fc.constantFrom(1, 3, 8, 30, 64),
+      dv: fc.constantFrom(1, 5, 64),
+      causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
+      mask: fc.constantFrom('none', 'bool', 'additive'),
+      rows: fc.constantFrom('nan', 'zero', 'mask'),
+      special: fc.constantFrom(0, 0, 0.005),
+      /** Share of mask entries that hide their key. */
+      hidden: fc.constantFrom(...(sizes.hidden ?? [0.15])),
+      seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    })
+    .map((c) => {
+      const Hq = c.Hkv * c.group;
+      const shapes: [string, DType, number[]][] = [
+        ['q', 'f32', [c.B, Hq, c.T, c.dh]],
+        ['k', 'f32', [c.B, c.Hkv, c.S, c.dh]],
+        ['v', 'f32', [c.B, c.Hkv, c.S, c.dv]],
+      ];
+      // Masks broadcast over batch and heads ([T, S]), as padding and causal masks do.
+      if (c.mask !== 'none') shapes.push(['mask', c.mask === 'bool' ? 'bool' : 'f32', [c.T, c.S]]);
+      const graph = buildGraph('attn', (b) =>
+        b.op(
+          'attention',
+          shapes.map(([n, d, s]) => b.input(n, d, s)),
+          { causal: c.causal, masked_rows: c.rows },
+          'y',
+        ),
       );
-      x[n] = fromNumbers(d, s, vals);
-    }
-    return { c, graph, x };
-  });
+      const SPECIAL = [NaN, Infinity, -Infinity, 1e4, -1e4];
+      const x: Record<string, Tensor> = {};
+      for (const [n, d, s] of shapes) {
+        const rnd = randomStream(c.seed, n);
+        const vals = Array.from({ length: s.reduce((a, v) => a * v, 1) }, () =>
+          n === 'mask'
+            ? d === 'bool'
+              ? rnd() >= c.hidden
+                ? 1
+                : 0
+              : rnd() < c.hidden
+                ? -Infinity
+                : rnd() - 0.5
+            : rnd() < c.special
+              ? SPECIAL[Math.floor(rnd() * SPECIAL.length)]!
+              : rnd() * 2 - 1,
+        );
+        x[n] = fromNumbers(d, s, vals);
+      }
+      return { c, graph, x };
+    });
 
 /**
  * The optimizer's fused-attention property tests on an f32 backend: random attention graphs
@@ -102,7 +113,7 @@ export function defineAttentionSuite(
   describeFn(`the ${label} attention kernel around its tiles`, () => {
     it('decode and prefill paths, causal stops, masks, GQA, special values ≡ reference', async () => {
       await fc.assert(
-        fc.asyncProperty(opCase, ({ graph, x }) =>
+        fc.asyncProperty(attentionOpCase(), ({ graph, x }) =>
           expectAttentionContract(
             `${label} attention`,
             graph,

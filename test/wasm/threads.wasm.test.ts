@@ -1,6 +1,6 @@
 /**
  * The wasm backend's threads are real worker_threads over one shared memory. Work is split
- * by output elements (GEMM tiles, attention row chunks, rows of elementwise programs,
+ * by output elements (GEMM tiles, attention row chunks and key splits, rows of elementwise programs,
  * layer_norm and softmax),
  * each computed by the same code whatever thread claims it: 2 threads must give the
  * 1-thread result bit for bit, NaN positions included, for random shapes of every
@@ -70,18 +70,20 @@ describe('wasm threads: 2 threads ≡ 1 thread, bit for bit', () => {
       { numRuns: 12 },
     );
   });
-  it('attention (head × row-chunk tasks), causal and masked', async () => {
+  it('attention (head × row-chunk × key-split tasks), causal and masked', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
           H: dim(3),
-          T: dim(70),
-          S: dim(300),
+          // Short queries over long keys take key splits.
+          T: fc.oneof(dim(70), dim(9)),
+          S: fc.oneof(dim(300), fc.integer({ min: 512, max: 1500 })),
           dh: dim(40),
           causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
+          rows: fc.constantFrom('nan', 'zero', 'mask'),
           s: fc.nat(1000),
         }),
-        async ({ H, T, S, dh, causal, s }) => {
+        async ({ H, T, S, dh, causal, rows, s }) => {
           const g = buildGraph('attn', (b) =>
             b.op(
               'attention',
@@ -91,7 +93,7 @@ describe('wasm threads: 2 threads ≡ 1 thread, bit for bit', () => {
                 b.input('v', 'f32', [1, H, S, dh]),
                 b.input('m', 'f32', [T, S]),
               ],
-              { causal },
+              { causal, masked_rows: rows },
               'y',
             ),
           );

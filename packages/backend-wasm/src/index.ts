@@ -1,1 +1,2 @@
 export { WasmExecutable, wasmBackend, defaultThreads } from './executable.js';
+export { keySplits } from './kernels/attention.js';

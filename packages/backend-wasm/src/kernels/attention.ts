@@ -4,7 +4,7 @@ import { attentionGeometry, maskLeadOffset } from '@glimpse/ir';
 import { argReader } from './args.js';
 import { callMicro, MR } from './gemm.js';
 import { exp2Inline } from './math.js';
-import type { WasmKernel } from './types.js';
+import type { WasmKernel, WasmRun } from './types.js';
 
 /** Query rows per block (one packed Q panel) and keys per tile. */
 const BR = 8;
@@ -31,7 +31,12 @@ const W = {
   scratch: 28,
   scratchPerThread: 29,
   scale: 30,
-  words: 32,
+  /** Key splits (split-K), keys per split, their partial results, the empty-row flags. */
+  splits: 31,
+  splitKeys: 32,
+  part: 33,
+  flags: 34,
+  words: 36,
 } as const;
 
 interface Spec {
@@ -42,7 +47,12 @@ interface Spec {
   softcap: number;
   fill: number;
   zeroRows: boolean;
+  /** masked_rows=mask: a row whose every key is masked has weights 0. */
+  byMask: boolean;
 }
+
+/** Floats of one split's partial result of a row: its max, its sum, open (1/0), acc[dv]. */
+const partFloats = (dv: number) => dv + 3;
 
 const up8 = (n: number) => Math.ceil(n / 8) * 8;
 
@@ -60,8 +70,10 @@ function scratchBytes(s: Spec): number {
  * weights are 2^((s − max)·log2 e) by `vexp2`. P·V accumulates into 8 rows × dv with V read in place. Semantics as the op's
  * (the JS kernel's): a NaN score makes its row NaN; masked keys still multiply their v by
  * 0; a row whose scores are all -inf is NaN, or 0 with masked_rows=zero; keys a causal
- * block never visits are covered by the caller's scan of v for non-finite values.
- * masked_rows=mask runs on the CPU kernel.
+ * block never visits are covered by the caller's scan of v for non-finite values. With
+ * masked_rows=mask the lanes of rows that saw a visible key are tracked; a row without one
+ * is 0 and flagged for that scan. With key splits a task covers one split of the keys and
+ * leaves its rows' partial results for the caller to combine.
  */
 function emitAttention(
   m: ModuleBuilder,
@@ -104,7 +116,12 @@ function emitAttention(
       st = L(),
       acc = L(),
       T = L(),
-      S = L();
+      S = L(),
+      sp = L(),
+      tk = L(),
+      ks0 = L(),
+      empty = L(),
+      rec = L();
     const ms0 = c.local('v128'),
       ms1 = c.local('v128'),
       ll0 = c.local('v128'),
@@ -117,15 +134,24 @@ function emitAttention(
       v1 = c.local('v128'),
       ps0 = c.local('v128'),
       ps1 = c.local('v128'),
-      scale = c.local('v128');
+      scale = c.local('v128'),
+      vis = c.local('v128');
+    // Rows of the block with a key the masks leave visible (masked_rows=mask), as lanes.
+    const open = [c.local('v128'), c.local('v128')];
     const rowIdx = [c.local('v128'), c.local('v128')];
     arg(W.T).set(T);
     arg(W.S).set(S);
     c.get(args)
       .v128.load32_splat(4 * W.scale)
       .set(scale);
-    // Task → (lead l, head h, rows [r0, r1)).
+    // Task → (split sp, lead l, head h, rows [r0, r1)).
     c.get(task);
+    arg(W.splits);
+    c.i32.rem_u().set(sp);
+    c.get(task);
+    arg(W.splits);
+    c.i32.div_u().set(tk);
+    c.get(tk);
     arg(W.chunks);
     c.i32.div_u().set(hh);
     c.get(hh);
@@ -137,7 +163,7 @@ function emitAttention(
     c.get(h);
     arg(W.group);
     c.i32.div_u().set(hk);
-    c.get(task);
+    c.get(tk);
     arg(W.chunks);
     c.i32.rem_u();
     if (s.causal) {
@@ -239,6 +265,16 @@ function emitAttention(
             [0, 1, 2, 3].flatMap((k) => [...new Uint8Array(new Int32Array([4 * h2 + k]).buffer)]),
           );
           c.i32x4.add().set(rowIdx[h2]!);
+          if (s.byMask) {
+            if (s.mask !== 'none') c.i32x4.splatConst(0).set(open[h2]!);
+            else if (s.causal) {
+              // Row i sees a key when i + offset + 1 > 0.
+              c.get(rowIdx[h2]!);
+              arg(W.offset);
+              c.i32.const(1).i32.add().i32x4.splat().i32x4.add();
+              c.i32x4.splatConst(0).i32x4.gt_s().set(open[h2]!);
+            } else c.i32x4.splatConst(-1).set(open[h2]!);
+          }
         }
         c.f32x4.splatConst(-Infinity).set(ms0);
         c.f32x4.splatConst(-Infinity).set(ms1);
@@ -266,9 +302,18 @@ function emitAttention(
             .i32.lt_s()
             .if((c) => c.i32.const(0).set(jEnd));
         }
+        // This task's split of them.
+        c.get(sp);
+        arg(W.splitKeys);
+        c.i32.mul().set(ks0);
+        c.atMost(jEnd, (c) => {
+          c.get(ks0);
+          arg(W.splitKeys);
+          c.i32.add();
+        });
         c.for(
           j0,
-          (c) => c.i32.const(0),
+          (c) => c.get(ks0),
           (c) => c.get(jEnd),
           BC,
           (c) => {
@@ -319,6 +364,15 @@ function emitAttention(
                     .set(sv);
                   if (s.softcap > 0) softcap(c, sv, s.softcap, vexp, ps0);
                   if (s.mask !== 'none') applyMask(c, s, sv, h2, mb, i0, j0, jj, arg, ps0);
+                  if (s.byMask && s.mask !== 'none') {
+                    // Keys the mask leaves visible: a bias that is not -inf, a true
+                    // boolean (every boolean when the fill is not -inf).
+                    if (s.mask === 'additive')
+                      c.get(ps0).f32x4.splatConst(-Infinity).f32x4.ne().set(vis);
+                    else if (s.fill === -Infinity)
+                      c.get(ps0).f32x4.splatConst(0).f32x4.ne().set(vis);
+                    else c.i32x4.splatConst(-1).set(vis);
+                  }
                   if (s.causal) {
                     // key j0+jj hidden from row i when j0 + jj > i + offset.
                     c.get(j0).get(jj).i32.add();
@@ -327,7 +381,10 @@ function emitAttention(
                     c.get(rowIdx[h2]!).i32x4.gt_s();
                     c.set(ps0);
                     c.f32x4.splatConst(-Infinity).get(sv).get(ps0).v128.bitselect().set(sv);
+                    if (s.byMask && s.mask !== 'none') c.get(vis).get(ps0).v128.andnot().set(vis);
                   }
+                  if (s.byMask && s.mask !== 'none')
+                    c.get(open[h2]!).get(vis).v128.or().set(open[h2]!);
                   c.get(st)
                     .get(jj)
                     .i32.const(32)
@@ -456,7 +513,11 @@ function emitAttention(
               );
           },
         );
-        // Out rows: acc / l; a row whose scores were all -inf is 0/0 = NaN, or 0 (zero).
+        // Out rows: acc / l; a row whose scores were all -inf is 0/0 = NaN, or 0 (zero); a
+        // row with every key masked is 0 (mask) before the caller's scan of v. With key
+        // splits, each row's max, sum, open flag and accumulator go to the partials instead.
+        const needEmpty = s.zeroRows || s.byMask;
+        const recBytes = 4 * partFloats(s.dv);
         c.for(
           t,
           (c) => c.i32.const(0),
@@ -472,39 +533,82 @@ function emitAttention(
                     .f32x4.extract_lane(r & 3)
                     .f32x4.splat()
                     .set(v0);
-                  if (s.zeroRows)
-                    c.get(r < 4 ? ms0 : ms1)
-                      .f32x4.extract_lane(r & 3)
-                      .f32x4.splat()
-                      .set(v1);
+                  c.get(r < 4 ? ms0 : ms1)
+                    .f32x4.extract_lane(r & 3)
+                    .f32x4.splat()
+                    .set(v1);
+                  if (s.byMask)
+                    c.get(open[r >> 2]!)
+                      .i32x4.extract_lane(r & 3)
+                      .i32.eqz()
+                      .set(empty);
+                  else if (s.zeroRows)
+                    c.get(v1).f32x4.extract_lane(0).f32.const(-Infinity).f32.eq().set(empty);
                 });
-            c.for(
-              cc,
-              (c) => c.i32.const(0),
-              (c) => c.i32.const(s.dv),
-              1,
-              (c) => {
-                c.get(ob).get(i0).get(t).i32.add();
-                arg(W.o + 3);
-                c.i32.mul().i32.add().get(cc).i32.const(4).i32.mul().i32.add();
-                c.get(acc)
-                  .get(t)
-                  .i32.const(accRow)
-                  .i32.mul()
-                  .i32.add()
-                  .get(cc)
-                  .i32.const(4)
-                  .i32.mul()
-                  .i32.add()
-                  .f32.load();
-                c.get(v0).f32x4.extract_lane(0).f32.div();
-                if (s.zeroRows) {
-                  c.f32.const(0);
-                  c.get(v1).f32x4.extract_lane(0).f32.const(-Infinity).f32.ne().select();
-                }
-                c.f32.store();
-              },
-            );
+            const accAt = (c: Code) =>
+              c
+                .get(acc)
+                .get(t)
+                .i32.const(accRow)
+                .i32.mul()
+                .i32.add()
+                .get(cc)
+                .i32.const(4)
+                .i32.mul()
+                .i32.add();
+            arg(W.splits);
+            c.i32
+              .const(1)
+              .i32.gt_s()
+              .if(
+                (c) => {
+                  // part + ((hh·T + i)·splits + sp)·rec
+                  c.get(hh).get(T).i32.mul().get(i0).i32.add().get(t).i32.add();
+                  arg(W.splits);
+                  c.i32.mul().get(sp).i32.add().i32.const(recBytes).i32.mul();
+                  arg(W.part);
+                  c.i32.add().set(rec);
+                  c.get(rec).get(v1).f32x4.extract_lane(0).f32.store(0);
+                  c.get(rec).get(v0).f32x4.extract_lane(0).f32.store(4);
+                  c.get(rec);
+                  if (s.byMask) c.get(empty).i32.eqz().f32.convert_i32_s();
+                  else c.f32.const(1);
+                  c.f32.store(8);
+                  c.for(
+                    cc,
+                    (c) => c.i32.const(0),
+                    (c) => c.i32.const(s.dv),
+                    1,
+                    (c) => {
+                      c.get(rec).get(cc).i32.const(4).i32.mul().i32.add();
+                      accAt(c).f32.load();
+                      c.f32.store(12);
+                    },
+                  );
+                },
+                (c) => {
+                  if (needEmpty) {
+                    arg(W.flags);
+                    c.get(hh).get(T).i32.mul().get(i0).i32.add().get(t).i32.add();
+                    c.i32.const(4).i32.mul().i32.add().get(empty).i32.store();
+                  }
+                  c.for(
+                    cc,
+                    (c) => c.i32.const(0),
+                    (c) => c.i32.const(s.dv),
+                    1,
+                    (c) => {
+                      c.get(ob).get(i0).get(t).i32.add();
+                      arg(W.o + 3);
+                      c.i32.mul().i32.add().get(cc).i32.const(4).i32.mul().i32.add();
+                      accAt(c).f32.load();
+                      c.get(v0).f32x4.extract_lane(0).f32.div();
+                      if (needEmpty) c.f32.const(0).get(empty).i32.eqz().select();
+                      c.f32.store();
+                    },
+                  );
+                },
+              );
           },
         );
       },
@@ -585,11 +689,7 @@ export const attention: WasmKernel<'attention'> = {
     const dh = q.shape.at(-1);
     const dv = v.shape.at(-1);
     const m = node.inputs[3];
-    // masked_rows=mask (ONNX Attention) and zero rows under a causal mask with a mask of
-    // its own run on the CPU kernel.
-    if (typeof dh !== 'number' || typeof dv !== 'number' || a.masked_rows === 'mask')
-      return undefined;
-    if (a.masked_rows === 'zero' && a.causal !== 'none' && m !== undefined) return undefined;
+    if (typeof dh !== 'number' || typeof dv !== 'number') return undefined;
     const spec: Spec = {
       dh,
       dv,
@@ -598,6 +698,7 @@ export const attention: WasmKernel<'attention'> = {
       softcap: a.softcap,
       fill: a.mask_fill,
       zeroRows: a.masked_rows === 'zero',
+      byMask: a.masked_rows === 'mask',
     };
     const name = `attn_${p.id}`;
     emitAttention(p.module, name, spec, p.micro, p.vexp, p.vexp2);
@@ -614,12 +715,15 @@ export const attention: WasmKernel<'attention'> = {
     const want = (spec.causal ? 16 : 4) * ctx.threads;
     const chunks = Math.max(1, Math.min(Math.ceil(g.T / BR), Math.ceil(want / Math.max(1, heads))));
     const chunkRows = Math.ceil(Math.ceil(g.T / chunks) / BR) * BR;
+    const { splits, splitKeys } = keySplits(heads, g.T, g.S);
     const per = scratchBytes(spec);
     const scratch = ctx.alloc(per * ctx.threads);
     const args = ctx.alloc(W.words * 4);
+    const part = splits > 1 ? ctx.alloc(heads * g.T * splits * partFloats(g.dv) * 4) : 0;
+    const flags = spec.zeroRows || spec.byMask ? ctx.alloc(heads * g.T * 4) : 0;
     const elem = spec.mask === 'bool' ? 1 : 4;
     const leadTable = ctx.alloc(4 * Math.max(1, g.nLead));
-    const causalScan = spec.causal ? { lastBad: new Int32Array(spec.dv) } : undefined;
+    const lastBad = new Int32Array(g.dv);
     return (r) => {
       if (heads === 0 || g.T === 0 || g.dv === 0) return;
       const w = args >> 2;
@@ -649,6 +753,10 @@ export const attention: WasmKernel<'attention'> = {
       set(W.offset, g.causalOffset ?? 0);
       set(W.scratch, scratch);
       set(W.scratchPerThread, per);
+      set(W.splits, splits);
+      set(W.splitKeys, splitKeys);
+      set(W.part, part);
+      set(W.flags, flags);
       r.f32[w + W.scale] = g.scale;
       if (g.S === 0) {
         // An empty softmax·v is an empty sum: 0 (masked_rows=zero gives 0 too).
@@ -660,22 +768,94 @@ export const attention: WasmKernel<'attention'> = {
             }
         return;
       }
-      r.parallel(fn, heads * chunks, args);
-      if (causalScan) causalFix(r, g, causalScan.lastBad, spec.zeroRows);
+      r.parallel(fn, heads * chunks * splits, args);
+      if (splits > 1) combineSplits(r, g, spec, splits, part, flags);
+      if (spec.causal || spec.byMask) fixKeysNotVisited(r, g, spec, lastBad, flags);
     };
   },
 };
 
 /**
- * Keys a causal block never visits still multiply their v row by 0 in the unfused graph:
- * a non-finite v there makes the output column NaN. Scan v per kv head for the last key
- * holding a non-finite value in each column, and set NaN where a row stops before it.
+ * Key splits (split-K) for short queries: when heads × row blocks are too few to keep
+ * threads busy over a long key axis, each row's keys are cut into splits computed as
+ * separate tasks and combined after. Chosen from the shapes alone (never the thread
+ * count), so that every thread count gives the same result to the bit.
  */
-function causalFix(
-  r: import('./types.js').WasmRun,
+export function keySplits(
+  heads: number,
+  T: number,
+  S: number,
+): { splits: number; splitKeys: number } {
+  const units = heads * Math.ceil(T / BR);
+  if (units >= 16 || S < 4 * BC) return { splits: 1, splitKeys: Math.max(1, S) };
+  const want = Math.min(Math.ceil(16 / units), Math.floor(S / (2 * BC)));
+  const splitKeys = Math.ceil(Math.ceil(S / want) / BC) * BC;
+  return { splits: Math.ceil(S / splitKeys), splitKeys };
+}
+
+/**
+ * Combine the key splits of every row (in float64): m = max mᵢ, weights wᵢ = e^(mᵢ − m),
+ * out = Σ accᵢ·wᵢ / Σ lᵢ·wᵢ — the online softmax's own rescaling, across splits. A split
+ * that saw only -inf scores has weight 0 (its acc, Σ 0·v, still carries a NaN of v); a row
+ * empty by masked_rows (zero: m = -inf; mask: no split saw a visible key) is 0 and flagged.
+ */
+function combineSplits(
+  r: WasmRun,
   g: ReturnType<typeof attentionGeometry>,
+  spec: Spec,
+  splits: number,
+  part: number,
+  flags: number,
+) {
+  const rec = partFloats(g.dv);
+  const wts = new Float64Array(splits);
+  for (let hh = 0; hh < g.nLead * g.Hq; hh++) {
+    const [l, h] = [Math.floor(hh / g.Hq), hh % g.Hq];
+    for (let i = 0; i < g.T; i++) {
+      const base = (part >> 2) + (hh * g.T + i) * splits * rec;
+      let m = -Infinity;
+      let open = false;
+      for (let k = 0; k < splits; k++) {
+        const mk = r.f32[base + k * rec]!;
+        if (Number.isNaN(mk) || Number.isNaN(m)) m = NaN;
+        else if (mk > m) m = mk;
+        open ||= r.f32[base + k * rec + 2] !== 0;
+      }
+      const empty = spec.byMask ? !open : spec.zeroRows && m === -Infinity;
+      if (flags) r.i32[(flags >> 2) + hh * g.T + i] = empty ? 1 : 0;
+      const o = (r.outs[0]! >> 2) + l * g.o[0] + h * g.o[1] + i * g.o[2];
+      if (empty) {
+        r.f32.fill(0, o, o + g.dv);
+        continue;
+      }
+      const mUse = m === -Infinity ? 0 : m;
+      let sum = 0;
+      for (let k = 0; k < splits; k++) {
+        wts[k] = Math.exp(r.f32[base + k * rec]! - mUse);
+        sum += r.f32[base + k * rec + 1]! * wts[k]!;
+      }
+      for (let c = 0; c < g.dv; c++) {
+        let acc = 0;
+        for (let k = 0; k < splits; k++) acc += r.f32[base + k * rec + 3 + c]! * wts[k]!;
+        r.f32[o + c] = acc / sum;
+      }
+    }
+  }
+}
+
+/**
+ * Keys the kernel never visits still multiply their v row by 0 in the unfused graph: a
+ * non-finite v there makes the output column NaN. Under a causal mask a row stops early
+ * (NaN where the last key holding a non-finite value in a column lies past the row's end);
+ * a row empty by masked_rows=mask is Σ 0·v over every key (NaN in any column of v with a
+ * non-finite value). Rows empty by masked_rows=zero stay 0. Scans v per kv head.
+ */
+function fixKeysNotVisited(
+  r: WasmRun,
+  g: ReturnType<typeof attentionGeometry>,
+  spec: Spec,
   lastBad: Int32Array,
-  zeroRows: boolean,
+  flags: number,
 ) {
   const off = g.causalOffset ?? 0;
   const vb = r.ins[2]! >> 2;
@@ -695,8 +875,11 @@ function causalFix(
       if (!any) continue;
       for (let h = hk * g.group; h < (hk + 1) * g.group; h++)
         for (let i = 0; i < g.T; i++) {
-          const end = Math.min(g.S, Math.max(0, i + off + 1));
-          if (end === 0 && zeroRows) continue; // a row with no key is 0
+          const flagged = flags !== 0 && r.i32[(flags >> 2) + (l * g.Hq + h) * g.T + i] !== 0;
+          if (flagged && spec.zeroRows) continue;
+          // Empty by mask: every key counts; else the keys past the row's causal end.
+          const end = flagged || !spec.causal ? 0 : Math.min(g.S, Math.max(0, i + off + 1));
+          if (!flagged && !spec.causal) continue;
           const o = ob + l * g.o[0] + h * g.o[1] + i * g.o[2];
           for (let c = 0; c < g.dv; c++) if (lastBad[c]! >= end) r.f32[o + c] = NaN;
         }
