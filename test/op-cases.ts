@@ -34,7 +34,7 @@ const attentionSpecial = fc.constantFrom(0, 0.01, 0.05);
  * The magnitude summed into one output (Case.scale): `terms` products of the operands'
  * largest finite values (at least 2, the range of the ordinary draws).
  */
-function summed(terms: number, ...xs: Tensor[]): number {
+export function summed(terms: number, ...xs: Tensor[]): number {
   const big = (t: Tensor) =>
     Math.max(
       2,

@@ -263,6 +263,18 @@ export class WasmExecutable implements Executable {
     return [...this.absorbed].map(([u, l]) => [l.outputs[0]!, u.outputs[0]!]);
   }
 
+  /**
+   * Where each step of a binding runs: 'wasm' (a SIMD kernel of this backend) or 'cpu' (the
+   * JS kernel of `@glimpse/kernels-cpu` on views of the memory), by the step's first output.
+   */
+  placement(binding: Binding = {}): { value: string; op: string; runs: 'wasm' | 'cpu' }[] {
+    return this.instance(binding).steps.map((s) => ({
+      value: s.node.outputs[0]!,
+      op: s.node.op,
+      runs: s.wasm ? 'wasm' : 'cpu',
+    }));
+  }
+
   /** Worker threads this executable runs now (0 before the first run and after release). */
   get workers(): number {
     return this.pool?.workerCount ?? 0;

@@ -54,5 +54,6 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
 };
 export { gemm } from './gemm.js';
 export { bmmGeometry } from './matmul.js';
-export { walk } from './strided.js';
+export { collapse, walk } from './strided.js';
 export { Scratch } from './scratch.js';
+export { checkIndex } from './misc.js';

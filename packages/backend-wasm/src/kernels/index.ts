@@ -2,7 +2,19 @@ import type { ModuleBuilder } from '@glimpse/asm';
 import type { OpName } from '@glimpse/ir';
 import { gemmTask, microKernels, packTask } from './gemm.js';
 import { attention } from './attention.js';
+import {
+  concat,
+  copyTask,
+  embedding,
+  expand,
+  gather,
+  gatherTask,
+  slice,
+  split,
+  transpose,
+} from './layout.js';
 import { map } from './map.js';
+import { reduce_max, reduce_mean, reduce_sum, reduceTasks } from './reduce.js';
 import { vexp, vexp2, vgelu, vtanh } from './math.js';
 import { bmm, linear } from './matmul.js';
 import { layer_norm, rowKernels, softmax } from './rows.js';
@@ -17,6 +29,16 @@ export const WASM_KERNELS: { readonly [K in OpName]?: WasmKernel<K> } = {
   attention,
   softmax,
   layer_norm,
+  transpose,
+  expand,
+  slice,
+  split,
+  concat,
+  gather,
+  embedding,
+  reduce_sum,
+  reduce_mean,
+  reduce_max,
   ...(Object.fromEntries(
     ['add', 'sub', 'mul', 'div', 'relu', 'gelu', 'tanh', 'exp', 'sqrt', 'scale', 'elementwise'].map(
       (op) => [op, map],
@@ -24,7 +46,10 @@ export const WASM_KERNELS: { readonly [K in OpName]?: WasmKernel<K> } = {
   ) as Record<string, WasmKernel<never>>),
 };
 
-/** Functions every module has: the GEMM micro-kernels, its task driver, B packing, vexp, vtanh, vgelu. */
+/**
+ * Functions every module has: the GEMM micro-kernels, its task driver, B packing, the
+ * strided copy, the row gather, the reductions, vexp, vtanh, vgelu.
+ */
 export function addSharedKernels(
   m: ModuleBuilder,
   fma: boolean,
@@ -38,6 +63,9 @@ export function addSharedKernels(
   const micro = microKernels(m, fma);
   gemmTask(m, micro);
   packTask(m);
+  copyTask(m);
+  gatherTask(m);
+  reduceTasks(m);
   const e = vexp(m);
   rowKernels(m, e);
   return { micro, vexp: e, vexp2: vexp2(m), vtanh: vtanh(m, e), vgelu: vgelu(m, e) };

@@ -11,7 +11,7 @@ const rowsPerTask = (rows: number, n: number, threads: number) =>
  * Over the elements of a row of n floats at `base`: `vec` for each whole vector (address on
  * the stack builder `at`), `one` for each of the last n mod 4 (scalar address).
  */
-function overRow(
+export function overRow(
   c: Code,
   base: Local,
   n: Local,
@@ -39,7 +39,7 @@ function overRow(
 }
 
 /** Horizontal reduction of a vector's 4 lanes with a binary f32 op, in lane order. */
-function horizontal(c: Code, v: Local, op: (c: Code) => void) {
+export function horizontal(c: Code, v: Local, op: (c: Code) => void) {
   c.get(v).f32x4.extract_lane(0);
   for (let l = 1; l < 4; l++) {
     c.get(v).f32x4.extract_lane(l);
