@@ -96,17 +96,12 @@ export function convertCommand(
   io.out(`wrote ${o.output}\n`);
 }
 
-interface RunOpts extends PipelineFlags {
+interface RunOpts extends PipelineFlags, InputFlags {
   backend: string;
-  threads?: string;
-  weights?: string;
-  inputs?: string;
   outputs?: string;
   check?: string;
   rtol: string;
   atol: string;
-  seed?: string;
-  shape?: string[];
   time?: boolean;
 }
 
@@ -198,9 +193,29 @@ function summary(name: string, t: Tensor): string {
   return `${name}: ${t.dtype}[${t.shape.join(',')}]  mean ${(sum / (v.length || 1)).toPrecision(5)}  min ${mn.toPrecision(5)}  max ${mx.toPrecision(5)}  [${head}${v.length > 4 ? ', ...' : ''}]\n`;
 }
 
-export async function runCommand(io: Io, model: string, o: RunOpts): Promise<number> {
-  const rtol = parseNumber('--rtol', o.rtol);
-  const atol = parseNumber('--atol', o.atol);
+/** What `run` and `bisect` take to make a model's inputs. */
+export interface InputFlags {
+  weights?: string;
+  inputs?: string;
+  seed?: string;
+  shape?: string[];
+  threads?: string;
+}
+
+/**
+ * A model loaded with its weights and seed, its symbols bound and its inputs read from
+ * --inputs or made from the seed: what `run` and `bisect` start from.
+ */
+export function prepareModel(
+  model: string,
+  o: InputFlags,
+): {
+  loaded: Loaded;
+  graph: Graph;
+  binding: Record<string, number>;
+  inputs: Record<string, Tensor>;
+  threads: number | undefined;
+} {
   const loaded = loadModel(model, o.inputs);
   let g = loaded.graph;
   if (o.weights !== undefined) g = loadWeights(g, o.weights);
@@ -209,17 +224,27 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
     const seed = parseNumber('--seed', o.seed, true);
     if (seed !== g.seed) g = g.with({ seed });
   }
-  const seed = g.seed;
   const given = parseShapes(o.shape);
   checkShapeSymbols(g, given);
   const fileInputs =
     o.inputs !== undefined ? readInputs(g, o.inputs, loaded.onnxInputs) : undefined;
   const binding = resolveBinding({ ...loaded, graph: g }, given, fileInputs);
-  const inputs = fileInputs ?? randomInputs(g, binding, seed);
+  const inputs = fileInputs ?? randomInputs(g, binding, g.seed);
+  const threads = o.threads === undefined ? undefined : parseNumber('--threads', o.threads, true);
+  return { loaded, graph: g, binding, inputs, threads };
+}
+
+/** --rtol and --atol, checked. */
+export function tolerance(o: { rtol: string; atol: string }): { rtol: number; atol: number } {
+  return { rtol: parseNumber('--rtol', o.rtol), atol: parseNumber('--atol', o.atol) };
+}
+
+export async function runCommand(io: Io, model: string, o: RunOpts): Promise<number> {
+  const { rtol, atol } = tolerance(o);
+  const { graph: g, binding, inputs, threads } = prepareModel(model, o);
 
   const t0 = performance.now();
   // Params are final for the life of a run (seeded or loaded): the optimizer may fold them.
-  const threads = o.threads === undefined ? undefined : parseNumber('--threads', o.threads, true);
   const exe = await compile(g, {
     backend: o.backend,
     ...pipeline(o),

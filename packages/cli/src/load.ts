@@ -9,6 +9,8 @@ export interface Loaded {
   graph: Graph;
   /** ONNX models: the model's input names in order (input_N.pb numbering). */
   onnxInputs?: string[];
+  /** ONNX models: the ONNX node each glimpse value was made for. */
+  origins?: ReadonlyMap<string, string>;
   /** Defaults for symbols the inputs leave open. */
   symbolDefaults: Record<string, number>;
   info?: ModelInfo;
@@ -40,10 +42,12 @@ export function loadModel(spec: string, inputsDir?: string): Loaded {
       const p = inputsDir === undefined ? undefined : pbPath(inputsDir, 'input', i);
       return p !== undefined && existsSync(p) ? readTensorPb(readFile(p), p) : undefined;
     };
+    const origins = new Map<string, string>();
     return {
-      graph: importOnnx(model, { file: spec, constants }),
+      graph: importOnnx(model, { file: spec, constants, origins }),
       symbolDefaults: FILE_SYMBOL_DEFAULTS,
       onnxInputs: onnxInputNames(model),
+      origins,
     };
   }
   const { graph, info } = buildModel(spec);

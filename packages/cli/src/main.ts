@@ -3,6 +3,7 @@ import { GlimpseError } from '@glimpse/ir';
 import { backends, DEFAULT_BACKEND } from 'glimpse';
 import { convertCommand, modelsCommand, runCommand } from './commands.js';
 import { benchCommand } from './bench.js';
+import { bisectCommand } from './bisect.js';
 import { dumpCommand } from './dump.js';
 
 export interface Io {
@@ -84,6 +85,46 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .addOption(shape())
     .option('--time', 'time compile and run (median of several runs)')
     .action(async (model: string, o) => setCode(await runCommand(io, model, o)));
+
+  p.command('bisect')
+    .description(
+      'find the first node whose result on a backend leaves the tolerance of the float64 reference (or of another backend)',
+    )
+    .argument('<model>', 'built-in name[:k=v,...], or a .glimpse/.json/.onnx file')
+    .addOption(
+      new Option('--backend <b>', 'backend under test')
+        .choices(backends())
+        .default(DEFAULT_BACKEND),
+    )
+    .addOption(
+      new Option('--against <b>', "what it is compared with: 'ref' (float64) or a backend")
+        .choices(['ref', ...backends()])
+        .default('ref'),
+    )
+    .option('--threads <n>', 'threads for the wasm backend (default: the cores)')
+    .addOption(level('2'))
+    .addOption(passes())
+    .option('--weights <file>', 'load params from a .safetensors file by name')
+    .option('--inputs <dir>', 'read NAME.npy for each graph input')
+    .option(
+      '--seed <n>',
+      "seed of random params and inputs (default: the graph's, 0 for built-ins)",
+    )
+    .addOption(shape())
+    .option('--rtol <r>', 'relative tolerance', '1e-3')
+    .option('--atol <a>', 'absolute tolerance', '1e-5')
+    .addOption(
+      new Option('--format <fmt>', 'output format').choices(['text', 'json']).default('text'),
+    )
+    .option(
+      '-o, --output <dir/>',
+      'write the first diverging node as a repro: repro.glimpse, its inputs and the reference output',
+    )
+    .option(
+      '--optimizer',
+      'bisect the optimiser: run the graph after each pass on the backend and name the first pass after which an output leaves the tolerance',
+    )
+    .action(async (model: string, o) => setCode(await bisectCommand(io, model, o)));
 
   p.command('bench')
     .description(

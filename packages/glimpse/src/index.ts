@@ -110,4 +110,15 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<E
 }
 
 export { renderGraph, renderReport, graphToDot, dotToSvg } from './render/index.js';
+export { compareValues, ulpDistance } from './compare.js';
+export type { Comparison, Tolerance, Values } from './compare.js';
+export { bisect, bisectPasses, DEFAULT_TOLERANCE } from './bisect.js';
+export type {
+  BisectOptions,
+  BisectReport,
+  PassBisectReport,
+  PassReport,
+  ValueReport,
+  ValueStatus,
+} from './bisect.js';
 export type { GraphFormat, ReportOptions } from './render/index.js';

@@ -82,6 +82,16 @@ export class GraphBuilder {
     }
   }
 
+  /** Nodes added so far (a mark for `valuesSince`). */
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  /** Values defined by the nodes added since `mark`. */
+  valuesSince(mark: number): string[] {
+    return this.nodes.slice(mark).flatMap((n) => n.outputs);
+  }
+
   output(v: Val): void {
     this.outputs.push(v.name);
   }

@@ -1,7 +1,7 @@
 import type { DType } from './dtype.js';
 import { isDType } from './dtype.js';
 import { ParseError, withWhere } from './errors.js';
-import type { GraphInput, NodeSpec, Param, ParamInit } from './graph.js';
+import type { GraphInput, Node, NodeSpec, Param, ParamInit } from './graph.js';
 import { Graph } from './graph.js';
 import { sameValue } from './key.js';
 import type { AttrSpec } from './ops/index.js';
@@ -62,6 +62,15 @@ function printedAttrs(op: keyof typeof OPS, attrs: Readonly<Record<string, AttrV
   return out;
 }
 
+/** One node of `g` as the text IR writes it: `%y: f32[2,3] = op[k=v] %a, %b`. */
+export function printNode(g: Graph, n: Node): string {
+  const outs = n.outputs.map((o) => `${fmtName(o)}: ${typeToString(g.typeOf(o))}`).join(', ');
+  const attrs = printedAttrs(n.op, n.attrs);
+  const at = attrs.length > 0 ? `[${attrs.map(([k, v]) => `${k}=${fmtAttr(v)}`).join(', ')}]` : '';
+  const ins = n.inputs.length > 0 ? ` ${n.inputs.map(fmtName).join(', ')}` : '';
+  return `${outs} = ${n.op}${at}${ins}`;
+}
+
 /**
  * Print a graph in the text IR. Every binder shows its type, attrs that differ from their
  * defaults show in `[k=v]`, and names are the graph's own, so two dumps diff line by line.
@@ -76,14 +85,7 @@ export function printGraph(g: Graph): string {
     head += head.length + one.length <= 100 ? one : `\n    params(${ps.join(',\n           ')})`;
   }
   const lines = [`${head} {`];
-  for (const n of g.nodes) {
-    const outs = n.outputs.map((o) => `${fmtName(o)}: ${typeToString(g.typeOf(o))}`).join(', ');
-    const attrs = printedAttrs(n.op, n.attrs);
-    const at =
-      attrs.length > 0 ? `[${attrs.map(([k, v]) => `${k}=${fmtAttr(v)}`).join(', ')}]` : '';
-    const ins = n.inputs.length > 0 ? ` ${n.inputs.map(fmtName).join(', ')}` : '';
-    lines.push(`  ${outs} = ${n.op}${at}${ins}`);
-  }
+  for (const n of g.nodes) lines.push(`  ${printNode(g, n)}`);
   lines.push(`  return ${g.outputs.map(fmtName).join(', ')}`);
   lines.push('}');
   return lines.join('\n') + '\n';

@@ -28,6 +28,8 @@ export interface ImportOptions {
    * graph. Other inputs stay inputs.
    */
   constants?: (name: string, index: number) => Tensor | undefined;
+  /** Filled with the ONNX node (its name, else its first output) each glimpse value was made for. */
+  origins?: Map<string, string>;
 }
 
 /** Operands a converter needs as constants (shape-like), by op: their input positions. */
@@ -90,7 +92,7 @@ export function importOnnx(model: Uint8Array | ModelProto, options: ImportOption
   const file = options.file ?? '<onnx>';
   try {
     const m = model instanceof Uint8Array ? decodeModel(model, file) : model;
-    return importModel(m, options.name, options.constants ?? (() => undefined));
+    return importModel(m, options.name, options.constants ?? (() => undefined), options.origins);
   } catch (e) {
     throw withWhere(e, { file });
   }
@@ -100,6 +102,7 @@ function importModel(
   model: ModelProto,
   name: string | undefined,
   constants: (name: string, index: number) => Tensor | undefined,
+  origins: Map<string, string> | undefined,
 ): Graph {
   const g = model.graph;
   if (!g) throw new FormatError('the model has no graph');
@@ -187,11 +190,13 @@ function importModel(
     );
     const cx: Cx = { b, name: nodeName, op, opset, attrs, outputs: node.output ?? [] };
     let outs: Operand[];
+    const mark = b.nodeCount;
     try {
       outs = CONVERTERS[op]!(ins, cx);
     } catch (e) {
       throw withWhere(e, { node: nodeName, op });
     }
+    if (origins) for (const v of b.valuesSince(mark)) origins.set(v, nodeName);
     (node.output ?? []).forEach((o, i) => {
       if (o !== '' && outs[i]) env.set(o, outs[i]!);
     });

@@ -1,0 +1,300 @@
+/**
+ * Bisect: which node makes a backend's result go wrong. The graph runs on the backend with
+ * every intermediate value kept (in chunks of values, so that a large graph needs no more
+ * than a budget of host memory at once), and on the float64 reference interpreter or a
+ * second backend; each value is compared by the one rule `run --check` uses. The culprit
+ * is the first node whose result leaves the tolerance while every value it reads is within
+ * it; nodes downstream of it are marked as inheriting, not blamed. A culprit is then run
+ * on the reference from the backend's own inputs: a large error there is the kernel's
+ * fault, a small one means the node amplifies its inputs' rounding (an ill-conditioned
+ * computation such as a cancellation).
+ */
+import type { Binding, Graph, Node, RefTensor, Tensor } from '@glimpse/ir';
+import {
+  bindInputs,
+  concreteShapes,
+  evalNode,
+  interpret,
+  numel,
+  paramValues,
+  refToTensor,
+  toNumbers,
+  traitsOf,
+} from '@glimpse/ir';
+import { lowerDeclined, optimizeWithResults, type OptimizeOptions } from '@glimpse/optimizer';
+import { getBackend } from '@glimpse/runtime';
+import type { Comparison, Tolerance, Values } from './compare.js';
+import { compareValues } from './compare.js';
+
+export interface BisectOptions {
+  /** The backend under test (a registered name). */
+  readonly backend: string;
+  /** What it is compared with: 'ref' (the float64 reference, default) or a backend's name. */
+  readonly against?: string;
+  /** The pipeline the graph is optimised with first (default: level 2). */
+  readonly level?: 0 | 1 | 2;
+  readonly passes?: OptimizeOptions['passes'];
+  readonly frozenParams?: boolean;
+  readonly shapes?: Binding;
+  readonly threads?: number;
+  readonly tolerance?: Tolerance;
+  /** Host bytes of kept values per chunk (default 256 MiB). */
+  readonly chunkBytes?: number;
+  /** For imported models: the source node each value was made for (ONNX node names). */
+  readonly origins?: ReadonlyMap<string, string>;
+  /** Filled with what the first diverging node read, as the backend saw it (a repro's inputs). */
+  readonly keep?: Map<string, Tensor>;
+}
+
+export type ValueStatus = 'ok' | 'diverges' | 'inherited';
+
+export interface ValueReport {
+  readonly value: string;
+  readonly op: string;
+  /** Index of the node in the bisected graph. */
+  readonly node: number;
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  readonly comparison: Comparison;
+  readonly status: ValueStatus;
+  /** The source model's node (ONNX), when known. */
+  readonly origin?: string;
+  /** A fused op (attention): compared with the reference's op, which its unfused form equals. */
+  readonly fused?: boolean;
+  /**
+   * Diverging nodes: the node run on the reference from the backend's own inputs, compared
+   * with the backend's output (a kernel fault when it fails, amplified rounding when not).
+   */
+  readonly local?: Comparison;
+}
+
+export interface BisectReport {
+  readonly graph: Graph;
+  readonly backend: string;
+  readonly against: string;
+  readonly tolerance: Tolerance;
+  readonly binding: Binding;
+  readonly values: readonly ValueReport[];
+  /** The first diverging value, if any. */
+  readonly first?: ValueReport;
+}
+
+export const DEFAULT_TOLERANCE: Tolerance = { rtol: 1e-3, atol: 1e-5 };
+
+const asValues = (t: Tensor | RefTensor): Values => ({
+  shape: t.shape,
+  values: t.data instanceof Float64Array ? t.data : toNumbers(t as Tensor),
+});
+
+const asRef = (t: Tensor): RefTensor => ({
+  dtype: t.dtype,
+  shape: [...t.shape],
+  data: Float64Array.from(toNumbers(t)),
+});
+
+/** The graph lowered so that both sides run it (each declines what it must). */
+function legalFor(g: Graph, names: readonly string[]): Graph {
+  const declines = names.map((n) => getBackend(n).declines).filter((d) => d !== undefined);
+  if (declines.length === 0) return g;
+  return lowerDeclined(g, (n: Node, gr: Graph) => {
+    for (const d of declines) {
+      const why = d(n, gr);
+      if (why !== undefined) return why;
+    }
+    return undefined;
+  }).graph;
+}
+
+/** Run `g` with `outputs` as its outputs on a backend, or on the reference ('ref'). */
+async function runKeeping(
+  g: Graph,
+  outputs: readonly string[],
+  on: string,
+  inputs: Readonly<Record<string, Tensor>>,
+  binding: Binding,
+  threads: number | undefined,
+): Promise<Record<string, Tensor | RefTensor>> {
+  const sub = g.with({ outputs: [...outputs] });
+  if (on === 'ref') return interpret(sub, inputs, { shapes: binding });
+  const exe = await getBackend(on).compile(sub, threads === undefined ? {} : { threads });
+  try {
+    return await exe.run(inputs, { shapes: binding });
+  } finally {
+    await exe.release();
+  }
+}
+
+/**
+ * Bisect `g` (optimised as asked) on `options.backend` against the reference or another
+ * backend: every value compared, the first diverging node named.
+ */
+export async function bisect(
+  g: Graph,
+  inputs: Readonly<Record<string, Tensor>>,
+  options: BisectOptions,
+): Promise<BisectReport> {
+  const against = options.against ?? 'ref';
+  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
+  const { graph: optimized } = optimizeWithResults(g, {
+    ...(options.passes ? { passes: options.passes } : { level: options.level ?? 2 }),
+    frozenParams: options.frozenParams === true,
+  });
+  const graph = legalFor(
+    optimized,
+    against === 'ref' ? [options.backend] : [options.backend, against],
+  );
+  const binding = bindInputs(graph, inputs, options.shapes);
+  const shapes = concreteShapes(graph, binding);
+  const nodes = graph.nodes.filter((n) => n.op !== 'constant');
+  // Chunks of values in node order, each within the byte budget (at least one value).
+  const budget = options.chunkBytes ?? 256 * 2 ** 20;
+  const chunks: string[][] = [[]];
+  let bytes = 0;
+  for (const v of nodes.flatMap((n) => n.outputs)) {
+    const b = 12 * numel(shapes.get(v)!); // an f32 copy and a float64 one
+    if (bytes + b > budget && chunks.at(-1)!.length > 0) {
+      chunks.push([]);
+      bytes = 0;
+    }
+    chunks.at(-1)!.push(v);
+    bytes += b;
+  }
+  const got = new Map<string, Tensor>();
+  const comparisons = new Map<string, Comparison>();
+  for (const chunk of chunks) {
+    if (chunk.length === 0) continue;
+    const mine = await runKeeping(graph, chunk, options.backend, inputs, binding, options.threads);
+    const theirs = await runKeeping(graph, chunk, against, inputs, binding, options.threads);
+    for (const v of chunk) {
+      got.set(v, mine[v] as Tensor);
+      comparisons.set(v, compareValues(asValues(mine[v]!), asValues(theirs[v]!), tolerance));
+    }
+  }
+  // Values the backend reads exactly: graph inputs, params, constants.
+  const exact = (name: string): RefTensor => {
+    const inp = inputs[name];
+    if (inp) return asRef(inp);
+    const p = graph.params.find((x) => x.name === name);
+    if (p)
+      return {
+        dtype: p.type.dtype,
+        shape: p.type.shape as number[],
+        data: paramValues(p, graph.seed),
+      };
+    const c = graph.nodes.find((n) => n.outputs.includes(name))!;
+    return evalNode(c, [], [shapes.get(name)!])[0]!;
+  };
+  const within = (v: string) => comparisons.get(v)?.ok ?? true;
+  const values: ValueReport[] = [];
+  graph.nodes.forEach((n, index) => {
+    if (n.op === 'constant') return;
+    const bad = n.outputs.some((o) => !within(o));
+    const status: ValueStatus = !bad ? 'ok' : n.inputs.every(within) ? 'diverges' : 'inherited';
+    let local: Comparison | undefined;
+    if (status === 'diverges') {
+      const ins = n.inputs.map((v) => (got.has(v) ? asRef(got.get(v)!) : exact(v)));
+      const outs = evalNode(
+        n,
+        ins,
+        n.outputs.map((o) => shapes.get(o)!),
+      );
+      // The worst output of the node.
+      for (const [i, o] of n.outputs.entries()) {
+        const c = compareValues(asValues(got.get(o)!), asValues(outs[i]!), tolerance);
+        if (local === undefined || c.maxAbs > local.maxAbs || !c.ok) local = c;
+      }
+    }
+    for (const o of n.outputs)
+      values.push({
+        value: o,
+        op: n.op,
+        node: index,
+        shape: shapes.get(o)!,
+        dtype: graph.typeOf(o).dtype,
+        comparison: comparisons.get(o)!,
+        status,
+        ...(options.origins?.get(o) !== undefined ? { origin: options.origins.get(o)! } : {}),
+        ...(traitsOf(n.op).fused ? { fused: true } : {}),
+        ...(local ? { local } : {}),
+      });
+  });
+  const first = values.find((v) => v.status === 'diverges');
+  if (first && options.keep)
+    for (const v of graph.nodes[first.node]!.inputs)
+      options.keep.set(v, got.get(v) ?? refToTensor(exact(v)));
+  return {
+    graph,
+    backend: options.backend,
+    against,
+    tolerance,
+    binding,
+    values,
+    ...(first ? { first } : {}),
+  };
+}
+
+export interface PassReport {
+  /** The pass (or 'as written' for the graph before any pass). */
+  readonly pass: string;
+  readonly changed: boolean;
+  /** The graph's outputs on the backend after this pass, against the reference of the graph as written. */
+  readonly outputs: readonly { value: string; comparison: Comparison }[];
+  readonly ok: boolean;
+}
+
+export interface PassBisectReport {
+  readonly backend: string;
+  readonly tolerance: Tolerance;
+  readonly passes: readonly PassReport[];
+  /** The first pass after which an output leaves the tolerance (the graph before it within). */
+  readonly first?: PassReport;
+}
+
+/**
+ * Bisect the optimiser: the graph after every pass of the pipeline (from the pass
+ * manager's results) runs on the backend, its outputs compared with the float64 reference
+ * of the graph as written; the first pass after which they leave the tolerance is named.
+ */
+export async function bisectPasses(
+  g: Graph,
+  inputs: Readonly<Record<string, Tensor>>,
+  options: BisectOptions,
+): Promise<PassBisectReport> {
+  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
+  const { results } = optimizeWithResults(g, {
+    ...(options.passes ? { passes: options.passes } : { level: options.level ?? 2 }),
+    frozenParams: options.frozenParams === true,
+  });
+  const binding = bindInputs(g, inputs, options.shapes);
+  const want = interpret(g, inputs, { shapes: binding });
+  const stages = [
+    { pass: 'as written', changed: true, graph: g },
+    ...results.map((r) => ({ pass: r.pass.name, changed: r.changed, graph: r.after })),
+  ];
+  const passes: PassReport[] = [];
+  let last: PassReport | undefined;
+  for (const s of stages) {
+    // An unchanged graph gives what the one before it gave.
+    if (!s.changed && last) {
+      passes.push({ ...last, pass: s.pass, changed: false });
+      continue;
+    }
+    const legal = legalFor(s.graph, [options.backend]);
+    const out = await runKeeping(
+      legal,
+      legal.outputs,
+      options.backend,
+      inputs,
+      binding,
+      options.threads,
+    );
+    const outputs = g.outputs.map((o) => ({
+      value: o,
+      comparison: compareValues(asValues(out[o]!), asValues(want[o]!), tolerance),
+    }));
+    last = { pass: s.pass, changed: s.changed, outputs, ok: outputs.every((o) => o.comparison.ok) };
+    passes.push(last);
+  }
+  const i = passes.findIndex((p, k) => !p.ok && (k === 0 || passes[k - 1]!.ok));
+  return { backend: options.backend, tolerance, passes, ...(i > 0 ? { first: passes[i] } : {}) };
+}
