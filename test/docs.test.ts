@@ -1,6 +1,7 @@
 /**
  * docs/ops.md and docs/passes.md are generated from the op definitions and the passes, so
- * they cannot drift: this test fails when they differ. `GLIMPSE_UPDATE_DOCS=1 npx vitest run test/docs.test.ts`
+ * they cannot drift: this test fails when they differ. The `glimpse bisect` sessions shown
+ * in docs/bisect.md are run and must print what the page shows. `GLIMPSE_UPDATE_DOCS=1 npx vitest run test/docs.test.ts`
  * rewrites it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { AttrSpec } from '@glimpse/ir';
 import { fmtNumber, OP_NAMES, OPS } from '@glimpse/ir';
 import { PASSES, PIPELINES } from '@glimpse/optimizer';
-import { ROOT } from './cli.js';
+import { cli, ROOT } from './cli.js';
 
 function fmt(v: unknown): string {
   if (typeof v === 'number') return fmtNumber(v);
@@ -111,5 +112,15 @@ describe('docs', () => {
     const want = opReference();
     if (process.env.GLIMPSE_UPDATE_DOCS === '1') writeFileSync(path, want);
     expect(readFileSync(path, 'utf8')).toBe(want);
+  });
+
+  it('docs/bisect.md shows what glimpse bisect prints', async () => {
+    const doc = readFileSync(`${ROOT}docs/bisect.md`, 'utf8');
+    const sessions = [...doc.matchAll(/```\n\$ (glimpse bisect [^\n]+)\n([\s\S]*?)```/g)];
+    expect(sessions.length).toBeGreaterThanOrEqual(3);
+    for (const [, command, shown] of sessions) {
+      const r = await cli(...command!.split(' ').slice(1));
+      expect(r.out, command).toBe(shown);
+    }
   });
 });

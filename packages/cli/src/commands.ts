@@ -1,22 +1,11 @@
 import { join } from 'node:path';
-import type { Binding, Graph, Tensor } from '@glimpse/ir';
-import {
-  AttrError,
-  bindShape,
-  concreteShape,
-  fromNumbers,
-  graphToJSON,
-  InputError,
-  printGraph,
-  randomStream,
-  SYMBOL_RE,
-  toNumbers,
-} from '@glimpse/ir';
+import type { Graph, Tensor } from '@glimpse/ir';
+import { AttrError, bindShape, graphToJSON, InputError, printGraph } from '@glimpse/ir';
 import { MODELS } from '@glimpse/models';
 import { exportOnnx } from '@glimpse/onnx';
 import type { OptimizeOptions } from '@glimpse/optimizer';
 import { optimize } from '@glimpse/optimizer';
-import { adapterDescription, compile } from 'glimpse';
+import { adapterDescription, compile, parseBinding, randomInputs, summarize } from 'glimpse';
 import { compare, formatReport } from './check.js';
 import {
   ensureDir,
@@ -45,13 +34,7 @@ export function modelsCommand(io: Io) {
 
 /** `--shape T=128 B=2` or `--shape B=2,T=10`. */
 export function parseShapes(args: readonly string[] | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const a of (args ?? []).flatMap((s) => s.split(','))) {
-    const m = /^([^=]+)=(\d{1,9})$/.exec(a.trim());
-    if (!m || !SYMBOL_RE.test(m[1]!)) throw new AttrError(`--shape takes SYMBOL=SIZE, got '${a}'`);
-    out[m[1]!] = Number(m[2]);
-  }
-  return out;
+  return parseBinding((args ?? []).join(','), '--shape');
 }
 
 export interface PipelineFlags {
@@ -138,23 +121,6 @@ function readInputs(g: Graph, dir: string, onnxInputs?: string[]): Record<string
   return out;
 }
 
-/** Seeded random inputs: floats uniform in [-1, 1), ids valid for the embedding they feed. */
-function randomInputs(g: Graph, binding: Binding, seed: number): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  for (const inp of g.inputs) {
-    const shape = concreteShape(inp.type.shape, binding, `input '${inp.name}'`);
-    const rnd = randomStream(seed, `input:${inp.name}`);
-    const n = shape.reduce((a, b) => a * b, 1);
-    const vals = new Float64Array(n);
-    const emb = g.nodes.find((nd) => nd.op === 'embedding' && nd.inputs[0] === inp.name);
-    const hi = emb ? (g.typeOf(emb.inputs[1]!).shape[0] as number) : 2;
-    const isFloat = inp.type.dtype === 'f32' || inp.type.dtype === 'f16';
-    for (let i = 0; i < n; i++) vals[i] = isFloat ? rnd() * 2 - 1 : Math.floor(rnd() * hi);
-    out[inp.name] = fromNumbers(inp.type.dtype, shape, vals);
-  }
-  return out;
-}
-
 /** Fix every symbol: from input files, then --shape, then the model's defaults. */
 export function resolveBinding(
   loaded: Loaded,
@@ -177,20 +143,6 @@ export function resolveBinding(
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
-}
-
-function summary(name: string, t: Tensor): string {
-  const v = toNumbers(t);
-  let mn = Infinity;
-  let mx = -Infinity;
-  let sum = 0;
-  for (const x of v) {
-    mn = Math.min(mn, x);
-    mx = Math.max(mx, x);
-    sum += x;
-  }
-  const head = Array.from(v.subarray(0, 4), (x) => x.toPrecision(5)).join(', ');
-  return `${name}: ${t.dtype}[${t.shape.join(',')}]  mean ${(sum / (v.length || 1)).toPrecision(5)}  min ${mn.toPrecision(5)}  max ${mx.toPrecision(5)}  [${head}${v.length > 4 ? ', ...' : ''}]\n`;
 }
 
 /** What `run` and `bisect` take to make a model's inputs. */
@@ -255,7 +207,7 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
     const t1 = performance.now();
     const outputs = await exe.run(inputs, { shapes: binding });
     const t2 = performance.now();
-    for (const [name, t] of Object.entries(outputs)) io.out(summary(name, t));
+    for (const [name, t] of Object.entries(outputs)) io.out(`${summarize(name, t)}\n`);
     if (o.time) {
       const runs: number[] = [t2 - t1];
       const until = performance.now() + 2000;

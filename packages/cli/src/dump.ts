@@ -2,18 +2,16 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Graph } from '@glimpse/ir';
 import { AttrError, graphToJSON, printGraph } from '@glimpse/ir';
-import { planGraph } from '@glimpse/runtime';
 import type { Instrument, PassResult } from '@glimpse/optimizer';
 import {
   formatStats,
-  graphStats,
   optimizeWithResults,
   printAfter,
   printAfterFailure,
   resolvePipeline,
   traceRewrites,
 } from '@glimpse/optimizer';
-import { renderGraph, renderReport } from 'glimpse';
+import { renderGraph, renderReport, statsAt } from 'glimpse';
 import type { PipelineFlags } from './commands.js';
 import { checkShapeSymbols, parseShapes, pipeline, resolveBinding } from './commands.js';
 import { ensureDir, writeFile } from './files.js';
@@ -84,10 +82,7 @@ export async function dumpCommand(io: Io, model: string, f: DumpFlags): Promise<
     throw e;
   }
   const binding = resolveBinding(loaded, given, undefined);
-  const statsOf = (g: Graph) => ({
-    stats: graphStats(g, binding),
-    peakBytes: planGraph(g, binding).peakBytes,
-  });
+  const statsOf = (g: Graph) => statsAt(g, binding);
 
   if (f.output !== undefined && isDir(f.output) && f.format !== 'html') {
     ensureDir(f.output);
@@ -105,7 +100,7 @@ export async function dumpCommand(io: Io, model: string, f: DumpFlags): Promise<
   }
   let text: string;
   if (f.format === 'html') {
-    text = await renderReport(loaded.graph, results, { stats: statsOf });
+    text = await renderReport(loaded.graph, results, { binding });
   } else if (f.stats) {
     // One column per pass that changed the graph (an unchanged pass has its predecessor's).
     const columns = [

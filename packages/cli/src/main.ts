@@ -4,6 +4,7 @@ import { backends, DEFAULT_BACKEND } from 'glimpse';
 import { convertCommand, modelsCommand, runCommand } from './commands.js';
 import { benchCommand } from './bench.js';
 import { bisectCommand } from './bisect.js';
+import { playgroundCommand } from './playground.js';
 import { dumpCommand } from './dump.js';
 
 export interface Io {
@@ -125,6 +126,14 @@ function program(io: Io, setCode: (c: number) => void): Command {
       'bisect the optimiser: run the graph after each pass on the backend and name the first pass after which an output leaves the tolerance',
     )
     .action(async (model: string, o) => setCode(await bisectCommand(io, model, o)));
+
+  p.command('playground')
+    .description(
+      'serve the playground page on 127.0.0.1: models, passes, runs and bisect in a browser',
+    )
+    .option('--port <n>', 'port (0: any free one)', '8080')
+    .option('--build <dir/>', 'write the page as static files instead of serving it')
+    .action(async (o: { port: string; build?: string }) => setCode(await playgroundCommand(io, o)));
 
   p.command('bench')
     .description(

@@ -42,8 +42,6 @@ export interface BisectOptions {
   readonly chunkBytes?: number;
   /** For imported models: the source node each value was made for (ONNX node names). */
   readonly origins?: ReadonlyMap<string, string>;
-  /** Filled with what the first diverging node read, as the backend saw it (a repro's inputs). */
-  readonly keep?: Map<string, Tensor>;
 }
 
 export type ValueStatus = 'ok' | 'diverges' | 'inherited';
@@ -59,7 +57,7 @@ export interface ValueReport {
   readonly status: ValueStatus;
   /** The source model's node (ONNX), when known. */
   readonly origin?: string;
-  /** A fused op (attention): compared with the reference's op, which its unfused form equals. */
+  /** A fused op (attention): the reference runs the unfused subgraph it replaced. */
   readonly fused?: boolean;
   /**
    * Diverging nodes: the node run on the reference from the backend's own inputs, compared
@@ -77,6 +75,8 @@ export interface BisectReport {
   readonly values: readonly ValueReport[];
   /** The first diverging value, if any. */
   readonly first?: ValueReport;
+  /** What the first diverging node read, as the backend saw it (a repro's inputs). */
+  readonly firstInputs?: Readonly<Record<string, Tensor>>;
 }
 
 export const DEFAULT_TOLERANCE: Tolerance = { rtol: 1e-3, atol: 1e-5 };
@@ -159,17 +159,12 @@ export async function bisect(
     chunks.at(-1)!.push(v);
     bytes += b;
   }
-  const got = new Map<string, Tensor>();
-  const comparisons = new Map<string, Comparison>();
-  for (const chunk of chunks) {
-    if (chunk.length === 0) continue;
-    const mine = await runKeeping(graph, chunk, options.backend, inputs, binding, options.threads);
-    const theirs = await runKeeping(graph, chunk, against, inputs, binding, options.threads);
-    for (const v of chunk) {
-      got.set(v, mine[v] as Tensor);
-      comparisons.set(v, compareValues(asValues(mine[v]!), asValues(theirs[v]!), tolerance));
-    }
-  }
+  // The reference runs fused nodes as the unfused subgraphs they replaced (the lowered
+  // node's output keeps its name, so values still pair up by name).
+  const written =
+    against === 'ref'
+      ? lowerDeclined(graph, (n) => (traitsOf(n.op).fused ? 'compared unfused' : undefined)).graph
+      : graph;
   // Values the backend reads exactly: graph inputs, params, constants.
   const exact = (name: string): RefTensor => {
     const inp = inputs[name];
@@ -184,44 +179,77 @@ export async function bisect(
     const c = graph.nodes.find((n) => n.outputs.includes(name))!;
     return evalNode(c, [], [shapes.get(name)!])[0]!;
   };
+  // The backend's values are held only until every node reading them is judged (a
+  // diverging node is re-run from them), so the host holds about what a run keeps live.
+  const got = new Map<string, Tensor>();
+  const comparisons = new Map<string, Comparison>();
+  const readers = new Map<string, number>();
+  for (const n of nodes)
+    for (const v of new Set(n.inputs)) readers.set(v, (readers.get(v) ?? 0) + 1);
+  const release = (v: string) => {
+    if ((readers.get(v) ?? 0) === 0) got.delete(v);
+  };
   const within = (v: string) => comparisons.get(v)?.ok ?? true;
   const values: ValueReport[] = [];
-  graph.nodes.forEach((n, index) => {
-    if (n.op === 'constant') return;
-    const bad = n.outputs.some((o) => !within(o));
-    const status: ValueStatus = !bad ? 'ok' : n.inputs.every(within) ? 'diverges' : 'inherited';
-    let local: Comparison | undefined;
-    if (status === 'diverges') {
-      const ins = n.inputs.map((v) => (got.has(v) ? asRef(got.get(v)!) : exact(v)));
-      const outs = evalNode(
-        n,
-        ins,
-        n.outputs.map((o) => shapes.get(o)!),
-      );
-      // The worst output of the node.
-      for (const [i, o] of n.outputs.entries()) {
-        const c = compareValues(asValues(got.get(o)!), asValues(outs[i]!), tolerance);
-        if (local === undefined || c.maxAbs > local.maxAbs || !c.ok) local = c;
+  let first: ValueReport | undefined;
+  let firstInputs: Record<string, Tensor> | undefined;
+  let next = 0;
+  /** Judge the nodes whose outputs are all compared, in order. */
+  const judge = () => {
+    for (; next < graph.nodes.length; next++) {
+      const n = graph.nodes[next]!;
+      if (n.op === 'constant') continue;
+      if (!n.outputs.every((o) => comparisons.has(o))) return;
+      const bad = n.outputs.some((o) => !within(o));
+      const status: ValueStatus = !bad ? 'ok' : n.inputs.every(within) ? 'diverges' : 'inherited';
+      let local: Comparison | undefined;
+      if (status === 'diverges') {
+        const seen = n.inputs.map((v) => got.get(v) ?? refToTensor(exact(v)));
+        const outs = evalNode(
+          n,
+          seen.map(asRef),
+          n.outputs.map((o) => shapes.get(o)!),
+        );
+        // The worst output of the node.
+        for (const [i, o] of n.outputs.entries()) {
+          const c = compareValues(asValues(got.get(o)!), asValues(outs[i]!), tolerance);
+          if (local === undefined || c.maxAbs > local.maxAbs || !c.ok) local = c;
+        }
+        firstInputs ??= Object.fromEntries(n.inputs.map((v, i) => [v, seen[i]!]));
       }
+      for (const o of n.outputs) {
+        const report: ValueReport = {
+          value: o,
+          op: n.op,
+          node: next,
+          shape: shapes.get(o)!,
+          dtype: graph.typeOf(o).dtype,
+          comparison: comparisons.get(o)!,
+          status,
+          ...(options.origins?.get(o) !== undefined ? { origin: options.origins.get(o)! } : {}),
+          ...(traitsOf(n.op).fused ? { fused: true } : {}),
+          ...(local ? { local } : {}),
+        };
+        values.push(report);
+        if (status === 'diverges') first ??= report;
+      }
+      for (const v of new Set(n.inputs)) {
+        readers.set(v, readers.get(v)! - 1);
+        release(v);
+      }
+      n.outputs.forEach(release);
     }
-    for (const o of n.outputs)
-      values.push({
-        value: o,
-        op: n.op,
-        node: index,
-        shape: shapes.get(o)!,
-        dtype: graph.typeOf(o).dtype,
-        comparison: comparisons.get(o)!,
-        status,
-        ...(options.origins?.get(o) !== undefined ? { origin: options.origins.get(o)! } : {}),
-        ...(traitsOf(n.op).fused ? { fused: true } : {}),
-        ...(local ? { local } : {}),
-      });
-  });
-  const first = values.find((v) => v.status === 'diverges');
-  if (first && options.keep)
-    for (const v of graph.nodes[first.node]!.inputs)
-      options.keep.set(v, got.get(v) ?? refToTensor(exact(v)));
+  };
+  for (const chunk of chunks) {
+    if (chunk.length === 0) continue;
+    const mine = await runKeeping(graph, chunk, options.backend, inputs, binding, options.threads);
+    const theirs = await runKeeping(written, chunk, against, inputs, binding, options.threads);
+    for (const v of chunk) {
+      got.set(v, mine[v] as Tensor);
+      comparisons.set(v, compareValues(asValues(mine[v]!), asValues(theirs[v]!), tolerance));
+    }
+    judge();
+  }
   return {
     graph,
     backend: options.backend,
@@ -229,7 +257,7 @@ export async function bisect(
     tolerance,
     binding,
     values,
-    ...(first ? { first } : {}),
+    ...(first ? { first, firstInputs } : {}),
   };
 }
 

@@ -109,10 +109,12 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<E
   return backend.compile(legal, options);
 }
 
-export { renderGraph, renderReport, graphToDot, dotToSvg } from './render/index.js';
+export { renderGraph, renderReport, graphToDot, dotToSvg, statsAt } from './render/index.js';
 export { compareValues, ulpDistance } from './compare.js';
+export { parseBinding, randomInputs, summarize } from './inputs.js';
 export type { Comparison, Tolerance, Values } from './compare.js';
 export { bisect, bisectPasses, DEFAULT_TOLERANCE } from './bisect.js';
+export { formatBisect, formatPassBisect } from './bisect-text.js';
 export type {
   BisectOptions,
   BisectReport,

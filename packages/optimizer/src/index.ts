@@ -14,6 +14,7 @@ export {
   printAfter,
   printAfterFailure,
   timing,
+  traceLines,
   traceRewrites,
   verifyEach,
 } from './instruments.js';

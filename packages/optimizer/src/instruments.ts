@@ -58,12 +58,15 @@ export function printAfterFailure(write: (s: string) => void): Instrument {
  * declined, with its reason (so "why did this not fuse?" has an answer).
  */
 export function traceRewrites(write: (s: string) => void): Instrument {
-  return {
-    afterPass: (r) => {
-      for (const t of r.rewrites)
-        write(`// ${t.pass}: ${t.rule} at %${t.node} (${t.op}) -> ${t.replacement}\n`);
-      for (const d of r.declines)
-        write(`// ${d.pass}: ${d.rule} declined at %${d.node} (${d.op}): ${d.reason}\n`);
-    },
-  };
+  return { afterPass: (r) => traceLines(r).forEach((l) => write(`${l}\n`)) };
+}
+
+/** A pass's rule firings, then its declined matches with their reasons, one line each. */
+export function traceLines(r: PassResult): string[] {
+  return [
+    ...r.rewrites.map((t) => `// ${t.pass}: ${t.rule} at %${t.node} (${t.op}) -> ${t.replacement}`),
+    ...r.declines.map(
+      (d) => `// ${d.pass}: ${d.rule} declined at %${d.node} (${d.op}): ${d.reason}`,
+    ),
+  ];
 }

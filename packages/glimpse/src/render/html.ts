@@ -1,8 +1,9 @@
 import { createTwoFilesPatch } from 'diff';
-import type { Graph } from '@glimpse/ir';
+import type { Binding, Graph } from '@glimpse/ir';
 import { printGraph } from '@glimpse/ir';
 import type { GraphStats, PassResult } from '@glimpse/optimizer';
-import { banner, formatStats } from '@glimpse/optimizer';
+import { banner, formatStats, graphStats, traceLines } from '@glimpse/optimizer';
+import { planGraph } from '@glimpse/runtime';
 import { CLASS_COLOURS, graphToDot } from './dot.js';
 import { dotToSvg } from './svg.js';
 
@@ -11,8 +12,8 @@ const esc = (s: string) =>
 
 export interface ReportOptions {
   title?: string;
-  /** Stats of a graph (counts, FLOPs, bytes and planned peak), shown per pass. */
-  stats?: (g: Graph) => { stats: GraphStats; peakBytes?: number };
+  /** Stats per pass (counts, FLOPs, bytes moved, planned peak) at this binding of the symbols. */
+  binding?: Binding;
 }
 
 const STYLE = `
@@ -31,6 +32,11 @@ pre { font: 12px/1.35 ui-monospace, monospace; background: #f8f9fa; padding: 8px
 table.stats { border-collapse: collapse; font: 12px ui-monospace, monospace; }
 .legend span { display: inline-block; padding: 1px 6px; margin-right: 4px; border-radius: 3px; font-size: 12px; }
 `;
+
+/** A graph's stats (counts, FLOPs, bytes moved) and planned peak at a binding of its symbols. */
+export function statsAt(g: Graph, binding: Binding): { stats: GraphStats; peakBytes: number } {
+  return { stats: graphStats(g, binding), peakBytes: planGraph(g, binding).peakBytes };
+}
 
 function diffHtml(prev: string, cur: string, from: string, to: string): string {
   if (prev === cur) return '<p>no change</p>';
@@ -53,7 +59,8 @@ function diffHtml(prev: string, cur: string, from: string, to: string): string {
 /**
  * One self-contained HTML file (works offline: no scripts, fonts or images from anywhere):
  * the pass list, then per pass its banner, the graph as SVG, the text IR, a diff against the
- * previous pass and the stats. The input graph is section 0.
+ * previous pass, its rewrites and declined matches with their reasons, and the stats. The
+ * input graph is section 0.
  */
 export async function renderReport(
   input: Graph,
@@ -80,12 +87,14 @@ export async function renderReport(
         ? await dotToSvg(graphToDot(s.graph, { title: `${String(i).padStart(2, '0')} ${s.name}` }))
         : lastSvg;
     lastSvg = svg;
-    const st = options.stats?.(s.graph);
+    const st = options.binding && statsAt(s.graph, options.binding);
+    const trace = i > 0 ? traceLines(results[i - 1]!) : [];
     sections.push(`<section class="pass" id="pass-${i}" data-pass="${esc(s.name)}">
 <h2>${esc(s.title)}</h2>
 <div class="graph">${svg}</div>
 <details open><summary>IR</summary><pre class="ir">${esc(texts[i]!)}</pre></details>
 ${i > 0 ? `<details ${s.changed ? 'open' : ''}><summary>diff against ${esc(stages[i - 1]!.name)}</summary>${diffHtml(texts[i - 1]!, texts[i]!, stages[i - 1]!.name, s.name)}</details>` : ''}
+${trace.length > 0 ? `<details><summary>rewrites and declines (${trace.length})</summary><pre class="trace">${esc(trace.join('\n'))}</pre></details>` : ''}
 ${st ? `<details><summary>stats</summary><pre class="stats">${esc(formatStats([{ title: s.name, ...st }]))}</pre></details>` : ''}
 </section>`);
   }

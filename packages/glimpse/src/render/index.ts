@@ -5,7 +5,7 @@ import { dotToSvg } from './svg.js';
 
 export { graphToDot } from './dot.js';
 export { dotToSvg } from './svg.js';
-export { renderReport } from './html.js';
+export { renderReport, statsAt } from './html.js';
 export type { ReportOptions } from './html.js';
 
 export type GraphFormat = 'text' | 'json' | 'dot' | 'svg';

@@ -1,0 +1,2 @@
+export { HEADERS, playgroundFiles, servePlayground, writePlayground } from './server.js';
+export type { PlaygroundFiles } from './server.js';
