@@ -184,64 +184,41 @@ describe('bisect the optimiser', () => {
   });
 });
 
+/** `glimpse bisect` of the seed's self-attention, as written, on the faulty backend. */
+const bisectFaulty = (...extra: string[]) =>
+  cli(
+    'bisect',
+    'self-attention:dim=16',
+    '--backend',
+    softmaxOff.name,
+    '--level',
+    '0',
+    '--shape',
+    'B=1,T=6',
+    ...extra,
+  );
+/** `glimpse run` of a repro in `dir`, checked against its reference output, on `backend`. */
+const runRepro = (dir: string, backend: string) =>
+  cli('run', join(dir, 'repro.glimpse'), '--inputs', dir, '--check', dir, '--backend', backend);
+
 describe('glimpse bisect (CLI)', () => {
   it('prints each value and the first divergence, exits 1, writes a repro that fails alone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bisect-'));
-    const r = await cli(
-      'bisect',
-      'self-attention:dim=16',
-      '--backend',
-      softmaxOff.name,
-      '--level',
-      '0',
-      '--shape',
-      'B=1,T=6',
-      '-o',
-      `${dir}/`,
-    );
+    const r = await bisectFaulty('-o', `${dir}/`);
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/^first divergence: %\S+ \(softmax\)$/m);
     expect(r.out).toMatch(/the softmax kernel of faulty-softmax is wrong here/);
     expect(r.out).toMatch(/inherited/);
     expect(readFileSync(join(dir, 'repro.glimpse'), 'utf8')).toMatch(/= softmax/);
-    const onFaulty = await cli(
-      'run',
-      join(dir, 'repro.glimpse'),
-      '--inputs',
-      dir,
-      '--check',
-      dir,
-      '--backend',
-      softmaxOff.name,
-    );
+    const onFaulty = await runRepro(dir, softmaxOff.name);
     expect(onFaulty.code).toBe(1);
-    const onJs = await cli(
-      'run',
-      join(dir, 'repro.glimpse'),
-      '--inputs',
-      dir,
-      '--check',
-      dir,
-      '--backend',
-      'js',
-    );
+    const onJs = await runRepro(dir, 'js');
     expect(onJs.out).toMatch(/ok/);
     expect(onJs.code).toBe(0);
   });
 
   it('--format json parses, with the culprit', async () => {
-    const r = await cli(
-      'bisect',
-      'self-attention:dim=16',
-      '--backend',
-      softmaxOff.name,
-      '--level',
-      '0',
-      '--shape',
-      'B=1,T=6',
-      '--format',
-      'json',
-    );
+    const r = await bisectFaulty('--format', 'json');
     const j = JSON.parse(r.out) as { first: { op: string }; values: { status: string }[] };
     expect(j.first.op).toBe('softmax');
     expect(j.values.length).toBeGreaterThan(5);
