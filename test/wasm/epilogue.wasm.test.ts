@@ -122,6 +122,39 @@ describe('wasm GEMM epilogues', () => {
     );
   });
 
+  it('GEMMs with the same epilogue (one task function between them) each give their own result', async () => {
+    const chain = (keep: boolean) =>
+      buildGraph('chain', (b) => {
+        const h1 = b.linear(
+          b.input('x', 'f32', [37, 20]),
+          b.input('w1', 'f32', [30, 20]),
+          undefined,
+          'h1',
+        );
+        const y1 = b.op('gelu', [h1], {}, 'y1');
+        const h2 = b.linear(y1, b.input('w2', 'f32', [19, 30]), undefined, 'h2');
+        const y = b.op('gelu', [h2], {}, 'y');
+        return keep ? [y, h1, h2] : y;
+      });
+    const x = {
+      x: tensor('f32', [37, 20], 1, 1, 0.05),
+      w1: tensor('f32', [30, 20], 2),
+      w2: tensor('f32', [19, 30], 3),
+    };
+    const fused = new WasmExecutable(chain(false), { threads: 2 });
+    const apart = new WasmExecutable(chain(true), { threads: 2 });
+    try {
+      expect(fused.epilogues).toEqual([
+        ['h1', 'y1'],
+        ['h2', 'y'],
+      ]);
+      expect(bits((await fused.run(x)).y!)).toEqual(bits((await apart.run(x)).y!));
+    } finally {
+      await fused.release();
+      await apart.release();
+    }
+  });
+
   it('declines a consumer whose other operand is computed after the GEMM, or that is not a program', async () => {
     const late = buildGraph('late', (b) => {
       const x = b.input('x', 'f32', [5, 6]);

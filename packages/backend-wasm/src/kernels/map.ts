@@ -243,7 +243,8 @@ export const map: WasmKernel<'add'> = {
  * The program of `u`, the only reader of a GEMM's output `operand` (n columns), as the
  * GEMM's epilogue: `operand` read as the tile's vector, the other operands whole (same
  * shape: a residual), as a row of n (a bias) or as one value; their addresses follow
- * GEMM_ARGS in the order of `others`. Undefined where the program's own kernel would not
+ * GEMM_ARGS in the order of `others`. `key` names the code: nodes with equal keys can share
+ * one task function. Undefined where the program's own kernel would not
  * take it or reads an operand another way.
  */
 export function epilogueOf(
@@ -251,7 +252,7 @@ export function epilogueOf(
   p: WasmPrepare,
   operand: string,
   n: number,
-): { emit: Epilogue; others: string[] } | undefined {
+): { emit: Epilogue; others: string[]; key: string } | undefined {
   const g = p.graph;
   const prog = programOf(u);
   const access = accessOf(u, g);
@@ -290,5 +291,7 @@ export function epilogueOf(
       },
       fns,
     );
-  return { emit, others };
+  // What the emitted code depends on: equal keys emit equal functions.
+  const key = JSON.stringify([prog, u.inputs.map((v, i) => (v === operand ? 'gemm' : access[i]))]);
+  return { emit, others, key };
 }

@@ -1,6 +1,7 @@
 import { numel } from '@glimpse/ir';
 import { bmmGeometry, walk } from '@glimpse/kernels-cpu';
 import { writeArgs } from './args.js';
+import type { ModuleBuilder } from '@glimpse/asm';
 import type { Node } from '@glimpse/ir';
 import { GEMM_ARGS, gemmTask, gemmTasks, NR, PACK_ARGS } from './gemm.js';
 import { epilogueOf } from './map.js';
@@ -43,6 +44,9 @@ function runPack(
   r.parallel(ctx.fn('pack_task'), panelsOf(p.N), args);
 }
 
+/** Epilogue task functions already in a module, by their epilogue's key. */
+const epilogueTasks = new WeakMap<ModuleBuilder, Map<string, string>>();
+
 interface PreparedLinear {
   /** Offset of W packed at compile time (a param or constant), else undefined. */
   readonly packed: number | undefined;
@@ -69,8 +73,17 @@ export const linear: WasmKernel<'linear'> = {
       p.consumer && typeof N === 'number' && p.graph.typeOf(node.outputs[0]!).dtype === 'f32'
         ? epilogueOf(p.consumer, p, node.outputs[0]!, N)
         : undefined;
-    const task = epi ? `gemm_task_${p.id}` : 'gemm_task';
-    if (epi) gemmTask(p.module, p.micro, task, epi.emit);
+    // One task function per distinct epilogue in a module (a transformer's blocks share theirs).
+    let task = 'gemm_task';
+    if (epi) {
+      const made = (epilogueTasks.get(p.module) ??
+        epilogueTasks.set(p.module, new Map()).get(p.module))!;
+      task = made.get(epi.key) ?? `gemm_task_${p.id}`;
+      if (!made.has(epi.key)) {
+        gemmTask(p.module, p.micro, task, epi.emit);
+        made.set(epi.key, task);
+      }
+    }
     const base = { task, absorbs: epi && p.consumer, others: epi?.others ?? [] };
     if (w === undefined || t.dtype !== 'f32') return { packed: undefined, ...base };
     const packed = p.pack(panelsOf(N) * K * NR * 4, (f32, at) => {
