@@ -153,6 +153,8 @@ export class WasmExecutable implements Executable {
     const shared = addSharedKernels(m, this.fma);
     const consumers = soleConsumers(graph);
     graph.nodes.forEach((n, i) => {
+      // A consumer its producer computes (which comes first) needs no code of its own.
+      if (this.absorbed.has(n)) return;
       const k = WASM_KERNELS[n.op] as WasmKernel<never> | undefined;
       const prep = k?.prepare?.(n.attrs as never, n, {
         module: m,
@@ -387,7 +389,11 @@ export class WasmExecutable implements Executable {
 function soleConsumers(g: Graph): Map<Node, Node> {
   const readers = new Map<string, Node[]>();
   for (const n of g.nodes)
-    for (const v of new Set(n.inputs)) readers.set(v, [...(readers.get(v) ?? []), n]);
+    for (const v of new Set(n.inputs)) {
+      const r = readers.get(v);
+      if (r) r.push(n);
+      else readers.set(v, [n]);
+    }
   const defined = new Set([...g.inputs.map((i) => i.name), ...g.params.map((p) => p.name)]);
   const outputs = new Set(g.outputs);
   const out = new Map<Node, Node>();

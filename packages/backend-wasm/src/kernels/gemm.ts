@@ -1,5 +1,5 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
-import { argReader } from './args.js';
+import { argReader, storeLanes } from './args.js';
 
 /**
  * The f32x4 GEMM: C[M×N] (+)= A[M×K]·B[K×N] (+ bias[N]). B is packed in panels of NR = 8
@@ -334,29 +334,7 @@ export function gemmTask(
                 epilogue(c, { v, i: i!, col, arg: (w) => arg(c, args, w) });
                 c.set(v);
               }
-              c.get(end)
-                .get(col)
-                .i32.sub()
-                .i32.const(4)
-                .i32.ge_s()
-                .if(
-                  (c) => c.get(at).get(v).v128.store(),
-                  (c) => {
-                    for (let l = 0; l < 3; l++)
-                      c.get(col)
-                        .i32.const(l)
-                        .i32.add()
-                        .get(end)
-                        .i32.lt_s()
-                        .if((c) =>
-                          c
-                            .get(at)
-                            .get(v)
-                            .f32x4.extract_lane(l)
-                            .f32.store(4 * l),
-                        );
-                  },
-                );
+              storeLanes(c, () => c.get(at), v, col, end);
             },
           );
         },

@@ -1,7 +1,7 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import { broadcastStrides, normAxis, numel, sliceRange, stridesOf } from '@glimpse/ir';
 import { checkIndex, collapse } from '@glimpse/kernels-cpu';
-import { argReader, writeArgs } from './args.js';
+import { argReader, forTaskRows, overRow, taskRange, writeArgs } from './args.js';
 import type { WasmCtx, WasmKernel, WasmRun, WasmStep } from './types.js';
 
 /**
@@ -27,28 +27,20 @@ const COPY = {
 
 /** Copy n 4-byte elements from `s` to `d` (both contiguous): vectors, then the tail. */
 function copyRun(c: Code, s: Local, d: Local, n: Local, j: Local) {
-  const end4 = c.local('i32');
-  c.get(n).i32.const(-4).i32.and().set(end4);
-  const at = (p: Local) => c.get(p).get(j).i32.const(4).i32.mul().i32.add();
-  c.for(
+  const to = () => c.get(d).get(j).i32.const(4).i32.mul().i32.add();
+  overRow(
+    c,
+    s,
+    n,
     j,
-    (c) => c.i32.const(0),
-    (c) => c.get(end4),
-    4,
-    () => {
-      at(d);
-      at(s);
+    (from) => {
+      to();
+      from();
       c.v128.load(0, 0).v128.store(0, 0);
     },
-  );
-  c.for(
-    j,
-    (c) => c.get(end4),
-    (c) => c.get(n),
-    1,
-    () => {
-      at(d);
-      at(s);
+    (from) => {
+      to();
+      from();
       c.i32.load().i32.store();
     },
   );
@@ -82,15 +74,18 @@ export function copyTask(m: ModuleBuilder): number {
       arg(COPY.dst + a);
       c.i32.mul().i32.add().set(d!);
     }
-    c.get(task);
-    arg(COPY.chunks);
-    c.i32.rem_u();
-    arg(COPY.rowsPerTask);
-    c.i32.mul().set(r!);
-    c.get(r!);
-    arg(COPY.rowsPerTask);
-    c.i32.add().set(r1!);
-    c.atMost(r1!, () => arg(COPY.dims + RANK - 2));
+    taskRange(
+      c,
+      () => {
+        c.get(task);
+        arg(COPY.chunks);
+        c.i32.rem_u();
+      },
+      () => arg(COPY.rowsPerTask),
+      () => arg(COPY.dims + RANK - 2),
+      r!,
+      r1!,
+    );
     arg(COPY.dims + RANK - 1).set(n!);
     arg(COPY.src + RANK - 1).set(ss!);
     arg(COPY.dst + RANK - 1).set(ds!);
@@ -150,37 +145,36 @@ interface Region {
  * runs), an argument block written once with everything but the run's base addresses.
  */
 function bindCopies(ctx: WasmCtx, regions: Region[]): WasmStep | undefined {
-  if (!ctx.inTypes.concat(ctx.outTypes).every((t) => t !== 'bool')) return undefined;
-  const plans: { args: number; tasks: number; r: Region }[] = [];
-  const i32 = new Int32Array(COPY.words);
-  const blocks: Int32Array[] = [];
+  if ([...ctx.inTypes, ...ctx.outTypes].includes('bool')) return undefined;
+  const plans: { args: number; tasks: number; block: Int32Array; r: Region }[] = [];
   for (const r of regions) {
     if (numel(r.shape) === 0) continue;
     const [dims, [src, dst]] = collapse(r.shape, [r.src, r.dst]);
     if (dims.length > RANK) return undefined;
-    const pad = RANK - dims.length;
-    const at = (xs: readonly number[], a: number) =>
-      a < pad ? (xs === dims ? 1 : 0) : xs[a - pad]!;
-    i32.fill(0);
-    for (let a = 0; a < RANK; a++) {
-      i32[COPY.dims + a] = at(dims, a);
-      i32[COPY.src + a] = 4 * at(src!, a);
-      i32[COPY.dst + a] = 4 * at(dst!, a);
-    }
-    const rows = i32[COPY.dims + RANK - 2]!;
-    const row = i32[COPY.dims + RANK - 1]!;
+    // Leading axes of one element, stride 0, up to RANK.
+    const pad = (xs: readonly number[], fill: number) => [
+      ...new Array<number>(RANK - xs.length).fill(fill),
+      ...xs,
+    ];
+    const [rows, row] = pad(dims, 1).slice(-2) as [number, number];
     const perTask = Math.max(1, Math.ceil(8192 / row));
     const chunks = Math.ceil(rows / perTask);
-    i32[COPY.rowsPerTask] = perTask;
-    i32[COPY.chunks] = chunks;
+    const block = Int32Array.from([
+      ...pad(dims, 1),
+      ...pad(src!, 0).map((x) => 4 * x),
+      ...pad(dst!, 0).map((x) => 4 * x),
+      0, // from and to: the run's
+      0,
+      perTask,
+      chunks,
+    ]);
     const planes = numel(dims) / (rows * row);
-    plans.push({ args: ctx.alloc(4 * COPY.words), tasks: planes * chunks, r });
-    blocks.push(i32.slice());
+    plans.push({ args: ctx.alloc(4 * COPY.words), tasks: planes * chunks, block, r });
   }
   const fn = ctx.fn('copy_task');
   return (run: WasmRun) =>
-    plans.forEach(({ args, tasks, r }, k) => {
-      run.i32.set(blocks[k]!, args >> 2);
+    plans.forEach(({ args, tasks, block, r }) => {
+      run.i32.set(block, args >> 2);
       run.i32[(args >> 2) + COPY.from] = run.ins[r.input]! + 4 * r.from;
       run.i32[(args >> 2) + COPY.to] = run.outs[r.output]! + 4 * r.to;
       run.parallel(fn, tasks, args);
@@ -265,7 +259,8 @@ export const concat: WasmKernel<'concat'> = {
 };
 
 /** Words of a row gather: rows of `row` bytes picked by an index list. */
-const GATHER = { outer: 0, n: 1, k: 2, row: 3, x: 4, idx: 5, y: 6, perTask: 7, words: 8 } as const;
+/** Words of a row gather (pairs per task and pairs first, as `forTaskRows` reads them). */
+const GATHER = { perTask: 0, pairs: 1, n: 2, k: 3, row: 4, x: 5, idx: 6, y: 7, words: 8 } as const;
 
 /**
  * gather_task(task, args): output rows p = o·k + i (o over the leading axes, i over the
@@ -278,48 +273,31 @@ export function gatherTask(m: ModuleBuilder): number {
     const arg = argReader(c, args);
     const L = () => c.local('i32');
     const [p, p1, o, i, s, d, n, j] = Array.from({ length: 8 }, L);
-    c.get(task);
-    arg(GATHER.perTask);
-    c.i32.mul().set(p!);
-    c.get(p!);
-    arg(GATHER.perTask);
-    c.i32.add().set(p1!);
-    c.atMost(p1!, () => {
-      arg(GATHER.outer);
-      arg(GATHER.k);
-      c.i32.mul();
-    });
     arg(GATHER.row).i32.const(2).i32.shr_u().set(n!);
-    c.for(
-      p!,
-      (c) => c.get(p!),
-      (c) => c.get(p1!),
-      1,
-      (c) => {
-        c.get(p!);
-        arg(GATHER.k);
-        c.i32.div_u().set(o!);
-        c.get(p!);
-        arg(GATHER.k);
-        c.i32.rem_u().set(i!);
-        // s = x + (o·n + idx[i])·row, d = y + p·row
-        c.get(o!);
-        arg(GATHER.n);
-        c.i32.mul();
-        arg(GATHER.idx).get(i!).i32.const(4).i32.mul().i32.add().i32.load();
-        c.i32.add();
-        arg(GATHER.row);
-        c.i32.mul();
-        arg(GATHER.x);
-        c.i32.add().set(s!);
-        c.get(p!);
-        arg(GATHER.row);
-        c.i32.mul();
-        arg(GATHER.y);
-        c.i32.add().set(d!);
-        copyRun(c, s!, d!, n!, j!);
-      },
-    );
+    forTaskRows(c, task, arg, p!, p1!, (c) => {
+      c.get(p!);
+      arg(GATHER.k);
+      c.i32.div_u().set(o!);
+      c.get(p!);
+      arg(GATHER.k);
+      c.i32.rem_u().set(i!);
+      // s = x + (o·n + idx[i])·row, d = y + p·row
+      c.get(o!);
+      arg(GATHER.n);
+      c.i32.mul();
+      arg(GATHER.idx).get(i!).i32.const(4).i32.mul().i32.add().i32.load();
+      c.i32.add();
+      arg(GATHER.row);
+      c.i32.mul();
+      arg(GATHER.x);
+      c.i32.add().set(s!);
+      c.get(p!);
+      arg(GATHER.row);
+      c.i32.mul();
+      arg(GATHER.y);
+      c.i32.add().set(d!);
+      copyRun(c, s!, d!, n!, j!);
+    });
   });
 }
 
@@ -342,7 +320,7 @@ function bindGather(
     const out = r.i32.subarray(idx >> 2, (idx >> 2) + k);
     for (let i = 0; i < k; i++) out[i] = checkIndex(ids[i]!, g.n, i, g.negative, op, ctx.node);
     writeArgs(r.i32, args, GATHER, {
-      outer: g.outer,
+      pairs,
       n: g.n,
       k,
       row: 4 * g.inner,

@@ -1,7 +1,7 @@
 import type { Code } from '@glimpse/asm';
 import type { Dim, Graph, Node } from '@glimpse/ir';
 import { numel } from '@glimpse/ir';
-import { argReader, forTaskRows, rowAddress } from './args.js';
+import { argReader, forTaskRows, rowAddress, storeLanes } from './args.js';
 import type { Epilogue } from './gemm.js';
 import { GEMM_ARGS } from './gemm.js';
 import type { WasmKernel, WasmPrepare } from './types.js';
@@ -143,35 +143,7 @@ function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) 
         (c) => {
           emitProgram(c, prog, load, fns);
           c.set(v);
-          c.get(len)
-            .get(j)
-            .i32.sub()
-            .i32.const(4)
-            .i32.ge_s()
-            .if(
-              (c) => c.get(out).get(j).i32.const(4).i32.mul().i32.add().get(v).v128.store(0, 0),
-              (c) => {
-                for (let l = 0; l < 3; l++)
-                  c.get(j)
-                    .i32.const(l)
-                    .i32.add()
-                    .get(len)
-                    .i32.lt_s()
-                    .if((c) =>
-                      c
-                        .get(out)
-                        .get(j)
-                        .i32.const(l)
-                        .i32.add()
-                        .i32.const(4)
-                        .i32.mul()
-                        .i32.add()
-                        .get(v)
-                        .f32x4.extract_lane(l)
-                        .f32.store(),
-                    );
-              },
-            );
+          storeLanes(c, () => c.get(out).get(j).i32.const(4).i32.mul().i32.add(), v, j, len);
         },
       );
     });

@@ -1,7 +1,7 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
+import type { AttrsOf } from '@glimpse/ir';
 import { numel, reduceAxes } from '@glimpse/ir';
-import { argReader, writeArgs } from './args.js';
-import { horizontal, overRow } from './rows.js';
+import { argReader, forTaskRows, horizontal, overRow, storeLanes, writeArgs } from './args.js';
 import type { WasmKernel } from './types.js';
 
 /**
@@ -14,7 +14,8 @@ import type { WasmKernel } from './types.js';
  */
 type Kind = 'sum' | 'max';
 
-const R = { outer: 0, red: 1, inner: 2, x: 3, y: 4, perTask: 5, mean: 6, words: 7 } as const;
+/** Words of a reduction (rows per task and rows first, as `forTaskRows` reads them). */
+const R = { perTask: 0, outer: 1, red: 2, inner: 3, x: 4, y: 5, mean: 6, words: 7 } as const;
 
 /** acc := combine(acc, x) on f32 scalars. */
 function combine1(c: Code, kind: Kind, acc: Local, x: Local) {
@@ -50,71 +51,58 @@ function rowsTask(m: ModuleBuilder, kind: Kind) {
     const [acc, v] = [c.local('v128'), c.local('v128')];
     const [s, t] = [c.local('f32'), c.local('f32')];
     arg(R.red).set(n!);
-    c.get(task);
-    arg(R.perTask);
-    c.i32.mul().set(r!);
-    c.get(r!);
-    arg(R.perTask);
-    c.i32.add().set(r1!);
-    c.atMost(r1!, () => arg(R.outer));
-    c.for(
-      r!,
-      (c) => c.get(r!),
-      (c) => c.get(r1!),
-      1,
-      (c) => {
-        arg(R.x).get(r!).get(n!).i32.mul().i32.const(4).i32.mul().i32.add().set(xb!);
-        c.f32x4.splatConst(init(kind)).set(acc);
-        c.f32.const(init(kind)).set(s);
-        overRow(
-          c,
-          xb!,
-          n!,
-          i!,
-          (at) => {
-            at();
-            c.v128.load(0, 0).set(v);
-            combine4(c, kind, acc, v);
-          },
-          (at) => {
-            at();
-            c.f32.load().set(t);
-            combine1(c, kind, s, t);
-          },
-        );
-        // Lanes in order, then the tail.
-        horizontal(c, acc, (c) => {
-          const [a, x] = [c.local('f32'), c.local('f32')];
-          c.set(x).set(a);
-          combine1(c, kind, a, x);
-          c.get(a);
-        });
-        c.set(t);
-        combine1(c, kind, t, s);
-        if (kind === 'max')
-          // A max of ±0: in order, for the sign the first zero gives.
-          c.get(t)
-            .f32.const(0)
-            .f32.eq()
-            .if((c) => {
-              c.f32.const(-Infinity).set(t);
-              c.for(
-                i!,
-                (c) => c.i32.const(0),
-                (c) => c.get(n!),
-                1,
-                (c) => {
-                  c.get(xb!).get(i!).i32.const(4).i32.mul().i32.add().f32.load().set(s);
-                  combine1(c, kind, t, s);
-                },
-              );
-            });
-        arg(R.mean).if((c) => c.get(t).get(n!).f32.convert_i32_s().f32.div().set(t));
-        arg(R.y).get(r!).i32.const(4).i32.mul().i32.add();
-        c.get(t);
-        c.f32.store();
-      },
-    );
+    forTaskRows(c, task, arg, r!, r1!, (c) => {
+      arg(R.x).get(r!).get(n!).i32.mul().i32.const(4).i32.mul().i32.add().set(xb!);
+      c.f32x4.splatConst(init(kind)).set(acc);
+      c.f32.const(init(kind)).set(s);
+      overRow(
+        c,
+        xb!,
+        n!,
+        i!,
+        (at) => {
+          at();
+          c.v128.load(0, 0).set(v);
+          combine4(c, kind, acc, v);
+        },
+        (at) => {
+          at();
+          c.f32.load().set(t);
+          combine1(c, kind, s, t);
+        },
+      );
+      // Lanes in order, then the tail.
+      horizontal(c, acc, (c) => {
+        const [a, x] = [c.local('f32'), c.local('f32')];
+        c.set(x).set(a);
+        combine1(c, kind, a, x);
+        c.get(a);
+      });
+      c.set(t);
+      combine1(c, kind, t, s);
+      if (kind === 'max')
+        // A max of ±0: in order, for the sign the first zero gives.
+        c.get(t)
+          .f32.const(0)
+          .f32.eq()
+          .if((c) => {
+            c.f32.const(-Infinity).set(t);
+            c.for(
+              i!,
+              (c) => c.i32.const(0),
+              (c) => c.get(n!),
+              1,
+              (c) => {
+                c.get(xb!).get(i!).i32.const(4).i32.mul().i32.add().f32.load().set(s);
+                combine1(c, kind, t, s);
+              },
+            );
+          });
+      arg(R.mean).if((c) => c.get(t).get(n!).f32.convert_i32_s().f32.div().set(t));
+      arg(R.y).get(r!).i32.const(4).i32.mul().i32.add();
+      c.get(t);
+      c.f32.store();
+    });
   });
 }
 
@@ -126,9 +114,7 @@ function colsTask(m: ModuleBuilder, kind: Kind) {
   m.func(`reduce_cols_${kind}`, ['i32', 'i32', 'i32'], [], (c) => {
     const [task, args] = [c.param(0), c.param(1)];
     const arg = argReader(c, args);
-    const [o, i, i1, r, inner, cpr, at] = Array.from({ length: 7 }, () =>
-      c.local('i32'),
-    ) as Local[];
+    const [o, i, i1, r, inner, cpr] = Array.from({ length: 6 }, () => c.local('i32')) as Local[];
     const [acc, v] = [c.local('v128'), c.local('v128')];
     arg(R.inner).set(inner!);
     c.get(inner!)
@@ -169,31 +155,23 @@ function colsTask(m: ModuleBuilder, kind: Kind) {
           arg(R.red);
           c.f32.convert_i32_s().f32x4.splat().f32x4.div().set(acc);
         });
-        arg(R.y).get(o!).get(inner!).i32.mul().get(i!).i32.add().i32.const(4).i32.mul().i32.add();
-        c.set(at!);
-        c.get(i1!)
-          .get(i!)
-          .i32.sub()
-          .i32.const(4)
-          .i32.ge_s()
-          .if(
-            (c) => c.get(at!).get(acc).v128.store(0, 0),
-            (c) => {
-              for (let l = 0; l < 3; l++)
-                c.get(i!)
-                  .i32.const(l)
-                  .i32.add()
-                  .get(i1!)
-                  .i32.lt_s()
-                  .if((c) =>
-                    c
-                      .get(at!)
-                      .get(acc)
-                      .f32x4.extract_lane(l)
-                      .f32.store(4 * l),
-                  );
-            },
-          );
+        storeLanes(
+          c,
+          () => {
+            arg(R.y)
+              .get(o!)
+              .get(inner!)
+              .i32.mul()
+              .get(i!)
+              .i32.add()
+              .i32.const(4)
+              .i32.mul()
+              .i32.add();
+          },
+          acc,
+          i!,
+          i1!,
+        );
       },
     );
   });
@@ -240,11 +218,16 @@ export function reduceShape(
   }
 }
 
-function reduceKernel(kind: Kind, mean: boolean): WasmKernel<'reduce_sum'> {
+function reduceKernel<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
+  kind: Kind,
+  mean: boolean,
+): WasmKernel<K> {
   return {
     bind(a, ctx) {
       const s = ctx.inShapes[0]!;
-      const geo = reduceShape(s, reduceAxes([{ dtype: 'f32', shape: s }], a.axes));
+      // The three reductions share their attributes (ReduceAttrs).
+      const { axes } = a as AttrsOf<'reduce_sum'>;
+      const geo = reduceShape(s, reduceAxes([{ dtype: 'f32', shape: s }], axes));
       if (geo === undefined || ctx.inTypes[0] === 'bool') return undefined;
       const { outer, red, inner } = geo;
       const rows = inner === 1;
@@ -269,6 +252,6 @@ function reduceKernel(kind: Kind, mean: boolean): WasmKernel<'reduce_sum'> {
   };
 }
 
-export const reduce_sum = reduceKernel('sum', false);
-export const reduce_mean = reduceKernel('sum', true) as unknown as WasmKernel<'reduce_mean'>;
-export const reduce_max = reduceKernel('max', false) as unknown as WasmKernel<'reduce_max'>;
+export const reduce_sum = reduceKernel<'reduce_sum'>('sum', false);
+export const reduce_mean = reduceKernel<'reduce_mean'>('sum', true);
+export const reduce_max = reduceKernel<'reduce_max'>('max', false);

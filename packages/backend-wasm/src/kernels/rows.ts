@@ -1,51 +1,11 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import { normAxis, numel } from '@glimpse/ir';
-import { argReader, forTaskRows, rowAddress } from './args.js';
+import { argReader, forTaskRows, horizontal, overRow, rowAddress } from './args.js';
 import type { WasmKernel, WasmRun } from './types.js';
 
 /** Rows per task: enough work per claim to keep the counter off the hot path. */
 const rowsPerTask = (rows: number, n: number, threads: number) =>
   Math.max(1, Math.ceil(rows / (8 * threads)), Math.ceil(4096 / Math.max(1, n)));
-
-/**
- * Over the elements of a row of n floats at `base`: `vec` for each whole vector (address on
- * the stack builder `at`), `one` for each of the last n mod 4 (scalar address).
- */
-export function overRow(
-  c: Code,
-  base: Local,
-  n: Local,
-  i: Local,
-  vec: (at: () => void) => void,
-  one: (at: () => void) => void,
-) {
-  const end4 = c.local('i32');
-  c.get(n).i32.const(-4).i32.and().set(end4);
-  const at = () => c.get(base).get(i).i32.const(4).i32.mul().i32.add();
-  c.for(
-    i,
-    (c) => c.i32.const(0),
-    (c) => c.get(end4),
-    4,
-    () => vec(at),
-  );
-  c.for(
-    i,
-    (c) => c.get(end4),
-    (c) => c.get(n),
-    1,
-    () => one(at),
-  );
-}
-
-/** Horizontal reduction of a vector's 4 lanes with a binary f32 op, in lane order. */
-export function horizontal(c: Code, v: Local, op: (c: Code) => void) {
-  c.get(v).f32x4.extract_lane(0);
-  for (let l = 1; l < 4; l++) {
-    c.get(v).f32x4.extract_lane(l);
-    op(c);
-  }
-}
 
 /**
  * softmax_rows(task, args) over the last axis: max (NaN-propagating), e^(x − max) by vexp
