@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import type { Node } from '@glimpse/ir';
-import { buildGraph, evalNode, fromNumbers, printGraph, toNumbers } from '@glimpse/ir';
+import { buildGraph, printGraph } from '@glimpse/ir';
 import type { BisectReport, ValueReport } from 'glimpse';
 import { bisect, bisectPasses, formatBisect, formatPassBisect } from 'glimpse';
 import type { InputFlags, PipelineFlags } from './commands.js';
 import { pipeline, prepareModel, tolerance } from './commands.js';
-import { ensureDir, outputPath, writeFile, writeTensor } from './files.js';
+import { ensureDir, outputPath, safeName, writeFile, writeTensor } from './files.js';
 import type { Io } from './main.js';
 
 interface BisectFlags extends PipelineFlags, InputFlags {
@@ -25,31 +25,23 @@ interface BisectFlags extends PipelineFlags, InputFlags {
  */
 function writeRepro(dir: string, r: BisectReport, v: ValueReport) {
   const n: Node = r.graph.nodes[v.node]!;
-  const seen = new Map(Object.entries(r.firstInputs!));
-  const safe = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const seen = r.firstInputs!;
   const ins = [...new Set(n.inputs)];
   const repro = buildGraph('repro', (b) => {
     const vals = new Map(
-      ins.map((i) => [i, b.input(safe(i), seen.get(i)!.dtype, [...seen.get(i)!.shape])]),
+      ins.map((i) => [i, b.input(safeName(i), seen[i]!.dtype, [...seen[i]!.shape])]),
     );
     return b.opN(
       n.op,
       n.inputs.map((i) => vals.get(i)!),
       n.attrs as never,
-      n.outputs.map(safe),
+      n.outputs.map(safeName),
     );
   });
   ensureDir(dir);
   writeFile(join(dir, 'repro.glimpse'), printGraph(repro));
-  for (const i of ins) writeTensor(outputPath(dir, safe(i)), seen.get(i)!);
-  const refIns = n.inputs.map((i) => {
-    const t = seen.get(i)!;
-    return { dtype: t.dtype, shape: [...t.shape], data: Float64Array.from(toNumbers(t)) };
-  });
-  const shapes = n.outputs.map((o) => [...r.values.find((x) => x.value === o)!.shape]);
-  evalNode(n, refIns, shapes).forEach((t, k) =>
-    writeTensor(outputPath(dir, safe(n.outputs[k]!)), fromNumbers(t.dtype, t.shape, t.data)),
-  );
+  for (const [name, t] of [...Object.entries(seen), ...Object.entries(r.firstReference!)])
+    writeTensor(outputPath(dir, name), t);
 }
 
 export async function bisectCommand(io: Io, model: string, o: BisectFlags): Promise<number> {
@@ -73,8 +65,8 @@ export async function bisectCommand(io: Io, model: string, o: BisectFlags): Prom
   }
   const r = await bisect(graph, inputs, options);
   if (o.format === 'json') {
-    // The culprit's input tensors go to -o's files, not into the JSON.
-    const { graph: g, firstInputs: _, ...rest } = r;
+    // The culprit's tensors go to -o's files, not into the JSON.
+    const { graph: g, firstInputs: _i, firstReference: _r, ...rest } = r;
     io.out(`${JSON.stringify({ model, level, graph: g.name, ...rest }, null, 1)}\n`);
   } else io.out(formatBisect(r, model, level));
   if (o.output !== undefined && r.first) {

@@ -5,7 +5,14 @@ import { MODELS } from '@glimpse/models';
 import { exportOnnx } from '@glimpse/onnx';
 import type { OptimizeOptions } from '@glimpse/optimizer';
 import { optimize } from '@glimpse/optimizer';
-import { adapterDescription, compile, parseBinding, randomInputs, summarize } from 'glimpse';
+import {
+  adapterDescription,
+  compile,
+  parseBinding,
+  pipelineOf,
+  randomInputs,
+  summarize,
+} from 'glimpse';
 import { compare, formatReport } from './check.js';
 import {
   ensureDir,
@@ -44,14 +51,7 @@ export interface PipelineFlags {
 
 /** --level / --passes as optimizer options (unknown pass names are errors that list them). */
 export function pipeline(o: PipelineFlags): OptimizeOptions {
-  if (o.passes !== undefined)
-    return {
-      passes: o.passes
-        .split(',')
-        .map((p) => p.trim())
-        .filter((p) => p !== ''),
-    };
-  return { level: Number(o.level) as 0 | 1 | 2 };
+  return pipelineOf(o.level, o.passes);
 }
 
 export function checkShapeSymbols(g: Graph, shapes: Record<string, number>) {

@@ -149,9 +149,11 @@ export function readTensorAs(path: string, want: DType): Tensor {
   return convertExact(readTensorPb(readFile(path), path), want, path);
 }
 
+/** A value name as a file name: characters a file system may not like become `_`. */
+export const safeName = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_');
+
 export function outputPath(dir: string, name: string): string {
-  // Value names may hold characters a file system does not like; keep them recognisable.
-  return join(dir, `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.npy`);
+  return join(dir, `${safeName(name)}.npy`);
 }
 
 export function writeTensor(path: string, t: Tensor) {

@@ -77,6 +77,8 @@ export interface BisectReport {
   readonly first?: ValueReport;
   /** What the first diverging node read, as the backend saw it (a repro's inputs). */
   readonly firstInputs?: Readonly<Record<string, Tensor>>;
+  /** What the reference computes for that node from those inputs (a repro's outputs). */
+  readonly firstReference?: Readonly<Record<string, Tensor>>;
 }
 
 export const DEFAULT_TOLERANCE: Tolerance = { rtol: 1e-3, atol: 1e-5 };
@@ -90,6 +92,12 @@ const asRef = (t: Tensor): RefTensor => ({
   dtype: t.dtype,
   shape: [...t.shape],
   data: Float64Array.from(toNumbers(t)),
+});
+
+/** The pipeline a bisect runs first: the passes given, else the level (default 2). */
+const optimizeOptions = (o: BisectOptions): OptimizeOptions => ({
+  ...(o.passes ? { passes: o.passes } : { level: o.level ?? 2 }),
+  frozenParams: o.frozenParams === true,
 });
 
 /** The graph lowered so that both sides run it (each declines what it must). */
@@ -135,10 +143,7 @@ export async function bisect(
 ): Promise<BisectReport> {
   const against = options.against ?? 'ref';
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
-  const { graph: optimized } = optimizeWithResults(g, {
-    ...(options.passes ? { passes: options.passes } : { level: options.level ?? 2 }),
-    frozenParams: options.frozenParams === true,
-  });
+  const { graph: optimized } = optimizeWithResults(g, optimizeOptions(options));
   const graph = legalFor(
     optimized,
     against === 'ref' ? [options.backend] : [options.backend, against],
@@ -193,6 +198,7 @@ export async function bisect(
   const values: ValueReport[] = [];
   let first: ValueReport | undefined;
   let firstInputs: Record<string, Tensor> | undefined;
+  let firstReference: Record<string, Tensor> | undefined;
   let next = 0;
   /** Judge the nodes whose outputs are all compared, in order. */
   const judge = () => {
@@ -215,7 +221,10 @@ export async function bisect(
           const c = compareValues(asValues(got.get(o)!), asValues(outs[i]!), tolerance);
           if (local === undefined || c.maxAbs > local.maxAbs || !c.ok) local = c;
         }
-        firstInputs ??= Object.fromEntries(n.inputs.map((v, i) => [v, seen[i]!]));
+        if (firstInputs === undefined) {
+          firstInputs = Object.fromEntries(n.inputs.map((v, i) => [v, seen[i]!]));
+          firstReference = Object.fromEntries(n.outputs.map((o, i) => [o, refToTensor(outs[i]!)]));
+        }
       }
       for (const o of n.outputs) {
         const report: ValueReport = {
@@ -257,7 +266,7 @@ export async function bisect(
     tolerance,
     binding,
     values,
-    ...(first ? { first, firstInputs } : {}),
+    ...(first ? { first, firstInputs, firstReference } : {}),
   };
 }
 
@@ -289,10 +298,7 @@ export async function bisectPasses(
   options: BisectOptions,
 ): Promise<PassBisectReport> {
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
-  const { results } = optimizeWithResults(g, {
-    ...(options.passes ? { passes: options.passes } : { level: options.level ?? 2 }),
-    frozenParams: options.frozenParams === true,
-  });
+  const { results } = optimizeWithResults(g, optimizeOptions(options));
   const binding = bindInputs(g, inputs, options.shapes);
   const want = interpret(g, inputs, { shapes: binding });
   const stages = [

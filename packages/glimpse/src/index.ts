@@ -111,7 +111,7 @@ export async function compile(g: Graph, options: CompileOptions = {}): Promise<E
 
 export { renderGraph, renderReport, graphToDot, dotToSvg, statsAt } from './render/index.js';
 export { compareValues, ulpDistance } from './compare.js';
-export { parseBinding, randomInputs, summarize } from './inputs.js';
+export { parseBinding, pipelineOf, randomInputs, summarize } from './inputs.js';
 export type { Comparison, Tolerance, Values } from './compare.js';
 export { bisect, bisectPasses, DEFAULT_TOLERANCE } from './bisect.js';
 export { formatBisect, formatPassBisect } from './bisect-text.js';

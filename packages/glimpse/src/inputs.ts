@@ -1,4 +1,5 @@
 import type { Binding, Graph, Tensor } from '@glimpse/ir';
+import type { OptimizeOptions } from '@glimpse/optimizer';
 import {
   AttrError,
   concreteShape,
@@ -49,4 +50,19 @@ export function summarize(name: string, t: Tensor): string {
   }
   const head = Array.from(v.subarray(0, 4), (x) => x.toPrecision(5)).join(', ');
   return `${name}: ${t.dtype}[${t.shape.join(',')}]  mean ${(sum / (v.length || 1)).toPrecision(5)}  min ${mn.toPrecision(5)}  max ${mx.toPrecision(5)}  [${head}${v.length > 4 ? ', ...' : ''}]`;
+}
+
+/**
+ * A pipeline as written on a command line or a form: `passes` (`cse, dce`) when given, else
+ * the level.
+ */
+export function pipelineOf(level: string | number, passes?: string): OptimizeOptions {
+  if (passes !== undefined)
+    return {
+      passes: passes
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== ''),
+    };
+  return { level: Number(level) as 0 | 1 | 2 };
 }

@@ -19,6 +19,7 @@ import {
   optimizeWithResults,
   parseBinding,
   parseGraph,
+  pipelineOf,
   randomInputs,
   renderReport,
   summarize,
@@ -82,13 +83,8 @@ function bindingOf(g: Graph, defaults: Binding, s: State): Binding {
   return Object.fromEntries(g.symbols().map((k) => [k, given[k] ?? defaults[k] ?? 8]));
 }
 
-function pipeline(s: State): OptimizeOptions {
-  const passes = s.passes
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
-  return passes.length > 0 ? { passes } : { level: Number(s.level) as 0 | 1 | 2 };
-}
+/** The passes field when filled, else the level. */
+const pipeline = (s: State): OptimizeOptions => pipelineOf(s.level, s.passes.trim() || undefined);
 
 function current() {
   const s = state();

@@ -724,6 +724,7 @@ export const attention: WasmKernel<'attention'> = {
     const elem = spec.mask === 'bool' ? 1 : 4;
     const leadTable = ctx.alloc(4 * Math.max(1, g.nLead));
     const lastBad = new Int32Array(g.dv);
+    const weights = new Float64Array(splits);
     return (r) => {
       if (heads === 0 || g.T === 0 || g.dv === 0) return;
       const w = args >> 2;
@@ -769,7 +770,7 @@ export const attention: WasmKernel<'attention'> = {
         return;
       }
       r.parallel(fn, heads * chunks * splits, args);
-      if (splits > 1) combineSplits(r, g, spec, splits, part, flags);
+      if (splits > 1) combineSplits(r, g, spec, weights, part, flags);
       if (spec.causal || spec.byMask) fixKeysNotVisited(r, g, spec, lastBad, flags);
     };
   },
@@ -803,12 +804,13 @@ function combineSplits(
   r: WasmRun,
   g: ReturnType<typeof attentionGeometry>,
   spec: Spec,
-  splits: number,
+  /** One weight per split (its length is the number of splits), reused across runs. */
+  wts: Float64Array,
   part: number,
   flags: number,
 ) {
+  const splits = wts.length;
   const rec = partFloats(g.dv);
-  const wts = new Float64Array(splits);
   for (let hh = 0; hh < g.nLead * g.Hq; hh++) {
     const [l, h] = [Math.floor(hh / g.Hq), hh % g.Hq];
     for (let i = 0; i < g.T; i++) {

@@ -1,4 +1,4 @@
-import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
+import type { Local, ModuleBuilder } from '@glimpse/asm';
 import { normAxis, numel } from '@glimpse/ir';
 import { argReader, forTaskRows, horizontal, overRow, rowAddress } from './args.js';
 import type { WasmKernel, WasmRun } from './types.js';
