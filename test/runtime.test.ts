@@ -176,3 +176,46 @@ describe('packages depend one way', () => {
     }
   });
 });
+
+describe("run's outputs option: the caller's arrays receive the outputs", () => {
+  // Two outputs of different dtypes, one of them symbolic in T.
+  const g = buildGraph('two', (b) => {
+    const x = b.input('x', 'f32', [2, 'T']);
+    return [
+      b.op('exp', [x], {}, 'e'),
+      b.op('less', [b.constant(0, 'f32', [], 'zero'), x], {}, 'pos'),
+    ];
+  });
+  for (const backend of ['js', 'wasm'] as const)
+    it(`${backend}: writes into the given arrays, returns them, equal to a fresh run`, async () => {
+      const exe = await compile(g, { backend, ...(backend === 'wasm' ? { threads: 1 } : {}) });
+      for (const T of [3, 5]) {
+        const x = tensor('f32', [2, T], T);
+        const fresh = await exe.run({ x });
+        const e = new Float32Array(2 * T).fill(NaN);
+        const pos = new Uint8Array(2 * T).fill(7);
+        const got = await exe.run({ x }, { outputs: { e, pos } });
+        expect(got.e!.data).toBe(e);
+        expect(got.pos!.data).toBe(pos);
+        expect(Array.from(e)).toEqual(Array.from(fresh.e!.data as Float32Array));
+        expect(Array.from(pos)).toEqual(Array.from(fresh.pos!.data as Uint8Array));
+        // Only some outputs given: the others come back in fresh arrays.
+        const half = await exe.run({ x }, { outputs: { e } });
+        expect(half.e!.data).toBe(e);
+        expect(Array.from(half.pos!.data as Uint8Array)).toEqual(Array.from(pos));
+      }
+    });
+  it('a wrong name, array type or size is an InputError before anything runs', async () => {
+    const exe = await compile(g, { backend: 'js' });
+    const x = tensor('f32', [2, 3], 1);
+    await expect(exe.run({ x }, { outputs: { nope: new Float32Array(6) } })).rejects.toThrow(
+      /options.outputs names 'nope', which is not an output \(outputs: e, pos\)/,
+    );
+    await expect(exe.run({ x }, { outputs: { e: new Float64Array(6) } })).rejects.toThrow(
+      /options.outputs\['e'\]: f32 data must be a Float32Array, got Float64Array/,
+    );
+    await expect(exe.run({ x }, { outputs: { e: new Float32Array(5) } })).rejects.toThrow(
+      /options.outputs\['e'\]: 5 elements do not fill shape \[2,3\] \(6\)/,
+    );
+  });
+});

@@ -144,6 +144,27 @@ describeGpu('WGSL runtime', () => {
   });
 });
 
+describeGpu("WGSL run's outputs option", () => {
+  it('writes f32 and bool outputs into the given arrays and returns them', async () => {
+    const g = buildGraph('two', (b) => {
+      const x = b.input('x', 'f32', [2, 'T']);
+      return [
+        b.op('exp', [x], {}, 'e'),
+        b.op('less', [b.constant(0, 'f32', [], 'zero'), x], {}, 'pos'),
+      ];
+    });
+    const exe = await compile(g, { backend: 'wgsl' });
+    const x = tensor('f32', [2, 5], 3);
+    const fresh = await exe.run({ x });
+    const [e, pos] = [new Float32Array(10).fill(NaN), new Uint8Array(10).fill(7)];
+    const got = await exe.run({ x }, { outputs: { e, pos } });
+    expect(got.e!.data).toBe(e);
+    expect(got.pos!.data).toBe(pos);
+    expect(Array.from(e)).toEqual(Array.from(fresh.e!.data as Float32Array));
+    expect(Array.from(pos)).toEqual(Array.from(fresh.pos!.data as Uint8Array));
+  });
+});
+
 describeGpu('no adapter', () => {
   it('glimpse run --backend wgsl without a Vulkan driver: one error line naming what to install, exit 2', () => {
     const r = cliProcessEnv(

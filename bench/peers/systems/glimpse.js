@@ -16,8 +16,11 @@ const variant = (backend, level, threads) => ({
       ...(threads ? { threads } : {}),
     });
     const x = built.inputs;
+    // One output array for every timed run (run's `outputs` option), as an application that
+    // runs a model repeatedly would keep one; the first run allocates it.
+    let y;
     return {
-      run: async () => (await exe.run(x)).y.data,
+      run: async () => (y = (await exe.run(x, y ? { outputs: { y } } : {})).y.data),
       close: async () => {
         await exe.release();
         if (backend === 'wgsl') releaseGpu();

@@ -76,7 +76,7 @@ export class JsExecutable implements Executable {
     inputs: Readonly<Record<string, InputValue>>,
     options: RunOptions = {},
   ): Record<string, Tensor> {
-    const { tensors, binding } = prepareInputs(this.graph, inputs, options);
+    const { tensors, binding, into } = prepareInputs(this.graph, inputs, options);
     const inst = this.instance(binding);
     const bufs = inst.bufs;
     for (const inp of this.graph.inputs)
@@ -95,7 +95,10 @@ export class JsExecutable implements Executable {
     return Object.fromEntries(
       this.graph.outputs.map((o) => {
         const t = this.graph.typeOf(o);
-        return [o, fromStorage(bufs[this.values.rootOf(o)]!, t.dtype, inst.shapes.get(o)!)];
+        return [
+          o,
+          fromStorage(bufs[this.values.rootOf(o)]!, t.dtype, inst.shapes.get(o)!, into[o]),
+        ];
       }),
     );
   }

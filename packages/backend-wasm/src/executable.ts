@@ -189,7 +189,7 @@ export class WasmExecutable implements Executable {
     inputs: Readonly<Record<string, InputValue>>,
     options: RunOptions = {},
   ): Promise<Record<string, Tensor>> {
-    const { tensors, binding } = prepareInputs(this.graph, inputs, options);
+    const { tensors, binding, into } = prepareInputs(this.graph, inputs, options);
     const inst = this.instance(binding);
     this.arena.ensure(inst.end, `'${this.graph.name}' at ${JSON.stringify(binding)}`);
     if (this.threads > 1) {
@@ -242,7 +242,7 @@ export class WasmExecutable implements Executable {
       this.graph.outputs.map((o) => {
         const id = this.values.rootOf(o);
         const shape = inst.shapes.get(o)!;
-        return [o, fromStorage(bufOf(id, shape), this.graph.typeOf(o).dtype, shape)];
+        return [o, fromStorage(bufOf(id, shape), this.graph.typeOf(o).dtype, shape, into[o])];
       }),
     );
   }

@@ -1,4 +1,4 @@
-import type { Binding, ConstantAttrs, DType, Graph, Node, Tensor } from '@glimpse/ir';
+import type { Binding, ConstantAttrs, DType, Graph, Node, Tensor, TypedArray } from '@glimpse/ir';
 import {
   checkAllocation,
   concreteShapes,
@@ -70,8 +70,14 @@ function hostArray(t: Tensor, what: string): HostArray {
   return b instanceof Float32Array ? new Float32Array(b) : new Int32Array(b);
 }
 
-/** A tensor from mapped GPU memory at `offset` (fromStorage copies it out). */
-function fromHost(bytes: ArrayBuffer, offset: number, dtype: DType, shape: number[]): Tensor {
+/** A tensor from mapped GPU memory at `offset` (fromStorage copies it out, into `into` if given). */
+function fromHost(
+  bytes: ArrayBuffer,
+  offset: number,
+  dtype: DType,
+  shape: number[],
+  into: TypedArray | undefined,
+): Tensor {
   const n = numel(shape);
   const s = storageType(dtype);
   const b =
@@ -80,7 +86,7 @@ function fromHost(bytes: ArrayBuffer, offset: number, dtype: DType, shape: numbe
       : s === 'i32'
         ? new Int32Array(bytes, offset, n)
         : Uint8Array.from(new Uint32Array(bytes, offset, n));
-  return fromStorage(b, dtype, shape);
+  return fromStorage(b, dtype, shape, into);
 }
 
 /**
@@ -149,7 +155,7 @@ export class WgslExecutable implements Executable {
   ): Promise<Record<string, Tensor>> {
     checkLive(this.device);
     const g = this.graph;
-    const { tensors, binding } = prepareInputs(g, inputs, options);
+    const { tensors, binding, into } = prepareInputs(g, inputs, options);
     const inst = await this.instance(binding);
     const dev = this.device;
     for (const inp of g.inputs) {
@@ -200,7 +206,7 @@ export class WgslExecutable implements Executable {
       return Object.fromEntries(
         g.outputs.map((o, i) => {
           const shape = inst.shapes.get(o)!;
-          return [o, fromHost(all, inst.readOffsets[i]!, g.typeOf(o).dtype, shape)];
+          return [o, fromHost(all, inst.readOffsets[i]!, g.typeOf(o).dtype, shape, into[o])];
         }),
       );
     } finally {

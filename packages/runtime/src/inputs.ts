@@ -1,11 +1,18 @@
 import type { Binding, Graph, Tensor, TypedArray } from '@glimpse/ir';
-import { bindInputs, concreteShape, InputError } from '@glimpse/ir';
+import { bindInputs, checkTensor, concreteShape, InputError } from '@glimpse/ir';
 
 /** What `run` takes per input: a tensor, or a bare typed array shaped by the graph. */
 export type InputValue = Tensor | TypedArray;
 export interface RunOptions {
   /** Values for symbols the inputs do not fix (needed for bare typed-array inputs). */
   shapes?: Binding;
+  /**
+   * Arrays to write outputs into, by output name, instead of fresh ones (the returned
+   * tensors' data are these arrays): a caller that runs repeatedly keeps one set and the
+   * engine allocates nothing per run for them. Each must be the output's dtype's array
+   * type (Float32Array for f32, …) of exactly its size.
+   */
+  outputs?: Readonly<Record<string, TypedArray>>;
 }
 
 /**
@@ -64,7 +71,27 @@ export function prepareInputs(
   g: Graph,
   inputs: Readonly<Record<string, InputValue>>,
   options: RunOptions = {},
-): { tensors: Record<string, Tensor>; binding: Binding } {
+): { tensors: Record<string, Tensor>; binding: Binding; into: Record<string, TypedArray> } {
   const tensors = normalizeInputs(g, inputs, options.shapes ?? {});
-  return { tensors, binding: bindInputs(g, tensors, options.shapes) };
+  const binding = bindInputs(g, tensors, options.shapes);
+  return { tensors, binding, into: outputArrays(g, binding, options.outputs ?? {}) };
+}
+
+/** options.outputs checked against the graph's outputs under the binding, before any work. */
+function outputArrays(
+  g: Graph,
+  binding: Binding,
+  given: Readonly<Record<string, TypedArray>>,
+): Record<string, TypedArray> {
+  for (const name of Object.keys(given)) {
+    const t = g.outputs.includes(name) ? g.typeOf(name) : undefined;
+    if (t === undefined)
+      throw new InputError(
+        `options.outputs names '${name}', which is not an output (outputs: ${g.outputs.join(', ')})`,
+        { value: name },
+      );
+    const shape = concreteShape(t.shape, binding, `output '${name}'`);
+    checkTensor({ dtype: t.dtype, shape, data: given[name]! }, `options.outputs['${name}']`);
+  }
+  return { ...given };
 }

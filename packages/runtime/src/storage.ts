@@ -57,18 +57,29 @@ export function toStorage(t: Tensor, what: string): Buf {
   }
 }
 
-/** Backend storage back to a fresh boundary tensor of `dtype`. */
-export function fromStorage(b: Buf, dtype: DType, shape: readonly number[]): Tensor {
+/**
+ * Backend storage back to a boundary tensor of `dtype`: in `into` when given (a caller's
+ * array of the right type and size, checked by prepareInputs), else in a fresh array.
+ */
+export function fromStorage(
+  b: Buf,
+  dtype: DType,
+  shape: readonly number[],
+  into?: TypedArray,
+): Tensor {
   const n = numel(shape);
   let data: TypedArray;
   if (dtype === 'f16') {
-    const d = new Uint16Array(n);
+    const d = (into as Uint16Array | undefined) ?? new Uint16Array(n);
     for (let i = 0; i < n; i++) d[i] = f32ToF16(b[i]!);
     data = d;
   } else if (dtype === 'i64') {
-    const d = new BigInt64Array(n);
+    const d = (into as BigInt64Array | undefined) ?? new BigInt64Array(n);
     for (let i = 0; i < n; i++) d[i] = BigInt(b[i]!);
     data = d;
+  } else if (into) {
+    (into as Buf).set(b.subarray(0, n));
+    data = into;
   } else {
     data = b.slice(0, n);
   }
