@@ -176,7 +176,12 @@ function step(
     b.param(name('p'), 'f32', shape, { kind: 'uniform', low: -0.5, high: 0.5 });
   switch (int(0, 13)) {
     case 0:
-      return b.op(pick(['relu', 'gelu', 'tanh'] as const), [x], {}, name('u'));
+      return b.op(
+        pick(['relu', 'gelu', 'tanh', 'sigmoid', 'erf', 'abs'] as const),
+        [x],
+        {},
+        name('u'),
+      );
     case 1:
       return b.op('scale', [x], { factor: pick([0.5, -1.25, 0.125]) }, name('sc'));
     case 2:

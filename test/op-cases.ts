@@ -119,17 +119,12 @@ const unaryCase = (op: OpName, attrs: fc.Arbitrary<Record<string, unknown>> = fc
     .tuple(shape(), seed, special, attrs)
     .map(([sh, s, sp, a]) => single(op, [{ name: 'x', dtype: 'f32', shape: sh }], a, s, sp));
 
-export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
-  add: binaryCase('add'),
-  sub: binaryCase('sub'),
-  mul: binaryCase('mul'),
-  div: binaryCase('div'),
-  equal: compareCase('equal'),
-  less: compareCase('less'),
-  and: fc.tuple(shape(0, 4), seed).chain(([out, s]) =>
+/** Logic on two bool tensors, one of them broadcast. */
+const logicCase = (op: 'and' | 'or') =>
+  fc.tuple(shape(0, 4), seed).chain(([out, s]) =>
     fc.tuple(broadcastOf(out), fc.boolean()).map(([x, swap]) =>
       single(
-        'and',
+        op,
         [
           { name: 'a', dtype: 'bool', shape: swap ? x : out },
           { name: 'b', dtype: 'bool', shape: swap ? out : x },
@@ -138,8 +133,25 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
         s,
       ),
     ),
-  ),
+  );
+
+export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
+  add: binaryCase('add'),
+  sub: binaryCase('sub'),
+  mul: binaryCase('mul'),
+  div: binaryCase('div'),
+  equal: compareCase('equal'),
+  less: compareCase('less'),
+  and: logicCase('and'),
+  or: logicCase('or'),
+  // On the comparisons' coarse grid: ties, ±0 pairs and NaN in either operand are common.
+  min: compareCase('min'),
+  max: compareCase('max'),
   relu: unaryCase('relu'),
+  sigmoid: unaryCase('sigmoid'),
+  erf: unaryCase('erf'),
+  abs: unaryCase('abs'),
+  log: unaryCase('log'),
   gelu: unaryCase('gelu'),
   tanh: unaryCase('tanh'),
   exp: unaryCase('exp'),
@@ -408,7 +420,10 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       seed,
       special,
       fc.array(
-        fc.constantFrom('add', 'sub', 'mul', 'div', 'relu', 'gelu', 'tanh', 'exp', 'sqrt', 'num'),
+        fc.constantFrom(
+          ...['add', 'sub', 'mul', 'div', 'min', 'max', 'relu', 'gelu', 'tanh', 'exp', 'sqrt'],
+          ...['sigmoid', 'erf', 'abs', 'log', 'num'],
+        ),
         { minLength: 1, maxLength: 6 },
       ),
     )
@@ -418,7 +433,8 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
         const program: (number | string)[] = ['$0'];
         steps.forEach((t, i) => {
           if (t === 'num') program.push(i % 2 ? 0.5 : -3, 'mul');
-          else if (['add', 'sub', 'mul', 'div'].includes(t)) program.push(`$${1 + (i % 2)}`, t);
+          else if (['add', 'sub', 'mul', 'div', 'min', 'max'].includes(t))
+            program.push(`$${1 + (i % 2)}`, t);
           else program.push(t);
         });
         const ins = [

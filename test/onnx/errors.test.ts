@@ -80,10 +80,14 @@ describe('bad ONNX input: a clear error, exit 2', () => {
       /unsupported ONNX ops: Frobnicate \(node 'f1'\), com\.microsoft\.FusedGemm \(node 'f2'\)/,
     );
   });
-  it('an opset outside 13–25', async () => {
+  it('an opset outside 7–25', async () => {
     await expectCliError(
-      model({ opset: 11 }),
-      /opset 11 of the default domain is not supported \(glimpse imports opsets 13–25\)/,
+      model({ opset: 6 }),
+      /opset 6 of the default domain is not supported \(glimpse imports opsets 7–25\)/,
+    );
+    await expectCliError(
+      model({ opset: 26 }),
+      /opset 26 of the default domain is not supported \(glimpse imports opsets 7–25\)/,
     );
   });
   it('external-data tensors', async () => {

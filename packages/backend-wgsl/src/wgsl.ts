@@ -61,12 +61,38 @@ const HELPERS: Record<string, string> = {
   nan_f32: `var<private> g_nan: u32 = 0x7fc00000u;\nfn nan_f32() -> f32 { return bitcast<f32>(g_nan); }`,
   // SwiftShader's exp returns +inf for NaN; the ops' semantics need NaN to stay NaN.
   exp_f32: `fn exp_f32(x: f32) -> f32 { return select(exp(x), x, is_nan(x)); }`,
-  // erf by Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7, below f32 resolution near 1).
+  // erf: below |x| = 1 its Maclaurin series to x²³ (relative error < 1e-9, so tiny x keep
+  // their digits), above it 1 − erfc by Abramowitz–Stegun 7.1.26 (|error| < 1.5e-7 where
+  // erf ≥ 0.84); NaN stays NaN, ±inf gives ±1, ±0 gives ±0.
   erf_f32: `fn erf_f32(x: f32) -> f32 {
   let a = abs(x);
+  let z = a * a;
+  var s = 0.0;
+  var c = array<f32, 12>(1.1283791670955126, -0.37612638903183754, 0.11283791670955126, -0.026866170645131252, 0.005223977625442188, -0.0008548327023450853, 0.00012055332981789664, -1.4925650358406251e-05, 1.6462114365889246e-06, -1.6365844691234924e-07, 1.4807192815879218e-08, -1.2290555301717926e-09);
+  for (var n = 11; n >= 0; n--) { s = s * z + c[n]; }
   let t = 1.0 / (1.0 + 0.3275911 * a);
-  let y = 1.0 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-a * a);
-  return select(y, -y, x < 0.0);
+  let tail = 1.0 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-z);
+  let y = select(a * s, select(tail, 1.0, a > 9.0), a >= 1.0);
+  // erf is odd: x's sign on |erf| (so −0 stays −0).
+  return select(bitcast<f32>(bitcast<u32>(y) | (bitcast<u32>(x) & 0x80000000u)), x, is_nan(x));
+}`,
+  // 1/(1 + e^−x), saturated where e^−x would overflow f32 (0 below −88, 1 above 88).
+  sigmoid_f32: `fn sigmoid_f32(x: f32) -> f32 { return select(1.0 / (1.0 + exp_f32(-x)), select(0.0, 1.0, x > 0.0), abs(x) > 88.0); }`,
+  // |x| by the sign bit: exact for zeros, infinities and NaN on every implementation.
+  abs_f32: `fn abs_f32(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu); }`,
+  // WGSL leaves log of 0, negatives, +inf and NaN to the implementation; spelled out.
+  log_f32: `fn log_f32(x: f32) -> f32 {
+  let y = select(log(x), x, x > 3.4028234663852886e38);
+  return select(select(y, neg_inf(), x == 0.0), nan_f32(), x < 0.0 || is_nan(x));
+}`,
+  // IEEE minimum / maximum: NaN if either is; equal operands (±0) by their sign bits.
+  min_f32: `fn min_f32(a: f32, b: f32) -> f32 {
+  let m = select(select(b, a, a < b), bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)), a == b);
+  return select(m, nan_f32(), is_nan(a) || is_nan(b));
+}`,
+  max_f32: `fn max_f32(a: f32, b: f32) -> f32 {
+  let m = select(select(b, a, a > b), bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)), a == b);
+  return select(m, nan_f32(), is_nan(a) || is_nan(b));
 }`,
   // gelu through erfc for x < 0: in f32, 1 + erf(x/√2) cancels to 0 or below for x < −5,
   // where x·Φ(x) is a tiny negative number (so sqrt(gelu(x)) is NaN, not a number). A–S

@@ -4,7 +4,7 @@
  * the series would cancel catastrophically.
  */
 export function erf(x: number): number {
-  if (Number.isNaN(x)) return NaN;
+  if (Number.isNaN(x) || x === 0) return x; // ±0 keeps its sign (erf is odd)
   const ax = Math.abs(x);
   if (ax < 2.5) {
     // erf x = 2/√π Σ (-1)^n x^(2n+1) / (n! (2n+1))

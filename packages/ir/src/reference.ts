@@ -8,6 +8,7 @@ import type {
   CompareOp,
   OpName,
   ReduceKind,
+  BinaryOp,
   UnaryOp,
 } from './ops/index.js';
 import {
@@ -89,7 +90,7 @@ export function broadcastMap(
 }
 
 const binary =
-  (op: 'add' | 'sub' | 'mul' | 'div'): RefKernel<typeof op> =>
+  (op: BinaryOp): RefKernel<typeof op> =>
   (ins, _a, shapes) => {
     const f = OPS[op].binary(ins[0]!.dtype);
     return [broadcastMap(ins, shapes[0]!, ins[0]!.dtype, f)];
@@ -226,6 +227,12 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
   tanh: unary('tanh'),
   exp: unary('exp'),
   sqrt: unary('sqrt'),
+  sigmoid: unary('sigmoid'),
+  erf: unary('erf'),
+  abs: unary('abs'),
+  log: unary('log'),
+  min: binary('min'),
+  max: binary('max'),
   scale: unary('scale'),
   cast: ([x], a) => {
     const f = castScalar(a.to);
@@ -370,6 +377,7 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
   equal: compare('equal'),
   less: compare('less'),
   and: compare('and'),
+  or: compare('or'),
   elementwise: (ins, a, shapes) => {
     const f = compileProgram(a.program, ins.length, ins[0]!.dtype);
     return [broadcastMap(ins, shapes[0]!, ins[0]!.dtype, (...xs) => f(xs))];

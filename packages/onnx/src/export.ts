@@ -1,5 +1,6 @@
 import type { AttrsOf, Dim, Graph, Node, OpName, TensorType } from '@glimpse/ir';
 import {
+  BINARY_OPS,
   constantValues,
   fromNumbers,
   paramTensor,
@@ -84,12 +85,18 @@ function program(p: readonly (number | string)[], x: Ex): void {
     tanh: 'Tanh',
     exp: 'Exp',
     sqrt: 'Sqrt',
+    min: 'Min',
+    max: 'Max',
+    sigmoid: 'Sigmoid',
+    erf: 'Erf',
+    abs: 'Abs',
+    log: 'Log',
   };
   p.forEach((tok, i) => {
     const last = i === p.length - 1 ? out(x) : undefined;
     if (typeof tok === 'number') stack.push(x.constant(dtype, [], [tok]));
     else if (tok.startsWith('$')) stack.push(ins(x)[Number(tok.slice(1))]!);
-    else if (['add', 'sub', 'mul', 'div'].includes(tok)) {
+    else if ((BINARY_OPS as readonly string[]).includes(tok)) {
       const b = stack.pop()!;
       const a = stack.pop()!;
       stack.push(x.emit(OPS[tok]!, [a, b], {}, last));
@@ -134,12 +141,19 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
   equal: binary('Equal'),
   less: binary('Less'),
   and: binary('And'),
+  or: binary('Or'),
+  min: binary('Min'),
+  max: binary('Max'),
   not: unary('Not'),
   relu: unary('Relu'),
   gelu: unary('Gelu'),
   tanh: unary('Tanh'),
   exp: unary('Exp'),
   sqrt: unary('Sqrt'),
+  sigmoid: unary('Sigmoid'),
+  erf: unary('Erf'),
+  abs: unary('Abs'),
+  log: unary('Log'),
   embedding: (_a, x) => void x.emit('Gather', [ins(x)[1]!, ins(x)[0]!], { axis: 0 }, out(x)),
   gather: (a, x) => void x.emit('Gather', ins(x), { axis: a.axis }, out(x)),
   concat: (a, x) => void x.emit('Concat', ins(x), { axis: a.axis }, out(x)),

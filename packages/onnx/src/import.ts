@@ -10,9 +10,12 @@ import { dtypeOf, tensorFromProto } from './tensor.js';
 
 /**
  * Opsets of the default domain glimpse imports (25 changed none of the ops here but for
- * added types; ONNX's own tests of Reshape and Transpose are stored at 25).
+ * added types; ONNX's own tests of Reshape and Transpose are stored at 25). Where an op
+ * changed between them, its converter reads `cx.opset`: attributes that became inputs
+ * (Slice 10, Pad and Clip 11, Squeeze / Unsqueeze / Split / ReduceSum 13, the other
+ * reductions 18, read by axesOf either way) and Softmax's flattening before 13.
  */
-export const OPSETS = { min: 13, max: 25 } as const;
+export const OPSETS = { min: 7, max: 25 } as const;
 /** Declared input dims at or past this are refused before anything is sized by them. */
 const MAX_DIM = 2 ** 31 - 1;
 

@@ -40,9 +40,10 @@ export const WASM_KERNELS: { readonly [K in OpName]?: WasmKernel<K> } = {
   reduce_mean,
   reduce_max,
   ...(Object.fromEntries(
-    ['add', 'sub', 'mul', 'div', 'relu', 'gelu', 'tanh', 'exp', 'sqrt', 'scale', 'elementwise'].map(
-      (op) => [op, map],
-    ),
+    [
+      ...['add', 'sub', 'mul', 'div', 'min', 'max', 'relu', 'gelu', 'tanh', 'exp', 'sqrt'],
+      ...['sigmoid', 'abs', 'scale', 'elementwise'],
+    ].map((op) => [op, map]),
   ) as Record<string, WasmKernel<never>>),
 };
 

@@ -53,6 +53,7 @@ function emitProgram(
   load: (i: number) => void,
   fns: Record<string, number>,
 ) {
+  const sig = c.local('v128');
   for (const tok of prog) {
     if (typeof tok === 'number') c.f32x4.splatConst(tok);
     else if (tok.startsWith('$')) load(Number(tok.slice(1)));
@@ -72,6 +73,22 @@ function emitProgram(
           break;
         case 'sqrt':
           c.f32x4.sqrt();
+          break;
+        // WebAssembly's min / max are IEEE minimum / maximum, as the ops define them.
+        case 'min':
+          c.f32x4.min();
+          break;
+        case 'max':
+          c.f32x4.max();
+          break;
+        case 'abs':
+          c.f32x4.abs();
+          break;
+        case 'sigmoid':
+          // 1 / (1 + e^−x): e^−x = +inf gives 0, NaN stays NaN.
+          c.f32x4.neg().call(fns.exp!);
+          c.f32x4.splatConst(1).f32x4.add().set(sig);
+          c.f32x4.splatConst(1).get(sig).f32x4.div();
           break;
         case 'relu': {
           // x < 0 ? 0 : x — NaN and −0 stay as they are.
@@ -150,11 +167,22 @@ function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) 
   });
 }
 
+/** Program tokens emitProgram writes as SIMD. */
+const SIMD_TOKENS = new Set([
+  ...['add', 'sub', 'mul', 'div', 'min', 'max', 'sqrt', 'relu', 'abs', 'sigmoid'],
+  ...['exp', 'tanh', 'gelu'],
+]);
+
 /** A program of the op at `n`, as fuse-elementwise writes them. */
 function programOf(n: Node): Program | undefined {
   switch (n.op) {
-    case 'elementwise':
-      return n.attrs.program as Program;
+    case 'elementwise': {
+      // A program naming an op without a SIMD form here (erf, log) runs on the CPU kernel.
+      const p = n.attrs.program as Program;
+      return p.every((t) => typeof t === 'number' || t.startsWith('$') || SIMD_TOKENS.has(t))
+        ? p
+        : undefined;
+    }
     case 'scale':
       return ['$0', n.attrs.factor as number, 'mul'];
     case 'add':
@@ -162,11 +190,16 @@ function programOf(n: Node): Program | undefined {
     case 'mul':
     case 'div':
       return ['$0', '$1', n.op];
+    case 'min':
+    case 'max':
+      return ['$0', '$1', n.op];
     case 'relu':
     case 'gelu':
     case 'tanh':
     case 'exp':
     case 'sqrt':
+    case 'sigmoid':
+    case 'abs':
       return ['$0', n.op];
     default:
       return undefined;

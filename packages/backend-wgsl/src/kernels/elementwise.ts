@@ -53,6 +53,7 @@ const COMPARE_WGSL: Record<CompareOp, (a: string, b: string) => string> = {
   equal: (a, b) => `select(0u, 1u, ${a} == ${b})`,
   less: (a, b) => `select(0u, 1u, ${a} < ${b})`,
   and: (a, b) => `select(0u, 1u, ${a} != 0u && ${b} != 0u)`,
+  or: (a, b) => `select(0u, 1u, ${a} != 0u || ${b} != 0u)`,
 };
 export const compare =
   <K extends CompareOp>(op: K): KernelFactory<K> =>

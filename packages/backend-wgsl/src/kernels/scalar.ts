@@ -1,4 +1,5 @@
 import type { BinaryOp, DType, UnaryOp } from '@glimpse/ir';
+import { BINARY_OPS } from '@glimpse/ir';
 import type { Storage } from '../wgsl.js';
 import { storageType } from '../wgsl.js';
 
@@ -18,6 +19,10 @@ export function binaryExpr(op: BinaryOp, t: Storage): (a: string, b: string) => 
     case 'div':
       // Integer division by zero is 0 (the op's rule); WGSL would give the dividend.
       return t === 'i32' ? (a, b) => `idiv(${a}, ${b})` : (a, b) => `(${a} / ${b})`;
+    case 'min':
+      return t === 'i32' ? (a, b) => `min(${a}, ${b})` : (a, b) => `min_f32(${a}, ${b})`;
+    case 'max':
+      return t === 'i32' ? (a, b) => `max(${a}, ${b})` : (a, b) => `max_f32(${a}, ${b})`;
   }
 }
 
@@ -34,6 +39,14 @@ export function unaryExpr(op: UnaryOp, k = ''): (x: string) => string {
       return (x) => `exp_f32(${x})`;
     case 'sqrt':
       return (x) => `sqrt(${x})`;
+    case 'sigmoid':
+      return (x) => `sigmoid_f32(${x})`;
+    case 'erf':
+      return (x) => `erf_f32(${x})`;
+    case 'abs':
+      return (x) => `abs_f32(${x})`;
+    case 'log':
+      return (x) => `log_f32(${x})`;
     case 'scale':
       return (x) => `(${x} * ${k})`;
     case 'not':
@@ -93,10 +106,10 @@ export function programExpr(
         seen.has(j) && t === 'f32' ? `bitcast<f32>(bitcast<u32>(${x}) ^ bitcast<u32>(${zero}))` : x,
       );
       seen.add(j);
-    } else if (tok === 'add' || tok === 'sub' || tok === 'mul' || tok === 'div') {
+    } else if ((BINARY_OPS as readonly string[]).includes(tok)) {
       const b = stack.pop()!;
       const a = stack.pop()!;
-      stack.push(binaryExpr(tok, t)(a, b));
+      stack.push(binaryExpr(tok as BinaryOp, t)(a, b));
     } else stack.push(unaryExpr(tok as UnaryOp)(stack.pop()!));
   }
   return stack[0]!;

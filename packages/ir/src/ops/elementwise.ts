@@ -1,6 +1,6 @@
 import type { DType } from '../dtype.js';
 import { isInt } from '../dtype.js';
-import { gelu as geluFn } from '../math.js';
+import { erf as erfFn, gelu as geluFn } from '../math.js';
 import { broadcastShapes, numel } from '../shape.js';
 import type { TensorType } from '../types.js';
 import { defineOp, fail, FLOATS, NUMERIC, perElement } from './define.js';
@@ -85,6 +85,33 @@ export const gelu = unary('gelu', 'exact GELU x·Φ(x) (nn.GELU())', geluFn);
 export const tanh = unary('tanh', 'hyperbolic tangent', Math.tanh);
 export const exp = unary('exp', 'e^x', Math.exp);
 export const sqrt = unary('sqrt', 'square root; negative gives NaN', Math.sqrt);
+export const sigmoid = unary(
+  'sigmoid',
+  'logistic 1/(1 + e^−x): 0 at −inf, 1 at +inf (nn.Sigmoid, ONNX Sigmoid)',
+  (x) => 1 / (1 + Math.exp(-x)),
+);
+export const erf = unary('erf', 'the error function (ONNX Erf)', erfFn);
+export const abs = unary('abs', '|x|; −0 gives +0, NaN stays NaN', Math.abs);
+export const log = unary('log', 'natural logarithm; 0 gives −inf, negative gives NaN', Math.log);
+
+/**
+ * IEEE 754-2019 minimum / maximum: NaN if either operand is NaN, and −0 below +0 (as
+ * torch.minimum / torch.maximum and WebAssembly's f32x4.min / max).
+ */
+const extremum =
+  (pick: (a: number, b: number) => number): BinaryFn =>
+  (a, b) =>
+    Number.isNaN(a) || Number.isNaN(b) ? NaN : pick(a, b);
+export const min = binary(
+  'min',
+  'the smaller of a and b, with broadcasting; NaN if either is NaN, −0 below +0',
+  () => extremum(Math.min),
+);
+export const max = binary(
+  'max',
+  'the larger of a and b, with broadcasting; NaN if either is NaN, +0 above −0',
+  () => extremum(Math.max),
+);
 
 export interface ScaleAttrs {
   factor: number;
@@ -189,6 +216,9 @@ export const and = compare(
   true,
   (a, b) => (a !== 0 && b !== 0 ? 1 : 0),
 );
+export const or = compare('or', 'logical a ∨ b of bool tensors, with broadcasting', true, (a, b) =>
+  a !== 0 || b !== 0 ? 1 : 0,
+);
 
 export const not = {
   ...defineOp<Record<string, never>>({
@@ -208,7 +238,7 @@ export const not = {
 /**
  * `elementwise`: a chain of elementwise ops fused into one (the optimizer forms it). The
  * program is postfix over the inputs: `$i` pushes input i, a number pushes that constant,
- * an op name (add sub mul div relu gelu tanh exp sqrt) pops its operands and pushes the
+ * an op name (add sub mul div min max relu gelu tanh exp sqrt sigmoid erf abs log) pops its operands and pushes the
  * result — the same scalar functions as the ops themselves, so fusing cannot change a
  * value. Inputs broadcast to a common shape.
  */
@@ -223,7 +253,7 @@ export interface ElementwiseAttrs {
 const PROGRAM_OPS: Readonly<
   Record<string, { binary: (d: DType) => BinaryFn } | { unary: (a: object) => UnaryFn }>
 > = Object.fromEntries(
-  [add, sub, mul, div, relu, gelu, tanh, exp, sqrt, not]
+  [add, sub, mul, div, min, max, relu, gelu, tanh, exp, sqrt, sigmoid, erf, abs, log, not]
     .filter((d) => d.traits.program === true)
     .map((d) => [d.name, d]),
 );
@@ -272,7 +302,7 @@ export function compileProgram(
 
 export const elementwise = defineOp<ElementwiseAttrs>({
   name: 'elementwise',
-  doc: 'fused chain of elementwise ops: a postfix program over the inputs ($0, $1, numbers, add sub mul div relu gelu tanh exp sqrt)',
+  doc: 'fused chain of elementwise ops: a postfix program over the inputs ($0, $1, numbers, add sub mul div min max relu gelu tanh exp sqrt sigmoid erf abs log)',
   inputs: [{ name: 'x', dtypes: FLOATS }],
   variadic: true,
   attrs: { program: { kind: 'program', required: true, doc: 'postfix program' } },

@@ -57,7 +57,9 @@ export function symbolicArith(op: 'add' | 'sub' | 'mul' | 'div', a: Const, b: Co
   );
 }
 
-export function unary(op: 'relu' | 'tanh' | 'exp' | 'sqrt' | 'not'): Converter {
+export function unary(
+  op: 'relu' | 'tanh' | 'exp' | 'sqrt' | 'not' | 'sigmoid' | 'erf' | 'abs' | 'log',
+): Converter {
   return (ins, cx) => [emit(cx, op, [need(cx, ins, 0)])];
 }
 

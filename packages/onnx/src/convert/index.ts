@@ -1,3 +1,4 @@
+import { ACTIVATION } from './activation.js';
 import { attentionOp } from './attention.js';
 import type { Converter } from './context.js';
 import { ELEMENTWISE } from './elementwise.js';
@@ -10,6 +11,7 @@ export { attrInt } from './context.js';
 /** Every ONNX op glimpse imports, by its ONNX name. */
 export const CONVERTERS: Record<string, Converter> = {
   ...ELEMENTWISE,
+  ...ACTIVATION,
   ...LAYOUT,
   ...NN,
   Attention: attentionOp,

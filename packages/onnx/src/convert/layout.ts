@@ -18,6 +18,7 @@ import { tensorFromProto } from '../tensor.js';
 
 import {
   attr,
+  attrFloat,
   attrInt,
   attrInts,
   dyn,
@@ -203,8 +204,13 @@ export const LAYOUT: Record<string, Converter> = {
   Slice: (ins, cx) => {
     let x = need(cx, ins, 0);
     const s = shapeOf(x);
-    const starts = ints(needConst(cx, ins, 1, 'starts'));
-    const ends = ints(needConst(cx, ins, 2, 'ends'));
+    // Opsets 1–9 give starts, ends and axes as attributes; 10 on as inputs.
+    const bounds = (i: number, name: string) =>
+      cx.opset < 10 ? (attrInts(cx, name) ?? []) : ints(needConst(cx, ins, i, name));
+    const starts = bounds(1, 'starts');
+    const ends = bounds(2, 'ends');
+    if (starts.length !== ends.length)
+      unsupported(cx, `has ${starts.length} starts but ${ends.length} ends`);
     const axes = axesOf(cx, ins, 3, s.length) ?? starts.map((_, i) => i);
     const steps = ins[4] ? ints(needConst(cx, ins, 4, 'steps')) : starts.map(() => 1);
     axes.forEach((ax, i) => {
@@ -228,7 +234,9 @@ export const LAYOUT: Record<string, Converter> = {
     const x = need(cx, ins, 0);
     const s = shapeOf(x);
     const r = s.length;
-    const pads = ints(needConst(cx, ins, 1, 'pads'));
+    // Opsets 2–10 give pads and the fill value as attributes; 11 on as inputs.
+    const old = cx.opset < 11;
+    const pads = old ? (attrInts(cx, 'pads') ?? []) : ints(needConst(cx, ins, 1, 'pads'));
     const axes = axesOf(cx, ins, 3, r) ?? [...Array(r).keys()];
     if (pads.length !== 2 * axes.length)
       unsupported(cx, `pads has ${pads.length} entries for ${axes.length} axes`);
@@ -237,9 +245,9 @@ export const LAYOUT: Record<string, Converter> = {
     if (!['constant', 'edge', 'reflect', 'wrap'].includes(mode))
       unsupported(cx, `mode '${mode}' is not supported`);
     const dtype = dtypeOfOperand(x);
-    const fillOp = ins[2];
+    const fillOp = old ? undefined : ins[2];
     if (fillOp && !isConst(fillOp)) unsupported(cx, 'with a computed constant_value');
-    const fill = fillOp ? ((fillOp as Const).data[0] ?? 0) : 0;
+    const fill = old ? attrFloat(cx, 'value', 0) : fillOp ? ((fillOp as Const).data[0] ?? 0) : 0;
     let y = x;
     axes.forEach((ax, i) => {
       const [before, after] = [pads[i]!, pads[i + axes.length]!];

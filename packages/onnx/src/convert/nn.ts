@@ -1,16 +1,18 @@
 /** Converters of ONNX's matmuls, normalisations and reductions. */
 import { normAxis } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
-import { ints, shapeOf } from '../operand.js';
+import { constOf, dtypeOfOperand, ints, shapeOf } from '../operand.js';
 
 import {
   attrFloat,
   attrInt,
   dyn,
+  emit,
   fresh,
   need,
   needConst,
   out,
+  staticShape,
   unsupported,
   val,
 } from './context.js';
@@ -67,11 +69,63 @@ export const NN: Record<string, Converter> = {
     }
     return [dyn(y)];
   },
-  Softmax: (ins, cx) => [
-    dyn(
-      cx.b.op('softmax', [val(cx, need(cx, ins, 0))], { axis: attrInt(cx, 'axis', -1) }, out(cx)),
-    ),
-  ],
+  Softmax: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    if (cx.opset >= 13) return [emit(cx, 'softmax', [x], { axis: attrInt(cx, 'axis', -1) })];
+    // Opsets 1–12: the input is read as a matrix [∏ dims before axis, ∏ dims from it]
+    // (axis 1 by default) and each row is normalised: a softmax over several trailing axes.
+    const s = shapeOf(x);
+    // Axis r is allowed (rows of one element each).
+    const a = attrInt(cx, 'axis', 1);
+    const ax = a < 0 ? a + s.length : a;
+    if (ax < 0 || ax > s.length) unsupported(cx, `axis ${a} out of range for rank ${s.length}`);
+    if (ax === s.length - 1) return [emit(cx, 'softmax', [x], { axis: -1 })];
+    const rows = staticShape(cx, x, 'an input (opset < 13 flattens it)');
+    const n = rows.slice(ax).reduce((a, d) => a * d, 1);
+    const m = emit(cx, 'reshape', [x], { shape: [...rows.slice(0, ax), n] }, fresh(cx, 'rows'));
+    const p = emit(cx, 'softmax', [m], { axis: -1 }, fresh(cx, 'softmax'));
+    return [emit(cx, 'reshape', [p], { shape: rows })];
+  },
+  /**
+   * Inference, per channel (axis 1): X·a + b with a = scale / √(var + ε) and b = B − mean·a,
+   * as onnxruntime computes it (and folded at import for constant statistics): the
+   * definition's (X − mean) / √(var + ε) would overflow f32 where this does not.
+   */
+  BatchNormalization: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    if (attrInt(cx, 'training_mode', 0) === 1 || cx.outputs.slice(1).some((o) => o !== ''))
+      unsupported(cx, 'in training mode (running statistics as outputs) is not supported');
+    if (attrInt(cx, 'spatial', 1) !== 1)
+      unsupported(cx, 'with spatial = 0 (per-activation statistics) is not supported');
+    const r = shapeOf(x).length;
+    if (r < 2) unsupported(cx, `on a rank-${r} input (it needs [N, C, …])`);
+    // [C] → [C, 1, …, 1]: broadcast over the dims after the channel.
+    const perChannel = (i: number, hint: string) => {
+      const c = need(cx, ins, i);
+      const C = shapeOf(c)[0]!;
+      return emit(cx, 'reshape', [c], { shape: [C, ...Array(r - 2).fill(1)] }, fresh(cx, hint));
+    };
+    const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) =>
+      perChannel(i, ['scale', 'bias', 'mean', 'var'][i - 1]!),
+    ) as [Operand, Operand, Operand, Operand];
+    const eps = constOf(dtypeOfOperand(variance), [], [attrFloat(cx, 'epsilon', 1e-5)]);
+    const std = emit(
+      cx,
+      'sqrt',
+      [emit(cx, 'add', [variance, eps], {}, fresh(cx, 'var_eps'))],
+      {},
+      fresh(cx, 'std'),
+    );
+    const a = emit(cx, 'div', [scale, std], {}, fresh(cx, 'a'));
+    const b = emit(
+      cx,
+      'sub',
+      [bias, emit(cx, 'mul', [mean, a], {}, fresh(cx, 'mean_a'))],
+      {},
+      fresh(cx, 'b'),
+    );
+    return [emit(cx, 'add', [emit(cx, 'mul', [x, a], {}, fresh(cx, 'xa')), b])];
+  },
   Trilu: (ins, cx) => {
     const x = need(cx, ins, 0);
     const k = ins[1] ? ints(needConst(cx, ins, 1, 'k'))[0]! : 0;

@@ -1,0 +1,535 @@
+/**
+ * The ONNX ops of CNN front ends and older exports — activations, Min / Max / Clip,
+ * comparisons, Dropout, BatchNormalization — and the ops whose form changed between opsets
+ * 7 and 13 (Softmax's flattening; Slice, Pad, Clip, Squeeze, Unsqueeze, Split and the
+ * reductions taking attributes), against onnxruntime-node on random shapes, attributes and
+ * values (NaN, ±inf, ±0 among them): the reference interpreter, the JS backend at -O0 and
+ * -O2 and the wasm backend at -O2.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { DType, Tensor } from '@glimpse/ir';
+import { interpret } from '@glimpse/ir';
+import { importOnnx, onnx } from '@glimpse/onnx';
+import { compile } from 'glimpse';
+import { asRef, assertClose, tensor } from '../helpers.js';
+import { runOrt } from './ort.js';
+
+const ELEM: Record<string, number> = {
+  f32: onnx.TensorProto.DataType.FLOAT,
+  i64: onnx.TensorProto.DataType.INT64,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
+
+interface In {
+  name: string;
+  dtype: DType;
+  shape: number[];
+}
+type Init = { name: string; dtype: 'f32' | 'i64'; shape: number[]; v: number[] };
+
+/** A model of `nodes` at `opset`: inputs fed at run time, initializers, typed outputs. */
+function model(
+  opset: number,
+  inputs: In[],
+  nodes: object[],
+  outputs: { name: string; dtype: DType }[],
+  inits: Init[] = [],
+): Uint8Array {
+  const vi = (i: In) => ({
+    name: i.name,
+    type: {
+      tensorType: {
+        elemType: ELEM[i.dtype],
+        shape: { dim: i.shape.map((d) => ({ dimValue: d })) },
+      },
+    },
+  });
+  return onnx.ModelProto.encode({
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: opset }],
+    graph: {
+      name: 'm',
+      input: inputs.map(vi),
+      output: outputs.map((o) => ({
+        name: o.name,
+        type: { tensorType: { elemType: ELEM[o.dtype] } },
+      })),
+      node: nodes.map((n, i) => ({ name: `n${i}`, ...n })),
+      initializer: inits.map((t) => ({
+        name: t.name,
+        dataType: ELEM[t.dtype],
+        dims: t.shape,
+        ...(t.dtype === 'i64' ? { int64Data: t.v } : { floatData: t.v }),
+      })),
+    },
+  }).finish();
+}
+
+const attrInts = (name: string, v: number[]) => ({ name, type: 7, ints: v });
+const attrInt = (name: string, v: number) => ({ name, type: 2, i: v });
+const attrFloat = (name: string, v: number) => ({ name, type: 1, f: v });
+
+/**
+ * glimpse ≡ onnxruntime on one model: every output, on the reference, JS -O0 / -O2 and
+ * wasm -O2; `close` for ops computed through transcendental functions or sums (relative
+ * 1e-5 of the value, 1e-6 absolute), else equal bit for bit (NaN to NaN, −0 to −0) —
+ * but for the sign of a zero with `anyZero`.
+ */
+async function sameAsOrt(
+  bytes: Uint8Array,
+  inputs: Record<string, Tensor>,
+  close = false,
+  anyZero = false,
+) {
+  const g = importOnnx(bytes, { file: 'case.onnx' });
+  const want = await runOrt(bytes, g, inputs);
+  const runs: [string, () => Promise<Record<string, Tensor | ReturnType<typeof asRef>>>][] = [
+    ['reference', async () => interpret(g, inputs)],
+    ['js -O0', async () => (await compile(g, { backend: 'js', level: 0 })).run(inputs)],
+    ['js -O2', async () => (await compile(g, { backend: 'js', level: 2 })).run(inputs)],
+    ['wasm -O2', async () => (await compile(g, { backend: 'wasm', threads: 1 })).run(inputs)],
+  ];
+  for (const [label, run] of runs) {
+    const got = await run();
+    for (const o of g.outputs) {
+      const w = asRef(want[o]!);
+      const gt = got[o]!;
+      const gr =
+        'data' in gt && ArrayBuffer.isView(gt.data) && !(gt.data instanceof Float64Array)
+          ? asRef(gt as Tensor)
+          : (gt as ReturnType<typeof asRef>);
+      expect(gr.shape, `${label} %${o} shape`).toEqual(w.shape);
+      if (close)
+        assertClose(
+          { dtype: 'f32', shape: gr.shape, data: Float32Array.from(gr.data) },
+          w,
+          { rtol: 1e-5, atol: 1e-6 },
+          `${label} %${o}`,
+        );
+      else
+        Array.from(w.data).forEach((x, i) =>
+          expect(
+            Object.is(gr.data[i], x) ||
+              (Number.isNaN(gr.data[i]) && Number.isNaN(x)) ||
+              (anyZero && gr.data[i] === x),
+            `${label} %${o}[${i}]: ${gr.data[i]} vs ${x}`,
+          ).toBe(true),
+        );
+    }
+  }
+}
+
+const dims = (min: number, max: number) =>
+  fc.array(fc.integer({ min: 1, max: 4 }), { minLength: min, maxLength: max });
+/** Shapes that broadcast to `out`: a suffix of it with some dims 1. */
+const broadcastOf = (out: number[]) =>
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: out.length }),
+      fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }),
+    )
+    .map(([drop, ones]) => out.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d)));
+const special = fc.constantFrom(0, 0.1, 0.4);
+/** Finite f32 values rounded to halves (ties, and ±0 pairs, become common); others kept. */
+function onGrid(t: Tensor): Tensor {
+  if (t.data instanceof Float32Array)
+    t.data.forEach((v, j, d) => (d[j] = Number.isFinite(v) ? Math.round(v * 2) / 2 : v));
+  return t;
+}
+const f32In = (name: string, shape: number[]): In => ({ name, dtype: 'f32', shape });
+
+describe('unary activations ≡ onnxruntime-node', () => {
+  for (const [op, close] of [
+    ['Sigmoid', true],
+    ['Erf', true],
+    ['Abs', false],
+    ['Log', true],
+  ] as const)
+    it(op, async () => {
+      await fc.assert(
+        fc.asyncProperty(dims(0, 4), fc.nat(), special, async (shape, seed, sp) => {
+          const bytes = model(
+            13,
+            [f32In('x', shape)],
+            [{ opType: op, input: ['x'], output: ['y'] }],
+            [{ name: 'y', dtype: 'f32' }],
+          );
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3, sp) }, close);
+        }),
+        { numRuns: 40 },
+      );
+    });
+});
+
+describe('Min, Max (one to three inputs, broadcast) ≡ onnxruntime-node', () => {
+  for (const op of ['Min', 'Max'])
+    it(op, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          dims(0, 3).chain((out) =>
+            fc.tuple(fc.constant(out), fc.array(broadcastOf(out), { minLength: 0, maxLength: 2 })),
+          ),
+          fc.nat(),
+          special,
+          async ([out, more], seed, sp) => {
+            const shapes = [out, ...more];
+            const ins = shapes.map((s, i) => f32In(`x${i}`, s));
+            const bytes = model(
+              13,
+              ins,
+              [{ opType: op, input: ins.map((i) => i.name), output: ['y'] }],
+              [{ name: 'y', dtype: 'f32' }],
+            );
+            // Values on a grid of halves: ties and ±0 pairs are common.
+            const xs = Object.fromEntries(
+              ins.map((i, k) => [i.name, onGrid(tensor('f32', i.shape, seed + k, 2, sp))]),
+            );
+            // glimpse's min / max order −0 below +0 (IEEE 754-2019, torch.minimum, wasm's
+            // f32x4.min); onnxruntime returns whichever operand its comparison picks.
+            await sameAsOrt(bytes, xs, false, true);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+});
+
+describe('comparisons and Or ≡ onnxruntime-node', () => {
+  for (const op of ['Greater', 'GreaterOrEqual', 'LessOrEqual', 'Or'])
+    it(op, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          dims(0, 3).chain((out) => fc.tuple(fc.constant(out), broadcastOf(out), fc.boolean())),
+          fc.nat(),
+          special,
+          async ([out, other, swap], seed, sp) => {
+            const dt: DType = op === 'Or' ? 'bool' : 'f32';
+            const [sa, sb] = swap ? [other, out] : [out, other];
+            const ins = [
+              { name: 'a', dtype: dt, shape: sa },
+              { name: 'b', dtype: dt, shape: sb },
+            ];
+            const bytes = model(
+              12,
+              ins,
+              [{ opType: op, input: ['a', 'b'], output: ['y'] }],
+              [{ name: 'y', dtype: 'bool' }],
+            );
+            await sameAsOrt(bytes, {
+              a: onGrid(tensor(dt, sa, seed, 2, sp)),
+              b: onGrid(tensor(dt, sb, seed + 1, 2, sp)),
+            });
+          },
+        ),
+        { numRuns: 60 },
+      );
+    });
+});
+
+describe('Clip at opsets 7 (attributes), 11 and 13 (inputs, each optional) ≡ onnxruntime-node', () => {
+  it('random bounds, either omitted', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dims(0, 3),
+        fc.nat(),
+        special,
+        fc.constantFrom(7, 11, 13),
+        fc.option(fc.constantFrom(-1.5, -0.5, 0, 0.25), { nil: undefined }),
+        fc.option(fc.constantFrom(0, 0.5, 1, 6), { nil: undefined }),
+        async (shape, seed, sp, opset, lo, hi) => {
+          // Clip-6 refuses min > max (from 11 on, max wins: numpy's order).
+          fc.pre(opset > 7 || lo === undefined || hi === undefined || lo <= hi);
+          let node: object;
+          const inits: Init[] = [];
+          if (opset === 7)
+            node = {
+              opType: 'Clip',
+              input: ['x'],
+              output: ['y'],
+              attribute: [
+                ...(lo !== undefined ? [attrFloat('min', lo)] : []),
+                ...(hi !== undefined ? [attrFloat('max', hi)] : []),
+              ],
+            };
+          else {
+            if (lo !== undefined) inits.push({ name: 'lo', dtype: 'f32', shape: [], v: [lo] });
+            if (hi !== undefined) inits.push({ name: 'hi', dtype: 'f32', shape: [], v: [hi] });
+            const input = ['x', lo !== undefined ? 'lo' : '', hi !== undefined ? 'hi' : ''];
+            while (input[input.length - 1] === '') input.pop();
+            node = { opType: 'Clip', input, output: ['y'] };
+          }
+          const bytes = model(
+            opset,
+            [f32In('x', shape)],
+            [node],
+            [{ name: 'y', dtype: 'f32' }],
+            inits,
+          );
+          // NaN inputs: onnxruntime's Clip gives a bound for them (glimpse NaN, as
+          // torch.clamp): finite and infinite values only here.
+          const x = tensor('f32', shape, seed, 3, sp);
+          (x.data as Float32Array).forEach((v, j, d) => (d[j] = Number.isNaN(v) ? 0.75 : v));
+          await sameAsOrt(bytes, { x }, false, true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('HardSigmoid, HardSwish ≡ onnxruntime-node', () => {
+  it('HardSigmoid with random alpha and beta', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dims(0, 3),
+        fc.nat(),
+        special,
+        fc.constantFrom(0.2, 1 / 6, 0.5, -1),
+        fc.constantFrom(0.5, 0, 0.25),
+        async (shape, seed, sp, alpha, beta) => {
+          const node = {
+            opType: 'HardSigmoid',
+            input: ['x'],
+            output: ['y'],
+            attribute: [attrFloat('alpha', alpha), attrFloat('beta', beta)],
+          };
+          const bytes = model(13, [f32In('x', shape)], [node], [{ name: 'y', dtype: 'f32' }]);
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 4, sp) }, true);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+  it('HardSwish', async () => {
+    await fc.assert(
+      fc.asyncProperty(dims(0, 3), fc.nat(), special, async (shape, seed, sp) => {
+        const node = { opType: 'HardSwish', input: ['x'], output: ['y'] };
+        const bytes = model(14, [f32In('x', shape)], [node], [{ name: 'y', dtype: 'f32' }]);
+        await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 4, sp) }, true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('Dropout (inference) at opsets 7, 10, 12, 13 ≡ onnxruntime-node', () => {
+  it('the identity, its mask all true', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dims(1, 3),
+        fc.nat(),
+        fc.constantFrom(7, 10, 12, 13),
+        fc.boolean(),
+        async (shape, seed, opset, mask) => {
+          const node = {
+            opType: 'Dropout',
+            input: ['x'],
+            output: mask ? ['y', 'm'] : ['y'],
+            ...(opset < 12 ? { attribute: [attrFloat('ratio', 0.3)] } : {}),
+          };
+          const outs: { name: string; dtype: DType }[] = [{ name: 'y', dtype: 'f32' }];
+          // The mask, all true, from opset 12, where ONNX's reference defines it so (before,
+          // onnxruntime writes zeros, glimpse ones): asked for, but compared only there.
+          if (mask && opset >= 12) outs.push({ name: 'm', dtype: 'bool' });
+          const bytes = model(
+            opset,
+            [f32In('x', shape)],
+            [
+              { ...node, output: ['t', ...(mask ? ['m'] : [])] },
+              { opType: 'Relu', input: ['t'], output: ['y'] },
+            ],
+            outs,
+          );
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 2, 0.2) });
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe('BatchNormalization (inference) at opsets 9 and 15 ≡ onnxruntime-node', () => {
+  it('random [N, C, …] inputs and statistics', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 4 }),
+        dims(0, 2),
+        fc.nat(),
+        fc.constantFrom(9, 15),
+        fc.constantFrom(1e-5, 1e-3),
+        async (N, C, rest, seed, opset, eps) => {
+          const shape = [N, C, ...rest];
+          const stat = (name: string, k: number, positive = false) => ({
+            name,
+            dtype: 'f32' as const,
+            shape: [C],
+            v: Array.from(tensor('f32', [C], seed + k, 2).data as Float32Array, (v) =>
+              positive ? Math.abs(v) + 0.1 : v,
+            ),
+          });
+          const inits = [stat('s', 1), stat('b', 2), stat('mean', 3), stat('var', 4, true)];
+          const node = {
+            opType: 'BatchNormalization',
+            input: ['x', 's', 'b', 'mean', 'var'],
+            output: ['y'],
+            attribute: [attrFloat('epsilon', eps)],
+          };
+          const bytes = model(
+            opset,
+            [f32In('x', shape)],
+            [node],
+            [{ name: 'y', dtype: 'f32' }],
+            inits,
+          );
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3, 0.1) }, true);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('opset adapters ≡ onnxruntime-node', () => {
+  it('Softmax before opset 13: over the input flattened at axis (default 1)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dims(1, 4).chain((s) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.option(fc.integer({ min: -s.length, max: s.length - 1 }), { nil: undefined }),
+          ),
+        ),
+        fc.nat(),
+        fc.constantFrom(9, 11),
+        async ([shape, axis], seed, opset) => {
+          // The default axis 1 needs rank 2 (onnxruntime refuses it on a vector).
+          fc.pre(axis !== undefined || shape.length >= 2);
+          const node = {
+            opType: 'Softmax',
+            input: ['x'],
+            output: ['y'],
+            attribute: axis === undefined ? [] : [attrInt('axis', axis)],
+          };
+          const bytes = model(opset, [f32In('x', shape)], [node], [{ name: 'y', dtype: 'f32' }]);
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3) }, true);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+  it('Slice before opset 10: starts, ends, axes as attributes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dims(1, 3).chain((s) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.subarray([...s.keys()], { minLength: 1 }),
+            fc.array(fc.tuple(fc.integer({ min: -5, max: 5 }), fc.integer({ min: -5, max: 5 })), {
+              minLength: 3,
+              maxLength: 3,
+            }),
+          ),
+        ),
+        fc.nat(),
+        async ([shape, axes, bounds], seed) => {
+          const node = {
+            opType: 'Slice',
+            input: ['x'],
+            output: ['y'],
+            attribute: [
+              attrInts(
+                'starts',
+                axes.map((_, i) => bounds[i]![0]),
+              ),
+              attrInts(
+                'ends',
+                axes.map((_, i) => bounds[i]![1]),
+              ),
+              attrInts('axes', axes),
+            ],
+          };
+          const bytes = model(9, [f32In('x', shape)], [node], [{ name: 'y', dtype: 'f32' }]);
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 2) });
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+  it('Pad before opset 11: pads and value as attributes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dims(1, 3).chain((s) =>
+          fc.tuple(
+            fc.constant(s),
+            fc.array(fc.integer({ min: 0, max: 2 }), {
+              minLength: 2 * s.length,
+              maxLength: 2 * s.length,
+            }),
+          ),
+        ),
+        fc.nat(),
+        fc.constantFrom('constant', 'edge'),
+        async ([shape, pads], seed, mode) => {
+          const node = {
+            opType: 'Pad',
+            input: ['x'],
+            output: ['y'],
+            attribute: [
+              attrInts('pads', pads),
+              attrFloat('value', -2.5),
+              { name: 'mode', type: 3, s: new TextEncoder().encode(mode) },
+            ],
+          };
+          const bytes = model(7, [f32In('x', shape)], [node], [{ name: 'y', dtype: 'f32' }]);
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 2) });
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+  it('Squeeze, Unsqueeze, Split, ReduceSum, ReduceMean at opset 11: axes and split as attributes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 2, max: 4 }), { minLength: 1, maxLength: 3 }),
+        fc.nat(),
+        fc.boolean(),
+        async (shape, seed, keep) => {
+          const r = shape.length;
+          const nodes = [
+            {
+              opType: 'Unsqueeze',
+              input: ['x'],
+              output: ['u'],
+              attribute: [attrInts('axes', [0, r + 1])],
+            },
+            { opType: 'Squeeze', input: ['u'], output: ['s'], attribute: [attrInts('axes', [-1])] },
+            {
+              opType: 'Split',
+              input: ['s'],
+              output: ['p0', 'p1'],
+              attribute: [attrInt('axis', 1), attrInts('split', [1, shape[0]! - 1])],
+            },
+            {
+              opType: 'ReduceSum',
+              input: ['p1'],
+              output: ['rs'],
+              attribute: [attrInts('axes', [-1]), attrInt('keepdims', keep ? 1 : 0)],
+            },
+            {
+              opType: 'ReduceMean',
+              input: ['x'],
+              output: ['rm'],
+              attribute: [attrInts('axes', [0]), attrInt('keepdims', keep ? 1 : 0)],
+            },
+          ];
+          const outs = ['p0', 'rs', 'rm'].map((name) => ({ name, dtype: 'f32' as DType }));
+          const bytes = model(11, [f32In('x', shape)], nodes, outs);
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 2) }, true);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});
