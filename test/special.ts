@@ -225,6 +225,12 @@ export const SPECIAL_GRAPHS: Record<string, string> = {
   %y: f32[2,4,4] = bmm %s, %x
   return %y
 }`,
+  'softmax of scores shifted by their maximum (rows with NaN, ±inf)': `graph @g(%x: f32[2,4,8]) {
+  %m: f32[2,4,1] = reduce_max[axes=[2], keepdims=true] %x
+  %d: f32[2,4,8] = sub %x, %m
+  %y: f32[2,4,8] = softmax %d
+  return %y
+}`,
   'softmax of a row with +inf and NaN': `graph @g(%x: f32[2,4,8]) {
   %s: f32[2,4,8] = scale[factor=2.0] %x
   %y: f32[2,4,8] = softmax[axis=-1] %s
@@ -317,6 +323,16 @@ export const ATTENTION_SPECIALS: Record<
       q: withSpecials([1, 4, 4], 11),
       k: withSpecials([1, 4, 4], 12),
       v: withSpecials([1, 4, 4], 13, { 13: Infinity, 14: -Infinity }),
+    }),
+  },
+  'attention: scores shifted by their row maximum (torchaudio), a row with NaN, one with +inf': {
+    text: core(
+      '  %mx: f32[1,4,1] = reduce_max[axes=[2], keepdims=true] %s1\n  %sm: f32[1,4,4] = sub %s1, %mx\n',
+    ),
+    inputs: () => ({
+      q: withSpecials([1, 4, 4], 17, { 4: NaN, 8: 1e30 }),
+      k: withSpecials([1, 4, 4], 18, { 0: 1e30 }),
+      v: withSpecials([1, 4, 4], 19),
     }),
   },
   'attention: logits of ±1e30 (softmax of inf − inf)': {

@@ -258,6 +258,33 @@ describe('canonicalize', () => {
     );
   });
 
+  it('softmax-of-shifted: softmax(x − max(x)) reads x; a maximum over another axis declines', () => {
+    fires(
+      'canonicalize',
+      'softmax-of-shifted',
+      g(
+        `  %m: f32[B,4,1] = reduce_max[axes=[2], keepdims=true] %x\n  %d: f32[B,4,8] = sub %x, %m\n  %y: f32[B,4,8] = softmax[axis=-1] %d`,
+      ),
+      g(`  %y: f32[B,4,8] = softmax[axis=-1] %x`),
+    );
+    stays(
+      'canonicalize',
+      g(
+        `  %m: f32[B,1,8] = reduce_max[axes=[1], keepdims=true] %x\n  %d: f32[B,4,8] = sub %x, %m\n  %y: f32[B,4,8] = softmax[axis=-1] %d`,
+      ),
+      /softmax-of-shifted at %y: the maximum is over axes \[1\], not the softmax's axis 2/,
+    );
+    // The maximum of another tensor is a real shift.
+    stays(
+      'canonicalize',
+      g(
+        `  %m: f32[B,4,1] = reduce_max[axes=[2], keepdims=true] %z\n  %d: f32[B,4,8] = sub %x, %m\n  %y: f32[B,4,8] = softmax[axis=-1] %d`,
+        '%y',
+        `${X}, %z: f32[B,4,8]`,
+      ),
+    );
+  });
+
   it('the worklist reaches the fixpoint of a chain in one pass', () => {
     fires(
       'canonicalize',

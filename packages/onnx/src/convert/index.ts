@@ -1,5 +1,6 @@
 import { ACTIVATION } from './activation.js';
 import { attentionOp } from './attention.js';
+import { CONV } from './conv.js';
 import type { Converter } from './context.js';
 import { ELEMENTWISE } from './elementwise.js';
 import { LAYOUT } from './layout.js';
@@ -12,6 +13,7 @@ export { attrInt } from './context.js';
 export const CONVERTERS: Record<string, Converter> = {
   ...ELEMENTWISE,
   ...ACTIVATION,
+  ...CONV,
   ...LAYOUT,
   ...NN,
   Attention: attentionOp,

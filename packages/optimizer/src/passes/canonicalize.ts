@@ -1,4 +1,4 @@
-import { fromNumbers, sameShape, toNumbers } from '@glimpse/ir';
+import { fromNumbers, normAxis, sameShape, toNumbers } from '@glimpse/ir';
 import { op, splat, val } from '../pattern.js';
 import type { Decline, RewriteCtx, RewriteResult } from '../rewrite.js';
 import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
@@ -97,7 +97,8 @@ export { isSwapLast2 };
  * chained scales, a scale on an operand of a matmul or before a transpose/reshape — so that
  * fusion needs to recognise only `scale`. Plus: transpose and reshape chains collapse,
  * identities (and expands to the same shape) vanish, `where(not c, a, b)` becomes
- * `where(c, b, a)`, and a `where` on a constant condition picks its branch.
+ * `where(c, b, a)`, a `where` on a constant condition picks its branch, and a softmax of
+ * scores already shifted by their row maximum reads the scores.
  */
 export const canonicalize = rewritePass(
   'canonicalize',
@@ -123,6 +124,8 @@ export const canonicalize = rewritePass(
       'where-of-not': 'selection only: the same element is picked',
       'where-of-constant': 'selection only: the branch the constant condition picks everywhere',
       'identity-expand': 'data movement',
+      'softmax-of-shifted':
+        'softmax(x − max(x)) ≡ softmax(x) bit for bit: the softmax subtracts its row maximum, which for x − max(x) is exactly 0, so both exponentiate the same differences; rows with NaN or +inf are NaN either way',
     },
   },
   [
@@ -222,6 +225,29 @@ export const canonicalize = rewritePass(
     ),
     rule('identity-expand', op('expand', [val('x')], { as: 'out' }), (m, ctx) =>
       sameShape(ctx.typeOf(m.x).shape, ctx.typeOf(m.out).shape) ? m.x : undefined,
+    ),
+    // torchaudio's attention (wav2vec2, HuBERT) shifts the scores by their row maximum
+    // before the softmax, which does so itself.
+    rule(
+      'softmax-of-shifted',
+      op(
+        'softmax',
+        [op('sub', [val('x'), op('reduce_max', [val('y')], { as: 'm' })], { as: 'd' })],
+        {
+          as: 'out',
+        },
+      ),
+      (m, ctx) => {
+        if (m.x !== m.y || !isFloat(ctx, m.x) || !keepsShape(ctx, m.x, m.d)) return undefined;
+        const r = ctx.typeOf(m.x).shape.length;
+        const axis = normAxis(ctx.attrs(m.out, 'softmax').axis, r);
+        const red = ctx.attrs(m.m, 'reduce_max');
+        if (!red.keepdims || red.axes.length !== 1 || normAxis(red.axes[0]!, r) !== axis)
+          return decline(
+            `the maximum is over axes [${red.axes.join(',')}]${red.keepdims ? '' : ' without keepdims'}, not the softmax's axis ${axis}: the shift differs within a row`,
+          );
+        return ctx.emit('softmax', [m.x], ctx.attrs(m.out, 'softmax'));
+      },
     ),
   ],
 );

@@ -1,0 +1,215 @@
+/**
+ * ONNX Conv and InstanceNormalization as exact lowerings onto glimpse ops. A convolution is
+ * a gather of each output position's receptive field (im2col; padding reads an appended
+ * zero) followed by a GEMM against the weights, which fold into the order the gathered
+ * columns take at import: `linear` for a dense conv, a multiply and a sum over the kernel
+ * for a depthwise one, a batched matmul per group otherwise. A conv whose stride equals its
+ * kernel (a ViT's patch embedding) needs no gather: a reshape and a transpose cut the
+ * patches.
+ */
+import type { Dim } from '@glimpse/ir';
+import type { Operand } from '../operand.js';
+import { constOf, dtypeOfOperand, shapeOf } from '../operand.js';
+
+import {
+  attr,
+  attrFloat,
+  attrInt,
+  attrInts,
+  dyn,
+  emit,
+  fresh,
+  need,
+  staticShape,
+  unsupported,
+  val,
+} from './context.js';
+import type { Converter, Cx } from './context.js';
+
+const prod = (a: readonly number[]) => a.reduce((p, d) => p * d, 1);
+
+/** Pads before and after each spatial axis, from `pads` or `auto_pad`. */
+function convPads(
+  cx: Cx,
+  S: number[],
+  K: number[],
+  s: number[],
+  d: number[],
+): [number[], number[]] {
+  const r = S.length;
+  const a = attr(cx, 'auto_pad');
+  const mode = a?.s ? new TextDecoder().decode(a.s) : 'NOTSET';
+  if (mode === 'NOTSET') {
+    const p = attrInts(cx, 'pads') ?? Array(2 * r).fill(0);
+    if (p.length !== 2 * r) unsupported(cx, `pads has ${p.length} entries for ${r} spatial axes`);
+    if (p.some((x) => x < 0)) unsupported(cx, `negative pads [${p.join(',')}]`);
+    return [p.slice(0, r), p.slice(r)];
+  }
+  if (mode === 'VALID') return [Array(r).fill(0), Array(r).fill(0)];
+  if (mode !== 'SAME_UPPER' && mode !== 'SAME_LOWER') unsupported(cx, `auto_pad '${mode}'`);
+  // SAME: ⌈S / s⌉ outputs; the odd pad goes after (UPPER) or before (LOWER).
+  const total = S.map((n, i) =>
+    Math.max(0, (Math.ceil(n / s[i]!) - 1) * s[i]! + (K[i]! - 1) * d[i]! + 1 - n),
+  );
+  const small = total.map((t) => Math.floor(t / 2));
+  const big = total.map((t, i) => t - small[i]!);
+  return mode === 'SAME_UPPER' ? [small, big] : [big, small];
+}
+
+/**
+ * For each output position and kernel offset (row-major both), the flat index of the input
+ * element it reads, or `S` (the appended zero) where it falls in the padding.
+ */
+function fieldIndices(
+  S: number[],
+  K: number[],
+  O: number[],
+  s: number[],
+  d: number[],
+  before: number[],
+): number[] {
+  const r = S.length;
+  const [P, KK, Z] = [prod(O), prod(K), prod(S)];
+  const idx = new Array<number>(P * KK);
+  const o = new Array<number>(r);
+  const k = new Array<number>(r);
+  for (let p = 0; p < P; p++) {
+    for (let i = r - 1, q = p; i >= 0; i--) ((o[i] = q % O[i]!), (q = Math.floor(q / O[i]!)));
+    for (let j = 0; j < KK; j++) {
+      for (let i = r - 1, q = j; i >= 0; i--) ((k[i] = q % K[i]!), (q = Math.floor(q / K[i]!)));
+      let flat = 0;
+      let inside = true;
+      for (let i = 0; i < r; i++) {
+        const at = o[i]! * s[i]! - before[i]! + k[i]! * d[i]!;
+        if (at < 0 || at >= S[i]!) inside = false;
+        flat = flat * S[i]! + at;
+      }
+      idx[p * KK + j] = inside ? flat : Z;
+    }
+  }
+  return idx;
+}
+
+export const CONV: Record<string, Converter> = {
+  Conv: (ins, cx) => {
+    const [x, w, bias] = [need(cx, ins, 0), need(cx, ins, 1), ins[2]];
+    const xs = shapeOf(x);
+    const ws = staticShape(cx, w, 'the weight');
+    const r = xs.length - 2;
+    if (r < 1 || ws.length !== r + 2)
+      unsupported(cx, `on input [${xs.join(',')}] and weight [${ws.join(',')}]`);
+    const [N, C] = xs as [Dim, Dim];
+    const S = staticShape(cx, x, 'the input').slice(2);
+    const [M, Cg] = ws as [number, number];
+    const K = ws.slice(2);
+    const G = attrInt(cx, 'group', 1);
+    if (typeof C !== 'number' || C !== G * Cg || M % G !== 0)
+      unsupported(cx, `with ${C} input channels, weight [${ws.join(',')}] and group ${G}`);
+    const kernel = attrInts(cx, 'kernel_shape');
+    if (kernel && kernel.some((k, i) => k !== K[i]))
+      unsupported(
+        cx,
+        `kernel_shape [${kernel.join(',')}] differs from the weight's [${K.join(',')}]`,
+      );
+    const s = attrInts(cx, 'strides') ?? Array(r).fill(1);
+    const d = attrInts(cx, 'dilations') ?? Array(r).fill(1);
+    const [before, after] = convPads(cx, S, K, s, d);
+    const O = S.map(
+      (n, i) => Math.floor((n + before[i]! + after[i]! - d[i]! * (K[i]! - 1) - 1) / s[i]!) + 1,
+    );
+    if (O.some((o) => o < 1))
+      unsupported(cx, `leaves no output: [${O.join(',')}] from [${S.join(',')}]`);
+    const [P, KK] = [prod(O), prod(K)];
+    const patches =
+      G === 1 &&
+      before.every((p, i) => p === 0 && after[i] === 0) &&
+      d.every((v) => v === 1) &&
+      s.every((v, i) => v === K[i] && S[i]! % v === 0);
+    // The receptive fields as rows [N, P, KK·C] (kernel offset major, channel minor).
+    let cols: Operand;
+    if (patches) {
+      // [N, C, O₀, K₀, O₁, K₁, …] → [N, O₀, O₁, …, K₀, K₁, …, C]
+      const split = O.flatMap((o, i) => [o, K[i]!]);
+      const t = emit(cx, 'reshape', [x], { shape: [N, C, ...split] }, fresh(cx, 'blocks'));
+      const perm = [0, ...O.map((_, i) => 2 + 2 * i), ...K.map((_, i) => 3 + 2 * i), 1];
+      const p = emit(cx, 'transpose', [t], { perm }, fresh(cx, 'patches'));
+      cols = emit(cx, 'reshape', [p], { shape: [N, P, KK * C] }, fresh(cx, 'cols'));
+    } else {
+      // [N, C, S…] → [N, ∏S, C], a zero row appended, then each field's rows gathered.
+      const flat = emit(cx, 'reshape', [x], { shape: [N, C, prod(S)] }, fresh(cx, 'flat'));
+      const rows = emit(cx, 'transpose', [flat], { perm: [0, 2, 1] }, fresh(cx, 'rows'));
+      const zero = constOf(dtypeOfOperand(x), [], [0]);
+      const zrow = dyn(
+        cx.b.op('expand', [val(cx, zero, 'zero')], { shape: [N, 1, C] }, fresh(cx, 'zero_row')),
+      );
+      const padded = emit(cx, 'concat', [rows, zrow], { axis: 1 }, fresh(cx, 'padded'));
+      const idx = constOf('i32', [P, KK], fieldIndices(S, K, O, s, d, before));
+      const g = emit(cx, 'gather', [padded, idx], { axis: 1 }, fresh(cx, 'fields')); // [N, P, KK, C]
+      cols = emit(cx, 'reshape', [g], { shape: [N, P, KK * C] }, fresh(cx, 'cols'));
+    }
+    // The weight [M, Cg, K…] in the columns' order: [M, KK, Cg].
+    const wk = emit(
+      cx,
+      'transpose',
+      [emit(cx, 'reshape', [w], { shape: [M, Cg, KK] }, fresh(cx, 'w3'))],
+      { perm: [0, 2, 1] },
+      fresh(cx, 'wk'),
+    );
+    let y: Operand; // [N, P, M]
+    if (G === 1) {
+      const w2 = emit(cx, 'reshape', [wk], { shape: [M, KK * Cg] }, fresh(cx, 'w2'));
+      const args = [
+        val(cx, cols, 'cols'),
+        val(cx, w2, 'weight'),
+        ...(bias ? [val(cx, bias, 'bias')] : []),
+      ];
+      y = dyn(cx.b.op('linear', args, {}, fresh(cx, 'gemm')));
+    } else if (Cg === 1 && M === G) {
+      // Depthwise: each channel against its own kernel, summed over the kernel offsets.
+      const c4 = emit(cx, 'reshape', [cols], { shape: [N, P, KK, C] }, fresh(cx, 'c4'));
+      const wt = emit(
+        cx,
+        'transpose',
+        [emit(cx, 'reshape', [wk], { shape: [M, KK] }, fresh(cx, 'wd'))],
+        { perm: [1, 0] },
+        fresh(cx, 'wdt'),
+      );
+      const prodv = emit(cx, 'mul', [c4, wt], {}, fresh(cx, 'taps'));
+      y = emit(cx, 'reduce_sum', [prodv], { axes: [2], keepdims: false }, fresh(cx, 'depthwise'));
+      if (bias) y = emit(cx, 'add', [y, bias], {}, fresh(cx, 'biased'));
+    } else {
+      // Grouped: [N, P, KK, G, Cg] → [N, G, P, KK·Cg], against [G, M/G, KK·Cg].
+      const c5 = emit(cx, 'reshape', [cols], { shape: [N, P, KK, G, Cg] }, fresh(cx, 'c5'));
+      const cg = emit(
+        cx,
+        'reshape',
+        [emit(cx, 'transpose', [c5], { perm: [0, 3, 1, 2, 4] }, fresh(cx, 'cgt'))],
+        { shape: [N, G, P, KK * Cg] },
+        fresh(cx, 'cg'),
+      );
+      const wg = emit(cx, 'reshape', [wk], { shape: [G, M / G, KK * Cg] }, fresh(cx, 'wg'));
+      const yg = emit(cx, 'bmm', [cg, wg], { transpose_b: true }, fresh(cx, 'group_mm')); // [N, G, P, M/G]
+      const t = emit(cx, 'transpose', [yg], { perm: [0, 2, 1, 3] }, fresh(cx, 'ygt'));
+      y = emit(cx, 'reshape', [t], { shape: [N, P, M] }, fresh(cx, 'yg'));
+      if (bias) y = emit(cx, 'add', [y, bias], {}, fresh(cx, 'biased'));
+    }
+    const nm = emit(cx, 'transpose', [y], { perm: [0, 2, 1] }, fresh(cx, 'nmp'));
+    return [emit(cx, 'reshape', [nm], { shape: [N, M, ...O] })];
+  },
+  /** (x − mean) / √(var + ε) over each (n, c)'s spatial elements, then scale and B per channel. */
+  InstanceNormalization: (ins, cx) => {
+    const [x, scale, bias] = [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)];
+    const xs = shapeOf(x);
+    if (xs.length < 3) unsupported(cx, `on a rank-${xs.length} input (it needs [N, C, …])`);
+    const S = staticShape(cx, x, 'the input').slice(2);
+    const [N, C] = xs as [Dim, Dim];
+    const rows = emit(cx, 'reshape', [x], { shape: [N, C, prod(S)] }, fresh(cx, 'rows'));
+    const eps = attrFloat(cx, 'epsilon', 1e-5);
+    const normed = emit(cx, 'layer_norm', [rows], { axis: 2, eps }, fresh(cx, 'normed'));
+    const back = emit(cx, 'reshape', [normed], { shape: xs }, fresh(cx, 'back'));
+    const perC = (o: Operand, hint: string) =>
+      emit(cx, 'reshape', [o], { shape: [C, ...S.map(() => 1)] }, fresh(cx, hint));
+    const scaled = emit(cx, 'mul', [back, perC(scale, 'scale')], {}, fresh(cx, 'scaled'));
+    return [emit(cx, 'add', [scaled, perC(bias, 'bias')])];
+  },
+};

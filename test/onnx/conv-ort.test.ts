@@ -1,0 +1,160 @@
+/**
+ * Conv (1-D, 2-D and 3-D; groups, depthwise included; strides, dilations, pads, auto_pad)
+ * and InstanceNormalization, which glimpse lowers at import (a gather of each receptive
+ * field and a GEMM; layer_norm over the spatial elements), against onnxruntime-node on
+ * random configurations: the reference, JS -O0 / -O2 and wasm -O2.
+ */
+import fc from 'fast-check';
+import { describe, it } from 'vitest';
+import { tensor } from '../helpers.js';
+import type { Init } from './ort-model.js';
+import { attrFloat, attrInt, attrInts, model, sameAsOrt } from './ort-model.js';
+
+const autoPad = (mode: string) => ({
+  name: 'auto_pad',
+  type: 3,
+  s: new TextEncoder().encode(mode),
+});
+
+const convCase = fc
+  .record({
+    r: fc.constantFrom(1, 2, 2, 3),
+    N: fc.integer({ min: 1, max: 2 }),
+    groups: fc.constantFrom(1, 1, 2, 'depthwise' as const),
+    Cg: fc.integer({ min: 1, max: 3 }),
+    Mg: fc.integer({ min: 1, max: 3 }),
+    pad: fc.constantFrom('explicit', 'NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'),
+    bias: fc.boolean(),
+    seed: fc.nat(),
+  })
+  .chain((c) =>
+    fc.record({
+      c: fc.constant(c),
+      S: fc.array(fc.integer({ min: 1, max: 7 }), { minLength: c.r, maxLength: c.r }),
+      K: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: c.r, maxLength: c.r }),
+      s: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: c.r, maxLength: c.r }),
+      d: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: c.r, maxLength: c.r }),
+      p: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 2 * c.r, maxLength: 2 * c.r }),
+    }),
+  );
+
+describe('Conv ≡ onnxruntime-node', () => {
+  it('random ranks, groups, kernels, strides, dilations and pads', async () => {
+    await fc.assert(
+      fc.asyncProperty(convCase, async ({ c, S, K, s, d, p }) => {
+        const G = c.groups === 'depthwise' ? 3 : c.groups;
+        const [Cg, Mg] = c.groups === 'depthwise' ? [1, 1] : [c.Cg, c.Mg];
+        const [C, M] = [G * Cg, G * Mg];
+        // auto_pad SAME with dilations is not defined by onnxruntime's CPU kernel.
+        const same = c.pad.startsWith('SAME');
+        const dil = same ? d.map(() => 1) : d;
+        const pads =
+          c.pad === 'explicit' ? p.map((v, i) => Math.min(v, K[i % c.r]! - 1)) : undefined;
+        // A valid configuration leaves at least one output per axis.
+        const span = (i: number) => dil[i]! * (K[i]! - 1) + 1;
+        const padded = (i: number) => S[i]! + (pads ? pads[i]! + pads[i + c.r]! : 0);
+        fc.pre(same || S.every((_, i) => padded(i) >= span(i)));
+        const attribute = [
+          attrInts('strides', s),
+          ...(same ? [] : [attrInts('dilations', dil)]),
+          attrInt('group', G),
+          attrInts('kernel_shape', K),
+          ...(pads ? [attrInts('pads', pads)] : c.pad === 'explicit' ? [] : [autoPad(c.pad)]),
+        ];
+        const w: Init = {
+          name: 'w',
+          dtype: 'f32',
+          shape: [M, Cg, ...K],
+          v: Array.from(tensor('f32', [M, Cg, ...K], c.seed + 1, 1).data as Float32Array),
+        };
+        const inits = [w];
+        if (c.bias)
+          inits.push({
+            name: 'b',
+            dtype: 'f32',
+            shape: [M],
+            v: Array.from(tensor('f32', [M], c.seed + 2, 1).data as Float32Array),
+          });
+        const node = {
+          opType: 'Conv',
+          input: ['x', 'w', ...(c.bias ? ['b'] : [])],
+          output: ['y'],
+          attribute,
+        };
+        const shape = [c.N, C, ...S];
+        const bytes = model(
+          11,
+          [{ name: 'x', dtype: 'f32', shape }],
+          [node],
+          [{ name: 'y', dtype: 'f32' }],
+          inits,
+        );
+        await sameAsOrt(bytes, { x: tensor('f32', shape, c.seed, 2) }, true);
+      }),
+      { numRuns: 120 },
+    );
+  });
+  it('a patch embedding (stride = kernel): cut by reshape and transpose, no gather', async () => {
+    const K = [4, 4];
+    const w: Init = {
+      name: 'w',
+      dtype: 'f32',
+      shape: [8, 3, ...K],
+      v: Array.from(tensor('f32', [8, 3, ...K], 5, 1).data as Float32Array),
+    };
+    const node = {
+      opType: 'Conv',
+      input: ['x', 'w'],
+      output: ['y'],
+      attribute: [attrInts('strides', K), attrInts('kernel_shape', K)],
+    };
+    const bytes = model(
+      14,
+      [{ name: 'x', dtype: 'f32', shape: [2, 3, 8, 12] }],
+      [node],
+      [{ name: 'y', dtype: 'f32' }],
+      [w],
+    );
+    await sameAsOrt(bytes, { x: tensor('f32', [2, 3, 8, 12], 9, 2) }, true);
+  });
+});
+
+describe('InstanceNormalization ≡ onnxruntime-node', () => {
+  it('random [N, C, …] inputs, scales, biases and epsilons', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 2 }),
+        fc.nat(),
+        fc.constantFrom(1e-5, 1e-2),
+        async (N, C, S, seed, eps) => {
+          const per = (name: string, k: number): Init => ({
+            name,
+            dtype: 'f32',
+            shape: [C],
+            v: Array.from(tensor('f32', [C], seed + k, 2).data as Float32Array),
+          });
+          const node = {
+            opType: 'InstanceNormalization',
+            input: ['x', 's', 'b'],
+            output: ['y'],
+            attribute: [attrFloat('epsilon', eps)],
+          };
+          const shape = [N, C, ...S];
+          const bytes = model(
+            9,
+            [{ name: 'x', dtype: 'f32', shape }],
+            [node],
+            [{ name: 'y', dtype: 'f32' }],
+            [per('s', 1), per('b', 2)],
+          );
+          // onnxruntime's variance is E[x²] − E[x]², which cancels (one element: its
+          // x − mean is 0, but not its variance): the tolerance, 1e-4 + 1e-3·|want|.
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3) }, { rtol: 1e-3, atol: 1e-4 });
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
