@@ -225,6 +225,30 @@ export const SPECIAL_GRAPHS: Record<string, string> = {
   %y: f32[2,4,4] = bmm %s, %x
   return %y
 }`,
+  'a decomposed LayerNorm with its affine (fuse-norm)': `graph @g(%x: f32[2,4,8], %w: f32[8], %b: f32[8]) {
+  %m: f32[2,4,1] = reduce_mean[axes=[2], keepdims=true] %x
+  %d: f32[2,4,8] = sub %x, %m
+  %sq: f32[2,4,8] = mul %d, %d
+  %v: f32[2,4,1] = reduce_mean[axes=[2], keepdims=true] %sq
+  %e: f32[] = constant[value=[0.00001]]
+  %ve: f32[2,4,1] = add %v, %e
+  %s: f32[2,4,1] = sqrt %ve
+  %n: f32[2,4,8] = div %d, %s
+  %nw: f32[2,4,8] = mul %n, %w
+  %y: f32[2,4,8] = add %nw, %b
+  return %y
+}`,
+  'an Erf-form GELU (fuse-norm)': `graph @g(%x: f32[8]) {
+  %c: f32[] = constant[value=[1.4142135381698608]]
+  %q: f32[8] = div %x, %c
+  %e: f32[8] = erf %q
+  %one: f32[] = constant[value=[1.0]]
+  %p: f32[8] = add %e, %one
+  %xp: f32[8] = mul %x, %p
+  %h: f32[] = constant[value=[0.5]]
+  %y: f32[8] = mul %xp, %h
+  return %y
+}`,
   'softmax of scores shifted by their maximum (rows with NaN, ±inf)': `graph @g(%x: f32[2,4,8]) {
   %m: f32[2,4,1] = reduce_max[axes=[2], keepdims=true] %x
   %d: f32[2,4,8] = sub %x, %m

@@ -59,6 +59,12 @@ describe('architectures exported by PyTorch ≡ PyTorch and onnxruntime-node', (
             expect(ops.filter((o) => o === 'attention').length, `${name}: fused attentions`).toBe(
               attentions,
             );
+            // Decomposed LayerNorm and Erf-form GELU fused (fuse-norm): no mean, no erf left.
+            expect(
+              ops.filter((o) => o === 'reduce_mean' || o === 'erf'),
+              name,
+            ).toEqual([]);
+            expect(ops, name).toContain('layer_norm');
           }
         }
     });

@@ -297,6 +297,82 @@ describe('canonicalize', () => {
   });
 });
 
+describe('fuse-norm', () => {
+  const LN = (mean2 = 'axes=[2]', eps = '0.00001') =>
+    `  %m: f32[B,4,1] = reduce_mean[axes=[2], keepdims=true] %x\n  %d: f32[B,4,8] = sub %x, %m\n  %sq: f32[B,4,8] = mul %d, %d\n  %v: f32[B,4,1] = reduce_mean[${mean2}, keepdims=true] %sq\n  %e: f32[] = constant[value=[${eps}]]\n  %ve: f32[B,4,1] = add %v, %e\n  %s: f32[B,4,1] = sqrt %ve\n  %n: f32[B,4,8] = div %d, %s`;
+  it('layer-norm, -weight, -bias: the formula with its affine → one layer_norm', () => {
+    fires(
+      'fuse-norm,dce',
+      'layer-norm',
+      g(
+        `${LN()}\n  %nw: f32[B,4,8] = mul %n, %w\n  %y: f32[B,4,8] = add %nw, %b`,
+        '%y',
+        `${X}, %w: f32[8], %b: f32[8]`,
+      ),
+      g(
+        `  %y: f32[B,4,8] = layer_norm[eps=0.000009999999747378752] %x, %w, %b`,
+        '%y',
+        `${X}, %w: f32[8], %b: f32[8]`,
+      ),
+    );
+    const r = run(
+      'fuse-norm',
+      g(
+        `${LN()}\n  %nw: f32[B,4,8] = mul %w, %n\n  %y: f32[B,4,8] = add %b, %nw`,
+        '%y',
+        `${X}, %w: f32[8], %b: f32[8]`,
+      ),
+    );
+    expect(r.fired).toEqual(['layer-norm', 'layer-norm-weight', 'layer-norm-bias']);
+  });
+  it('layer-norm declines means over different axes; -weight declines a factor of another shape', () => {
+    stays(
+      'fuse-norm',
+      g(
+        LN('axes=[1]')
+          .replace('%v: f32[B,4,1]', '%v: f32[B,1,8]')
+          .replace('%e: f32[]', '%e: f32[]')
+          .replace(/%ve: f32\[B,4,1\]/, '%ve: f32[B,1,8]')
+          .replace(/%s: f32\[B,4,1\]/, '%s: f32[B,1,8]'),
+        '%n',
+      ),
+      /layer-norm at %n: the means are over axes \[2\] and \[1\]/,
+    );
+    const r = run(
+      'fuse-norm',
+      g(`${LN()}\n  %y: f32[B,4,8] = mul %n, %w`, '%y', `${X}, %w: f32[4,8]`),
+    );
+    expect(r.fired).toEqual(['layer-norm']);
+    expect(r.declines.join('\n')).toMatch(
+      /layer-norm-weight at %y: the factor is \[4,8\], not of the normalised shape \[8\]/,
+    );
+  });
+  it('gelu-erf: ½·x·(1 + erf(x/√2)) in both groupings → gelu; another divisor stays', () => {
+    const erf = (c: string) =>
+      `  %c: f32[] = constant[value=[${c}]]\n  %q: f32[B,4,8] = div %x, %c\n  %e: f32[B,4,8] = erf %q\n  %one: f32[] = constant[value=[1.0]]\n  %p: f32[B,4,8] = add %e, %one\n  %h: f32[] = constant[value=[0.5]]`;
+    fires(
+      'fuse-norm,dce',
+      'gelu-erf',
+      g(
+        `${erf('1.4142135381698608')}\n  %xp: f32[B,4,8] = mul %x, %p\n  %y: f32[B,4,8] = mul %xp, %h`,
+      ),
+      g(`  %y: f32[B,4,8] = gelu %x`),
+    );
+    fires(
+      'fuse-norm,dce',
+      'gelu-erf',
+      g(
+        `${erf('1.4142135381698608')}\n  %xh: f32[B,4,8] = mul %h, %x\n  %y: f32[B,4,8] = mul %xh, %p`,
+      ),
+      g(`  %y: f32[B,4,8] = gelu %x`),
+    );
+    stays(
+      'fuse-norm',
+      g(`${erf('1.5')}\n  %xp: f32[B,4,8] = mul %x, %p\n  %y: f32[B,4,8] = mul %xp, %h`),
+    );
+  });
+});
+
 describe('cse', () => {
   it('merges equal nodes; constants that differ only in inf, NaN or −0 stay apart', () => {
     fires(

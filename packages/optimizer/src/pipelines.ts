@@ -3,6 +3,7 @@ import { canonicalize } from './passes/canonicalize.js';
 import { foldScale } from './passes/fold-scale.js';
 import { fuseAttention } from './passes/fuse-attention.js';
 import { fuseElementwise } from './passes/fuse-elementwise.js';
+import { fuseNorm } from './passes/fuse-norm.js';
 import { constantFolding, cse, dce, foldTranspose, fuseQkvProjection } from './passes/simple.js';
 
 /** Every pass by its command-line name. */
@@ -14,6 +15,7 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
     dce,
     fuseAttention,
     fuseElementwise,
+    fuseNorm,
     fuseQkvProjection,
     foldScale,
     foldTranspose,
@@ -25,6 +27,8 @@ export const PIPELINES: Readonly<Record<0 | 1 | 2, readonly Pass[]>> = {
   0: [],
   1: [canonicalize, constantFolding, cse, dce],
   2: [
+    // First: canonicalize moves a formula's scales past the reshapes after it.
+    fuseNorm,
     canonicalize,
     constantFolding,
     // Folded constants may open more canonical forms (a guard on a now-constant condition).

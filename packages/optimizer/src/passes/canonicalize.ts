@@ -8,7 +8,7 @@ const isFloat = (ctx: RewriteCtx, v: string) => ['f32', 'f16'].includes(ctx.type
 const keepsShape = (ctx: RewriteCtx, x: string, out: string) =>
   sameShape(ctx.typeOf(x).shape, ctx.typeOf(out).shape);
 /** A splat constant's element as the backends store it (an f32 `0.1` is fround(0.1)). */
-const stored = (ctx: RewriteCtx, v: string) =>
+export const stored = (ctx: RewriteCtx, v: string) =>
   toNumbers(fromNumbers(ctx.typeOf(v).dtype, [], [ctx.env.constant(v)![0]!]))[0]!;
 const first = (ctx: RewriteCtx, v: string) => ctx.env.constant(v)![0]!;
 

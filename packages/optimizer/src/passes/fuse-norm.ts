@@ -1,0 +1,134 @@
+import { normAxis, sameShape } from '@glimpse/ir';
+import { op, oneOf, splat, val } from '../pattern.js';
+import type { RewriteCtx } from '../rewrite.js';
+import { decline, rewritePass, rule } from '../rewrite.js';
+import { stored } from './canonicalize.js';
+
+const isFloat = (ctx: RewriteCtx, v: string) => ['f32', 'f16'].includes(ctx.typeOf(v).dtype);
+/** The normalised shape of a layer_norm's input `x` (axis onward). */
+const normShape = (ctx: RewriteCtx, x: string, ln: string) => {
+  const s = ctx.typeOf(x).shape;
+  return s.slice(normAxis(ctx.attrs(ln, 'layer_norm').axis, s.length));
+};
+
+/** x/√2 as exporters write it: divided by f32(√2), or scaled by f32(1/√2). */
+const SQRT2 = Math.fround(Math.SQRT2);
+const RSQRT2 = Math.fround(Math.SQRT1_2);
+const overSqrt2 = oneOf(
+  op('div', [val('x'), splat('c', (c) => c === SQRT2)]),
+  op('scale', [val('x')], { where: (a) => Math.fround(a.factor) === RSQRT2 }),
+);
+/** 1 + erf(x/√2), either order. */
+const onePlusErf = op('add', [op('erf', [overSqrt2]), splat('one', (c) => c === 1)], {
+  commutative: true,
+});
+
+/** ½·p, as an exporter writes it (times a constant 0.5) or canonicalize does (scale 0.5). */
+function halved<const P>(p: P) {
+  return oneOf(
+    op('scale', [p], { where: (a) => a.factor === 0.5 }),
+    op('mul', [p, splat('half', (c) => c === 0.5)], { commutative: true }),
+  );
+}
+
+/**
+ * Normalisations and activations that exporters write as their formulas (ONNX before
+ * opset 17 has no LayerNormalization; PyTorch exports nn.GELU through Erf) back to the op
+ * that computes them: `layer_norm` and `gelu`.
+ */
+export const fuseNorm = rewritePass(
+  'fuse-norm',
+  'decomposed LayerNorm → layer_norm (with its weight and bias), Erf-form GELU → gelu',
+  {
+    pass: 'each rule replaces a formula by the op defined as that formula: in exact arithmetic the same function; in f32 the op rounds once where the formula rounds at every step (within the precision contract), and the special values are the formula’s: NaN and ±inf in a row make it NaN, gelu(−inf) is NaN, gelu(±0) is ±0',
+    rules: {
+      'layer-norm':
+        '(x − mean(x)) / √(mean((x − mean(x))²) + ε) over the same trailing axes, keepdims: layer_norm’s definition (biased variance), ε as the backends store it',
+      'layer-norm-weight':
+        'a layer_norm without weight times a tensor of the normalised shape: layer_norm’s n·weight',
+      'layer-norm-bias':
+        'a layer_norm with a weight plus a tensor of the normalised shape: layer_norm’s n·weight + bias',
+      'gelu-erf': '½·x·(1 + erf(x/√2)), in either grouping: gelu’s definition (nn.GELU())',
+    },
+  },
+  [
+    rule(
+      'layer-norm',
+      op(
+        'div',
+        [
+          op('sub', [val('x'), op('reduce_mean', [val('x')], { as: 'mean' })], { as: 'd' }),
+          op('sqrt', [
+            op(
+              'add',
+              [op('reduce_mean', [op('mul', [val('d'), val('d')])], { as: 'var' }), splat('eps')],
+              { commutative: true },
+            ),
+          ]),
+        ],
+        { as: 'out' },
+      ),
+      (m, ctx) => {
+        if (!isFloat(ctx, m.x) || !sameShape(ctx.typeOf(m.x).shape, ctx.typeOf(m.out).shape))
+          return undefined;
+        const r = ctx.typeOf(m.x).shape.length;
+        const [a1, a2] = [ctx.attrs(m.mean, 'reduce_mean'), ctx.attrs(m.var, 'reduce_mean')];
+        const axes = a1.axes.map((a) => normAxis(a, r)!).sort((p, q) => p - q);
+        const axes2 = a2.axes.map((a) => normAxis(a, r)!).sort((p, q) => p - q);
+        const trailing = axes.length > 0 && axes.every((a, i) => a === r - axes.length + i);
+        if (!a1.keepdims || !a2.keepdims || !trailing || axes.join() !== axes2.join())
+          return decline(
+            `the means are over axes [${a1.axes.join(',')}] and [${a2.axes.join(',')}]: layer_norm normalises the same trailing axes, kept`,
+          );
+        const eps = stored(ctx, m.eps);
+        if (!(eps >= 0 && Number.isFinite(eps)))
+          return decline(`ε = ${eps}: layer_norm takes a finite ε ≥ 0`);
+        return ctx.emit('layer_norm', [m.x], { axis: axes[0]! - r, eps });
+      },
+    ),
+    rule(
+      'layer-norm-weight',
+      op('mul', [op('layer_norm', [val('x')], { as: 'ln', singleUse: true }), val('w')], {
+        as: 'out',
+        commutative: true,
+      }),
+      (m, ctx) => {
+        const want = normShape(ctx, m.x, m.ln);
+        if (
+          !sameShape(ctx.typeOf(m.w).shape, want) ||
+          ctx.typeOf(m.w).dtype !== ctx.typeOf(m.x).dtype
+        )
+          return decline(
+            `the factor is [${ctx.typeOf(m.w).shape.join(',')}], not of the normalised shape [${want.join(',')}]`,
+          );
+        return ctx.emit('layer_norm', [m.x, m.w], ctx.attrs(m.ln, 'layer_norm'));
+      },
+    ),
+    rule(
+      'layer-norm-bias',
+      op('add', [op('layer_norm', [val('x'), val('w')], { as: 'ln', singleUse: true }), val('b')], {
+        as: 'out',
+        commutative: true,
+      }),
+      (m, ctx) => {
+        const want = normShape(ctx, m.x, m.ln);
+        if (
+          !sameShape(ctx.typeOf(m.b).shape, want) ||
+          ctx.typeOf(m.b).dtype !== ctx.typeOf(m.x).dtype
+        )
+          return decline(
+            `the term is [${ctx.typeOf(m.b).shape.join(',')}], not of the normalised shape [${want.join(',')}]`,
+          );
+        return ctx.emit('layer_norm', [m.x, m.w, m.b], ctx.attrs(m.ln, 'layer_norm'));
+      },
+    ),
+    rule(
+      'gelu-erf',
+      oneOf(
+        halved(op('mul', [val('x'), onePlusErf], { commutative: true })),
+        op('mul', [halved(val('x')), onePlusErf], { commutative: true }),
+      ),
+      (m, ctx) => (isFloat(ctx, m.x) ? ctx.emit('gelu', [m.x], {}) : undefined),
+    ),
+  ],
+);
