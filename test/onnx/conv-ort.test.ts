@@ -158,3 +158,83 @@ describe('InstanceNormalization ≡ onnxruntime-node', () => {
     );
   });
 });
+
+describe('pools ≡ onnxruntime-node', () => {
+  const poolCase = fc
+    .record({
+      r: fc.constantFrom(1, 2, 2),
+      N: fc.integer({ min: 1, max: 2 }),
+      C: fc.integer({ min: 1, max: 3 }),
+      ceil: fc.boolean(),
+      includePad: fc.boolean(),
+      pad: fc.constantFrom('explicit', 'NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER'),
+      seed: fc.nat(),
+    })
+    .chain((c) =>
+      fc.record({
+        c: fc.constant(c),
+        S: fc.array(fc.integer({ min: 1, max: 7 }), { minLength: c.r, maxLength: c.r }),
+        K: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: c.r, maxLength: c.r }),
+        s: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: c.r, maxLength: c.r }),
+        p: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 2 * c.r, maxLength: 2 * c.r }),
+      }),
+    );
+  for (const op of ['MaxPool', 'AveragePool'])
+    it(`${op}: random kernels, strides, pads, auto_pad, ceil_mode${op === 'AveragePool' ? ', count_include_pad' : ''}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(poolCase, async ({ c, S, K, s, p }) => {
+          // Pads smaller than the kernel, as onnxruntime requires.
+          const pads =
+            c.pad === 'explicit' ? p.map((v, i) => Math.min(v, K[i % c.r]! - 1)) : undefined;
+          const padded = (i: number) => S[i]! + (pads ? pads[i]! + pads[i + c.r]! : 0);
+          fc.pre(c.pad.startsWith('SAME') || S.every((_, i) => padded(i) >= K[i]!));
+          // onnxruntime's pools do not clamp SAME's total pad at 0 (a stride past the kernel
+          // is an error there; glimpse pads nothing, as the spec's formula).
+          fc.pre(!c.pad.startsWith('SAME') || s.every((v, i) => v <= K[i]!));
+          // auto_pad SAME with ceil_mode is not one onnxruntime computes like the spec.
+          const ceil = c.ceil && !c.pad.startsWith('SAME');
+          const attribute = [
+            attrInts('kernel_shape', K),
+            attrInts('strides', s),
+            attrInt('ceil_mode', ceil ? 1 : 0),
+            ...(pads ? [attrInts('pads', pads)] : c.pad === 'explicit' ? [] : [autoPad(c.pad)]),
+            ...(op === 'AveragePool' ? [attrInt('count_include_pad', c.includePad ? 1 : 0)] : []),
+          ];
+          const shape = [c.N, c.C, ...S];
+          const node = { opType: op, input: ['x'], output: ['y'], attribute };
+          const bytes = model(
+            13,
+            [{ name: 'x', dtype: 'f32', shape }],
+            [node],
+            [{ name: 'y', dtype: 'f32' }],
+          );
+          await sameAsOrt(bytes, { x: tensor('f32', shape, c.seed, 2) }, op === 'AveragePool');
+        }),
+        { numRuns: 100 },
+      );
+    });
+  for (const op of ['GlobalAveragePool', 'GlobalMaxPool'])
+    it(op, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 3, maxLength: 4 }),
+          fc.nat(),
+          async (shape, seed) => {
+            const node = { opType: op, input: ['x'], output: ['y'] };
+            const bytes = model(
+              13,
+              [{ name: 'x', dtype: 'f32', shape }],
+              [node],
+              [{ name: 'y', dtype: 'f32' }],
+            );
+            await sameAsOrt(
+              bytes,
+              { x: tensor('f32', shape, seed, 2) },
+              op === 'GlobalAveragePool',
+            );
+          },
+        ),
+        { numRuns: 20 },
+      );
+    });
+});

@@ -90,9 +90,7 @@ export function tensorFromProto(t: TensorProto, what: string, file?: string): Te
           break;
         case 'i64': {
           const v = view.getBigInt64(i * 8, true);
-          if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER))
-            throw new UnsupportedError(`${what}: int64 value ${v} is beyond 2^53`, where);
-          vals[i] = Number(v);
+          vals[i] = int64Value(v, what, where);
           break;
         }
         default:
@@ -104,13 +102,27 @@ export function tensorFromProto(t: TensorProto, what: string, file?: string): Te
   const vals = new Float64Array(n);
   if (field?.[0] === 'int64_data') {
     const src = field[1] as ArrayLike<number | { toNumber(): number; toString(): string }>;
-    for (let i = 0; i < n; i++) vals[i] = int(src[i]!, what);
+    for (let i = 0; i < n; i++) vals[i] = int64Value(BigInt(src[i]!.toString()), what, where);
   } else if (n > 0) {
     const src = field![1] as ArrayLike<number>;
     // float16 values travel as their bit patterns in int32_data.
     for (let i = 0; i < n; i++) vals[i] = dtype === 'f16' ? f16ToF32(src[i]!) : src[i]!;
   }
   return fromNumbers(dtype, shape, vals);
+}
+
+/**
+ * An int64 element as a number: exact within ±2^53; at or past ±2^62 the "unbounded"
+ * sentinels exporters write (INT64_MAX, INT64_MIN + 1 for Python's open slices),
+ * saturated to ±(2^53 − 1), which every bound it serves clamps alike (as data the
+ * backends' i64 → i32 range check refuses either); in between, an error.
+ */
+function int64Value(v: bigint, what: string, where: object): number {
+  if (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER))
+    return Number(v);
+  if (v >= 2n ** 62n) return Number.MAX_SAFE_INTEGER;
+  if (v <= -(2n ** 62n)) return Number.MIN_SAFE_INTEGER;
+  throw new UnsupportedError(`${what}: int64 value ${v} is beyond 2^53`, where);
 }
 
 /** A tensor as a TensorProto with little-endian raw_data. */

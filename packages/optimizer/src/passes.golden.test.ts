@@ -258,6 +258,32 @@ describe('canonicalize', () => {
     );
   });
 
+  it('add-through-unsqueeze: x viewed with a leading 1, plus m, viewed back → x + m', () => {
+    fires(
+      'canonicalize',
+      'add-through-unsqueeze',
+      g(
+        `  %u: f32[1,B,4,8] = reshape[shape=[1,B,4,8]] %x\n  %a: f32[1,B,4,8] = add %u, %m\n  %y: f32[B,4,8] = reshape[shape=[B,4,8]] %a`,
+        '%y',
+        `${X}, %m: f32[1,1,4,8]`,
+      ),
+      g(
+        `  %"y.reshape": f32[1,4,8] = reshape[shape=[1,4,8]] %m\n  %y: f32[B,4,8] = add %x, %"y.reshape"`,
+        '%y',
+        `${X}, %m: f32[1,1,4,8]`,
+      ),
+    );
+    // m spreads over the prepended dim: a real broadcast, it stays.
+    stays(
+      'canonicalize',
+      g(
+        `  %u: f32[1,B,4,8] = reshape[shape=[1,B,4,8]] %x\n  %a: f32[3,B,4,8] = add %u, %m\n  %y: f32[3,B,4,8] = relu %a`,
+        '%y',
+        `${X}, %m: f32[3,1,4,8]`,
+      ),
+    );
+  });
+
   it('softmax-of-shifted: softmax(x − max(x)) reads x; a maximum over another axis declines', () => {
     fires(
       'canonicalize',

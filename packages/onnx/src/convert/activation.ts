@@ -98,8 +98,11 @@ export const ACTIVATION: Record<string, Converter> = {
    */
   Dropout: (ins, cx) => {
     const x = need(cx, ins, 0);
-    const training = ins[2];
-    if (training && !(isConst(training) && training.data.every((v) => v === 0)))
+    const [ratio, training] = [ins[1], ins[2]];
+    // Training mode with a ratio of 0 drops nothing and scales by 1/(1 − 0): the identity
+    // (torchvision's Swin exports its attention dropout so).
+    const noop = ratio !== undefined && isConst(ratio) && ratio.data.every((v) => v === 0);
+    if (training && !noop && !(isConst(training) && training.data.every((v) => v === 0)))
       unsupported(cx, 'in training mode (training_mode not a constant false) is not supported');
     if (cx.opset < 7 && attrInt(cx, 'is_test', 0) === 0)
       unsupported(cx, 'in training mode (is_test = 0) is not supported');

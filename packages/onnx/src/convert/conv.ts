@@ -1,11 +1,11 @@
 /**
- * ONNX Conv and InstanceNormalization as exact lowerings onto glimpse ops. A convolution is
+ * ONNX Conv, the pools and InstanceNormalization as exact lowerings onto glimpse ops. A convolution is
  * a gather of each output position's receptive field (im2col; padding reads an appended
  * zero) followed by a GEMM against the weights, which fold into the order the gathered
  * columns take at import: `linear` for a dense conv, a multiply and a sum over the kernel
  * for a depthwise one, a batched matmul per group otherwise. A conv whose stride equals its
  * kernel (a ViT's patch embedding) needs no gather: a reshape and a transpose cut the
- * patches.
+ * patches. Pools gather their windows the same way and reduce over them.
  */
 import type { Dim } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
@@ -90,7 +90,129 @@ function fieldIndices(
   return idx;
 }
 
+/** A sliding window's geometry over the spatial axes: input, kernel, output, strides, dilations, pads before. */
+interface Window {
+  S: number[];
+  K: number[];
+  O: number[];
+  s: number[];
+  d: number[];
+  before: number[];
+}
+
+/**
+ * x [N, C, S…] as its windows' elements [N, ∏O, ∏K, C]: x viewed as rows [N, ∏S, C], a row
+ * of `fill` appended for what falls in the padding (0 for a conv, −inf for a max pool),
+ * each window's rows gathered.
+ */
+function gatherFields(cx: Cx, x: Operand, w: Window, fill: number): Operand {
+  const [N, C] = shapeOf(x) as [Dim, Dim];
+  const flat = emit(cx, 'reshape', [x], { shape: [N, C, prod(w.S)] }, fresh(cx, 'flat'));
+  const rows = emit(cx, 'transpose', [flat], { perm: [0, 2, 1] }, fresh(cx, 'rows'));
+  const pad = constOf(dtypeOfOperand(x), [], [fill]);
+  const prow = dyn(
+    cx.b.op('expand', [val(cx, pad, 'fill')], { shape: [N, 1, C] }, fresh(cx, 'pad_row')),
+  );
+  const padded = emit(cx, 'concat', [rows, prow], { axis: 1 }, fresh(cx, 'padded'));
+  const idx = constOf(
+    'i32',
+    [prod(w.O), prod(w.K)],
+    fieldIndices(w.S, w.K, w.O, w.s, w.d, w.before),
+  );
+  return emit(cx, 'gather', [padded, idx], { axis: 1 }, fresh(cx, 'fields'));
+}
+
+/** [N, P, C] (P = ∏O) back to the NC… layout [N, C, O…]. */
+function toNC(cx: Cx, y: Operand, N: Dim, C: Dim, O: number[]): Operand {
+  const t = emit(cx, 'transpose', [y], { perm: [0, 2, 1] }, fresh(cx, 'nc'));
+  return emit(cx, 'reshape', [t], { shape: [N, C, ...O] });
+}
+
+/**
+ * A pool's window from its attributes: kernel_shape, strides, dilations, pads / auto_pad,
+ * and ceil_mode (a last window that starts inside the input or its pads but runs past
+ * them reads padding).
+ */
+function poolWindow(cx: Cx, S: number[]): Window & { after: number[] } {
+  const r = S.length;
+  const K = attrInts(cx, 'kernel_shape');
+  if (!K || K.length !== r) unsupported(cx, `needs kernel_shape of ${r} entries`);
+  const s = attrInts(cx, 'strides') ?? Array(r).fill(1);
+  const d = attrInts(cx, 'dilations') ?? Array(r).fill(1);
+  const [before, after] = convPads(cx, S, K, s, d);
+  const ceil = attrInt(cx, 'ceil_mode', 0) === 1;
+  const O = S.map((n, i) => {
+    const span = n + before[i]! + after[i]! - d[i]! * (K[i]! - 1) - 1;
+    let o = (ceil ? Math.ceil(span / s[i]!) : Math.floor(span / s[i]!)) + 1;
+    // ceil_mode: the last window must start inside the input or its leading pad.
+    if (ceil && (o - 1) * s[i]! >= n + before[i]!) o--;
+    return o;
+  });
+  if (O.some((o) => o < 1))
+    unsupported(cx, `leaves no output: [${O.join(',')}] from [${S.join(',')}]`);
+  return { S, K, O, s, d, before, after };
+}
+
+/** GlobalAveragePool / GlobalMaxPool: the mean / max over every spatial axis, kept. */
+const globalPool =
+  (op: 'reduce_mean' | 'reduce_max'): Converter =>
+  (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const r = shapeOf(x).length;
+    if (r < 3) unsupported(cx, `on a rank-${r} input (it needs [N, C, …])`);
+    const axes = Array.from({ length: r - 2 }, (_, i) => i + 2);
+    return [emit(cx, op, [x], { axes, keepdims: true })];
+  };
+
 export const CONV: Record<string, Converter> = {
+  GlobalAveragePool: globalPool('reduce_mean'),
+  GlobalMaxPool: globalPool('reduce_max'),
+  /** The maximum of each window; padding reads −inf (never the maximum of a real element). */
+  MaxPool: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    if (cx.outputs[1]) unsupported(cx, 'with its Indices output is not supported');
+    if (attrInt(cx, 'storage_order', 0) !== 0) unsupported(cx, 'with storage_order 1');
+    const [N, C] = shapeOf(x) as [Dim, Dim];
+    const w = poolWindow(cx, staticShape(cx, x, 'the input').slice(2));
+    const f = gatherFields(cx, x, w, -Infinity);
+    const m = emit(cx, 'reduce_max', [f], { axes: [2], keepdims: false }, fresh(cx, 'max'));
+    return [toNC(cx, m, N, C, w.O)];
+  },
+  /**
+   * The mean of each window: the sum over it divided by the number of input elements it
+   * covers, or (count_include_pad) by the kernel size less what ceil_mode adds past the pads.
+   */
+  AveragePool: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const [N, C] = shapeOf(x) as [Dim, Dim];
+    const w = poolWindow(cx, staticShape(cx, x, 'the input').slice(2));
+    const withPad = attrInt(cx, 'count_include_pad', 0) === 1;
+    const f = gatherFields(cx, x, w, 0);
+    const sum = emit(cx, 'reduce_sum', [f], { axes: [2], keepdims: false }, fresh(cx, 'sum'));
+    // Per output position: how many of its window's offsets it counts.
+    const r = w.S.length;
+    const counts: number[] = [];
+    const P = prod(w.O);
+    for (let p = 0; p < P; p++) {
+      let n = 1;
+      for (let i = r - 1, q = p; i >= 0; i--) {
+        const o = q % w.O[i]!;
+        q = Math.floor(q / w.O[i]!);
+        const lo = withPad ? -w.before[i]! : 0;
+        const hi = withPad ? w.S[i]! + w.after[i]! : w.S[i]!;
+        let c = 0;
+        for (let k = 0; k < w.K[i]!; k++) {
+          const at = o * w.s[i]! - w.before[i]! + k * w.d[i]!;
+          if (at >= lo && at < hi) c++;
+        }
+        n *= c;
+      }
+      counts.push(n);
+    }
+    const div = constOf(dtypeOfOperand(x), [P, 1], counts);
+    const mean = emit(cx, 'div', [sum, div], {}, fresh(cx, 'mean'));
+    return [toNC(cx, mean, N, C, w.O)];
+  },
   Conv: (ins, cx) => {
     const [x, w, bias] = [need(cx, ins, 0), need(cx, ins, 1), ins[2]];
     const xs = shapeOf(x);
@@ -135,16 +257,7 @@ export const CONV: Record<string, Converter> = {
       const p = emit(cx, 'transpose', [t], { perm }, fresh(cx, 'patches'));
       cols = emit(cx, 'reshape', [p], { shape: [N, P, KK * C] }, fresh(cx, 'cols'));
     } else {
-      // [N, C, S…] → [N, ∏S, C], a zero row appended, then each field's rows gathered.
-      const flat = emit(cx, 'reshape', [x], { shape: [N, C, prod(S)] }, fresh(cx, 'flat'));
-      const rows = emit(cx, 'transpose', [flat], { perm: [0, 2, 1] }, fresh(cx, 'rows'));
-      const zero = constOf(dtypeOfOperand(x), [], [0]);
-      const zrow = dyn(
-        cx.b.op('expand', [val(cx, zero, 'zero')], { shape: [N, 1, C] }, fresh(cx, 'zero_row')),
-      );
-      const padded = emit(cx, 'concat', [rows, zrow], { axis: 1 }, fresh(cx, 'padded'));
-      const idx = constOf('i32', [P, KK], fieldIndices(S, K, O, s, d, before));
-      const g = emit(cx, 'gather', [padded, idx], { axis: 1 }, fresh(cx, 'fields')); // [N, P, KK, C]
+      const g = gatherFields(cx, x, { S, K, O, s, d, before }, 0);
       cols = emit(cx, 'reshape', [g], { shape: [N, P, KK * C] }, fresh(cx, 'cols'));
     }
     // The weight [M, Cg, K…] in the columns' order: [M, KK, Cg].
@@ -193,8 +306,7 @@ export const CONV: Record<string, Converter> = {
       y = emit(cx, 'reshape', [t], { shape: [N, P, M] }, fresh(cx, 'yg'));
       if (bias) y = emit(cx, 'add', [y, bias], {}, fresh(cx, 'biased'));
     }
-    const nm = emit(cx, 'transpose', [y], { perm: [0, 2, 1] }, fresh(cx, 'nmp'));
-    return [emit(cx, 'reshape', [nm], { shape: [N, M, ...O] })];
+    return [toNC(cx, y, N, M, O)];
   },
   /** (x − mean) / √(var + ε) over each (n, c)'s spatial elements, then scale and B per channel. */
   InstanceNormalization: (ins, cx) => {

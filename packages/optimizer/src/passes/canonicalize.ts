@@ -124,6 +124,8 @@ export const canonicalize = rewritePass(
       'where-of-not': 'selection only: the same element is picked',
       'where-of-constant': 'selection only: the branch the constant condition picks everywhere',
       'identity-expand': 'data movement',
+      'add-through-unsqueeze':
+        'data movement: adding m to x viewed with leading 1s prepended, then viewing back, adds m without those leading dims (each of size 1) to x, element for element',
       'softmax-of-shifted':
         'softmax(x − max(x)) ≡ softmax(x) bit for bit: the softmax subtracts its row maximum, which for x − max(x) is exactly 0, so both exponentiate the same differences; rows with NaN or +inf are NaN either way',
     },
@@ -225,6 +227,42 @@ export const canonicalize = rewritePass(
     ),
     rule('identity-expand', op('expand', [val('x')], { as: 'out' }), (m, ctx) =>
       sameShape(ctx.typeOf(m.x).shape, ctx.typeOf(m.out).shape) ? m.x : undefined,
+    ),
+    // Swin adds its shifted-window mask to the scores viewed as [B, windows, heads, T, T]
+    // (a leading 1 prepended), then views them back: the add happens on the scores.
+    rule(
+      'add-through-unsqueeze',
+      op(
+        'reshape',
+        [
+          op('add', [op('reshape', [val('x')], { as: 'up' }), val('m')], {
+            as: 'sum',
+            commutative: true,
+            singleUse: true,
+          }),
+        ],
+        { as: 'out' },
+      ),
+      (m, ctx) => {
+        const [xs, up, ms] = [ctx.typeOf(m.x).shape, ctx.typeOf(m.up).shape, ctx.typeOf(m.m).shape];
+        const k = up.length - xs.length;
+        const lead = up.slice(0, k);
+        if (
+          k <= 0 ||
+          !lead.every((d) => d === 1) ||
+          !sameShape(up.slice(k), xs) ||
+          !sameShape(ctx.typeOf(m.out).shape, xs) ||
+          !sameShape(ctx.typeOf(m.sum).shape, up) ||
+          ms.length > up.length
+        )
+          return undefined;
+        // m's dims that fall on the prepended ones must be 1 as well.
+        const extra = ms.length - xs.length;
+        if (extra > 0 && !ms.slice(0, extra).every((d) => d === 1))
+          return decline(`the term's leading dims [${ms.slice(0, extra).join(',')}] are not 1`);
+        const m2 = extra > 0 ? ctx.emit('reshape', [m.m], { shape: ms.slice(extra) }) : m.m;
+        return ctx.emit('add', [m.x, m2], {});
+      },
     ),
     // torchaudio's attention (wav2vec2, HuBERT) shifts the scores by their row maximum
     // before the softmax, which does so itself.
