@@ -238,3 +238,162 @@ describe('pools ≡ onnxruntime-node', () => {
       );
     });
 });
+
+describe('ConvTranspose ≡ onnxruntime-node', () => {
+  it('random ranks, kernels, strides, dilations, pads and output_padding', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .record({
+            r: fc.constantFrom(1, 2, 2),
+            N: fc.integer({ min: 1, max: 2 }),
+            C: fc.integer({ min: 1, max: 3 }),
+            M: fc.integer({ min: 1, max: 3 }),
+            bias: fc.boolean(),
+            seed: fc.nat(),
+          })
+          .chain((c) =>
+            fc.record({
+              c: fc.constant(c),
+              S: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: c.r, maxLength: c.r }),
+              K: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: c.r, maxLength: c.r }),
+              s: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: c.r, maxLength: c.r }),
+              d: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: c.r, maxLength: c.r }),
+              p: fc.array(fc.integer({ min: 0, max: 2 }), {
+                minLength: 2 * c.r,
+                maxLength: 2 * c.r,
+              }),
+              op: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: c.r, maxLength: c.r }),
+            }),
+          ),
+        async ({ c, S, K, s, d, p, op }) => {
+          // output_padding below the stride, as onnxruntime requires.
+          const extra = op.map((v, i) => Math.min(v, s[i]! - 1));
+          const O = S.map(
+            (n, i) => (n - 1) * s[i]! + extra[i]! + d[i]! * (K[i]! - 1) + 1 - p[i]! - p[i + c.r]!,
+          );
+          fc.pre(O.every((o) => o >= 1));
+          const inits: Init[] = [
+            {
+              name: 'w',
+              dtype: 'f32',
+              shape: [c.C, c.M, ...K],
+              v: Array.from(tensor('f32', [c.C, c.M, ...K], c.seed + 1, 1).data as Float32Array),
+            },
+          ];
+          if (c.bias)
+            inits.push({
+              name: 'b',
+              dtype: 'f32',
+              shape: [c.M],
+              v: Array.from(tensor('f32', [c.M], c.seed + 2, 1).data as Float32Array),
+            });
+          const node = {
+            opType: 'ConvTranspose',
+            input: ['x', 'w', ...(c.bias ? ['b'] : [])],
+            output: ['y'],
+            attribute: [
+              attrInts('strides', s),
+              attrInts('dilations', d),
+              attrInts('pads', p),
+              attrInts('output_padding', extra),
+              attrInts('kernel_shape', K),
+            ],
+          };
+          const shape = [c.N, c.C, ...S];
+          const bytes = model(
+            11,
+            [{ name: 'x', dtype: 'f32', shape }],
+            [node],
+            [{ name: 'y', dtype: 'f32' }],
+            inits,
+          );
+          await sameAsOrt(bytes, { x: tensor('f32', shape, c.seed, 2) }, true);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('Resize (nearest) and Upsample ≡ onnxruntime-node', () => {
+  const str = (name: string, v: string) => ({ name, type: 3, s: new TextEncoder().encode(v) });
+  it('random scales or sizes, coordinate transforms and rounding modes (opsets 11, 13)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 2, maxLength: 4 }),
+        fc.nat(),
+        fc.constantFrom('half_pixel', 'asymmetric', 'align_corners', 'pytorch_half_pixel'),
+        fc.constantFrom('round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'),
+        fc.boolean(),
+        fc.array(fc.constantFrom(0.5, 1, 1.5, 2, 3), { minLength: 4, maxLength: 4 }),
+        fc.constantFrom(11, 13),
+        async (shape, seed, ctm, nearest, bySizes, factors, opset) => {
+          const r = shape.length;
+          // Batch and channels stay (onnxruntime resizes only the spatial axes in nearest 4-D).
+          const scales = shape.map((_, i) => (i < r - 2 ? 1 : factors[i]!));
+          const sizes = shape.map((n, i) => Math.max(1, Math.floor(n * scales[i]!)));
+          const inits: Init[] = [{ name: 'roi', dtype: 'f32', shape: [0], v: [] }];
+          // With sizes, an empty scales (opset 11 requires the input).
+          if (bySizes)
+            inits.push(
+              { name: 'sizes', dtype: 'i64', shape: [r], v: sizes },
+              { name: 'scales', dtype: 'f32', shape: [0], v: [] },
+            );
+          else inits.push({ name: 'scales', dtype: 'f32', shape: [r], v: scales });
+          fc.pre(
+            bySizes ||
+              (sizes.every((m, i) => m === Math.floor(shape[i]! * scales[i]!)) &&
+                sizes.every((m) => m > 0)),
+          );
+          const node = {
+            opType: 'Resize',
+            input: bySizes ? ['x', 'roi', 'scales', 'sizes'] : ['x', 'roi', 'scales'],
+            output: ['y'],
+            attribute: [
+              str('mode', 'nearest'),
+              str('coordinate_transformation_mode', ctm),
+              str('nearest_mode', nearest),
+            ],
+          };
+          const bytes = model(
+            opset,
+            [{ name: 'x', dtype: 'f32', shape }],
+            [node],
+            [{ name: 'y', dtype: 'f32' }],
+            inits,
+          );
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 2) });
+        },
+      ),
+      { numRuns: 120 },
+    );
+  });
+  it('Upsample (opset 9): integer and fractional scales', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 4, maxLength: 4 }),
+        fc.nat(),
+        fc.constantFrom(1, 2, 3, 1.5),
+        async (shape, seed, k) => {
+          const inits: Init[] = [{ name: 'scales', dtype: 'f32', shape: [4], v: [1, 1, k, k] }];
+          const node = {
+            opType: 'Upsample',
+            input: ['x', 'scales'],
+            output: ['y'],
+            attribute: [str('mode', 'nearest')],
+          };
+          const bytes = model(
+            9,
+            [{ name: 'x', dtype: 'f32', shape }],
+            [node],
+            [{ name: 'y', dtype: 'f32' }],
+            inits,
+          );
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 2) });
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});

@@ -33,6 +33,12 @@ export interface ImportOptions {
   constants?: (name: string, index: number) => Tensor | undefined;
   /** Filled with the ONNX node (its name, else its first output) each glimpse value was made for. */
   origins?: Map<string, string>;
+  /**
+   * Sizes for the model's symbolic dims, by their name in the file (`dim_param`, or the
+   * identifier glimpse makes of it), fixed at import as onnxruntime's free dimension
+   * overrides are: ops that need static shapes (Conv, the pools) then import.
+   */
+  shapes?: Readonly<Record<string, number>>;
 }
 
 /** Operands a converter needs as constants (shape-like), by op: their input positions. */
@@ -95,7 +101,13 @@ export function importOnnx(model: Uint8Array | ModelProto, options: ImportOption
   const file = options.file ?? '<onnx>';
   try {
     const m = model instanceof Uint8Array ? decodeModel(model, file) : model;
-    return importModel(m, options.name, options.constants ?? (() => undefined), options.origins);
+    return importModel(
+      m,
+      options.name,
+      options.constants ?? (() => undefined),
+      options.origins,
+      options.shapes ?? {},
+    );
   } catch (e) {
     throw withWhere(e, { file });
   }
@@ -106,6 +118,7 @@ function importModel(
   name: string | undefined,
   constants: (name: string, index: number) => Tensor | undefined,
   origins: Map<string, string> | undefined,
+  shapes: Readonly<Record<string, number>>,
 ): Graph {
   const g = model.graph;
   if (!g) throw new FormatError('the model has no graph');
@@ -153,11 +166,18 @@ function importModel(
     const dtype = dtypeOf(tt.elemType ?? 0, `input '${n}'`);
     const shape: Dim[] = (tt.shape?.dim ?? []).map((d, i) => {
       if (d.dimParam) {
-        if (!SYMBOL.test(d.dimParam))
-          throw new UnsupportedError(
-            `input '${n}' dim ${i}: symbol '${d.dimParam}' is not an identifier`,
-          );
-        return d.dimParam;
+        // Paddle's exports name dims 'p2o.DynamicDimension.0': not identifiers, which
+        // glimpse's symbols are; the characters between become '_'.
+        const sym = SYMBOL.test(d.dimParam)
+          ? d.dimParam
+          : `s_${d.dimParam.replace(/[^A-Za-z0-9_]/g, '_')}`;
+        const fixed = shapes[d.dimParam] ?? shapes[sym];
+        if (fixed !== undefined) {
+          if (!Number.isInteger(fixed) || fixed < 0 || fixed >= MAX_DIM)
+            throw new ShapeError(`shape ${d.dimParam}=${fixed} is not a dim size`, { value: n });
+          return fixed;
+        }
+        return sym;
       }
       if (d.dimValue === null || d.dimValue === undefined) return `unk_${anon++}`;
       const v = int(d.dimValue, `input '${n}' dim ${i}`);

@@ -28,6 +28,17 @@ import type { Converter, Cx } from './context.js';
 
 const prod = (a: readonly number[]) => a.reduce((p, d) => p * d, 1);
 
+/** The spatial dims of [N, C, S…] (N may be symbolic; C and S must not). */
+function spatial(cx: Cx, x: Operand): number[] {
+  const s = shapeOf(x);
+  if (s.slice(1).some((d) => typeof d !== 'number'))
+    unsupported(
+      cx,
+      `on an input of shape [${s.join(',')}]: channels and spatial dims must be static (give the symbols sizes at import: importOnnx's shapes, glimpse run --shape)`,
+    );
+  return s.slice(2) as number[];
+}
+
 /** Pads before and after each spatial axis, from `pads` or `auto_pad`. */
 function convPads(
   cx: Cx,
@@ -60,14 +71,7 @@ function convPads(
  * For each output position and kernel offset (row-major both), the flat index of the input
  * element it reads, or `S` (the appended zero) where it falls in the padding.
  */
-function fieldIndices(
-  S: number[],
-  K: number[],
-  O: number[],
-  s: number[],
-  d: number[],
-  before: number[],
-): number[] {
+function fieldIndices({ S, K, O, s, d, before, up }: Window): number[] {
   const r = S.length;
   const [P, KK, Z] = [prod(O), prod(K), prod(S)];
   const idx = new Array<number>(P * KK);
@@ -80,7 +84,11 @@ function fieldIndices(
       let flat = 0;
       let inside = true;
       for (let i = 0; i < r; i++) {
-        const at = o[i]! * s[i]! - before[i]! + k[i]! * d[i]!;
+        // On the input upsampled by `up` with zeros between (a transposed conv), only every
+        // up-th position is an input element.
+        const v = o[i]! * s[i]! - before[i]! + k[i]! * d[i]!;
+        const u = up?.[i] ?? 1;
+        const at = v % u === 0 ? v / u : -1;
         if (at < 0 || at >= S[i]!) inside = false;
         flat = flat * S[i]! + at;
       }
@@ -98,6 +106,8 @@ interface Window {
   s: number[];
   d: number[];
   before: number[];
+  /** A transposed conv's strides: the input upsampled by them (zeros between). */
+  up?: number[];
 }
 
 /**
@@ -114,11 +124,7 @@ function gatherFields(cx: Cx, x: Operand, w: Window, fill: number): Operand {
     cx.b.op('expand', [val(cx, pad, 'fill')], { shape: [N, 1, C] }, fresh(cx, 'pad_row')),
   );
   const padded = emit(cx, 'concat', [rows, prow], { axis: 1 }, fresh(cx, 'padded'));
-  const idx = constOf(
-    'i32',
-    [prod(w.O), prod(w.K)],
-    fieldIndices(w.S, w.K, w.O, w.s, w.d, w.before),
-  );
+  const idx = constOf('i32', [prod(w.O), prod(w.K)], fieldIndices(w));
   return emit(cx, 'gather', [padded, idx], { axis: 1 }, fresh(cx, 'fields'));
 }
 
@@ -173,7 +179,7 @@ export const CONV: Record<string, Converter> = {
     if (cx.outputs[1]) unsupported(cx, 'with its Indices output is not supported');
     if (attrInt(cx, 'storage_order', 0) !== 0) unsupported(cx, 'with storage_order 1');
     const [N, C] = shapeOf(x) as [Dim, Dim];
-    const w = poolWindow(cx, staticShape(cx, x, 'the input').slice(2));
+    const w = poolWindow(cx, spatial(cx, x));
     const f = gatherFields(cx, x, w, -Infinity);
     const m = emit(cx, 'reduce_max', [f], { axes: [2], keepdims: false }, fresh(cx, 'max'));
     return [toNC(cx, m, N, C, w.O)];
@@ -185,7 +191,7 @@ export const CONV: Record<string, Converter> = {
   AveragePool: (ins, cx) => {
     const x = need(cx, ins, 0);
     const [N, C] = shapeOf(x) as [Dim, Dim];
-    const w = poolWindow(cx, staticShape(cx, x, 'the input').slice(2));
+    const w = poolWindow(cx, spatial(cx, x));
     const withPad = attrInt(cx, 'count_include_pad', 0) === 1;
     const f = gatherFields(cx, x, w, 0);
     const sum = emit(cx, 'reduce_sum', [f], { axes: [2], keepdims: false }, fresh(cx, 'sum'));
@@ -213,6 +219,61 @@ export const CONV: Record<string, Converter> = {
     const mean = emit(cx, 'div', [sum, div], {}, fresh(cx, 'mean'));
     return [toNC(cx, mean, N, C, w.O)];
   },
+  /**
+   * ConvTranspose as the conv it is the adjoint of: a conv (stride 1, the kernel flipped and
+   * its two channel axes swapped) over the input upsampled by the strides with zeros between
+   * — which the window gather reads as the zero row — padded by d·(K − 1) − pads.
+   */
+  ConvTranspose: (ins, cx) => {
+    const [x, w, bias] = [need(cx, ins, 0), need(cx, ins, 1), ins[2]];
+    const S = spatial(cx, x);
+    const [N, C] = shapeOf(x) as [Dim, number];
+    const ws = staticShape(cx, w, 'the weight');
+    const r = S.length;
+    if (ws.length !== r + 2 || ws[0] !== C)
+      unsupported(cx, `on input [${shapeOf(x).join(',')}] and weight [${ws.join(',')}]`);
+    if (attrInt(cx, 'group', 1) !== 1) unsupported(cx, 'with group > 1 is not supported');
+    if (attr(cx, 'output_shape')) unsupported(cx, 'with output_shape is not supported (give pads)');
+    const a = attr(cx, 'auto_pad');
+    const mode = a?.s ? new TextDecoder().decode(a.s) : 'NOTSET';
+    if (mode !== 'NOTSET' && mode !== 'VALID')
+      unsupported(cx, `auto_pad '${mode}' is not supported`);
+    const M = ws[1]!;
+    const K = ws.slice(2);
+    const s = attrInts(cx, 'strides') ?? Array(r).fill(1);
+    const d = attrInts(cx, 'dilations') ?? Array(r).fill(1);
+    const p =
+      mode === 'VALID' ? Array(2 * r).fill(0) : (attrInts(cx, 'pads') ?? Array(2 * r).fill(0));
+    const extra = attrInts(cx, 'output_padding') ?? Array(r).fill(0);
+    const O = S.map(
+      (n, i) => (n - 1) * s[i]! + extra[i]! + d[i]! * (K[i]! - 1) + 1 - p[i]! - p[i + r]!,
+    );
+    if (O.some((o) => o < 1)) unsupported(cx, `leaves no output: [${O.join(',')}]`);
+    const before = K.map((k, i) => d[i]! * (k - 1) - p[i]!);
+    const f = gatherFields(cx, x, { S, K, O, s: Array(r).fill(1), d, before, up: s }, 0);
+    const [P, KK] = [prod(O), prod(K)];
+    const cols = emit(cx, 'reshape', [f], { shape: [N, P, KK * C] }, fresh(cx, 'cols'));
+    // w [C, M, K…] flipped along every spatial axis, as [M, KK·C] (kernel offset major).
+    let wf: Operand = w;
+    K.forEach((k, i) => {
+      const rev = constOf(
+        'i32',
+        [k],
+        Array.from({ length: k }, (_, j) => k - 1 - j),
+      );
+      wf = emit(cx, 'gather', [wf, rev], { axis: 2 + i }, fresh(cx, `wflip${i}`));
+    });
+    const w3 = emit(cx, 'reshape', [wf], { shape: [C, M, KK] }, fresh(cx, 'w3'));
+    const wt = emit(cx, 'transpose', [w3], { perm: [1, 2, 0] }, fresh(cx, 'wt'));
+    const w2 = emit(cx, 'reshape', [wt], { shape: [M, KK * C] }, fresh(cx, 'w2'));
+    const args = [
+      val(cx, cols, 'cols'),
+      val(cx, w2, 'weight'),
+      ...(bias ? [val(cx, bias, 'bias')] : []),
+    ];
+    const y = dyn(cx.b.op('linear', args, {}, fresh(cx, 'gemm')));
+    return [toNC(cx, y, N, M, O)];
+  },
   Conv: (ins, cx) => {
     const [x, w, bias] = [need(cx, ins, 0), need(cx, ins, 1), ins[2]];
     const xs = shapeOf(x);
@@ -221,7 +282,7 @@ export const CONV: Record<string, Converter> = {
     if (r < 1 || ws.length !== r + 2)
       unsupported(cx, `on input [${xs.join(',')}] and weight [${ws.join(',')}]`);
     const [N, C] = xs as [Dim, Dim];
-    const S = staticShape(cx, x, 'the input').slice(2);
+    const S = spatial(cx, x);
     const [M, Cg] = ws as [number, number];
     const K = ws.slice(2);
     const G = attrInt(cx, 'group', 1);
@@ -313,7 +374,7 @@ export const CONV: Record<string, Converter> = {
     const [x, scale, bias] = [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)];
     const xs = shapeOf(x);
     if (xs.length < 3) unsupported(cx, `on a rank-${xs.length} input (it needs [N, C, …])`);
-    const S = staticShape(cx, x, 'the input').slice(2);
+    const S = spatial(cx, x);
     const [N, C] = xs as [Dim, Dim];
     const rows = emit(cx, 'reshape', [x], { shape: [N, C, prod(S)] }, fresh(cx, 'rows'));
     const eps = attrFloat(cx, 'epsilon', 1e-5);

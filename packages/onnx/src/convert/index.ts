@@ -1,6 +1,7 @@
 import { ACTIVATION } from './activation.js';
 import { attentionOp } from './attention.js';
 import { CONV } from './conv.js';
+import { RESIZE } from './resize.js';
 import type { Converter } from './context.js';
 import { ELEMENTWISE } from './elementwise.js';
 import { LAYOUT } from './layout.js';
@@ -14,6 +15,7 @@ export const CONVERTERS: Record<string, Converter> = {
   ...ELEMENTWISE,
   ...ACTIVATION,
   ...CONV,
+  ...RESIZE,
   ...LAYOUT,
   ...NN,
   Attention: attentionOp,
