@@ -78,8 +78,8 @@ describe('Min, Max (one to three inputs, broadcast) ≡ onnxruntime-node', () =>
             const xs = Object.fromEntries(
               ins.map((i, k) => [i.name, onGrid(tensor('f32', i.shape, seed + k, 2, sp))]),
             );
-            // glimpse's min / max order −0 below +0 (IEEE 754-2019, torch.minimum, wasm's
-            // f32x4.min); onnxruntime returns whichever operand its comparison picks.
+            // glimpse's min / max are torch.minimum / torch.maximum (of equal operands, ±0,
+            // the second); onnxruntime's Max picks the first: the sign of a zero may differ.
             await sameAsOrt(bytes, xs, false, true);
           },
         ),

@@ -85,15 +85,9 @@ const HELPERS: Record<string, string> = {
   let y = select(log(x), x, x > 3.4028234663852886e38);
   return select(select(y, neg_inf(), x == 0.0), nan_f32(), x < 0.0 || is_nan(x));
 }`,
-  // IEEE minimum / maximum: NaN if either is; equal operands (±0) by their sign bits.
-  min_f32: `fn min_f32(a: f32, b: f32) -> f32 {
-  let m = select(select(b, a, a < b), bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)), a == b);
-  return select(m, nan_f32(), is_nan(a) || is_nan(b));
-}`,
-  max_f32: `fn max_f32(a: f32, b: f32) -> f32 {
-  let m = select(select(b, a, a > b), bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)), a == b);
-  return select(m, nan_f32(), is_nan(a) || is_nan(b));
-}`,
+  // torch.minimum / maximum: NaN if either is; a when strictly smaller (larger), else b.
+  min_f32: `fn min_f32(a: f32, b: f32) -> f32 { return select(select(b, a, a < b), nan_f32(), is_nan(a) || is_nan(b)); }`,
+  max_f32: `fn max_f32(a: f32, b: f32) -> f32 { return select(select(b, a, a > b), nan_f32(), is_nan(a) || is_nan(b)); }`,
   // gelu through erfc for x < 0: in f32, 1 + erf(x/√2) cancels to 0 or below for x < −5,
   // where x·Φ(x) is a tiny negative number (so sqrt(gelu(x)) is NaN, not a number). A–S
   // 7.1.26's poly·exp(−a²) is erfc(a) itself; it is rounded to a multiple of 2⁻⁵³, as the

@@ -53,7 +53,9 @@ function emitProgram(
   load: (i: number) => void,
   fns: Record<string, number>,
 ) {
-  const sig = c.local('v128');
+  const sig = c.local('v128'),
+    ra = c.local('v128'),
+    rb = c.local('v128');
   for (const tok of prog) {
     if (typeof tok === 'number') c.f32x4.splatConst(tok);
     else if (tok.startsWith('$')) load(Number(tok.slice(1)));
@@ -74,13 +76,20 @@ function emitProgram(
         case 'sqrt':
           c.f32x4.sqrt();
           break;
-        // WebAssembly's min / max are IEEE minimum / maximum, as the ops define them.
+        // torch.minimum / maximum: a where a < b (a > b), else b; NaN where either is NaN
+        // (a + b). WebAssembly's own f32x4.min orders ±0, which the ops do not.
         case 'min':
-          c.f32x4.min();
+        case 'max': {
+          c.set(rb).set(ra);
+          c.get(ra).get(rb).get(ra).get(rb);
+          if (tok === 'min') c.f32x4.lt();
+          else c.f32x4.gt();
+          c.v128.bitselect();
+          c.get(ra).get(rb).f32x4.add();
+          c.get(ra).get(ra).f32x4.eq().get(rb).get(rb).f32x4.eq().v128.and();
+          c.v128.bitselect();
           break;
-        case 'max':
-          c.f32x4.max();
-          break;
+        }
         case 'abs':
           c.f32x4.abs();
           break;

@@ -95,22 +95,18 @@ export const abs = unary('abs', '|x|; −0 gives +0, NaN stays NaN', Math.abs);
 export const log = unary('log', 'natural logarithm; 0 gives −inf, negative gives NaN', Math.log);
 
 /**
- * IEEE 754-2019 minimum / maximum: NaN if either operand is NaN, and −0 below +0 (as
- * torch.minimum / torch.maximum and WebAssembly's f32x4.min / max).
+ * torch.minimum / torch.maximum: NaN if either operand is NaN, else a when it is strictly
+ * smaller (larger), else b — so of ±0 (equal) b is picked, not the IEEE order of zeros.
  */
-const extremum =
-  (pick: (a: number, b: number) => number): BinaryFn =>
-  (a, b) =>
-    Number.isNaN(a) || Number.isNaN(b) ? NaN : pick(a, b);
 export const min = binary(
   'min',
-  'the smaller of a and b, with broadcasting; NaN if either is NaN, −0 below +0',
-  () => extremum(Math.min),
+  'the smaller of a and b, with broadcasting; NaN if either is NaN; b when they are equal (±0: b), as torch.minimum',
+  () => (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a < b ? a : b),
 );
 export const max = binary(
   'max',
-  'the larger of a and b, with broadcasting; NaN if either is NaN, +0 above −0',
-  () => extremum(Math.max),
+  'the larger of a and b, with broadcasting; NaN if either is NaN; b when they are equal (±0: b), as torch.maximum',
+  () => (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a > b ? a : b),
 );
 
 export interface ScaleAttrs {
