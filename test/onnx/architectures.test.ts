@@ -5,38 +5,11 @@
  * PyTorch 1.13 at opset 14 (test/fixtures/gen_architectures.py), against PyTorch's own
  * output and onnxruntime-node's, at -O0 and -O2 on the JS and wasm backends.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Tensor } from '@glimpse/ir';
-import { importOnnx, readTensorPb } from '@glimpse/onnx';
 import { compile } from 'glimpse';
-import { ROOT } from '../cli.js';
 import { asRef, assertClose } from '../helpers.js';
+import { ARCHITECTURES, load, TOL } from './architectures.js';
 import { runOrt } from './ort.js';
-
-const DIR = `${ROOT}test/fixtures/architectures`;
-/** The issue's tolerance against PyTorch and onnxruntime: |got − want| ≤ 1e-4 + 1e-3·|want|. */
-const TOL = { rtol: 1e-3, atol: 1e-4 };
-
-function load(name: string) {
-  const bytes = readFileSync(`${DIR}/${name}/model.onnx`);
-  const graph = importOnnx(bytes, { file: `${name}/model.onnx` });
-  const pb = (f: string) => readTensorPb(readFileSync(`${DIR}/${name}/test_data_set_0/${f}`), f);
-  const inputs: Record<string, Tensor> = Object.fromEntries(
-    graph.inputs.map((inp, i) => [inp.name, pb(`input_${i}.pb`)]),
-  );
-  return { bytes, graph, inputs, torch: pb('output_0.pb') };
-}
-
-/** Attention layers of each model, fused at -O2 into that many `attention` nodes. */
-const ARCHITECTURES: Record<string, number> = {
-  vit: 2,
-  swin: 4,
-  wav2vec2: 2,
-  conformer: 2,
-  transformer: 6, // 2 encoder self, 2 decoder self (causal), 2 decoder cross
-  encoder: 2,
-};
 
 describe('architectures exported by PyTorch ≡ PyTorch and onnxruntime-node', () => {
   for (const [name, attentions] of Object.entries(ARCHITECTURES))

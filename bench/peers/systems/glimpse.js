@@ -19,8 +19,9 @@ const variant = (backend, level, threads) => ({
     // One output array for every timed run (run's `outputs` option), as an application that
     // runs a model repeatedly would keep one; the first run allocates it.
     let y;
+    const name = built.output ?? 'y';
     return {
-      run: async () => (y = (await exe.run(x, y ? { outputs: { y } } : {})).y.data),
+      run: async () => (y = (await exe.run(x, y ? { outputs: { [name]: y } } : {}))[name].data),
       close: async () => {
         await exe.release();
         if (backend === 'wgsl') releaseGpu();

@@ -9,6 +9,8 @@ export default [
     label: 'jax-js (wasm)',
     family: 'jax-js',
     fused: false,
+    // Driven op by op (model-ops.js): no ONNX files.
+    supports: (w) => w.kind !== 'onnx',
     gpu: false,
     async prepare(w, built) {
       const jax = await import('@jax-js/jax');

@@ -115,7 +115,10 @@ const variant = (kind, threads, mha) => ({
       kind === 'node'
         ? { intraOpNumThreads: threads, interOpNumThreads: 1, executionProviders: ['cpu'] }
         : { executionProviders: [kind === 'webgpu' ? 'webgpu' : 'wasm'] };
-    const bytes = mha ? mhaModel(built.dims, built.causal) : exportOnnx(built.graph);
+    // A pretrained model runs from its own file; glimpse's graphs go through its exporter.
+    const bytes = mha
+      ? mhaModel(built.dims, built.causal)
+      : (built.onnx ?? exportOnnx(built.graph));
     const session = await ort.InferenceSession.create(bytes, options);
     const { H, T, dh } = built.dims;
     // Inputs in the layout the model takes (converted once, outside the timed runs); WebGPU
@@ -127,7 +130,7 @@ const variant = (kind, threads, mha) => ({
       }),
     );
     return {
-      run: async () => (await session.run(feeds)).y.data,
+      run: async () => (await session.run(feeds))[built.output ?? 'y'].data,
       canon: mha ? (y) => bhsdToBsd(y, H, T, dh, true) : undefined,
       close: async () => session.release?.(),
     };

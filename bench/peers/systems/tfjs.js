@@ -20,6 +20,8 @@ const variant = (backend) => ({
   label: `tfjs-backend-${backend}`,
   family: 'tfjs',
   fused: false,
+  // Driven op by op (model-ops.js): no ONNX files.
+  supports: (w) => w.kind !== 'onnx',
   gpu: backend === 'webgpu',
   async prepare(w, built) {
     const tf = await tfOn(backend);
