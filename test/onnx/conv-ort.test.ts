@@ -4,9 +4,15 @@
  * field and a GEMM; layer_norm over the spatial elements), against onnxruntime-node on
  * random configurations: the reference, JS -O0 / -O2 and wasm -O2.
  */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { importOnnx, onnx, tensorToProto } from '@glimpse/onnx';
+import { cli } from '../cli.js';
 import { tensor } from '../helpers.js';
+import { runOrt } from './ort.js';
 import type { Init } from './ort-model.js';
 import { attrFloat, attrInt, attrInts, model, sameAsOrt } from './ort-model.js';
 
@@ -395,5 +401,88 @@ describe('Resize (nearest) and Upsample ≡ onnxruntime-node', () => {
       ),
       { numRuns: 30 },
     );
+  });
+});
+
+describe('glimpse run on a conv model with symbolic dims (Paddle-style names)', () => {
+  // Conv on x [N, 3, H, W], dims named as Paddle's exporter names them.
+  const dims = ['p2o.DynamicDimension.0', 3, 'p2o.DynamicDimension.1', 'p2o.DynamicDimension.2'];
+  const w = tensor('f32', [2, 3, 3, 3], 3, 1);
+  const bytes = onnx.ModelProto.encode({
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: 11 }],
+    graph: {
+      name: 'conv',
+      input: [
+        {
+          name: 'x',
+          type: {
+            tensorType: {
+              elemType: onnx.TensorProto.DataType.FLOAT,
+              shape: {
+                dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+              },
+            },
+          },
+        },
+      ],
+      output: [{ name: 'y', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }],
+      node: [
+        {
+          name: 'c',
+          opType: 'Conv',
+          input: ['x', 'w'],
+          output: ['y'],
+          attribute: [attrInts('pads', [1, 1, 1, 1])],
+        },
+      ],
+      initializer: [tensorToProto(w, 'w')],
+    },
+  }).finish();
+  const dir = mkdtempSync(join(tmpdir(), 'glimpse-conv-'));
+  const file = join(dir, 'conv.onnx');
+  writeFileSync(file, bytes);
+  it('--shape fixes the symbols at import; without it, one line naming what to give', async () => {
+    const ok = await cli(
+      'run',
+      file,
+      '--shape',
+      's_p2o_DynamicDimension_0=2,s_p2o_DynamicDimension_1=5,s_p2o_DynamicDimension_2=7',
+    );
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/^y: f32\[2,2,5,7\]/m);
+    const bad = await cli('run', file);
+    expect(bad.code).toBe(2);
+    expect(bad.err.trim().split('\n')).toHaveLength(1);
+    expect(bad.err).toMatch(
+      /node %c \(Conv\): Conv on an input of shape \[s_p2o_DynamicDimension_0,3,s_p2o_DynamicDimension_1,s_p2o_DynamicDimension_2\]: channels and spatial dims must be static .*glimpse run --shape/,
+    );
+  });
+  it('--inputs DIR: the input files size the symbols; --check against onnxruntime passes', async () => {
+    const data = join(dir, 'data');
+    mkdirSync(data, { recursive: true });
+    const x = tensor('f32', [1, 3, 4, 6], 5, 1);
+    writeFileSync(
+      join(data, 'input_0.pb'),
+      onnx.TensorProto.encode(tensorToProto(x, 'x')).finish(),
+    );
+    const g = importOnnx(bytes, {
+      shapes: {
+        'p2o.DynamicDimension.0': 1,
+        'p2o.DynamicDimension.1': 4,
+        'p2o.DynamicDimension.2': 6,
+      },
+    });
+    const y = (await runOrt(bytes, g, { x })).y!;
+    writeFileSync(
+      join(data, 'output_0.pb'),
+      onnx.TensorProto.encode(tensorToProto(y, 'y')).finish(),
+    );
+    const r = await cli('run', file, '--inputs', data, '--check', data);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/^y: f32\[1,2,4,6\]/m);
+    expect(r.out).toMatch(/: max abs err .*, ok$/m);
+    expect(r.code).toBe(0);
   });
 });

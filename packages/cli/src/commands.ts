@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Graph, Tensor } from '@glimpse/ir';
 import { AttrError, bindShape, graphToJSON, InputError, printGraph } from '@glimpse/ir';
 import { MODELS } from '@glimpse/models';
-import { exportOnnx } from '@glimpse/onnx';
+import { exportOnnx, onnxSymbol } from '@glimpse/onnx';
 import type { OptimizeOptions } from '@glimpse/optimizer';
 import { optimize } from '@glimpse/optimizer';
 import {
@@ -168,7 +168,8 @@ export function prepareModel(
   inputs: Record<string, Tensor>;
   threads: number | undefined;
 } {
-  const loaded = loadModel(model, o.inputs);
+  const shapes = parseShapes(o.shape);
+  const loaded = loadModel(model, o.inputs, shapes);
   let g = loaded.graph;
   if (o.weights !== undefined) g = loadWeights(g, o.weights);
   // --seed replaces the graph's own seed (0 for built-in models, [seed=N] in files).
@@ -176,7 +177,10 @@ export function prepareModel(
     const seed = parseNumber('--seed', o.seed, true);
     if (seed !== g.seed) g = g.with({ seed });
   }
-  const given = parseShapes(o.shape);
+  // Symbols an ONNX import fixed are no longer symbols of the graph.
+  const given = Object.fromEntries(
+    Object.entries(shapes).filter(([k]) => !loaded.fixed?.has(onnxSymbol(k))),
+  );
   checkShapeSymbols(g, given);
   const fileInputs =
     o.inputs !== undefined ? readInputs(g, o.inputs, loaded.onnxInputs) : undefined;

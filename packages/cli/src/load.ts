@@ -1,6 +1,14 @@
 import type { Graph, Tensor } from '@glimpse/ir';
 import { graphFromJSON, parseGraph } from '@glimpse/ir';
-import { decodeOnnx, importOnnx, onnxInputNames, readTensorPb } from '@glimpse/onnx';
+import type { ModelProto } from '@glimpse/onnx';
+import {
+  decodeOnnx,
+  importOnnx,
+  onnxDimParams,
+  onnxInputNames,
+  onnxSymbol,
+  readTensorPb,
+} from '@glimpse/onnx';
 import type { ModelInfo } from '@glimpse/models';
 import { buildModel } from '@glimpse/models';
 import { existsSync, pbPath, readFile, readText } from './files.js';
@@ -11,6 +19,8 @@ export interface Loaded {
   onnxInputs?: string[];
   /** ONNX models: the ONNX node each glimpse value was made for. */
   origins?: ReadonlyMap<string, string>;
+  /** ONNX models: the symbols fixed at import (from --shape and the input files). */
+  fixed?: ReadonlySet<string>;
   /** Defaults for symbols the inputs leave open. */
   symbolDefaults: Record<string, number>;
   info?: ModelInfo;
@@ -22,9 +32,15 @@ export const OTHER_SYMBOL_DEFAULT = 16;
 
 /**
  * A model argument: a built-in `name[:k=v,...]`, or a .glimpse, .json or .onnx file. For
- * ONNX, `inputsDir` (ONNX's input_N.pb layout) gives values to inputs that determine shapes.
+ * ONNX, `inputsDir` (ONNX's input_N.pb layout) gives values to inputs that determine shapes,
+ * and sizes to the symbolic dims of the others; `shapes` (--shape) sizes more. Those
+ * symbols are fixed at import, where ops that need static shapes (Conv, the pools) read them.
  */
-export function loadModel(spec: string, inputsDir?: string): Loaded {
+export function loadModel(
+  spec: string,
+  inputsDir?: string,
+  shapes: Readonly<Record<string, number>> = {},
+): Loaded {
   if (spec.endsWith('.glimpse'))
     return {
       graph: parseGraph(readText(spec), { file: spec }),
@@ -43,13 +59,37 @@ export function loadModel(spec: string, inputsDir?: string): Loaded {
       return p !== undefined && existsSync(p) ? readTensorPb(readFile(p), p) : undefined;
     };
     const origins = new Map<string, string>();
+    const sizes = { ...shapes, ...(inputsDir ? inputSizes(model, inputsDir) : {}) };
+    const fixed = new Set(
+      onnxDimParams(model)
+        .filter((p) => sizes[p] !== undefined || sizes[onnxSymbol(p)] !== undefined)
+        .map(onnxSymbol),
+    );
     return {
-      graph: importOnnx(model, { file: spec, constants, origins }),
+      graph: importOnnx(model, { file: spec, constants, origins, shapes: sizes }),
       symbolDefaults: FILE_SYMBOL_DEFAULTS,
       onnxInputs: onnxInputNames(model),
       origins,
+      fixed,
     };
   }
   const { graph, info } = buildModel(spec);
   return { graph, info, symbolDefaults: { ...info.symbolDefaults } };
+}
+
+/** Sizes of the model inputs' symbolic dims, from the shapes of the input_N.pb files there. */
+function inputSizes(model: ModelProto, dir: string): Record<string, number> {
+  const sizes: Record<string, number> = {};
+  const inits = new Set((model.graph?.initializer ?? []).map((t) => t.name ?? ''));
+  (model.graph?.input ?? [])
+    .filter((i) => !inits.has(i.name ?? ''))
+    .forEach((inp, i) => {
+      const p = pbPath(dir, 'input', i);
+      if (p === undefined || !existsSync(p)) return;
+      const t = readTensorPb(readFile(p), p);
+      (inp.type?.tensorType?.shape?.dim ?? []).forEach((d, j) => {
+        if (d.dimParam && t.shape[j] !== undefined) sizes[d.dimParam] = t.shape[j]!;
+      });
+    });
+  return sizes;
 }

@@ -77,6 +77,23 @@ function shapeInputs(nodes: readonly NodeProto[]): Set<string> {
   return inputs;
 }
 
+const SYMBOL = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The glimpse symbol of a `dim_param`: itself when an identifier; else (Paddle's exports
+ * name dims 'p2o.DynamicDimension.0') `s_` and the name with other characters as '_'.
+ */
+export function onnxSymbol(dimParam: string): string {
+  return SYMBOL.test(dimParam) ? dimParam : `s_${dimParam.replace(/[^A-Za-z0-9_]/g, '_')}`;
+}
+
+/** The `dim_param`s of a model's graph inputs. */
+export function onnxDimParams(model: ModelProto): string[] {
+  return (model.graph?.input ?? []).flatMap((i) =>
+    (i.type?.tensorType?.shape?.dim ?? []).flatMap((d) => (d.dimParam ? [d.dimParam] : [])),
+  );
+}
+
 /** The names of a model's graph inputs (initializers excluded), in order. */
 export function onnxInputNames(model: ModelProto): string[] {
   const g = model.graph;
@@ -88,8 +105,6 @@ export function onnxInputNames(model: ModelProto): string[] {
 export function decodeOnnx(bytes: Uint8Array, file = '<onnx>'): ModelProto {
   return decodeModel(bytes, file);
 }
-
-const SYMBOL = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * An ONNX model as a glimpse graph. Initializers become params holding their data (frozen
@@ -166,11 +181,7 @@ function importModel(
     const dtype = dtypeOf(tt.elemType ?? 0, `input '${n}'`);
     const shape: Dim[] = (tt.shape?.dim ?? []).map((d, i) => {
       if (d.dimParam) {
-        // Paddle's exports name dims 'p2o.DynamicDimension.0': not identifiers, which
-        // glimpse's symbols are; the characters between become '_'.
-        const sym = SYMBOL.test(d.dimParam)
-          ? d.dimParam
-          : `s_${d.dimParam.replace(/[^A-Za-z0-9_]/g, '_')}`;
+        const sym = onnxSymbol(d.dimParam);
         const fixed = shapes[d.dimParam] ?? shapes[sym];
         if (fixed !== undefined) {
           if (!Number.isInteger(fixed) || fixed < 0 || fixed >= MAX_DIM)

@@ -1,4 +1,12 @@
-export { decodeOnnx, importOnnx, onnxInputNames, OPSETS } from './import.js';
+export {
+  decodeOnnx,
+  importOnnx,
+  onnxDimParams,
+  onnxInputNames,
+  onnxSymbol,
+  OPSETS,
+} from './import.js';
+export type { ModelProto } from './proto.js';
 export type { ImportOptions } from './import.js';
 export { decodeTensor, onnx } from './proto.js';
 export { tensorFromProto, tensorToProto } from './tensor.js';
