@@ -177,7 +177,7 @@ function step(
   switch (int(0, 13)) {
     case 0:
       return b.op(
-        pick(['relu', 'gelu', 'tanh', 'sigmoid', 'erf', 'abs'] as const),
+        pick(['relu', 'gelu', 'gelu_tanh', 'tanh', 'sigmoid', 'erf', 'abs'] as const),
         [x],
         {},
         name('u'),

@@ -153,6 +153,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   abs: unaryCase('abs'),
   log: unaryCase('log'),
   gelu: unaryCase('gelu'),
+  gelu_tanh: unaryCase('gelu_tanh'),
   tanh: unaryCase('tanh'),
   exp: unaryCase('exp'),
   sqrt: unaryCase('sqrt'),
@@ -421,7 +422,8 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       special,
       fc.array(
         fc.constantFrom(
-          ...['add', 'sub', 'mul', 'div', 'min', 'max', 'relu', 'gelu', 'tanh', 'exp', 'sqrt'],
+          ...['add', 'sub', 'mul', 'div', 'min', 'max', 'relu', 'gelu', 'gelu_tanh', 'tanh'],
+          ...['exp', 'sqrt'],
           ...['sigmoid', 'erf', 'abs', 'log', 'num'],
         ),
         { minLength: 1, maxLength: 6 },

@@ -249,6 +249,22 @@ export const SPECIAL_GRAPHS: Record<string, string> = {
   %y: f32[8] = mul %xp, %h
   return %y
 }`,
+  'a tanh-form GELU (fuse-norm)': `graph @g(%x: f32[8]) {
+  %x2: f32[8] = mul %x, %x
+  %x3: f32[8] = mul %x, %x2
+  %c1: f32[] = constant[value=[0.044714998453855515]]
+  %t1: f32[8] = mul %c1, %x3
+  %i: f32[8] = add %x, %t1
+  %c2: f32[] = constant[value=[0.7978845834732056]]
+  %a: f32[8] = mul %c2, %i
+  %t: f32[8] = tanh %a
+  %one: f32[] = constant[value=[1.0]]
+  %p: f32[8] = add %one, %t
+  %xp: f32[8] = mul %x, %p
+  %h: f32[] = constant[value=[0.5]]
+  %y: f32[8] = mul %h, %xp
+  return %y
+}`,
   'softmax of scores shifted by their maximum (rows with NaN, ±inf)': `graph @g(%x: f32[2,4,8]) {
   %m: f32[2,4,1] = reduce_max[axes=[2], keepdims=true] %x
   %d: f32[2,4,8] = sub %x, %m

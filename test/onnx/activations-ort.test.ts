@@ -55,6 +55,25 @@ describe('unary activations ≡ onnxruntime-node', () => {
     });
 });
 
+describe('Gelu (opset 20) ≡ onnxruntime-node', () => {
+  for (const approximate of ['none', 'tanh'])
+    it(`approximate='${approximate}'`, async () => {
+      await fc.assert(
+        fc.asyncProperty(dims(0, 3), fc.nat(), special, async (shape, seed, sp) => {
+          const node = {
+            opType: 'Gelu',
+            input: ['x'],
+            output: ['y'],
+            attribute: [{ name: 'approximate', type: 3, s: new TextEncoder().encode(approximate) }],
+          };
+          const bytes = model(20, [f32In('x', shape)], [node], [{ name: 'y', dtype: 'f32' }]);
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3, sp) }, true);
+        }),
+        { numRuns: 30 },
+      );
+    });
+});
+
 describe('Min, Max (one to three inputs, broadcast) ≡ onnxruntime-node', () => {
   for (const op of ['Min', 'Max'])
     it(op, async () => {

@@ -99,6 +99,8 @@ const HELPERS: Record<string, string> = {
   let lower = round(c * 9007199254740992.0) * 1.1102230246251565e-16;
   return 0.5 * x * select(2.0 - c, lower, x < 0.0);
 }`,
+  // ½x(1 + tanh(√(2/π)(x + 0.044715x³))), through tanh_f32 (saturating, zeros kept).
+  gelu_tanh_f32: `fn gelu_tanh_f32(x: f32) -> f32 { return 0.5 * x * (1.0 + tanh_f32(0.7978845608028654 * (x + 0.044715 * x * x * x))); }`,
   // WGSL's tanh may overflow to NaN for large |x|; saturate where f32 is already ±1.
   // ... and SwiftShader's tanh(−0) is +0: zeros pass through with their sign.
   tanh_f32: `fn tanh_f32(x: f32) -> f32 { return select(select(tanh(x), sign(x), abs(x) > 15.0), x, x == 0.0); }`,

@@ -41,6 +41,13 @@ export function erf(x: number): number {
   return x < 0 ? erfc - 1 : 1 - erfc;
 }
 
+/** √(2/π), tanh-form GELU's factor. */
+export const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+/** GELU's tanh approximation, nn.GELU(approximate='tanh'): ½x(1 + tanh(√(2/π)(x + 0.044715x³))). */
+export function geluTanh(x: number): number {
+  return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
+}
+
 /** Exact GELU as PyTorch's nn.GELU() computes it: x·Φ(x). */
 export function gelu(x: number): number {
   return 0.5 * x * (1 + erf(x / Math.SQRT2));

@@ -224,6 +224,7 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
   div: binary('div'),
   relu: unary('relu'),
   gelu: unary('gelu'),
+  gelu_tanh: unary('gelu_tanh'),
   tanh: unary('tanh'),
   exp: unary('exp'),
   sqrt: unary('sqrt'),

@@ -38,6 +38,7 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   layer_norm,
   relu: unary('relu'),
   gelu: unary('gelu'),
+  gelu_tanh: unary('gelu_tanh'),
   tanh: unary('tanh'),
   exp: unary('exp'),
   sqrt: unary('sqrt'),

@@ -82,6 +82,7 @@ function program(p: readonly (number | string)[], x: Ex): void {
     div: 'Div',
     relu: 'Relu',
     gelu: 'Gelu',
+    gelu_tanh: 'Gelu',
     tanh: 'Tanh',
     exp: 'Exp',
     sqrt: 'Sqrt',
@@ -100,7 +101,10 @@ function program(p: readonly (number | string)[], x: Ex): void {
       const b = stack.pop()!;
       const a = stack.pop()!;
       stack.push(x.emit(OPS[tok]!, [a, b], {}, last));
-    } else stack.push(x.emit(OPS[tok]!, [stack.pop()!], {}, last));
+    } else {
+      const attrs = tok === 'gelu_tanh' ? { approximate: 'tanh' } : {};
+      stack.push(x.emit(OPS[tok]!, [stack.pop()!], attrs, last));
+    }
   });
 }
 
@@ -147,6 +151,7 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
   not: unary('Not'),
   relu: unary('Relu'),
   gelu: unary('Gelu'),
+  gelu_tanh: (_a, x) => void x.emit('Gelu', ins(x), { approximate: 'tanh' }, out(x)),
   tanh: unary('Tanh'),
   exp: unary('Exp'),
   sqrt: unary('Sqrt'),
@@ -304,6 +309,7 @@ function attribute(name: string, v: unknown): import('onnx-proto').onnx.IAttribu
       ? { name, type: A.INT, i: v }
       : { name, type: A.FLOAT, f: v };
   if (Array.isArray(v)) return { name, type: A.INTS, ints: v as number[] };
+  if (typeof v === 'string') return { name, type: A.STRING, s: new TextEncoder().encode(v) };
   return { name, type: A.TENSOR, t: v as TensorProto };
 }
 

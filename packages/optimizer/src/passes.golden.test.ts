@@ -399,6 +399,20 @@ describe('fuse-norm', () => {
   });
 });
 
+describe('fuse-norm: gelu-tanh', () => {
+  const body = (c2: string) =>
+    `  %x2: f32[B,4,8] = mul %x, %x\n  %x3: f32[B,4,8] = mul %x, %x2\n  %c1: f32[] = constant[value=[0.044714998453855515]]\n  %t1: f32[B,4,8] = mul %c1, %x3\n  %i: f32[B,4,8] = add %x, %t1\n  %c2: f32[] = constant[value=[${c2}]]\n  %a: f32[B,4,8] = mul %c2, %i\n  %t: f32[B,4,8] = tanh %a\n  %one: f32[] = constant[value=[1.0]]\n  %p: f32[B,4,8] = add %one, %t\n  %xp: f32[B,4,8] = mul %x, %p\n  %h: f32[] = constant[value=[0.5]]\n  %y: f32[B,4,8] = mul %h, %xp`;
+  it('½·x·(1 + tanh(√(2/π)(x + 0.044715x³))) as PyTorch exports it → gelu_tanh; another factor stays', () => {
+    fires(
+      'fuse-norm,dce',
+      'gelu-tanh',
+      g(body('0.7978845834732056')),
+      g(`  %y: f32[B,4,8] = gelu_tanh %x`),
+    );
+    stays('fuse-norm', g(body('0.8')));
+  });
+});
+
 describe('cse', () => {
   it('merges equal nodes; constants that differ only in inf, NaN or −0 stay apart', () => {
     fires(

@@ -42,7 +42,7 @@ export const WASM_KERNELS: { readonly [K in OpName]?: WasmKernel<K> } = {
   ...(Object.fromEntries(
     [
       ...['add', 'sub', 'mul', 'div', 'min', 'max', 'relu', 'gelu', 'tanh', 'exp', 'sqrt'],
-      ...['sigmoid', 'abs', 'scale', 'elementwise'],
+      ...['sigmoid', 'abs', 'gelu_tanh', 'scale', 'elementwise'],
     ].map((op) => [op, map]),
   ) as Record<string, WasmKernel<never>>),
 };

@@ -93,6 +93,16 @@ function emitProgram(
         case 'abs':
           c.f32x4.abs();
           break;
+        case 'gelu_tanh': {
+          // ½x(1 + tanh(√(2/π)(x + 0.044715x³))), in the op's order of operations.
+          c.set(ra);
+          c.get(ra).get(ra).f32x4.mul().get(ra).f32x4.mul().f32x4.splatConst(0.044715).f32x4.mul();
+          c.get(ra).f32x4.add().f32x4.splatConst(0.7978845608028654).f32x4.mul().call(fns.tanh!);
+          // (½x)·(1 + t): the definition's order (x·(1 + t) first would overflow at f32's max).
+          c.f32x4.splatConst(1).f32x4.add().set(rb);
+          c.get(ra).f32x4.splatConst(0.5).f32x4.mul().get(rb).f32x4.mul();
+          break;
+        }
         case 'sigmoid':
           // 1 / (1 + e^−x): e^−x = +inf gives 0, NaN stays NaN.
           c.f32x4.neg().call(fns.exp!);
@@ -178,7 +188,7 @@ function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) 
 
 /** Program tokens emitProgram writes as SIMD. */
 const SIMD_TOKENS = new Set([
-  ...['add', 'sub', 'mul', 'div', 'min', 'max', 'sqrt', 'relu', 'abs', 'sigmoid'],
+  ...['add', 'sub', 'mul', 'div', 'min', 'max', 'sqrt', 'relu', 'abs', 'sigmoid', 'gelu_tanh'],
   ...['exp', 'tanh', 'gelu'],
 ]);
 
@@ -209,6 +219,7 @@ function programOf(n: Node): Program | undefined {
     case 'sqrt':
     case 'sigmoid':
     case 'abs':
+    case 'gelu_tanh':
       return ['$0', n.op];
     default:
       return undefined;

@@ -35,6 +35,7 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   layer_norm,
   relu: unary('relu'),
   gelu: unary('gelu'),
+  gelu_tanh: unary('gelu_tanh'),
   tanh: unary('tanh'),
   exp: unary('exp'),
   sqrt: unary('sqrt'),

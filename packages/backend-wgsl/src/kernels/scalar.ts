@@ -33,6 +33,8 @@ export function unaryExpr(op: UnaryOp, k = ''): (x: string) => string {
       return (x) => `relu_f32(${x})`;
     case 'gelu':
       return (x) => `gelu_f32(${x})`;
+    case 'gelu_tanh':
+      return (x) => `gelu_tanh_f32(${x})`;
     case 'tanh':
       return (x) => `tanh_f32(${x})`;
     case 'exp':

@@ -1,6 +1,6 @@
 import type { DType } from '../dtype.js';
 import { isInt } from '../dtype.js';
-import { erf as erfFn, gelu as geluFn } from '../math.js';
+import { erf as erfFn, gelu as geluFn, geluTanh } from '../math.js';
 import { broadcastShapes, numel } from '../shape.js';
 import type { TensorType } from '../types.js';
 import { defineOp, fail, FLOATS, NUMERIC, perElement } from './define.js';
@@ -82,6 +82,11 @@ export const relu = unary('relu', 'max(x, 0); NaN stays NaN, −0 stays −0 (as
   x < 0 ? 0 : x,
 );
 export const gelu = unary('gelu', 'exact GELU x·Φ(x) (nn.GELU())', geluFn);
+export const gelu_tanh = unary(
+  'gelu_tanh',
+  "GELU's tanh approximation ½x(1 + tanh(√(2/π)(x + 0.044715x³))) (nn.GELU(approximate='tanh'))",
+  geluTanh,
+);
 export const tanh = unary('tanh', 'hyperbolic tangent', Math.tanh);
 export const exp = unary('exp', 'e^x', Math.exp);
 export const sqrt = unary('sqrt', 'square root; negative gives NaN', Math.sqrt);
@@ -234,7 +239,7 @@ export const not = {
 /**
  * `elementwise`: a chain of elementwise ops fused into one (the optimizer forms it). The
  * program is postfix over the inputs: `$i` pushes input i, a number pushes that constant,
- * an op name (add sub mul div min max relu gelu tanh exp sqrt sigmoid erf abs log) pops its operands and pushes the
+ * an op name (add sub mul div min max relu gelu gelu_tanh tanh exp sqrt sigmoid erf abs log) pops its operands and pushes the
  * result — the same scalar functions as the ops themselves, so fusing cannot change a
  * value. Inputs broadcast to a common shape.
  */
@@ -249,7 +254,25 @@ export interface ElementwiseAttrs {
 const PROGRAM_OPS: Readonly<
   Record<string, { binary: (d: DType) => BinaryFn } | { unary: (a: object) => UnaryFn }>
 > = Object.fromEntries(
-  [add, sub, mul, div, min, max, relu, gelu, tanh, exp, sqrt, sigmoid, erf, abs, log, not]
+  [
+    add,
+    sub,
+    mul,
+    div,
+    min,
+    max,
+    relu,
+    gelu,
+    gelu_tanh,
+    tanh,
+    exp,
+    sqrt,
+    sigmoid,
+    erf,
+    abs,
+    log,
+    not,
+  ]
     .filter((d) => d.traits.program === true)
     .map((d) => [d.name, d]),
 );
@@ -298,7 +321,7 @@ export function compileProgram(
 
 export const elementwise = defineOp<ElementwiseAttrs>({
   name: 'elementwise',
-  doc: 'fused chain of elementwise ops: a postfix program over the inputs ($0, $1, numbers, add sub mul div min max relu gelu tanh exp sqrt sigmoid erf abs log)',
+  doc: 'fused chain of elementwise ops: a postfix program over the inputs ($0, $1, numbers, add sub mul div min max relu gelu gelu_tanh tanh exp sqrt sigmoid erf abs log)',
   inputs: [{ name: 'x', dtypes: FLOATS }],
   variadic: true,
   attrs: { program: { kind: 'program', required: true, doc: 'postfix program' } },

@@ -53,6 +53,7 @@ export const OPS = {
   layer_norm: red.layer_norm,
   relu: ew.relu,
   gelu: ew.gelu,
+  gelu_tanh: ew.gelu_tanh,
   tanh: ew.tanh,
   exp: ew.exp,
   sqrt: ew.sqrt,

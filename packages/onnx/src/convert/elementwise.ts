@@ -29,9 +29,10 @@ export const ELEMENTWISE: Record<string, Converter> = {
   Gelu: (ins, cx) => {
     const a = cx.attrs.get('approximate');
     const approx = a?.s ? new TextDecoder().decode(a.s) : 'none';
-    if (approx !== 'none')
-      unsupported(cx, `approximate='${approx}' is not supported (the exact form is)`);
-    return [dyn(cx.b.op('gelu', [val(cx, need(cx, ins, 0))], {}, out(cx)))];
+    if (approx !== 'none' && approx !== 'tanh')
+      unsupported(cx, `approximate='${approx}' is not one of 'none', 'tanh'`);
+    const op = approx === 'tanh' ? 'gelu_tanh' : 'gelu';
+    return [dyn(cx.b.op(op, [val(cx, need(cx, ins, 0))], {}, out(cx)))];
   },
   Exp: unary('exp'),
   Sqrt: unary('sqrt'),

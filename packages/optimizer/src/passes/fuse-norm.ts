@@ -23,13 +23,39 @@ const onePlusErf = op('add', [op('erf', [overSqrt2]), splat('one', (c) => c === 
   commutative: true,
 });
 
-/** ½·p, as an exporter writes it (times a constant 0.5) or canonicalize does (scale 0.5). */
-function halved<const P>(p: P) {
+/** c·p, as an exporter writes it (times a constant) or canonicalize does (a scale). */
+function times<const P>(c: number, p: P) {
   return oneOf(
-    op('scale', [p], { where: (a) => a.factor === 0.5 }),
-    op('mul', [p, splat('half', (c) => c === 0.5)], { commutative: true }),
+    op('scale', [p], { where: (a) => Math.fround(a.factor) === c }),
+    op('mul', [p, splat(`k${c}`, (k) => k === c)], { commutative: true }),
   );
 }
+const halved = <const P>(p: P) => times(0.5, p);
+
+/** 1 + tanh(√(2/π)·(x + 0.044715·x³)), the constants as f32 holds them. */
+const onePlusTanh = op(
+  'add',
+  [
+    op('tanh', [
+      times(
+        Math.fround(Math.sqrt(2 / Math.PI)),
+        op(
+          'add',
+          [
+            val('x'),
+            times(
+              Math.fround(0.044715),
+              op('mul', [val('x'), op('mul', [val('x'), val('x')])], { commutative: true }),
+            ),
+          ],
+          { commutative: true },
+        ),
+      ),
+    ]),
+    splat('one', (c) => c === 1),
+  ],
+  { commutative: true },
+);
 
 /**
  * Normalisations and activations that exporters write as their formulas (ONNX before
@@ -38,7 +64,7 @@ function halved<const P>(p: P) {
  */
 export const fuseNorm = rewritePass(
   'fuse-norm',
-  'decomposed LayerNorm → layer_norm (with its weight and bias), Erf-form GELU → gelu',
+  'decomposed LayerNorm → layer_norm (with its weight and bias), Erf-form GELU → gelu, tanh-form GELU → gelu_tanh',
   {
     pass: 'each rule replaces a formula by the op defined as that formula: in exact arithmetic the same function; in f32 the op rounds once where the formula rounds at every step (within the precision contract), and the special values are the formula’s: NaN and ±inf in a row make it NaN, gelu(−inf) is NaN, gelu(±0) is ±0',
     rules: {
@@ -49,6 +75,8 @@ export const fuseNorm = rewritePass(
       'layer-norm-bias':
         'a layer_norm with a weight plus a tensor of the normalised shape: layer_norm’s n·weight + bias',
       'gelu-erf': '½·x·(1 + erf(x/√2)), in either grouping: gelu’s definition (nn.GELU())',
+      'gelu-tanh':
+        "½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), in either grouping: gelu_tanh’s definition (nn.GELU(approximate='tanh'), GPT-2’s NewGELU)",
     },
   },
   [
@@ -129,6 +157,14 @@ export const fuseNorm = rewritePass(
         op('mul', [halved(val('x')), onePlusErf], { commutative: true }),
       ),
       (m, ctx) => (isFloat(ctx, m.x) ? ctx.emit('gelu', [m.x], {}) : undefined),
+    ),
+    rule(
+      'gelu-tanh',
+      oneOf(
+        halved(op('mul', [val('x'), onePlusTanh], { commutative: true })),
+        op('mul', [halved(val('x')), onePlusTanh], { commutative: true }),
+      ),
+      (m, ctx) => (isFloat(ctx, m.x) ? ctx.emit('gelu_tanh', [m.x], {}) : undefined),
     ),
   ],
 );
