@@ -18,6 +18,7 @@ const F32_SUMS = new Set([
   'reduce_sum',
   'reduce_mean',
   'layer_norm',
+  'rms_norm',
   'softmax',
   'elementwise',
   'div',

@@ -203,9 +203,10 @@ function step(
       return b.transpose(x, perm, name('tr'));
     }
     case 7:
-      return typeof last === 'number' && r >= 1
+      if (typeof last !== 'number' || r < 1) return undefined;
+      return rnd() < 0.5
         ? b.op('layer_norm', [x, param([last]), param([last])], {}, name('ln'))
-        : undefined;
+        : b.op('rms_norm', [x, param([last])], {}, name('rms'));
     case 8:
       return r >= 2
         ? b.op('reduce_mean', [x], { axes: [int(0, r - 1)], keepdims: true }, name('rm'))

@@ -119,6 +119,31 @@ const unaryCase = (op: OpName, attrs: fc.Arbitrary<Record<string, unknown>> = fc
     .tuple(shape(), seed, special, attrs)
     .map(([sh, s, sp, a]) => single(op, [{ name: 'x', dtype: 'f32', shape: sh }], a, s, sp));
 
+/** layer_norm / rms_norm over random trailing axes, with up to `params` of weight and bias. */
+const normCase = (op: 'layer_norm' | 'rms_norm', params: number) =>
+  fc
+    .tuple(
+      shape(1, 3),
+      seed,
+      fc.integer({ min: 0, max: params }),
+      fc.constantFrom(1e-5, 1e-3),
+      special,
+    )
+    .chain(([sh, s, nParams, eps, sp]) =>
+      fc.integer({ min: -sh.length, max: -1 }).map((axis) => {
+        const norm = sh.slice(sh.length + axis);
+        const ins = [
+          { name: 'x', dtype: 'f32' as DType, shape: sh },
+          ...['w', 'b']
+            .slice(0, nParams)
+            .map((name) => ({ name, dtype: 'f32' as DType, shape: norm })),
+        ];
+        const c = single(op, ins, { axis, eps }, s, sp);
+        // The mean and variance sum the row: their error grows with its largest values.
+        return { ...c, scale: summed(5, c.inputs.x!) };
+      }),
+    );
+
 /** Logic on two bool tensors, one of them broadcast. */
 const logicCase = (op: 'and' | 'or') =>
   fc.tuple(shape(0, 4), seed).chain(([out, s]) =>
@@ -314,22 +339,8 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   reduce_sum: reduceCase('reduce_sum', 125),
   reduce_mean: reduceCase('reduce_mean', 1),
   reduce_max: reduceCase('reduce_max'),
-  layer_norm: fc
-    .tuple(shape(1, 3), seed, fc.integer({ min: 0, max: 2 }), fc.constantFrom(1e-5, 1e-3), special)
-    .chain(([sh, s, nParams, eps, sp]) =>
-      fc.integer({ min: -sh.length, max: -1 }).map((axis) => {
-        const norm = sh.slice(sh.length + axis);
-        const ins = [
-          { name: 'x', dtype: 'f32' as DType, shape: sh },
-          ...['w', 'b']
-            .slice(0, nParams)
-            .map((name) => ({ name, dtype: 'f32' as DType, shape: norm })),
-        ];
-        const c = single('layer_norm', ins, { axis, eps }, s, sp);
-        // The mean and variance sum the row: their error grows with its largest values.
-        return { ...c, scale: summed(5, c.inputs.x!) };
-      }),
-    ),
+  layer_norm: normCase('layer_norm', 2),
+  rms_norm: normCase('rms_norm', 1),
   embedding: fc
     .tuple(
       shape(0, 3),

@@ -249,6 +249,18 @@ export const SPECIAL_GRAPHS: Record<string, string> = {
   %y: f32[8] = mul %xp, %h
   return %y
 }`,
+  'a decomposed RMSNorm with its weight (fuse-norm)': `graph @g(%x: f32[2,4,8], %w: f32[8]) {
+  %sq: f32[2,4,8] = mul %x, %x
+  %ms: f32[2,4,1] = reduce_mean[axes=[2], keepdims=true] %sq
+  %e: f32[] = constant[value=[0.000001]]
+  %me: f32[2,4,1] = add %ms, %e
+  %r: f32[2,4,1] = sqrt %me
+  %one: f32[] = constant[value=[1.0]]
+  %inv: f32[2,4,1] = div %one, %r
+  %n: f32[2,4,8] = mul %x, %inv
+  %y: f32[2,4,8] = mul %w, %n
+  return %y
+}`,
   'a tanh-form GELU (fuse-norm)': `graph @g(%x: f32[8]) {
   %x2: f32[8] = mul %x, %x
   %x3: f32[8] = mul %x, %x2

@@ -445,3 +445,71 @@ describe('opset adapters ≡ onnxruntime-node', () => {
     );
   });
 });
+
+describe('RMSNorm ≡ onnxruntime-node', () => {
+  const rmsCase = fc.tuple(
+    fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 3 }),
+    fc.nat(),
+    fc.constantFrom(1e-6, 1e-5),
+  );
+  it('RMSNormalization (opset 23), random shapes and last-axis weights', async () => {
+    await fc.assert(
+      fc.asyncProperty(rmsCase, async ([shape, seed, eps]) => {
+        const C = shape[shape.length - 1]!;
+        const w: Init = {
+          name: 'w',
+          dtype: 'f32',
+          shape: [C],
+          v: Array.from(tensor('f32', [C], seed + 1, 2).data as Float32Array),
+        };
+        const node = {
+          opType: 'RMSNormalization',
+          input: ['x', 'w'],
+          output: ['y'],
+          attribute: [attrFloat('epsilon', eps), attrInt('axis', -1)],
+        };
+        const bytes = model(23, [f32In('x', shape)], [node], [{ name: 'y', dtype: 'f32' }], [w]);
+        await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3) }, true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+  it("decomposed as PyTorch exports Llama's RMSNorm (opset 14): fused at -O2, equal either way", async () => {
+    await fc.assert(
+      fc.asyncProperty(rmsCase, async ([shape, seed, eps]) => {
+        // onnxruntime 1.30's own RMSNorm fusion leaves an invalid graph for a rank-1 input
+        // ("Node input ... is not a graph input"): rank 2 and up.
+        fc.pre(shape.length >= 2);
+        const C = shape[shape.length - 1]!;
+        const inits: Init[] = [
+          {
+            name: 'w',
+            dtype: 'f32',
+            shape: [C],
+            v: Array.from(tensor('f32', [C], seed + 1, 2).data as Float32Array),
+          },
+          { name: 'two', dtype: 'f32', shape: [], v: [2] },
+          { name: 'eps', dtype: 'f32', shape: [], v: [eps] },
+          { name: 'one', dtype: 'f32', shape: [], v: [1] },
+        ];
+        const nodes = [
+          { opType: 'Pow', input: ['x', 'two'], output: ['sq'] },
+          {
+            opType: 'ReduceMean',
+            input: ['sq'],
+            output: ['ms'],
+            attribute: [attrInts('axes', [-1]), attrInt('keepdims', 1)],
+          },
+          { opType: 'Add', input: ['ms', 'eps'], output: ['me'] },
+          { opType: 'Sqrt', input: ['me'], output: ['r'] },
+          { opType: 'Div', input: ['one', 'r'], output: ['inv'] },
+          { opType: 'Mul', input: ['x', 'inv'], output: ['normed'] },
+          { opType: 'Mul', input: ['w', 'normed'], output: ['y'] },
+        ];
+        const bytes = model(14, [f32In('x', shape)], nodes, [{ name: 'y', dtype: 'f32' }], inits);
+        await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3) }, true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

@@ -216,6 +216,39 @@ function attentionRef(ins: RefTensor[], a: AttentionAttrs, outShape: number[]): 
   return out;
 }
 
+/**
+ * layer_norm (`centre`: x − mean, biased variance) and rms_norm (x itself, its mean square)
+ * over the trailing axes from `a.axis`, then ·w + b.
+ */
+function normalise(
+  x: RefTensor,
+  w: RefTensor | undefined,
+  b: RefTensor | undefined,
+  a: { axis: number; eps: number },
+  centre: boolean,
+): RefTensor {
+  const inner = numel(x.shape.slice(normAxis(a.axis, x.shape.length)!));
+  const out = t(x.dtype, x.shape);
+  for (let base = 0; base < x.data.length; base += inner) {
+    let mean = 0;
+    if (centre) {
+      for (let i = 0; i < inner; i++) mean += x.data[base + i]!;
+      mean /= inner;
+    }
+    let v = 0;
+    for (let i = 0; i < inner; i++) v += (x.data[base + i]! - mean) ** 2;
+    v /= inner;
+    const rstd = 1 / Math.sqrt(v + a.eps);
+    for (let i = 0; i < inner; i++) {
+      let y = (x.data[base + i]! - mean) * rstd;
+      if (w) y *= w.data[i]!;
+      if (b) y += b.data[i]!;
+      out.data[base + i] = y;
+    }
+  }
+  return out;
+}
+
 /** Reference semantics of every op, naive and in float64. */
 const KERNELS: { [K in OpName]: RefKernel<K> } = {
   add: binary('add'),
@@ -267,27 +300,8 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
   reduce_sum: ([x], a, shapes) => [reduce(x!, a.axes, shapes[0]!, 'sum')],
   reduce_mean: ([x], a, shapes) => [reduce(x!, a.axes, shapes[0]!, 'mean')],
   reduce_max: ([x], a, shapes) => [reduce(x!, a.axes, shapes[0]!, 'max')],
-  layer_norm: ([x, w, b], a) => {
-    const ax = normAxis(a.axis, x!.shape.length)!;
-    const inner = numel(x!.shape.slice(ax));
-    const out = t(x!.dtype, x!.shape);
-    for (let base = 0; base < x!.data.length; base += inner) {
-      let mean = 0;
-      for (let i = 0; i < inner; i++) mean += x!.data[base + i]!;
-      mean /= inner;
-      let v = 0;
-      for (let i = 0; i < inner; i++) v += (x!.data[base + i]! - mean) ** 2;
-      v /= inner;
-      const rstd = 1 / Math.sqrt(v + a.eps);
-      for (let i = 0; i < inner; i++) {
-        let y = (x!.data[base + i]! - mean) * rstd;
-        if (w) y *= w.data[i]!;
-        if (b) y += b.data[i]!;
-        out.data[base + i] = y;
-      }
-    }
-    return [out];
-  },
+  layer_norm: ([x, w, b], a) => [normalise(x!, w, b, a, true)],
+  rms_norm: ([x, w], a) => [normalise(x!, w, undefined, a, false)],
   transpose: ([x], a, shapes) => {
     const st = stridesOf(x!.shape);
     const out = t(x!.dtype, shapes[0]!);

@@ -9,7 +9,7 @@ import { binary, cast, compare, elementwise, unary, where } from './elementwise.
 import { concat, expand, reshape, slice, split, transpose } from './layout.js';
 import { bmm, linear } from './matmul.js';
 import { constant, embedding, gather, tril } from './misc.js';
-import { layer_norm, reduce_max, reduce_mean, reduce_sum, softmax } from './reduce.js';
+import { layer_norm, reduce_max, reduce_mean, reduce_sum, rms_norm, softmax } from './reduce.js';
 import type { KernelFactory } from './types.js';
 
 export type { Kernel, KernelCtx, KernelFactory } from './types.js';
@@ -36,6 +36,7 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   reduce_mean,
   reduce_max,
   layer_norm,
+  rms_norm,
   relu: unary('relu'),
   gelu: unary('gelu'),
   gelu_tanh: unary('gelu_tanh'),

@@ -55,33 +55,41 @@ export const reduce_sum = reduceKernel<'reduce_sum'>('sum');
 export const reduce_mean = reduceKernel<'reduce_mean'>('mean');
 export const reduce_max = reduceKernel<'reduce_max'>('max');
 
-export const layer_norm: KernelFactory<'layer_norm'> = (a, ctx) => {
-  const s = ctx.inShapes[0]!;
-  const inner = numel(s.slice(normAxis(a.axis, s.length)));
-  const rows = inner === 0 ? 0 : numel(s) / inner;
-  const hasW = ctx.inShapes.length > 1;
-  const hasB = ctx.inShapes.length > 2;
-  const eps = a.eps;
-  return ([xb, wb, bb], [yb]) => {
-    const x = xb as Float32Array;
-    const y = yb as Float32Array;
-    for (let r = 0; r < rows; r++) {
-      const base = r * inner;
-      let mean = 0;
-      for (let i = 0; i < inner; i++) mean += x[base + i]!;
-      mean /= inner;
-      let v = 0;
-      for (let i = 0; i < inner; i++) {
-        const d = x[base + i]! - mean;
-        v += d * d;
+/** layer_norm (`centre`: x − mean) and rms_norm (x, its mean square): one row at a time. */
+const norm =
+  <K extends 'layer_norm' | 'rms_norm'>(centre: boolean): KernelFactory<K> =>
+  (attrs, ctx) => {
+    const a = attrs as { axis: number; eps: number };
+    const s = ctx.inShapes[0]!;
+    const inner = numel(s.slice(normAxis(a.axis, s.length)));
+    const rows = inner === 0 ? 0 : numel(s) / inner;
+    const hasW = ctx.inShapes.length > 1;
+    const hasB = ctx.inShapes.length > 2;
+    const eps = a.eps;
+    return ([xb, wb, bb], [yb]) => {
+      const x = xb as Float32Array;
+      const y = yb as Float32Array;
+      for (let r = 0; r < rows; r++) {
+        const base = r * inner;
+        let mean = 0;
+        if (centre) {
+          for (let i = 0; i < inner; i++) mean += x[base + i]!;
+          mean /= inner;
+        }
+        let v = 0;
+        for (let i = 0; i < inner; i++) {
+          const d = x[base + i]! - mean;
+          v += d * d;
+        }
+        const rstd = 1 / Math.sqrt(v / inner + eps);
+        for (let i = 0; i < inner; i++) {
+          let o = (x[base + i]! - mean) * rstd;
+          if (hasW) o *= wb![i]!;
+          if (hasB) o += bb![i]!;
+          y[base + i] = o;
+        }
       }
-      const rstd = 1 / Math.sqrt(v / inner + eps);
-      for (let i = 0; i < inner; i++) {
-        let o = (x[base + i]! - mean) * rstd;
-        if (hasW) o *= wb![i]!;
-        if (hasB) o += bb![i]!;
-        y[base + i] = o;
-      }
-    }
+    };
   };
-};
+export const layer_norm = norm<'layer_norm'>(true);
+export const rms_norm = norm<'rms_norm'>(false);

@@ -108,6 +108,18 @@ function program(p: readonly (number | string)[], x: Ex): void {
   });
 }
 
+/** LayerNormalization / RMSNormalization: the scale input is required (ones without a weight). */
+function normalization(op: string, a: { axis: number; eps: number }, x: Ex) {
+  const [v, w, b] = ins(x);
+  const t = x.type(v!);
+  const norm = t.shape.slice(a.axis < 0 ? a.axis + t.shape.length : a.axis);
+  if (!w && norm.some((d) => typeof d !== 'number'))
+    unsupported(x, `${x.node.op} without a weight over symbolic axes`);
+  const n = (norm as number[]).reduce((p, d) => p * d, 1);
+  const scale = w ?? x.constant(t.dtype, norm as number[], new Array<number>(n).fill(1));
+  x.emit(op, b ? [v!, scale, b] : [v!, scale], { axis: a.axis, epsilon: a.eps }, out(x));
+}
+
 const EXPORTERS: { [K in OpName]: Exporter<K> } = {
   linear: (_a, x) => {
     const [v, w, b] = ins(x);
@@ -173,21 +185,9 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
   reduce_sum: (a, x) => reduce('ReduceSum', a, x),
   reduce_mean: (a, x) => reduce('ReduceMean', a, x),
   reduce_max: (a, x) => reduce('ReduceMax', a, x),
-  layer_norm: (a, x) => {
-    const [v, w, b] = ins(x);
-    const t = x.type(v!);
-    const norm = t.shape.slice(a.axis < 0 ? a.axis + t.shape.length : a.axis);
-    if (norm.some((d) => typeof d !== 'number'))
-      unsupported(x, 'layer_norm without a weight over symbolic axes');
-    const n = (norm as number[]).reduce((p, d) => p * d, 1);
-    const scale = w ?? x.constant(t.dtype, norm as number[], new Array<number>(n).fill(1));
-    x.emit(
-      'LayerNormalization',
-      b ? [v!, scale, b] : [v!, scale],
-      { axis: a.axis, epsilon: a.eps },
-      out(x),
-    );
-  },
+  layer_norm: (a, x) => normalization('LayerNormalization', a, x),
+  // RMSNormalization: ONNX's own from opset 23 (the export's opset).
+  rms_norm: (a, x) => normalization('RMSNormalization', a, x),
   cast: (a, x) => void x.emit('Cast', ins(x), { to: ONNX_OF[a.to] }, out(x)),
   constant: (a, x) => {
     x.emit(

@@ -399,6 +399,37 @@ describe('fuse-norm', () => {
   });
 });
 
+describe('fuse-norm: rms-norm', () => {
+  const ms = (axes = '[2]') =>
+    `  %sq: f32[B,4,8] = mul %x, %x\n  %ms: f32[B,4,1] = reduce_mean[axes=${axes}, keepdims=true] %sq\n  %e: f32[] = constant[value=[0.000001]]\n  %me: f32[B,4,1] = add %ms, %e\n  %r: f32[B,4,1] = sqrt %me`;
+  const W = `${X}, %w: f32[8]`;
+  it('x·(1/√(mean(x²) + ε))·w → rms_norm with its weight; x / √(…) too', () => {
+    fires(
+      'fuse-norm,dce',
+      'rms-norm',
+      g(
+        `${ms()}\n  %one: f32[] = constant[value=[1.0]]\n  %inv: f32[B,4,1] = div %one, %r\n  %n: f32[B,4,8] = mul %x, %inv\n  %y: f32[B,4,8] = mul %w, %n`,
+        '%y',
+        W,
+      ),
+      g(`  %y: f32[B,4,8] = rms_norm[eps=9.999999974752427e-7] %x, %w`, '%y', W),
+    );
+    fires(
+      'fuse-norm,dce',
+      'rms-norm',
+      g(`${ms()}\n  %y: f32[B,4,8] = div %x, %r`),
+      g(`  %y: f32[B,4,8] = rms_norm[eps=9.999999974752427e-7] %x`),
+    );
+  });
+  it('a mean square over a leading axis declines', () => {
+    stays(
+      'fuse-norm',
+      g(ms('[1]').replace(/B,4,1/g, 'B,1,8') + `\n  %y: f32[B,4,8] = div %x, %r`),
+      /rms-norm at %y: the mean square is over axes \[1\]: rms_norm normalises trailing axes/,
+    );
+  });
+});
+
 describe('fuse-norm: gelu-tanh', () => {
   const body = (c2: string) =>
     `  %x2: f32[B,4,8] = mul %x, %x\n  %x3: f32[B,4,8] = mul %x, %x2\n  %c1: f32[] = constant[value=[0.044714998453855515]]\n  %t1: f32[B,4,8] = mul %c1, %x3\n  %i: f32[B,4,8] = add %x, %t1\n  %c2: f32[] = constant[value=[${c2}]]\n  %a: f32[B,4,8] = mul %c2, %i\n  %t: f32[B,4,8] = tanh %a\n  %one: f32[] = constant[value=[1.0]]\n  %p: f32[B,4,8] = add %one, %t\n  %xp: f32[B,4,8] = mul %x, %p\n  %h: f32[] = constant[value=[0.5]]\n  %y: f32[B,4,8] = mul %h, %xp`;

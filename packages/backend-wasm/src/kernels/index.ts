@@ -17,7 +17,7 @@ import { map } from './map.js';
 import { reduce_max, reduce_mean, reduce_sum, reduceTasks } from './reduce.js';
 import { vexp, vexp2, vgelu, vtanh } from './math.js';
 import { bmm, linear } from './matmul.js';
-import { layer_norm, rowKernels, softmax } from './rows.js';
+import { layer_norm, rms_norm, rowKernels, softmax } from './rows.js';
 import type { WasmKernel } from './types.js';
 
 export type { WasmKernel } from './types.js';
@@ -29,6 +29,7 @@ export const WASM_KERNELS: { readonly [K in OpName]?: WasmKernel<K> } = {
   attention,
   softmax,
   layer_norm,
+  rms_norm,
   transpose,
   expand,
   slice,

@@ -105,7 +105,7 @@ function emitSoftmax(m: ModuleBuilder, vexp: number): number {
 /**
  * layernorm_rows(task, args): mean and biased variance of each row in f32 (four-lane partial
  * sums), then (x − mean)·(1/√(var + eps))·w + b. args: rows per task, rows, n, x, y, w (0:
- * none), b (0: none), eps (f32).
+ * none), b (0: none), eps (f32), centre (0: rms_norm, the mean taken as 0).
  */
 function emitLayerNorm(m: ModuleBuilder): number {
   return m.func('layernorm_rows', ['i32', 'i32', 'i32'], [], (c) => {
@@ -160,6 +160,10 @@ function emitLayerNorm(m: ModuleBuilder): number {
       c.get(sa).f32.add();
       nf();
       c.f32.div().set(mean);
+      // rms_norm: no centring (x − 0 is x, −0 and NaN included).
+      c.get(mean).f32.const(0);
+      arg(8);
+      c.select().set(mean);
       c.get(mean).f32x4.splat().set(vmean);
       // variance
       c.f32x4.splatConst(0).set(va);
@@ -268,18 +272,20 @@ export const softmax: WasmKernel<'softmax'> = {
   },
 };
 
-/** layer_norm over its trailing axes (one contiguous row each). */
-export const layer_norm: WasmKernel<'layer_norm'> = {
-  bind(a, ctx) {
+/** layer_norm (`centre`) and rms_norm over their trailing axes (one contiguous row each). */
+const norm = <K extends 'layer_norm' | 'rms_norm'>(centre: boolean): WasmKernel<K> => ({
+  bind(attrs, ctx) {
+    const a = attrs as { axis: number; eps: number };
     const s = ctx.inShapes[0]!;
     const n = numel(s.slice(normAxis(a.axis, s.length)));
     const rows = n === 0 ? 0 : numel(s) / n;
     const per = rowsPerTask(rows, n, ctx.threads);
-    const args = ctx.alloc(32);
+    const args = ctx.alloc(40);
     const fn = ctx.fn('layernorm_rows');
     return (r) => {
       if (rows === 0) return;
       r.f32[(args >> 2) + 7] = a.eps;
+      r.i32[(args >> 2) + 8] = centre ? 1 : 0;
       runRows(
         r,
         fn,
@@ -290,4 +296,6 @@ export const layer_norm: WasmKernel<'layer_norm'> = {
       );
     };
   },
-};
+});
+export const layer_norm = norm<'layer_norm'>(true);
+export const rms_norm = norm<'rms_norm'>(false);

@@ -4,7 +4,7 @@ import { binary, cast, compare, elementwise, expand, unary, where } from './elem
 import { concat, slice, split, transpose, tril } from './layout.js';
 import { bmm, linear } from './matmul.js';
 import { embedding, gather } from './misc.js';
-import { layer_norm, reduce_max, reduce_mean, reduce_sum, softmax } from './reduce.js';
+import { layer_norm, reduce_max, reduce_mean, reduce_sum, rms_norm, softmax } from './reduce.js';
 import type { KernelFactory } from './types.js';
 
 export type { Dispatch, KernelCtx, KernelFactory, Ref } from './types.js';
@@ -33,6 +33,7 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   reduce_mean,
   reduce_max,
   layer_norm,
+  rms_norm,
   relu: unary('relu'),
   gelu: unary('gelu'),
   gelu_tanh: unary('gelu_tanh'),

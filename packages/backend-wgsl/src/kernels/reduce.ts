@@ -72,48 +72,60 @@ for (var j = lid; j < len; j = j + ${WG}u) { y[base + j * inner] = exp_f32(x[bas
   return [{ wgsl, bindings: [{ in: 0 }, { out: 0 }], params: P, workgroups: rows }];
 };
 
-/** LayerNorm: one workgroup per row of the normalised axes; mean, then the centred variance. */
-export const layer_norm: KernelFactory<'layer_norm'> = (a, ctx) => {
-  const x = ctx.inShapes[0]!;
-  const ax = normAxis(a.axis, x.length)!;
-  const len = numel(x.slice(ax));
-  const rows = numel(x.slice(0, ax));
-  if (len === 0 || rows === 0) return [];
-  const hasW = ctx.inShapes.length > 1;
-  const hasB = ctx.inShapes.length > 2;
-  const P = new Params();
-  P.u32(rows, len);
-  P.f32(a.eps);
-  const y = `(x[base + j] - mean) * inv${hasW ? ' * w[j]' : ''}${hasB ? ' + b[j]' : ''}`;
-  const body = `let row = wg;
+/**
+ * layer_norm (`centre`) and rms_norm: one workgroup per row of the normalised axes; the
+ * mean (layer_norm), then the mean square of x − mean (of x for rms_norm).
+ */
+const norm =
+  <K extends 'layer_norm' | 'rms_norm'>(centre: boolean): KernelFactory<K> =>
+  (attrs, ctx) => {
+    const a = attrs as { axis: number; eps: number };
+    const x = ctx.inShapes[0]!;
+    const ax = normAxis(a.axis, x.length)!;
+    const len = numel(x.slice(ax));
+    const rows = numel(x.slice(0, ax));
+    if (len === 0 || rows === 0) return [];
+    const hasW = ctx.inShapes.length > 1;
+    const hasB = ctx.inShapes.length > 2;
+    const P = new Params();
+    P.u32(rows, len);
+    P.f32(a.eps);
+    const y = `(x[base + j] - mean) * inv${hasW ? ' * w[j]' : ''}${hasB ? ' + b[j]' : ''}`;
+    const body = `let row = wg;
 if (row >= p(0u)) { return; }
 let len = p(1u);
 let base = row * len;
-var s = 0.0;
+${
+  centre
+    ? `var s = 0.0;
 for (var j = lid; j < len; j = j + ${WG}u) { s = s + x[base + j]; }
 ${workgroupReduce('sum', 's', sumOf)}
-let mean = sum / f32(len);
+let mean = sum / f32(len);`
+    : 'let mean = 0.0;'
+}
 var v = 0.0;
 for (var j = lid; j < len; j = j + ${WG}u) { let d = x[base + j] - mean; v = v + d * d; }
 ${workgroupReduce('ss', 'v', sumOf)}
 let inv = 1.0 / sqrt(ss / f32(len) + pf(2u));
 for (var j = lid; j < len; j = j + ${WG}u) { y[base + j] = ${y}; }`;
-  const bindings = [
-    { name: 'x', write: false },
-    ...(hasW ? [{ name: 'w', write: false }] : []),
-    ...(hasB ? [{ name: 'b', write: false }] : []),
-    { name: 'y', write: true },
-  ];
-  const wgsl = rowShader(body, bindings, P.words.length);
-  return [
-    {
-      wgsl,
-      bindings: [...ctx.inShapes.map((_, i) => ({ in: i })), { out: 0 }],
-      params: P,
-      workgroups: rows,
-    },
-  ];
-};
+    const bindings = [
+      { name: 'x', write: false },
+      ...(hasW ? [{ name: 'w', write: false }] : []),
+      ...(hasB ? [{ name: 'b', write: false }] : []),
+      { name: 'y', write: true },
+    ];
+    const wgsl = rowShader(body, bindings, P.words.length);
+    return [
+      {
+        wgsl,
+        bindings: [...ctx.inShapes.map((_, i) => ({ in: i })), { out: 0 }],
+        params: P,
+        workgroups: rows,
+      },
+    ];
+  };
+export const layer_norm = norm<'layer_norm'>(true);
+export const rms_norm = norm<'rms_norm'>(false);
 
 /**
  * reduce_sum / reduce_mean / reduce_max over any axes: one invocation per output element.

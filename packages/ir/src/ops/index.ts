@@ -51,6 +51,7 @@ export const OPS = {
   reduce_mean: red.reduce_mean,
   reduce_max: red.reduce_max,
   layer_norm: red.layer_norm,
+  rms_norm: red.rms_norm,
   relu: ew.relu,
   gelu: ew.gelu,
   gelu_tanh: ew.gelu_tanh,

@@ -76,6 +76,19 @@ export interface LayerNormAttrs {
   axis: number;
   eps: number;
 }
+/** A normalisation's type: x's; weight and bias (if given) of the normalised shape. */
+function normInfer(inputs: readonly TensorType[], a: LayerNormAttrs): TensorType[] {
+  const x = inputs[0]!;
+  const ax = normAxis(a.axis, x.shape.length);
+  if (ax === undefined) fail(`axis ${a.axis} out of range`, inputs);
+  const norm = x.shape.slice(ax);
+  for (const p of inputs.slice(1)) {
+    if (p.shape.length !== norm.length || p.shape.some((d, i) => d !== norm[i]))
+      fail(`weight and bias must have the normalised shape [${norm.join(',')}]`, inputs);
+  }
+  return [x];
+}
+
 export const layer_norm = defineOp<LayerNormAttrs>({
   name: 'layer_norm',
   doc: '(x - mean) / √(var + eps) · weight + bias over axes axis..end (biased variance, as nn.LayerNorm)',
@@ -88,16 +101,20 @@ export const layer_norm = defineOp<LayerNormAttrs>({
     axis: { kind: 'int', default: -1, doc: 'first normalised axis' },
     eps: { kind: 'float', default: 1e-5, doc: 'added to the variance' },
   },
-  infer: (inputs, a) => {
-    const x = inputs[0]!;
-    const ax = normAxis(a.axis, x.shape.length);
-    if (ax === undefined) fail(`axis ${a.axis} out of range`, inputs);
-    const norm = x.shape.slice(ax);
-    for (const p of inputs.slice(1)) {
-      if (p.shape.length !== norm.length || p.shape.some((d, i) => d !== norm[i]))
-        fail(`weight and bias must have the normalised shape [${norm.join(',')}]`, inputs);
-    }
-    return [x];
-  },
+  infer: normInfer,
   traits: { category: 'normalize', flops: (_i, o) => 8 * numel(o[0]!) },
+});
+export const rms_norm = defineOp<LayerNormAttrs>({
+  name: 'rms_norm',
+  doc: 'x / √(mean(x²) + eps) · weight over axes axis..end (RMSNorm; ONNX RMSNormalization, SimplifiedLayerNormalization)',
+  inputs: [
+    { name: 'x', dtypes: FLOATS },
+    { name: 'weight', dtypes: FLOATS, optional: true },
+  ],
+  attrs: {
+    axis: { kind: 'int', default: -1, doc: 'first normalised axis' },
+    eps: { kind: 'float', default: 1e-5, doc: 'added to the mean square' },
+  },
+  infer: normInfer,
+  traits: { category: 'normalize', flops: (_i, o) => 5 * numel(o[0]!) },
 });

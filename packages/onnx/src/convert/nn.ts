@@ -140,6 +140,26 @@ export const NN: Record<string, Converter> = {
   ReduceSum: reduce('reduce_sum'),
   ReduceMean: reduce('reduce_mean'),
   ReduceMax: reduce('reduce_max'),
+  /** RMSNormalization (opset 23): x / √(mean(x²) + ε) · scale over the axes from `axis`. */
+  RMSNormalization: (ins, cx) => {
+    const [x, w] = [need(cx, ins, 0), need(cx, ins, 1)];
+    const r = shapeOf(x).length;
+    const ax = normAxis(attrInt(cx, 'axis', -1), r);
+    if (ax === undefined) unsupported(cx, `axis out of range for rank ${r}`);
+    const norm = shapeOf(x).slice(ax);
+    const ws = shapeOf(w);
+    if (ws.length !== norm.length || ws.some((d, i) => d !== norm[i]))
+      unsupported(
+        cx,
+        `scale [${ws.join(',')}] not of the normalised shape [${norm.join(',')}] is not supported`,
+      );
+    if (attrInt(cx, 'stash_type', 1) !== 1)
+      unsupported(cx, 'stash_type other than float is not supported');
+    const eps = attrFloat(cx, 'epsilon', 1e-5);
+    return [
+      dyn(cx.b.op('rms_norm', [val(cx, x), val(cx, w, 'scale')], { axis: ax, eps }, out(cx))),
+    ];
+  },
   LayerNormalization: (ins, cx) => {
     const x = need(cx, ins, 0);
     const r = shapeOf(x).length;

@@ -62,9 +62,16 @@ const onePlusTanh = op(
  * opset 17 has no LayerNormalization; PyTorch exports nn.GELU through Erf) back to the op
  * that computes them: `layer_norm` and `gelu`.
  */
+/** √(mean(x·x) + ε), the root mean square of RMSNorm. */
+const rootMeanSquare = op('sqrt', [
+  op('add', [op('reduce_mean', [op('mul', [val('x'), val('x')])], { as: 'ms' }), splat('eps')], {
+    commutative: true,
+  }),
+]);
+
 export const fuseNorm = rewritePass(
   'fuse-norm',
-  'decomposed LayerNorm → layer_norm (with its weight and bias), Erf-form GELU → gelu, tanh-form GELU → gelu_tanh',
+  'decomposed LayerNorm → layer_norm and RMSNorm → rms_norm (with their affine), Erf-form GELU → gelu, tanh-form GELU → gelu_tanh',
   {
     pass: 'each rule replaces a formula by the op defined as that formula: in exact arithmetic the same function; in f32 the op rounds once where the formula rounds at every step (within the precision contract), and the special values are the formula’s: NaN and ±inf in a row make it NaN, gelu(−inf) is NaN, gelu(±0) is ±0',
     rules: {
@@ -74,6 +81,9 @@ export const fuseNorm = rewritePass(
         'a layer_norm without weight times a tensor of the normalised shape: layer_norm’s n·weight',
       'layer-norm-bias':
         'a layer_norm with a weight plus a tensor of the normalised shape: layer_norm’s n·weight + bias',
+      'rms-norm':
+        'x · (1/√(mean(x²) + ε)) or x / √(mean(x²) + ε) over trailing axes, kept: rms_norm’s definition, ε as the backends store it',
+      'rms-norm-weight': 'an rms_norm without weight times a tensor of the normalised shape',
       'gelu-erf': '½·x·(1 + erf(x/√2)), in either grouping: gelu’s definition (nn.GELU())',
       'gelu-tanh':
         "½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), in either grouping: gelu_tanh’s definition (nn.GELU(approximate='tanh'), GPT-2’s NewGELU)",
@@ -148,6 +158,50 @@ export const fuseNorm = rewritePass(
             `the term is [${ctx.typeOf(m.b).shape.join(',')}], not of the normalised shape [${want.join(',')}]`,
           );
         return ctx.emit('layer_norm', [m.x, m.w, m.b], ctx.attrs(m.ln, 'layer_norm'));
+      },
+    ),
+    rule(
+      'rms-norm',
+      oneOf(
+        op('mul', [val('x'), op('div', [splat('one', (c) => c === 1), rootMeanSquare])], {
+          as: 'out',
+          commutative: true,
+        }),
+        op('div', [val('x'), rootMeanSquare], { as: 'out' }),
+      ),
+      (m, ctx) => {
+        if (!isFloat(ctx, m.x) || !sameShape(ctx.typeOf(m.x).shape, ctx.typeOf(m.out).shape))
+          return undefined;
+        const r = ctx.typeOf(m.x).shape.length;
+        const a = ctx.attrs(m.ms, 'reduce_mean');
+        const axes = a.axes.map((x) => normAxis(x, r)!).sort((p, q) => p - q);
+        if (!a.keepdims || axes.length === 0 || !axes.every((x, i) => x === r - axes.length + i))
+          return decline(
+            `the mean square is over axes [${a.axes.join(',')}]${a.keepdims ? '' : ' without keepdims'}: rms_norm normalises trailing axes, kept`,
+          );
+        const eps = stored(ctx, m.eps);
+        if (!(eps >= 0 && Number.isFinite(eps)))
+          return decline(`ε = ${eps}: rms_norm takes a finite ε ≥ 0`);
+        return ctx.emit('rms_norm', [m.x], { axis: axes[0]! - r, eps });
+      },
+    ),
+    rule(
+      'rms-norm-weight',
+      op('mul', [op('rms_norm', [val('x')], { as: 'ln', singleUse: true }), val('w')], {
+        as: 'out',
+        commutative: true,
+      }),
+      (m, ctx) => {
+        const s = ctx.typeOf(m.x).shape;
+        const want = s.slice(normAxis(ctx.attrs(m.ln, 'rms_norm').axis, s.length));
+        if (
+          !sameShape(ctx.typeOf(m.w).shape, want) ||
+          ctx.typeOf(m.w).dtype !== ctx.typeOf(m.x).dtype
+        )
+          return decline(
+            `the factor is [${ctx.typeOf(m.w).shape.join(',')}], not of the normalised shape [${want.join(',')}]`,
+          );
+        return ctx.emit('rms_norm', [m.x, m.w], ctx.attrs(m.ln, 'rms_norm'));
       },
     ),
     rule(
