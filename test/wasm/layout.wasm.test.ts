@@ -248,3 +248,30 @@ describe('wasm reductions (2 threads)', () => {
     );
   });
 });
+
+describe('elementwise broadcasts the SIMD map reads', () => {
+  it('a factor constant over trailing dims ([N, C, 1, 1] over [N, C, H, W]) with specials: exact, on wasm', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 2, maxLength: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom('mul', 'add', 'max') as fc.Arbitrary<'mul' | 'add' | 'max'>,
+        seed,
+        async (sh, keep, op, s) => {
+          const j = Math.min(keep, sh.length - 1);
+          // The factor: the first j dims, then 1s (sometimes with fewer leading dims).
+          const f = sh.map((d, i) => (i < j ? d : 1));
+          fc.pre(sh.slice(j).reduce((p, d) => p * d, 1) > 1);
+          const g = buildGraph('o', (b) =>
+            b.op(op, [b.input('x', 'f32', sh), b.input('f', 'f32', f)], {}, 'y'),
+          );
+          await expectExact(g, {
+            x: tensor('f32', sh, s, 2, 0.1),
+            f: tensor('f32', f, s + 1, 2, 0.1),
+          });
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

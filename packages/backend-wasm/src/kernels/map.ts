@@ -6,8 +6,11 @@ import type { Epilogue } from './gemm.js';
 import { GEMM_ARGS } from './gemm.js';
 import type { WasmKernel, WasmPrepare } from './types.js';
 
-/** How an operand of an elementwise program is read: every element, a trailing row, one value. */
-type Access = 'full' | 'row' | 'scalar';
+/**
+ * How an operand of an elementwise program is read: every element, a trailing row, one
+ * value, or one value per row (`outer`: a per-channel factor [N, C, 1, 1] over [N, C, H, W]).
+ */
+type Access = 'full' | 'row' | 'scalar' | 'outer';
 type Program = readonly (number | string)[];
 
 /** Elements per row when no operand broadcasts (rows are the unit of work). */
@@ -19,18 +22,24 @@ const sameDims = (a: readonly Dim[], b: readonly Dim[]) =>
 /**
  * How each operand of `n` is read, from the graph's (possibly symbolic) shapes: the
  * output's own shape (`full`), a static suffix of it (`row`, repeated over the leading
- * elements, as a bias [C] over [B, T, C]) or one element (`scalar`). Undefined for any
- * other broadcast (the CPU kernel takes those).
+ * elements, as a bias [C] over [B, T, C]), one element (`scalar`), or a prefix of it with
+ * 1s after (`outer`, constant over static trailing rows; not with `row` operands).
+ * Undefined for any other broadcast (the CPU kernel takes those).
  */
 function accessOf(n: Node, g: Graph): Access[] | undefined {
   const out = g.typeOf(n.outputs[0]!).shape;
   const kinds: Access[] = [];
   let row: readonly Dim[] | undefined;
+  let outer: number | undefined;
   for (const i of n.inputs) {
     const s = g.typeOf(i).shape;
+    const tail = outerRow(s, out);
     if (s.every((d) => d === 1)) kinds.push('scalar');
     else if (sameDims(s, out)) kinds.push('full');
-    else {
+    else if (tail !== undefined && (outer === undefined || outer === tail)) {
+      outer = tail;
+      kinds.push('outer');
+    } else {
       const k = s.length - s.findIndex((d) => d !== 1); // the trailing dims that are not 1
       const suffix = s.slice(s.length - k);
       if (
@@ -43,7 +52,23 @@ function accessOf(n: Node, g: Graph): Access[] | undefined {
       kinds.push('row');
     }
   }
-  return kinds;
+  return row !== undefined && outer !== undefined ? undefined : kinds;
+}
+
+/**
+ * For s = out's first j dims then 1s (aligned right), out's trailing dims after j static:
+ * their element count, the row over which s is constant; else undefined.
+ */
+function outerRow(s: readonly Dim[], out: readonly Dim[]): number | undefined {
+  if (s.length > out.length) return undefined;
+  const full = [...Array<Dim>(out.length - s.length).fill(1), ...s];
+  let j = full.length;
+  while (j > 0 && full[j - 1] === 1) j--;
+  const rest = out.slice(j);
+  if (j === 0 || !sameDims(full.slice(0, j), out.slice(0, j))) return undefined;
+  if (!rest.every((d) => typeof d === 'number')) return undefined;
+  const len = numel(rest as number[]);
+  return len > 1 ? len : undefined;
 }
 
 /** Emit one vector of a program's result from the operand addresses (f32x4 lanes). */
@@ -164,11 +189,12 @@ function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) 
       // A whole operand advances with the rows; a row or scalar operand does not.
       access.forEach((a, i) => {
         if (a === 'full') rowAddress(c, arg, 5 + i, row, () => arg(2));
+        else if (a === 'outer') rowAddress(c, arg, 5 + i, row, () => c.i32.const(1));
         else arg(5 + i);
         c.set(base[i]!);
       });
       const load = (i: number) => {
-        if (access[i] === 'scalar') c.get(base[i]!).v128.load32_splat();
+        if (access[i] === 'scalar' || access[i] === 'outer') c.get(base[i]!).v128.load32_splat();
         else c.get(base[i]!).get(j).i32.const(4).i32.mul().i32.add().v128.load(0, 0);
       };
       c.for(
@@ -234,9 +260,14 @@ export const map: WasmKernel<'add'> = {
       return undefined;
     const access = accessOf(n, p.graph);
     if (access === undefined) return undefined;
-    const rowIn = n.inputs.findIndex((_, i) => access[i] === 'row');
+    const rowIn = n.inputs.findIndex((_, i) => access[i] === 'row' || access[i] === 'outer');
+    const out = p.graph.typeOf(n.outputs[0]!).shape;
     const rowLen =
-      rowIn < 0 ? undefined : rowLength(p.graph.typeOf(n.inputs[rowIn]!).shape as number[]);
+      rowIn < 0
+        ? undefined
+        : access[rowIn] === 'outer'
+          ? outerRow(p.graph.typeOf(n.inputs[rowIn]!).shape, out)
+          : rowLength(p.graph.typeOf(n.inputs[rowIn]!).shape as number[]);
     const name = `map_${p.id}`;
     emitMap(p, name, prog, access);
     return { name, access, rowLen } satisfies Prepared;
@@ -281,7 +312,12 @@ export function epilogueOf(
   const g = p.graph;
   const prog = programOf(u);
   const access = accessOf(u, g);
-  if (prog === undefined || access === undefined || g.typeOf(u.outputs[0]!).dtype !== 'f32')
+  if (
+    prog === undefined ||
+    access === undefined ||
+    access.includes('outer') ||
+    g.typeOf(u.outputs[0]!).dtype !== 'f32'
+  )
     return undefined;
   const others: string[] = [];
   const word: number[] = [];

@@ -116,16 +116,53 @@ interface Window {
  * each window's rows gathered.
  */
 function gatherFields(cx: Cx, x: Operand, w: Window, fill: number): Operand {
+  const idx = constOf('i32', [prod(w.O), prod(w.K)], fieldIndices(w));
+  return emit(cx, 'gather', [paddedRows(cx, x, w.S, fill), idx], { axis: 1 }, fresh(cx, 'fields'));
+}
+
+/** x [N, C, S…] as rows [N, ∏S + 1, C]: one per spatial position, then a row of `fill`. */
+function paddedRows(cx: Cx, x: Operand, S: number[], fill: number): Operand {
   const [N, C] = shapeOf(x) as [Dim, Dim];
-  const flat = emit(cx, 'reshape', [x], { shape: [N, C, prod(w.S)] }, fresh(cx, 'flat'));
+  const flat = emit(cx, 'reshape', [x], { shape: [N, C, prod(S)] }, fresh(cx, 'flat'));
   const rows = emit(cx, 'transpose', [flat], { perm: [0, 2, 1] }, fresh(cx, 'rows'));
   const pad = constOf(dtypeOfOperand(x), [], [fill]);
   const prow = dyn(
     cx.b.op('expand', [val(cx, pad, 'fill')], { shape: [N, 1, C] }, fresh(cx, 'pad_row')),
   );
-  const padded = emit(cx, 'concat', [rows, prow], { axis: 1 }, fresh(cx, 'padded'));
-  const idx = constOf('i32', [prod(w.O), prod(w.K)], fieldIndices(w));
-  return emit(cx, 'gather', [padded, idx], { axis: 1 }, fresh(cx, 'fields'));
+  return emit(cx, 'concat', [rows, prow], { axis: 1 }, fresh(cx, 'padded'));
+}
+
+/**
+ * A depthwise conv (one kernel per channel) as Σₖ xₖ·wₖ over the kernel offsets k: xₖ the
+ * rows [N, P, C] each output position reads at offset k (a gather; padding reads the zero
+ * row), wₖ the channels' weights there — one multiply-add chain, which fuse-elementwise
+ * makes one pass, where the window gather and a sum over it would write KK rows per output.
+ */
+function depthwise(cx: Cx, x: Operand, w: Operand, win: Window): Operand {
+  const [P, KK, C] = [prod(win.O), prod(win.K), shapeOf(x)[1] as number];
+  const padded = paddedRows(cx, x, win.S, 0);
+  const idx = fieldIndices(win);
+  // [C, 1, K…] → [KK, C]: row k holds every channel's weight at offset k.
+  const wt = emit(
+    cx,
+    'transpose',
+    [emit(cx, 'reshape', [w], { shape: [C, KK] }, fresh(cx, 'wd'))],
+    { perm: [1, 0] },
+    fresh(cx, 'wdt'),
+  );
+  let acc: Operand | undefined;
+  for (let k = 0; k < KK; k++) {
+    const at = constOf(
+      'i32',
+      [P],
+      Array.from({ length: P }, (_, p) => idx[p * KK + k]!),
+    );
+    const xk = emit(cx, 'gather', [padded, at], { axis: 1 }, fresh(cx, `tap${k}`));
+    const wk = emit(cx, 'gather', [wt, constOf('i32', [], [k])], { axis: 0 }, fresh(cx, `w${k}`));
+    const term = emit(cx, 'mul', [xk, wk], {}, fresh(cx, `term${k}`));
+    acc = acc === undefined ? term : emit(cx, 'add', [acc, term], {}, fresh(cx, `acc${k}`));
+  }
+  return acc!;
 }
 
 /** [N, P, C] (P = ∏O) back to the NC… layout [N, C, O…]. */
@@ -308,6 +345,11 @@ export const CONV: Record<string, Converter> = {
       before.every((p, i) => p === 0 && after[i] === 0) &&
       d.every((v) => v === 1) &&
       s.every((v, i) => v === K[i] && S[i]! % v === 0);
+    if (Cg === 1 && M === G && !patches) {
+      let y = depthwise(cx, x, w, { S, K, O, s, d, before });
+      if (bias) y = emit(cx, 'add', [y, bias], {}, fresh(cx, 'biased'));
+      return [toNC(cx, y, N, M, O)];
+    }
     // The receptive fields as rows [N, P, KK·C] (kernel offset major, channel minor).
     let cols: Operand;
     if (patches) {
