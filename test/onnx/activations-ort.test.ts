@@ -513,3 +513,45 @@ describe('RMSNorm ≡ onnxruntime-node', () => {
     );
   });
 });
+
+describe('ReduceMin ≡ onnxruntime-node', () => {
+  it('random axes (attribute at 13, input at 18), keepdims, values on a grid with ±0 and ±inf', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dims(1, 3).chain((s) =>
+          fc.tuple(fc.constant(s), fc.subarray([...s.keys()], { minLength: 1 })),
+        ),
+        fc.nat(),
+        special,
+        fc.boolean(),
+        fc.constantFrom(13, 18),
+        async ([shape, axes], seed, sp, keep, opset) => {
+          const node = {
+            opType: 'ReduceMin',
+            input: opset >= 18 ? ['x', 'axes'] : ['x'],
+            output: ['y'],
+            attribute: [
+              attrInt('keepdims', keep ? 1 : 0),
+              ...(opset < 18 ? [attrInts('axes', axes)] : []),
+            ],
+          };
+          const inits: Init[] =
+            opset >= 18 ? [{ name: 'axes', dtype: 'i64', shape: [axes.length], v: axes }] : [];
+          const bytes = model(
+            opset,
+            [f32In('x', shape)],
+            [node],
+            [{ name: 'y', dtype: 'f32' }],
+            inits,
+          );
+          // No NaN: glimpse's min is NaN when any element is (as torch.amin and its
+          // reduce_max); onnxruntime's skips a NaN or not by where it sits.
+          const x = onGrid(tensor('f32', shape, seed, 2, sp));
+          (x.data as Float32Array).forEach((v, i, d) => (d[i] = Number.isNaN(v) ? 0.5 : v));
+          await sameAsOrt(bytes, { x });
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+});

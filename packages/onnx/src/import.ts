@@ -53,6 +53,7 @@ const SHAPE_OPERANDS: Record<string, readonly number[]> = {
   ReduceSum: [1],
   ReduceMean: [1],
   ReduceMax: [1],
+  ReduceMin: [1],
   Range: [0, 1, 2],
 };
 

@@ -140,6 +140,16 @@ export const NN: Record<string, Converter> = {
   ReduceSum: reduce('reduce_sum'),
   ReduceMean: reduce('reduce_mean'),
   ReduceMax: reduce('reduce_max'),
+  /**
+   * ReduceMin as −max(−x): exact (negation is), NaN still wins, and reduce_max's +0 above −0
+   * gives min's −0 below +0.
+   */
+  ReduceMin: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const neg = emit(cx, 'scale', [x], { factor: -1 }, fresh(cx, 'neg'));
+    const m = reduce('reduce_max')([neg, ...ins.slice(1)], { ...cx, outputs: [fresh(cx, 'max')] });
+    return [emit(cx, 'scale', [m[0]!], { factor: -1 })];
+  },
   /** RMSNormalization (opset 23): x / √(mean(x²) + ε) · scale over the axes from `axis`. */
   RMSNormalization: (ins, cx) => {
     const [x, w] = [need(cx, ins, 0), need(cx, ins, 1)];
