@@ -19,6 +19,7 @@ const F32_SUMS = new Set([
   'reduce_mean',
   'layer_norm',
   'rms_norm',
+  'depthwise',
   'softmax',
   'elementwise',
   'div',

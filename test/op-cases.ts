@@ -341,6 +341,39 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   reduce_max: reduceCase('reduce_max'),
   layer_norm: normCase('layer_norm', 2),
   rms_norm: normCase('rms_norm', 1),
+  depthwise: fc
+    .record({
+      N: fc.integer({ min: 1, max: 2 }),
+      S: fc.integer({ min: 1, max: 6 }),
+      // Multiples of 4 take the wasm SIMD kernel, others its CPU fallback.
+      C: fc.constantFrom(1, 3, 4, 8, 12),
+      P: fc.integer({ min: 1, max: 5 }),
+      K: fc.integer({ min: 1, max: 4 }),
+      bias: fc.boolean(),
+      s: seed,
+      sp: special,
+    })
+    .map(({ N, S, C, P, K, bias, s, sp }) => {
+      const c = single(
+        'depthwise',
+        [
+          { name: 'x', dtype: 'f32', shape: [N, S, C] },
+          { name: 'idx', dtype: 'i32', shape: [P, K] },
+          { name: 'w', dtype: 'f32', shape: [K, C] },
+          ...(bias ? [{ name: 'b', dtype: 'f32' as DType, shape: [C] }] : []),
+        ],
+        {},
+        s,
+        sp,
+      );
+      // Window indices in [−1, S): −1 (padding) now and then.
+      c.inputs.idx = {
+        dtype: 'i32',
+        shape: [P, K],
+        data: Int32Array.from({ length: P * K }, (_, i) => ((i * 5 + s) % (S + 1)) - 1),
+      };
+      return { ...c, scale: summed(K, c.inputs.x!, c.inputs.w!) };
+    }),
   embedding: fc
     .tuple(
       shape(0, 3),

@@ -9,9 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { importOnnx, onnx, tensorToProto } from '@glimpse/onnx';
+import type { Tensor } from '@glimpse/ir';
+import { buildGraph, interpret } from '@glimpse/ir';
+import { exportOnnx, importOnnx, onnx, tensorToProto } from '@glimpse/onnx';
+import { compile } from 'glimpse';
 import { cli } from '../cli.js';
-import { tensor } from '../helpers.js';
+import { assertClose, tensor } from '../helpers.js';
 import { runOrt } from './ort.js';
 import type { Init } from './ort-model.js';
 import { attrFloat, attrInt, attrInts, model, sameAsOrt } from './ort-model.js';
@@ -484,5 +487,74 @@ describe('glimpse run on a conv model with symbolic dims (Paddle-style names)', 
     expect(r.out).toMatch(/^y: f32\[1,2,4,6\]/m);
     expect(r.out).toMatch(/: max abs err .*, ok$/m);
     expect(r.code).toBe(0);
+  });
+});
+
+describe('depthwise exported to ONNX ≡ glimpse', () => {
+  it('random windows (−1 for padding), weights and biases: onnxruntime runs the export equal to the reference', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          N: fc.integer({ min: 1, max: 2 }),
+          S: fc.integer({ min: 1, max: 6 }),
+          C: fc.integer({ min: 1, max: 8 }),
+          P: fc.integer({ min: 1, max: 5 }),
+          K: fc.integer({ min: 1, max: 4 }),
+          bias: fc.boolean(),
+          seed: fc.nat(),
+        }),
+        async ({ N, S, C, P, K, bias, seed }) => {
+          const g = buildGraph('dw', (b) => {
+            const ins = [
+              b.input('x', 'f32', [N, S, C]),
+              b.input('idx', 'i32', [P, K]),
+              b.input('w', 'f32', [K, C]),
+              ...(bias ? [b.input('b', 'f32', [C])] : []),
+            ];
+            return b.op('depthwise', ins, {}, 'y');
+          });
+          const inputs: Record<string, Tensor> = {
+            x: tensor('f32', [N, S, C], seed, 2),
+            idx: {
+              dtype: 'i32',
+              shape: [P, K],
+              data: Int32Array.from({ length: P * K }, (_, i) => ((i * 3 + seed) % (S + 1)) - 1),
+            },
+            w: tensor('f32', [K, C], seed + 1, 2),
+            ...(bias ? { b: tensor('f32', [C], seed + 2, 2) } : {}),
+          };
+          const want = interpret(g, inputs).y!;
+          const got = (await runOrt(exportOnnx(g), g, inputs)).y!;
+          assertClose(got, want, { rtol: 1e-5, atol: 1e-6 }, 'onnxruntime on the export');
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('depthwise: an index outside [−1, S)', () => {
+  it('is a RuntimeError naming the node and the position, on js and wasm', async () => {
+    const g = buildGraph('dw', (b) =>
+      b.op(
+        'depthwise',
+        [
+          b.input('x', 'f32', [1, 3, 4]),
+          b.input('idx', 'i32', [2, 2]),
+          b.input('w', 'f32', [2, 4]),
+        ],
+        {},
+        'y',
+      ),
+    );
+    const inputs = {
+      x: new Float32Array(12),
+      idx: Int32Array.from([0, 1, 5, -1]),
+      w: new Float32Array(8),
+    };
+    for (const backend of ['js', 'wasm'] as const)
+      await expect((await compile(g, { backend })).run(inputs)).rejects.toThrow(
+        /node %y \(depthwise\): depthwise index 5 out of range \[-1, 3\) at position 2/,
+      );
   });
 });

@@ -144,6 +144,32 @@ describeGpu('WGSL runtime', () => {
   });
 });
 
+describeGpu('WGSL depthwise: an index outside [−1, S)', () => {
+  it('fails the run with a RuntimeError naming the node and the position', async () => {
+    const g = buildGraph('dw', (b) =>
+      b.op(
+        'depthwise',
+        [
+          b.input('x', 'f32', [1, 3, 4]),
+          b.input('idx', 'i32', [2, 2]),
+          b.input('w', 'f32', [2, 4]),
+        ],
+        {},
+        'y',
+      ),
+    );
+    const exe = await compile(g, { backend: 'wgsl' });
+    const inputs = {
+      x: new Float32Array(12),
+      idx: Int32Array.from([0, 1, 5, -1]),
+      w: new Float32Array(8),
+    };
+    await expect(exe.run(inputs)).rejects.toThrow(
+      /node %y \(depthwise\): depthwise index out of range \[-1, 3\) at position 2/,
+    );
+  });
+});
+
 describeGpu("WGSL run's outputs option", () => {
   it('writes f32 and bool outputs into the given arrays and returns them', async () => {
     const g = buildGraph('two', (b) => {

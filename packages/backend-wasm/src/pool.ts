@@ -7,6 +7,11 @@ import { RuntimeError } from '@glimpse/ir';
  */
 const CTRL = { gen: 0, fn: 1, n: 2, args: 3, next: 4, done: 5, stop: 6, error: 7 } as const;
 export const CTRL_BYTES = 64;
+/**
+ * Polls of a control word before a thread sleeps on it (worker.mjs has the same): a run's
+ * jobs follow each other within microseconds, and a wake-up costs tens of them per job.
+ */
+const SPIN = 20000;
 
 /**
  * The parent's Node flags a worker may take: those Node allows per thread, less those about
@@ -145,6 +150,7 @@ export class Pool {
     // Wait for the workers (Atomics.wait is allowed on Node's main thread; a browser's
     // main thread may not block, so it spins).
     const canWait = typeof process !== 'undefined' && !!process.versions?.node;
+    for (let i = 0; i < SPIN && Atomics.load(c, CTRL.done) < helpers; i++);
     for (let d = Atomics.load(c, CTRL.done); d < helpers; d = Atomics.load(c, CTRL.done))
       if (canWait) Atomics.wait(c, CTRL.done, d, 1000);
     if (trap !== undefined) throw trap;

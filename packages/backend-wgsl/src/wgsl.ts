@@ -99,8 +99,24 @@ const HELPERS: Record<string, string> = {
   let lower = round(c * 9007199254740992.0) * 1.1102230246251565e-16;
   return 0.5 * x * select(2.0 - c, lower, x < 0.0);
 }`,
-  // ½x(1 + tanh(√(2/π)(x + 0.044715x³))), through tanh_f32 (saturating, zeros kept).
-  gelu_tanh_f32: `fn gelu_tanh_f32(x: f32) -> f32 { return 0.5 * x * (1.0 + tanh_f32(0.7978845608028654 * (x + 0.044715 * x * x * x))); }`,
+  // ½x(1 + tanh(z)), z = √(2/π)(x + 0.044715x³), with 1 + tanh(z) as 2 / (1 + e^{−2z}):
+  // no cancellation for z ≪ 0 (where tanh's own error would be all that is left), then
+  // rounded to a multiple of 2⁻⁵³ as the float64 1 + tanh of the reference (the op's
+  // definition) rounds it: 0 below z ≈ −19.1, so gelu_tanh is ±0 there as on the reference.
+  gelu_tanh_f32: `fn gelu_tanh_f32(x: f32) -> f32 {
+  let c = 2.0 / (1.0 + exp_acc(-1.5957691216057308 * (x + 0.044715 * x * x * x)));
+  return 0.5 * x * (round(c * 9007199254740992.0) * 1.1102230246251565e-16);
+}`,
+  // e^y to about 1 ulp: WGSL's exp may be off by 3 + 2|y| ulps, which x / (1 + e^y) passes
+  // on whole. n = round(y/ln 2), r = y − n·ln 2 (ln 2 in two parts, n·hi exact), e^r by its
+  // Taylor series to r⁸ (|r| ≤ ln 2 / 2), times 2ⁿ; NaN stays NaN, past f32's range ±inf, 0.
+  exp_acc: `fn exp_acc(y: f32) -> f32 {
+  let n = round(clamp(y, -150.0, 150.0) * 1.4426950408889634);
+  let r = (y - n * 0.693145751953125) - n * 1.4286068203094173e-6;
+  let p = 1.0 + r * (1.0 + r * (0.5 + r * (0.16666666666666666 + r * (0.041666666666666664 + r * (0.008333333333333333 + r * (0.001388888888888889 + r * (0.0001984126984126984 + r * 0.0000248015873015873)))))));
+  let e = select(select(ldexp(p, i32(n)), 0.0, y < -104.0), -neg_inf(), y > 88.8);
+  return select(e, y, is_nan(y));
+}`,
   // WGSL's tanh may overflow to NaN for large |x|; saturate where f32 is already ±1.
   // ... and SwiftShader's tanh(−0) is +0: zeros pass through with their sign.
   tanh_f32: `fn tanh_f32(x: f32) -> f32 { return select(select(tanh(x), sign(x), abs(x) > 15.0), x, x == 0.0); }`,

@@ -380,6 +380,26 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
   constant: (_ins, a, shapes) => [
     t(a.dtype, shapes[0]!, toNumbers(fromNumbers(a.dtype, shapes[0]!, constantValues(a)))),
   ],
+  depthwise: ([x, idx, w, b], _a, shapes) => {
+    const [N, S, C] = x!.shape as [number, number, number];
+    const [P, K] = idx!.shape as [number, number];
+    const y = t(x!.dtype, shapes[0]!);
+    for (let n = 0; n < N; n++)
+      for (let p = 0; p < P; p++)
+        for (let c = 0; c < C; c++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) {
+            const i = idx!.data[p * K + k]!;
+            if (!(i >= -1 && i < S))
+              throw new RuntimeError(
+                `depthwise index ${i} out of range [-1, ${S}) at position ${p * K + k}`,
+              );
+            s += (i < 0 ? 0 : x!.data[(n * S + i) * C + c]!) * w!.data[k * C + c]!;
+          }
+          y.data[(n * P + p) * C + c] = b ? s + b.data[c]! : s;
+        }
+    return [y];
+  },
   tril: (_ins, a, shapes) => {
     const [R, C] = shapes[0] as [number, number];
     const out = t('bool', [R, C]);

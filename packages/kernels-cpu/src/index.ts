@@ -8,7 +8,7 @@ import { attention } from './attention.js';
 import { binary, cast, compare, elementwise, unary, where } from './elementwise.js';
 import { concat, expand, reshape, slice, split, transpose } from './layout.js';
 import { bmm, linear } from './matmul.js';
-import { constant, embedding, gather, tril } from './misc.js';
+import { constant, depthwise, embedding, gather, tril } from './misc.js';
 import { layer_norm, reduce_max, reduce_mean, reduce_sum, rms_norm, softmax } from './reduce.js';
 import type { KernelFactory } from './types.js';
 
@@ -52,6 +52,7 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   cast,
   constant,
   tril,
+  depthwise,
   attention,
   not: unary('not'),
   equal: compare('equal'),
@@ -65,4 +66,4 @@ export { gemm } from './gemm.js';
 export { bmmGeometry } from './matmul.js';
 export { collapse, walk } from './strided.js';
 export { Scratch } from './scratch.js';
-export { checkIndex } from './misc.js';
+export { checkIndex, checkWindowIndex } from './misc.js';

@@ -62,3 +62,33 @@ export const tril: KernelFactory<'tril'> = (a, ctx) => {
     for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) y![i * C + j] = j - i <= a.k ? 1 : 0;
   };
 };
+
+/** A depthwise window index at `pos`, checked: [−1, S) (−1: padding). */
+export function checkWindowIndex(v: number, S: number, pos: number, node: Node): number {
+  if (!(v >= -1 && v < S))
+    throw new RuntimeError(`depthwise index ${v} out of range [-1, ${S}) at position ${pos}`, {
+      node: node.outputs[0]!,
+      op: 'depthwise',
+    });
+  return v;
+}
+
+/** Σₖ x[n, idx[p, k], c] · w[k, c] from +0, in k order, then + b[c]; an idx of −1 reads 0. */
+export const depthwise: KernelFactory<'depthwise'> = (_a, ctx) => {
+  const [N, S, C] = ctx.inShapes[0] as [number, number, number];
+  const [P, K] = ctx.inShapes[1] as [number, number];
+  const hasB = ctx.inShapes.length > 3;
+  return ([x, idx, w, b], [y]) => {
+    for (let i = 0; i < P * K; i++) checkWindowIndex(idx![i]!, S, i, ctx.node);
+    for (let n = 0; n < N; n++)
+      for (let p = 0; p < P; p++)
+        for (let c = 0; c < C; c++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) {
+            const i = idx![p * K + k]!;
+            s += (i < 0 ? 0 : x![(n * S + i) * C + c]!) * w![k * C + c]!;
+          }
+          y![(n * P + p) * C + c] = hasB ? s + b![c]! : s;
+        }
+  };
+};

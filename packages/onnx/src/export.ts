@@ -173,6 +173,30 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
   log: unary('Log'),
   embedding: (_a, x) => void x.emit('Gather', [ins(x)[1]!, ins(x)[0]!], { axis: 0 }, out(x)),
   gather: (a, x) => void x.emit('Gather', ins(x), { axis: a.axis }, out(x)),
+  // Σₖ x[idx]·w as ONNX states it: a zero row appended, −1 pointing at it, the window
+  // gathered, multiplied by w and summed over k (the sum's order is then ONNX's).
+  depthwise: (_a, x) => {
+    const [v, idx, w, b] = ins(x);
+    const [N, S, C] = x.type(v!).shape;
+    if (typeof N !== 'number' || typeof S !== 'number' || typeof C !== 'number')
+      unsupported(x, 'depthwise over symbolic shapes');
+    const xz = x.emit(
+      'Concat',
+      [v!, x.constant(x.type(v!).dtype, [N, 1, C], new Array<number>(N * C).fill(0))],
+      { axis: 1 },
+    );
+    const it = x.type(idx!).dtype;
+    const neg = x.emit('Less', [idx!, x.constant(it, [], [0])]);
+    const at = x.emit('Where', [neg, x.constant(it, [], [S]), idx!]);
+    const f = x.emit('Gather', [xz, at], { axis: 1 });
+    const s = x.emit(
+      'ReduceSum',
+      [x.emit('Mul', [f, w!]), x.constant('i64', [1], [2])],
+      { keepdims: 0 },
+      b ? undefined : out(x),
+    );
+    if (b) x.emit('Add', [s, b], {}, out(x));
+  },
   concat: (a, x) => void x.emit('Concat', ins(x), { axis: a.axis }, out(x)),
   split: (a, x) => {
     const sizes = x.constant('i64', [a.sizes.length], a.sizes);

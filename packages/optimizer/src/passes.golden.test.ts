@@ -444,6 +444,37 @@ describe('fuse-norm: gelu-tanh', () => {
   });
 });
 
+describe('sink-layout', () => {
+  it("elementwise-past-reshape, -past-transpose: a conv's rows → NCHW → per-channel op → rows cancels", () => {
+    // rows [2,12,8] → transpose → [2,8,12] → reshape [2,8,3,4] → mul by c[8,1,1] → reshape → transpose back.
+    const text = `graph @g(%r: f32[2,12,8], %c: f32[8,1,1]) {
+  %t: f32[2,8,12] = transpose[perm=[0,2,1]] %r
+  %s: f32[2,8,3,4] = reshape[shape=[2,8,3,4]] %t
+  %m: f32[2,8,3,4] = mul %s, %c
+  %f: f32[2,8,12] = reshape[shape=[2,8,12]] %m
+  %u: f32[2,12,8] = transpose[perm=[0,2,1]] %f
+  %y: f32[2,12,8] = relu %u
+  return %y
+}`;
+    const r = run('sink-layout,canonicalize,constant-folding,dce', text);
+    expect(r.fired).toEqual(
+      expect.arrayContaining(['elementwise-past-reshape', 'elementwise-past-transpose']),
+    );
+    // What is left: the product on the rows, c moved to [1,1,8]; no transpose of r.
+    expect(r.text).not.toMatch(/transpose\[perm=\[0,2,1\]\] %r/);
+    expect(r.text).toMatch(/= mul %r, /);
+    // One transpose left: of c (a constant's, folded when frozen), none on the data path.
+    expect(r.text.match(/= transpose\[perm=\[0,2,1\]\]/g)).toHaveLength(1);
+    expect(r.text).toMatch(/= transpose\[perm=\[0,2,1\]\] %m\.reshape\n/);
+  });
+  it('a full-size other operand (a residual) keeps the transpose: moving it would copy as much', () => {
+    stays(
+      'sink-layout',
+      `graph @g(%x: f32[2,12,8], %z: f32[2,8,12]) {\n  %t: f32[2,8,12] = transpose[perm=[0,2,1]] %x\n  %y: f32[2,8,12] = add %t, %z\n  return %y\n}`,
+    );
+  });
+});
+
 describe('cse', () => {
   it('merges equal nodes; constants that differ only in inf, NaN or −0 stay apart', () => {
     fires(

@@ -4,6 +4,7 @@ import { foldScale } from './passes/fold-scale.js';
 import { fuseAttention } from './passes/fuse-attention.js';
 import { fuseElementwise } from './passes/fuse-elementwise.js';
 import { fuseNorm } from './passes/fuse-norm.js';
+import { sinkLayout } from './passes/sink-layout.js';
 import { constantFolding, cse, dce, foldTranspose, fuseQkvProjection } from './passes/simple.js';
 
 /** Every pass by its command-line name. */
@@ -19,6 +20,7 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
     fuseQkvProjection,
     foldScale,
     foldTranspose,
+    sinkLayout,
   ].map((p) => [p.name, p]),
 );
 
@@ -39,6 +41,10 @@ export const PIPELINES: Readonly<Record<0 | 1 | 2, readonly Pass[]>> = {
     fuseQkvProjection,
     foldScale,
     foldTranspose,
+    canonicalize,
+    fuseElementwise,
+    // Conversions between layouts meet across the fused programs, and cancel.
+    sinkLayout,
     canonicalize,
     fuseElementwise,
     constantFolding,

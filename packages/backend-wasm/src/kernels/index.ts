@@ -2,6 +2,7 @@ import type { ModuleBuilder } from '@glimpse/asm';
 import type { OpName } from '@glimpse/ir';
 import { gemmTask, microKernels, packTask } from './gemm.js';
 import { attention } from './attention.js';
+import { depthwise, depthwiseTask } from './depthwise.js';
 import {
   concat,
   copyTask,
@@ -37,6 +38,7 @@ export const WASM_KERNELS: { readonly [K in OpName]?: WasmKernel<K> } = {
   concat,
   gather,
   embedding,
+  depthwise,
   reduce_sum,
   reduce_mean,
   reduce_max,
@@ -67,6 +69,7 @@ export function addSharedKernels(
   packTask(m);
   copyTask(m);
   gatherTask(m);
+  depthwiseTask(m);
   reduceTasks(m);
   const e = vexp(m);
   rowKernels(m, e);

@@ -119,12 +119,20 @@ function emitProgram(
           c.f32x4.abs();
           break;
         case 'gelu_tanh': {
-          // ½x(1 + tanh(√(2/π)(x + 0.044715x³))), in the op's order of operations.
+          // ½x(1 + tanh(z)), z = √(2/π)(x + 0.044715x³), with 1 + tanh(z) as
+          // 2 / (1 + e^{−2z}) (no cancellation for z ≪ 0), rounded to a multiple of 2⁻⁵³ as
+          // the reference's float64 1 + tanh is (0 below z ≈ −19.1, so ±0 as there).
           c.set(ra);
           c.get(ra).get(ra).f32x4.mul().get(ra).f32x4.mul().f32x4.splatConst(0.044715).f32x4.mul();
-          c.get(ra).f32x4.add().f32x4.splatConst(0.7978845608028654).f32x4.mul().call(fns.tanh!);
-          // (½x)·(1 + t): the definition's order (x·(1 + t) first would overflow at f32's max).
+          c.get(ra).f32x4.add().f32x4.splatConst(-1.5957691216057308).f32x4.mul().call(fns.exp!);
           c.f32x4.splatConst(1).f32x4.add().set(rb);
+          c.f32x4.splatConst(2).get(rb).f32x4.div();
+          c.f32x4
+            .splatConst(2 ** 53)
+            .f32x4.mul()
+            .f32x4.nearest()
+            .f32x4.splatConst(2 ** -53);
+          c.f32x4.mul().set(rb);
           c.get(ra).f32x4.splatConst(0.5).f32x4.mul().get(rb).f32x4.mul();
           break;
         }

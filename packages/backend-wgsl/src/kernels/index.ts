@@ -3,7 +3,7 @@ import { attention } from './attention.js';
 import { binary, cast, compare, elementwise, expand, unary, where } from './elementwise.js';
 import { concat, slice, split, transpose, tril } from './layout.js';
 import { bmm, linear } from './matmul.js';
-import { embedding, gather } from './misc.js';
+import { depthwise, embedding, gather } from './misc.js';
 import { layer_norm, reduce_max, reduce_mean, reduce_sum, rms_norm, softmax } from './reduce.js';
 import type { KernelFactory } from './types.js';
 
@@ -48,6 +48,7 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   max: binary('max'),
   cast,
   tril,
+  depthwise,
   attention,
   not: unary('not'),
   equal: compare('equal'),

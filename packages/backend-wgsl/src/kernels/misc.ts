@@ -88,3 +88,56 @@ export const gather: KernelFactory<'gather'> = (a, ctx) => {
     message: (pos) => `gather index out of range [${-n}, ${n}) at position ${pos}`,
   });
 };
+
+/**
+ * depthwise: one invocation per output element, Σₖ from +0 in k order; an index outside
+ * [−1, S) records the step and its position in the status words (the run fails naming it).
+ */
+export const depthwise: KernelFactory<'depthwise'> = (_a, ctx) => {
+  const [N, S, C] = ctx.inShapes[0] as [number, number, number];
+  const [P, K] = ctx.inShapes[1] as [number, number];
+  const total = N * P * C;
+  if (total === 0) return [];
+  const hasB = ctx.inShapes.length > 3;
+  const P_ = new Params();
+  P_.u32(total, S, C, P, K, ctx.step + 1);
+  const body = `let gid = wg * 64u + lid;
+if (gid >= p(0u)) { return; }
+let c = gid % p(2u);
+let q = (gid / p(2u)) % p(3u);
+let n = gid / p(2u) / p(3u);
+var s = 0.0;
+for (var k = 0u; k < p(4u); k = k + 1u) {
+  let i = idx[q * p(4u) + k];
+  if (i < -1 || i >= i32(p(1u))) {
+    atomicStore(&status[0], p(5u));
+    atomicMin(&status[1], q * p(4u) + k);
+    return;
+  }
+  let v = select(x[(n * p(1u) + u32(max(i, 0))) * p(2u) + c], 0.0, i < 0);
+  s = s + v * w[k * p(2u) + c];
+}
+y[gid] = s${hasB ? ' + b[c]' : ''};`;
+  const wgsl = shader({
+    bindings: [
+      { name: 'x', type: 'f32', write: false },
+      { name: 'idx', type: 'i32', write: false },
+      { name: 'w', type: 'f32', write: false },
+      ...(hasB ? [{ name: 'b', type: 'f32' as const, write: false }] : []),
+      { name: 'y', type: 'f32', write: true },
+      { name: 'status', type: 'atomic<u32>', write: true },
+    ],
+    paramWords: P_.words.length,
+    workgroupSize: 64,
+    body,
+  });
+  return [
+    {
+      wgsl,
+      bindings: [...ctx.inShapes.map((_, i) => ({ in: i })), { out: 0 }, 'status'],
+      params: P_,
+      workgroups: Math.ceil(total / 64),
+      badData: (pos) => `depthwise index out of range [-1, ${S}) at position ${pos}`,
+    },
+  ];
+};

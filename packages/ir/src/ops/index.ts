@@ -67,6 +67,7 @@ export const OPS = {
   cast: ew.cast,
   constant: misc.constant,
   tril: misc.tril,
+  depthwise: misc.depthwise,
   attention: attn.attention,
   not: ew.not,
   equal: ew.equal,

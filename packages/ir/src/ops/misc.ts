@@ -1,5 +1,6 @@
 import type { DType } from '../dtype.js';
 import { DTYPES } from '../dtype.js';
+import { numel } from '../shape.js';
 import type { Dim } from '../shape.js';
 import type { TensorType } from '../types.js';
 import { defineOp, fail, FLOATS, INTS } from './define.js';
@@ -85,4 +86,29 @@ export const tril = defineOp<TrilAttrs>({
     return [{ dtype: 'bool', shape }];
   },
   traits: { category: 'source' },
+});
+
+export const depthwise = defineOp<Record<string, never>>({
+  name: 'depthwise',
+  doc: 'y[n, p, c] = Σₖ x[n, idx[p, k], c] · w[k, c] (+ b[c]), k in order, an idx of −1 reading 0 (padding): a depthwise convolution over windows of positions (x [N, S, C], idx [P, K], w [K, C]); an index outside [−1, S) is an error',
+  inputs: [
+    { name: 'x', dtypes: FLOATS },
+    { name: 'idx', dtypes: INTS },
+    { name: 'w', dtypes: FLOATS },
+    { name: 'b', dtypes: FLOATS, optional: true },
+  ],
+  attrs: {},
+  infer: (inputs) => {
+    const [x, idx, w, b] = inputs as [TensorType, TensorType, TensorType, TensorType?];
+    if (x.shape.length !== 3 || idx.shape.length !== 2 || w.shape.length !== 2)
+      fail('x must be [N, S, C], idx [P, K] and w [K, C]', inputs);
+    const [N, , C] = x.shape as [Dim, Dim, Dim];
+    const [P, K] = idx.shape as [Dim, Dim];
+    if (w.shape[0] !== K || w.shape[1] !== C || (b && (b.shape.length !== 1 || b.shape[0] !== C)))
+      fail(`w must be [${K}, ${C}] and b [${C}]`, inputs);
+    if (w.dtype !== x.dtype || (b && b.dtype !== x.dtype))
+      fail('x, w and b differ in dtype', inputs);
+    return [{ dtype: x.dtype, shape: [N, P, C] }];
+  },
+  traits: { category: 'matmul', flops: (i, o) => 2 * numel(o[0]!) * i[1]![1]! },
 });

@@ -133,16 +133,28 @@ function paddedRows(cx: Cx, x: Operand, S: number[], fill: number): Operand {
 }
 
 /**
- * A depthwise conv (one kernel per channel) as Σₖ xₖ·wₖ over the kernel offsets k: xₖ the
- * rows [N, P, C] each output position reads at offset k (a gather; padding reads the zero
- * row), wₖ the channels' weights there — one multiply-add chain, which fuse-elementwise
- * makes one pass, where the window gather and a sum over it would write KK rows per output.
+ * A depthwise conv (one kernel per channel) as glimpse's `depthwise`: x as rows [N, ∏S, C],
+ * each output position's window as its rows' indices (−1 in the padding), the weights as
+ * [K, C] — one SIMD pass over the input rows, where a window gather would copy K rows per
+ * output.
  */
-function depthwise(cx: Cx, x: Operand, w: Operand, win: Window): Operand {
-  const [P, KK, C] = [prod(win.O), prod(win.K), shapeOf(x)[1] as number];
-  const padded = paddedRows(cx, x, win.S, 0);
-  const idx = fieldIndices(win);
-  // [C, 1, K…] → [KK, C]: row k holds every channel's weight at offset k.
+function depthwise(
+  cx: Cx,
+  x: Operand,
+  w: Operand,
+  bias: Operand | undefined,
+  win: Window,
+): Operand {
+  const [N, C] = shapeOf(x) as [Dim, number];
+  const [P, KK, Z] = [prod(win.O), prod(win.K), prod(win.S)];
+  const flat = emit(cx, 'reshape', [x], { shape: [N, C, Z] }, fresh(cx, 'flat'));
+  const rows = emit(cx, 'transpose', [flat], { perm: [0, 2, 1] }, fresh(cx, 'rows'));
+  const idx = constOf(
+    'i32',
+    [P, KK],
+    fieldIndices(win).map((i) => (i === Z ? -1 : i)),
+  );
+  // [C, 1, K…] → [K, C]: row k holds every channel's weight at offset k.
   const wt = emit(
     cx,
     'transpose',
@@ -150,19 +162,7 @@ function depthwise(cx: Cx, x: Operand, w: Operand, win: Window): Operand {
     { perm: [1, 0] },
     fresh(cx, 'wdt'),
   );
-  let acc: Operand | undefined;
-  for (let k = 0; k < KK; k++) {
-    const at = constOf(
-      'i32',
-      [P],
-      Array.from({ length: P }, (_, p) => idx[p * KK + k]!),
-    );
-    const xk = emit(cx, 'gather', [padded, at], { axis: 1 }, fresh(cx, `tap${k}`));
-    const wk = emit(cx, 'gather', [wt, constOf('i32', [], [k])], { axis: 0 }, fresh(cx, `w${k}`));
-    const term = emit(cx, 'mul', [xk, wk], {}, fresh(cx, `term${k}`));
-    acc = acc === undefined ? term : emit(cx, 'add', [acc, term], {}, fresh(cx, `acc${k}`));
-  }
-  return acc!;
+  return emit(cx, 'depthwise', [rows, idx, wt, ...(bias ? [bias] : [])], {}, fresh(cx, 'dw'));
 }
 
 /** [N, P, C] (P = ∏O) back to the NC… layout [N, C, O…]. */
@@ -346,9 +346,7 @@ export const CONV: Record<string, Converter> = {
       d.every((v) => v === 1) &&
       s.every((v, i) => v === K[i] && S[i]! % v === 0);
     if (Cg === 1 && M === G && !patches) {
-      let y = depthwise(cx, x, w, { S, K, O, s, d, before });
-      if (bias) y = emit(cx, 'add', [y, bias], {}, fresh(cx, 'biased'));
-      return [toNC(cx, y, N, M, O)];
+      return [toNC(cx, depthwise(cx, x, w, bias, { S, K, O, s, d, before }), N, M, O)];
     }
     // The receptive fields as rows [N, P, KK·C] (kernel offset major, channel minor).
     let cols: Operand;
