@@ -558,3 +558,141 @@ describe('depthwise: an index outside [−1, S)', () => {
       );
   });
 });
+
+describe('group norms ≡ onnxruntime-node', () => {
+  const gnCase = fc
+    .record({
+      N: fc.integer({ min: 1, max: 2 }),
+      G: fc.integer({ min: 1, max: 3 }),
+      per: fc.integer({ min: 1, max: 3 }),
+      S: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 2 }),
+      seed: fc.nat(),
+    })
+    .map((c) => ({ ...c, C: c.G * c.per }));
+  const vec = (name: string, n: number, seed: number): Init => ({
+    name,
+    dtype: 'f32',
+    shape: [n],
+    v: Array.from(tensor('f32', [n], seed, 2).data as Float32Array),
+  });
+  it('GroupNormalization at opset 18 (per-group affine) and 21 (per-channel)', async () => {
+    await fc.assert(
+      fc.asyncProperty(gnCase, fc.constantFrom(18, 21), async ({ N, G, C, S, seed }, opset) => {
+        const n = opset < 21 ? G : C;
+        const node = {
+          opType: 'GroupNormalization',
+          input: ['x', 's', 'b'],
+          output: ['y'],
+          attribute: [attrInt('num_groups', G), attrFloat('epsilon', 1e-5)],
+        };
+        const shape = [N, C, ...S];
+        const bytes = model(
+          opset,
+          [{ name: 'x', dtype: 'f32', shape }],
+          [node],
+          [{ name: 'y', dtype: 'f32' }],
+          [vec('s', n, seed + 1), vec('b', n, seed + 2)],
+        );
+        // onnxruntime's variance is E[x²] − E[x]² (see InstanceNormalization): the tolerance.
+        await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3) }, { rtol: 1e-3, atol: 1e-4 });
+      }),
+      { numRuns: 30 },
+    );
+  });
+  it('nn.GroupNorm as PyTorch exports it: Reshape → InstanceNormalization → Reshape → Mul → Add', async () => {
+    await fc.assert(
+      fc.asyncProperty(gnCase, async ({ N, G, C, S, seed }) => {
+        const shape = [N, C, ...S];
+        const inits: Init[] = [
+          { name: 'gshape', dtype: 'i64', shape: [3], v: [N, G, -1] },
+          { name: 'xshape', dtype: 'i64', shape: [shape.length], v: shape },
+          { name: 'ones', dtype: 'f32', shape: [G], v: Array(G).fill(1) },
+          { name: 'zeros', dtype: 'f32', shape: [G], v: Array(G).fill(0) },
+          {
+            name: 'gamma',
+            dtype: 'f32',
+            shape: [C, ...S.map(() => 1)],
+            v: Array.from(tensor('f32', [C], seed + 1, 2).data as Float32Array),
+          },
+          {
+            name: 'beta',
+            dtype: 'f32',
+            shape: [C, ...S.map(() => 1)],
+            v: Array.from(tensor('f32', [C], seed + 2, 2).data as Float32Array),
+          },
+        ];
+        const nodes = [
+          { opType: 'Reshape', input: ['x', 'gshape'], output: ['g'] },
+          {
+            opType: 'InstanceNormalization',
+            input: ['g', 'ones', 'zeros'],
+            output: ['gn'],
+            attribute: [attrFloat('epsilon', 1e-5)],
+          },
+          { opType: 'Reshape', input: ['gn', 'xshape'], output: ['back'] },
+          { opType: 'Mul', input: ['back', 'gamma'], output: ['scaled'] },
+          { opType: 'Add', input: ['scaled', 'beta'], output: ['y'] },
+        ];
+        const bytes = model(
+          14,
+          [{ name: 'x', dtype: 'f32', shape }],
+          nodes,
+          [{ name: 'y', dtype: 'f32' }],
+          inits,
+        );
+        await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3) }, { rtol: 1e-3, atol: 1e-4 });
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe('Resize at opset 10 and Upsample at opset 7 ≡ onnxruntime-node', () => {
+  const str = (name: string, v: string) => ({ name, type: 3, s: new TextEncoder().encode(v) });
+  it('Resize(X, scales) at opset 10 (asymmetric, floor) and Upsample with its scales attribute', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 4, maxLength: 4 }),
+        fc.nat(),
+        fc.constantFrom(1, 2, 3, 1.5),
+        fc.boolean(),
+        async (shape, seed, k, upsample) => {
+          const scales = [1, 1, k, k];
+          const bytes = upsample
+            ? model(
+                7,
+                [{ name: 'x', dtype: 'f32', shape }],
+                [
+                  {
+                    opType: 'Upsample',
+                    input: ['x'],
+                    output: ['y'],
+                    attribute: [
+                      str('mode', 'nearest'),
+                      { name: 'scales', type: 6, floats: scales },
+                    ],
+                  },
+                ],
+                [{ name: 'y', dtype: 'f32' }],
+              )
+            : model(
+                10,
+                [{ name: 'x', dtype: 'f32', shape }],
+                [
+                  {
+                    opType: 'Resize',
+                    input: ['x', 'scales'],
+                    output: ['y'],
+                    attribute: [str('mode', 'nearest')],
+                  },
+                ],
+                [{ name: 'y', dtype: 'f32' }],
+                [{ name: 'scales', dtype: 'f32', shape: [4], v: scales }],
+              );
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 2) });
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+});

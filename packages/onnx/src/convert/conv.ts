@@ -425,4 +425,37 @@ export const CONV: Record<string, Converter> = {
     const scaled = emit(cx, 'mul', [back, perC(scale, 'scale')], {}, fresh(cx, 'scaled'));
     return [emit(cx, 'add', [scaled, perC(bias, 'bias')])];
   },
+  /**
+   * GroupNormalization (opsets 18, 21): (x − mean) / √(var + ε) over each group of C/G
+   * channels and their spatial elements, then scale and bias — per group at opset 18 (the
+   * spec's shapes then), per channel from 21.
+   */
+  GroupNormalization: (ins, cx) => {
+    const [x, scale, bias] = [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)];
+    const xs = shapeOf(x);
+    if (xs.length < 3) unsupported(cx, `on a rank-${xs.length} input (it needs [N, C, …])`);
+    const S = spatial(cx, x);
+    const [N, C] = xs as [Dim, number];
+    const G = attrInt(cx, 'num_groups', 0);
+    if (!(G > 0) || C % G !== 0) unsupported(cx, `num_groups ${G} does not divide ${C} channels`);
+    if (attrInt(cx, 'stash_type', 1) !== 1)
+      unsupported(cx, 'stash_type other than float is not supported');
+    const eps = attrFloat(cx, 'epsilon', 1e-5);
+    const L = (C / G) * prod(S);
+    const groups = emit(cx, 'reshape', [x], { shape: [N, G, L] }, fresh(cx, 'groups'));
+    let y = emit(cx, 'layer_norm', [groups], { axis: 2, eps }, fresh(cx, 'normed'));
+    const perGroup = cx.opset < 21;
+    const affine = (o: Operand, hint: string) =>
+      emit(
+        cx,
+        'reshape',
+        [o],
+        { shape: perGroup ? [G, 1] : [C, ...S.map(() => 1)] },
+        fresh(cx, hint),
+      );
+    if (!perGroup) y = emit(cx, 'reshape', [y], { shape: xs }, fresh(cx, 'back'));
+    y = emit(cx, 'mul', [y, affine(scale, 'scale')], {}, fresh(cx, 'scaled'));
+    y = emit(cx, 'add', [y, affine(bias, 'bias')], {}, perGroup ? fresh(cx, 'biased') : undefined);
+    return [perGroup ? emit(cx, 'reshape', [y], { shape: xs }) : y];
+  },
 };

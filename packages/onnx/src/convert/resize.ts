@@ -17,7 +17,8 @@ const str = (cx: Cx, name: string, dflt: string) => {
 /** The source index of output position `o` on an axis of `n` → `m` elements (scale `k`). */
 function sourceIndex(cx: Cx, o: number, n: number, m: number, k: number): number {
   let x: number;
-  switch (str(cx, 'coordinate_transformation_mode', 'half_pixel')) {
+  // Opset 10 has neither attribute: asymmetric coordinates, rounded down (Upsample's rule).
+  switch (cx.opset < 11 ? 'asymmetric' : str(cx, 'coordinate_transformation_mode', 'half_pixel')) {
     case 'half_pixel':
       x = (o + 0.5) / k - 0.5;
       break;
