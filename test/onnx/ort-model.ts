@@ -42,7 +42,11 @@ export function model(
   });
   return onnx.ModelProto.encode({
     irVersion: 7,
-    opsetImport: [{ domain: '', version: opset }],
+    // onnxruntime's own operators (com.microsoft) are declared for the nodes that use them.
+    opsetImport: [
+      { domain: '', version: opset },
+      { domain: 'com.microsoft', version: 1 },
+    ],
     graph: {
       name: 'm',
       input: inputs.map(vi),
@@ -69,13 +73,15 @@ export const attrFloat = (name: string, v: number) => ({ name, type: 1, f: v });
  * glimpse ≡ onnxruntime on one model: every output, on the reference, JS -O0 / -O2 and
  * wasm -O2; `close` for ops computed through transcendental functions or sums (true:
  * relative 1e-5 of the value, 1e-6 absolute; or the tolerance given), else equal bit for
- * bit (NaN to NaN, −0 to −0) — but for the sign of a zero with `anyZero`.
+ * bit (NaN to NaN, −0 to −0) — but for the sign of a zero with `anyZero`. With
+ * `everywhere`, wasm -O0 and WGSL -O0 / -O2 too (WebGPU unless GLIMPSE_SKIP_WEBGPU=1).
  */
 export async function sameAsOrt(
   bytes: Uint8Array,
   inputs: Record<string, Tensor>,
   close: boolean | { rtol: number; atol: number } = false,
   anyZero = false,
+  everywhere = false,
 ) {
   const g = importOnnx(bytes, { file: 'case.onnx' });
   const want = await runOrt(bytes, g, inputs);
@@ -85,6 +91,18 @@ export async function sameAsOrt(
     ['js -O2', async () => (await compile(g, { backend: 'js', level: 2 })).run(inputs)],
     ['wasm -O2', async () => (await compile(g, { backend: 'wasm', threads: 1 })).run(inputs)],
   ];
+  if (everywhere) {
+    runs.push([
+      'wasm -O0',
+      async () => (await compile(g, { backend: 'wasm', level: 0, threads: 1 })).run(inputs),
+    ]);
+    if (process.env.GLIMPSE_SKIP_WEBGPU !== '1')
+      for (const level of [0, 2] as const)
+        runs.push([
+          `wgsl -O${level}`,
+          async () => (await compile(g, { backend: 'wgsl', level })).run(inputs),
+        ]);
+  }
   for (const [label, run] of runs) {
     const got = await run();
     for (const o of g.outputs) {

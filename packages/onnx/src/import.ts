@@ -95,6 +95,11 @@ export function onnxDimParams(model: ModelProto): string[] {
   );
 }
 
+/** The converter of a node: its op, prefixed by its domain when not the default one. */
+function converterKey(n: NodeProto): string {
+  return n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType!;
+}
+
 /** The names of a model's graph inputs (initializers excluded), in order. */
 export function onnxInputNames(model: ModelProto): string[] {
   const g = model.graph;
@@ -146,9 +151,7 @@ function importModel(
     );
   const nodes = g.node ?? [];
   // Every node glimpse cannot convert, named, before any work.
-  const bad = nodes.filter(
-    (n) => (n.domain && n.domain !== 'ai.onnx') || !(n.opType! in CONVERTERS),
-  );
+  const bad = nodes.filter((n) => !(converterKey(n) in CONVERTERS));
   if (bad.length > 0)
     throw new UnsupportedError(
       `unsupported ONNX ops: ${bad
@@ -227,7 +230,7 @@ function importModel(
     let outs: Operand[];
     const mark = b.nodeCount;
     try {
-      outs = CONVERTERS[op]!(ins, cx);
+      outs = CONVERTERS[converterKey(node)]!(ins, cx);
     } catch (e) {
       throw withWhere(e, { node: nodeName, op });
     }

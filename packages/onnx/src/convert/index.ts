@@ -1,6 +1,7 @@
 import { ACTIVATION } from './activation.js';
 import { attentionOp } from './attention.js';
 import { CONV } from './conv.js';
+import { MICROSOFT } from './microsoft.js';
 import { RESIZE } from './resize.js';
 import type { Converter } from './context.js';
 import { ELEMENTWISE } from './elementwise.js';
@@ -16,6 +17,7 @@ export const CONVERTERS: Record<string, Converter> = {
   ...ACTIVATION,
   ...CONV,
   ...RESIZE,
+  ...MICROSOFT,
   ...LAYOUT,
   ...NN,
   Attention: attentionOp,

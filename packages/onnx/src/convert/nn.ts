@@ -1,4 +1,5 @@
 /** Converters of ONNX's matmuls, normalisations and reductions. */
+import type { Val } from '@glimpse/ir';
 import { normAxis } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
 import { constOf, dtypeOfOperand, ints, shapeOf } from '../operand.js';
@@ -16,7 +17,7 @@ import {
   unsupported,
   val,
 } from './context.js';
-import type { Converter } from './context.js';
+import type { Converter, Cx } from './context.js';
 import { axesOf } from './indices.js';
 
 export const NN: Record<string, Converter> = {
@@ -196,33 +197,52 @@ export const NN: Record<string, Converter> = {
     ];
     const y = cx.b.op('layer_norm', args, { axis: ax, eps }, out(cx));
     if (!cx.outputs[1] && !cx.outputs[2]) return [dyn(y)];
-    // The optional Mean and InvStdDev outputs (kept dims), spelled out: mean, then
-    // 1/√(mean((x - mean)²) + eps) as layer_norm computes them.
-    const axes = Array.from({ length: r - ax }, (_, i) => ax + i);
-    const mean = cx.b.op(
-      'reduce_mean',
-      [vx],
-      { axes, keepdims: true },
-      cx.outputs[1] || fresh(cx, 'mean'),
-    );
-    const d = cx.b.op('sub', [vx, mean], {}, fresh(cx, 'centred'));
-    const v = cx.b.op(
-      'reduce_mean',
-      [cx.b.op('mul', [d, d], {}, fresh(cx, 'sq'))],
-      { axes, keepdims: true },
-      fresh(cx, 'var'),
-    );
-    const e = cx.b.constant(eps, vx.type.dtype, [], fresh(cx, 'eps'));
-    const one = cx.b.constant(1, vx.type.dtype, [], fresh(cx, 'one'));
-    const inv = cx.b.op(
-      'div',
-      [one, cx.b.op('sqrt', [cx.b.op('add', [v, e], {}, fresh(cx, 'vare'))], {}, fresh(cx, 'std'))],
-      {},
-      cx.outputs[2] || fresh(cx, 'inv'),
-    );
-    return [dyn(y), dyn(mean), dyn(inv)];
+    const { mean, inv } = normStats(cx, vx, ax, eps, true, 1, 2);
+    return [dyn(y), dyn(mean!), dyn(inv)];
   },
 };
+
+/**
+ * A normalisation's optional statistics outputs (kept dims), spelled out as layer_norm and
+ * rms_norm compute them: the mean (when `centre`), then 1/√(mean((x − mean)²) + ε) —
+ * named as the node's outputs `meanAt` and `invAt`.
+ */
+export function normStats(
+  cx: Cx,
+  vx: Val,
+  ax: number,
+  eps: number,
+  centre: boolean,
+  meanAt: number,
+  invAt: number,
+): { mean: Val | undefined; inv: Val } {
+  const r = vx.type.shape.length;
+  const axes = Array.from({ length: r - ax }, (_, i) => ax + i);
+  const mean = centre
+    ? cx.b.op(
+        'reduce_mean',
+        [vx],
+        { axes, keepdims: true },
+        cx.outputs[meanAt] || fresh(cx, 'mean'),
+      )
+    : undefined;
+  const d = mean ? cx.b.op('sub', [vx, mean], {}, fresh(cx, 'centred')) : vx;
+  const v = cx.b.op(
+    'reduce_mean',
+    [cx.b.op('mul', [d, d], {}, fresh(cx, 'sq'))],
+    { axes, keepdims: true },
+    fresh(cx, 'var'),
+  );
+  const e = cx.b.constant(eps, vx.type.dtype, [], fresh(cx, 'eps'));
+  const one = cx.b.constant(1, vx.type.dtype, [], fresh(cx, 'one'));
+  const inv = cx.b.op(
+    'div',
+    [one, cx.b.op('sqrt', [cx.b.op('add', [v, e], {}, fresh(cx, 'vare'))], {}, fresh(cx, 'std'))],
+    {},
+    cx.outputs[invAt] || fresh(cx, 'inv'),
+  );
+  return { mean, inv };
+}
 
 function reduce(op: 'reduce_sum' | 'reduce_mean' | 'reduce_max'): Converter {
   return (ins, cx) => {

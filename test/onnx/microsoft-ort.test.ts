@@ -1,0 +1,245 @@
+/**
+ * onnxruntime's com.microsoft operators against onnxruntime-node (its CPU kernels), 200
+ * random configurations each, on the reference, js, wasm and WGSL at -O0 and -O2: Gelu,
+ * FastGelu, BiasGelu, QuickGelu, SkipLayerNormalization, SkipSimplifiedLayerNormalization,
+ * SimplifiedLayerNormalization. BiasAdd and BiasSplitGelu have no CPU kernel in
+ * onnxruntime: their definitions are computed here in float64 instead.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Tensor } from '@glimpse/ir';
+import { erf, toNumbers } from '@glimpse/ir';
+import { importOnnx } from '@glimpse/onnx';
+import { compile } from 'glimpse';
+import { assertClose, tensor } from '../helpers.js';
+import type { In, Init } from './ort-model.js';
+import { attrFloat, model, sameAsOrt } from './ort-model.js';
+
+const RUNS = 200;
+const MS = { domain: 'com.microsoft' };
+const f32 = (name: string, shape: number[]): In => ({ name, dtype: 'f32', shape });
+const special = fc.constantFrom(0, 0, 0.05);
+/** [B, S, H] with small dims. */
+const bsh = fc.tuple(
+  fc.integer({ min: 1, max: 2 }),
+  fc.integer({ min: 1, max: 4 }),
+  fc.integer({ min: 1, max: 9 }),
+);
+const init = (name: string, shape: number[], seed: number): Init => ({
+  name,
+  dtype: 'f32',
+  shape,
+  v: Array.from(tensor('f32', shape, seed, 2).data as Float32Array),
+});
+
+describe('com.microsoft activations ≡ onnxruntime-node', () => {
+  it('Gelu', async () => {
+    await fc.assert(
+      fc.asyncProperty(bsh, fc.nat(), special, async (s, seed, sp) => {
+        const bytes = model(
+          17,
+          [f32('x', s)],
+          [{ ...MS, opType: 'Gelu', input: ['x'], output: ['y'] }],
+          [{ name: 'y', dtype: 'f32' }],
+        );
+        await sameAsOrt(bytes, { x: tensor('f32', s, seed, 3, sp) }, true, false, true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+  for (const op of ['FastGelu', 'BiasGelu'])
+    it(`${op}${op === 'FastGelu' ? ' (bias optional)' : ''}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(bsh, fc.nat(), special, fc.boolean(), async (s, seed, sp, withBias) => {
+          const bias = op === 'BiasGelu' || withBias;
+          const node = { ...MS, opType: op, input: bias ? ['x', 'b'] : ['x'], output: ['y'] };
+          const bytes = model(
+            17,
+            [f32('x', s)],
+            [node],
+            [{ name: 'y', dtype: 'f32' }],
+            bias ? [init('b', [s[2]], seed + 1)] : [],
+          );
+          await sameAsOrt(bytes, { x: tensor('f32', s, seed, 3, sp) }, true, false, true);
+        }),
+        { numRuns: RUNS },
+      );
+    });
+  it('QuickGelu (alpha)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        bsh,
+        fc.nat(),
+        special,
+        fc.constantFrom(1.702, 1, 0.5),
+        async (s, seed, sp, alpha) => {
+          const node = {
+            ...MS,
+            opType: 'QuickGelu',
+            input: ['x'],
+            output: ['y'],
+            attribute: [attrFloat('alpha', alpha)],
+          };
+          const bytes = model(17, [f32('x', s)], [node], [{ name: 'y', dtype: 'f32' }]);
+          await sameAsOrt(bytes, { x: tensor('f32', s, seed, 3, sp) }, true, false, true);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('com.microsoft normalisations ≡ onnxruntime-node', () => {
+  /** Tolerance: sums of a row in f32 (onnxruntime's and ours in another order). */
+  const TOL = { rtol: 1e-4, atol: 1e-5 };
+  for (const op of ['SkipLayerNormalization', 'SkipSimplifiedLayerNormalization'])
+    it(`${op}: beta, bias, a broadcast skip, and the sum output at random`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          bsh,
+          fc.nat(),
+          fc.record({
+            beta: fc.boolean(),
+            bias: fc.boolean(),
+            skip2d: fc.boolean(),
+            sum: fc.boolean(),
+          }),
+          fc.constantFrom(1e-12, 1e-5),
+          async (s, seed, o, eps) => {
+            const H = s[2];
+            const skipShape = o.skip2d ? [s[1], H] : s;
+            const simplified = op !== 'SkipLayerNormalization';
+            const inits = [init('gamma', [H], seed + 2)];
+            const input = ['x', 'skip', 'gamma'];
+            if (!simplified) {
+              input.push(o.beta ? 'beta' : '');
+              if (o.beta) inits.push(init('beta', [H], seed + 3));
+            }
+            if (o.bias) {
+              input.push('bias');
+              inits.push(init('bias', [H], seed + 4));
+            }
+            while (input[input.length - 1] === '') input.pop();
+            const outputs = o.sum ? ['y', '', '', 'sum'] : ['y'];
+            const node = {
+              ...MS,
+              opType: op,
+              input,
+              output: outputs,
+              attribute: [attrFloat('epsilon', eps)],
+            };
+            const outs = [
+              { name: 'y', dtype: 'f32' as const },
+              ...(o.sum ? [{ name: 'sum', dtype: 'f32' as const }] : []),
+            ];
+            const bytes = model(17, [f32('x', s), f32('skip', skipShape)], [node], outs, inits);
+            const x: Record<string, Tensor> = {
+              x: tensor('f32', s, seed, 3),
+              skip: tensor('f32', skipShape, seed + 1, 3),
+            };
+            await sameAsOrt(bytes, x, TOL, false, true);
+          },
+        ),
+        { numRuns: RUNS },
+      );
+    });
+  it('SimplifiedLayerNormalization (the default domain, as onnxruntime registers it)', async () => {
+    await fc.assert(
+      fc.asyncProperty(bsh, fc.nat(), fc.constantFrom(1e-6, 1e-5), async (s, seed, eps) => {
+        const node = {
+          opType: 'SimplifiedLayerNormalization',
+          input: ['x', 'scale'],
+          output: ['y'],
+          attribute: [attrFloat('epsilon', eps)],
+        };
+        const bytes = model(
+          17,
+          [f32('x', s)],
+          [node],
+          [{ name: 'y', dtype: 'f32' }],
+          [init('scale', [s[2]], seed + 1)],
+        );
+        await sameAsOrt(bytes, { x: tensor('f32', s, seed, 3) }, TOL, false, true);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
+
+describe('BiasAdd, BiasSplitGelu ≡ their definitions (onnxruntime has no CPU kernel for them)', () => {
+  /** Run on every backend and level; compare with `want` (float64, computed here). */
+  async function expectEverywhere(
+    bytes: Uint8Array,
+    x: Record<string, Tensor>,
+    want: (t: Record<string, Float64Array>) => Float64Array,
+  ) {
+    const g = importOnnx(bytes);
+    const w = want(Object.fromEntries(Object.entries(x).map(([k, t]) => [k, toNumbers(t)])));
+    const shape = g.typeOf('y').shape as number[];
+    const backends =
+      process.env.GLIMPSE_SKIP_WEBGPU === '1'
+        ? (['js', 'wasm'] as const)
+        : (['js', 'wasm', 'wgsl'] as const);
+    for (const backend of backends)
+      for (const level of [0, 2] as const) {
+        const got = (
+          await (
+            await compile(g, { backend, level, ...(backend === 'wasm' ? { threads: 1 } : {}) })
+          ).run(x)
+        ).y!;
+        expect(got.shape).toEqual(shape);
+        assertClose(
+          got,
+          { dtype: 'f32', shape, data: w },
+          { rtol: 1e-5, atol: 1e-6 },
+          `${backend} -O${level}`,
+        );
+      }
+  }
+  it('BiasAdd: (X + bias) + skip', async () => {
+    await fc.assert(
+      fc.asyncProperty(bsh, fc.nat(), async (s, seed) => {
+        const node = { ...MS, opType: 'BiasAdd', input: ['x', 'b', 'skip'], output: ['y'] };
+        const bytes = model(
+          17,
+          [f32('x', s), f32('skip', s)],
+          [node],
+          [{ name: 'y', dtype: 'f32' }],
+          [init('b', [s[2]], seed + 2)],
+        );
+        const b = toNumbers(tensor('f32', [s[2]], seed + 2, 2));
+        await expectEverywhere(
+          bytes,
+          { x: tensor('f32', s, seed, 3), skip: tensor('f32', s, seed + 1, 3) },
+          (t) => t.x!.map((v, i) => Math.fround(Math.fround(v + b[i % s[2]]!) + t.skip![i]!)),
+        );
+      }),
+      { numRuns: RUNS },
+    );
+  });
+  it('BiasSplitGelu: left half · gelu(right half) of X + bias', async () => {
+    await fc.assert(
+      fc.asyncProperty(bsh, fc.nat(), async ([B, S, h], seed) => {
+        const H = 2 * h;
+        const node = { ...MS, opType: 'BiasSplitGelu', input: ['x', 'b'], output: ['y'] };
+        const bytes = model(
+          17,
+          [f32('x', [B, S, H])],
+          [node],
+          [{ name: 'y', dtype: 'f32' }],
+          [init('b', [H], seed + 2)],
+        );
+        const b = toNumbers(tensor('f32', [H], seed + 2, 2));
+        await expectEverywhere(bytes, { x: tensor('f32', [B, S, H], seed, 3) }, (t) =>
+          Float64Array.from({ length: B * S * h }, (_, i) => {
+            const [row, j] = [Math.floor(i / h), i % h];
+            const l = Math.fround(t.x![row * H + j]! + b[j]!);
+            const r = Math.fround(t.x![row * H + h + j]! + b[h + j]!);
+            return l * (0.5 * r * (1 + erf(r / Math.SQRT2)));
+          }),
+        );
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
