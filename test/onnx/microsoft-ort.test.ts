@@ -243,3 +243,57 @@ describe('BiasAdd, BiasSplitGelu ≡ their definitions (onnxruntime has no CPU k
     );
   });
 });
+
+describe('RotaryEmbedding ≡ onnxruntime-node', () => {
+  it('3-D and 4-D inputs, interleaved or not, partial rotary dims, position ids or an offset', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          B: fc.integer({ min: 1, max: 2 }),
+          S: fc.integer({ min: 1, max: 4 }),
+          N: fc.integer({ min: 1, max: 3 }),
+          h: fc.integer({ min: 1, max: 4 }),
+          part: fc.boolean(),
+          interleaved: fc.boolean(),
+          threeD: fc.boolean(),
+          offset: fc.boolean(),
+          seed: fc.nat(),
+        }),
+        async ({ B, S, N, h, part, interleaved, threeD, offset, seed }) => {
+          const H = 2 * h;
+          const R = part && h > 1 ? 2 * (h - 1) : H;
+          const max = S + 3;
+          const shape = threeD ? [B, S, N * H] : [B, N, S, H];
+          const pos: Tensor = offset
+            ? { dtype: 'i64', shape: [1], data: BigInt64Array.from([BigInt(seed % 3)]) }
+            : {
+                dtype: 'i64',
+                shape: [B, S],
+                data: BigInt64Array.from({ length: B * S }, (_, i) => BigInt((i * 7 + seed) % max)),
+              };
+          const node = {
+            ...MS,
+            opType: 'RotaryEmbedding',
+            input: ['x', 'pos', 'cos', 'sin'],
+            output: ['y'],
+            attribute: [
+              { name: 'interleaved', type: 2, i: interleaved ? 1 : 0 },
+              // onnxruntime needs num_heads with rotary_embedding_dim, on 4-D inputs too.
+              ...(threeD || R < H ? [{ name: 'num_heads', type: 2, i: N }] : []),
+              ...(R < H ? [{ name: 'rotary_embedding_dim', type: 2, i: R }] : []),
+            ],
+          };
+          const bytes = model(
+            17,
+            [f32('x', shape), { name: 'pos', dtype: 'i64', shape: pos.shape as number[] }],
+            [node],
+            [{ name: 'y', dtype: 'f32' }],
+            [init('cos', [max, R / 2], seed + 1), init('sin', [max, R / 2], seed + 2)],
+          );
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3), pos }, true, false, true);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});
