@@ -13,6 +13,7 @@ import { runOrt } from './ort.js';
 const ELEM: Record<string, number> = {
   f32: onnx.TensorProto.DataType.FLOAT,
   i64: onnx.TensorProto.DataType.INT64,
+  i32: onnx.TensorProto.DataType.INT32,
   bool: onnx.TensorProto.DataType.BOOL,
 };
 

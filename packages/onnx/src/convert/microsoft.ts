@@ -124,6 +124,7 @@ export const MICROSOFT: Record<string, Converter> = {
     return lastAxisNorm(cx, 'rms_norm', sum, [gamma], eps, cx.outputs[3] ? sum : undefined);
   },
   'com.microsoft.RotaryEmbedding': rotaryEmbedding,
+  'com.microsoft.MultiHeadAttention': multiHeadAttention,
   /** RMSNorm over the axes from `axis` (onnxruntime registers it in the default domain). */
   SimplifiedLayerNormalization: (ins, cx) => {
     const [x, scale] = [need(cx, ins, 0), need(cx, ins, 1)];
@@ -228,4 +229,101 @@ function rotaryEmbedding(ins: readonly (Operand | undefined)[], cx: Cx): Operand
   if (threeD) y = b.reshape(y, xs as number[], out(cx));
   else if (R === H) y = b.reshape(y, hs, out(cx));
   return [dyn(y)];
+}
+
+/**
+ * MultiHeadAttention (com.microsoft) with separate 3-D query, key and value [B, S|L, heads·d]:
+ * the optional bias added per projection, heads split, `past_key` / `past_value` [B, N, P, d]
+ * prepended (the concatenations are `present_key` / `present_value`), then the fused
+ * attention op — scale (default 1/√d), `unidirectional` as a causal mask aligned to the last
+ * key, and the additive bias onnxruntime builds: `mask_filter_value` (−10000 by default)
+ * where `key_padding_mask` [B, P + L] is 0, plus `attention_bias` [B|1, N|1, S, P + L].
+ * Packed QKV / KV and key/value already in heads layout are refused, naming the form.
+ */
+function multiHeadAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
+  const b = cx.b;
+  const [q, k, v, bias, kpm, attnBias, pastK, pastV] = ins;
+  if (!q || !k || !v)
+    unsupported(cx, 'without separate query, key and value (packed QKV or KV) is not supported');
+  const N = attrInt(cx, 'num_heads', 0);
+  const [qs, ks] = [shapeOf(q), shapeOf(k)];
+  if (qs.length !== 3 || ks.length !== 3 || shapeOf(v).length !== 3)
+    unsupported(cx, `with key/value of rank ${ks.length} (only [B, L, heads·d] is supported)`);
+  if ((pastK === undefined) !== (pastV === undefined))
+    unsupported(cx, 'needs both past_key and past_value, or neither');
+  const D = qs[2] as number;
+  const Dv = shapeOf(v)[2] as number;
+  if (!(N > 0) || D % N !== 0 || Dv % N !== 0)
+    unsupported(cx, `num_heads ${N} does not divide ${D} and ${Dv}`);
+  const heads = (x: Operand, from: number, width: number, hint: string) => {
+    let vx = val(cx, x, hint);
+    if (bias) {
+      const bb = b.op(
+        'slice',
+        [val(cx, bias, 'bias')],
+        { axis: 0, start: from, end: from + width },
+        fresh(cx, `${hint}_bias`),
+      );
+      vx = b.op('add', [vx, bb], {}, fresh(cx, `${hint}_biased`));
+    }
+    const [B, S] = vx.type.shape as [number, number];
+    return b.transpose(
+      b.reshape(vx, [B, S, N, width / N], fresh(cx, `${hint}_heads`)),
+      [0, 2, 1, 3],
+      fresh(cx, `${hint}_bnsh`),
+    );
+  };
+  const q4 = heads(q, 0, D, 'q');
+  let k4 = heads(k, D, D, 'k');
+  let v4 = heads(v, 2 * D, Dv, 'v');
+  if (pastK && pastV) {
+    k4 = b.op(
+      'concat',
+      [val(cx, pastK, 'past_key'), k4],
+      { axis: 2 },
+      cx.outputs[1] || fresh(cx, 'present_key'),
+    );
+    v4 = b.op(
+      'concat',
+      [val(cx, pastV, 'past_value'), v4],
+      { axis: 2 },
+      cx.outputs[2] || fresh(cx, 'present_value'),
+    );
+  }
+  const T = k4.type.shape[2] as number;
+  // The additive bias: mask_filter_value where the key padding mask is 0, plus attention_bias.
+  let m: ReturnType<typeof val> | undefined;
+  const dtype = q4.type.dtype;
+  if (kpm) {
+    const km = val(cx, kpm, 'key_padding_mask');
+    if (km.type.shape.length !== 2 || km.type.shape[1] !== T)
+      unsupported(
+        cx,
+        `key_padding_mask of shape [${km.type.shape.join(',')}] (only [B, ${T}] is supported)`,
+      );
+    const zero = b.constant(0, km.type.dtype, [], fresh(cx, 'kpm_zero'));
+    const masked = b.op('equal', [km, zero], {}, fresh(cx, 'kpm_masked'));
+    const fill = b.constant(
+      attrFloat(cx, 'mask_filter_value', -10000),
+      dtype,
+      [],
+      fresh(cx, 'fill'),
+    );
+    const none = b.constant(0, dtype, [], fresh(cx, 'nofill'));
+    const add = b.op('where', [masked, fill, none], {}, fresh(cx, 'kpm_bias'));
+    m = b.reshape(add, [km.type.shape[0]!, 1, 1, T], fresh(cx, 'kpm_b'));
+  }
+  if (attnBias) {
+    const ab = val(cx, attnBias, 'attention_bias');
+    m = m ? b.op('add', [m, ab], {}, fresh(cx, 'bias_all')) : ab;
+  }
+  const scale = cx.attrs.has('scale') ? attrFloat(cx, 'scale', 0) : undefined;
+  const attrs = {
+    causal: attrInt(cx, 'unidirectional', 0) === 1 ? ('bottom_right' as const) : ('none' as const),
+    ...(scale ? { scale } : {}),
+  };
+  const y = b.op('attention', m ? [q4, k4, v4, m] : [q4, k4, v4], attrs, fresh(cx, 'y_bnsh'));
+  const [B, , S] = y.type.shape as [number, number, number];
+  const t = b.transpose(y, [0, 2, 1, 3], fresh(cx, 'y_bsnh'));
+  return [dyn(b.reshape(t, [B, S, N * (Dv / N)], out(cx))), dyn(k4), dyn(v4)];
 }
