@@ -510,3 +510,76 @@ describe('com.microsoft forms glimpse refuses', () => {
     );
   });
 });
+
+describe('EmbedLayerNormalization ≡ onnxruntime-node', () => {
+  it('word + position (+ segment) embeddings, LayerNorm, mask_index and the embedding sum', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          B: fc.integer({ min: 1, max: 2 }),
+          S: fc.integer({ min: 1, max: 5 }),
+          V: fc.integer({ min: 2, max: 9 }),
+          H: fc.integer({ min: 1, max: 8 }),
+          seg: fc.boolean(),
+          mask: fc.boolean(),
+          sum: fc.boolean(),
+          seed: fc.nat(),
+        }),
+        async (c) => {
+          const P = c.S + 2;
+          const ids = (n: number, k: number, mod: number) =>
+            Int32Array.from({ length: n }, (_, i) => (i * 5 + c.seed + k) % mod);
+          const ins: In[] = [{ name: 'ids', dtype: 'i32', shape: [c.B, c.S] }];
+          const x: Record<string, Tensor> = {
+            ids: { dtype: 'i32', shape: [c.B, c.S], data: ids(c.B * c.S, 0, c.V) },
+          };
+          const inits = [
+            init('word', [c.V, c.H], c.seed + 1),
+            init('pos', [P, c.H], c.seed + 2),
+            init('gamma', [c.H], c.seed + 3),
+            init('beta', [c.H], c.seed + 4),
+          ];
+          const input = ['ids', '', 'word', 'pos', '', 'gamma', 'beta', ''];
+          if (c.seg) {
+            input[1] = 'seg';
+            input[4] = 'segemb';
+            ins.push({ name: 'seg', dtype: 'i32', shape: [c.B, c.S] });
+            x.seg = { dtype: 'i32', shape: [c.B, c.S], data: ids(c.B * c.S, 1, 2) };
+            inits.push(init('segemb', [2, c.H], c.seed + 5));
+          }
+          if (c.mask) {
+            input[7] = 'mask';
+            ins.push({ name: 'mask', dtype: 'i32', shape: [c.B, c.S] });
+            // Right padding: 1s then 0s per batch.
+            x.mask = {
+              dtype: 'i32',
+              shape: [c.B, c.S],
+              data: Int32Array.from({ length: c.B * c.S }, (_, i) =>
+                i % c.S < 1 + ((c.seed + Math.floor(i / c.S)) % c.S) ? 1 : 0,
+              ),
+            };
+          }
+          while (input[input.length - 1] === '') input.pop();
+          // onnxruntime's shape inference needs the mask_index output named, mask or not.
+          const outputs = ['y', 'mask_index', ...(c.sum ? ['sum'] : [])];
+          const node = {
+            ...MS,
+            opType: 'EmbedLayerNormalization',
+            input,
+            output: outputs,
+            attribute: [attrFloat('epsilon', 1e-5)],
+          };
+          const outs = outputs
+            .filter((o) => o !== '')
+            .map((name) => ({
+              name,
+              dtype: name === 'mask_index' ? ('i32' as const) : ('f32' as const),
+            }));
+          const bytes = model(17, ins, [node], outs, inits);
+          await sameAsOrt(bytes, x, { rtol: 1e-4, atol: 1e-5 }, false, true);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+});

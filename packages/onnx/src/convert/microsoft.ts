@@ -138,6 +138,7 @@ export const MICROSOFT: Record<string, Converter> = {
   'com.microsoft.RotaryEmbedding': rotaryEmbedding,
   'com.microsoft.MultiHeadAttention': multiHeadAttention,
   'com.microsoft.Attention': packedAttention,
+  'com.microsoft.EmbedLayerNormalization': embedLayerNormalization,
   /** RMSNorm over the axes from `axis` (onnxruntime registers it in the default domain). */
   SimplifiedLayerNormalization: (ins, cx) => {
     const [x, scale] = [need(cx, ins, 0), need(cx, ins, 1)];
@@ -501,6 +502,74 @@ function packedAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand
     const kk = b.reshape(k4, [1, ...k4.type.shape], fresh(cx, 'present_k5'));
     const vv = b.reshape(v4, [1, ...v4.type.shape], fresh(cx, 'present_v5'));
     outs.push(dyn(b.op('concat', [kk, vv], { axis: 0 }, cx.outputs[1])));
+  }
+  return outs;
+}
+
+/**
+ * EmbedLayerNormalization (com.microsoft): LayerNorm(word[ids] + position[p] (+ segment[seg]))
+ * · gamma + beta, p = 0…S−1 or `position_ids`; the optional mask gives `mask_index`, each
+ * batch's count of 1s (int32), and output 2 is the sum before the norm.
+ */
+function embedLayerNormalization(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
+  const b = cx.b;
+  const [ids, seg, word, posEmb, segEmb, gamma, beta, mask, posIds] = ins;
+  if (!ids || !word || !posEmb || !gamma || !beta)
+    unsupported(cx, 'needs input_ids, word and position embeddings, gamma and beta');
+  if ((seg === undefined) !== (segEmb === undefined))
+    unsupported(cx, 'needs both segment_ids and segment_embedding, or neither');
+  const vid = val(cx, ids, 'input_ids');
+  const [B, S] = vid.type.shape as [number, number];
+  const wordAt = b.op(
+    'gather',
+    [val(cx, word, 'word_embedding'), vid],
+    { axis: 0 },
+    fresh(cx, 'words'),
+  );
+  const positions = posIds
+    ? val(cx, posIds, 'position_ids')
+    : b.constant(
+        Array.from({ length: S }, (_, i) => i),
+        'i32',
+        [1, S],
+        fresh(cx, 'positions'),
+      );
+  const posAt = b.op(
+    'gather',
+    [val(cx, posEmb, 'position_embedding'), positions],
+    { axis: 0 },
+    fresh(cx, 'pos'),
+  );
+  let sum = b.op('add', [wordAt, posAt], {}, fresh(cx, 'word_pos'));
+  if (seg && segEmb) {
+    const segAt = b.op(
+      'gather',
+      [val(cx, segEmb, 'segment_embedding'), val(cx, seg, 'segment_ids')],
+      { axis: 0 },
+      fresh(cx, 'segs'),
+    );
+    sum = b.op('add', [sum, segAt], {}, cx.outputs[2] || fresh(cx, 'embedding_sum'));
+  } else if (cx.outputs[2]) sum = b.reshape(sum, sum.type.shape, cx.outputs[2]);
+  const eps = attrFloat(cx, 'epsilon', 1e-12);
+  const y = b.op(
+    'layer_norm',
+    [sum, val(cx, gamma, 'gamma'), val(cx, beta, 'beta')],
+    { axis: -1, eps },
+    out(cx),
+  );
+  const outs: Operand[] = [dyn(y)];
+  if (cx.outputs[1]) {
+    if (!mask) {
+      outs.push(constOf('i32', [B], new Array<number>(B).fill(0)));
+    } else {
+      const m = b.op('cast', [val(cx, mask, 'mask')], { to: 'f32' }, fresh(cx, 'mask_f'));
+      const n = b.op('reduce_sum', [m], { axes: [1], keepdims: false }, fresh(cx, 'mask_n'));
+      outs.push(dyn(b.op('cast', [n], { to: 'i32' }, cx.outputs[1])));
+    }
+  }
+  if (cx.outputs[2]) {
+    while (outs.length < 2) outs.push(constOf('i32', [B], new Array<number>(B).fill(0)));
+    outs.push(dyn(sum));
   }
   return outs;
 }
