@@ -5,12 +5,14 @@
  * SimplifiedLayerNormalization. BiasAdd and BiasSplitGelu have no CPU kernel in
  * onnxruntime: their definitions are computed here in float64 instead.
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '@glimpse/ir';
 import { erf, toNumbers } from '@glimpse/ir';
 import { importOnnx } from '@glimpse/onnx';
 import { compile } from 'glimpse';
+import { cli, ROOT } from '../cli.js';
 import { assertClose, tensor } from '../helpers.js';
 import type { In, Init } from './ort-model.js';
 import { attrFloat, model, sameAsOrt } from './ort-model.js';
@@ -581,5 +583,34 @@ describe('EmbedLayerNormalization ≡ onnxruntime-node', () => {
       ),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('a BERT-style encoder as onnxruntime’s optimizer writes it (test/fixtures/gen_ort_fused.py)', () => {
+  const bytes = readFileSync(`${ROOT}test/fixtures/ort-fused/bert.onnx`);
+  it('equal to onnxruntime-node on every backend and level, one fused attention per layer', async () => {
+    for (const seed of [1, 2, 3]) {
+      const ids = (k: number, mod: number) =>
+        Int32Array.from({ length: 8 }, (_, i) => (i * 7 + seed * 3 + k) % mod);
+      const pad = 3 + seed; // the first `pad` tokens are real, the rest padding
+      const x: Record<string, Tensor> = {
+        input_ids: { dtype: 'i32', shape: [1, 8], data: ids(0, 50) },
+        segment_ids: { dtype: 'i32', shape: [1, 8], data: ids(1, 2) },
+        mask: {
+          dtype: 'i32',
+          shape: [1, 8],
+          data: Int32Array.from({ length: 8 }, (_, i) => (i < pad ? 1 : 0)),
+        },
+      };
+      await sameAsOrt(bytes, x, { rtol: 1e-4, atol: 1e-5 }, false, true);
+    }
+    const exe = await compile(importOnnx(bytes), { backend: 'js' });
+    const ops = exe.graph.nodes.map((n) => n.op);
+    expect(ops.filter((o) => o === 'attention')).toHaveLength(2);
+    expect(ops).not.toContain('softmax');
+    // What a user sees: glimpse dump at -O2 shows one attention per layer.
+    const r = await cli('dump', `${ROOT}test/fixtures/ort-fused/bert.onnx`, '--level', '2');
+    expect(r.code).toBe(0);
+    expect(r.out.match(/= attention\[/g)).toHaveLength(2);
   });
 });
