@@ -46,12 +46,7 @@ export function attentionOp(ins: readonly (Operand | undefined)[], cx: Cx): Oper
         cx,
         `${hint} must be 4-D, or 3-D with ${hint === 'q' ? 'q' : 'kv'}_num_heads set`,
       );
-    const [B, S] = vx.type.shape as [Dim, Dim];
-    return b.transpose(
-      b.reshape(vx, [B, S, heads, -1], fresh(cx, `${hint}_heads`)),
-      [0, 2, 1, 3],
-      fresh(cx, `${hint}_bhsd`),
-    );
+    return toHeads(cx, vx, heads, hint);
   };
   const q4 = to4(q, attrInt(cx, 'q_num_heads', 0), 'q');
   let k4 = to4(k, attrInt(cx, 'kv_num_heads', 0), 'k');
@@ -96,14 +91,27 @@ export function attentionOp(ins: readonly (Operand | undefined)[], cx: Cx): Oper
     attrs,
     threeD ? fresh(cx, 'y_bhsd') : out(cx),
   );
-  if (threeD) {
-    const t = b.transpose(y, [0, 2, 1, 3], fresh(cx, 'y_bshd'));
-    const [B, S] = t.type.shape as [Dim, Dim];
-    y = b.reshape(t, [B, S, -1], out(cx));
-  }
+  if (threeD) y = fromHeads(cx, y);
   const outs: Operand[] = [dyn(y), dyn(k4), dyn(v4)];
   if (cx.outputs[3]) outs.push(dyn(qkOutput(cx, mode, q4, k4, m, attrs)));
   return outs;
+}
+
+/** [B, S, heads·d] → [B, heads, S, d]: the heads of a 3-D projection. */
+export function toHeads(cx: Cx, x: Val, heads: number, hint: string): Val {
+  const [B, S] = x.type.shape as [Dim, Dim];
+  return cx.b.transpose(
+    cx.b.reshape(x, [B, S, heads, -1], fresh(cx, `${hint}_heads`)),
+    [0, 2, 1, 3],
+    fresh(cx, `${hint}_bhsd`),
+  );
+}
+
+/** [B, heads, S, d] → [B, S, heads·d], named as the node's output. */
+export function fromHeads(cx: Cx, y: Val): Val {
+  const t = cx.b.transpose(y, [0, 2, 1, 3], fresh(cx, 'y_bshd'));
+  const [B, S] = t.type.shape as [Dim, Dim];
+  return cx.b.reshape(t, [B, S, -1], out(cx));
 }
 
 /** The mask padded to `total` keys with -inf / false (ONNX allows a shorter one). */
@@ -158,7 +166,7 @@ function nonpadMask(cx: Cx, nonpad: Val, T: Dim, S: Dim, causal: boolean): Val {
 }
 
 /** bool [T, S]: j ≤ i + offset (a causal frontier the op's two alignments do not express). */
-function frontierMask(cx: Cx, T: Dim, S: Dim, offset: Dim): Val {
+export function frontierMask(cx: Cx, T: Dim, S: Dim, offset: Dim): Val {
   if (typeof T !== 'number' || typeof S !== 'number' || typeof offset !== 'number')
     unsupported(cx, `is_causal with a past of symbolic length and ${T} queries ≠ new keys`);
   const grid = Array.from({ length: T * S }, (_, x) =>
@@ -174,15 +182,18 @@ function combineMasks(cx: Cx, m: Val, keep: Val): Val {
   return b.op('add', [m, additive(cx, keep, m.type.dtype)], {}, fresh(cx, 'mask_all'));
 }
 
-/** bool → 0 where true, -inf where false (ONNX's conversion of boolean masks). */
-function additive(cx: Cx, m: Val, dtype: DType): Val {
+/**
+ * bool → 0 where true, `fill` where false: ONNX's conversion of boolean masks (−inf), and
+ * onnxruntime's additive masks (its mask_filter_value).
+ */
+export function additive(cx: Cx, m: Val, dtype: DType, fill = -Infinity): Val {
   const b = cx.b;
   return b.op(
     'where',
     [
       m,
       b.constant(0, dtype, [], fresh(cx, 'zero')),
-      b.constant(-Infinity, dtype, [], fresh(cx, 'ninf')),
+      b.constant(fill, dtype, [], fresh(cx, 'ninf')),
     ],
     {},
     fresh(cx, 'bias'),

@@ -6,7 +6,7 @@
  */
 import type { Operand } from '../operand.js';
 import { constOf, dtypeOfOperand, shapeOf } from '../operand.js';
-import type { DType, Val } from '@glimpse/ir';
+import type { Val } from '@glimpse/ir';
 import {
   attrFloat,
   attrInt,
@@ -20,6 +20,7 @@ import {
   val,
 } from './context.js';
 import type { Converter, Cx } from './context.js';
+import { additive, frontierMask, fromHeads, toHeads } from './attention.js';
 import { normStats } from './nn.js';
 
 const add = (cx: Cx, a: Operand, b: Operand | undefined, hint: string) =>
@@ -280,32 +281,15 @@ function multiHeadAttention(ins: readonly (Operand | undefined)[], cx: Cx): Oper
       );
       vx = b.op('add', [vx, bb], {}, fresh(cx, `${hint}_biased`));
     }
-    const [B, S] = vx.type.shape as [number, number];
-    return b.transpose(
-      b.reshape(vx, [B, S, N, width / N], fresh(cx, `${hint}_heads`)),
-      [0, 2, 1, 3],
-      fresh(cx, `${hint}_bnsh`),
-    );
+    return toHeads(cx, vx, N, hint);
   };
-  const q4 = heads(q, 0, D, 'q');
-  let k4 = heads(k, D, D, 'k');
-  let v4 = heads(v, 2 * D, Dv, 'v');
-  if (pastK && pastV) {
-    k4 = b.op(
-      'concat',
-      [val(cx, pastK, 'past_key'), k4],
-      { axis: 2 },
-      cx.outputs[1] || fresh(cx, 'present_key'),
-    );
-    v4 = b.op(
-      'concat',
-      [val(cx, pastV, 'past_value'), v4],
-      { axis: 2 },
-      cx.outputs[2] || fresh(cx, 'present_value'),
-    );
-  }
+  const past = pastK && pastV ? [val(cx, pastK, 'past_key'), val(cx, pastV, 'past_value')] : [];
+  const [q4, k4, v4] = [
+    heads(q, 0, D, 'q'),
+    ...withPast(cx, [heads(k, D, D, 'k'), heads(v, 2 * D, Dv, 'v')], past, [1, 2]),
+  ] as [Val, Val, Val];
   const T = k4.type.shape[2] as number;
-  let m: Val | undefined;
+  let keep: Val | undefined;
   if (kpm) {
     const km = val(cx, kpm, 'key_padding_mask');
     if (km.type.shape.length !== 2 || km.type.shape[1] !== T)
@@ -313,35 +297,36 @@ function multiHeadAttention(ins: readonly (Operand | undefined)[], cx: Cx): Oper
         cx,
         `key_padding_mask of shape [${km.type.shape.join(',')}] (only [B, ${T}] is supported)`,
       );
-    m = filterWhereZero(cx, km, q4.type.dtype, [km.type.shape[0] as number, 1, 1, T]);
+    keep = nonzero(cx, km, [km.type.shape[0] as number, 1, 1, T]);
   }
-  return [dyn(attend(cx, q4, k4, v4, m, attnBias)), dyn(k4), dyn(v4)];
+  return [dyn(attend(cx, q4, k4, v4, keep, attnBias, true)), dyn(k4), dyn(v4)];
 }
 
-/** mask_filter_value (−10000 by default) where `mask` is 0, else 0, viewed as `shape`. */
-function filterWhereZero(cx: Cx, mask: Val, dtype: DType, shape: readonly number[]): Val {
+/** The past [B, N, P, d] of each of `kv` prepended along the keys, named as outputs `at`. */
+function withPast(cx: Cx, kv: Val[], past: Val[], at: readonly number[] = []): Val[] {
+  if (past.length === 0) return kv;
+  return kv.map((x, i) =>
+    cx.b.op(
+      'concat',
+      [past[i]!, x],
+      { axis: 2 },
+      (at[i] !== undefined && cx.outputs[at[i]!]) || fresh(cx, `present${i}`),
+    ),
+  );
+}
+
+/** `mask` ≠ 0 (a key kept), viewed as `shape`. */
+function nonzero(cx: Cx, mask: Val, shape: readonly number[]): Val {
   const b = cx.b;
   const zero = b.constant(0, mask.type.dtype, [], fresh(cx, 'mask_zero'));
-  const keep = b.op(
-    'not',
-    [b.op('equal', [mask, zero], {}, fresh(cx, 'masked'))],
-    {},
-    fresh(cx, 'keep'),
-  );
-  return filterWhere(cx, b.reshape(keep, [...shape], fresh(cx, 'keep_b')), dtype);
-}
-
-/** 0 where `keep`, mask_filter_value (−10000 by default) elsewhere: onnxruntime's additive mask. */
-function filterWhere(cx: Cx, keep: Val, dtype: DType): Val {
-  const b = cx.b;
-  const fill = b.constant(attrFloat(cx, 'mask_filter_value', -10000), dtype, [], fresh(cx, 'fill'));
-  const none = b.constant(0, dtype, [], fresh(cx, 'nofill'));
-  return b.op('where', [keep, none, fill], {}, fresh(cx, 'mask_bias'));
+  const masked = b.op('equal', [mask, zero], {}, fresh(cx, 'masked'));
+  return b.reshape(b.op('not', [masked], {}, fresh(cx, 'kept')), [...shape], fresh(cx, 'keep'));
 }
 
 /**
- * The fused attention of onnxruntime's attention operators on heads [B, N, S|T, d]: the
- * additive mask (plus `attention_bias`), `scale` (default 1/√d), `unidirectional` as a
+ * The fused attention of onnxruntime's attention operators on heads [B, N, S|T, d]:
+ * `mask_filter_value` (−10000 by default) added where `keep` is false, plus
+ * `attention_bias`; `scale` (default 1/√d); with `causalOp`, `unidirectional` as the op's
  * causal mask aligned to the last key; out as [B, S, N·dv].
  */
 function attend(
@@ -349,24 +334,25 @@ function attend(
   q4: Val,
   k4: Val,
   v4: Val,
-  m: Val | undefined,
+  keep: Val | undefined,
   attnBias: Operand | undefined,
-  causal = attrInt(cx, 'unidirectional', 0) === 1,
+  causalOp: boolean,
 ): Val {
   const b = cx.b;
+  const fill = attrFloat(cx, 'mask_filter_value', -10000);
+  let m = keep && additive(cx, keep, q4.type.dtype, fill);
   if (attnBias) {
     const ab = val(cx, attnBias, 'attention_bias');
     m = m ? b.op('add', [m, ab], {}, fresh(cx, 'bias_all')) : ab;
   }
   const scale = cx.attrs.has('scale') ? attrFloat(cx, 'scale', 0) : undefined;
+  const causal = causalOp && attrInt(cx, 'unidirectional', 0) === 1;
   const attrs = {
     causal: causal ? ('bottom_right' as const) : ('none' as const),
     ...(scale ? { scale } : {}),
   };
   const y = b.op('attention', m ? [q4, k4, v4, m] : [q4, k4, v4], attrs, fresh(cx, 'y_bnsh'));
-  const [B, N, S, dv] = y.type.shape as [number, number, number, number];
-  const t = b.transpose(y, [0, 2, 1, 3], fresh(cx, 'y_bsnh'));
-  return b.reshape(t, [B, S, N * dv], out(cx));
+  return fromHeads(cx, y);
 }
 
 /**
@@ -398,14 +384,7 @@ function packedAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand
       cx,
       `with qkv_hidden_sizes [${sizes.join(',')}] of unequal widths is not supported`,
     );
-  if (
-    sizes.length !== 3 ||
-    Dq + Dk + Dv !== total ||
-    Dq !== Dk ||
-    !(N > 0) ||
-    Dq % N !== 0 ||
-    Dv % N !== 0
-  )
+  if (sizes.length !== 3 || Dq + Dk + Dv !== total || !(N > 0) || Dq % N !== 0)
     unsupported(
       cx,
       `qkv_hidden_sizes [${sizes.join(',')}] with ${N} heads and weights of ${total} columns`,
@@ -413,31 +392,24 @@ function packedAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand
   let qkv = b.bmm(val(cx, x, 'x'), val(cx, w, 'weights'), {}, fresh(cx, 'qkv'));
   if (bias) qkv = b.op('add', [qkv, val(cx, bias, 'bias')], {}, fresh(cx, 'qkv_b'));
   const [B, S] = xs as [number, number];
-  const parts = b.opN(
-    'split',
-    [qkv],
-    { axis: 2, sizes: [Dq, Dk, Dv] },
-    ['q', 'k', 'v'].map((h) => fresh(cx, h)),
-  );
-  const heads = (p: Val, width: number, hint: string) =>
-    b.transpose(
-      b.reshape(p, [B, S, N, width / N], fresh(cx, `${hint}_heads`)),
-      [0, 2, 1, 3],
-      fresh(cx, `${hint}_bnsh`),
-    );
-  const q4 = heads(parts[0]!, Dq, 'q');
-  let k4 = heads(parts[1]!, Dk, 'k');
-  let v4 = heads(parts[2]!, Dv, 'v');
-  if (past) {
-    const pv = val(cx, past, 'past');
-    const [pk, pvv] = b.opN('split', [pv], { axis: 0, sizes: [1, 1] }, [
-      fresh(cx, 'past_k5'),
-      fresh(cx, 'past_v5'),
-    ]);
-    const drop = (t: Val, hint: string) => b.reshape(t, t.type.shape.slice(1), fresh(cx, hint));
-    k4 = b.op('concat', [drop(pk!, 'past_k'), k4], { axis: 2 }, fresh(cx, 'present_k'));
-    v4 = b.op('concat', [drop(pvv!, 'past_v'), v4], { axis: 2 }, fresh(cx, 'present_v'));
-  }
+  const parts = b
+    .opN(
+      'split',
+      [qkv],
+      { axis: 2, sizes: [Dq, Dk, Dv] },
+      ['q', 'k', 'v'].map((h) => fresh(cx, h)),
+    )
+    .map((p, i) => toHeads(cx, p, N, 'qkv'[i]!));
+  // past [2, B, N, P, d]: its keys and values, each [B, N, P, d].
+  const pasts = past
+    ? b
+        .opN('split', [val(cx, past, 'past')], { axis: 0, sizes: [1, 1] }, [
+          fresh(cx, 'past_k5'),
+          fresh(cx, 'past_v5'),
+        ])
+        .map((t, i) => b.reshape(t, t.type.shape.slice(1), fresh(cx, `past${i}`)))
+    : [];
+  const [k4, v4] = withPast(cx, [parts[1]!, parts[2]!], pasts) as [Val, Val];
   const T = k4.type.shape[2] as number;
   // onnxruntime's CPU kernel marks every key the mask index or the causal order hides and
   // adds mask_filter_value to those scores once (not −inf for the causal part).
@@ -447,14 +419,7 @@ function packedAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand
     const ms = mi.type.shape;
     if (ms.length === 2 || ms.length === 3) {
       if (ms[ms.length - 1] !== T) unsupported(cx, `mask_index [${ms.join(',')}] for ${T} keys`);
-      const zero = b.constant(0, mi.type.dtype, [], fresh(cx, 'mask_zero'));
-      const kept = b.op(
-        'not',
-        [b.op('equal', [mi, zero], {}, fresh(cx, 'masked'))],
-        {},
-        fresh(cx, 'kept'),
-      );
-      keep = b.reshape(kept, ms.length === 2 ? [B, 1, 1, T] : [B, 1, S, T], fresh(cx, 'keep'));
+      keep = nonzero(cx, mi, ms.length === 2 ? [B, 1, 1, T] : [B, 1, S, T]);
     } else if (ms.length === 1 && (ms[0] === B || ms[0] === 2 * B)) {
       // Key j is kept when start[b] ≤ j < end[b] (start 0 without the second half).
       const keys = b.constant(
@@ -489,15 +454,10 @@ function packedAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand
     // row's keys is not pinned down here (its outputs matched neither −inf nor
     // mask_filter_value for the causal part): refused rather than guessed.
     if (keep) unsupported(cx, 'with both mask_index and unidirectional is not supported');
-    // Query i (after P past keys) sees keys j ≤ P + i.
-    const P = T - S;
-    const grid = Array.from({ length: S * T }, (_, x) => (x % T <= Math.floor(x / T) + P ? 1 : 0));
-    const causal = b.constant(grid, 'bool', [1, 1, S, T], fresh(cx, 'causal'));
-    keep = keep ? b.op('and', [keep, causal], {}, fresh(cx, 'keep_all')) : causal;
+    // Query i (after T − S past keys) sees keys j ≤ T − S + i.
+    keep = frontierMask(cx, S, T, T - S);
   }
-  const m = keep ? filterWhere(cx, keep, q4.type.dtype) : undefined;
-  const y = attend(cx, q4, k4, v4, m, attnBias, false);
-  const outs: Operand[] = [dyn(y)];
+  const outs: Operand[] = [dyn(attend(cx, parts[0]!, k4, v4, keep, attnBias, false))];
   if (cx.outputs[1]) {
     const kk = b.reshape(k4, [1, ...k4.type.shape], fresh(cx, 'present_k5'));
     const vv = b.reshape(v4, [1, ...v4.type.shape], fresh(cx, 'present_v5'));
