@@ -1,11 +1,12 @@
 /**
- * ONNX Conv, the pools and InstanceNormalization as exact lowerings onto glimpse ops. A convolution is
- * a gather of each output position's receptive field (im2col; padding reads an appended
- * zero) followed by a GEMM against the weights, which fold into the order the gathered
- * columns take at import: `linear` for a dense conv, a multiply and a sum over the kernel
- * for a depthwise one, a batched matmul per group otherwise. A conv whose stride equals its
- * kernel (a ViT's patch embedding) needs no gather: a reshape and a transpose cut the
- * patches. Pools gather their windows the same way and reduce over them.
+ * ONNX Conv, ConvTranspose, the pools and the instance / group norms as exact lowerings onto
+ * glimpse ops. A convolution is a gather of each output position's receptive field (im2col;
+ * padding reads an appended zero) followed by a GEMM against the weights, which fold into
+ * the order the gathered columns take at import: `linear` for a dense conv, a batched matmul
+ * per group; a depthwise conv is glimpse's `depthwise` over the input rows and each window's
+ * row indices. A conv whose stride equals its kernel (a ViT's patch embedding) needs no
+ * gather: a reshape and a transpose cut the patches. Pools gather their windows the same way
+ * and reduce over them.
  */
 import type { Dim } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
@@ -207,6 +208,46 @@ const globalPool =
     return [emit(cx, op, [x], { axes, keepdims: true })];
   };
 
+/**
+ * (x − mean) / √(var + ε) over each of G groups of channels with their spatial elements
+ * (`layer_norm` on x viewed as [N, G, rest]), then scale and bias — per group or per channel.
+ */
+function groupNorm(
+  cx: Cx,
+  x: Operand,
+  G: number,
+  scale: Operand,
+  bias: Operand,
+  perGroup: boolean,
+): Operand {
+  const xs = shapeOf(x);
+  if (xs.length < 3) unsupported(cx, `on a rank-${xs.length} input (it needs [N, C, …])`);
+  const S = spatial(cx, x);
+  const [N, C] = xs as [Dim, number];
+  if (!(G > 0) || C % G !== 0) unsupported(cx, `${G} groups do not divide ${C} channels`);
+  const eps = attrFloat(cx, 'epsilon', 1e-5);
+  const groups = emit(
+    cx,
+    'reshape',
+    [x],
+    { shape: [N, G, (C / G) * prod(S)] },
+    fresh(cx, 'groups'),
+  );
+  let y = emit(cx, 'layer_norm', [groups], { axis: 2, eps }, fresh(cx, 'normed'));
+  const affine = (o: Operand, hint: string) =>
+    emit(
+      cx,
+      'reshape',
+      [o],
+      { shape: perGroup ? [G, 1] : [C, ...S.map(() => 1)] },
+      fresh(cx, hint),
+    );
+  if (!perGroup) y = emit(cx, 'reshape', [y], { shape: xs }, fresh(cx, 'back'));
+  y = emit(cx, 'mul', [y, affine(scale, 'scale')], {}, fresh(cx, 'scaled'));
+  y = emit(cx, 'add', [y, affine(bias, 'bias')], {}, perGroup ? fresh(cx, 'biased') : undefined);
+  return perGroup ? emit(cx, 'reshape', [y], { shape: xs }) : y;
+}
+
 export const CONV: Record<string, Converter> = {
   GlobalAveragePool: globalPool('reduce_mean'),
   GlobalMaxPool: globalPool('reduce_max'),
@@ -345,6 +386,7 @@ export const CONV: Record<string, Converter> = {
       before.every((p, i) => p === 0 && after[i] === 0) &&
       d.every((v) => v === 1) &&
       s.every((v, i) => v === K[i] && S[i]! % v === 0);
+    // Depthwise (one kernel per channel; never `patches`, which needs one group).
     if (Cg === 1 && M === G && !patches) {
       return [toNC(cx, depthwise(cx, x, w, bias, { S, K, O, s, d, before }), N, M, O)];
     }
@@ -378,19 +420,6 @@ export const CONV: Record<string, Converter> = {
         ...(bias ? [val(cx, bias, 'bias')] : []),
       ];
       y = dyn(cx.b.op('linear', args, {}, fresh(cx, 'gemm')));
-    } else if (Cg === 1 && M === G) {
-      // Depthwise: each channel against its own kernel, summed over the kernel offsets.
-      const c4 = emit(cx, 'reshape', [cols], { shape: [N, P, KK, C] }, fresh(cx, 'c4'));
-      const wt = emit(
-        cx,
-        'transpose',
-        [emit(cx, 'reshape', [wk], { shape: [M, KK] }, fresh(cx, 'wd'))],
-        { perm: [1, 0] },
-        fresh(cx, 'wdt'),
-      );
-      const prodv = emit(cx, 'mul', [c4, wt], {}, fresh(cx, 'taps'));
-      y = emit(cx, 'reduce_sum', [prodv], { axes: [2], keepdims: false }, fresh(cx, 'depthwise'));
-      if (bias) y = emit(cx, 'add', [y, bias], {}, fresh(cx, 'biased'));
     } else {
       // Grouped: [N, P, KK, G, Cg] → [N, G, P, KK·Cg], against [G, M/G, KK·Cg].
       const c5 = emit(cx, 'reshape', [cols], { shape: [N, P, KK, G, Cg] }, fresh(cx, 'c5'));
@@ -411,51 +440,19 @@ export const CONV: Record<string, Converter> = {
   },
   /** (x − mean) / √(var + ε) over each (n, c)'s spatial elements, then scale and B per channel. */
   InstanceNormalization: (ins, cx) => {
-    const [x, scale, bias] = [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)];
-    const xs = shapeOf(x);
-    if (xs.length < 3) unsupported(cx, `on a rank-${xs.length} input (it needs [N, C, …])`);
-    const S = spatial(cx, x);
-    const [N, C] = xs as [Dim, Dim];
-    const rows = emit(cx, 'reshape', [x], { shape: [N, C, prod(S)] }, fresh(cx, 'rows'));
-    const eps = attrFloat(cx, 'epsilon', 1e-5);
-    const normed = emit(cx, 'layer_norm', [rows], { axis: 2, eps }, fresh(cx, 'normed'));
-    const back = emit(cx, 'reshape', [normed], { shape: xs }, fresh(cx, 'back'));
-    const perC = (o: Operand, hint: string) =>
-      emit(cx, 'reshape', [o], { shape: [C, ...S.map(() => 1)] }, fresh(cx, hint));
-    const scaled = emit(cx, 'mul', [back, perC(scale, 'scale')], {}, fresh(cx, 'scaled'));
-    return [emit(cx, 'add', [scaled, perC(bias, 'bias')])];
+    const x = need(cx, ins, 0);
+    return [groupNorm(cx, x, shapeOf(x)[1] as number, need(cx, ins, 1), need(cx, ins, 2), false)];
   },
   /**
-   * GroupNormalization (opsets 18, 21): (x − mean) / √(var + ε) over each group of C/G
-   * channels and their spatial elements, then scale and bias — per group at opset 18 (the
-   * spec's shapes then), per channel from 21.
+   * GroupNormalization (opsets 18, 21): over each group of C/G channels and their spatial
+   * elements, then scale and bias — per group at opset 18 (the spec's shapes then), per
+   * channel from 21.
    */
   GroupNormalization: (ins, cx) => {
-    const [x, scale, bias] = [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)];
-    const xs = shapeOf(x);
-    if (xs.length < 3) unsupported(cx, `on a rank-${xs.length} input (it needs [N, C, …])`);
-    const S = spatial(cx, x);
-    const [N, C] = xs as [Dim, number];
     const G = attrInt(cx, 'num_groups', 0);
-    if (!(G > 0) || C % G !== 0) unsupported(cx, `num_groups ${G} does not divide ${C} channels`);
     if (attrInt(cx, 'stash_type', 1) !== 1)
       unsupported(cx, 'stash_type other than float is not supported');
-    const eps = attrFloat(cx, 'epsilon', 1e-5);
-    const L = (C / G) * prod(S);
-    const groups = emit(cx, 'reshape', [x], { shape: [N, G, L] }, fresh(cx, 'groups'));
-    let y = emit(cx, 'layer_norm', [groups], { axis: 2, eps }, fresh(cx, 'normed'));
-    const perGroup = cx.opset < 21;
-    const affine = (o: Operand, hint: string) =>
-      emit(
-        cx,
-        'reshape',
-        [o],
-        { shape: perGroup ? [G, 1] : [C, ...S.map(() => 1)] },
-        fresh(cx, hint),
-      );
-    if (!perGroup) y = emit(cx, 'reshape', [y], { shape: xs }, fresh(cx, 'back'));
-    y = emit(cx, 'mul', [y, affine(scale, 'scale')], {}, fresh(cx, 'scaled'));
-    y = emit(cx, 'add', [y, affine(bias, 'bias')], {}, perGroup ? fresh(cx, 'biased') : undefined);
-    return [perGroup ? emit(cx, 'reshape', [y], { shape: xs }) : y];
+    const [x, scale, bias] = [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)];
+    return [groupNorm(cx, x, G, scale, bias, cx.opset < 21)];
   },
 };

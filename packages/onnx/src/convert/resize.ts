@@ -4,7 +4,7 @@
  * the operator's coordinate transform and rounding (exact: a nearest resize only copies).
  */
 import type { Operand } from '../operand.js';
-import { ints, shapeOf } from '../operand.js';
+import { ints } from '../operand.js';
 import { attr, fresh, needConst, staticShape, unsupported } from './context.js';
 import type { Converter, Cx } from './context.js';
 import { pick } from './indices.js';
@@ -114,20 +114,7 @@ export const RESIZE: Record<string, Converter> = {
     const a = attr(cx, 'scales');
     const sc =
       cx.opset < 9 && a ? (a.floats ?? []) : Array.from(needConst(cx, ins, 1, 'scales').data);
-    if (shapeOf(x).length !== sc.length)
-      unsupported(cx, `has ${sc.length} scales for rank ${shapeOf(x).length}`);
-    const mode = str(cx, 'mode', 'nearest');
-    if (mode !== 'nearest') unsupported(cx, `mode '${mode}' is not supported (nearest is)`);
-    const s = staticShape(cx, x, 'the input');
-    let y = x;
-    const sizes = fromScales(cx, x, sc);
-    const axes = s.flatMap((n, i) => (sizes[i] !== n ? [i] : []));
-    axes.forEach((ax, j) => {
-      const idx = Array.from({ length: sizes[ax]! }, (_, o) =>
-        Math.min(Math.floor(o / sc[ax]!), s[ax]! - 1),
-      );
-      y = pick(cx, y, ax, idx, j === axes.length - 1 ? undefined : fresh(cx, `ax${ax}`));
-    });
-    return [y];
+    // Resize's nearest at opsets before 11 is Upsample's rule (sourceIndex).
+    return resizeNearest(cx, x, fromScales(cx, x, sc), sc);
   },
 };
