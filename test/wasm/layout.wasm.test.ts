@@ -12,7 +12,7 @@ import type { Graph, Tensor } from '@glimpse/ir';
 import { buildGraph, fromNumbers, interpret, toNumbers } from '@glimpse/ir';
 import { WasmExecutable } from '@glimpse/backend-wasm';
 import { boundedForF32Sums, checkF32Backend } from '../f32-backend.js';
-import { tensor } from '../helpers.js';
+import { assertClose, F32_TOL, tensor } from '../helpers.js';
 import { summed } from '../op-cases.js';
 
 const exe = (g: Graph) => new WasmExecutable(g, { threads: 2 });
@@ -273,5 +273,40 @@ describe('elementwise broadcasts the SIMD map reads', () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('constant indices across bindings', () => {
+  it('gathers and depthwise with constant indices stay right when two bindings alternate (the binding region is shared)', async () => {
+    const g = buildGraph('alt', (b) => {
+      const x = b.input('x', 'f32', ['T', 8]);
+      const pos = b.constant([3, 0, 7, 2], 'i32', [4], 'pos');
+      const neg = b.constant([-1, 0, -8], 'i32', [3], 'neg');
+      const rows = b.reshape(x, [1, 'T', 8], 'rows');
+      const win = b.constant([0, -1, 1, 0], 'i32', [2, 2], 'win');
+      const w = b.constant([1, 2, 3, 4, 5, 6, 7, 8, 8, 7, 6, 5, 4, 3, 2, 1], 'f32', [2, 8], 'w');
+      return [
+        b.op('gather', [x, pos], { axis: 1 }, 'a'),
+        b.op('gather', [x, neg], { axis: 1 }, 'n'),
+        b.op('depthwise', [rows, win, w], {}, 'd'),
+      ];
+    });
+    const e = exe(g);
+    try {
+      for (const T of [2, 9, 2, 5, 9, 2]) {
+        const x = { x: tensor('f32', [T, 8], T, 2) };
+        const got = await e.run(x);
+        const want = interpret(g, x);
+        // Gathers move values: equal. depthwise sums in f32: within the f32 tolerance.
+        for (const o of ['a', 'n'])
+          expect(Array.from(toNumbers(got[o]!)), `T=${T} %${o}`).toEqual(
+            Array.from(want[o]!.data, (v) => Math.fround(v)),
+          );
+        assertClose(got.d!, want.d!, F32_TOL, `T=${T} %d`);
+      }
+      expect(e.placement({ T: 2 }).map((p) => p.runs)).not.toContain('cpu');
+    } finally {
+      await e.release();
+    }
   });
 });

@@ -114,7 +114,6 @@ export const depthwise: WasmKernel<'depthwise'> = {
     const [P, K] = ctx.inShapes[1] as [number, number];
     if (C % 4 !== 0 || ctx.inTypes[0] !== 'f32') return undefined;
     const rows = N * P;
-    const idx = ctx.alloc(4 * Math.max(1, P * K));
     const zero = ctx.alloc(4 * Math.max(4, C));
     const args = ctx.alloc(4 * DW.words);
     const perTask = Math.max(
@@ -123,15 +122,15 @@ export const depthwise: WasmKernel<'depthwise'> = {
       Math.ceil(2048 / Math.max(1, C * K)),
     );
     const fn = ctx.fn('depthwise_task');
-    // Constant indices (a lowered convolution's windows) are checked once per binding.
+    // The kernel reads the indices where they are (−1 included): they are only checked,
+    // once per binding when constant (a lowered convolution's windows never change).
     const fixed = ctx.fixedOffset(ctx.node.inputs[1]!) !== undefined;
     let checked = false;
     return (r) => {
       if (rows === 0 || C === 0) return;
       if (!checked) {
         const ids = r.i32.subarray(r.ins[1]! >> 2, (r.ins[1]! >> 2) + P * K);
-        const out = r.i32.subarray(idx >> 2, (idx >> 2) + P * K);
-        for (let i = 0; i < P * K; i++) out[i] = checkWindowIndex(ids[i]!, S, i, ctx.node);
+        for (let i = 0; i < P * K; i++) checkWindowIndex(ids[i]!, S, i, ctx.node);
         checked = fixed;
       }
       r.f32.fill(0, zero >> 2, (zero >> 2) + C);
@@ -142,7 +141,7 @@ export const depthwise: WasmKernel<'depthwise'> = {
         rowBytes: 4 * C,
         K,
         x: r.ins[0]!,
-        idx,
+        idx: r.ins[1]!,
         w: r.ins[2]!,
         b: r.ins[3] ?? 0,
         y: r.outs[0]!,

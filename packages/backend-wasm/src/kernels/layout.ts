@@ -314,16 +314,22 @@ function bindGather(
   const pairs = g.outer * k;
   const perTask = Math.max(1, Math.ceil(8192 / Math.max(1, g.inner)));
   const fn = ctx.fn('gather_task');
-  // Constant indices (a lowered convolution's windows) are checked once per binding.
+  // Constant indices (a lowered convolution's windows, a resize's sources) never change:
+  // once checked and found non-negative, the kernel reads them where they are. Others are
+  // checked and normalised into the binding region every run (which every binding reuses).
   const fixed = ctx.fixedOffset(ctx.node.inputs[g.ids]!) !== undefined;
-  let checked = false;
+  let direct = false;
   return (r) => {
     if (pairs === 0 || g.inner === 0) return;
-    if (!checked) {
+    if (!direct) {
       const ids = r.i32.subarray(r.ins[g.ids]! >> 2, (r.ins[g.ids]! >> 2) + k);
       const out = r.i32.subarray(idx >> 2, (idx >> 2) + k);
-      for (let i = 0; i < k; i++) out[i] = checkIndex(ids[i]!, g.n, i, g.negative, op, ctx.node);
-      checked = fixed;
+      let negative = false;
+      for (let i = 0; i < k; i++) {
+        out[i] = checkIndex(ids[i]!, g.n, i, g.negative, op, ctx.node);
+        negative ||= out[i] !== ids[i];
+      }
+      direct = fixed && !negative;
     }
     writeArgs(r.i32, args, GATHER, {
       pairs,
@@ -331,7 +337,7 @@ function bindGather(
       k,
       row: 4 * g.inner,
       x: r.ins[g.x]!,
-      idx,
+      idx: direct ? r.ins[g.ids]! : idx,
       y: r.outs[0]!,
       perTask,
     });
