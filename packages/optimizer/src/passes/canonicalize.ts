@@ -3,7 +3,7 @@ import { op, splat, val } from '../pattern.js';
 import type { Decline, RewriteCtx, RewriteResult } from '../rewrite.js';
 import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
 
-const isFloat = (ctx: RewriteCtx, v: string) => ['f32', 'f16'].includes(ctx.typeOf(v).dtype);
+export const isFloat = (ctx: RewriteCtx, v: string) => ['f32', 'f16'].includes(ctx.typeOf(v).dtype);
 /** The value's shape is unchanged by the op (no broadcasting up by the constant). */
 const keepsShape = (ctx: RewriteCtx, x: string, out: string) =>
   sameShape(ctx.typeOf(x).shape, ctx.typeOf(out).shape);

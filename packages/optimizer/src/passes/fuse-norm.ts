@@ -1,15 +1,42 @@
 import { normAxis, sameShape } from '@glimpse/ir';
 import { op, oneOf, splat, val } from '../pattern.js';
-import type { RewriteCtx } from '../rewrite.js';
-import { decline, rewritePass, rule } from '../rewrite.js';
-import { stored } from './canonicalize.js';
+import type { Decline, RewriteCtx, RewriteResult } from '../rewrite.js';
+import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
+import { isFloat, stored } from './canonicalize.js';
 
-const isFloat = (ctx: RewriteCtx, v: string) => ['f32', 'f16'].includes(ctx.typeOf(v).dtype);
-/** The normalised shape of a layer_norm's input `x` (axis onward). */
-const normShape = (ctx: RewriteCtx, x: string, ln: string) => {
-  const s = ctx.typeOf(x).shape;
-  return s.slice(normAxis(ctx.attrs(ln, 'layer_norm').axis, s.length));
-};
+/** Axes sorted and non-negative; undefined unless they are the last ones of rank r. */
+function trailing(axes: readonly number[], r: number): number[] | undefined {
+  const a = axes.map((x) => normAxis(x, r)!).sort((p, q) => p - q);
+  return a.length > 0 && a.every((x, i) => x === r - a.length + i) ? a : undefined;
+}
+
+/** ε as the backends store it, or why the op cannot take it. */
+function epsilon(ctx: RewriteCtx, v: string, op: string): number | Decline {
+  const eps = stored(ctx, v);
+  return eps >= 0 && Number.isFinite(eps) ? eps : decline(`ε = ${eps}: ${op} takes a finite ε ≥ 0`);
+}
+
+/**
+ * A normalisation `ln` (of x) times / plus `t`: the op with `t` as its weight / bias (`what`),
+ * when t has the normalised shape and x's dtype; else why not.
+ */
+function withAffine(
+  ctx: RewriteCtx,
+  op: 'layer_norm' | 'rms_norm',
+  m: { x: string; ln: string; out: string },
+  ins: string[],
+  t: string,
+  what: 'factor' | 'term',
+): RewriteResult {
+  const s = ctx.typeOf(m.x).shape;
+  const attrs = ctx.attrs(m.ln, op);
+  const want = s.slice(normAxis(attrs.axis, s.length));
+  if (!sameShape(ctx.typeOf(t).shape, want) || ctx.typeOf(t).dtype !== ctx.typeOf(m.x).dtype)
+    return decline(
+      `the ${what} is [${ctx.typeOf(t).shape.join(',')}], not of the normalised shape [${want.join(',')}]`,
+    );
+  return ctx.emit(op, [...ins, t], attrs);
+}
 
 /** x/√2 as exporters write it: divided by f32(√2), or scaled by f32(1/√2). */
 const SQRT2 = Math.fround(Math.SQRT2);
@@ -111,17 +138,13 @@ export const fuseNorm = rewritePass(
           return undefined;
         const r = ctx.typeOf(m.x).shape.length;
         const [a1, a2] = [ctx.attrs(m.mean, 'reduce_mean'), ctx.attrs(m.var, 'reduce_mean')];
-        const axes = a1.axes.map((a) => normAxis(a, r)!).sort((p, q) => p - q);
-        const axes2 = a2.axes.map((a) => normAxis(a, r)!).sort((p, q) => p - q);
-        const trailing = axes.length > 0 && axes.every((a, i) => a === r - axes.length + i);
-        if (!a1.keepdims || !a2.keepdims || !trailing || axes.join() !== axes2.join())
+        const [axes, axes2] = [trailing(a1.axes, r), trailing(a2.axes, r)];
+        if (!a1.keepdims || !a2.keepdims || !axes || axes.join() !== axes2?.join())
           return decline(
             `the means are over axes [${a1.axes.join(',')}] and [${a2.axes.join(',')}]: layer_norm normalises the same trailing axes, kept`,
           );
-        const eps = stored(ctx, m.eps);
-        if (!(eps >= 0 && Number.isFinite(eps)))
-          return decline(`ε = ${eps}: layer_norm takes a finite ε ≥ 0`);
-        return ctx.emit('layer_norm', [m.x], { axis: axes[0]! - r, eps });
+        const eps = epsilon(ctx, m.eps, 'layer_norm');
+        return isDecline(eps) ? eps : ctx.emit('layer_norm', [m.x], { axis: axes[0]! - r, eps });
       },
     ),
     rule(
@@ -130,17 +153,7 @@ export const fuseNorm = rewritePass(
         as: 'out',
         commutative: true,
       }),
-      (m, ctx) => {
-        const want = normShape(ctx, m.x, m.ln);
-        if (
-          !sameShape(ctx.typeOf(m.w).shape, want) ||
-          ctx.typeOf(m.w).dtype !== ctx.typeOf(m.x).dtype
-        )
-          return decline(
-            `the factor is [${ctx.typeOf(m.w).shape.join(',')}], not of the normalised shape [${want.join(',')}]`,
-          );
-        return ctx.emit('layer_norm', [m.x, m.w], ctx.attrs(m.ln, 'layer_norm'));
-      },
+      (m, ctx) => withAffine(ctx, 'layer_norm', m, [m.x], m.w, 'factor'),
     ),
     rule(
       'layer-norm-bias',
@@ -148,17 +161,7 @@ export const fuseNorm = rewritePass(
         as: 'out',
         commutative: true,
       }),
-      (m, ctx) => {
-        const want = normShape(ctx, m.x, m.ln);
-        if (
-          !sameShape(ctx.typeOf(m.b).shape, want) ||
-          ctx.typeOf(m.b).dtype !== ctx.typeOf(m.x).dtype
-        )
-          return decline(
-            `the term is [${ctx.typeOf(m.b).shape.join(',')}], not of the normalised shape [${want.join(',')}]`,
-          );
-        return ctx.emit('layer_norm', [m.x, m.w, m.b], ctx.attrs(m.ln, 'layer_norm'));
-      },
+      (m, ctx) => withAffine(ctx, 'layer_norm', m, [m.x, m.w], m.b, 'term'),
     ),
     rule(
       'rms-norm',
@@ -174,15 +177,13 @@ export const fuseNorm = rewritePass(
           return undefined;
         const r = ctx.typeOf(m.x).shape.length;
         const a = ctx.attrs(m.ms, 'reduce_mean');
-        const axes = a.axes.map((x) => normAxis(x, r)!).sort((p, q) => p - q);
-        if (!a.keepdims || axes.length === 0 || !axes.every((x, i) => x === r - axes.length + i))
+        const axes = trailing(a.axes, r);
+        if (!a.keepdims || !axes)
           return decline(
             `the mean square is over axes [${a.axes.join(',')}]${a.keepdims ? '' : ' without keepdims'}: rms_norm normalises trailing axes, kept`,
           );
-        const eps = stored(ctx, m.eps);
-        if (!(eps >= 0 && Number.isFinite(eps)))
-          return decline(`ε = ${eps}: rms_norm takes a finite ε ≥ 0`);
-        return ctx.emit('rms_norm', [m.x], { axis: axes[0]! - r, eps });
+        const eps = epsilon(ctx, m.eps, 'rms_norm');
+        return isDecline(eps) ? eps : ctx.emit('rms_norm', [m.x], { axis: axes[0]! - r, eps });
       },
     ),
     rule(
@@ -191,18 +192,7 @@ export const fuseNorm = rewritePass(
         as: 'out',
         commutative: true,
       }),
-      (m, ctx) => {
-        const s = ctx.typeOf(m.x).shape;
-        const want = s.slice(normAxis(ctx.attrs(m.ln, 'rms_norm').axis, s.length));
-        if (
-          !sameShape(ctx.typeOf(m.w).shape, want) ||
-          ctx.typeOf(m.w).dtype !== ctx.typeOf(m.x).dtype
-        )
-          return decline(
-            `the factor is [${ctx.typeOf(m.w).shape.join(',')}], not of the normalised shape [${want.join(',')}]`,
-          );
-        return ctx.emit('rms_norm', [m.x, m.w], ctx.attrs(m.ln, 'rms_norm'));
-      },
+      (m, ctx) => withAffine(ctx, 'rms_norm', m, [m.x], m.w, 'factor'),
     ),
     rule(
       'gelu-erf',
