@@ -4,6 +4,7 @@ import {
   AttrError,
   concreteShape,
   fromNumbers,
+  numel,
   randomStream,
   SYMBOL_RE,
   toNumbers,
@@ -15,7 +16,7 @@ export function randomInputs(g: Graph, binding: Binding, seed: number): Record<s
   for (const inp of g.inputs) {
     const shape = concreteShape(inp.type.shape, binding, `input '${inp.name}'`);
     const rnd = randomStream(seed, `input:${inp.name}`);
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = numel(shape);
     const vals = new Float64Array(n);
     const emb = g.nodes.find((nd) => nd.op === 'embedding' && nd.inputs[0] === inp.name);
     const hi = emb ? (g.typeOf(emb.inputs[1]!).shape[0] as number) : 2;

@@ -3,6 +3,7 @@
  * real exports (CNN front ends, PP-OCR, torchvision), each onto glimpse ops that compute
  * exactly what the ONNX op defines.
  */
+import { numel } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
 import { constOf, dtypeOfOperand, shapeOf } from '../operand.js';
 
@@ -111,7 +112,7 @@ export const ACTIVATION: Record<string, Converter> = {
     const yes = constOf(cx.opset < 10 ? dtypeOfOperand(x) : 'bool', [], [1]);
     if (s.some((d) => typeof d !== 'number'))
       return [x, dyn(cx.b.op('expand', [val(cx, yes, 'true')], { shape: [...s] }, out(cx, 1)))];
-    const n = (s as number[]).reduce((a, d) => a * d, 1);
+    const n = numel(s as number[]);
     return [x, constOf(yes.dtype, s as number[], new Float64Array(n).fill(1))];
   },
 };

@@ -9,6 +9,7 @@
  * and reduce over them.
  */
 import type { Dim } from '@glimpse/ir';
+import { numel } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
 import { constOf, dtypeOfOperand, shapeOf } from '../operand.js';
 
@@ -26,8 +27,6 @@ import {
   val,
 } from './context.js';
 import type { Converter, Cx } from './context.js';
-
-const prod = (a: readonly number[]) => a.reduce((p, d) => p * d, 1);
 
 /** The spatial dims of [N, C, S…] (N may be symbolic; C and S must not). */
 function spatial(cx: Cx, x: Operand): number[] {
@@ -74,7 +73,7 @@ function convPads(
  */
 function fieldIndices({ S, K, O, s, d, before, up }: Window): number[] {
   const r = S.length;
-  const [P, KK, Z] = [prod(O), prod(K), prod(S)];
+  const [P, KK, Z] = [numel(O), numel(K), numel(S)];
   const idx = new Array<number>(P * KK);
   const o = new Array<number>(r);
   const k = new Array<number>(r);
@@ -117,14 +116,14 @@ interface Window {
  * each window's rows gathered.
  */
 function gatherFields(cx: Cx, x: Operand, w: Window, fill: number): Operand {
-  const idx = constOf('i32', [prod(w.O), prod(w.K)], fieldIndices(w));
+  const idx = constOf('i32', [numel(w.O), numel(w.K)], fieldIndices(w));
   return emit(cx, 'gather', [paddedRows(cx, x, w.S, fill), idx], { axis: 1 }, fresh(cx, 'fields'));
 }
 
 /** x [N, C, S…] as rows [N, ∏S + 1, C]: one per spatial position, then a row of `fill`. */
 function paddedRows(cx: Cx, x: Operand, S: number[], fill: number): Operand {
   const [N, C] = shapeOf(x) as [Dim, Dim];
-  const flat = emit(cx, 'reshape', [x], { shape: [N, C, prod(S)] }, fresh(cx, 'flat'));
+  const flat = emit(cx, 'reshape', [x], { shape: [N, C, numel(S)] }, fresh(cx, 'flat'));
   const rows = emit(cx, 'transpose', [flat], { perm: [0, 2, 1] }, fresh(cx, 'rows'));
   const pad = constOf(dtypeOfOperand(x), [], [fill]);
   const prow = dyn(
@@ -147,7 +146,7 @@ function depthwise(
   win: Window,
 ): Operand {
   const [N, C] = shapeOf(x) as [Dim, number];
-  const [P, KK, Z] = [prod(win.O), prod(win.K), prod(win.S)];
+  const [P, KK, Z] = [numel(win.O), numel(win.K), numel(win.S)];
   const flat = emit(cx, 'reshape', [x], { shape: [N, C, Z] }, fresh(cx, 'flat'));
   const rows = emit(cx, 'transpose', [flat], { perm: [0, 2, 1] }, fresh(cx, 'rows'));
   const idx = constOf(
@@ -230,7 +229,7 @@ function groupNorm(
     cx,
     'reshape',
     [x],
-    { shape: [N, G, (C / G) * prod(S)] },
+    { shape: [N, G, (C / G) * numel(S)] },
     fresh(cx, 'groups'),
   );
   let y = emit(cx, 'layer_norm', [groups], { axis: 2, eps }, fresh(cx, 'normed'));
@@ -276,7 +275,7 @@ export const CONV: Record<string, Converter> = {
     // Per output position: how many of its window's offsets it counts.
     const r = w.S.length;
     const counts: number[] = [];
-    const P = prod(w.O);
+    const P = numel(w.O);
     for (let p = 0; p < P; p++) {
       let n = 1;
       for (let i = r - 1, q = p; i >= 0; i--) {
@@ -329,7 +328,7 @@ export const CONV: Record<string, Converter> = {
     if (O.some((o) => o < 1)) unsupported(cx, `leaves no output: [${O.join(',')}]`);
     const before = K.map((k, i) => d[i]! * (k - 1) - p[i]!);
     const f = gatherFields(cx, x, { S, K, O, s: Array(r).fill(1), d, before, up: s }, 0);
-    const [P, KK] = [prod(O), prod(K)];
+    const [P, KK] = [numel(O), numel(K)];
     const cols = emit(cx, 'reshape', [f], { shape: [N, P, KK * C] }, fresh(cx, 'cols'));
     // w [C, M, K…] flipped along every spatial axis, as [M, KK·C] (kernel offset major).
     let wf: Operand = w;
@@ -380,7 +379,7 @@ export const CONV: Record<string, Converter> = {
     );
     if (O.some((o) => o < 1))
       unsupported(cx, `leaves no output: [${O.join(',')}] from [${S.join(',')}]`);
-    const [P, KK] = [prod(O), prod(K)];
+    const [P, KK] = [numel(O), numel(K)];
     const patches =
       G === 1 &&
       before.every((p, i) => p === 0 && after[i] === 0) &&

@@ -1,6 +1,6 @@
 /** Converters of ONNX's constants, shape computations and layout ops. */
 import type { Dim } from '@glimpse/ir';
-import { normAxis, sliceRange } from '@glimpse/ir';
+import { normAxis, numel, sliceRange } from '@glimpse/ir';
 import { int } from '../proto.js';
 import type { Const, Operand } from '../operand.js';
 import {
@@ -72,7 +72,7 @@ export const LAYOUT: Record<string, Converter> = {
       return [dyn(cx.b.op('expand', [val(cx, one, 'fill')], { shape: dims }, out(cx)))];
     }
     const shape = dims as number[];
-    const n = shape.reduce((a, d) => a * d, 1);
+    const n = numel(shape);
     return [constOf(fill.dtype, shape, new Float64Array(n).fill(fill.data[0] ?? 0))];
   },
   Range: (ins, cx) => {
@@ -100,9 +100,7 @@ export const LAYOUT: Record<string, Converter> = {
     const dims = s.slice(clamp(attrInt(cx, 'start', 0)), clamp(attrInt(cx, 'end', r)));
     return [constOf('i64', [dims.length], dims)];
   },
-  Size: (ins, cx) => [
-    constOf('i64', [], [staticShape(cx, need(cx, ins, 0), 'an input').reduce((a, d) => a * d, 1)]),
-  ],
+  Size: (ins, cx) => [constOf('i64', [], [numel(staticShape(cx, need(cx, ins, 0), 'an input'))])],
   Reshape: (ins, cx) => {
     const x = need(cx, ins, 0);
     const target = dimsOf(needConst(cx, ins, 1, 'shape'));
@@ -311,7 +309,7 @@ export const LAYOUT: Record<string, Converter> = {
     const [ds, is] = [data.shape, indices.shape];
     const k = is[is.length - 1] ?? 0;
     if (k > ds.length) unsupported(cx, `indices of depth ${k} into rank ${ds.length}`);
-    const slice = ds.slice(k).reduce((a, d) => a * d, 1);
+    const slice = numel(ds.slice(k));
     const count = indices.data.length / Math.max(1, k);
     const out = Float64Array.from(data.data);
     for (let n = 0; n < count; n++) {

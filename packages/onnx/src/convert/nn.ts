@@ -1,6 +1,6 @@
 /** Converters of ONNX's matmuls, normalisations and reductions. */
 import type { Val } from '@glimpse/ir';
-import { normAxis } from '@glimpse/ir';
+import { normAxis, numel } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
 import { constOf, dtypeOfOperand, ints, shapeOf } from '../operand.js';
 
@@ -82,7 +82,7 @@ export const NN: Record<string, Converter> = {
     if (ax < 0 || ax > s.length) unsupported(cx, `axis ${a} out of range for rank ${s.length}`);
     if (ax === s.length - 1) return [emit(cx, 'softmax', [x], { axis: -1 })];
     const rows = staticShape(cx, x, 'an input (opset < 13 flattens it)');
-    const n = rows.slice(ax).reduce((a, d) => a * d, 1);
+    const n = numel(rows.slice(ax));
     const m = emit(cx, 'reshape', [x], { shape: [...rows.slice(0, ax), n] }, fresh(cx, 'rows'));
     const p = emit(cx, 'softmax', [m], { axis: -1 }, fresh(cx, 'softmax'));
     return [emit(cx, 'reshape', [p], { shape: rows })];
