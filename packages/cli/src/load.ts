@@ -53,13 +53,19 @@ export function loadModel(
     };
   if (spec.endsWith('.onnx')) {
     const model = decodeOnnx(readFile(spec), spec);
-    // Inputs that determine shapes take their values from input_N.pb, read on demand.
-    const constants = (_name: string, i: number): Tensor | undefined => {
-      const p = inputsDir === undefined ? undefined : pbPath(inputsDir, 'input', i);
-      return p !== undefined && existsSync(p) ? readTensorPb(readFile(p), p) : undefined;
+    // input_N.pb, each read once: values for inputs that determine shapes, sizes for the
+    // symbolic dims of the others.
+    const read = new Map<number, Tensor | undefined>();
+    const inputFile = (i: number): Tensor | undefined => {
+      if (!read.has(i)) {
+        const p = inputsDir === undefined ? undefined : pbPath(inputsDir, 'input', i);
+        read.set(i, p !== undefined && existsSync(p) ? readTensorPb(readFile(p), p) : undefined);
+      }
+      return read.get(i);
     };
+    const constants = (_name: string, i: number) => inputFile(i);
     const origins = new Map<string, string>();
-    const sizes = { ...shapes, ...(inputsDir ? inputSizes(model, inputsDir) : {}) };
+    const sizes = { ...shapes, ...inputSizes(model, inputFile) };
     const fixed = new Set(
       onnxDimParams(model)
         .filter((p) => sizes[p] !== undefined || sizes[onnxSymbol(p)] !== undefined)
@@ -77,16 +83,18 @@ export function loadModel(
   return { graph, info, symbolDefaults: { ...info.symbolDefaults } };
 }
 
-/** Sizes of the model inputs' symbolic dims, from the shapes of the input_N.pb files there. */
-function inputSizes(model: ModelProto, dir: string): Record<string, number> {
+/** Sizes of the model inputs' symbolic dims, from the shapes of their input_N.pb files. */
+function inputSizes(
+  model: ModelProto,
+  inputFile: (i: number) => Tensor | undefined,
+): Record<string, number> {
   const sizes: Record<string, number> = {};
   const inits = new Set((model.graph?.initializer ?? []).map((t) => t.name ?? ''));
   (model.graph?.input ?? [])
     .filter((i) => !inits.has(i.name ?? ''))
     .forEach((inp, i) => {
-      const p = pbPath(dir, 'input', i);
-      if (p === undefined || !existsSync(p)) return;
-      const t = readTensorPb(readFile(p), p);
+      const t = inputFile(i);
+      if (t === undefined) return;
       (inp.type?.tensorType?.shape?.dim ?? []).forEach((d, j) => {
         if (d.dimParam && t.shape[j] !== undefined) sizes[d.dimParam] = t.shape[j]!;
       });
