@@ -11,9 +11,9 @@ const isElementwise = (op: OpName) =>
 /**
  * An elementwise node one of whose operands is `mover` (a transpose or a reshape of one
  * use) and whose other operands are broadcasts — smaller than the result, so that moving
- * them costs little: captured as `out`, the operand index as `at`.
+ * them costs little: captured as `out`, the mover's result as `moved`.
  */
-function elementwiseOf(mover: 'transpose' | 'reshape'): Pattern<'out'> {
+function elementwiseOf(mover: 'transpose' | 'reshape'): Pattern<'out' | 'moved'> {
   return {
     describe: `elementwise(…, ${mover}(x), …)`,
     match: (v: string, e: MatchEnv, b) => {
@@ -30,9 +30,9 @@ function elementwiseOf(mover: 'transpose' | 'reshape'): Pattern<'out'> {
           (e.typeOf(i).shape.every((d) => typeof d === 'number') &&
             2 * numel(e.typeOf(i).shape as number[]) <= size),
       );
-      return small ? { ...b, out: v } : undefined;
+      return small ? { ...b, out: v, moved: movers[0]! } : undefined;
     },
-  } as Pattern<'out'>;
+  } as Pattern<'out' | 'moved'>;
 }
 
 /** `o` (right-aligned to rank r) with leading 1s: rank r. */
@@ -111,10 +111,7 @@ export const sinkLayout = rewritePass(
   },
   [
     rule('elementwise-past-transpose', elementwiseOf('transpose'), (m, ctx) => {
-      const n = ctx.env.producer(m.out)!;
-      const t = n.inputs.find(
-        (i) => ctx.env.producer(i)?.op === 'transpose' && ctx.env.uses(i) === 1,
-      )!;
+      const t = m.moved;
       const perm = ctx.attrs(t, 'transpose').perm;
       if (perm.every((p, i) => p === i)) return undefined; // canonicalize removes it
       const x = ctx.env.producer(t)!.inputs[0]!;
@@ -127,10 +124,7 @@ export const sinkLayout = rewritePass(
       return y === undefined ? undefined : ctx.emit('transpose', [y], { perm: [...perm] });
     }),
     rule('elementwise-past-reshape', elementwiseOf('reshape'), (m, ctx) => {
-      const n = ctx.env.producer(m.out)!;
-      const rs = n.inputs.find(
-        (i) => ctx.env.producer(i)?.op === 'reshape' && ctx.env.uses(i) === 1,
-      )!;
+      const rs = m.moved;
       const x = ctx.env.producer(rs)!.inputs[0]!;
       const [xs, ys] = [ctx.typeOf(x).shape, ctx.typeOf(rs).shape];
       if (![...xs, ...ys].every((d) => typeof d === 'number') || sameShape(xs, ys))
