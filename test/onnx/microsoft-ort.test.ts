@@ -18,8 +18,11 @@ import type { In, Init } from './ort-model.js';
 import { attrFloat, model, sameAsOrt } from './ort-model.js';
 
 const RUNS = 200;
+/** Tolerance: sums of a row in f32 (onnxruntime's and ours in another order). */
+const TOL = { rtol: 1e-4, atol: 1e-5 };
 const MS = { domain: 'com.microsoft' };
 const f32 = (name: string, shape: number[]): In => ({ name, dtype: 'f32', shape });
+const f32Out = (name: string) => ({ name, dtype: 'f32' as const });
 const special = fc.constantFrom(0, 0, 0.05);
 /** [B, S, H] with small dims. */
 const bsh = fc.tuple(
@@ -42,7 +45,7 @@ describe('com.microsoft activations ≡ onnxruntime-node', () => {
           17,
           [f32('x', s)],
           [{ ...MS, opType: 'Gelu', input: ['x'], output: ['y'] }],
-          [{ name: 'y', dtype: 'f32' }],
+          [f32Out('y')],
         );
         await sameAsOrt(bytes, { x: tensor('f32', s, seed, 3, sp) }, true, false, true);
       }),
@@ -59,7 +62,7 @@ describe('com.microsoft activations ≡ onnxruntime-node', () => {
             17,
             [f32('x', s)],
             [node],
-            [{ name: 'y', dtype: 'f32' }],
+            [f32Out('y')],
             bias ? [init('b', [s[2]], seed + 1)] : [],
           );
           await sameAsOrt(bytes, { x: tensor('f32', s, seed, 3, sp) }, true, false, true);
@@ -82,7 +85,7 @@ describe('com.microsoft activations ≡ onnxruntime-node', () => {
             output: ['y'],
             attribute: [attrFloat('alpha', alpha)],
           };
-          const bytes = model(17, [f32('x', s)], [node], [{ name: 'y', dtype: 'f32' }]);
+          const bytes = model(17, [f32('x', s)], [node], [f32Out('y')]);
           await sameAsOrt(bytes, { x: tensor('f32', s, seed, 3, sp) }, true, false, true);
         },
       ),
@@ -92,8 +95,6 @@ describe('com.microsoft activations ≡ onnxruntime-node', () => {
 });
 
 describe('com.microsoft normalisations ≡ onnxruntime-node', () => {
-  /** Tolerance: sums of a row in f32 (onnxruntime's and ours in another order). */
-  const TOL = { rtol: 1e-4, atol: 1e-5 };
   for (const op of ['SkipLayerNormalization', 'SkipSimplifiedLayerNormalization'])
     it(`${op}: beta, bias, a broadcast skip, and the sum output at random`, async () => {
       await fc.assert(
@@ -158,7 +159,7 @@ describe('com.microsoft normalisations ≡ onnxruntime-node', () => {
           17,
           [f32('x', s)],
           [node],
-          [{ name: 'y', dtype: 'f32' }],
+          [f32Out('y')],
           [init('scale', [s[2]], seed + 1)],
         );
         await sameAsOrt(bytes, { x: tensor('f32', s, seed, 3) }, TOL, false, true);
@@ -206,7 +207,7 @@ describe('BiasAdd, BiasSplitGelu ≡ their definitions (onnxruntime has no CPU k
           17,
           [f32('x', s), f32('skip', s)],
           [node],
-          [{ name: 'y', dtype: 'f32' }],
+          [f32Out('y')],
           [init('b', [s[2]], seed + 2)],
         );
         const b = toNumbers(tensor('f32', [s[2]], seed + 2, 2));
@@ -228,7 +229,7 @@ describe('BiasAdd, BiasSplitGelu ≡ their definitions (onnxruntime has no CPU k
           17,
           [f32('x', [B, S, H])],
           [node],
-          [{ name: 'y', dtype: 'f32' }],
+          [f32Out('y')],
           [init('b', [H], seed + 2)],
         );
         const b = toNumbers(tensor('f32', [H], seed + 2, 2));
@@ -289,7 +290,7 @@ describe('RotaryEmbedding ≡ onnxruntime-node', () => {
             17,
             [f32('x', shape), { name: 'pos', dtype: 'i64', shape: pos.shape as number[] }],
             [node],
-            [{ name: 'y', dtype: 'f32' }],
+            [f32Out('y')],
             [init('cos', [max, R / 2], seed + 1), init('sin', [max, R / 2], seed + 2)],
           );
           await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3), pos }, true, false, true);
@@ -377,14 +378,8 @@ describe('MultiHeadAttention ≡ onnxruntime-node', () => {
               ...(uni ? [{ name: 'unidirectional', type: 2, i: 1 }] : []),
             ],
           };
-          const bytes = model(
-            17,
-            ins,
-            [node],
-            outputs.map((name) => ({ name, dtype: 'f32' as const })),
-            inits,
-          );
-          await sameAsOrt(bytes, x, { rtol: 1e-4, atol: 1e-5 }, false, true);
+          const bytes = model(17, ins, [node], outputs.map(f32Out), inits);
+          await sameAsOrt(bytes, x, TOL, false, true);
         },
       ),
       { numRuns: RUNS },
@@ -472,14 +467,8 @@ describe('Attention (com.microsoft) ≡ onnxruntime-node', () => {
               ...(c.uni ? [{ name: 'unidirectional', type: 2, i: 1 }] : []),
             ],
           };
-          const bytes = model(
-            17,
-            ins,
-            [node],
-            outputs.map((name) => ({ name, dtype: 'f32' as const })),
-            inits,
-          );
-          await sameAsOrt(bytes, x, { rtol: 1e-4, atol: 1e-5 }, false, true);
+          const bytes = model(17, ins, [node], outputs.map(f32Out), inits);
+          await sameAsOrt(bytes, x, TOL, false, true);
         },
       ),
       { numRuns: RUNS },
@@ -504,7 +493,7 @@ describe('com.microsoft forms glimpse refuses', () => {
       17,
       [f32('x', [1, 2, 3]), { name: 'mask', dtype: 'i32', shape: [1, 2] }],
       [node],
-      [{ name: 'y', dtype: 'f32' }],
+      [f32Out('y')],
       [init('w', [3, 6], 1), init('bias', [6], 2)],
     );
     expect(() => importOnnx(bytes, { file: 'm.onnx' })).toThrow(
@@ -578,7 +567,7 @@ describe('EmbedLayerNormalization ≡ onnxruntime-node', () => {
               dtype: name === 'mask_index' ? ('i32' as const) : ('f32' as const),
             }));
           const bytes = model(17, ins, [node], outs, inits);
-          await sameAsOrt(bytes, x, { rtol: 1e-4, atol: 1e-5 }, false, true);
+          await sameAsOrt(bytes, x, TOL, false, true);
         },
       ),
       { numRuns: RUNS },
@@ -602,7 +591,7 @@ describe('a BERT-style encoder as onnxruntime’s optimizer writes it (test/fixt
           data: Int32Array.from({ length: 8 }, (_, i) => (i < pad ? 1 : 0)),
         },
       };
-      await sameAsOrt(bytes, x, { rtol: 1e-4, atol: 1e-5 }, false, true);
+      await sameAsOrt(bytes, x, TOL, false, true);
     }
     const exe = await compile(importOnnx(bytes), { backend: 'js' });
     const ops = exe.graph.nodes.map((n) => n.op);
