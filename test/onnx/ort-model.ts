@@ -22,7 +22,7 @@ export interface In {
   dtype: DType;
   shape: number[];
 }
-export type Init = { name: string; dtype: 'f32' | 'i64'; shape: number[]; v: number[] };
+export type Init = { name: string; dtype: 'f32' | 'i64' | 'i32'; shape: number[]; v: number[] };
 
 /** A model of `nodes` at `opset`: inputs fed at run time, initializers, typed outputs. */
 export function model(
@@ -60,7 +60,11 @@ export function model(
         name: t.name,
         dataType: ELEM[t.dtype],
         dims: t.shape,
-        ...(t.dtype === 'i64' ? { int64Data: t.v } : { floatData: t.v }),
+        ...(t.dtype === 'i64'
+          ? { int64Data: t.v }
+          : t.dtype === 'i32'
+            ? { int32Data: t.v }
+            : { floatData: t.v }),
       })),
     },
   }).finish();

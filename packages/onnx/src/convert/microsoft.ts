@@ -22,6 +22,8 @@ import {
 import type { Converter, Cx } from './context.js';
 import { additive, frontierMask, fromHeads, toHeads } from './attention.js';
 import { normStats } from './nn.js';
+import { rotaryEmbedding } from './rotary.js';
+import { groupQueryAttention } from './gqa.js';
 
 const add = (cx: Cx, a: Operand, b: Operand | undefined, hint: string) =>
   b === undefined ? a : emit(cx, 'add', [a, b], {}, fresh(cx, hint));
@@ -137,6 +139,7 @@ export const MICROSOFT: Record<string, Converter> = {
     return lastAxisNorm(cx, 'rms_norm', sum, [gamma], eps, cx.outputs[3] ? sum : undefined);
   },
   'com.microsoft.RotaryEmbedding': rotaryEmbedding,
+  'com.microsoft.GroupQueryAttention': groupQueryAttention,
   'com.microsoft.MultiHeadAttention': multiHeadAttention,
   'com.microsoft.Attention': packedAttention,
   'com.microsoft.EmbedLayerNormalization': embedLayerNormalization,
@@ -153,98 +156,6 @@ export const MICROSOFT: Record<string, Converter> = {
     return cx.outputs[1] ? [outs[0]!, outs[2]!] : outs.slice(0, 1);
   },
 };
-
-/**
- * RotaryEmbedding: each head vector's first `rotary_embedding_dim` features (all by
- * default) rotated by the angle cached at its position — pairs (x[i], x[i + R/2]), or
- * (x[2i], x[2i + 1]) when `interleaved`: (a·cos − b·sin, b·cos + a·sin); the rest pass.
- * Input [B, S, N·H] (num_heads given) or [B, N, S, H]; position_ids [B, S], or [1] (an
- * offset: positions offset + s); caches [max, R/2].
- */
-function rotaryEmbedding(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
-  const [x, pos, cosC, sinC] = [0, 1, 2, 3].map((i) => need(cx, ins, i)) as [
-    Operand,
-    Operand,
-    Operand,
-    Operand,
-  ];
-  const b = cx.b;
-  const xs = shapeOf(x);
-  const interleaved = attrInt(cx, 'interleaved', 0) === 1;
-  if (attrInt(cx, 'is_packed_batching', 0) !== 0)
-    unsupported(cx, 'with is_packed_batching is not supported');
-  const heads = attrInt(cx, 'num_heads', 0);
-  let vx = val(cx, x, 'x');
-  // The head vectors: [B, S, N, H] (3-D input) or [B, N, S, H].
-  const threeD = xs.length === 3;
-  if (threeD) {
-    const [B, S, NH] = xs as [number, number, number];
-    if (!(heads > 0) || NH % heads !== 0)
-      unsupported(cx, `a 3-D input needs num_heads dividing ${NH}`);
-    vx = b.reshape(vx, [B, S, heads, NH / heads], fresh(cx, 'heads'));
-  } else if (xs.length !== 4) unsupported(cx, `on a rank-${xs.length} input`);
-  const hs = vx.type.shape as number[];
-  const H = hs[3]!;
-  const R = attrInt(cx, 'rotary_embedding_dim', 0) || H;
-  if (R % 2 !== 0 || R > H) unsupported(cx, `rotary_embedding_dim ${R} for heads of ${H}`);
-  const half = R / 2;
-  const S = threeD ? hs[1]! : hs[2]!;
-  // Positions [B, S]: given, or an offset plus 0..S−1.
-  let p = val(cx, pos, 'pos');
-  if (p.type.shape.length === 1) {
-    const steps = b.constant(
-      Array.from({ length: S }, (_, i) => i),
-      p.type.dtype,
-      [1, S],
-      fresh(cx, 'steps'),
-    );
-    p = b.op('add', [b.reshape(p, [1, 1], fresh(cx, 'offset')), steps], {}, fresh(cx, 'positions'));
-  }
-  const angle = (cache: Operand, hint: string) => {
-    const c = b.op('gather', [val(cx, cache, hint), p], { axis: 0 }, fresh(cx, `${hint}_at`)); // [B|1, S, R/2]
-    const [cb, cs] = c.type.shape as [number, number];
-    const cut =
-      c.type.shape[2] === half
-        ? c
-        : b.op('slice', [c], { axis: 2, start: 0, end: half }, fresh(cx, `${hint}_r`));
-    // Broadcast over the heads: [B, S, 1, R/2] or [B, 1, S, R/2]; interleaved pairs add a unit axis.
-    const shape = threeD ? [cb, cs, 1, half] : [cb, 1, cs, half];
-    return b.reshape(cut, interleaved ? [...shape, 1] : shape, fresh(cx, `${hint}_b`));
-  };
-  const [cos, sin] = [angle(cosC, 'cos'), angle(sinC, 'sin')];
-  const rot = R === H ? vx : b.op('slice', [vx], { axis: 3, start: 0, end: R }, fresh(cx, 'rot'));
-  let a: typeof vx, c: typeof vx;
-  if (interleaved) {
-    const pairs = b.reshape(
-      rot,
-      [...(rot.type.shape.slice(0, 3) as number[]), half, 2],
-      fresh(cx, 'pairs'),
-    );
-    a = b.op('slice', [pairs], { axis: 4, start: 0, end: 1 }, fresh(cx, 'even'));
-    c = b.op('slice', [pairs], { axis: 4, start: 1, end: 2 }, fresh(cx, 'odd'));
-  } else {
-    a = b.op('slice', [rot], { axis: 3, start: 0, end: half }, fresh(cx, 'first'));
-    c = b.op('slice', [rot], { axis: 3, start: half, end: R }, fresh(cx, 'second'));
-  }
-  const mul = (u: typeof vx, v: typeof vx, hint: string) =>
-    b.op('mul', [u, v], {}, fresh(cx, hint));
-  const ra = b.op('sub', [mul(a, cos, 'a_cos'), mul(c, sin, 'b_sin')], {}, fresh(cx, 'ra'));
-  const rc = b.op('add', [mul(c, cos, 'b_cos'), mul(a, sin, 'a_sin')], {}, fresh(cx, 'rb'));
-  let y = interleaved
-    ? b.reshape(
-        b.op('concat', [ra, rc], { axis: 4 }, fresh(cx, 'rpairs')),
-        rot.type.shape,
-        fresh(cx, 'rotated'),
-      )
-    : b.op('concat', [ra, rc], { axis: 3 }, fresh(cx, 'rotated'));
-  if (R < H) {
-    const rest = b.op('slice', [vx], { axis: 3, start: R, end: H }, fresh(cx, 'rest'));
-    y = b.op('concat', [y, rest], { axis: 3 }, threeD ? fresh(cx, 'all') : out(cx));
-  }
-  if (threeD) y = b.reshape(y, xs as number[], out(cx));
-  else if (R === H) y = b.reshape(y, hs, out(cx));
-  return [dyn(y)];
-}
 
 /**
  * MultiHeadAttention (com.microsoft) with separate 3-D query, key and value [B, S|L, heads·d]:

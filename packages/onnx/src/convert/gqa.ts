@@ -1,0 +1,212 @@
+/**
+ * GroupQueryAttention (com.microsoft): the decoder attention of onnxruntime's LLM exports,
+ * with its key/value cache written per batch at the offset `seqlens_k` gives.
+ */
+import type { Val } from '@glimpse/ir';
+import type { Operand } from '../operand.js';
+import { shapeOf } from '../operand.js';
+import { attrFloat, attrInt, dyn, fresh, need, unsupported, val } from './context.js';
+import type { Cx } from './context.js';
+import { fromHeads } from './attention.js';
+import { rotate } from './rotary.js';
+
+/**
+ * Query [B, S, N·H] with key and value [B, S, Nkv·H] (or all three packed in the query's
+ * last axis), a cache past_key / past_value [B, Nkv, P, H], `seqlens_k` [B] (each batch's
+ * total length − 1) and `total_sequence_length` (a scalar that must fold at import: it
+ * sizes the present cache, max(P, total)). As onnxruntime's kernel computes it:
+ *
+ * - the first prompt is S = total: every batch's queries start at position 0; otherwise
+ *   batch b's start at past_b = seqlens_k[b] + 1 − S;
+ * - present[b, :, t] = past[b, :, t] for t < past_b, the new key t − past_b for
+ *   past_b ≤ t < past_b + S, 0 after;
+ * - `do_rotary`: queries and new keys rotated at their positions past_b + s (padding rows
+ *   of the first prompt too) by cos_cache / sin_cache;
+ * - query s sees the keys t ≤ past_b + s and t ≤ seqlens_k[b], and with `local_window_size`
+ *   W ≥ 0 only the last W of them, t > past_b + s − W (W = 0: none, the row is 0); scores
+ *   scaled (default 1/√H) and softcapped (`softcap`).
+ *
+ * smooth_softmax, position_ids, attention_bias, head_sink and the qk output are refused.
+ */
+export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
+  const b = cx.b;
+  const [q, k, v, pastK, pastV] = ins;
+  const seqlens = val(cx, need(cx, ins, 5), 'seqlens_k');
+  const totalOp = need(cx, ins, 6);
+  for (const [i, what] of [
+    [9, 'position_ids'],
+    [10, 'attention_bias'],
+    [11, 'head_sink'],
+  ] as const)
+    if (ins[i]) unsupported(cx, `with ${what} is not supported`);
+  if (attrInt(cx, 'smooth_softmax', 0) !== 0)
+    unsupported(cx, 'with smooth_softmax is not supported');
+  if (attrInt(cx, 'qk_output', 0) !== 0 || cx.outputs[3])
+    unsupported(cx, 'with the qk output is not supported');
+  if (!q) unsupported(cx, 'needs a query');
+  if ((k === undefined) !== (v === undefined))
+    unsupported(cx, 'needs both key and value, or neither (packed QKV)');
+  if ((pastK === undefined) !== (pastV === undefined))
+    unsupported(cx, 'needs both past_key and past_value, or neither');
+  const N = attrInt(cx, 'num_heads', 0);
+  const Nkv = attrInt(cx, 'kv_num_heads', 0);
+  if (!(N > 0 && Nkv > 0) || N % Nkv !== 0)
+    unsupported(cx, `num_heads ${N} must be a positive multiple of kv_num_heads ${Nkv}`);
+  const qs = shapeOf(q);
+  if (qs.length !== 3 || qs.some((d) => typeof d !== 'number'))
+    unsupported(cx, `on a query of shape [${qs.join(',')}] (want a static [B, S, hidden])`);
+  const [B, S, Dq] = qs as [number, number, number];
+  const H = k ? Dq / N : Dq / (N + 2 * Nkv);
+  if (!Number.isInteger(H)) unsupported(cx, `a query hidden size ${Dq} for ${N} heads`);
+  if (seqlens.type.shape.length !== 1 || seqlens.type.shape[0] !== B)
+    unsupported(cx, `seqlens_k of shape [${seqlens.type.shape.join(',')}] (want [${B}])`);
+  if (totalOp.kind !== 'const')
+    unsupported(
+      cx,
+      'with a computed total_sequence_length is not supported: it sizes the present cache, so it must be constant or fold to one (fix the input shapes at import: importOnnx(…, { shapes }), glimpse run --shape)',
+    );
+  const total = totalOp.data[0]!;
+  const P = pastK ? (shapeOf(pastK)[2] as number) : 0;
+  if (typeof P !== 'number') unsupported(cx, 'with a past of symbolic length');
+  const Tp = Math.max(P, total);
+  const first = S === total;
+  if (!first && S > 1 && B > 1)
+    unsupported(
+      cx,
+      `a continued prompt (S ${S} ≠ total ${total}) with batch ${B} (onnxruntime takes batch 1)`,
+    );
+
+  // The projections as head vectors [B, S, heads, H].
+  let [qv, kv, vv]: Val[] = [];
+  if (k && v) [qv, kv, vv] = [val(cx, q, 'query'), val(cx, k, 'key'), val(cx, v, 'value')];
+  else
+    [qv, kv, vv] = b.opN(
+      'split',
+      [val(cx, q, 'qkv')],
+      { axis: 2, sizes: [N * H, Nkv * H, Nkv * H] },
+      ['q', 'k', 'v'].map((h) => fresh(cx, h)),
+    );
+  const split = (x: Val, heads: number, hint: string) =>
+    b.reshape(x, [B, S, heads, H], fresh(cx, `${hint}_bshd`));
+  let [q4, k4] = [split(qv!, N, 'q'), split(kv!, Nkv, 'k')];
+  const v4 = split(vv!, Nkv, 'v');
+
+  const i32 = seqlens.type.dtype;
+  const grid = (values: number[], shape: number[], hint: string) =>
+    b.constant(values, i32, shape, fresh(cx, hint));
+  const iota = (n: number) => Array.from({ length: n }, (_, i) => i);
+  // past_b [B, 1]: 0 in the first prompt, else seqlens_k[b] + 1 − S.
+  const sl = b.reshape(seqlens, [B, 1], fresh(cx, 'seqlens_b'));
+  const past = first
+    ? grid([0], [1, 1], 'past_len')
+    : b.op('add', [sl, grid([1 - S], [], 'one_minus_s')], {}, fresh(cx, 'past_len'));
+  // Each query's position [B, S]: past_b + s.
+  const qpos = b.op('add', [past, grid(iota(S), [1, S], 's')], {}, fresh(cx, 'qpos'));
+
+  if (attrInt(cx, 'do_rotary', 0) === 1) {
+    const [cosC, sinC] = [ins[7], ins[8]];
+    if (!cosC || !sinC) unsupported(cx, 'with do_rotary needs cos_cache and sin_cache');
+    const caches: [Val, Val] = [val(cx, cosC, 'cos_cache'), val(cx, sinC, 'sin_cache')];
+    const o = {
+      seqAxis: 1 as const,
+      dims: 2 * (caches[0].type.shape[1] as number),
+      interleaved: attrInt(cx, 'rotary_interleaved', 0) === 1,
+    };
+    q4 = rotate(cx, q4, qpos, caches, o);
+    k4 = rotate(cx, k4, qpos, caches, o);
+  }
+
+  // The present caches: rows gathered from [past (P rows), new (S rows), one zero row] of
+  // each batch, flattened to [B·(P + S + 1), Nkv, H] so one gather picks per batch.
+  const L = P + S + 1;
+  const srcRows = (() => {
+    const t = grid(iota(Tp), [1, Tp], 't');
+    const fromPast = grid(
+      iota(Tp).map((i) => (i < P ? i : P + S)),
+      [1, Tp],
+      'past_row',
+    );
+    const inPast = b.op('less', [t, past], {}, fresh(cx, 'in_past'));
+    const end = b.op('add', [past, grid([S], [], 'S')], {}, fresh(cx, 'new_end'));
+    const inNew = b.op('less', [t, end], {}, fresh(cx, 'in_new'));
+    // new row t − past_b sits at P + t − past_b
+    const newRow = b.op(
+      'sub',
+      [b.op('add', [t, grid([P], [], 'P')], {}, fresh(cx, 't_p')), past],
+      {},
+      fresh(cx, 'new_row'),
+    );
+    const row = b.op(
+      'where',
+      [
+        inPast,
+        fromPast,
+        b.op('where', [inNew, newRow, grid([P + S], [], 'zero_row')], {}, fresh(cx, 'new_or_0')),
+      ],
+      {},
+      fresh(cx, 'row'),
+    );
+    return b.op(
+      'add',
+      [
+        row,
+        grid(
+          iota(B).map((i) => i * L),
+          [B, 1],
+          'batch_base',
+        ),
+      ],
+      {},
+      fresh(cx, 'rows'),
+    ); // [B, Tp]
+  })();
+  const present = (nw: Val, pst: Operand | undefined, i: number, hint: string): Val => {
+    const parts: Val[] = [];
+    if (pst) {
+      const pv = val(cx, pst, `past_${hint}`);
+      const ps = pv.type.shape;
+      if (ps.length !== 4 || ps[0] !== B || ps[1] !== Nkv || ps[3] !== H)
+        unsupported(cx, `past_${hint} of shape [${ps.join(',')}] (want [${B},${Nkv},P,${H}])`);
+      parts.push(b.transpose(pv, [0, 2, 1, 3], fresh(cx, `past_${hint}_bshd`)));
+    }
+    parts.push(nw, b.constant(0, nw.type.dtype, [B, 1, Nkv, H], fresh(cx, `${hint}_zero`)));
+    const all = b.op('concat', parts, { axis: 1 }, fresh(cx, `${hint}_all`)); // [B, L, Nkv, H]
+    const flat = b.reshape(all, [B * L, Nkv, H], fresh(cx, `${hint}_flat`));
+    const rows = b.op('gather', [flat, srcRows], { axis: 0 }, fresh(cx, `${hint}_rows`));
+    return b.transpose(rows, [0, 2, 1, 3], cx.outputs[i] || fresh(cx, `present_${hint}`));
+  };
+  const kp = present(k4, pastK, 1, 'key');
+  const vp = present(v4, pastV, 2, 'value');
+
+  // Query s of batch b sees key t when t ≤ qpos and t ≤ seqlens_k[b] (a padding row of the
+  // first prompt sees only the real keys), and with a window W ≥ 0, t > qpos − W.
+  const qp = b.reshape(qpos, [qpos.type.shape[0]!, 1, S, 1], fresh(cx, 'qpos4'));
+  const keys = grid(iota(Tp), [Tp], 'key_index');
+  const upTo = (last: Val, hint: string) =>
+    b.op('not', [b.op('less', [last, keys], {}, fresh(cx, `after_${hint}`))], {}, fresh(cx, hint));
+  let keep = b.op(
+    'and',
+    [upTo(qp, 'causal'), upTo(b.reshape(seqlens, [B, 1, 1, 1], fresh(cx, 'seqlens4')), 'real')],
+    {},
+    fresh(cx, 'seen'),
+  );
+  const W = attrInt(cx, 'local_window_size', -1);
+  if (W >= 0) {
+    const lo = b.op('add', [qp, grid([-W], [], 'window')], {}, fresh(cx, 'window_lo'));
+    keep = b.op(
+      'and',
+      [keep, b.op('less', [lo, keys], {}, fresh(cx, 'in_window'))],
+      {},
+      fresh(cx, 'keep'),
+    );
+  }
+  const scale = attrFloat(cx, 'scale', 0);
+  const y = b.op(
+    'attention',
+    [b.transpose(q4, [0, 2, 1, 3], fresh(cx, 'q_bhsd')), kp, vp, keep],
+    // A row with no key in sight (a window of 0) is 0, as onnxruntime's kernel leaves it.
+    { softcap: attrFloat(cx, 'softcap', 0), masked_rows: 'zero', ...(scale ? { scale } : {}) },
+    fresh(cx, 'y_bhsd'),
+  );
+  return [dyn(fromHeads(cx, y)), dyn(kp), dyn(vp)];
+}
