@@ -301,8 +301,18 @@ describe('RotaryEmbedding ≡ onnxruntime-node', () => {
   });
 });
 
+/** Entries [..., i, ...] of a [B, L, N, n, d] packed tensor: part i as [B, L, N·d]. */
+function unpacked(t: Tensor, part: number): Tensor {
+  const [B, L, N, n, d] = t.shape as number[] as [number, number, number, number, number];
+  const src = t.data as Float32Array;
+  const data = new Float32Array(B * L * N * d);
+  for (let r = 0; r < B * L * N; r++)
+    data.set(src.subarray((r * n + part) * d, (r * n + part + 1) * d), r * d);
+  return { dtype: 'f32', shape: [B, L, N * d], data };
+}
+
 describe('MultiHeadAttention ≡ onnxruntime-node', () => {
-  it('separate Q/K/V, bias, key padding mask, attention bias, past → present, unidirectional', async () => {
+  it('separate, BNSH, packed KV and packed QKV forms; bias, every key padding mask form, attention bias, past → present, unidirectional', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.record({
@@ -314,72 +324,135 @@ describe('MultiHeadAttention ≡ onnxruntime-node', () => {
           d: fc.integer({ min: 1, max: 4 }),
           dv: fc.integer({ min: 1, max: 4 }),
           P: fc.constantFrom(0, 0, 2),
+          form: fc.constantFrom('separate', 'separate', 'bnsh', 'packed_kv', 'packed_qkv'),
           bias: fc.boolean(),
-          kpm: fc.boolean(),
+          kpm: fc.constantFrom('none', 'lengths', '2d', '3d'),
           ab: fc.constantFrom('none', 'full', 'broadcast'),
           uni: fc.boolean(),
           seed: fc.nat(),
         }),
         async (c) => {
+          // Packed QKV is self attention; packed forms and BNSH key/value have one head width.
+          if (c.form === 'packed_qkv') c.cross = false;
+          if (c.form !== 'separate') c.dv = c.d;
           const L = c.cross ? c.L0 : c.S;
           const uni = c.uni && L === c.S;
           // onnxruntime takes a past only with value heads as wide as the key heads.
           if (c.P > 0) c.dv = c.d;
-          const [D, Dv, T] = [c.N * c.d, c.N * c.dv, c.P + L];
-          const ins: In[] = [
-            f32('q', [c.B, c.S, D]),
-            f32('k', [c.B, L, D]),
-            f32('v', [c.B, L, Dv]),
-          ];
+          const { B, S, N, d, dv } = c;
+          const [D, Dv, T] = [N * d, N * dv, c.P + L];
+          // The separate form: what onnxruntime runs (the packed forms have no CPU kernel:
+          // it runs them unpacked, the same numbers as separate inputs).
+          const ins: In[] = [f32('q', [B, S, D]), f32('k', [B, L, D]), f32('v', [B, L, Dv])];
           const x: Record<string, Tensor> = {
-            q: tensor('f32', [c.B, c.S, D], c.seed, 2),
-            k: tensor('f32', [c.B, L, D], c.seed + 1, 2),
-            v: tensor('f32', [c.B, L, Dv], c.seed + 2, 2),
+            q: tensor('f32', [B, S, D], c.seed, 2),
+            k: tensor('f32', [B, L, D], c.seed + 1, 2),
+            v: tensor('f32', [B, L, Dv], c.seed + 2, 2),
           };
+          // The form under test: its inputs, and the names feeding the node's first three.
+          let gIns: In[] = ins;
+          let gx: Record<string, Tensor> = x;
+          let qkv = ['q', 'k', 'v'];
+          if (c.form === 'bnsh') {
+            // key/value as heads [B, N, L, d]: both models take them so (no bias is added).
+            const toBnsh = (t: Tensor, w: number) => {
+              const out = new Float32Array(B * N * L * w);
+              const src = t.data as Float32Array;
+              for (let i = 0; i < B * L * N * w; i++) {
+                const [bi, l, n, j] = [
+                  Math.floor(i / (L * N * w)),
+                  Math.floor(i / (N * w)) % L,
+                  Math.floor(i / w) % N,
+                  i % w,
+                ];
+                out[((bi * N + n) * L + l) * w + j] = src[i]!;
+              }
+              return { dtype: 'f32', shape: [B, N, L, w], data: out } as Tensor;
+            };
+            ins[1] = f32('k', [B, N, L, d]);
+            ins[2] = f32('v', [B, N, L, dv]);
+            x.k = toBnsh(x.k!, d);
+            x.v = toBnsh(x.v!, dv);
+          } else if (c.form === 'packed_kv') {
+            const kvp = tensor('f32', [B, L, N, 2, d], c.seed + 1, 2);
+            gIns = [ins[0]!, f32('kv', [B, L, N, 2, d])];
+            gx = { q: x.q!, kv: kvp };
+            x.k = unpacked(kvp, 0);
+            x.v = unpacked(kvp, 1);
+            qkv = ['q', 'kv', ''];
+          } else if (c.form === 'packed_qkv') {
+            const p = tensor('f32', [B, S, N, 3, d], c.seed, 2);
+            gIns = [f32('qkv', [B, S, N, 3, d])];
+            gx = { qkv: p };
+            [x.q, x.k, x.v] = [0, 1, 2].map((i) => unpacked(p, i)) as [Tensor, Tensor, Tensor];
+            qkv = ['qkv', '', ''];
+          }
+          gIns = [...gIns];
+          gx = { ...gx };
+          const extraIns: In[] = [];
+          const extra: Record<string, Tensor> = {};
           const inits: Init[] = [];
-          const input = ['q', 'k', 'v', '', '', '', '', ''];
+          const rest = ['', '', '', '', ''];
           if (c.bias) {
-            input[3] = 'bias';
+            rest[0] = 'bias';
             inits.push(init('bias', [2 * D + Dv], c.seed + 3));
           }
-          if (c.kpm) {
-            input[4] = 'kpm';
-            ins.push({ name: 'kpm', dtype: 'i32', shape: [c.B, T] });
-            x.kpm = {
+          if (c.kpm !== 'none') {
+            rest[1] = 'kpm';
+            const shape = c.kpm === 'lengths' ? [B] : c.kpm === '2d' ? [B, T] : [B, S, T];
+            const n = shape.reduce((a, b) => a * b, 1);
+            extraIns.push({ name: 'kpm', dtype: 'i32', shape });
+            extra.kpm = {
               dtype: 'i32',
-              shape: [c.B, T],
-              data: Int32Array.from({ length: c.B * T }, (_, i) =>
-                (i * 5 + c.seed) % 4 === 0 ? 0 : 1,
+              shape,
+              // A length of 0 would hide every key: −10000 added to all of a row's scores
+              // leaves them to f32's rounding at 10⁴ (the Attention test's ends are ≥ 1 too).
+              data: Int32Array.from({ length: n }, (_, i) =>
+                c.kpm === 'lengths'
+                  ? 1 + ((i * 3 + c.seed) % T)
+                  : (i * 5 + c.seed) % 4 === 0
+                    ? 0
+                    : 1,
               ),
             };
           }
           if (c.ab !== 'none') {
-            const shape = c.ab === 'full' ? [c.B, c.N, c.S, T] : [1, 1, c.S, T];
-            input[5] = 'ab';
-            ins.push(f32('ab', shape));
-            x.ab = tensor('f32', shape, c.seed + 4, 2);
+            const shape = c.ab === 'full' ? [B, N, S, T] : [1, 1, S, T];
+            rest[2] = 'ab';
+            extraIns.push(f32('ab', shape));
+            extra.ab = tensor('f32', shape, c.seed + 4, 2);
           }
           if (c.P > 0) {
-            input[6] = 'pk';
-            input[7] = 'pv';
-            ins.push(f32('pk', [c.B, c.N, c.P, c.d]), f32('pv', [c.B, c.N, c.P, c.dv]));
-            x.pk = tensor('f32', [c.B, c.N, c.P, c.d], c.seed + 5, 2);
-            x.pv = tensor('f32', [c.B, c.N, c.P, c.dv], c.seed + 6, 2);
+            rest[3] = 'pk';
+            rest[4] = 'pv';
+            extraIns.push(f32('pk', [B, N, c.P, d]), f32('pv', [B, N, c.P, dv]));
+            extra.pk = tensor('f32', [B, N, c.P, d], c.seed + 5, 2);
+            extra.pv = tensor('f32', [B, N, c.P, dv], c.seed + 6, 2);
           }
-          while (input[input.length - 1] === '') input.pop();
           const outputs = c.P > 0 ? ['y', 'present_k', 'present_v'] : ['y'];
-          const node = {
-            ...MS,
-            opType: 'MultiHeadAttention',
-            input,
-            output: outputs,
-            attribute: [
-              { name: 'num_heads', type: 2, i: c.N },
-              ...(uni ? [{ name: 'unidirectional', type: 2, i: 1 }] : []),
-            ],
+          const mha = (input: string[], modelIns: In[]) => {
+            const inp = [...input, ...rest];
+            while (inp[inp.length - 1] === '') inp.pop();
+            const node = {
+              ...MS,
+              opType: 'MultiHeadAttention',
+              input: inp,
+              output: outputs,
+              attribute: [
+                { name: 'num_heads', type: 2, i: N },
+                ...(uni ? [{ name: 'unidirectional', type: 2, i: 1 }] : []),
+              ],
+            };
+            return model(17, [...modelIns, ...extraIns], [node], outputs.map(f32Out), inits);
           };
-          const bytes = model(17, ins, [node], outputs.map(f32Out), inits);
-          await sameAsOrt(bytes, x, TOL, false, true);
+          const separate = mha(['q', 'k', 'v'], ins);
+          if (c.form === 'separate' || c.form === 'bnsh')
+            await sameAsOrt(separate, { ...x, ...extra }, TOL, false, true);
+          else
+            await sameAsOrt(mha(qkv, gIns), { ...gx, ...extra }, TOL, false, true, {
+              bytes: separate,
+              inputs: { ...x, ...extra },
+            });
         },
       ),
       { numRuns: RUNS },

@@ -80,6 +80,7 @@ export const attrFloat = (name: string, v: number) => ({ name, type: 1, f: v });
  * relative 1e-5 of the value, 1e-6 absolute; or the tolerance given), else equal bit for
  * bit (NaN to NaN, −0 to −0) — but for the sign of a zero with `anyZero`. With
  * `everywhere`, wasm -O0 and WGSL -O0 / -O2 too (WebGPU unless GLIMPSE_SKIP_WEBGPU=1).
+ * With `oracle`, onnxruntime runs that equivalent model and its inputs instead.
  */
 export async function sameAsOrt(
   bytes: Uint8Array,
@@ -87,9 +88,14 @@ export async function sameAsOrt(
   close: boolean | { rtol: number; atol: number } = false,
   anyZero = false,
   everywhere = false,
+  oracle?: { bytes: Uint8Array; inputs: Record<string, Tensor> },
 ) {
   const g = importOnnx(bytes, { file: 'case.onnx' });
-  const want = await runOrt(bytes, g, inputs);
+  // onnxruntime runs `oracle` — an equivalent model in a form it has a CPU kernel for —
+  // when given; its outputs are named as this model's.
+  const want = oracle
+    ? await runOrt(oracle.bytes, importOnnx(oracle.bytes), oracle.inputs)
+    : await runOrt(bytes, g, inputs);
   const runs: [string, () => Promise<Record<string, Tensor | ReturnType<typeof asRef>>>][] = [
     ['reference', async () => interpret(g, inputs)],
     ['js -O0', async () => (await compile(g, { backend: 'js', level: 0 })).run(inputs)],

@@ -158,59 +158,135 @@ export const MICROSOFT: Record<string, Converter> = {
 };
 
 /**
- * MultiHeadAttention (com.microsoft) with separate 3-D query, key and value [B, S|L, heads·d]:
- * the optional bias added per projection, heads split, `past_key` / `past_value` [B, N, P, d]
- * prepended (the concatenations are `present_key` / `present_value`), then the fused
- * attention op — scale (default 1/√d), `unidirectional` as a causal mask aligned to the last
- * key, and the additive bias onnxruntime builds: `mask_filter_value` (−10000 by default)
- * where `key_padding_mask` [B, P + L] is 0, plus `attention_bias` [B|1, N|1, S, P + L].
- * Packed QKV / KV and key/value already in heads layout are refused, naming the form.
+ * MultiHeadAttention (com.microsoft). Query [B, S, N·d] with key and value [B, L, N·d] and
+ * [B, L, N·dv], or key and value already as heads [B, N, L, d] (cross attention: no bias
+ * added to them), or key/value packed [B, L, N, 2, d], or all three packed in the query
+ * [B, S, N, 3, d]. The optional bias [N·d + N·d + N·dv] is added per projection, heads
+ * split, `past_key` / `past_value` [B, N, P, d] prepended (the concatenations are
+ * `present_key` / `present_value`), then the fused attention op — scale (default 1/√d),
+ * `unidirectional` as a causal mask aligned to the last key, and the additive bias
+ * onnxruntime builds: `mask_filter_value` (−10000 by default) on each key that
+ * `key_padding_mask` hides — [B] key lengths, or [B, T] / [B, S, T] with 0 to hide — plus
+ * `attention_bias` [B|1, N|1, S, T].
  */
 function multiHeadAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
   const b = cx.b;
   const [q, k, v, bias, kpm, attnBias, pastK, pastV] = ins;
-  if (!q || !k || !v)
-    unsupported(cx, 'without separate query, key and value (packed QKV or KV) is not supported');
+  if (!q) unsupported(cx, 'needs a query');
   const N = attrInt(cx, 'num_heads', 0);
-  const [qs, ks] = [shapeOf(q), shapeOf(k)];
-  if (qs.length !== 3 || ks.length !== 3 || shapeOf(v).length !== 3)
-    unsupported(cx, `with key/value of rank ${ks.length} (only [B, L, heads·d] is supported)`);
+  if (!(N > 0)) unsupported(cx, `with num_heads ${N}`);
   if ((pastK === undefined) !== (pastV === undefined))
     unsupported(cx, 'needs both past_key and past_value, or neither');
-  const D = qs[2] as number;
-  const Dv = shapeOf(v)[2] as number;
-  if (!(N > 0) || D % N !== 0 || Dv % N !== 0)
-    unsupported(cx, `num_heads ${N} does not divide ${D} and ${Dv}`);
-  const heads = (x: Operand, from: number, width: number, hint: string) => {
-    let vx = val(cx, x, hint);
-    if (bias) {
-      const bb = b.op(
-        'slice',
-        [val(cx, bias, 'bias')],
-        { axis: 0, start: from, end: from + width },
-        fresh(cx, `${hint}_bias`),
-      );
-      vx = b.op('add', [vx, bb], {}, fresh(cx, `${hint}_biased`));
-    }
-    return toHeads(cx, vx, N, hint);
+  const rank = (x: Operand | undefined) => (x ? shapeOf(x).length : 0);
+  // [B, L, N·d] → [B, L, N, d]
+  const bsnh = (x: Operand, hint: string): Val => {
+    const vx = val(cx, x, hint);
+    const [B, L, D] = vx.type.shape;
+    if (typeof D !== 'number' || D % N !== 0)
+      unsupported(cx, `num_heads ${N} does not divide the ${hint} width ${D}`);
+    return b.reshape(vx, [B!, L!, N, D / N], fresh(cx, `${hint}_bsnh`));
   };
+  // [B, L, N, n, d] → n × [B, L, N, d]
+  const unpack = (x: Operand, n: number, hint: string): Val[] => {
+    const vx = val(cx, x, hint);
+    const s = vx.type.shape;
+    if (s[2] !== N || s[3] !== n)
+      unsupported(
+        cx,
+        `with a packed ${hint} of shape [${s.join(',')}] (want [B, L, ${N}, ${n}, d])`,
+      );
+    return b
+      .opN(
+        'split',
+        [vx],
+        { axis: 3, sizes: new Array<number>(n).fill(1) },
+        [...hint].map((h) => fresh(cx, `${h}_5`)),
+      )
+      .map((p, i) => b.reshape(p, [s[0]!, s[1]!, N, s[4]!], fresh(cx, `${hint[i]}_bsnh`)));
+  };
+  let qh: Val, kh: Val, vh: Val;
+  const kvHeads = rank(k) === 4 && rank(v) === 4;
+  if (!k && !v && rank(q) === 5) [qh, kh, vh] = unpack(q, 3, 'qkv') as [Val, Val, Val];
+  else if (rank(q) === 3 && k && !v && rank(k) === 5)
+    [qh, kh, vh] = [bsnh(q, 'q'), ...unpack(k, 2, 'kv')] as [Val, Val, Val];
+  else if (rank(q) === 3 && k && v && (kvHeads || (rank(k) === 3 && rank(v) === 3)))
+    [qh, kh, vh] = kvHeads
+      ? [bsnh(q, 'q'), val(cx, k, 'k'), val(cx, v, 'v')]
+      : [bsnh(q, 'q'), bsnh(k, 'k'), bsnh(v, 'v')];
+  else
+    unsupported(
+      cx,
+      `with query/key/value of ranks ${rank(q)}/${rank(k)}/${rank(v)} (want 3/3/3, 3/4/4, packed KV 3/5/–, or packed QKV 5/–/–)`,
+    );
+  const [d, dv] = [qh.type.shape[3] as number, vh.type.shape[3] as number];
+  const withBias = (x: Val, from: number, width: number, hint: string) => {
+    if (!bias) return x;
+    const bb = b.op(
+      'slice',
+      [val(cx, bias, 'bias')],
+      { axis: 0, start: from, end: from + N * width },
+      fresh(cx, `${hint}_bias`),
+    );
+    const bh = b.reshape(bb, [N, width], fresh(cx, `${hint}_bias_heads`));
+    return b.op('add', [x, bh], {}, fresh(cx, `${hint}_biased`));
+  };
+  const bnsh = (x: Val, hint: string) => b.transpose(x, [0, 2, 1, 3], fresh(cx, `${hint}_bnsh`));
+  const q4 = bnsh(withBias(qh, 0, d, 'q'), 'q');
+  const kv = kvHeads
+    ? [kh, vh]
+    : [bnsh(withBias(kh, N * d, d, 'k'), 'k'), bnsh(withBias(vh, 2 * N * d, dv, 'v'), 'v')];
   const past = pastK && pastV ? [val(cx, pastK, 'past_key'), val(cx, pastV, 'past_value')] : [];
-  const [q4, k4, v4] = [
-    heads(q, 0, D, 'q'),
-    ...withPast(cx, [heads(k, D, D, 'k'), heads(v, 2 * D, Dv, 'v')], past, [1, 2]),
-  ] as [Val, Val, Val];
+  const [k4, v4] = withPast(cx, kv, past, [1, 2]) as [Val, Val];
+  const [B, , S] = q4.type.shape as [number, number, number];
   const T = k4.type.shape[2] as number;
   let keep: Val | undefined;
   if (kpm) {
     const km = val(cx, kpm, 'key_padding_mask');
-    if (km.type.shape.length !== 2 || km.type.shape[1] !== T)
+    const ms = km.type.shape;
+    if (ms.length === 1 && ms[0] === B) keep = keyRange(cx, km, B, T);
+    else if ((ms.length === 2 || ms.length === 3) && ms[ms.length - 1] === T)
+      keep = nonzero(cx, km, ms.length === 2 ? [B, 1, 1, T] : [B, 1, S, T]);
+    else
       unsupported(
         cx,
-        `key_padding_mask of shape [${km.type.shape.join(',')}] (only [B, ${T}] is supported)`,
+        `key_padding_mask of shape [${ms.join(',')}] (want [${B}], [${B}, ${T}] or [${B}, ${S}, ${T}])`,
       );
-    keep = nonzero(cx, km, [km.type.shape[0] as number, 1, 1, T]);
   }
   return [dyn(attend(cx, q4, k4, v4, keep, attnBias, true)), dyn(k4), dyn(v4)];
+}
+
+/**
+ * keep [B, 1, 1, T] from a 1-D mask index: key j is kept when start[b] ≤ j < end[b] — ends
+ * are its first B entries, starts (0 without) the next B.
+ */
+function keyRange(cx: Cx, mi: Val, B: number, T: number): Val {
+  const b = cx.b;
+  const keys = b.constant(
+    Array.from({ length: T }, (_, j) => j),
+    mi.type.dtype,
+    [1, T],
+    fresh(cx, 'key_index'),
+  );
+  const twoParts = mi.type.shape[0] === 2 * B;
+  const half = (from: number, hint: string) =>
+    b.reshape(
+      twoParts
+        ? b.op('slice', [mi], { axis: 0, start: from, end: from + B }, fresh(cx, `${hint}1`))
+        : mi,
+      [B, 1],
+      fresh(cx, hint),
+    );
+  let kept = b.op('less', [keys, half(0, 'ends')], {}, fresh(cx, 'before_end'));
+  if (twoParts) {
+    const early = b.op('less', [keys, half(B, 'starts')], {}, fresh(cx, 'before_start'));
+    kept = b.op(
+      'and',
+      [kept, b.op('not', [early], {}, fresh(cx, 'from_start'))],
+      {},
+      fresh(cx, 'in_range'),
+    );
+  }
+  return b.reshape(kept, [B, 1, 1, T], fresh(cx, 'keep'));
 }
 
 /** The past [B, N, P, d] of each of `kv` prepended along the keys, named as outputs `at`. */
@@ -332,32 +408,7 @@ function packedAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand
       if (ms[ms.length - 1] !== T) unsupported(cx, `mask_index [${ms.join(',')}] for ${T} keys`);
       keep = nonzero(cx, mi, ms.length === 2 ? [B, 1, 1, T] : [B, 1, S, T]);
     } else if (ms.length === 1 && (ms[0] === B || ms[0] === 2 * B)) {
-      // Key j is kept when start[b] ≤ j < end[b] (start 0 without the second half).
-      const keys = b.constant(
-        Array.from({ length: T }, (_, j) => j),
-        mi.type.dtype,
-        [1, T],
-        fresh(cx, 'key_index'),
-      );
-      const half = (from: number, hint: string) =>
-        b.reshape(
-          ms[0] === B
-            ? mi
-            : b.op('slice', [mi], { axis: 0, start: from, end: from + B }, fresh(cx, `${hint}1`)),
-          [B, 1],
-          fresh(cx, hint),
-        );
-      let kept = b.op('less', [keys, half(0, 'ends')], {}, fresh(cx, 'before_end'));
-      if (ms[0] === 2 * B) {
-        const early = b.op('less', [keys, half(B, 'starts')], {}, fresh(cx, 'before_start'));
-        kept = b.op(
-          'and',
-          [kept, b.op('not', [early], {}, fresh(cx, 'from_start'))],
-          {},
-          fresh(cx, 'in_range'),
-        );
-      }
-      keep = b.reshape(kept, [B, 1, 1, T], fresh(cx, 'keep'));
+      keep = keyRange(cx, mi, B, T);
     } else unsupported(cx, `mask_index of shape [${ms.join(',')}] is not supported`);
   }
   if (attrInt(cx, 'unidirectional', 0) === 1) {
