@@ -344,10 +344,11 @@ function attend(
 
 /**
  * Attention (com.microsoft): input [B, S, hidden] times the packed weights [hidden, q + k + v]
- * plus bias, split by `qkv_hidden_sizes` (three equal parts by default) into heads; `past`
- * [2, B, N, P, d] prepended (`present` is the concatenation); `mask_index` as onnxruntime
- * reads it — [B] key end positions, [2B] ends then starts, [B, T] or [B, S, T] 1 to keep,
- * each masked key adding `mask_filter_value` — plus `attention_bias`; then the fused
+ * plus bias, split by `qkv_hidden_sizes` (three equal parts by default; values may be
+ * wider or narrower) into heads; `past` [2, B, N, P, d] prepended (`present` is the
+ * concatenation); `mask_index` as onnxruntime reads it — [B] key end positions, [2B] ends
+ * then starts, [B, T] or [B, S, T] 1 to keep, or [B, 1, M, M] over absolute positions —
+ * each masked key adding `mask_filter_value`, plus `attention_bias`; then the fused
  * attention op.
  */
 function packedAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
@@ -364,17 +365,16 @@ function packedAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand
   const total = ws[1] as number;
   const sizes = attrInts(cx, 'qkv_hidden_sizes') ?? [total / 3, total / 3, total / 3];
   const [Dq, Dk, Dv] = sizes as [number, number, number];
-  // Unequal widths are the operator's, but onnxruntime 1.30's CPU kernel crashes on them:
-  // without an oracle to check glimpse against, refused.
-  if (Dq !== Dv || Dq !== Dk)
-    unsupported(
-      cx,
-      `with qkv_hidden_sizes [${sizes.join(',')}] of unequal widths is not supported`,
-    );
-  if (sizes.length !== 3 || Dq + Dk + Dv !== total || !(N > 0) || Dq % N !== 0)
+  // Queries and keys meet in a dot product: their widths agree; the values' may differ.
+  if (sizes.length !== 3 || Dq !== Dk || Dq + Dk + Dv !== total || !(N > 0) || Dq % N || Dv % N)
     unsupported(
       cx,
       `qkv_hidden_sizes [${sizes.join(',')}] with ${N} heads and weights of ${total} columns`,
+    );
+  if (past && Dv !== Dq)
+    unsupported(
+      cx,
+      `with past and value heads of another width (qkv_hidden_sizes [${sizes.join(',')}])`,
     );
   let qkv = b.bmm(val(cx, x, 'x'), val(cx, w, 'weights'), {}, fresh(cx, 'qkv'));
   if (bias) qkv = b.op('add', [qkv, val(cx, bias, 'bias')], {}, fresh(cx, 'qkv_b'));
@@ -407,6 +407,15 @@ function packedAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand
     if (ms.length === 2 || ms.length === 3) {
       if (ms[ms.length - 1] !== T) unsupported(cx, `mask_index [${ms.join(',')}] for ${T} keys`);
       keep = nonzero(cx, mi, ms.length === 2 ? [B, 1, 1, T] : [B, 1, S, T]);
+    } else if (ms.length === 4) {
+      // Megatron's [B, 1, M, M] over absolute positions: query i (after P past keys) reads
+      // row P + i, its first T columns.
+      const M = ms[2] as number;
+      if (ms[1] !== 1 || ms[3] !== M || M < T)
+        unsupported(cx, `mask_index [${ms.join(',')}] (want [${B}, 1, M, M] with M ≥ ${T})`);
+      const rows = b.op('slice', [mi], { axis: 2, start: T - S, end: T }, fresh(cx, 'mask_rows'));
+      const cut = b.op('slice', [rows], { axis: 3, start: 0, end: T }, fresh(cx, 'mask_cut'));
+      keep = nonzero(cx, cut, [B, 1, S, T]);
     } else if (ms.length === 1 && (ms[0] === B || ms[0] === 2 * B)) {
       keep = keyRange(cx, mi, B, T);
     } else unsupported(cx, `mask_index of shape [${ms.join(',')}] is not supported`);
