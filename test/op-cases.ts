@@ -49,13 +49,19 @@ export function summed(terms: number, ...xs: Tensor[]): number {
  * A reduction over random axes (keepdims either way); with `terms`, the tolerance scale of
  * that many of the input's largest values summed.
  */
-const reduceCase = (op: 'reduce_sum' | 'reduce_mean' | 'reduce_max', terms?: number) =>
-  fc.tuple(shape(1, 4), seed, fc.boolean(), special).chain(([sh, s, keepdims, sp]) =>
-    fc.subarray([...sh.keys()], { minLength: 1 }).map((axes) => {
-      const c = single(op, [{ name: 'x', dtype: 'f32', shape: sh }], { axes, keepdims }, s, sp);
-      return terms === undefined ? c : { ...c, scale: summed(terms, c.inputs.x!) };
-    }),
-  );
+const reduceCase = (
+  op: 'reduce_sum' | 'reduce_mean' | 'reduce_max',
+  terms?: number,
+  dtypes: DType[] = ['f32'],
+) =>
+  fc
+    .tuple(shape(1, 4), seed, fc.boolean(), special, fc.constantFrom(...dtypes))
+    .chain(([sh, s, keepdims, sp, dtype]) =>
+      fc.subarray([...sh.keys()], { minLength: 1 }).map((axes) => {
+        const c = single(op, [{ name: 'x', dtype, shape: sh }], { axes, keepdims }, s, sp);
+        return terms === undefined ? c : { ...c, scale: summed(terms, c.inputs.x!) };
+      }),
+    );
 
 /** Shapes that broadcast to `out`: a suffix of it, with some dims replaced by 1. */
 const broadcastOf = (out: number[]) =>
@@ -336,7 +342,8 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
           single('slice', [{ name: 'x', dtype: 'f32', shape: sh }], { axis, start, end }, s),
         ),
     ),
-  reduce_sum: reduceCase('reduce_sum', 125),
+  // Integer sums (a mask's count of ones), wrapping as int32 on overflow.
+  reduce_sum: reduceCase('reduce_sum', 125, ['f32', 'f32', 'i32']),
   reduce_mean: reduceCase('reduce_mean', 1),
   reduce_max: reduceCase('reduce_max'),
   layer_norm: normCase('layer_norm', 2),

@@ -14,6 +14,7 @@ import { importOnnx } from '@glimpse/onnx';
 import { compile } from 'glimpse';
 import { cli, ROOT } from '../cli.js';
 import { assertClose, tensor } from '../helpers.js';
+import { runOrt } from './ort.js';
 import type { In, Init } from './ort-model.js';
 import { attrFloat, attrInts, model, sameAsOrt } from './ort-model.js';
 
@@ -450,8 +451,7 @@ describe('MultiHeadAttention ≡ onnxruntime-node', () => {
             await sameAsOrt(separate, { ...x, ...extra }, TOL, false, true);
           else
             await sameAsOrt(mha(qkv, gIns), { ...gx, ...extra }, TOL, false, true, {
-              bytes: separate,
-              inputs: { ...x, ...extra },
+              oracle: { bytes: separate, inputs: { ...x, ...extra } },
             });
         },
       ),
@@ -576,8 +576,7 @@ describe('Attention (com.microsoft) ≡ onnxruntime-node', () => {
             const bytes = attention(ins, input[3] ?? '', []);
             if (c.mask === '4d')
               await sameAsOrt(bytes, x, TOL, false, true, {
-                bytes: attention(oracleIns, oracleMask, []),
-                inputs: ox,
+                oracle: { bytes: attention(oracleIns, oracleMask, []), inputs: ox },
               });
             else await sameAsOrt(bytes, x, TOL, false, true);
             return;
@@ -608,8 +607,7 @@ describe('Attention (com.microsoft) ≡ onnxruntime-node', () => {
             [...inits, { name: 'sizes', dtype: 'i64', shape: [3], v: [Dq, Dq, Dv] }],
           );
           await sameAsOrt(attention(ins, input[3] ?? '', sizes), x, TOL, false, true, {
-            bytes: oracle,
-            inputs: ox,
+            oracle: { bytes: oracle, inputs: ox },
           });
         },
       ),
@@ -883,5 +881,62 @@ describe('GroupQueryAttention ≡ onnxruntime-node', () => {
       ),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe('a Llama-style decoder as onnxruntime’s optimizer writes it (test/fixtures/gen_ort_llama.py)', () => {
+  const file = `${ROOT}test/fixtures/ort-fused/llama.onnx`;
+  const bytes = readFileSync(file);
+  const i64 = (shape: number[], v: number[]): Tensor => ({
+    dtype: 'i64',
+    shape,
+    data: BigInt64Array.from(v.map(BigInt)),
+  });
+  const empty = (P: number, from?: Record<string, Tensor>) =>
+    Object.fromEntries(
+      [0, 1].flatMap((l) =>
+        ['key', 'value'].map((kv) => [
+          `past_key_values.${l}.${kv}`,
+          from?.[`present.${l}.${kv}`] ??
+            ({ dtype: 'f32', shape: [2, 2, P, 16], data: new Float32Array(0) } as Tensor),
+        ]),
+      ),
+    );
+  it('a padded prompt, then a decoding step on its cache: equal to onnxruntime-node on every backend and level, one attention per layer', async () => {
+    // The prompt: batch 0 has 5 tokens, batch 1 has 3 and 2 of right padding.
+    const prompt: Record<string, Tensor> = {
+      input_ids: i64([2, 5], [3, 14, 15, 9, 26, 5, 35, 8, 0, 0]),
+      attention_mask: i64([2, 5], [1, 1, 1, 1, 1, 1, 1, 1, 0, 0]),
+      position_ids: i64([2, 5], [0, 1, 2, 3, 4, 0, 1, 2, 3, 4]),
+      ...empty(0),
+    };
+    const promptShapes = { batch: 2, sequence: 5, past: 0, total: 5 };
+    await sameAsOrt(bytes, prompt, TOL, false, true, { shapes: promptShapes });
+    // One step: each batch's new token at its own cache offset (5 and 3).
+    const g = importOnnx(bytes, { shapes: promptShapes });
+    const cache = await runOrt(bytes, g, prompt);
+    const step: Record<string, Tensor> = {
+      input_ids: i64([2, 1], [42, 7]),
+      attention_mask: i64([2, 6], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]),
+      position_ids: i64([2, 1], [5, 3]),
+      ...empty(5, cache),
+    };
+    const stepShapes = { batch: 2, sequence: 1, past: 5, total: 6 };
+    await sameAsOrt(bytes, step, TOL, false, true, { shapes: stepShapes });
+    const exe = await compile(importOnnx(bytes, { shapes: stepShapes }), { backend: 'js' });
+    const ops = exe.graph.nodes.map((n) => n.op);
+    expect(ops.filter((o) => o === 'attention')).toHaveLength(2);
+    expect(ops).not.toContain('softmax');
+    // What a user sees: glimpse dump at -O2 shows one attention per layer.
+    const r = await cli(
+      'dump',
+      file,
+      '--level',
+      '2',
+      '--shape',
+      'batch=2,sequence=1,past=5,total=6',
+    );
+    expect(r.code).toBe(0);
+    expect(r.out.match(/= attention\[/g)).toHaveLength(2);
   });
 });

@@ -80,7 +80,8 @@ export const attrFloat = (name: string, v: number) => ({ name, type: 1, f: v });
  * relative 1e-5 of the value, 1e-6 absolute; or the tolerance given), else equal bit for
  * bit (NaN to NaN, −0 to −0) — but for the sign of a zero with `anyZero`. With
  * `everywhere`, wasm -O0 and WGSL -O0 / -O2 too (WebGPU unless GLIMPSE_SKIP_WEBGPU=1).
- * With `oracle`, onnxruntime runs that equivalent model and its inputs instead.
+ * With `oracle`, onnxruntime runs that equivalent model and its inputs instead; `shapes`
+ * sizes symbolic dims at import.
  */
 export async function sameAsOrt(
   bytes: Uint8Array,
@@ -88,9 +89,15 @@ export async function sameAsOrt(
   close: boolean | { rtol: number; atol: number } = false,
   anyZero = false,
   everywhere = false,
-  oracle?: { bytes: Uint8Array; inputs: Record<string, Tensor> },
+  {
+    oracle,
+    shapes,
+  }: {
+    oracle?: { bytes: Uint8Array; inputs: Record<string, Tensor> };
+    shapes?: Record<string, number>;
+  } = {},
 ) {
-  const g = importOnnx(bytes, { file: 'case.onnx' });
+  const g = importOnnx(bytes, { file: 'case.onnx', ...(shapes ? { shapes } : {}) });
   // onnxruntime runs `oracle` — an equivalent model in a form it has a CPU kernel for —
   // when given; its outputs are named as this model's.
   const want = oracle

@@ -121,6 +121,13 @@ function readInputs(g: Graph, dir: string, onnxInputs?: string[]): Record<string
   return out;
 }
 
+/** The --shape sizes an ONNX import did not fix (those are no longer symbols of the graph). */
+export function unfixed(loaded: Loaded, shapes: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(shapes).filter(([k]) => !loaded.fixed?.has(onnxSymbol(k))),
+  );
+}
+
 /** Fix every symbol: from input files, then --shape, then the model's defaults. */
 export function resolveBinding(
   loaded: Loaded,
@@ -177,10 +184,7 @@ export function prepareModel(
     const seed = parseNumber('--seed', o.seed, true);
     if (seed !== g.seed) g = g.with({ seed });
   }
-  // Symbols an ONNX import fixed are no longer symbols of the graph.
-  const given = Object.fromEntries(
-    Object.entries(shapes).filter(([k]) => !loaded.fixed?.has(onnxSymbol(k))),
-  );
+  const given = unfixed(loaded, shapes);
   checkShapeSymbols(g, given);
   const fileInputs =
     o.inputs !== undefined ? readInputs(g, o.inputs, loaded.onnxInputs) : undefined;

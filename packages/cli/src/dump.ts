@@ -13,7 +13,7 @@ import {
 } from '@glimpse/optimizer';
 import { renderGraph, renderReport, statsAt } from 'glimpse';
 import type { PipelineFlags } from './commands.js';
-import { checkShapeSymbols, parseShapes, pipeline, resolveBinding } from './commands.js';
+import { checkShapeSymbols, parseShapes, pipeline, resolveBinding, unfixed } from './commands.js';
 import { ensureDir, writeFile } from './files.js';
 import { loadModel } from './load.js';
 import type { Io } from './main.js';
@@ -50,8 +50,10 @@ async function render(g: Graph, f: DumpFlags, title?: string): Promise<string> {
  * file per pass (NN-pass.ext).
  */
 export async function dumpCommand(io: Io, model: string, f: DumpFlags): Promise<void> {
-  const loaded = loadModel(model);
-  const given = parseShapes(f.shape);
+  // --shape sizes an ONNX model's symbols at import, where ops that need static shapes read them.
+  const shapes = parseShapes(f.shape);
+  const loaded = loadModel(model, undefined, shapes);
+  const given = unfixed(loaded, shapes);
   checkShapeSymbols(loaded.graph, given);
   const opts = pipeline(f);
   const names = resolvePipeline(opts).map((p) => p.name);

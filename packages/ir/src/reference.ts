@@ -1,4 +1,5 @@
 import type { DType } from './dtype.js';
+import { isInt } from './dtype.js';
 import { RuntimeError, withWhere } from './errors.js';
 import type { Graph, Node } from './graph.js';
 import { paramValues } from './init.js';
@@ -445,6 +446,8 @@ function reduce(
     const n = numel(ax.map((a) => x.shape[a]!));
     for (let i = 0; i < out.data.length; i++) out.data[i]! /= n;
   }
+  // An integer sum wraps as int32 additions do (the float64 sum is exact below 2^53).
+  if (isInt(x.dtype)) for (let i = 0; i < out.data.length; i++) out.data[i] = out.data[i]! | 0;
   return out;
 }
 

@@ -228,7 +228,8 @@ function reduceKernel<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
       // The three reductions share their attributes (ReduceAttrs).
       const { axes } = a as AttrsOf<'reduce_sum'>;
       const geo = reduceShape(s, reduceAxes([{ dtype: 'f32', shape: s }], axes));
-      if (geo === undefined || ctx.inTypes[0] === 'bool') return undefined;
+      // Integer sums run on the CPU kernel (the SIMD code is f32).
+      if (geo === undefined || ctx.inTypes[0] !== 'f32') return undefined;
       const { outer, red, inner } = geo;
       const rows = inner === 1;
       const perTask = Math.max(1, Math.ceil(8192 / Math.max(1, red)));

@@ -1,6 +1,6 @@
 import type { ReduceKind } from '@glimpse/ir';
 import { normAxis, numel, reduceAxes, stridesOf } from '@glimpse/ir';
-import { Params, shader, unravel } from '../wgsl.js';
+import { Params, shader, storageType, unravel } from '../wgsl.js';
 import type { Dispatch, KernelFactory } from './types.js';
 
 const WG = 64;
@@ -149,6 +149,7 @@ function reduce<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
     const nOut = numel(kept.map((i) => x[i]!));
     const nRed = numel(axes.map((i) => x[i]!));
     if (nOut === 0) return [];
+    const t = storageType(ctx.inTypes[0]!);
     const P = new Params();
     P.u32(nOut, nRed);
     const keptDims = P.u32(...kept.map((i) => x[i]!));
@@ -161,7 +162,7 @@ function reduce<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
 if (gid >= p(0u)) { return; }
 ${unravel('gid', kept.length, keptDims, 'k')}
 let base = ${off('k', kept.length, keptSt)};
-var s = ${init};
+var s = ${t === 'i32' ? '0' : init};
 for (var r = 0u; r < p(1u); r = r + 1u) {
 ${unravel('r', axes.length, redDims, 'a')}
   let v = x[base + ${off('a', axes.length, redSt)}];
@@ -170,8 +171,8 @@ ${unravel('r', axes.length, redDims, 'a')}
 y[gid] = ${mean ? 's / f32(p(1u))' : 's'};`;
     const wgsl = shader({
       bindings: [
-        { name: 'x', type: 'f32', write: false },
-        { name: 'y', type: 'f32', write: true },
+        { name: 'x', type: t, write: false },
+        { name: 'y', type: t, write: true },
       ],
       paramWords: P.words.length,
       workgroupSize: WG,

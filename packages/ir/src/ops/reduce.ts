@@ -1,6 +1,6 @@
 import { normAxis, numel } from '../shape.js';
 import type { TensorType } from '../types.js';
-import { defineOp, fail, FLOATS } from './define.js';
+import { defineOp, fail, FLOATS, NUMERIC } from './define.js';
 import type { AxisAttrs } from './layout.js';
 
 export const softmax = defineOp<AxisAttrs>({
@@ -30,11 +30,11 @@ export function reduceAxes(inputs: readonly TensorType[], axes: readonly number[
   return (norm as number[]).sort((a, b) => a - b);
 }
 
-function reduceOp(name: string, doc: string) {
+function reduceOp(name: string, doc: string, dtypes = FLOATS) {
   return defineOp<ReduceAttrs>({
     name,
     doc,
-    inputs: [{ name: 'x', dtypes: FLOATS }],
+    inputs: [{ name: 'x', dtypes }],
     attrs: {
       axes: { kind: 'ints', required: true, doc: 'axes to reduce' },
       keepdims: { kind: 'bool', default: false, doc: 'keep reduced axes as size 1' },
@@ -51,7 +51,12 @@ function reduceOp(name: string, doc: string) {
   });
 }
 
-export const reduce_sum = reduceOp('reduce_sum', 'sum over axes');
+/** Integer sums too: exporters count a mask's ones with ReduceSum (int32 arithmetic). */
+export const reduce_sum = reduceOp(
+  'reduce_sum',
+  'sum over axes; integer sums wrap as int32 arithmetic does',
+  NUMERIC,
+);
 
 /**
  * The reductions' scalar semantics, shared by the reference and the JS backend: a start
