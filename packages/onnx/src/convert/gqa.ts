@@ -23,7 +23,7 @@ import { rotate } from './rotary.js';
  * - `do_rotary`: queries and new keys rotated at their positions past_b + s (padding rows
  *   of the first prompt too) by cos_cache / sin_cache;
  * - query s sees the keys t ≤ past_b + s and t ≤ seqlens_k[b], and with `local_window_size`
- *   W ≥ 0 only the last W of them, t > past_b + s − W (W = 0: none, the row is 0); scores
+ *   W ≥ 0 only the last W of them, t > past_b + s − W (a row left none is 0); scores
  *   scaled (default 1/√H) and softcapped (`softcap`).
  *
  * smooth_softmax, position_ids, attention_bias, head_sink and the qk output are refused.
@@ -204,8 +204,14 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
   const y = b.op(
     'attention',
     [b.transpose(q4, [0, 2, 1, 3], fresh(cx, 'q_bhsd')), kp, vp, keep],
-    // A row with no key in sight (a window of 0) is 0, as onnxruntime's kernel leaves it.
-    { softcap: attrFloat(cx, 'softcap', 0), masked_rows: 'zero', ...(scale ? { scale } : {}) },
+    {
+      softcap: attrFloat(cx, 'softcap', 0),
+      // Only a window can leave a row no key (W = 0; a padding row of the first prompt): its
+      // output is 0, as onnxruntime's kernel writes it. Without one every row sees key
+      // min(qpos, seqlens_k[b]), and 'mask' — the same there — is what ONNX Attention states.
+      masked_rows: W >= 0 ? 'zero' : 'mask',
+      ...(scale ? { scale } : {}),
+    },
     fresh(cx, 'y_bhsd'),
   );
   return [dyn(fromHeads(cx, y)), dyn(kp), dyn(vp)];
