@@ -622,6 +622,73 @@ describe('Attention (com.microsoft) ≡ onnxruntime-node', () => {
 });
 
 describe('com.microsoft forms glimpse refuses', () => {
+  const gqaIns = [
+    f32('q', [1, 2, 16]),
+    f32('k', [1, 2, 8]),
+    f32('v', [1, 2, 8]),
+    { name: 'seqlens', dtype: 'i32', shape: [1] },
+  ] as In[];
+  const gqa = (extra: object[], input = ['q', 'k', 'v', '', '', 'seqlens', 'total']) => ({
+    ...MS,
+    opType: 'GroupQueryAttention',
+    name: 'gqa',
+    input,
+    output: ['y'],
+    attribute: [
+      { name: 'num_heads', type: 2, i: 2 },
+      { name: 'kv_num_heads', type: 2, i: 1 },
+      ...extra,
+    ],
+  });
+  const total: Init[] = [{ name: 'total', dtype: 'i32', shape: [], v: [2] }];
+  for (const [what, node, ins, message] of [
+    [
+      'GroupQueryAttention with smooth_softmax',
+      gqa([{ name: 'smooth_softmax', type: 2, i: 1 }]),
+      gqaIns,
+      /node %gqa \(GroupQueryAttention\): GroupQueryAttention with smooth_softmax is not supported/,
+    ],
+    [
+      'GroupQueryAttention with attention_bias',
+      gqa([], ['q', 'k', 'v', '', '', 'seqlens', 'total', '', '', '', 'ab']),
+      [...gqaIns, f32('ab', [1, 1, 2, 2])],
+      /node %gqa \(GroupQueryAttention\): GroupQueryAttention with attention_bias is not supported/,
+    ],
+    [
+      'GroupQueryAttention whose num_heads is no multiple of kv_num_heads',
+      {
+        ...gqa([]),
+        attribute: [
+          { name: 'num_heads', type: 2, i: 3 },
+          { name: 'kv_num_heads', type: 2, i: 2 },
+        ],
+      },
+      gqaIns,
+      /node %gqa \(GroupQueryAttention\): GroupQueryAttention num_heads 3 must be a positive multiple of kv_num_heads 2/,
+    ],
+    [
+      "MultiHeadAttention with CUDA's [3B + 2] key padding mask",
+      {
+        ...MS,
+        opType: 'MultiHeadAttention',
+        name: 'mha',
+        input: ['q', 'k', 'v', '', 'm'],
+        output: ['y'],
+        attribute: [{ name: 'num_heads', type: 2, i: 2 }],
+      },
+      [
+        f32('q', [1, 2, 8]),
+        f32('k', [1, 2, 8]),
+        f32('v', [1, 2, 8]),
+        { name: 'm', dtype: 'i32', shape: [5] },
+      ],
+      /node %mha \(MultiHeadAttention\): MultiHeadAttention key_padding_mask of shape \[5\] \(want \[1\], \[1, 2\] or \[1, 2, 2\]\)/,
+    ],
+  ] as [string, object, In[], RegExp][])
+    it(`${what}: one line naming the node`, () => {
+      const bytes = model(17, ins, [node], [f32Out('y')], total);
+      expect(() => importOnnx(bytes, { file: 'm.onnx' })).toThrow(message);
+    });
   it('Attention with both mask_index and unidirectional: one line naming the node', () => {
     const node = {
       ...MS,
