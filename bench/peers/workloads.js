@@ -6,6 +6,8 @@ import { buildModel } from '@glimpse/models';
 import { randomTensor } from '../harness.js';
 import { readFileSync } from 'node:fs';
 import { importFixed, MODELS } from '../../examples/ocr/ocr.js';
+import { importOnnx } from '@glimpse/onnx';
+import { decoderModel } from './decoder.js';
 
 /** softmax(q·kᵀ/√dh [causal])·v on [1, H, T, dh], written out as users do (the IR's nn attentionCore). */
 function attentionCoreGraph(H, T, dh, causal) {
@@ -116,6 +118,52 @@ const onnxModel = (name, doc, file, sizes) => ({
   },
 });
 
+/**
+ * A Llama-style decoder in onnxruntime's fused form (bench/peers/decoder.js): S new tokens on
+ * a cache of P (a decoding step: S = 1; a prompt: P = 0), batch 1; onnxruntime runs the
+ * file, glimpse imports it with the dims sized.
+ */
+const decoder = (name, doc, config, sizes) => ({
+  name,
+  kind: 'onnx',
+  doc,
+  sizes,
+  build: ({ S, P }) => {
+    const bytes = decoderModel(config);
+    const total = P + S;
+    const graph = importOnnx(bytes, {
+      file: `${name}.onnx`,
+      shapes: { batch: 1, sequence: S, past: P, total },
+    });
+    const ints = (n, f) => ({
+      dtype: 'i64',
+      shape: [1, n],
+      data: BigInt64Array.from({ length: n }, (_, i) => BigInt(f(i))),
+    });
+    const d = config.hidden / config.heads;
+    const inputs = {
+      input_ids: ints(S, (i) => (i * 7919 + 13) % config.vocab),
+      attention_mask: ints(total, () => 1),
+      position_ids: ints(S, (i) => P + i),
+    };
+    for (let l = 0; l < config.layers; l++)
+      for (const [j, kv] of ['key', 'value'].entries())
+        inputs[`past_key_values.${l}.${kv}`] = randomTensor(
+          [1, config.kvHeads, P, d],
+          20 + 2 * l + j,
+        );
+    return {
+      graph,
+      onnx: bytes,
+      output: 'logits',
+      dims: { T: total, S, P },
+      inputs,
+      flops: 0,
+      scoresBytes: 0,
+    };
+  },
+});
+
 /** The workloads of issue #7 (and #15's GEMM); `quick` sizes are the smoke test's. */
 export const WORKLOADS = [
   gemm('gemm', 'linear layer x·Wᵀ + b, M=512, K=768, N=768 (one projection of a transformer)', {
@@ -157,6 +205,18 @@ export const WORKLOADS = [
     MODELS.rec,
     { full: [{ W: 320 }], quick: [{ W: 320 }] },
   ),
+  decoder(
+    'llama-decode',
+    "Llama-style decoder in onnxruntime's fused form (GroupQueryAttention, RotaryEmbedding, SkipSimplifiedLayerNormalization): hidden 512, 8 query / 2 key-value heads of 64, 4 layers, MLP 1536, vocabulary 8192; one token on a cache of 511, and a 128-token prompt",
+    { hidden: 512, heads: 8, kvHeads: 2, layers: 4, mlp: 1536, vocab: 8192, maxPos: 1024 },
+    {
+      full: [
+        { S: 1, P: 511 },
+        { S: 128, P: 0 },
+      ],
+      quick: [{ S: 1, P: 3 }],
+    },
+  ),
   core(
     'long-context',
     'causal attention core, H=1, dh=64, T = 1k … 32k',
@@ -173,9 +233,13 @@ export const sizeLabel = (d) =>
     ? `${d.M}×${d.K}×${d.N}`
     : d.W !== undefined
       ? `1×3×48×${d.W}`
-      : d.T >= 1024
-        ? `T=${d.T / 1024}k`
-        : `T=${d.T}`;
+      : d.P !== undefined
+        ? d.S === 1
+          ? `decode, cache ${d.P}`
+          : `prompt ${d.S}`
+        : d.T >= 1024
+          ? `T=${d.T / 1024}k`
+          : `T=${d.T}`;
 
 /**
  * The oracle: float64 values of at most ~4096 output elements and their flat indices. For

@@ -125,6 +125,7 @@ const variant = (kind, threads, mha) => ({
     // uploads need a plain (non-shared) ArrayBuffer.
     const feeds = Object.fromEntries(
       Object.entries(built.inputs).map(([n, t]) => {
+        if (t.dtype === 'i64') return [n, new ort.Tensor('int64', t.data, [...t.shape])];
         const data = mha ? bhsdToBsd(t.data, H, T, dh) : Float32Array.from(t.data);
         return [n, new ort.Tensor('float32', data, mha ? [1, T, H * dh] : [...t.shape])];
       }),

@@ -159,9 +159,77 @@ function microKernel(m: ModuleBuilder, mr: number, tail: boolean, fma: boolean):
  * engine chooses, within the precision contract either way (a fused step rounds once).
  */
 export function microKernels(m: ModuleBuilder, fma: boolean): number[][] {
-  return [false, true].map((tail) =>
-    Array.from({ length: MR }, (_, i) => microKernel(m, i + 1, tail, fma)),
-  );
+  return [
+    ...[false, true].map((tail) =>
+      Array.from({ length: MR }, (_, i) => microKernel(m, i + 1, tail, fma)),
+    ),
+    [rowKernel(m, fma)],
+  ];
+}
+
+/** Full panels the one-row kernel (micro[ROW][0]) takes at once. */
+export const ROW_PANELS = 4;
+const ROW = 2;
+
+/**
+ * mk1x4(a, sak, b, sbp, K, c, mode): one row of C over ROW_PANELS full panels (32 columns)
+ * (+)= a·B, the panels sbp bytes apart. A matrix–vector product (a decoding step's every
+ * projection) streams B once and does little else: one row's two accumulators would chain
+ * each step on the last (the add's latency, not memory, would bound it); eight independent
+ * ones keep the loads coming. Each column's sum still runs over k in order, as mk1's.
+ */
+function rowKernel(m: ModuleBuilder, fma: boolean): number {
+  return m.func('mk1x4', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
+    const [a, sak, b, sbp, K, cp, mode] = [0, 1, 2, 3, 4, 5, 6].map((i) => c.param(i)) as Local[];
+    const k = c.local('i32');
+    const acc = Array.from({ length: 2 * ROW_PANELS }, () => c.local('v128'));
+    const av = c.local('v128');
+    const bp = Array.from({ length: ROW_PANELS }, (_, j) => (j === 0 ? b! : c.local('i32')));
+    for (let j = 1; j < ROW_PANELS; j++)
+      c.get(bp[j - 1]!)
+        .get(sbp!)
+        .i32.add()
+        .set(bp[j]!);
+    // Accumulator 2j + h: panel j's columns 4h … 4h + 3, at c + 32j + 16h.
+    c.get(mode!).if(
+      (c) =>
+        acc.forEach((v, i) =>
+          c
+            .get(cp!)
+            .v128.load(16 * i)
+            .set(v),
+        ),
+      (c) => acc.forEach((v) => c.f32x4.splatConst(0).set(v)),
+    );
+    c.i32.const(0).set(k);
+    c.block((c) =>
+      c.loop((c) => {
+        c.get(k).get(K!).i32.ge_s().brIf(1);
+        c.get(a!).v128.load32_splat().set(av);
+        acc.forEach((v, i) => {
+          const load = (c: Code) => c.get(bp[i >> 1]!).v128.load(16 * (i & 1));
+          if (fma) {
+            c.get(av);
+            load(c);
+            c.get(v).f32x4.relaxed_madd().set(v);
+          } else {
+            c.get(v).get(av);
+            load(c);
+            c.f32x4.mul().f32x4.add().set(v);
+          }
+        });
+        c.get(a!).get(sak!).i32.add().set(a!);
+        bp.forEach((q) => c.get(q).i32.const(32).i32.add().set(q));
+        c.get(k).i32.const(1).i32.add().set(k).br(0);
+      }),
+    );
+    acc.forEach((v, i) =>
+      c
+        .get(cp!)
+        .get(v)
+        .v128.store(16 * i),
+    );
+  });
 }
 
 /** Emit a call of the right micro-kernel for `mr` rows (a local) and `nr` columns. */
@@ -219,8 +287,8 @@ export function gemmTask(
   return m.func(name, ['i32', 'i32'], [], (c) => {
     const [task, args] = [c.param(0), c.param(1)];
     const A = GEMM_ARGS;
-    const [M, N, K, chunks, m0, m1, p0, p1, kb, kc, p, i, mr, nr, n0] = Array.from(
-      { length: 15 },
+    const [M, N, K, chunks, m0, m1, p0, p1, kb, kc, p, i, mr, nr, n0, pf] = Array.from(
+      { length: 16 },
       () => c.local('i32'),
     ) as Local[];
     arg(c, args, A.M).set(M!);
@@ -254,9 +322,55 @@ export function gemmTask(
       (c) => {
         c.get(K!).get(kb!).i32.sub().set(kc!);
         c.atMost(kc!, (c) => c.i32.const(KC));
+        // A one-row block: full panels ROW_PANELS at a time (mk1x4), from p0 up to pf.
+        c.get(p0!).set(pf!);
+        c.get(m1!)
+          .get(m0!)
+          .i32.sub()
+          .i32.const(1)
+          .i32.eq()
+          .if((c) =>
+            c.block((c) =>
+              c.loop((c) => {
+                // Stop unless panels pf … pf + 3 are this task's and full: (pf + 4)·8 ≤ N.
+                c.get(pf!).i32.const(ROW_PANELS).i32.add().get(p1!).i32.gt_s().brIf(1);
+                c.get(pf!)
+                  .i32.const(ROW_PANELS)
+                  .i32.add()
+                  .i32.const(NR)
+                  .i32.mul()
+                  .get(N!)
+                  .i32.gt_s()
+                  .brIf(1);
+                // a + m0·sam + kb·sak
+                arg(c, args, A.a).get(m0!);
+                arg(c, args, A.sam).i32.mul().i32.add().get(kb!);
+                arg(c, args, A.sak).i32.mul().i32.add();
+                arg(c, args, A.sak);
+                // b + pf·K·32 + kb·32, panels K·32 bytes apart
+                arg(c, args, A.b)
+                  .get(pf!)
+                  .get(K!)
+                  .i32.mul()
+                  .get(kb!)
+                  .i32.add()
+                  .i32.const(32)
+                  .i32.mul()
+                  .i32.add();
+                c.get(K!).i32.const(32).i32.mul();
+                c.get(kc!);
+                // c + m0·ldc + pf·32
+                arg(c, args, A.c).get(m0!);
+                arg(c, args, A.ldc).i32.mul().i32.add().get(pf!).i32.const(32).i32.mul().i32.add();
+                c.get(kb!).i32.const(0).i32.ne();
+                c.call(micro[ROW]![0]!);
+                c.get(pf!).i32.const(ROW_PANELS).i32.add().set(pf!).br(0);
+              }),
+            ),
+          );
         c.for(
           p!,
-          (c) => c.get(p0!),
+          (c) => c.get(pf!),
           (c) => c.get(p1!),
           1,
           (c) => {

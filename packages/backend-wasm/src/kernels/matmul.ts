@@ -5,7 +5,7 @@ import type { ModuleBuilder } from '@glimpse/asm';
 import type { Node } from '@glimpse/ir';
 import { GEMM_ARGS, gemmTask, gemmTasks, NR, PACK_ARGS } from './gemm.js';
 import { epilogueOf } from './map.js';
-import type { WasmCtx, WasmKernel, WasmRun } from './types.js';
+import type { WasmCtx, WasmKernel, WasmPrepare, WasmRun } from './types.js';
 
 const panelsOf = (N: number) => Math.ceil(N / NR);
 
@@ -42,6 +42,29 @@ function runPack(
 ): void {
   writeArgs(r.i32, args, PACK_ARGS, p);
   r.parallel(ctx.fn('pack_task'), panelsOf(p.N), args);
+}
+
+/**
+ * Pack a weight held by the executable once, into the fixed region: B(k, n) at element
+ * w/4 + k·sk + n·sn into panels of NR lanes (lanes past N are zero). Returns its offset.
+ */
+function packFixed(
+  p: WasmPrepare,
+  w: number,
+  K: number,
+  N: number,
+  sn: number,
+  sk: number,
+): number {
+  return p.pack(panelsOf(N) * K * NR * 4, (f32, at) => {
+    const src = w >> 2;
+    const dst = at >> 2;
+    f32.fill(0, dst, dst + panelsOf(N) * K * NR);
+    for (let n = 0; n < N; n++) {
+      const base = dst + (n >> 3) * K * NR + (n & 7);
+      for (let k = 0; k < K; k++) f32[base + k * NR] = f32[src + n * sn + k * sk]!;
+    }
+  });
 }
 
 /** Epilogue task functions already in a module, by their epilogue's key. */
@@ -86,18 +109,8 @@ export const linear: WasmKernel<'linear'> = {
     }
     const base = { task, absorbs: epi && p.consumer, others: epi?.others ?? [] };
     if (w === undefined || t.dtype !== 'f32') return { packed: undefined, ...base };
-    const packed = p.pack(panelsOf(N) * K * NR * 4, (f32, at) => {
-      const src = w >> 2;
-      const dst = at >> 2;
-      // Row by row of W (contiguous reads), each into its lane of its panel; the lanes past
-      // N are zero.
-      f32.fill(0, dst, dst + panelsOf(N) * K * NR);
-      for (let n = 0; n < N; n++) {
-        const row = src + n * K;
-        const base = dst + (n >> 3) * K * NR + (n & 7);
-        for (let k = 0; k < K; k++) f32[base + k * NR] = f32[row + k]!;
-      }
-    });
+    // B(k, n) = W[n][k]: row by row of W, contiguous reads.
+    const packed = packFixed(p, w, K, N, K, 1);
     return { packed, ...base };
   },
   bind(_a, ctx, prepared) {
@@ -135,9 +148,22 @@ export const linear: WasmKernel<'linear'> = {
   },
 };
 
-/** bmm over broadcast batch dims, either side read transposed: B packed per batch. */
+/**
+ * bmm over broadcast batch dims, either side read transposed: B packed per batch — once, at
+ * compile time, when it is a rank-2 weight the executable holds (an ONNX MatMul by an
+ * initializer), as linear packs its weight.
+ */
 export const bmm: WasmKernel<'bmm'> = {
-  bind(at, ctx) {
+  prepare(a, node, p): number | undefined {
+    const w = p.fixedOffset(node.inputs[1]!);
+    const t = p.graph.typeOf(node.inputs[1]!);
+    if (w === undefined || t.dtype !== 'f32' || t.shape.length !== 2) return undefined;
+    const [r, c] = t.shape as [number, number];
+    // B(k, n) = W[k][n], or W[n][k] read transposed.
+    return a.transpose_b ? packFixed(p, w, c, r, c, 1) : packFixed(p, w, r, c, 1, c);
+  },
+  bind(at, ctx, prepared) {
+    const packed = prepared as number | undefined;
     const { M, N, K, batch, ...e } = bmmGeometry(at, ctx.inShapes, ctx.outShapes[0]!);
     // In bytes.
     const strides = e.strides.map((st) => st.map((x) => 4 * x));
@@ -148,11 +174,12 @@ export const bmm: WasmKernel<'bmm'> = {
       number,
     ];
     const args = ctx.alloc(64);
-    const dst = ctx.alloc(panelsOf(N) * K * NR * 4);
+    const dst = packed ?? ctx.alloc(panelsOf(N) * K * NR * 4);
     const task = ctx.fn('gemm_task');
     return (r) =>
       walk(batch, strides, (i, [oa, ob]) => {
-        runPack(r, ctx, args, { K, N, src: r.ins[1]! + ob!, sbk, sbn, dst });
+        if (packed === undefined)
+          runPack(r, ctx, args, { K, N, src: r.ins[1]! + ob!, sbk, sbn, dst });
         runGemm(r, task, args, {
           M,
           N,

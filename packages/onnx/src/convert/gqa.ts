@@ -117,7 +117,8 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
   }
 
   // The present caches: rows gathered from [past (P rows), new (S rows), one zero row] of
-  // each batch, flattened to [B·(P + S + 1), Nkv, H] so one gather picks per batch.
+  // each batch and head, flattened to [B·Nkv·(P + S + 1), H] so that one gather of whole
+  // rows picks per batch, in the cache's own layout.
   const L = P + S + 1;
   const srcRows = (() => {
     const t = grid(iota(Tp), [1, Tp], 't');
@@ -146,20 +147,10 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
       {},
       fresh(cx, 'row'),
     );
-    return b.op(
-      'add',
-      [
-        row,
-        grid(
-          iota(B).map((i) => i * L),
-          [B, 1],
-          'batch_base',
-        ),
-      ],
-      {},
-      fresh(cx, 'rows'),
-    ); // [B, Tp]
-  })();
+    const base = iota(B * Nkv).map((i) => i * L);
+    const rows = b.reshape(row, [row.type.shape[0]!, 1, Tp], fresh(cx, 'row_b'));
+    return b.op('add', [rows, grid(base, [B, Nkv, 1], 'head_base')], {}, fresh(cx, 'rows'));
+  })(); // [B, Nkv, Tp]
   const present = (nw: Val, pst: Operand | undefined, i: number, hint: string): Val => {
     const parts: Val[] = [];
     if (pst) {
@@ -167,13 +158,20 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
       const ps = pv.type.shape;
       if (ps.length !== 4 || ps[0] !== B || ps[1] !== Nkv || ps[3] !== H)
         unsupported(cx, `past_${hint} of shape [${ps.join(',')}] (want [${B},${Nkv},P,${H}])`);
-      parts.push(b.transpose(pv, [0, 2, 1, 3], fresh(cx, `past_${hint}_bshd`)));
+      parts.push(pv);
     }
-    parts.push(nw, b.constant(0, nw.type.dtype, [B, 1, Nkv, H], fresh(cx, `${hint}_zero`)));
-    const all = b.op('concat', parts, { axis: 1 }, fresh(cx, `${hint}_all`)); // [B, L, Nkv, H]
-    const flat = b.reshape(all, [B * L, Nkv, H], fresh(cx, `${hint}_flat`));
-    const rows = b.op('gather', [flat, srcRows], { axis: 0 }, fresh(cx, `${hint}_rows`));
-    return b.transpose(rows, [0, 2, 1, 3], cx.outputs[i] || fresh(cx, `present_${hint}`));
+    parts.push(
+      b.transpose(nw, [0, 2, 1, 3], fresh(cx, `${hint}_bnsh`)),
+      b.constant(0, nw.type.dtype, [B, Nkv, 1, H], fresh(cx, `${hint}_zero`)),
+    );
+    const all = b.op('concat', parts, { axis: 2 }, fresh(cx, `${hint}_all`)); // [B, Nkv, L, H]
+    const flat = b.reshape(all, [B * Nkv * L, H], fresh(cx, `${hint}_flat`));
+    return b.op(
+      'gather',
+      [flat, srcRows],
+      { axis: 0 },
+      cx.outputs[i] || fresh(cx, `present_${hint}`),
+    );
   };
   const kp = present(k4, pastK, 1, 'key');
   const vp = present(v4, pastV, 2, 'value');
