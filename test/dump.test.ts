@@ -168,7 +168,7 @@ graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
       '6 fuse-attention',
       '7 canonicalize',
       '10 fold-transpose',
-      '11 canonicalize',
+      '12 canonicalize',
     ]);
     expect(r.out).toMatch(/^softmax\s+1\s+1\s+0\s+0\s+0\s+0$/m);
     expect(r.out).toMatch(/^planned peak/m);

@@ -678,3 +678,79 @@ describe('fuse-attention declines, with reasons', () => {
     );
   });
 });
+
+describe('gqa-rows', () => {
+  const gqa = (ins: string, body: string) => `graph @g(${ins}) {\n${body}\n  return %y\n}`;
+  const KV = '%k: f32[B,2,S,16], %v: f32[B,2,S,16]';
+  it("one query row per head: each key/value head's 4 query heads become its 4 rows", () => {
+    fires(
+      'gqa-rows',
+      'gqa-rows',
+      gqa(
+        `%q: f32[B,8,1,16], ${KV}`,
+        '  %y: f32[B,8,1,16] = attention[causal=bottom_right] %q, %k, %v',
+      ),
+      gqa(
+        `%q: f32[B,8,1,16], ${KV}`,
+        '  %y.q_rows: f32[B,2,4,16] = reshape[shape=[B,2,4,16]] %q\n  %y.grouped: f32[B,2,4,16] = attention %y.q_rows, %k, %v\n  %y: f32[B,8,1,16] = reshape[shape=[B,8,1,16]] %y.grouped',
+      ),
+    );
+  });
+  it('a per-head mask splits as the query heads do', () => {
+    fires(
+      'gqa-rows',
+      'gqa-rows-mask',
+      gqa(
+        `%q: f32[B,8,1,16], ${KV}, %m: f32[B,8,1,S]`,
+        '  %y: f32[B,8,1,16] = attention %q, %k, %v, %m',
+      ),
+      gqa(
+        `%q: f32[B,8,1,16], ${KV}, %m: f32[B,8,1,S]`,
+        '  %y.mask_rows: f32[B,2,4,S] = reshape[shape=[B,2,4,S]] %m\n  %y.q_rows: f32[B,2,4,16] = reshape[shape=[B,2,4,16]] %q\n  %y.grouped: f32[B,2,4,16] = attention %y.q_rows, %k, %v, %y.mask_rows\n  %y: f32[B,8,1,16] = reshape[shape=[B,8,1,16]] %y.grouped',
+      ),
+    );
+  });
+  it('layout bshd: the query heads transposed into rows, the output back', () => {
+    const ins = '%q: f32[B,1,8,16], %k: f32[B,S,2,16], %v: f32[B,S,2,16], %m: bool[B,1,1,S]';
+    fires(
+      'gqa-rows',
+      'gqa-rows-mask',
+      gqa(ins, '  %y: f32[B,1,8,16] = attention[layout=bshd, masked_rows=mask] %q, %k, %v, %m'),
+      gqa(
+        ins,
+        '  %y.q_groups: f32[B,2,4,16] = reshape[shape=[B,2,4,16]] %q\n  %y.q_rows: f32[B,4,2,16] = transpose[perm=[0,2,1,3]] %y.q_groups\n  %y.grouped: f32[B,4,2,16] = attention[masked_rows=mask, layout=bshd] %y.q_rows, %k, %v, %m\n  %y.y_groups: f32[B,2,4,16] = transpose[perm=[0,2,1,3]] %y.grouped\n  %y: f32[B,1,8,16] = reshape[shape=[B,1,8,16]] %y.y_groups',
+      ),
+    );
+  });
+  it('declines a first-key causal row, a causal frontier over several rows, a mask varying over rows', () => {
+    stays(
+      'gqa-rows',
+      gqa(
+        `%q: f32[B,8,1,16], ${KV}`,
+        '  %y: f32[B,8,1,16] = attention[causal=top_left] %q, %k, %v',
+      ),
+      /gqa-rows at %y: top_left causal on one query row \(it sees only the first key\)/,
+    );
+    stays(
+      'gqa-rows',
+      gqa(
+        `%q: f32[B,8,4,16], ${KV}`,
+        '  %y: f32[B,8,4,16] = attention[causal=bottom_right] %q, %k, %v',
+      ),
+      /a causal mask over 4 query rows \(the 4 heads' rows would share one frontier\)/,
+    );
+    stays(
+      'gqa-rows',
+      gqa(
+        `%q: f32[B,8,4,16], ${KV}, %m: bool[B,1,4,S]`,
+        '  %y: f32[B,8,4,16] = attention %q, %k, %v, %m',
+      ),
+      /gqa-rows-mask at %y: a mask of shape \[B,1,4,S\] that varies over query rows but not heads/,
+    );
+    // As many query heads as key/value heads: nothing to group, no match.
+    stays(
+      'gqa-rows',
+      gqa(`%q: f32[B,2,1,16], ${KV}`, '  %y: f32[B,2,1,16] = attention %q, %k, %v'),
+    );
+  });
+});

@@ -4,6 +4,7 @@ import { foldScale } from './passes/fold-scale.js';
 import { fuseAttention } from './passes/fuse-attention.js';
 import { fuseElementwise } from './passes/fuse-elementwise.js';
 import { fuseNorm } from './passes/fuse-norm.js';
+import { gqaRows } from './passes/gqa-rows.js';
 import { sinkLayout } from './passes/sink-layout.js';
 import { constantFolding, cse, dce, foldTranspose, fuseQkvProjection } from './passes/simple.js';
 
@@ -20,6 +21,7 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
     fuseQkvProjection,
     foldScale,
     foldTranspose,
+    gqaRows,
     sinkLayout,
   ].map((p) => [p.name, p]),
 );
@@ -41,6 +43,8 @@ export const PIPELINES: Readonly<Record<0 | 1 | 2, readonly Pass[]>> = {
     fuseQkvProjection,
     foldScale,
     foldTranspose,
+    // After the layout is settled: the rows it makes read in that layout.
+    gqaRows,
     canonicalize,
     fuseElementwise,
     // Conversions between layouts meet across the fused programs, and cancel.

@@ -771,7 +771,10 @@ export const attention: WasmKernel<'attention'> = {
       }
       r.parallel(fn, heads * chunks * splits, args);
       if (splits > 1) combineSplits(r, g, spec, weights, part, flags);
-      if (spec.causal || spec.byMask) fixKeysNotVisited(r, g, spec, lastBad, flags);
+      // Without a causal mask only the rows left empty need v scanned: none, no scan (a
+      // decoding step's masked attention would scan the whole cache every step).
+      if (spec.causal || (spec.byMask && anyFlagged(r, flags, heads * g.T)))
+        fixKeysNotVisited(r, g, spec, lastBad, flags);
     };
   },
 };
@@ -843,6 +846,13 @@ function combineSplits(
       }
     }
   }
+}
+
+/** Whether the kernel flagged any of the n rows empty (masked_rows=zero or mask). */
+function anyFlagged(r: WasmRun, flags: number, n: number): boolean {
+  const at = flags >> 2;
+  for (let i = 0; i < n; i++) if (r.i32[at + i] !== 0) return true;
+  return false;
 }
 
 /**
