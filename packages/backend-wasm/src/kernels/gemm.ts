@@ -314,6 +314,45 @@ export function gemmTask(
     c.get(task).get(chunks!).i32.rem_u().i32.const(NC_PANELS).i32.mul().set(p0!);
     c.get(p0!).i32.const(NC_PANELS).i32.add().set(p1!);
     c.atMost(p1!, panels);
+    // A one-row block: full panels ROW_PANELS at a time (mk1x4) over the whole depth (a
+    // depth block only keeps a panel in L1 across rows), from p0 up to pf; the loop below
+    // takes the rest.
+    c.get(p0!).set(pf!);
+    c.get(m1!)
+      .get(m0!)
+      .i32.sub()
+      .i32.const(1)
+      .i32.eq()
+      .if((c) =>
+        c.block((c) =>
+          c.loop((c) => {
+            // Stop unless panels pf … pf + 3 are this task's and full: (pf + 4)·8 ≤ N.
+            c.get(pf!).i32.const(ROW_PANELS).i32.add().get(p1!).i32.gt_s().brIf(1);
+            c.get(pf!)
+              .i32.const(ROW_PANELS)
+              .i32.add()
+              .i32.const(NR)
+              .i32.mul()
+              .get(N!)
+              .i32.gt_s()
+              .brIf(1);
+            // a + m0·sam
+            arg(c, args, A.a).get(m0!);
+            arg(c, args, A.sam).i32.mul().i32.add();
+            arg(c, args, A.sak);
+            // b + pf·K·32, panels K·32 bytes apart
+            arg(c, args, A.b).get(pf!).get(K!).i32.mul().i32.const(32).i32.mul().i32.add();
+            c.get(K!).i32.const(32).i32.mul();
+            c.get(K!);
+            // c + m0·ldc + pf·32
+            arg(c, args, A.c).get(m0!);
+            arg(c, args, A.ldc).i32.mul().i32.add().get(pf!).i32.const(32).i32.mul().i32.add();
+            c.i32.const(0);
+            c.call(micro[ROW]![0]!);
+            c.get(pf!).i32.const(ROW_PANELS).i32.add().set(pf!).br(0);
+          }),
+        ),
+      );
     c.for(
       kb!,
       (c) => c.i32.const(0),
@@ -322,52 +361,6 @@ export function gemmTask(
       (c) => {
         c.get(K!).get(kb!).i32.sub().set(kc!);
         c.atMost(kc!, (c) => c.i32.const(KC));
-        // A one-row block: full panels ROW_PANELS at a time (mk1x4), from p0 up to pf.
-        c.get(p0!).set(pf!);
-        c.get(m1!)
-          .get(m0!)
-          .i32.sub()
-          .i32.const(1)
-          .i32.eq()
-          .if((c) =>
-            c.block((c) =>
-              c.loop((c) => {
-                // Stop unless panels pf … pf + 3 are this task's and full: (pf + 4)·8 ≤ N.
-                c.get(pf!).i32.const(ROW_PANELS).i32.add().get(p1!).i32.gt_s().brIf(1);
-                c.get(pf!)
-                  .i32.const(ROW_PANELS)
-                  .i32.add()
-                  .i32.const(NR)
-                  .i32.mul()
-                  .get(N!)
-                  .i32.gt_s()
-                  .brIf(1);
-                // a + m0·sam + kb·sak
-                arg(c, args, A.a).get(m0!);
-                arg(c, args, A.sam).i32.mul().i32.add().get(kb!);
-                arg(c, args, A.sak).i32.mul().i32.add();
-                arg(c, args, A.sak);
-                // b + pf·K·32 + kb·32, panels K·32 bytes apart
-                arg(c, args, A.b)
-                  .get(pf!)
-                  .get(K!)
-                  .i32.mul()
-                  .get(kb!)
-                  .i32.add()
-                  .i32.const(32)
-                  .i32.mul()
-                  .i32.add();
-                c.get(K!).i32.const(32).i32.mul();
-                c.get(kc!);
-                // c + m0·ldc + pf·32
-                arg(c, args, A.c).get(m0!);
-                arg(c, args, A.ldc).i32.mul().i32.add().get(pf!).i32.const(32).i32.mul().i32.add();
-                c.get(kb!).i32.const(0).i32.ne();
-                c.call(micro[ROW]![0]!);
-                c.get(pf!).i32.const(ROW_PANELS).i32.add().set(pf!).br(0);
-              }),
-            ),
-          );
         c.for(
           p!,
           (c) => c.get(pf!),
