@@ -3,7 +3,7 @@ import { argReader, storeLanes } from './args.js';
 
 /**
  * The f32x4 GEMM: C[M×N] (+)= A[M×K]·B[K×N] (+ bias[N]). B is packed in panels of NR = 8
- * columns (k-major, 32 bytes a step, zero past N); A is read in place through strides, one
+ * columns (zero past N), four side by side (below); A is read in place through strides, one
  * load-and-splat per element, so a transposed A or the P of attention costs nothing to
  * prepare. The MR×8 micro-kernel keeps 2·MR f32x4 accumulators in registers over the depth.
  * Sums run over k in order, one multiply and one add per step (one relaxed multiply-add
@@ -17,10 +17,39 @@ import { argReader, storeLanes } from './args.js';
  */
 export const MR = 5;
 export const NR = 8;
+/**
+ * Packed B's layout: groups of ROW_PANELS panels (32 columns), k-major — a step of a group
+ * is GROUP_STEP bytes, its four panels' 8 columns side by side — so a one-row product reads
+ * B as one contiguous stream (four streams, one per panel, measured ~40% slower on a
+ * decoding step whose weights come from memory). A panel is read 32 bytes into each step.
+ */
+export const ROW_PANELS = 4;
+export const GROUP_STEP = ROW_PANELS * NR * 4;
+/** Bytes of B [K × N] packed. */
+export const packedBytes = (K: number, N: number) =>
+  Math.ceil(N / (ROW_PANELS * NR)) * K * GROUP_STEP;
+
+/** Push the byte offset of panel `p` (a local) in packed B of depth `K` (a local). */
+function panelAt(c: Code, p: Local, K: Local): void {
+  // (p / 4)·K·GROUP_STEP + (p % 4)·32 = (p − p % 4)·K·32 + (p % 4)·32
+  c.get(p)
+    .i32.const(-ROW_PANELS)
+    .i32.and()
+    .get(K)
+    .i32.mul()
+    .i32.const(NR * 4)
+    .i32.mul()
+    .get(p)
+    .i32.const(ROW_PANELS - 1)
+    .i32.and()
+    .i32.const(NR * 4)
+    .i32.mul()
+    .i32.add();
+}
 /** Rows and panels per task: a task's A rows (MC·K floats) stay in L2, a panel in L1. */
 export const MC = 64;
 export const NC_PANELS = 8;
-/** Depth block: a panel's KC·32 bytes stay in L1 across the MC rows. */
+/** Depth block: a panel's KC steps (32 bytes of each group step) stay in L1 across the MC rows. */
 export const KC = 256;
 
 /** Words of a GEMM's argument block (i32, byte offsets and strides). */
@@ -57,7 +86,7 @@ function forColumns(c: Code, nr: Local, h: number, body: (c: Code, lane: number)
 /**
  * mk{mr}{tail}(a, sam, sak, b, sbk, K, c, ldc, mode, nr): the mr×8 tile of C at c (rows ldc
  * bytes apart) (+)= A·B over K steps, B's 8 columns contiguous and sbk bytes between steps
- * (32 for a packed panel; a row stride to read rows of V in place); mode 1 starts from C, 0
+ * (GROUP_STEP for packed B; a row stride to read rows of V in place); mode 1 starts from C, 0
  * from zero. A `tail` variant loads and stores only the first nr columns (the last panel of
  * an N that is not a multiple of 8; the lanes past it compute on whatever follows and are
  * dropped).
@@ -167,29 +196,22 @@ export function microKernels(m: ModuleBuilder, fma: boolean): number[][] {
   ];
 }
 
-/** Full panels the one-row kernel (micro[ROW][0]) takes at once. */
-export const ROW_PANELS = 4;
 const ROW = 2;
 
 /**
- * mk1x4(a, sak, b, sbp, K, c, mode): one row of C over ROW_PANELS full panels (32 columns)
- * (+)= a·B, the panels sbp bytes apart. A matrix–vector product (a decoding step's every
- * projection) streams B once and does little else: one row's two accumulators would chain
- * each step on the last (the add's latency, not memory, would bound it); eight independent
- * ones keep the loads coming. Each column's sum still runs over k in order, as mk1's.
+ * mk1x4(a, sak, b, K, c, mode): one row of C over a group of ROW_PANELS full panels (32
+ * columns) (+)= a·B, the group's steps GROUP_STEP bytes apart. A matrix–vector product (a
+ * decoding step's every projection) streams B once and does little else: one row's two
+ * accumulators would chain each step on the last (the add's latency, not memory, would
+ * bound it); eight independent ones keep the loads coming, from one contiguous stream. Each
+ * column's sum still runs over k in order, as mk1's.
  */
 function rowKernel(m: ModuleBuilder, fma: boolean): number {
-  return m.func('mk1x4', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
-    const [a, sak, b, sbp, K, cp, mode] = [0, 1, 2, 3, 4, 5, 6].map((i) => c.param(i)) as Local[];
+  return m.func('mk1x4', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (c) => {
+    const [a, sak, b, K, cp, mode] = [0, 1, 2, 3, 4, 5].map((i) => c.param(i)) as Local[];
     const k = c.local('i32');
     const acc = Array.from({ length: 2 * ROW_PANELS }, () => c.local('v128'));
     const av = c.local('v128');
-    const bp = Array.from({ length: ROW_PANELS }, (_, j) => (j === 0 ? b! : c.local('i32')));
-    for (let j = 1; j < ROW_PANELS; j++)
-      c.get(bp[j - 1]!)
-        .get(sbp!)
-        .i32.add()
-        .set(bp[j]!);
     // Accumulator 2j + h: panel j's columns 4h … 4h + 3, at c + 32j + 16h.
     c.get(mode!).if(
       (c) =>
@@ -207,7 +229,7 @@ function rowKernel(m: ModuleBuilder, fma: boolean): number {
         c.get(k).get(K!).i32.ge_s().brIf(1);
         c.get(a!).v128.load32_splat().set(av);
         acc.forEach((v, i) => {
-          const load = (c: Code) => c.get(bp[i >> 1]!).v128.load(16 * (i & 1));
+          const load = (c: Code) => c.get(b!).v128.load(16 * i);
           if (fma) {
             c.get(av);
             load(c);
@@ -219,7 +241,7 @@ function rowKernel(m: ModuleBuilder, fma: boolean): number {
           }
         });
         c.get(a!).get(sak!).i32.add().set(a!);
-        bp.forEach((q) => c.get(q).i32.const(32).i32.add().set(q));
+        c.get(b!).i32.const(GROUP_STEP).i32.add().set(b!);
         c.get(k).i32.const(1).i32.add().set(k).br(0);
       }),
     );
@@ -340,9 +362,8 @@ export function gemmTask(
             arg(c, args, A.a).get(m0!);
             arg(c, args, A.sam).i32.mul().i32.add();
             arg(c, args, A.sak);
-            // b + pf·K·32, panels K·32 bytes apart
+            // b + (pf / 4)·K·GROUP_STEP: the group's first step (pf is a multiple of 4)
             arg(c, args, A.b).get(pf!).get(K!).i32.mul().i32.const(32).i32.mul().i32.add();
-            c.get(K!).i32.const(32).i32.mul();
             c.get(K!);
             // c + m0·ldc + pf·32
             arg(c, args, A.c).get(m0!);
@@ -385,17 +406,11 @@ export function gemmTask(
                   arg(c, args, A.sak).i32.mul().i32.add();
                   arg(c, args, A.sam);
                   arg(c, args, A.sak);
-                  // b + p·K·32 + kb·32
-                  arg(c, args, A.b)
-                    .get(p!)
-                    .get(K!)
-                    .i32.mul()
-                    .get(kb!)
-                    .i32.add()
-                    .i32.const(32)
-                    .i32.mul()
-                    .i32.add();
-                  c.i32.const(32).get(kc!);
+                  // b + panelAt(p) + kb·GROUP_STEP
+                  arg(c, args, A.b);
+                  panelAt(c, p!, K!);
+                  c.i32.add().get(kb!).i32.const(GROUP_STEP).i32.mul().i32.add();
+                  c.i32.const(GROUP_STEP).get(kc!);
                   // c + i·ldc + n0·4
                   arg(c, args, A.c).get(i!);
                   arg(c, args, A.ldc).i32.mul().i32.add().get(n0!).i32.const(4).i32.mul().i32.add();
@@ -457,7 +472,7 @@ export function gemmTasks(M: number, N: number): number {
   return Math.ceil(M / MC) * Math.ceil(Math.ceil(N / NR) / NC_PANELS);
 }
 
-/** pack_task(task, args): panel `task` of B (PACK_ARGS) into its K×8 slot, zero past N. */
+/** pack_task(task, args): panel `task` of B (PACK_ARGS) into its place, zero past N. */
 export function packTask(m: ModuleBuilder): number {
   return m.func('pack_task', ['i32', 'i32'], [], (c) => {
     const [task, args] = [c.param(0), c.param(1)];
@@ -465,7 +480,9 @@ export function packTask(m: ModuleBuilder): number {
     const [k, j, n, dst] = [c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32')];
     const K = c.local('i32');
     arg(c, args, P.K).set(K);
-    arg(c, args, P.dst).get(task).get(K).i32.mul().i32.const(32).i32.mul().i32.add().set(dst);
+    arg(c, args, P.dst);
+    panelAt(c, task, K);
+    c.i32.add().set(dst);
     c.for(
       k,
       (c) => c.i32.const(0),
@@ -496,6 +513,11 @@ export function packTask(m: ModuleBuilder): number {
             c.get(dst).i32.const(4).i32.add().set(dst);
           },
         );
+        // The panel's next step: a group step on from this one's start.
+        c.get(dst)
+          .i32.const(GROUP_STEP - 4 * NR)
+          .i32.add()
+          .set(dst);
       },
     );
   });

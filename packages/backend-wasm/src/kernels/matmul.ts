@@ -3,7 +3,7 @@ import { bmmGeometry, walk } from '@glimpse/kernels-cpu';
 import { writeArgs } from './args.js';
 import type { ModuleBuilder } from '@glimpse/asm';
 import type { Node } from '@glimpse/ir';
-import { GEMM_ARGS, gemmTask, gemmTasks, NR, PACK_ARGS } from './gemm.js';
+import { GEMM_ARGS, gemmTask, gemmTasks, NR, PACK_ARGS, packedBytes, ROW_PANELS } from './gemm.js';
 import { epilogueOf } from './map.js';
 import type { WasmCtx, WasmKernel, WasmPrepare, WasmRun } from './types.js';
 
@@ -46,7 +46,8 @@ function runPack(
 
 /**
  * Pack a weight held by the executable once, into the fixed region: B(k, n) at element
- * w/4 + k·sk + n·sn into panels of NR lanes (lanes past N are zero). Returns its offset.
+ * w/4 + k·sk + n·sn into packed B's layout (gemm.ts; columns past N are zero). Returns its
+ * offset.
  */
 function packFixed(
   p: WasmPrepare,
@@ -56,13 +57,14 @@ function packFixed(
   sn: number,
   sk: number,
 ): number {
-  return p.pack(panelsOf(N) * K * NR * 4, (f32, at) => {
+  const width = ROW_PANELS * NR; // columns of a group
+  return p.pack(packedBytes(K, N), (f32, at) => {
     const src = w >> 2;
     const dst = at >> 2;
-    f32.fill(0, dst, dst + panelsOf(N) * K * NR);
+    f32.fill(0, dst, dst + packedBytes(K, N) / 4);
     for (let n = 0; n < N; n++) {
-      const base = dst + (n >> 3) * K * NR + (n & 7);
-      for (let k = 0; k < K; k++) f32[base + k * NR] = f32[src + n * sn + k * sk]!;
+      const base = dst + Math.floor(n / width) * K * width + (n % width);
+      for (let k = 0; k < K; k++) f32[base + k * width] = f32[src + n * sn + k * sk]!;
     }
   });
 }
@@ -119,7 +121,7 @@ export const linear: WasmKernel<'linear'> = {
     const [N, K] = ctx.inShapes[1] as [number, number];
     const M = K === 0 ? numel(ctx.outShapes[0]!) / (N || 1) : numel(ctx.inShapes[0]!) / K;
     const args = ctx.alloc(4 * (GEMM_ARGS.words + others.length));
-    const dst = packed ?? ctx.alloc(panelsOf(N) * K * NR * 4);
+    const dst = packed ?? ctx.alloc(packedBytes(K, N));
     const own = ctx.inShapes.length;
     const hasBias = own > 2;
     const fn = ctx.fn(task);
@@ -174,7 +176,7 @@ export const bmm: WasmKernel<'bmm'> = {
       number,
     ];
     const args = ctx.alloc(64);
-    const dst = packed ?? ctx.alloc(panelsOf(N) * K * NR * 4);
+    const dst = packed ?? ctx.alloc(packedBytes(K, N));
     const task = ctx.fn('gemm_task');
     return (r) =>
       walk(batch, strides, (i, [oa, ob]) => {
