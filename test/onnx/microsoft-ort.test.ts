@@ -640,7 +640,10 @@ describe('com.microsoft forms glimpse refuses', () => {
       ...extra,
     ],
   });
-  const total: Init[] = [{ name: 'total', dtype: 'i32', shape: [], v: [2] }];
+  const total: Init[] = [
+    { name: 'total', dtype: 'i32', shape: [], v: [2] },
+    { name: 'huge', dtype: 'i32', shape: [], v: [1e9] },
+  ];
   for (const [what, node, ins, message] of [
     [
       'GroupQueryAttention with smooth_softmax',
@@ -665,6 +668,12 @@ describe('com.microsoft forms glimpse refuses', () => {
       },
       gqaIns,
       /node %gqa \(GroupQueryAttention\): GroupQueryAttention num_heads 3 must be a positive multiple of kv_num_heads 2/,
+    ],
+    [
+      'GroupQueryAttention whose total_sequence_length exceeds the past plus the new tokens',
+      gqa([], ['q', 'k', 'v', '', '', 'seqlens', 'huge']),
+      gqaIns,
+      /node %gqa \(GroupQueryAttention\): GroupQueryAttention total_sequence_length 1000000000 for 2 new tokens on a past of 0 \(want 2 ≤ total ≤ 2\)/,
     ],
     [
       "MultiHeadAttention with CUDA's [3B + 2] key padding mask",

@@ -68,6 +68,12 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
   const total = totalOp.data[0]!;
   const P = pastK ? (shapeOf(pastK)[2] as number) : 0;
   if (typeof P !== 'number') unsupported(cx, 'with a past of symbolic length');
+  // It sizes allocations: only what a cache of P plus S new tokens can hold.
+  if (!Number.isInteger(total) || total < S || total > P + S)
+    unsupported(
+      cx,
+      `total_sequence_length ${total} for ${S} new tokens on a past of ${P} (want ${S} ≤ total ≤ ${P + S})`,
+    );
   const Tp = Math.max(P, total);
   const first = S === total;
   if (!first && S > 1 && B > 1)
