@@ -8,6 +8,7 @@ import {
   attrInt,
   dyn,
   fresh,
+  indices,
   isIntType,
   need,
   out,
@@ -145,15 +146,10 @@ function nonpadMask(cx: Cx, nonpad: Val, T: Dim, S: Dim, causal: boolean): Val {
     );
   if (typeof T !== 'number' || typeof S !== 'number')
     unsupported(cx, `nonpad_kv_seqlen with symbolic sequence lengths (${T}, ${S})`);
-  const n = b.reshape(nonpad, [nonpad.type.shape[0]!, 1, 1, 1], fresh(cx, 'nonpad4'));
-  const iota = Array.from({ length: S }, (_, j) => j);
-  const pad = b.op(
-    'less',
-    [b.constant(iota, dt, [S], fresh(cx, 'key_index')), n],
-    {},
-    fresh(cx, 'nonpad_keys'),
-  );
+  const B = nonpad.type.shape[0] as number;
+  const pad = keyRange(cx, nonpad, B, S);
   if (!causal) return pad;
+  const n = b.reshape(nonpad, [B, 1, 1, 1], fresh(cx, 'nonpad4'));
   // j ≤ i + nonpad − T  ⟺  j − i + T − 1 < nonpad
   const grid = Array.from({ length: T * S }, (_, x) => (x % S) - Math.floor(x / S) + T - 1);
   const frontier = b.op(
@@ -163,6 +159,35 @@ function nonpadMask(cx: Cx, nonpad: Val, T: Dim, S: Dim, causal: boolean): Val {
     fresh(cx, 'nonpad_causal'),
   );
   return b.op('and', [pad, frontier], {}, fresh(cx, 'nonpad_mask'));
+}
+
+/**
+ * keep [B, 1, 1, T] from a 1-D mask index: key j is kept when start[b] ≤ j < end[b] — ends
+ * are its first B entries, starts (0 without) the next B (onnxruntime's mask_index forms).
+ */
+export function keyRange(cx: Cx, mi: Val, B: number, T: number): Val {
+  const b = cx.b;
+  const keys = indices(cx, T, mi.type.dtype, [1, T], 'key_index');
+  const twoParts = mi.type.shape[0] === 2 * B;
+  const half = (from: number, hint: string) =>
+    b.reshape(
+      twoParts
+        ? b.op('slice', [mi], { axis: 0, start: from, end: from + B }, fresh(cx, `${hint}1`))
+        : mi,
+      [B, 1],
+      fresh(cx, hint),
+    );
+  let kept = b.op('less', [keys, half(0, 'ends')], {}, fresh(cx, 'before_end'));
+  if (twoParts) {
+    const early = b.op('less', [keys, half(B, 'starts')], {}, fresh(cx, 'before_start'));
+    kept = b.op(
+      'and',
+      [kept, b.op('not', [early], {}, fresh(cx, 'from_start'))],
+      {},
+      fresh(cx, 'in_range'),
+    );
+  }
+  return b.reshape(kept, [B, 1, 1, T], fresh(cx, 'keep'));
 }
 
 /** bool [T, S]: j ≤ i + offset (a causal frontier the op's two alignments do not express). */

@@ -82,6 +82,22 @@ export function staticShape(cx: Cx, o: Operand, what: string): number[] {
 
 export const isIntType = (d: DType) => d === 'i32' || d === 'i64';
 
+/** The constant 0, 1, …, n − 1 (key or position indices) of `dtype`, viewed as `shape`. */
+export function indices(
+  cx: Cx,
+  n: number,
+  dtype: DType,
+  shape: readonly number[],
+  hint: string,
+): Val {
+  return cx.b.constant(
+    Array.from({ length: n }, (_, i) => i),
+    dtype,
+    [...shape],
+    fresh(cx, hint),
+  );
+}
+
 /**
  * The glimpse op on the node's operands — folded by the reference interpreter when all of
  * them are constants (the shape arithmetic of exporters), else a node of the graph.

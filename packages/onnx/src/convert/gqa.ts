@@ -5,7 +5,7 @@
 import type { Val } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
 import { shapeOf } from '../operand.js';
-import { attrFloat, attrInt, dyn, fresh, need, unsupported, val } from './context.js';
+import { attrFloat, attrInt, dyn, fresh, indices, need, unsupported, val } from './context.js';
 import type { Cx } from './context.js';
 import { fromHeads } from './attention.js';
 import { rotate } from './rotary.js';
@@ -100,14 +100,15 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
   const i32 = seqlens.type.dtype;
   const grid = (values: number[], shape: number[], hint: string) =>
     b.constant(values, i32, shape, fresh(cx, hint));
-  const iota = (n: number) => Array.from({ length: n }, (_, i) => i);
   // past_b [B, 1]: 0 in the first prompt, else seqlens_k[b] + 1 − S.
   const sl = b.reshape(seqlens, [B, 1], fresh(cx, 'seqlens_b'));
   const past = first
     ? grid([0], [1, 1], 'past_len')
     : b.op('add', [sl, grid([1 - S], [], 'one_minus_s')], {}, fresh(cx, 'past_len'));
   // Each query's position [B, S]: past_b + s.
-  const qpos = b.op('add', [past, grid(iota(S), [1, S], 's')], {}, fresh(cx, 'qpos'));
+  const qpos = b.op('add', [past, indices(cx, S, i32, [1, S], 's')], {}, fresh(cx, 'qpos'));
+  // The cache's positions t (key indices), [Tp].
+  const t = indices(cx, Tp, i32, [Tp], 't');
 
   if (attrInt(cx, 'do_rotary', 0) === 1) {
     const [cosC, sinC] = [ins[7], ins[8]];
@@ -127,10 +128,9 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
   // rows picks per batch, in the cache's own layout.
   const L = P + S + 1;
   const srcRows = (() => {
-    const t = grid(iota(Tp), [1, Tp], 't');
     const fromPast = grid(
-      iota(Tp).map((i) => (i < P ? i : P + S)),
-      [1, Tp],
+      Array.from({ length: Tp }, (_, i) => (i < P ? i : P + S)),
+      [Tp],
       'past_row',
     );
     const inPast = b.op('less', [t, past], {}, fresh(cx, 'in_past'));
@@ -153,7 +153,7 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
       {},
       fresh(cx, 'row'),
     );
-    const base = iota(B * Nkv).map((i) => i * L);
+    const base = Array.from({ length: B * Nkv }, (_, i) => i * L);
     const rows = b.reshape(row, [row.type.shape[0]!, 1, Tp], fresh(cx, 'row_b'));
     return b.op('add', [rows, grid(base, [B, Nkv, 1], 'head_base')], {}, fresh(cx, 'rows'));
   })(); // [B, Nkv, Tp]
@@ -185,9 +185,8 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
   // Query s of batch b sees key t when t ≤ qpos and t ≤ seqlens_k[b] (a padding row of the
   // first prompt sees only the real keys), and with a window W ≥ 0, t > qpos − W.
   const qp = b.reshape(qpos, [qpos.type.shape[0]!, 1, S, 1], fresh(cx, 'qpos4'));
-  const keys = grid(iota(Tp), [Tp], 'key_index');
   const upTo = (last: Val, hint: string) =>
-    b.op('not', [b.op('less', [last, keys], {}, fresh(cx, `after_${hint}`))], {}, fresh(cx, hint));
+    b.op('not', [b.op('less', [last, t], {}, fresh(cx, `after_${hint}`))], {}, fresh(cx, hint));
   let keep = b.op(
     'and',
     [upTo(qp, 'causal'), upTo(b.reshape(seqlens, [B, 1, 1, 1], fresh(cx, 'seqlens4')), 'real')],
@@ -199,7 +198,7 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
     const lo = b.op('add', [qp, grid([-W], [], 'window')], {}, fresh(cx, 'window_lo'));
     keep = b.op(
       'and',
-      [keep, b.op('less', [lo, keys], {}, fresh(cx, 'in_window'))],
+      [keep, b.op('less', [lo, t], {}, fresh(cx, 'in_window'))],
       {},
       fresh(cx, 'keep'),
     );

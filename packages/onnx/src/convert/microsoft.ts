@@ -14,13 +14,14 @@ import {
   dyn,
   emit,
   fresh,
+  indices,
   need,
   out,
   unsupported,
   val,
 } from './context.js';
 import type { Converter, Cx } from './context.js';
-import { additive, frontierMask, fromHeads, toHeads } from './attention.js';
+import { additive, frontierMask, fromHeads, keyRange, toHeads } from './attention.js';
 import { normStats } from './nn.js';
 import { rotaryEmbedding } from './rotary.js';
 import { groupQueryAttention } from './gqa.js';
@@ -255,40 +256,6 @@ function multiHeadAttention(ins: readonly (Operand | undefined)[], cx: Cx): Oper
   return [dyn(attend(cx, q4, k4, v4, keep, attnBias, true)), dyn(k4), dyn(v4)];
 }
 
-/**
- * keep [B, 1, 1, T] from a 1-D mask index: key j is kept when start[b] ≤ j < end[b] — ends
- * are its first B entries, starts (0 without) the next B.
- */
-function keyRange(cx: Cx, mi: Val, B: number, T: number): Val {
-  const b = cx.b;
-  const keys = b.constant(
-    Array.from({ length: T }, (_, j) => j),
-    mi.type.dtype,
-    [1, T],
-    fresh(cx, 'key_index'),
-  );
-  const twoParts = mi.type.shape[0] === 2 * B;
-  const half = (from: number, hint: string) =>
-    b.reshape(
-      twoParts
-        ? b.op('slice', [mi], { axis: 0, start: from, end: from + B }, fresh(cx, `${hint}1`))
-        : mi,
-      [B, 1],
-      fresh(cx, hint),
-    );
-  let kept = b.op('less', [keys, half(0, 'ends')], {}, fresh(cx, 'before_end'));
-  if (twoParts) {
-    const early = b.op('less', [keys, half(B, 'starts')], {}, fresh(cx, 'before_start'));
-    kept = b.op(
-      'and',
-      [kept, b.op('not', [early], {}, fresh(cx, 'from_start'))],
-      {},
-      fresh(cx, 'in_range'),
-    );
-  }
-  return b.reshape(kept, [B, 1, 1, T], fresh(cx, 'keep'));
-}
-
 /** The past [B, N, P, d] of each of `kv` prepended along the keys, named as outputs `at`. */
 function withPast(cx: Cx, kv: Val[], past: Val[], at: readonly number[] = []): Val[] {
   if (past.length === 0) return kv;
@@ -459,12 +426,7 @@ function embedLayerNormalization(ins: readonly (Operand | undefined)[], cx: Cx):
   );
   const positions = posIds
     ? val(cx, posIds, 'position_ids')
-    : b.constant(
-        Array.from({ length: S }, (_, i) => i),
-        'i32',
-        [1, S],
-        fresh(cx, 'positions'),
-      );
+    : indices(cx, S, 'i32', [1, S], 'positions');
   const posAt = b.op(
     'gather',
     [val(cx, posEmb, 'position_embedding'), positions],

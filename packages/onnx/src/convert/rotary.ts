@@ -2,7 +2,7 @@
 import type { Val } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
 import { shapeOf } from '../operand.js';
-import { attrInt, dyn, fresh, need, out, unsupported, val } from './context.js';
+import { attrInt, dyn, fresh, indices, need, out, unsupported, val } from './context.js';
 import type { Cx } from './context.js';
 
 /**
@@ -35,12 +35,7 @@ export function rotaryEmbedding(ins: readonly (Operand | undefined)[], cx: Cx): 
   // Positions [B, S]: given, or an offset plus 0..S−1.
   let p = val(cx, pos, 'pos');
   if (p.type.shape.length === 1) {
-    const steps = b.constant(
-      Array.from({ length: S }, (_, i) => i),
-      p.type.dtype,
-      [1, S],
-      fresh(cx, 'steps'),
-    );
+    const steps = indices(cx, S, p.type.dtype, [1, S], 'steps');
     p = b.op('add', [b.reshape(p, [1, 1], fresh(cx, 'offset')), steps], {}, fresh(cx, 'positions'));
   }
   const y = rotate(cx, vx, p, [val(cx, cosC, 'cos'), val(cx, sinC, 'sin')], {
