@@ -771,10 +771,7 @@ export const attention: WasmKernel<'attention'> = {
       }
       r.parallel(fn, heads * chunks * splits, args);
       if (splits > 1) combineSplits(r, g, spec, weights, part, flags);
-      // Without a causal mask only the rows left empty need v scanned: none, no scan (a
-      // decoding step's masked attention would scan the whole cache every step).
-      if (spec.causal || (spec.byMask && anyFlagged(r, flags, heads * g.T)))
-        fixKeysNotVisited(r, g, spec, lastBad, flags);
+      if (spec.causal || spec.byMask) fixKeysNotVisited(r, g, spec, lastBad, flags);
     };
   },
 };
@@ -848,10 +845,17 @@ function combineSplits(
   }
 }
 
-/** Whether the kernel flagged any of the n rows empty (masked_rows=zero or mask). */
-function anyFlagged(r: WasmRun, flags: number, n: number): boolean {
-  const at = flags >> 2;
-  for (let i = 0; i < n; i++) if (r.i32[at + i] !== 0) return true;
+/** Whether a row of kv head hk's query heads (in lead l) was flagged empty. */
+function someFlagged(
+  r: WasmRun,
+  g: ReturnType<typeof attentionGeometry>,
+  flags: number,
+  l: number,
+  hk: number,
+): boolean {
+  if (flags === 0) return false;
+  const at = (flags >> 2) + (l * g.Hq + hk * g.group) * g.T;
+  for (let i = 0; i < g.group * g.T; i++) if (r.i32[at + i] !== 0) return true;
   return false;
 }
 
@@ -860,7 +864,9 @@ function anyFlagged(r: WasmRun, flags: number, n: number): boolean {
  * non-finite v there makes the output column NaN. Under a causal mask a row stops early
  * (NaN where the last key holding a non-finite value in a column lies past the row's end);
  * a row empty by masked_rows=mask is Σ 0·v over every key (NaN in any column of v with a
- * non-finite value). Rows empty by masked_rows=zero stay 0. Scans v per kv head.
+ * non-finite value). Rows empty by masked_rows=zero stay 0. Scans v per kv head — and only
+ * for a head with a row to fix: without a causal mask, a flagged one (a decoding step's
+ * masked attention would otherwise scan the whole cache every step).
  */
 function fixKeysNotVisited(
   r: WasmRun,
@@ -874,6 +880,7 @@ function fixKeysNotVisited(
   const ob = r.outs[0]! >> 2;
   for (let l = 0; l < g.nLead; l++)
     for (let hk = 0; hk < g.Hkv; hk++) {
+      if (!spec.causal && !someFlagged(r, g, flags, l, hk)) continue;
       lastBad.fill(-1);
       let any = false;
       for (let j = 0; j < g.S; j++) {
