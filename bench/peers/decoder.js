@@ -1,8 +1,14 @@
-// A Llama-style decoder in the form onnxruntime's GenAI model builder writes — the structure
-// of test/fixtures/gen_ort_llama.py (SimplifiedLayerNormalization, RotaryEmbedding /
-// GroupQueryAttention with do_rotary, SkipSimplifiedLayerNormalization, a SiLU-gated MLP) —
-// at a size worth timing, with seeded random weights. Built in memory: 80 MB of weights are
-// not worth committing.
+// A Llama-style decoder in the form onnxruntime's transformer optimizer and GenAI model
+// builder write (SimplifiedLayerNormalization, RotaryEmbedding nodes in layer 0 and
+// GroupQueryAttention's do_rotary after, a key/value cache, SkipSimplifiedLayerNormalization,
+// a SiLU-gated MLP; seqlens_k and total_sequence_length from attention_mask as the builder
+// writes them), with seeded random weights. Neither tool installs here. The benchmark builds
+// it in memory at a size worth timing (80 MB of weights are not worth committing); the test
+// fixture is the small one this file writes when run:
+//
+//   node bench/peers/decoder.js test/fixtures/ort-fused/llama.onnx
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { onnx } from '@glimpse/onnx';
 import { randomTensor } from '../harness.js';
 
@@ -51,7 +57,9 @@ export function decoderModel(c) {
   i64('axis1', [1], [1]);
   i64('one64', [], [1]);
   i64('index1', [], [1]);
+  // Each node named after its first output (what a dump's names derive from).
   const node = (opType, input, output, attrs = {}, domain = '') => ({
+    name: output[0],
     opType,
     domain,
     input,
@@ -194,4 +202,23 @@ export function decoderModel(c) {
       initializer: inits,
     },
   }).finish();
+}
+
+/** The test fixture's size (test/onnx/microsoft-ort.test.ts): two layers, heads of 16. */
+export const FIXTURE = {
+  hidden: 64,
+  heads: 4,
+  kvHeads: 2,
+  layers: 2,
+  mlp: 128,
+  vocab: 64,
+  maxPos: 32,
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const out = process.argv[2];
+  if (!out) throw new Error('usage: node bench/peers/decoder.js OUT.onnx');
+  const bytes = decoderModel(FIXTURE);
+  writeFileSync(out, bytes);
+  console.log(`wrote ${out}: ${bytes.length} bytes`);
 }

@@ -965,7 +965,7 @@ describe('GroupQueryAttention ≡ onnxruntime-node', () => {
   });
 });
 
-describe('a Llama-style decoder as onnxruntime’s optimizer writes it (test/fixtures/gen_ort_llama.py)', () => {
+describe('a Llama-style decoder as onnxruntime’s optimizer writes it (bench/peers/decoder.js)', () => {
   const file = `${ROOT}test/fixtures/ort-fused/llama.onnx`;
   const bytes = readFileSync(file);
   const i64 = (shape: number[], v: number[]): Tensor => ({
