@@ -1,6 +1,7 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import type { AttrsOf } from '@glimpse/ir';
 import { numel, reduceAxes } from '@glimpse/ir';
+import { storageOf } from '@glimpse/runtime';
 import { argReader, forTaskRows, horizontal, overRow, storeLanes, writeArgs } from './args.js';
 import type { WasmKernel } from './types.js';
 
@@ -228,8 +229,8 @@ function reduceKernel<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
       // The three reductions share their attributes (ReduceAttrs).
       const { axes } = a as AttrsOf<'reduce_sum'>;
       const geo = reduceShape(s, reduceAxes([{ dtype: 'f32', shape: s }], axes));
-      // Integer sums run on the CPU kernel (the SIMD code is f32).
-      if (geo === undefined || ctx.inTypes[0] !== 'f32') return undefined;
+      // Integer sums run on the CPU kernel (the SIMD code is f32; f16 is held as f32).
+      if (geo === undefined || storageOf(ctx.inTypes[0]!) !== 'f32') return undefined;
       const { outer, red, inner } = geo;
       const rows = inner === 1;
       const perTask = Math.max(1, Math.ceil(8192 / Math.max(1, red)));
