@@ -18,7 +18,11 @@ import {
   castScalar,
   compileProgram,
   matrixDims,
+  BINARY_OPS,
+  COMPARE_OPS,
+  forOps,
   OPS,
+  UNARY_OPS,
   reduceAxes,
   REDUCERS,
   constantValues,
@@ -106,7 +110,9 @@ const unary =
   (ins, attrs) => {
     const f = OPS[op].unary(attrs as never);
     const x = ins[0]!;
-    return [t(x.dtype, x.shape, x.data.map(f))];
+    // The result's dtype as the op's definition infers it (a predicate's is bool).
+    const [y] = OPS[op].infer([{ dtype: x.dtype, shape: x.shape }], attrs as never);
+    return [t(y!.dtype, x.shape, x.data.map(f))];
   };
 
 /** Naive matmul over broadcast batch dims; a and b given with their transpose flags. */
@@ -252,23 +258,9 @@ function normalise(
 
 /** Reference semantics of every op, naive and in float64. */
 const KERNELS: { [K in OpName]: RefKernel<K> } = {
-  add: binary('add'),
-  sub: binary('sub'),
-  mul: binary('mul'),
-  div: binary('div'),
-  relu: unary('relu'),
-  gelu: unary('gelu'),
-  gelu_tanh: unary('gelu_tanh'),
-  tanh: unary('tanh'),
-  exp: unary('exp'),
-  sqrt: unary('sqrt'),
-  sigmoid: unary('sigmoid'),
-  erf: unary('erf'),
-  abs: unary('abs'),
-  log: unary('log'),
-  min: binary('min'),
-  max: binary('max'),
-  scale: unary('scale'),
+  ...forOps(BINARY_OPS, binary),
+  ...forOps(UNARY_OPS, unary),
+  ...forOps(COMPARE_OPS, compare),
   cast: ([x], a) => {
     const f = castScalar(a.to);
     return [t(a.to, x!.shape, x!.data.map(f))];
@@ -409,11 +401,6 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
     return [out];
   },
   attention: (ins, a, shapes) => [attentionRef(ins, a, shapes[0]!)],
-  not: unary('not'),
-  equal: compare('equal'),
-  less: compare('less'),
-  and: compare('and'),
-  or: compare('or'),
   elementwise: (ins, a, shapes) => {
     const f = compileProgram(a.program, ins.length, ins[0]!.dtype);
     return [broadcastMap(ins, shapes[0]!, ins[0]!.dtype, (...xs) => f(xs))];

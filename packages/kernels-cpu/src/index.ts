@@ -4,6 +4,7 @@
  * runs them for the ops it has no SIMD kernel of its own for, on views of its memory.
  */
 import type { OpName } from '@glimpse/ir';
+import { BINARY_OPS, COMPARE_OPS, forOps, UNARY_OPS } from '@glimpse/ir';
 import { attention } from './attention.js';
 import { binary, cast, compare, elementwise, unary, where } from './elementwise.js';
 import { concat, expand, reshape, slice, split, transpose } from './layout.js';
@@ -16,16 +17,14 @@ export type { Kernel, KernelCtx, KernelFactory } from './types.js';
 
 /** Every op has a kernel; the type checker says so. */
 export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
+  ...forOps(BINARY_OPS, binary),
+  ...forOps(UNARY_OPS, unary),
+  ...forOps(COMPARE_OPS, compare),
   linear,
   bmm,
   softmax,
-  scale: unary('scale'),
   transpose,
   reshape,
-  add: binary('add'),
-  sub: binary('sub'),
-  mul: binary('mul'),
-  div: binary('div'),
   where,
   embedding,
   gather,
@@ -37,28 +36,11 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   reduce_max,
   layer_norm,
   rms_norm,
-  relu: unary('relu'),
-  gelu: unary('gelu'),
-  gelu_tanh: unary('gelu_tanh'),
-  tanh: unary('tanh'),
-  exp: unary('exp'),
-  sqrt: unary('sqrt'),
-  sigmoid: unary('sigmoid'),
-  erf: unary('erf'),
-  abs: unary('abs'),
-  log: unary('log'),
-  min: binary('min'),
-  max: binary('max'),
   cast,
   constant,
   tril,
   depthwise,
   attention,
-  not: unary('not'),
-  equal: compare('equal'),
-  less: compare('less'),
-  and: compare('and'),
-  or: compare('or'),
   expand,
   elementwise,
 };

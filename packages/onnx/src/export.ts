@@ -1,7 +1,8 @@
-import type { AttrsOf, Dim, Graph, Node, OpName, TensorType } from '@glimpse/ir';
+import type { AttrsOf, BinaryOp, Dim, Graph, Node, OpName, TensorType } from '@glimpse/ir';
 import {
   BINARY_OPS,
   constantValues,
+  forOps,
   fromNumbers,
   paramTensor,
   paramValues,
@@ -11,6 +12,8 @@ import {
 import type { NodeProto, TensorProto } from './proto.js';
 import { onnx } from './proto.js';
 import { ONNX_OF, tensorToProto } from './tensor.js';
+import type { NamedOp } from './names.js';
+import { NAMED_OPS, ONNX_NAMES } from './names.js';
 
 /** The opset exports are written for: the first with the Attention operator. */
 export const EXPORT_OPSET = 23;
@@ -68,31 +71,13 @@ function reshapeShape(x: Ex, from: readonly Dim[], to: readonly Dim[]): number[]
   });
 }
 
-const binary = (op: string) => (_a: unknown, x: Ex) => void x.emit(op, ins(x), {}, out(x));
-const unary = binary;
+/** An op written as the ONNX operator `op` with the same inputs. */
+const sameInputs = (op: string) => (_a: unknown, x: Ex) => void x.emit(op, ins(x), {}, out(x));
 
 /** The postfix program of a fused elementwise node, written out as ONNX nodes. */
 function program(p: readonly (number | string)[], x: Ex): void {
   const dtype = x.type(out(x)).dtype;
   const stack: string[] = [];
-  const OPS: Record<string, string> = {
-    add: 'Add',
-    sub: 'Sub',
-    mul: 'Mul',
-    div: 'Div',
-    relu: 'Relu',
-    gelu: 'Gelu',
-    gelu_tanh: 'Gelu',
-    tanh: 'Tanh',
-    exp: 'Exp',
-    sqrt: 'Sqrt',
-    min: 'Min',
-    max: 'Max',
-    sigmoid: 'Sigmoid',
-    erf: 'Erf',
-    abs: 'Abs',
-    log: 'Log',
-  };
   p.forEach((tok, i) => {
     const last = i === p.length - 1 ? out(x) : undefined;
     if (typeof tok === 'number') stack.push(x.constant(dtype, [], [tok]));
@@ -100,11 +85,10 @@ function program(p: readonly (number | string)[], x: Ex): void {
     else if ((BINARY_OPS as readonly string[]).includes(tok)) {
       const b = stack.pop()!;
       const a = stack.pop()!;
-      stack.push(x.emit(OPS[tok]!, [a, b], {}, last));
-    } else {
-      const attrs = tok === 'gelu_tanh' ? { approximate: 'tanh' } : {};
-      stack.push(x.emit(OPS[tok]!, [stack.pop()!], attrs, last));
-    }
+      stack.push(x.emit(ONNX_NAMES[tok as BinaryOp], [a, b], {}, last));
+    } else if (tok === 'gelu_tanh')
+      stack.push(x.emit('Gelu', [stack.pop()!], { approximate: 'tanh' }, last));
+    else stack.push(x.emit(ONNX_NAMES[tok as NamedOp], [stack.pop()!], {}, last));
   });
 }
 
@@ -121,6 +105,8 @@ function normalization(op: string, a: { axis: number; eps: number }, x: Ex) {
 }
 
 const EXPORTERS: { [K in OpName]: Exporter<K> } = {
+  // The ops that are one ONNX operator each (names.ts).
+  ...forOps(NAMED_OPS, (op) => sameInputs(ONNX_NAMES[op])),
   linear: (_a, x) => {
     const [v, w, b] = ins(x);
     const y = x.emit(
@@ -149,28 +135,8 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
     void a;
     x.emit('Reshape', [ins(x)[0]!, x.constant('i64', [target.length], target)], {}, out(x));
   },
-  add: binary('Add'),
-  sub: binary('Sub'),
-  mul: binary('Mul'),
-  div: binary('Div'),
-  where: binary('Where'),
-  equal: binary('Equal'),
-  less: binary('Less'),
-  and: binary('And'),
-  or: binary('Or'),
-  min: binary('Min'),
-  max: binary('Max'),
-  not: unary('Not'),
-  relu: unary('Relu'),
-  gelu: unary('Gelu'),
+  where: sameInputs('Where'),
   gelu_tanh: (_a, x) => void x.emit('Gelu', ins(x), { approximate: 'tanh' }, out(x)),
-  tanh: unary('Tanh'),
-  exp: unary('Exp'),
-  sqrt: unary('Sqrt'),
-  sigmoid: unary('Sigmoid'),
-  erf: unary('Erf'),
-  abs: unary('Abs'),
-  log: unary('Log'),
   embedding: (_a, x) => void x.emit('Gather', [ins(x)[1]!, ins(x)[0]!], { axis: 0 }, out(x)),
   gather: (a, x) => void x.emit('Gather', ins(x), { axis: a.axis }, out(x)),
   // Σₖ x[idx]·w as ONNX states it: a zero row appended, −1 pointing at it, the window

@@ -14,7 +14,7 @@ import {
   split,
   transpose,
 } from './layout.js';
-import { map } from './map.js';
+import { map, SIMD_OPS } from './map.js';
 import { reduce_max, reduce_mean, reduce_sum, reduceTasks } from './reduce.js';
 import { vexp, vexp2, vgelu, vtanh } from './math.js';
 import { bmm, linear } from './matmul.js';
@@ -42,12 +42,11 @@ export const WASM_KERNELS: { readonly [K in OpName]?: WasmKernel<K> } = {
   reduce_sum,
   reduce_mean,
   reduce_max,
-  ...(Object.fromEntries(
-    [
-      ...['add', 'sub', 'mul', 'div', 'min', 'max', 'relu', 'gelu', 'tanh', 'exp', 'sqrt'],
-      ...['sigmoid', 'abs', 'gelu_tanh', 'scale', 'elementwise'],
-    ].map((op) => [op, map]),
-  ) as Record<string, WasmKernel<never>>),
+  // Program steps with a SIMD form, scale and fused programs: the elementwise map.
+  ...(Object.fromEntries([...SIMD_OPS, 'scale', 'elementwise'].map((op) => [op, map])) as Record<
+    string,
+    WasmKernel<never>
+  >),
 };
 
 /**

@@ -1,6 +1,7 @@
 import type { Code } from '@glimpse/asm';
 import type { Dim, Graph, Node } from '@glimpse/ir';
-import { numel } from '@glimpse/ir';
+import type { ProgramOp } from '@glimpse/ir';
+import { numel, PROGRAM_OPS, programOfOp } from '@glimpse/ir';
 import { argReader, forTaskRows, rowAddress, storeLanes } from './args.js';
 import type { Epilogue } from './gemm.js';
 import { GEMM_ARGS } from './gemm.js';
@@ -71,87 +72,97 @@ function outerRow(s: readonly Dim[], out: readonly Dim[]): number | undefined {
   return len > 1 ? len : undefined;
 }
 
+/** The shared functions a program's tokens call (vexp, vtanh, vgelu of the module). */
+interface ProgramFns {
+  readonly exp: number;
+  readonly tanh: number;
+  readonly gelu: number;
+}
+
+/**
+ * How a program step is computed on f32x4 lanes: its operands on the stack, its result left
+ * there (`t` gives scratch v128 locals) — or `'cpu'`: the op has no SIMD form here yet, and a
+ * node or program naming it runs on the CPU kernel. The type checker asks for every op a
+ * program may name.
+ */
+type SimdStep = ((c: Code, fns: ProgramFns, t: () => number) => void) | 'cpu';
+const SIMD: { readonly [K in ProgramOp]: SimdStep } = {
+  add: (c) => void c.f32x4.add(),
+  sub: (c) => void c.f32x4.sub(),
+  mul: (c) => void c.f32x4.mul(),
+  div: (c) => void c.f32x4.div(),
+  sqrt: (c) => void c.f32x4.sqrt(),
+  // torch.minimum / maximum: a where a < b (a > b), else b; NaN where either is NaN
+  // (a + b). WebAssembly's own f32x4.min orders ±0, which the ops do not.
+  min: (c, _f, t) => extremum(c, t, 'min'),
+  max: (c, _f, t) => extremum(c, t, 'max'),
+  abs: (c) => void c.f32x4.abs(),
+  gelu_tanh: (c, fns, t) => {
+    // ½x(1 + tanh(z)), z = √(2/π)(x + 0.044715x³), with 1 + tanh(z) as
+    // 2 / (1 + e^{−2z}) (no cancellation for z ≪ 0), rounded to a multiple of 2⁻⁵³ as
+    // the reference's float64 1 + tanh is (0 below z ≈ −19.1, so ±0 as there).
+    const [ra, rb] = [t(), t()];
+    c.set(ra);
+    c.get(ra).get(ra).f32x4.mul().get(ra).f32x4.mul().f32x4.splatConst(0.044715).f32x4.mul();
+    c.get(ra).f32x4.add().f32x4.splatConst(-1.5957691216057308).f32x4.mul().call(fns.exp);
+    c.f32x4.splatConst(1).f32x4.add().set(rb);
+    c.f32x4.splatConst(2).get(rb).f32x4.div();
+    c.f32x4
+      .splatConst(2 ** 53)
+      .f32x4.mul()
+      .f32x4.nearest()
+      .f32x4.splatConst(2 ** -53);
+    c.f32x4.mul().set(rb);
+    c.get(ra).f32x4.splatConst(0.5).f32x4.mul().get(rb).f32x4.mul();
+  },
+  sigmoid: (c, fns, t) => {
+    // 1 / (1 + e^−x): e^−x = +inf gives 0, NaN stays NaN.
+    const sig = t();
+    c.f32x4.neg().call(fns.exp);
+    c.f32x4.splatConst(1).f32x4.add().set(sig);
+    c.f32x4.splatConst(1).get(sig).f32x4.div();
+  },
+  relu: (c, _f, t) => {
+    // x < 0 ? 0 : x — NaN and −0 stay as they are.
+    const x = t();
+    c.set(x).f32x4.splatConst(0).get(x);
+    c.get(x).f32x4.splatConst(0).f32x4.lt().v128.bitselect();
+  },
+  exp: (c, fns) => void c.call(fns.exp),
+  tanh: (c, fns) => void c.call(fns.tanh),
+  gelu: (c, fns) => void c.call(fns.gelu),
+  erf: 'cpu',
+  log: 'cpu',
+};
+
+function extremum(c: Code, t: () => number, op: 'min' | 'max') {
+  const [ra, rb] = [t(), t()];
+  c.set(rb).set(ra);
+  c.get(ra).get(rb).get(ra).get(rb);
+  if (op === 'min') c.f32x4.lt();
+  else c.f32x4.gt();
+  c.v128.bitselect();
+  c.get(ra).get(rb).f32x4.add();
+  c.get(ra).get(ra).f32x4.eq().get(rb).get(rb).f32x4.eq().v128.and();
+  c.v128.bitselect();
+}
+
+/** The program ops with a SIMD form here. */
+export const SIMD_OPS: readonly ProgramOp[] = PROGRAM_OPS.filter((op) => SIMD[op] !== 'cpu');
+
 /** Emit one vector of a program's result from the operand addresses (f32x4 lanes). */
-function emitProgram(
-  c: Code,
-  prog: Program,
-  load: (i: number) => void,
-  fns: Record<string, number>,
-) {
-  const sig = c.local('v128'),
-    ra = c.local('v128'),
-    rb = c.local('v128');
+function emitProgram(c: Code, prog: Program, load: (i: number) => void, fns: ProgramFns) {
+  // Scratch locals, reused by every step (a step's are dead once it has run).
+  const pool: number[] = [];
+  let used = 0;
+  const t = () => (pool[used++] ??= c.local('v128'));
   for (const tok of prog) {
     if (typeof tok === 'number') c.f32x4.splatConst(tok);
     else if (tok.startsWith('$')) load(Number(tok.slice(1)));
-    else
-      switch (tok) {
-        case 'add':
-          c.f32x4.add();
-          break;
-        case 'sub':
-          c.f32x4.sub();
-          break;
-        case 'mul':
-          c.f32x4.mul();
-          break;
-        case 'div':
-          c.f32x4.div();
-          break;
-        case 'sqrt':
-          c.f32x4.sqrt();
-          break;
-        // torch.minimum / maximum: a where a < b (a > b), else b; NaN where either is NaN
-        // (a + b). WebAssembly's own f32x4.min orders ±0, which the ops do not.
-        case 'min':
-        case 'max': {
-          c.set(rb).set(ra);
-          c.get(ra).get(rb).get(ra).get(rb);
-          if (tok === 'min') c.f32x4.lt();
-          else c.f32x4.gt();
-          c.v128.bitselect();
-          c.get(ra).get(rb).f32x4.add();
-          c.get(ra).get(ra).f32x4.eq().get(rb).get(rb).f32x4.eq().v128.and();
-          c.v128.bitselect();
-          break;
-        }
-        case 'abs':
-          c.f32x4.abs();
-          break;
-        case 'gelu_tanh': {
-          // ½x(1 + tanh(z)), z = √(2/π)(x + 0.044715x³), with 1 + tanh(z) as
-          // 2 / (1 + e^{−2z}) (no cancellation for z ≪ 0), rounded to a multiple of 2⁻⁵³ as
-          // the reference's float64 1 + tanh is (0 below z ≈ −19.1, so ±0 as there).
-          c.set(ra);
-          c.get(ra).get(ra).f32x4.mul().get(ra).f32x4.mul().f32x4.splatConst(0.044715).f32x4.mul();
-          c.get(ra).f32x4.add().f32x4.splatConst(-1.5957691216057308).f32x4.mul().call(fns.exp!);
-          c.f32x4.splatConst(1).f32x4.add().set(rb);
-          c.f32x4.splatConst(2).get(rb).f32x4.div();
-          c.f32x4
-            .splatConst(2 ** 53)
-            .f32x4.mul()
-            .f32x4.nearest()
-            .f32x4.splatConst(2 ** -53);
-          c.f32x4.mul().set(rb);
-          c.get(ra).f32x4.splatConst(0.5).f32x4.mul().get(rb).f32x4.mul();
-          break;
-        }
-        case 'sigmoid':
-          // 1 / (1 + e^−x): e^−x = +inf gives 0, NaN stays NaN.
-          c.f32x4.neg().call(fns.exp!);
-          c.f32x4.splatConst(1).f32x4.add().set(sig);
-          c.f32x4.splatConst(1).get(sig).f32x4.div();
-          break;
-        case 'relu': {
-          // x < 0 ? 0 : x — NaN and −0 stay as they are.
-          const t = c.local('v128');
-          c.set(t).f32x4.splatConst(0).get(t);
-          c.get(t).f32x4.splatConst(0).f32x4.lt().v128.bitselect();
-          break;
-        }
-        default:
-          c.call(fns[tok]!);
-      }
+    else {
+      used = 0;
+      (SIMD[tok as ProgramOp] as Exclude<SimdStep, 'cpu'>)(c, fns, t);
+    }
   }
 }
 
@@ -162,7 +173,7 @@ interface Prepared {
 }
 
 /** The shared functions a program's tokens call. */
-const programFns = (p: WasmPrepare) => ({ exp: p.vexp, tanh: p.vtanh, gelu: p.vgelu });
+const programFns = (p: WasmPrepare): ProgramFns => ({ exp: p.vexp, tanh: p.vtanh, gelu: p.vgelu });
 
 /** Elements of a row operand: its shape from the first dim that is not 1. */
 const rowLength = (s: readonly number[]) => numel(s.slice(s.findIndex((d) => d !== 1)));
@@ -220,44 +231,17 @@ function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) 
   });
 }
 
-/** Program tokens emitProgram writes as SIMD. */
-const SIMD_TOKENS = new Set([
-  ...['add', 'sub', 'mul', 'div', 'min', 'max', 'sqrt', 'relu', 'abs', 'sigmoid', 'gelu_tanh'],
-  ...['exp', 'tanh', 'gelu'],
-]);
-
-/** A program of the op at `n`, as fuse-elementwise writes them. */
+/**
+ * The program of the op at `n` (IR's programOfOp), when every step of it has a SIMD form
+ * here; a program naming one without (erf, log, …) runs on the CPU kernel.
+ */
 function programOf(n: Node): Program | undefined {
-  switch (n.op) {
-    case 'elementwise': {
-      // A program naming an op without a SIMD form here (erf, log) runs on the CPU kernel.
-      const p = n.attrs.program as Program;
-      return p.every((t) => typeof t === 'number' || t.startsWith('$') || SIMD_TOKENS.has(t))
-        ? p
-        : undefined;
-    }
-    case 'scale':
-      return ['$0', n.attrs.factor as number, 'mul'];
-    case 'add':
-    case 'sub':
-    case 'mul':
-    case 'div':
-      return ['$0', '$1', n.op];
-    case 'min':
-    case 'max':
-      return ['$0', '$1', n.op];
-    case 'relu':
-    case 'gelu':
-    case 'tanh':
-    case 'exp':
-    case 'sqrt':
-    case 'sigmoid':
-    case 'abs':
-    case 'gelu_tanh':
-      return ['$0', n.op];
-    default:
-      return undefined;
-  }
+  const p = programOfOp(n.op, n.attrs);
+  return p?.every(
+    (t) => typeof t === 'number' || t.startsWith('$') || SIMD[t as ProgramOp] !== 'cpu',
+  )
+    ? p
+    : undefined;
 }
 
 /** Elementwise float ops and fused programs as SIMD loops over rows, split over threads. */

@@ -1,4 +1,5 @@
 import type { OpName } from '@glimpse/ir';
+import { BINARY_OPS, COMPARE_OPS, forOps, UNARY_OPS } from '@glimpse/ir';
 import { attention } from './attention.js';
 import { binary, cast, compare, elementwise, expand, unary, where } from './elementwise.js';
 import { concat, slice, split, transpose, tril } from './layout.js';
@@ -14,15 +15,13 @@ export type { Dispatch, KernelCtx, KernelFactory, Ref } from './types.js';
  * `constant` is uploaded once, like a param (the executable handles both).
  */
 export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFactory<K> } = {
+  ...forOps(BINARY_OPS, binary),
+  ...forOps(UNARY_OPS, unary),
+  ...forOps(COMPARE_OPS, compare),
   linear,
   bmm,
   softmax,
-  scale: unary('scale'),
   transpose,
-  add: binary('add'),
-  sub: binary('sub'),
-  mul: binary('mul'),
-  div: binary('div'),
   where,
   embedding,
   gather,
@@ -34,27 +33,10 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   reduce_max,
   layer_norm,
   rms_norm,
-  relu: unary('relu'),
-  gelu: unary('gelu'),
-  gelu_tanh: unary('gelu_tanh'),
-  tanh: unary('tanh'),
-  exp: unary('exp'),
-  sqrt: unary('sqrt'),
-  sigmoid: unary('sigmoid'),
-  erf: unary('erf'),
-  abs: unary('abs'),
-  log: unary('log'),
-  min: binary('min'),
-  max: binary('max'),
   cast,
   tril,
   depthwise,
   attention,
-  not: unary('not'),
-  equal: compare('equal'),
-  less: compare('less'),
-  and: compare('and'),
-  or: compare('or'),
   expand,
   elementwise,
 };

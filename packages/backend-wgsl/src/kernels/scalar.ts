@@ -26,34 +26,31 @@ export function binaryExpr(op: BinaryOp, t: Storage): (a: string, b: string) => 
   }
 }
 
+/**
+ * The WGSL expression of each unary op (the type checker asks for every one); `k` is the
+ * WGSL name of its constant (scale's factor). Functions named `*_f32` are the backend's
+ * math library (wgsl.ts), where WGSL's own builtins do not keep the ops' NaN, ±inf, −0
+ * or accuracy rules.
+ */
+const UNARY_WGSL: { readonly [K in UnaryOp]: (x: string, k: string) => string } = {
+  relu: (x) => `relu_f32(${x})`,
+  gelu: (x) => `gelu_f32(${x})`,
+  gelu_tanh: (x) => `gelu_tanh_f32(${x})`,
+  tanh: (x) => `tanh_f32(${x})`,
+  exp: (x) => `exp_f32(${x})`,
+  sqrt: (x) => `sqrt(${x})`,
+  sigmoid: (x) => `sigmoid_f32(${x})`,
+  erf: (x) => `erf_f32(${x})`,
+  abs: (x) => `abs_f32(${x})`,
+  log: (x) => `log_f32(${x})`,
+  scale: (x, k) => `(${x} * ${k})`,
+  not: (x) => `select(1u, 0u, ${x} != 0u)`,
+};
+
 /** A unary op's expression; `k` is the WGSL name of its constant (scale's factor). */
 export function unaryExpr(op: UnaryOp, k = ''): (x: string) => string {
-  switch (op) {
-    case 'relu':
-      return (x) => `relu_f32(${x})`;
-    case 'gelu':
-      return (x) => `gelu_f32(${x})`;
-    case 'gelu_tanh':
-      return (x) => `gelu_tanh_f32(${x})`;
-    case 'tanh':
-      return (x) => `tanh_f32(${x})`;
-    case 'exp':
-      return (x) => `exp_f32(${x})`;
-    case 'sqrt':
-      return (x) => `sqrt(${x})`;
-    case 'sigmoid':
-      return (x) => `sigmoid_f32(${x})`;
-    case 'erf':
-      return (x) => `erf_f32(${x})`;
-    case 'abs':
-      return (x) => `abs_f32(${x})`;
-    case 'log':
-      return (x) => `log_f32(${x})`;
-    case 'scale':
-      return (x) => `(${x} * ${k})`;
-    case 'not':
-      return (x) => `select(1u, 0u, ${x} != 0u)`;
-  }
+  const f = UNARY_WGSL[op];
+  return (x) => f(x, k);
 }
 
 /** Conversion between storage types with the rules of the ir's castScalar (float → int truncates, non-finite → 0). */

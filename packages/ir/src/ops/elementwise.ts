@@ -26,6 +26,12 @@ const binaryInputs = [
   { name: 'b', dtypes: NUMERIC },
 ] as const;
 
+/**
+ * The traits of an op a fused program may name, typed as written so that `ProgramOp` (the
+ * set each backend's program emitter must cover) is read off the definitions.
+ */
+const programTraits = { category: 'elementwise', program: true, flops: perElement } as const;
+
 function binary(name: string, doc: string, fn: (dtype: DType) => BinaryFn) {
   return {
     ...defineOp<Record<string, never>>({
@@ -34,8 +40,9 @@ function binary(name: string, doc: string, fn: (dtype: DType) => BinaryFn) {
       inputs: binaryInputs,
       attrs: {},
       infer: sameDtypeBroadcast,
-      traits: { category: 'elementwise', program: true, flops: perElement },
+      traits: programTraits,
     }),
+    traits: programTraits,
     binary: fn,
   };
 }
@@ -72,8 +79,9 @@ function unary(name: string, doc: string, fn: UnaryFn) {
       inputs: floatUnary,
       attrs: {},
       infer: sameType,
-      traits: { category: 'elementwise', program: true, flops: perElement },
+      traits: programTraits,
     }),
+    traits: programTraits,
     unary: (_attrs: unknown): UnaryFn => fn,
   };
 }
@@ -237,45 +245,62 @@ export const not = {
 };
 
 /**
+ * Every op of this file but the fused `elementwise`, keyed by name: the op vocabulary
+ * (ops/index.ts) takes them from here, so a new elementwise op is its definition above and
+ * its entry here.
+ */
+export const SCALAR_OPS = {
+  add,
+  sub,
+  mul,
+  div,
+  min,
+  max,
+  relu,
+  gelu,
+  gelu_tanh,
+  tanh,
+  exp,
+  sqrt,
+  sigmoid,
+  erf,
+  abs,
+  log,
+  scale,
+  cast,
+  where,
+  equal,
+  less,
+  and,
+  or,
+  not,
+} as const;
+
+/**
+ * The ops a program may name: those whose definition says `program` (scale is written as
+ * a multiplication by its factor). Read off the definitions above.
+ */
+type ProgramDef = { name: string; traits: { program?: boolean } } & (
+  { binary: (d: DType) => BinaryFn } | { unary: (a: object) => UnaryFn }
+);
+const PROGRAM_OPS: ReadonlyMap<string, ProgramDef> = new Map(
+  Object.values(SCALAR_OPS)
+    .filter((d): d is typeof d & ProgramDef => d.traits.program === true)
+    .map((d) => [d.name, d]),
+);
+/** The op names a program may use, as the docs list them. */
+export const PROGRAM_TOKENS: readonly string[] = [...PROGRAM_OPS.keys()];
+
+/**
  * `elementwise`: a chain of elementwise ops fused into one (the optimizer forms it). The
  * program is postfix over the inputs: `$i` pushes input i, a number pushes that constant,
- * an op name (add sub mul div min max relu gelu gelu_tanh tanh exp sqrt sigmoid erf abs log) pops its operands and pushes the
- * result — the same scalar functions as the ops themselves, so fusing cannot change a
- * value. Inputs broadcast to a common shape.
+ * an op name (PROGRAM_TOKENS) pops its operands and pushes the result — the same scalar
+ * functions as the ops themselves, so fusing cannot change a value. Inputs broadcast to a
+ * common shape.
  */
 export interface ElementwiseAttrs {
   program: readonly (number | string)[];
 }
-
-/**
- * The ops a program may name: those whose definition says `program` (scale is written as
- * a multiplication by its factor).
- */
-const PROGRAM_OPS: Readonly<
-  Record<string, { binary: (d: DType) => BinaryFn } | { unary: (a: object) => UnaryFn }>
-> = Object.fromEntries(
-  [
-    add,
-    sub,
-    mul,
-    div,
-    min,
-    max,
-    relu,
-    gelu,
-    gelu_tanh,
-    tanh,
-    exp,
-    sqrt,
-    sigmoid,
-    erf,
-    abs,
-    log,
-    not,
-  ]
-    .filter((d) => d.traits.program === true)
-    .map((d) => [d.name, d]),
-);
 
 /**
  * Compile a program to one scalar function of its inputs; throws with a reason if malformed.
@@ -299,8 +324,8 @@ export function compileProgram(
       const i = Number(tok.slice(1));
       if (i >= arity) throw new Error(`program reads ${tok} but there are ${arity} inputs`);
       stack.push((xs) => xs[i]!);
-    } else if (Object.prototype.hasOwnProperty.call(PROGRAM_OPS, tok)) {
-      const def = PROGRAM_OPS[tok]!;
+    } else if (PROGRAM_OPS.has(tok)) {
+      const def = PROGRAM_OPS.get(tok)!;
       if ('binary' in def) {
         const r = stack.pop();
         const l = stack.pop();
@@ -321,7 +346,7 @@ export function compileProgram(
 
 export const elementwise = defineOp<ElementwiseAttrs>({
   name: 'elementwise',
-  doc: 'fused chain of elementwise ops: a postfix program over the inputs ($0, $1, numbers, add sub mul div min max relu gelu gelu_tanh tanh exp sqrt sigmoid erf abs log)',
+  doc: `fused chain of elementwise ops: a postfix program over the inputs ($0, $1, numbers, ${PROGRAM_TOKENS.join(' ')})`,
   inputs: [{ name: 'x', dtypes: FLOATS }],
   variadic: true,
   attrs: { program: { kind: 'program', required: true, doc: 'postfix program' } },

@@ -11,6 +11,7 @@ export type { AttentionAttrs, AttentionGeometry, AttentionStrides } from './atte
 export { attentionGeometry, BSHD_PERM, maskLeadOffset } from './attention.js';
 export type { BinaryFn, CastAttrs, ScaleAttrs, UnaryFn } from './elementwise.js';
 export { castScalar, compileProgram } from './elementwise.js';
+import { PROGRAM_TOKENS } from './elementwise.js';
 export type { ElementwiseAttrs } from './elementwise.js';
 export type {
   AxisAttrs,
@@ -34,14 +35,8 @@ export const OPS = {
   linear: mm.linear,
   bmm: mm.bmm,
   softmax: red.softmax,
-  scale: ew.scale,
   transpose: layout.transpose,
   reshape: layout.reshape,
-  add: ew.add,
-  sub: ew.sub,
-  mul: ew.mul,
-  div: ew.div,
-  where: ew.where,
   embedding: misc.embedding,
   gather: misc.gather,
   concat: layout.concat,
@@ -52,29 +47,12 @@ export const OPS = {
   reduce_max: red.reduce_max,
   layer_norm: red.layer_norm,
   rms_norm: red.rms_norm,
-  relu: ew.relu,
-  gelu: ew.gelu,
-  gelu_tanh: ew.gelu_tanh,
-  tanh: ew.tanh,
-  exp: ew.exp,
-  sqrt: ew.sqrt,
-  sigmoid: ew.sigmoid,
-  erf: ew.erf,
-  abs: ew.abs,
-  log: ew.log,
-  min: ew.min,
-  max: ew.max,
-  cast: ew.cast,
   constant: misc.constant,
   tril: misc.tril,
   depthwise: misc.depthwise,
   attention: attn.attention,
-  not: ew.not,
-  equal: ew.equal,
-  less: ew.less,
-  and: ew.and,
-  or: ew.or,
   expand: layout.expand,
+  ...ew.SCALAR_OPS,
   elementwise: ew.elementwise,
 } as const;
 
@@ -110,3 +88,36 @@ const withMember = <M extends string>(m: M) =>
 export const BINARY_OPS: readonly BinaryOp[] = withMember('binary');
 export const UNARY_OPS: readonly UnaryOp[] = withMember('unary');
 export const COMPARE_OPS: readonly CompareOp[] = withMember('compare');
+
+/** Ops a fused program may name (their definitions say `program`): one or two operands. */
+export type ProgramOp = {
+  [K in OpName]: (typeof OPS)[K]['traits'] extends { readonly program: true } ? K : never;
+}[OpName];
+export const PROGRAM_OPS = PROGRAM_TOKENS as readonly ProgramOp[];
+export function isProgramOp(op: string): op is ProgramOp {
+  return (PROGRAM_OPS as readonly string[]).includes(op);
+}
+
+/**
+ * The program computing one node of op `op` alone (a program step with its operands in
+ * order; scale as a multiplication by its factor; a fused node's own program), or
+ * undefined for an op no program expresses.
+ */
+export function programOfOp(
+  op: OpName,
+  attrs: Readonly<Record<string, unknown>>,
+): readonly (number | string)[] | undefined {
+  if (op === 'elementwise') return attrs.program as readonly (number | string)[];
+  if (op === 'scale') return ['$0', attrs.factor as number, 'mul'];
+  if (!isProgramOp(op)) return undefined;
+  return 'binary' in OPS[op] ? ['$0', '$1', op] : ['$0', op];
+}
+
+/**
+ * A table with one entry per op of `ops`, made by `f`: how a backend's kernel table takes a
+ * whole class of ops (every unary op, every comparison) from one generic kernel, so that a
+ * new op of the class needs no entry there.
+ */
+export function forOps<K extends OpName, V>(ops: readonly K[], f: (op: K) => V): Record<K, V> {
+  return Object.fromEntries(ops.map((o) => [o, f(o)])) as Record<K, V>;
+}

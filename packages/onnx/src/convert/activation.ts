@@ -22,7 +22,6 @@ import {
   val,
 } from './context.js';
 import type { Converter, Cx } from './context.js';
-import { comparison, unary } from './fold.js';
 
 /** ONNX Min / Max: one to many inputs, folded pairwise (min and max are associative). */
 const extremum =
@@ -49,13 +48,8 @@ function hardSigmoid(cx: Cx, x: Operand, alpha: number, beta: number, name: stri
 }
 
 export const ACTIVATION: Record<string, Converter> = {
-  Sigmoid: unary('sigmoid'),
-  Erf: unary('erf'),
-  Abs: unary('abs'),
-  Log: unary('log'),
   Min: extremum('min'),
   Max: extremum('max'),
-  Or: comparison('or'),
   Greater: (ins, cx) => [emit(cx, 'less', [need(cx, ins, 1), need(cx, ins, 0)])],
   // a ≤ b as (a < b) ∨ (a = b): false when either is NaN, as the ONNX op (¬(b < a) is not).
   LessOrEqual: (ins, cx) => orEqual(cx, need(cx, ins, 0), need(cx, ins, 1)),

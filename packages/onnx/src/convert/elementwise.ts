@@ -17,15 +17,12 @@ import {
   val,
 } from './context.js';
 import type { Converter } from './context.js';
-import { binary, comparison, foldOnly, constMap, unary } from './fold.js';
+import { ONNX_NAMES, NAMED_OPS } from '../names.js';
+import { foldOnly, constMap, named } from './fold.js';
 
+/** Every op that is one glimpse op (names.ts), then the rest. */
 export const ELEMENTWISE: Record<string, Converter> = {
-  Add: binary('add'),
-  Sub: binary('sub'),
-  Mul: binary('mul'),
-  Div: binary('div'),
-  Relu: unary('relu'),
-  Tanh: unary('tanh'),
+  ...Object.fromEntries(NAMED_OPS.map((op) => [ONNX_NAMES[op], named(op)])),
   Gelu: (ins, cx) => {
     const a = cx.attrs.get('approximate');
     const approx = a?.s ? new TextDecoder().decode(a.s) : 'none';
@@ -34,8 +31,6 @@ export const ELEMENTWISE: Record<string, Converter> = {
     const op = approx === 'tanh' ? 'gelu_tanh' : 'gelu';
     return [dyn(cx.b.op(op, [val(cx, need(cx, ins, 0))], {}, out(cx)))];
   },
-  Exp: unary('exp'),
-  Sqrt: unary('sqrt'),
   Neg: (ins, cx) => {
     const x = need(cx, ins, 0);
     const d = dtypeOfOperand(x);
@@ -81,10 +76,6 @@ export const ELEMENTWISE: Record<string, Converter> = {
     (c) => c[0]!.dtype,
     (a, b) => (b === 0 ? 0 : a - Math.floor(a / b) * b),
   ),
-  Equal: comparison('equal'),
-  Less: comparison('less'),
-  And: comparison('and'),
-  Not: unary('not'),
   Where: (ins, cx) => [emit(cx, 'where', [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)])],
   Identity: (ins, cx) => [need(cx, ins, 0)],
   Cast: (ins, cx) => {

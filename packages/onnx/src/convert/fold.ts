@@ -1,4 +1,5 @@
 /** Evaluation on constants at import: the reference's broadcasting, shape arithmetic with symbols, fold-only ops. */
+import type { NamedOp } from '../names.js';
 import type { CompareOp, DType } from '@glimpse/ir';
 import { broadcastMap, OPS, broadcastShapes } from '@glimpse/ir';
 import type { Const } from '../operand.js';
@@ -57,15 +58,19 @@ export function symbolicArith(op: 'add' | 'sub' | 'mul' | 'div', a: Const, b: Co
   );
 }
 
-export function unary(
-  op: 'relu' | 'tanh' | 'exp' | 'sqrt' | 'not' | 'sigmoid' | 'erf' | 'abs' | 'log',
-): Converter {
-  return (ins, cx) => [emit(cx, op, [need(cx, ins, 0)])];
-}
-
-/** Comparisons and logic. */
-export function comparison(op: CompareOp): Converter {
-  return (ins, cx) => [emit(cx, op, [need(cx, ins, 0), need(cx, ins, 1)])];
+/**
+ * A glimpse op that is one ONNX operator (names.ts): its inputs in order (add, sub, mul
+ * and div through the symbolic shape arithmetic above).
+ */
+export function named(op: NamedOp): Converter {
+  if (op === 'add' || op === 'sub' || op === 'mul' || op === 'div') return binary(op);
+  return (ins, cx) => [
+    emit(
+      cx,
+      op,
+      OPS[op].inputs.map((_, i) => need(cx, ins, i)),
+    ),
+  ];
 }
 
 /** Constant-only ops of shape arithmetic: they fold or are refused. */

@@ -1,5 +1,5 @@
 import type { Graph, Node } from '@glimpse/ir';
-import { Graph as G, sameShape, traitsOf, UNARY_OPS } from '@glimpse/ir';
+import { Graph as G, programOfOp, sameShape } from '@glimpse/ir';
 import { deadCodeElimination, matchEnv } from '../env.js';
 import type { Pass } from '../pass.js';
 
@@ -11,14 +11,10 @@ type Program = readonly (number | string)[];
  */
 const MAX_PROGRAM = 512;
 
-/** A float elementwise node as a program over its own inputs, or undefined. */
+/** A float elementwise node as a program over its own inputs (IR's programOfOp), or undefined. */
 function programOf(n: Node, g: Graph): Program | undefined {
   if (!['f32', 'f16'].includes(g.typeOf(n.outputs[0]!).dtype)) return undefined;
-  if (n.op === 'scale') return ['$0', n.attrs.factor as number, 'mul'];
-  if (n.op === 'elementwise') return n.attrs.program as Program;
-  // Ops a program may name (their definitions say so), with one operand or two.
-  if (!traitsOf(n.op).program) return undefined;
-  return (UNARY_OPS as readonly string[]).includes(n.op) ? ['$0', n.op] : ['$0', '$1', n.op];
+  return programOfOp(n.op, n.attrs);
 }
 
 const inputIndex = (t: number | string) =>
