@@ -304,7 +304,3 @@ function topoSort(nodes: readonly NodeSpec[], defined: Set<string>): NodeSpec[] 
   }
   return out;
 }
-
-export function makeInput(name: string, dtype: DType, shape: Shape): GraphInput {
-  return { name, type: { dtype, shape } };
-}

@@ -20,10 +20,6 @@ export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-export function symbolsOf(s: Shape): string[] {
-  return s.filter(isSymbol);
-}
-
 /** Normalise a possibly negative axis for a tensor of rank `rank`; undefined when out of range. */
 export function normAxis(axis: number, rank: number): number | undefined {
   const a = axis < 0 ? axis + rank : axis;

@@ -4,7 +4,6 @@ import { FormatError, UnsupportedError } from '@glimpse/ir';
 /** The protobuf classes of ONNX (onnx-proto: protobufjs, CommonJS). */
 export const onnx = (onnxProto as unknown as { onnx: typeof import('onnx-proto').onnx }).onnx;
 export type ModelProto = import('onnx-proto').onnx.ModelProto;
-export type GraphProto = import('onnx-proto').onnx.IGraphProto;
 export type NodeProto = import('onnx-proto').onnx.INodeProto;
 export type TensorProto = import('onnx-proto').onnx.ITensorProto;
 export type AttributeProto = import('onnx-proto').onnx.IAttributeProto;
