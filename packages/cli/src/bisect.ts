@@ -6,7 +6,7 @@ import { bisect, bisectPasses, formatBisect, formatPassBisect } from 'glimpse';
 import type { InputFlags, PipelineFlags } from './commands.js';
 import { pipeline, prepareModel, tolerance } from './commands.js';
 import { ensureDir, outputPath, safeName, writeFile, writeTensor } from './files.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 interface BisectFlags extends PipelineFlags, InputFlags {
   backend: string;

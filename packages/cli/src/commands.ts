@@ -26,7 +26,7 @@ import {
 } from './files.js';
 import type { Loaded } from './load.js';
 import { loadModel, OTHER_SYMBOL_DEFAULT } from './load.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 export function modelsCommand(io: Io) {
   for (const m of Object.values(MODELS)) {
