@@ -8,11 +8,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Backend, Executable, Graph, Tensor } from 'glimpse';
 import {
+  BackendOptionError,
   backends,
+  bisect,
   buildGraph,
   compile,
+  defaultThreads,
+  getBackend,
   interpret,
   models,
+  optionNames,
   planGraph,
   refToTensor,
   registerBackend,
@@ -142,6 +147,71 @@ describe('backends plug in through the registry', () => {
     // planGraph (what dump --stats reports) is the JS backend's plan, without compiling.
     const plan = planGraph((await compile(g, { backend: 'js' })).graph, { B: 1, T: 4 });
     expect(plan.peakBytes).toBe(js.peakBytes);
+  });
+});
+
+describe('backend options: each backend declares its own, compile() refuses the others', () => {
+  const g = models.selfAttention({ dim: 8 });
+  it('an option the backend does not take is a BackendOptionError naming it and the known ones', async () => {
+    const misspelt = compile(g, { backend: 'wasm', thraeds: 2 } as never);
+    await expect(misspelt).rejects.toThrow(BackendOptionError);
+    await expect(misspelt).rejects.toThrow(
+      "backend 'wasm' has no option 'thraeds' (its options: threads)",
+    );
+    const e = await compile(g, { backend: 'js', threads: 2 } as never).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(BackendOptionError);
+    expect(e).toMatchObject({ code: 'E_ATTR', backend: 'js', option: 'threads' });
+    expect((e as Error).message).toBe("backend 'js' has no option 'threads' (it takes none)");
+    // A backend registered without options takes none either.
+    registerBackend(toy);
+    try {
+      await expect(compile(g, { backend: 'toy', threads: 1 } as never)).rejects.toThrow(
+        "backend 'toy' has no option 'threads' (it takes none)",
+      );
+    } finally {
+      unregisterBackend('toy');
+    }
+  });
+  it('the backends declare what they take', () => {
+    expect(optionNames(getBackend('wasm'))).toEqual(['threads']);
+    expect(optionNames(getBackend('js'))).toEqual([]);
+    expect(optionNames(getBackend('wgsl'))).toEqual([]);
+  });
+  it('wasm: threads is an integer from 1 to 64, refused otherwise in one line', async () => {
+    for (const [threads, shown] of [
+      [0, '0'],
+      [1.5, '1.5'],
+      [65, '65'],
+      [NaN, 'NaN'],
+      ['2', "'2'"],
+    ] as const) {
+      const e = await compile(g, { backend: 'wasm', threads: threads as number }).catch(
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(BackendOptionError);
+      expect((e as Error).message).toBe(
+        `wasm backend: threads must be an integer from 1 to 64, got ${shown}`,
+      );
+    }
+  });
+  it('the wasm executable reports the threads it runs on', async () => {
+    for (const threads of [1, 2, 3]) {
+      const exe = await compile(g, { backend: 'wasm', threads });
+      expect(exe.threads).toBe(threads);
+      expect(exe.backend).toBe('wasm');
+    }
+    expect((await compile(g, { backend: 'wasm' })).threads).toBe(defaultThreads());
+  });
+  it('bisect gives threads to the side that takes them, and refuses them when neither does', async () => {
+    const x = tensor('f32', [1, 3, 8], 3);
+    const r = await bisect(g, { x }, { backend: 'js', against: 'wasm', threads: 1 });
+    expect(r.first).toBeUndefined();
+    await expect(bisect(g, { x }, { backend: 'js', threads: 1 })).rejects.toThrow(
+      "backend 'js' has no option 'threads' (it takes none)",
+    );
+    await expect(bisect(g, { x }, { backend: 'wasm', threads: 0 })).rejects.toThrow(
+      'wasm backend: threads must be an integer from 1 to 64, got 0',
+    );
   });
 });
 
