@@ -1,9 +1,8 @@
 /**
- * The shared runtime: backends plug in through one interface and registry, depend on the
- * runtime and the IR only, and share the binding cache, planner and input handling.
+ * The shared runtime: backends plug in through one interface and registry (never depending
+ * on each other: test/layering.test.ts), declare their options, and share the binding
+ * cache, planner and input handling.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Backend, Executable, Graph, Tensor } from 'glimpse';
@@ -24,7 +23,6 @@ import {
   unregisterBackend,
 } from 'glimpse';
 import { BindingCache, prepareInputs } from '@glimpse/runtime';
-import { ROOT } from './cli.js';
 import { assertClose, tensor } from './helpers.js';
 
 describe('BindingCache', () => {
@@ -212,38 +210,6 @@ describe('backend options: each backend declares its own, compile() refuses the 
     await expect(bisect(g, { x }, { backend: 'wasm', threads: 0 })).rejects.toThrow(
       'wasm backend: threads must be an integer from 1 to 64, got 0',
     );
-  });
-});
-
-describe('packages depend one way', () => {
-  const pkgs = join(ROOT, 'packages');
-  const sources = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
-    });
-  const backendsDirs = readdirSync(pkgs).filter((d) => d.startsWith('backend-'));
-  /** What a backend may build on: none of these is a backend. */
-  const ALLOWED = ['@glimpse/ir', '@glimpse/runtime', '@glimpse/asm', '@glimpse/kernels-cpu'];
-  it('finds the backends', () => {
-    expect(backendsDirs).toEqual(expect.arrayContaining(['backend-js', 'backend-wgsl']));
-  });
-  for (const dir of backendsDirs)
-    it(`${dir} depends on the IR, the runtime and shared kernel libraries only, never on another backend`, () => {
-      const pkg = JSON.parse(readFileSync(join(pkgs, dir, 'package.json'), 'utf8'));
-      const deps = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@glimpse/'));
-      expect(deps).toEqual(expect.arrayContaining(['@glimpse/ir', '@glimpse/runtime']));
-      for (const d of deps) expect(ALLOWED, `${dir} depends on ${d}`).toContain(d);
-      for (const f of sources(join(pkgs, dir, 'src'))) {
-        const imports = [...readFileSync(f, 'utf8').matchAll(/from '(@glimpse\/[^']+|glimpse)'/g)];
-        for (const [, m] of imports) expect(ALLOWED, `${f} imports ${m}`).toContain(m);
-      }
-    });
-  it('the runtime depends on the IR only', () => {
-    for (const f of sources(join(pkgs, 'runtime', 'src'))) {
-      for (const [, m] of readFileSync(f, 'utf8').matchAll(/from '(@glimpse\/[^']+|glimpse)'/g))
-        expect(m, f).toBe('@glimpse/ir');
-    }
   });
 });
 
