@@ -146,6 +146,11 @@ function program(io: Io, setCode: (c: number) => void): Command {
   return p;
 }
 
+/** The commands of the `glimpse` program, in the order `--help` lists them. */
+export function commandNames(): string[] {
+  return program(defaultIo, () => {}).commands.map((c) => c.name());
+}
+
 /**
  * Run the CLI with `argv` (without node and script). Returns the exit code: user errors
  * print one `glimpse: error: ...` line and give 2; a stack trace only with GLIMPSE_DEBUG=1.
