@@ -113,7 +113,9 @@ export function backends(): string[] {
  * compile for a registered backend: `wasm` (WebAssembly SIMD, multi-threaded; the default
  * where the engine has SIMD), `js` (CPU closures, float64 sums), `wgsl` (WebGPU:
  * navigator.gpu in a browser, the `webgpu` package in Node; a DeviceError says what is
- * missing when there is no adapter), or one registered with `registerBackend`.
+ * missing when there is no adapter), or one registered with `registerBackend`. Options
+ * other than the pipeline's go to the backend, which must declare them (`Backend.options`;
+ * wasm: `threads`): any other key is a `BackendOptionError`, before anything is optimised.
  */
 export async function compile<B extends keyof BackendOptions>(
   g: Graph,
