@@ -170,6 +170,26 @@ describe('backend options: each backend declares its own, compile() refuses the 
       unregisterBackend('toy');
     }
   });
+  it("a registered backend that declares options gets its own options only, not compile()'s", async () => {
+    const seen: object[] = [];
+    const tuned: Backend<Executable, { tile?: number }> = {
+      ...toy,
+      name: 'tuned',
+      options: { tile: 'a tile size' },
+      compile: async (graph, options) => (seen.push({ ...options }), toy.compile(graph)),
+    };
+    registerBackend(tuned);
+    try {
+      await compile(g, { backend: 'tuned', level: 1, frozenParams: true, tile: 4 } as never);
+      await compile(g, { backend: 'tuned' });
+      expect(seen).toEqual([{ tile: 4 }, {}]);
+      await expect(compile(g, { backend: 'tuned', tiles: 4 } as never)).rejects.toThrow(
+        "backend 'tuned' has no option 'tiles' (its options: tile)",
+      );
+    } finally {
+      unregisterBackend('tuned');
+    }
+  });
   it('the backends declare what they take', () => {
     expect(optionNames(getBackend('wasm'))).toEqual(['threads']);
     expect(optionNames(getBackend('js'))).toEqual([]);
