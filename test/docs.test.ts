@@ -2,13 +2,16 @@
  * docs/ops.md and docs/passes.md are generated from the op definitions and the passes, so
  * they cannot drift: this test fails when they differ. The `glimpse bisect` sessions shown
  * in docs/bisect.md are run and must print what the page shows. `GLIMPSE_UPDATE_DOCS=1 npx vitest run test/docs.test.ts`
- * rewrites it.
+ * rewrites it. docs/design.md's lists of packages, commands, models and ops, and the model
+ * count of the README and docs/architecture.md, are read against the code.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { AttrSpec } from '@glimpse/ir';
 import { fmtNumber, OP_NAMES, OPS } from '@glimpse/ir';
+import { MODEL_NAMES } from '@glimpse/models';
 import { PASSES, PIPELINES } from '@glimpse/optimizer';
+import { commandNames } from '@glimpse/cli';
 import { cli, ROOT } from './cli.js';
 
 function fmt(v: unknown): string {
@@ -122,5 +125,101 @@ describe('docs', () => {
       const r = await cli(...command!.split(' ').slice(1));
       expect(r.out, command).toBe(shown);
     }
+  });
+});
+
+/** The text under a `## heading` of a markdown page, up to the next `## `. */
+function section(doc: string, heading: string): string {
+  const start = doc.indexOf(`\n## ${heading}\n`);
+  expect(start, `a section '## ${heading}'`).toBeGreaterThanOrEqual(0);
+  const end = doc.indexOf('\n## ', start + 1);
+  return doc.slice(start, end < 0 ? undefined : end);
+}
+
+/** Every `code` span of a text. */
+const spans = (text: string) => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+
+const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
+
+const NUMBERS = [
+  'zero',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+];
+
+/** The workspace's packages, by the names in packages/*\/package.json. */
+const PACKAGE_NAMES = readdirSync(`${ROOT}packages`).map(
+  (d) =>
+    (JSON.parse(readFileSync(`${ROOT}packages/${d}/package.json`, 'utf8')) as { name: string })
+      .name,
+);
+
+describe('docs/design.md agrees with the code', () => {
+  const design = readFileSync(`${ROOT}docs/design.md`, 'utf8');
+
+  it('names every package, and no other', () => {
+    const named = spans(section(design, 'Packages')).filter(
+      (s) => s === 'glimpse' || /^@glimpse\/[a-z-]+$/.test(s),
+    );
+    expect(sorted(named)).toEqual(sorted(PACKAGE_NAMES));
+  });
+
+  it('lists the commands of the glimpse program', () => {
+    const line = /`glimpse ([a-z]+(?: \| [a-z]+)*)`/.exec(section(design, 'Command line'));
+    expect(line, 'a `glimpse a | b | ...` list').not.toBeNull();
+    expect(sorted(line![1]!.split(' | '))).toEqual(sorted(commandNames()));
+  });
+
+  it('names every built-in model', () => {
+    const named = spans(section(design, 'Built-in models')).filter((s) =>
+      /^[a-z]+(-[a-z]+)+$|^transformer$/.test(s),
+    );
+    expect(sorted(named)).toEqual(sorted(MODEL_NAMES));
+  });
+
+  it('lists every op of the IR (OP_NAMES), and no other', () => {
+    const ir = section(design, 'IR');
+    const start = ir.indexOf('\n- Ops, named as printed:');
+    expect(start, 'the bullet "- Ops, named as printed:"').toBeGreaterThanOrEqual(0);
+    const end = ir.indexOf('\n- ', start + 1);
+    const bullet = ir.slice(start, end < 0 ? undefined : end);
+    expect(sorted(spans(bullet))).toEqual(sorted(OP_NAMES));
+  });
+});
+
+describe('the README and docs/architecture.md count the built-in models right', () => {
+  for (const page of ['README.md', 'docs/architecture.md'])
+    it(page, () => {
+      const text = readFileSync(`${ROOT}${page}`, 'utf8');
+      const counts = [...text.matchAll(/\b([a-z]+|\d+) built-in models\b/gi)]
+        .map((m) => m[1]!.toLowerCase())
+        .filter((w) => /^\d+$/.test(w) || NUMBERS.includes(w))
+        .map((w) => (/^\d+$/.test(w) ? Number(w) : NUMBERS.indexOf(w)));
+      expect(counts.length, `${page} says how many built-in models there are`).toBeGreaterThan(0);
+      for (const n of counts) expect(n, page).toBe(MODEL_NAMES.length);
+    });
+
+  it('docs/architecture.md has a row for every package', () => {
+    const doc = readFileSync(`${ROOT}docs/architecture.md`, 'utf8');
+    const rows = [...section(doc, 'Packages').matchAll(/^\| `([^`]+)` +\|/gm)].map((m) => m[1]!);
+    expect(sorted(rows)).toEqual(sorted(PACKAGE_NAMES));
+  });
+
+  it("the README's CLI synopsis has every command", () => {
+    const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+    const synopsis = /## CLI\n\n```\n([\s\S]*?)```/.exec(readme);
+    expect(synopsis, "the README's CLI block").not.toBeNull();
+    const shown = [...synopsis![1]!.matchAll(/^glimpse ([a-z]+)/gm)].map((m) => m[1]!);
+    expect(sorted(shown)).toEqual(sorted(commandNames()));
   });
 });

@@ -1,25 +1,28 @@
 /**
- * The shared runtime: backends plug in through one interface and registry, depend on the
- * runtime and the IR only, and share the binding cache, planner and input handling.
+ * The shared runtime: backends plug in through one interface and registry (never depending
+ * on each other: test/layering.test.ts), declare their options, and share the binding
+ * cache, planner and input handling.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Backend, Executable, Graph, Tensor } from 'glimpse';
 import {
+  BackendOptionError,
   backends,
+  bisect,
   buildGraph,
   compile,
+  defaultThreads,
+  getBackend,
   interpret,
   models,
+  optionNames,
   planGraph,
   refToTensor,
   registerBackend,
   unregisterBackend,
 } from 'glimpse';
 import { BindingCache, prepareInputs } from '@glimpse/runtime';
-import { ROOT } from './cli.js';
 import { assertClose, tensor } from './helpers.js';
 
 describe('BindingCache', () => {
@@ -145,35 +148,88 @@ describe('backends plug in through the registry', () => {
   });
 });
 
-describe('packages depend one way', () => {
-  const pkgs = join(ROOT, 'packages');
-  const sources = (dir: string): string[] =>
-    readdirSync(dir).flatMap((f) => {
-      const p = join(dir, f);
-      return statSync(p).isDirectory() ? sources(p) : p.endsWith('.ts') ? [p] : [];
-    });
-  const backendsDirs = readdirSync(pkgs).filter((d) => d.startsWith('backend-'));
-  /** What a backend may build on: none of these is a backend. */
-  const ALLOWED = ['@glimpse/ir', '@glimpse/runtime', '@glimpse/asm', '@glimpse/kernels-cpu'];
-  it('finds the backends', () => {
-    expect(backendsDirs).toEqual(expect.arrayContaining(['backend-js', 'backend-wgsl']));
-  });
-  for (const dir of backendsDirs)
-    it(`${dir} depends on the IR, the runtime and shared kernel libraries only, never on another backend`, () => {
-      const pkg = JSON.parse(readFileSync(join(pkgs, dir, 'package.json'), 'utf8'));
-      const deps = Object.keys(pkg.dependencies ?? {}).filter((d) => d.startsWith('@glimpse/'));
-      expect(deps).toEqual(expect.arrayContaining(['@glimpse/ir', '@glimpse/runtime']));
-      for (const d of deps) expect(ALLOWED, `${dir} depends on ${d}`).toContain(d);
-      for (const f of sources(join(pkgs, dir, 'src'))) {
-        const imports = [...readFileSync(f, 'utf8').matchAll(/from '(@glimpse\/[^']+|glimpse)'/g)];
-        for (const [, m] of imports) expect(ALLOWED, `${f} imports ${m}`).toContain(m);
-      }
-    });
-  it('the runtime depends on the IR only', () => {
-    for (const f of sources(join(pkgs, 'runtime', 'src'))) {
-      for (const [, m] of readFileSync(f, 'utf8').matchAll(/from '(@glimpse\/[^']+|glimpse)'/g))
-        expect(m, f).toBe('@glimpse/ir');
+describe('backend options: each backend declares its own, compile() refuses the others', () => {
+  const g = models.selfAttention({ dim: 8 });
+  it('an option the backend does not take is a BackendOptionError naming it and the known ones', async () => {
+    const misspelt = compile(g, { backend: 'wasm', thraeds: 2 } as never);
+    await expect(misspelt).rejects.toThrow(BackendOptionError);
+    await expect(misspelt).rejects.toThrow(
+      "backend 'wasm' has no option 'thraeds' (its options: threads)",
+    );
+    const e = await compile(g, { backend: 'js', threads: 2 } as never).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(BackendOptionError);
+    expect(e).toMatchObject({ code: 'E_ATTR', backend: 'js', option: 'threads' });
+    expect((e as Error).message).toBe("backend 'js' has no option 'threads' (it takes none)");
+    // A backend registered without options takes none either.
+    registerBackend(toy);
+    try {
+      await expect(compile(g, { backend: 'toy', threads: 1 } as never)).rejects.toThrow(
+        "backend 'toy' has no option 'threads' (it takes none)",
+      );
+    } finally {
+      unregisterBackend('toy');
     }
+  });
+  it("a registered backend that declares options gets its own options only, not compile()'s", async () => {
+    const seen: object[] = [];
+    const tuned: Backend<Executable, { tile?: number }> = {
+      ...toy,
+      name: 'tuned',
+      options: { tile: 'a tile size' },
+      compile: async (graph, options) => (seen.push({ ...options }), toy.compile(graph)),
+    };
+    registerBackend(tuned);
+    try {
+      await compile(g, { backend: 'tuned', level: 1, frozenParams: true, tile: 4 } as never);
+      await compile(g, { backend: 'tuned' });
+      expect(seen).toEqual([{ tile: 4 }, {}]);
+      await expect(compile(g, { backend: 'tuned', tiles: 4 } as never)).rejects.toThrow(
+        "backend 'tuned' has no option 'tiles' (its options: tile)",
+      );
+    } finally {
+      unregisterBackend('tuned');
+    }
+  });
+  it('the backends declare what they take', () => {
+    expect(optionNames(getBackend('wasm'))).toEqual(['threads']);
+    expect(optionNames(getBackend('js'))).toEqual([]);
+    expect(optionNames(getBackend('wgsl'))).toEqual([]);
+  });
+  it('wasm: threads is an integer from 1 to 64, refused otherwise in one line', async () => {
+    for (const [threads, shown] of [
+      [0, '0'],
+      [1.5, '1.5'],
+      [65, '65'],
+      [NaN, 'NaN'],
+      ['2', "'2'"],
+    ] as const) {
+      const e = await compile(g, { backend: 'wasm', threads: threads as number }).catch(
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(BackendOptionError);
+      expect((e as Error).message).toBe(
+        `wasm backend: threads must be an integer from 1 to 64, got ${shown}`,
+      );
+    }
+  });
+  it('the wasm executable reports the threads it runs on', async () => {
+    for (const threads of [1, 2, 3]) {
+      const exe = await compile(g, { backend: 'wasm', threads });
+      expect(exe.threads).toBe(threads);
+      expect(exe.backend).toBe('wasm');
+    }
+    expect((await compile(g, { backend: 'wasm' })).threads).toBe(defaultThreads());
+  });
+  it('bisect gives threads to the side that takes them, and refuses them when neither does', async () => {
+    const x = tensor('f32', [1, 3, 8], 3);
+    const r = await bisect(g, { x }, { backend: 'js', against: 'wasm', threads: 1 });
+    expect(r.first).toBeUndefined();
+    await expect(bisect(g, { x }, { backend: 'js', threads: 1 })).rejects.toThrow(
+      "backend 'js' has no option 'threads' (it takes none)",
+    );
+    await expect(bisect(g, { x }, { backend: 'wasm', threads: 0 })).rejects.toThrow(
+      'wasm backend: threads must be an integer from 1 to 64, got 0',
+    );
   });
 });
 

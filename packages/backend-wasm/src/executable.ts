@@ -14,7 +14,6 @@ import type { Kernel } from '@glimpse/kernels-cpu';
 import { KERNELS as CPU, Scratch } from '@glimpse/kernels-cpu';
 import type {
   Backend,
-  BackendOptions,
   Executable,
   InputValue,
   MemoryReport,
@@ -22,6 +21,7 @@ import type {
   StorageKind,
 } from '@glimpse/runtime';
 import {
+  BackendOptionError,
   BindingCache,
   fromStorage,
   nodeShapes,
@@ -59,6 +59,31 @@ interface Instance {
   readonly scratchBytes: number;
 }
 
+/** The options of the wasm backend (`compile(g, { backend: 'wasm', threads: 2 })`). */
+export interface WasmOptions {
+  /** Threads running the kernels, the main one included: an integer from 1 to 64 (default: the cores). */
+  readonly threads?: number;
+}
+
+/** The most threads an executable runs. */
+const MAX_THREADS = 64;
+
+/**
+ * `options.threads` checked (an integer from 1 to 64), or the default: the one place the
+ * wasm backend reads it.
+ */
+function threadsOf(options: WasmOptions): number {
+  const t: unknown = options.threads;
+  if (t === undefined) return defaultThreads();
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_THREADS)
+    throw new BackendOptionError(
+      'wasm',
+      'threads',
+      `wasm backend: threads must be an integer from 1 to ${MAX_THREADS}, got ${typeof t === 'string' ? `'${t}'` : String(t)}`,
+    );
+  return t;
+}
+
 /** How many threads to use by default: the machine's cores. */
 export function defaultThreads(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
@@ -81,6 +106,10 @@ let warnedSingle = false;
  */
 export class WasmExecutable implements Executable {
   readonly backend = 'wasm';
+  /**
+   * The threads it runs on: `options.threads` (default: the cores), or 1 where there is no
+   * SharedArrayBuffer.
+   */
   readonly threads: number;
   /** Whether the matmul kernels use relaxed SIMD's multiply-add (the engine has it). */
   readonly fma: boolean = hasRelaxedSimd();
@@ -102,15 +131,13 @@ export class WasmExecutable implements Executable {
 
   constructor(
     readonly graph: Graph,
-    options: { threads?: number } = {},
+    options: WasmOptions = {},
   ) {
     if (!hasSimd())
       throw new UnsupportedError(
         'the wasm backend needs WebAssembly SIMD (Node ≥ 16.4, Chrome ≥ 91, Firefox ≥ 89, Safari ≥ 16.4)',
       );
-    const want = options.threads ?? defaultThreads();
-    if (!Number.isInteger(want) || want < 1 || want > 64)
-      throw new UnsupportedError(`threads must be an integer from 1 to 64, got ${want}`);
+    const want = threadsOf(options);
     const sab = typeof SharedArrayBuffer !== 'undefined';
     if (want > 1 && !sab && !warnedSingle) {
       warnedSingle = true;
@@ -414,9 +441,9 @@ function runAll(f: TaskFn, n: number, args: number): void {
 }
 
 /** The WebAssembly backend: f32x4 SIMD kernels, multi-threaded; the fast CPU path. */
-export const wasmBackend: Backend<WasmExecutable> = {
+export const wasmBackend: Backend<WasmExecutable, WasmOptions> = {
   name: 'wasm',
   description: 'WebAssembly SIMD kernels on the CPU, multi-threaded',
-  compile: async (g: Graph, options?: BackendOptions) =>
-    new WasmExecutable(g, { threads: options?.threads as number | undefined }),
+  options: { threads: `threads, an integer from 1 to ${MAX_THREADS} (default: the cores)` },
+  compile: async (g: Graph, options?: WasmOptions) => new WasmExecutable(g, options),
 };

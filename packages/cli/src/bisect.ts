@@ -3,12 +3,12 @@ import type { Node } from '@glimpse/ir';
 import { buildGraph, printGraph } from '@glimpse/ir';
 import type { BisectReport, ValueReport } from 'glimpse';
 import { bisect, bisectPasses, formatBisect, formatPassBisect } from 'glimpse';
-import type { InputFlags, PipelineFlags } from './commands.js';
-import { pipeline, prepareModel, tolerance } from './commands.js';
+import type { BackendFlags, InputFlags, PipelineFlags } from './commands.js';
+import { backendOptions, pipeline, prepareModel, tolerance } from './commands.js';
 import { ensureDir, outputPath, safeName, writeFile, writeTensor } from './files.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
-interface BisectFlags extends PipelineFlags, InputFlags {
+interface BisectFlags extends PipelineFlags, InputFlags, BackendFlags {
   backend: string;
   against: string;
   rtol: string;
@@ -46,7 +46,7 @@ function writeRepro(dir: string, r: BisectReport, v: ValueReport) {
 
 export async function bisectCommand(io: Io, model: string, o: BisectFlags): Promise<number> {
   const tol = tolerance(o);
-  const { loaded, graph, binding, inputs, threads } = prepareModel(model, o);
+  const { loaded, graph, binding, inputs } = prepareModel(model, o);
   const options = {
     backend: o.backend,
     against: o.against,
@@ -54,7 +54,7 @@ export async function bisectCommand(io: Io, model: string, o: BisectFlags): Prom
     frozenParams: true,
     shapes: binding,
     tolerance: tol,
-    ...(threads === undefined ? {} : { threads }),
+    ...backendOptions(o),
     ...(loaded.origins ? { origins: loaded.origins } : {}),
   };
   const level = o.passes !== undefined ? `passes ${o.passes}` : `-O${o.level}`;

@@ -73,6 +73,53 @@ describe('glimpse CLI', () => {
     expect((await cli('run', 'self-attention', '--shape', 'T=3', '--seed', '1')).out).toBe(s1.out);
   });
 
+  it('--threads goes to the backend through compile(): checked there, refused where not taken', async () => {
+    const m = ['self-attention:dim=8', '--shape', 'B=1,T=3'];
+    const two = await cli('run', ...m, '--backend', 'wasm', '--threads', '2', '--time');
+    expect(two.code).toBe(0);
+    expect(two.out).toMatch(/time \(wasm, 2 threads\)/);
+    const refused: [string[], string][] = [
+      [
+        ['run', ...m, '--backend', 'js', '--threads', '2'],
+        "backend 'js' has no option 'threads' (it takes none)",
+      ],
+      [
+        ['run', ...m, '--backend', 'wasm', '--threads', '0'],
+        'wasm backend: threads must be an integer from 1 to 64, got 0',
+      ],
+      [
+        ['run', ...m, '--backend', 'wasm', '--threads', '1.5'],
+        'wasm backend: threads must be an integer from 1 to 64, got 1.5',
+      ],
+      [
+        ['run', ...m, '--backend', 'wasm', '--threads', 'many'],
+        "--threads takes a number, got 'many'",
+      ],
+      [
+        ['bisect', ...m, '--backend', 'js', '--threads', '2'],
+        "backend 'js' has no option 'threads' (it takes none)",
+      ],
+    ];
+    for (const [argv, msg] of refused) {
+      const r = await cli(...argv);
+      expect(r.err, argv.join(' ')).toBe(`glimpse: error: ${msg}\n`);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe('');
+    }
+    // bisect gives --threads to the side that takes it: here the wasm backend it compares with.
+    const against = await cli(
+      'bisect',
+      ...m,
+      '--backend',
+      'js',
+      '--against',
+      'wasm',
+      '--threads',
+      '1',
+    );
+    expect(against.code).toBe(0);
+  });
+
   it('bench names its benchmarks and refuses unknown ones', async () => {
     const r = await cli('bench', 'nope');
     expect(r.code).toBe(2);

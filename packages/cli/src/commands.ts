@@ -12,6 +12,7 @@ import {
   pipelineOf,
   randomInputs,
   summarize,
+  WasmExecutable,
 } from 'glimpse';
 import { compare, formatReport } from './check.js';
 import {
@@ -26,7 +27,7 @@ import {
 } from './files.js';
 import type { Loaded } from './load.js';
 import { loadModel, OTHER_SYMBOL_DEFAULT } from './load.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 export function modelsCommand(io: Io) {
   for (const m of Object.values(MODELS)) {
@@ -79,7 +80,7 @@ export function convertCommand(
   io.out(`wrote ${o.output}\n`);
 }
 
-interface RunOpts extends PipelineFlags, InputFlags {
+interface RunOpts extends PipelineFlags, InputFlags, BackendFlags {
   backend: string;
   outputs?: string;
   check?: string;
@@ -158,7 +159,24 @@ export interface InputFlags {
   inputs?: string;
   seed?: string;
   shape?: string[];
+}
+
+/** What `run` and `bisect` pass on to the backend. */
+export interface BackendFlags {
   threads?: string;
+}
+
+/**
+ * The backend options the flags spell (`--threads 2` → `{ threads: 2 }`), for `compile()`
+ * to check against the backend: one it does not take, or a value out of its range, is its
+ * error (the wasm backend says what `threads` takes).
+ */
+export function backendOptions(o: BackendFlags): { threads?: number } {
+  if (o.threads === undefined) return {};
+  const n = Number(o.threads);
+  if (o.threads.trim() === '' || Number.isNaN(n))
+    throw new AttrError(`--threads takes a number, got '${o.threads}'`);
+  return { threads: n };
 }
 
 /**
@@ -173,7 +191,6 @@ export function prepareModel(
   graph: Graph;
   binding: Record<string, number>;
   inputs: Record<string, Tensor>;
-  threads: number | undefined;
 } {
   const shapes = parseShapes(o.shape);
   const loaded = loadModel(model, o.inputs, shapes);
@@ -190,8 +207,7 @@ export function prepareModel(
     o.inputs !== undefined ? readInputs(g, o.inputs, loaded.onnxInputs) : undefined;
   const binding = resolveBinding({ ...loaded, graph: g }, given, fileInputs);
   const inputs = fileInputs ?? randomInputs(g, binding, g.seed);
-  const threads = o.threads === undefined ? undefined : parseNumber('--threads', o.threads, true);
-  return { loaded, graph: g, binding, inputs, threads };
+  return { loaded, graph: g, binding, inputs };
 }
 
 /** --rtol and --atol, checked. */
@@ -201,7 +217,7 @@ export function tolerance(o: { rtol: string; atol: string }): { rtol: number; at
 
 export async function runCommand(io: Io, model: string, o: RunOpts): Promise<number> {
   const { rtol, atol } = tolerance(o);
-  const { graph: g, binding, inputs, threads } = prepareModel(model, o);
+  const { graph: g, binding, inputs } = prepareModel(model, o);
 
   const t0 = performance.now();
   // Params are final for the life of a run (seeded or loaded): the optimizer may fold them.
@@ -209,7 +225,7 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
     backend: o.backend,
     ...pipeline(o),
     frozenParams: true,
-    ...(threads === undefined ? {} : { threads }),
+    ...backendOptions(o),
   });
   try {
     const t1 = performance.now();
@@ -227,7 +243,7 @@ export async function runCommand(io: Io, model: string, o: RunOpts): Promise<num
       }
       const mem = await exe.memory(binding);
       io.out(
-        `time${o.backend === 'wgsl' ? ` (wgsl on ${await adapterDescription()})` : o.backend === 'wasm' ? ` (wasm, ${threadsText((exe as { threads?: number }).threads ?? 1)})` : ''}: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
+        `time${o.backend === 'wgsl' ? ` (wgsl on ${await adapterDescription()})` : exe instanceof WasmExecutable ? ` (wasm, ${threadsText(exe.threads)})` : ''}: compile ${(t1 - t0).toFixed(2)} ms, first run ${(t2 - t1).toFixed(2)} ms, run median ${median(runs.slice(1)).toFixed(2)} ms of ${runs.length - 1}; planned peak ${(mem.peakBytes / 1024).toFixed(1)} KiB (unplanned ${(mem.unplannedBytes / 1024).toFixed(1)} KiB)\n`,
       );
     }
     if (o.outputs !== undefined) {

@@ -16,7 +16,7 @@ import type { PipelineFlags } from './commands.js';
 import { checkShapeSymbols, parseShapes, pipeline, resolveBinding, unfixed } from './commands.js';
 import { ensureDir, writeFile } from './files.js';
 import { loadModel } from './load.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 export interface DumpFlags extends PipelineFlags {
   format: 'text' | 'json' | 'dot' | 'svg' | 'html';

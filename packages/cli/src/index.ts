@@ -1,4 +1,5 @@
-export { main, EXIT } from './main.js';
-export type { Io } from './main.js';
+export { commandNames, main } from './main.js';
+export { EXIT } from './io.js';
+export type { Io } from './io.js';
 export { loadModel } from './load.js';
 export { releaseGpu } from 'glimpse';

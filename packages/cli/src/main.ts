@@ -6,16 +6,8 @@ import { benchCommand } from './bench.js';
 import { bisectCommand } from './bisect.js';
 import { playgroundCommand } from './playground.js';
 import { dumpCommand } from './dump.js';
-
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-const defaultIo: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
-
-/** Exit codes of docs/design.md. */
-export const EXIT = { ok: 0, mismatch: 1, usage: 2, internal: 70 } as const;
+import type { Io } from './io.js';
+import { defaultIo, EXIT } from './io.js';
 
 function program(io: Io, setCode: (c: number) => void): Command {
   const p = new Command('glimpse')
@@ -152,6 +144,11 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--weights <file>', 'load params from a .safetensors file (kept in .json)')
     .action((model: string, o) => convertCommand(io, model, o));
   return p;
+}
+
+/** The commands of the `glimpse` program, in the order `--help` lists them. */
+export function commandNames(): string[] {
+  return program(defaultIo, () => {}).commands.map((c) => c.name());
 }
 
 /**

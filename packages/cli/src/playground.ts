@@ -1,6 +1,6 @@
 import { AttrError } from '@glimpse/ir';
 import { servePlayground, writePlayground } from '@glimpse/playground';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 /**
  * `glimpse playground`: serve the page on 127.0.0.1 until interrupted, or with --build

@@ -22,7 +22,8 @@ import {
   traitsOf,
 } from '@glimpse/ir';
 import { lowerDeclined, optimizeWithResults, type OptimizeOptions } from '@glimpse/optimizer';
-import { getBackend } from '@glimpse/runtime';
+import type { Backend } from '@glimpse/runtime';
+import { checkBackendOptions, getBackend, optionNames } from '@glimpse/runtime';
 import type { Comparison, Tolerance, Values } from './compare.js';
 import { compareValues } from './compare.js';
 
@@ -36,6 +37,7 @@ export interface BisectOptions {
   readonly passes?: OptimizeOptions['passes'];
   readonly frozenParams?: boolean;
   readonly shapes?: Binding;
+  /** Threads of whichever side takes a `threads` option (the wasm backend). */
   readonly threads?: number;
   readonly tolerance?: Tolerance;
   /** Host bytes of kept values per chunk (default 256 MiB). */
@@ -113,6 +115,21 @@ function legalFor(g: Graph, names: readonly string[]): Graph {
   }).graph;
 }
 
+/** `threads` for a backend that takes it; nothing for one that does not. */
+function backendOptions(b: Backend, threads: number | undefined): { threads?: number } {
+  return threads !== undefined && optionNames(b).includes('threads') ? { threads } : {};
+}
+
+/**
+ * The backends a bisect compiles for, checked: `threads`, when given, must go to one of
+ * them (a backend that takes no threads refuses it, as `compile()` does).
+ */
+function checkSides(o: BisectOptions, against: string): void {
+  const sides = [o.backend, against].filter((n) => n !== 'ref').map(getBackend);
+  if (o.threads !== undefined && !sides.some((b) => optionNames(b).includes('threads')))
+    checkBackendOptions(sides[0]!, { threads: o.threads });
+}
+
 /** Run `g` with `outputs` as its outputs on a backend, or on the reference ('ref'). */
 async function runKeeping(
   g: Graph,
@@ -124,7 +141,8 @@ async function runKeeping(
 ): Promise<Record<string, Tensor | RefTensor>> {
   const sub = g.with({ outputs: [...outputs] });
   if (on === 'ref') return interpret(sub, inputs, { shapes: binding });
-  const exe = await getBackend(on).compile(sub, threads === undefined ? {} : { threads });
+  const backend = getBackend(on);
+  const exe = await backend.compile(sub, backendOptions(backend, threads));
   try {
     return await exe.run(inputs, { shapes: binding });
   } finally {
@@ -142,6 +160,7 @@ export async function bisect(
   options: BisectOptions,
 ): Promise<BisectReport> {
   const against = options.against ?? 'ref';
+  checkSides(options, against);
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const { graph: optimized } = optimizeWithResults(g, optimizeOptions(options));
   const graph = legalFor(
@@ -297,6 +316,7 @@ export async function bisectPasses(
   inputs: Readonly<Record<string, Tensor>>,
   options: BisectOptions,
 ): Promise<PassBisectReport> {
+  checkSides(options, 'ref');
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const { results } = optimizeWithResults(g, optimizeOptions(options));
   const binding = bindInputs(g, inputs, options.shapes);

@@ -1,5 +1,5 @@
 import type { Binding, Graph, Node, Tensor } from '@glimpse/ir';
-import { UnsupportedError } from '@glimpse/ir';
+import { GlimpseError, UnsupportedError } from '@glimpse/ir';
 import type { InputValue, RunOptions } from './inputs.js';
 
 /** What every backend reports of one binding's memory, in bytes. */
@@ -34,27 +34,63 @@ export interface Executable {
   release(): Promise<void>;
 }
 
-/** Options every backend accepts; a backend may take more (`threads`). */
-export interface BackendOptions {
-  readonly [key: string]: unknown;
-}
+/**
+ * A backend's options, each with one line saying what it takes (`{ threads: 'worker
+ * threads, ...' }`): what `compile()` lists when it refuses a key the backend does not take.
+ */
+export type OptionDocs<O extends object> = { readonly [K in keyof O]-?: string };
 
 /**
  * A backend: one package that plugs into `compile()`. Register it with `registerBackend`;
  * `compile(graph, { backend: name })` optimises the graph, lowers the nodes the backend
- * `declines`, then calls `compile`.
+ * `declines`, refuses options it does not declare (`checkBackendOptions`), then calls
+ * `compile` with the backend's own options `O` only.
  */
-export interface Backend<E extends Executable = Executable> {
+export interface Backend<E extends Executable = Executable, O extends object = {}> {
   readonly name: string;
   /** One line for `glimpse --help` and errors. */
   readonly description: string;
-  compile(graph: Graph, options?: BackendOptions): Promise<E>;
+  /** The options `compile` takes (none when absent); any other key is refused. */
+  readonly options?: OptionDocs<O>;
+  compile(graph: Graph, options?: O): Promise<E>;
   /**
    * A reason when the backend runs `node` badly and would rather have it lowered to the
    * ops it is made of (a fused attention with a head too wide for its kernel); undefined
    * to take it. Only ops with a lowering are asked.
    */
   declines?(node: Node, graph: Graph): string | undefined;
+}
+
+/** An option a backend does not take, or a value it refuses: names the backend and the option. */
+export class BackendOptionError extends GlimpseError {
+  constructor(
+    readonly backend: string,
+    readonly option: string,
+    detail: string,
+  ) {
+    super('E_ATTR', detail);
+  }
+}
+Object.defineProperty(BackendOptionError.prototype, 'name', { value: 'BackendOptionError' });
+
+/** The option names a backend declares. */
+export function optionNames(b: Backend): string[] {
+  return Object.keys(b.options ?? {});
+}
+
+/**
+ * Refuse a key of `options` that backend `b` does not declare, in one line naming the key
+ * and the options it does take. Keys whose value is undefined count as absent.
+ */
+export function checkBackendOptions(b: Backend, options: object): void {
+  const known = optionNames(b);
+  for (const [k, v] of Object.entries(options))
+    if (v !== undefined && !known.includes(k))
+      throw new BackendOptionError(
+        b.name,
+        k,
+        `backend '${b.name}' has no option '${k}' (${known.length ? `its options: ${known.join(', ')}` : 'it takes none'})`,
+      );
 }
 
 const REGISTRY = new Map<string, Backend>();

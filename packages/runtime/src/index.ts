@@ -3,8 +3,16 @@
  * ids and storage roots; the liveness-based memory planner; storage conversion at the
  * boundary; input normalisation and symbol binding; the per-binding instance cache.
  */
-export type { Backend, BackendOptions, Executable, MemoryReport } from './backend.js';
-export { backendNames, getBackend, registerBackend, unregisterBackend } from './backend.js';
+export type { Backend, Executable, MemoryReport, OptionDocs } from './backend.js';
+export {
+  BackendOptionError,
+  backendNames,
+  checkBackendOptions,
+  getBackend,
+  optionNames,
+  registerBackend,
+  unregisterBackend,
+} from './backend.js';
 export { BindingCache, MAX_INSTANCES, ValueIds } from './values.js';
 export { liveness, planMemory } from './memory.js';
 export type { MemoryPlan, PlanValue } from './memory.js';
