@@ -1,7 +1,8 @@
 import { fromNumbers, normAxis, sameShape, toNumbers } from '@glimpse/ir';
 import { op, splat, val } from '../pattern.js';
-import type { Decline, RewriteCtx, RewriteResult } from '../rewrite.js';
-import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
+import type { Decline, RewriteCtx, RewriteResult } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { decline, isDecline, rule } from '../rule.js';
 
 export const isFloat = (ctx: RewriteCtx, v: string) => ['f32', 'f16'].includes(ctx.typeOf(v).dtype);
 /** The value's shape is unchanged by the op (no broadcasting up by the constant). */

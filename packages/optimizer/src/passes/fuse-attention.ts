@@ -2,8 +2,9 @@ import type { AttentionAttrs, Dim, Node } from '@glimpse/ir';
 import { sameShape } from '@glimpse/ir';
 import type { MatchEnv } from '../pattern.js';
 import { matchAt, op, splat, val } from '../pattern.js';
-import type { Decline, RewriteCtx } from '../rewrite.js';
-import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
+import type { Decline, RewriteCtx } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { decline, isDecline, rule } from '../rule.js';
 
 /**
  * `softmax(scale·q·kᵀ [softcap] [mask] [causal]) · v` → `attention(q, k, v, mask?)`.

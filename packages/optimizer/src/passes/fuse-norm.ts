@@ -1,7 +1,8 @@
 import { normAxis, sameShape } from '@glimpse/ir';
 import { op, oneOf, splat, val } from '../pattern.js';
-import type { Decline, RewriteCtx, RewriteResult } from '../rewrite.js';
-import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
+import type { Decline, RewriteCtx, RewriteResult } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { decline, isDecline, rule } from '../rule.js';
 import { isFloat, stored } from './canonicalize.js';
 
 /** Axes sorted and non-negative; undefined unless they are the last ones of rank r. */

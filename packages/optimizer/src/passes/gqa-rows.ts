@@ -7,8 +7,9 @@
 import type { AttentionAttrs, Dim, TensorType } from '@glimpse/ir';
 import { op, val } from '../pattern.js';
 import type { Match } from '../pattern.js';
-import type { RewriteCtx, RewriteResult } from '../rewrite.js';
-import { decline, rewritePass, rule } from '../rewrite.js';
+import type { RewriteCtx, RewriteResult } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { decline, rule } from '../rule.js';
 
 /** [..., H, T, d] (bhsd) or [B, T, H, d] (bshd): heads, rows, and the head axis. */
 function geometry(t: TensorType, a: AttentionAttrs) {

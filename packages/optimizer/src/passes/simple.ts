@@ -13,8 +13,9 @@ import {
 import { deadCodeElimination, frozenParams, matchEnv, replaceParams } from '../env.js';
 import type { Pass } from '../pass.js';
 import { op, val } from '../pattern.js';
-import type { RewriteCtx } from '../rewrite.js';
-import { rewritePass, rule } from '../rewrite.js';
+import type { RewriteCtx } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { rule } from '../rule.js';
 import { isSwapLast2 } from './canonicalize.js';
 
 export const dce: Pass = {

@@ -1,8 +1,9 @@
 import type { Dim, OpName } from '@glimpse/ir';
 import { numel, sameShape, traitsOf } from '@glimpse/ir';
 import type { MatchEnv, Pattern } from '../pattern.js';
-import type { RewriteCtx } from '../rewrite.js';
-import { rewritePass, rule } from '../rewrite.js';
+import type { RewriteCtx } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { rule } from '../rule.js';
 
 /** The elementwise ops data movement commutes with: fused programs and the program ops. */
 const isElementwise = (op: OpName) =>
