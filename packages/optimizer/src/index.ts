@@ -6,8 +6,17 @@ export { rewritePass, applyRules } from './rewrite.js';
 export { rule, RewriteCtx, decline, isDecline } from './rule.js';
 export type { Rule, Decline, RewriteResult } from './rule.js';
 export type { TraceEntry, DeclineEntry } from './trace.js';
-export { op, val, splat, oneOf, anyValue, matchAt } from './pattern.js';
-export type { Pattern, Match, MatchEnv, CapturesOf } from './pattern.js';
+export { op, val, splat, oneOf, anyValue, matchAt, capture } from './pattern.js';
+export type {
+  Bindings,
+  CapturesOf,
+  Match,
+  MatchEnv,
+  NodeCapture,
+  NodesOf,
+  OpNode,
+  Pattern,
+} from './pattern.js';
 export { matchEnv, deadCodeElimination } from './env.js';
 export { graphStats, formatStats } from './stats.js';
 export type { GraphStats } from './stats.js';

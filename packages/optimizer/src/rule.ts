@@ -1,6 +1,14 @@
 import type { Attrs, AttrsOf, Node, NodeSpec, OpName, TensorType } from '@glimpse/ir';
 import { inferNode, OPS, resolveAttrs, uniqueName } from '@glimpse/ir';
-import type { CapturesOf, Match, MatchEnv, Pattern } from './pattern.js';
+import type {
+  CapturesOf,
+  Match,
+  MatchEnv,
+  NodeCapture,
+  NodesOf,
+  OpNode,
+  Pattern,
+} from './pattern.js';
 
 /** A rewrite's answer when it matched but will not fire: why, in words a user can act on. */
 export interface Decline {
@@ -29,13 +37,6 @@ export class RewriteCtx {
     return this.types.get(v) ?? this.env.typeOf(v);
   }
 
-  /** The attributes of the node producing `v`, which must be an `op` (typed by the op). */
-  attrs<K extends OpName>(v: string, op: K): AttrsOf<K> {
-    const n = this.env.producer(v);
-    if (n?.op !== op) throw new Error(`internal: %${v} is not produced by ${op}`);
-    return n.attrs as AttrsOf<K>;
-  }
-
   /** A fresh value name derived from the root's, so dumps stay readable. */
   fresh(hint: string): string {
     return uniqueName(`${this.root}.${hint}`, this.taken);
@@ -49,6 +50,11 @@ export class RewriteCtx {
     hint: string = opName,
   ): string {
     return this.emitN(opName, inputs, attrs, [hint])[0]!;
+  }
+
+  /** Emit a node of `like`'s op with its attributes, reading `inputs` (a captured node moved). */
+  emitLike(like: OpNode, inputs: readonly string[], hint: string = like.op): string {
+    return this.emitN(like.op, inputs, like.attrs as Partial<AttrsOf<OpName>>, [hint])[0]!;
   }
 
   emitN<K extends OpName>(
@@ -80,11 +86,11 @@ export class RewriteCtx {
 export type RewriteResult = string | Decline | undefined;
 
 /** A named rewrite rule: a pattern matched at a node's first output, and a rewrite. */
-export interface Rule<C extends string = string> {
+export interface Rule<C extends string = string, N extends NodeCapture = NodeCapture> {
   readonly name: string;
-  readonly pattern: Pattern<C>;
+  readonly pattern: Pattern<C, N>;
   /** The value that replaces the matched root; a decline (with its reason); or undefined. */
-  readonly rewrite: (m: Match<C>, ctx: RewriteCtx) => RewriteResult;
+  readonly rewrite: (m: Match<C, N>, ctx: RewriteCtx) => RewriteResult;
 }
 
 // P is left unconstrained on purpose: a `Pattern<string>` constraint makes TypeScript infer
@@ -92,7 +98,7 @@ export interface Rule<C extends string = string> {
 export function rule<P>(
   name: string,
   pattern: P,
-  rewrite: (m: Match<CapturesOf<P>>, ctx: RewriteCtx) => RewriteResult,
+  rewrite: (m: Match<CapturesOf<P>, NodesOf<P>>, ctx: RewriteCtx) => RewriteResult,
 ): Rule {
   return { name, pattern: pattern as Pattern<string>, rewrite } as unknown as Rule;
 }
