@@ -1,6 +1,16 @@
-import type { ConstantAttrs, Graph, Node, NodeSpec, Param, TensorType } from '@glimpse/ir';
+import type { ConstantAttrs, Graph, Node, NodeSpec, OpName, Param, TensorType } from '@glimpse/ir';
 import { constantValues, Graph as G, OPS, paramValues } from '@glimpse/ir';
 import type { MatchEnv } from './pattern.js';
+
+/**
+ * Whether input `k` of an `op` node is read for its values. An input read only for its
+ * shape (the op's `shapeOnly` trait: tril's) is no use that keeps a value alive (DCE drops
+ * the tril with the mask it feeds); undercounting uses can only keep nodes alive.
+ */
+export function readsValues(op: OpName, k: number): boolean {
+  const specs = OPS[op].inputs;
+  return !specs[Math.min(k, specs.length - 1)]?.shapeOnly;
+}
 
 /** Producers, use counts and constant values of a graph, for matching. */
 export function matchEnv(g: Graph, options: { frozenParams?: boolean } = {}): MatchEnv {
@@ -8,11 +18,8 @@ export function matchEnv(g: Graph, options: { frozenParams?: boolean } = {}): Ma
   const uses = new Map<string, number>();
   for (const n of g.nodes) {
     for (const o of n.outputs) producer.set(o, n);
-    // An input read only for its shape (tril's) is no reason to keep a value alive (DCE
-    // drops the tril with the mask it feeds). Undercounting can only keep nodes alive.
-    const specs = OPS[n.op].inputs;
     n.inputs.forEach((i, k) => {
-      if (!specs[Math.min(k, specs.length - 1)]?.shapeOnly) uses.set(i, (uses.get(i) ?? 0) + 1);
+      if (readsValues(n.op, k)) uses.set(i, (uses.get(i) ?? 0) + 1);
     });
   }
   for (const o of g.outputs) uses.set(o, (uses.get(o) ?? 0) + 1);

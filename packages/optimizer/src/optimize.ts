@@ -2,7 +2,7 @@ import type { Graph } from '@glimpse/ir';
 import { AttrError, GlimpseError, withWhere } from '@glimpse/ir';
 import type { Instrument, Pass, PassContext, PassResult } from './pass.js';
 import { PASSES, PIPELINES } from './pipelines.js';
-import type { DeclineEntry, TraceEntry } from './rewrite.js';
+import type { DeclineEntry, TraceEntry } from './trace.js';
 
 export interface OptimizeOptions {
   /** Pipeline -O0, -O1 or -O2 (default 2). Ignored when `passes` is given. */

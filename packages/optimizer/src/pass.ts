@@ -1,5 +1,5 @@
 import type { Graph } from '@glimpse/ir';
-import type { DeclineEntry, TraceEntry } from './rewrite.js';
+import type { DeclineEntry, TraceEntry } from './trace.js';
 
 export interface PassContext {
   /** Treat params as constants (their values may be folded into the graph). */

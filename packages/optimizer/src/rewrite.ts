@@ -1,233 +1,13 @@
-import type { Attrs, AttrsOf, Graph, Node, NodeSpec, OpName, TensorType } from '@glimpse/ir';
-import { Graph as G, GlimpseError, inferNode, OPS, resolveAttrs, uniqueName } from '@glimpse/ir';
-import { constantLookup } from './env.js';
-import type { CapturesOf, Match, MatchEnv, Pattern } from './pattern.js';
+import type { Graph, Node, NodeSpec, OpName, TensorType } from '@glimpse/ir';
+import { Graph as G, GlimpseError } from '@glimpse/ir';
 import type { Pass, PassContext } from './pass.js';
-
-/** A rewrite's answer when it matched but will not fire: why, in words a user can act on. */
-export interface Decline {
-  readonly declined: string;
-}
-export const decline = (reason: string): Decline => ({ declined: reason });
-export const isDecline = (r: unknown): r is Decline =>
-  typeof r === 'object' && r !== null && 'declined' in r;
-
-/**
- * What a rewrite may do: look at the graph (through the match env) and emit new nodes.
- * Emitted nodes are type-checked at once; a shape error aborts the rewrite (a decline that
- * quotes the error).
- */
-export class RewriteCtx {
-  readonly nodes: NodeSpec[] = [];
-  private readonly types = new Map<string, TensorType>();
-  constructor(
-    readonly env: MatchEnv,
-    private readonly root: string,
-    /** Names in use: the graph's, and those of earlier rewrites. */
-    private readonly taken: Set<string>,
-  ) {}
-
-  typeOf(v: string): TensorType {
-    return this.types.get(v) ?? this.env.typeOf(v);
-  }
-
-  /** The attributes of the node producing `v`, which must be an `op` (typed by the op). */
-  attrs<K extends OpName>(v: string, op: K): AttrsOf<K> {
-    const n = this.env.producer(v);
-    if (n?.op !== op) throw new Error(`internal: %${v} is not produced by ${op}`);
-    return n.attrs as AttrsOf<K>;
-  }
-
-  /** A fresh value name derived from the root's, so dumps stay readable. */
-  fresh(hint: string): string {
-    return uniqueName(`${this.root}.${hint}`, this.taken);
-  }
-
-  /** Emit a single-output op; throws a GlimpseError if it does not type-check. */
-  emit<K extends OpName>(
-    opName: K,
-    inputs: readonly string[],
-    attrs: Partial<AttrsOf<K>>,
-    hint: string = opName,
-  ): string {
-    return this.emitN(opName, inputs, attrs, [hint])[0]!;
-  }
-
-  emitN<K extends OpName>(
-    opName: K,
-    inputs: readonly string[],
-    attrs: Partial<AttrsOf<K>>,
-    hints: readonly string[],
-  ): string[] {
-    const outputs = hints.map((h) => this.fresh(h));
-    const node: Node = {
-      op: opName,
-      inputs,
-      outputs,
-      attrs: resolveAttrs(OPS[opName] as never, attrs as Attrs),
-    };
-    const types = inferNode(node, (v) => this.typeOf(v));
-    outputs.forEach((o, i) => this.types.set(o, types[i]!));
-    this.nodes.push(node);
-    return outputs;
-  }
-
-  /** Types of the emitted values. */
-  emittedType(v: string): TensorType | undefined {
-    return this.types.get(v);
-  }
-}
-
-/** What a rewrite returns: the value that replaces the root, a decline, or no match. */
-export type RewriteResult = string | Decline | undefined;
-
-/** A named rewrite rule: a pattern matched at a node's first output, and a rewrite. */
-export interface Rule<C extends string = string> {
-  readonly name: string;
-  readonly pattern: Pattern<C>;
-  /** The value that replaces the matched root; a decline (with its reason); or undefined. */
-  readonly rewrite: (m: Match<C>, ctx: RewriteCtx) => RewriteResult;
-}
-
-// P is left unconstrained on purpose: a `Pattern<string>` constraint makes TypeScript infer
-// the `as` capture of an inline op() from the constraint (string) instead of its literal.
-export function rule<P>(
-  name: string,
-  pattern: P,
-  rewrite: (m: Match<CapturesOf<P>>, ctx: RewriteCtx) => RewriteResult,
-): Rule {
-  return { name, pattern: pattern as Pattern<string>, rewrite } as unknown as Rule;
-}
-
-export interface TraceEntry {
-  readonly pass: string;
-  readonly rule: string;
-  /** The matched root value. */
-  readonly node: string;
-  readonly op: string;
-  /** What replaced it: `op(inputs)` of the new root, or `%value`. */
-  readonly replacement: string;
-}
-
-/** A rule whose pattern matched a root that is still in the final graph, but declined. */
-export interface DeclineEntry {
-  readonly pass: string;
-  readonly rule: string;
-  readonly node: string;
-  readonly op: string;
-  readonly reason: string;
-}
+import type { Rule, RewriteResult } from './rule.js';
+import { isDecline, RewriteCtx } from './rule.js';
+import type { DeclineEntry } from './trace.js';
+import type { Entry } from './workspace.js';
+import { Workspace } from './workspace.js';
 
 const MAX_REWRITES = 1_000_000;
-
-/** A node's place in the pass's working graph; emitted nodes go before their root's. */
-interface Entry {
-  node: Node;
-  alive: boolean;
-  queued: boolean;
-  readonly before: Entry[];
-}
-
-/**
- * The graph a rule pass rewrites in place: producers, use counts and consumers kept up to
- * date one rewrite at a time (MLIR's greedy driver, tinygrad's graph_rewrite), so the cost of
- * a rewrite is the size of what it touches, not of the graph.
- */
-class Workspace implements MatchEnv {
-  readonly roots: Entry[];
-  private readonly producers = new Map<string, Entry>();
-  private readonly useCount = new Map<string, number>();
-  /** Readers of each value (a few per value: arrays, not sets). */
-  private readonly consumers = new Map<string, Entry[]>();
-  private readonly types = new Map<string, TensorType>();
-  private readonly outputs: ReadonlySet<string>;
-  private readonly constants: ReturnType<typeof constantLookup>;
-
-  constructor(
-    readonly graph: Graph,
-    frozenParams: boolean,
-  ) {
-    this.outputs = new Set(graph.outputs);
-    this.constants = constantLookup(graph, frozenParams);
-    for (const o of graph.outputs) this.useCount.set(o, (this.useCount.get(o) ?? 0) + 1);
-    this.roots = graph.nodes.map((node) => {
-      const e: Entry = { node, alive: true, queued: false, before: [] };
-      this.attach(e);
-      return e;
-    });
-  }
-
-  // MatchEnv
-  typeOf(v: string): TensorType {
-    return this.types.get(v) ?? this.graph.typeOf(v);
-  }
-  isOutput(v: string): boolean {
-    return this.outputs.has(v);
-  }
-  producer(v: string): Node | undefined {
-    const e = this.producers.get(v);
-    return e?.alive ? e.node : undefined;
-  }
-  uses(v: string): number {
-    return this.useCount.get(v) ?? 0;
-  }
-  constant(v: string): readonly number[] | undefined {
-    return this.constants(v, this.producer(v));
-  }
-
-  consumersOf(v: string): Entry[] {
-    return [...(this.consumers.get(v) ?? [])];
-  }
-  entryOf(v: string): Entry | undefined {
-    return this.producers.get(v);
-  }
-
-  /** Register a node's outputs and its reads. */
-  attach(e: Entry) {
-    for (const o of e.node.outputs) this.producers.set(o, e);
-    // tril reads only its input's shape: that is no reason to keep the scores alive (DCE
-    // drops the tril with the mask it feeds). Undercounting can only keep nodes alive.
-    for (const i of e.node.inputs) {
-      const list = this.consumers.get(i);
-      if (list === undefined) this.consumers.set(i, [e]);
-      else if (!list.includes(e)) list.push(e);
-      if (e.node.op !== 'tril') this.useCount.set(i, (this.useCount.get(i) ?? 0) + 1);
-    }
-  }
-
-  /** Unregister a node's reads; returns the values it read (their counts dropped). */
-  detach(e: Entry): readonly string[] {
-    for (const i of e.node.inputs) {
-      const list = this.consumers.get(i);
-      const at = list?.indexOf(e) ?? -1;
-      if (at >= 0) list!.splice(at, 1);
-      if (e.node.op !== 'tril') this.useCount.set(i, (this.useCount.get(i) ?? 1) - 1);
-    }
-    return e.node.inputs;
-  }
-
-  setType(v: string, t: TensorType) {
-    this.types.set(v, t);
-  }
-
-  /** Nodes in a valid order (emitted nodes before the node they were emitted for). */
-  flatten(): Node[] {
-    const out: Node[] = [];
-    const stack: [Entry, number][] = this.roots.map((e) => [e, 0] as [Entry, number]).reverse();
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const [e, k] = top;
-      if (k < e.before.length) {
-        top[1]++;
-        stack.push([e.before[k]!, 0]);
-      } else {
-        stack.pop();
-        if (e.alive) out.push(e.node);
-      }
-    }
-    return out;
-  }
-}
 
 /**
  * Rewrite to a fixpoint with a worklist: every node is visited once, and after a rewrite
@@ -242,82 +22,126 @@ export function applyRules(
   ctx: PassContext,
   passName: string,
 ): Graph {
-  const byOp = new Map<string, Rule[]>();
-  const anyOp: Rule[] = [];
-  for (const r of rules)
-    if (r.pattern.rootOps === undefined) anyOp.push(r);
-    else for (const o of r.pattern.rootOps) byOp.set(o, [...(byOp.get(o) ?? []), r]);
-  const rulesFor = (op: string) =>
-    anyOp.length === 0
-      ? (byOp.get(op) ?? [])
-      : rules.filter(
+  const index = new RuleIndex(rules);
+  // Nothing any rule could match at: no working graph to build.
+  if (!index.mayMatch(g)) return g;
+  const ws = new Workspace(g, ctx.frozenParams);
+  const driver = new Driver(ws, index, ctx, passName, new Set(g.valueNames()));
+  driver.run();
+  const nodes = ws.flatten();
+  driver.reportDeclines(nodes);
+  return driver.changed ? G.create({ ...g.toSpec(), nodes }) : g;
+}
+
+/** Rules by the op at their pattern's root (rules whose root may be any op: all of them). */
+class RuleIndex {
+  private readonly byOp = new Map<string, Rule[]>();
+  private readonly anyOp: Rule[] = [];
+
+  constructor(private readonly rules: readonly Rule[]) {
+    for (const r of rules)
+      if (r.pattern.rootOps === undefined) this.anyOp.push(r);
+      else for (const o of r.pattern.rootOps) this.byOp.set(o, [...(this.byOp.get(o) ?? []), r]);
+  }
+
+  /** The rules that may match at a node of `op`, in their order. */
+  for(op: string): readonly Rule[] {
+    return this.anyOp.length === 0
+      ? (this.byOp.get(op) ?? [])
+      : this.rules.filter(
           (r) => r.pattern.rootOps === undefined || r.pattern.rootOps.includes(op as OpName),
         );
+  }
 
-  // Nothing any rule could match at: no working graph to build.
-  if (anyOp.length === 0 && !g.nodes.some((n) => byOp.has(n.op))) return g;
-  const ws = new Workspace(g, ctx.frozenParams);
-  const taken = new Set(g.valueNames());
+  /** Whether some node of `g` has an op some rule may match at. */
+  mayMatch(g: Graph): boolean {
+    return this.anyOp.length > 0 || g.nodes.some((n) => this.byOp.has(n.op));
+  }
+}
+
+/** A rule that fired: its replacement value and the nodes it emitted, with their types. */
+interface Fired {
+  rule: string;
+  replacement: string;
+  emitted: readonly NodeSpec[];
+  types: ReadonlyMap<string, TensorType>;
+}
+
+/** The worklist over a working graph: visits nodes, fires rules, removes what dies. */
+class Driver {
+  private readonly queue: Entry[] = [];
+  private head = 0;
   /** Root → rule → its latest decline there. */
-  const declines = new Map<string, Map<string, DeclineEntry>>();
-  const queue: Entry[] = [];
-  let head = 0;
-  const push = (e: Entry | undefined) => {
+  private readonly declines = new Map<string, Map<string, DeclineEntry>>();
+  private count = 0;
+  changed = false;
+
+  constructor(
+    private readonly ws: Workspace,
+    private readonly rules: RuleIndex,
+    private readonly ctx: PassContext,
+    private readonly passName: string,
+    /** Names in use: the graph's, and those the rewrites emitted. */
+    private readonly taken: Set<string>,
+  ) {
+    for (const e of ws.roots) this.push(e);
+  }
+
+  run(): void {
+    while (this.head < this.queue.length) {
+      const e = this.queue[this.head++]!;
+      e.queued = false;
+      if (e.alive && e.node.outputs.length === 1) this.visit(e); // rules rewrite single-output nodes
+    }
+  }
+
+  /** The declines at nodes that are still there, in graph order. */
+  reportDeclines(nodes: readonly Node[]): void {
+    if (this.declines.size === 0) return;
+    for (const n of nodes)
+      for (const d of this.declines.get(n.outputs[0]!)?.values() ?? []) this.ctx.decline?.(d);
+  }
+
+  private push(e: Entry | undefined): void {
     if (e === undefined || !e.alive || e.queued) return;
     e.queued = true;
-    queue.push(e);
-  };
-  for (const e of ws.roots) push(e);
+    this.queue.push(e);
+  }
 
-  /** Remove nodes none of whose outputs is used any more, transitively. */
-  const collect = (values: readonly string[]) => {
-    const check = [...values];
-    while (check.length > 0) {
-      const v = check.pop()!;
-      const e = ws.entryOf(v);
-      if (e === undefined || !e.alive) continue;
-      if (e.node.outputs.some((o) => ws.uses(o) > 0 || ws.isOutput(o))) {
-        push(e); // fewer uses: a single-use pattern may match its consumer now
-        continue;
-      }
-      e.alive = false;
-      ctx.trace({
-        pass: passName,
-        rule: 'dce',
-        node: e.node.outputs[0]!,
-        op: e.node.op,
-        replacement: '(removed)',
-      });
-      check.push(...ws.detach(e));
-    }
-  };
-
-  let count = 0;
-  let changed = false;
-  while (head < queue.length) {
-    const e = queue[head++]!;
-    e.queued = false;
-    if (!e.alive || e.node.outputs.length !== 1) continue; // rules rewrite single-output nodes
+  /** Try the rules at one node: record their declines, apply the first that fires. */
+  private visit(e: Entry): void {
     const node = e.node;
     const root = node.outputs[0]!;
-    const hit = tryRules(node, rulesFor(node.op), ws, taken);
+    const hit = tryRules(node, this.rules.for(node.op), this.ws, this.taken);
     for (const d of hit.declined) {
-      let at = declines.get(root);
-      if (at === undefined) declines.set(root, (at = new Map()));
-      at.set(d.rule, { pass: passName, rule: d.rule, node: root, op: node.op, reason: d.reason });
+      let at = this.declines.get(root);
+      if (at === undefined) this.declines.set(root, (at = new Map()));
+      at.set(d.rule, {
+        pass: this.passName,
+        rule: d.rule,
+        node: root,
+        op: node.op,
+        reason: d.reason,
+      });
     }
-    if (hit.fired === undefined) continue;
-    const { rule: ruleName, replacement, emitted, types } = hit.fired;
-    if (++count > MAX_REWRITES)
+    if (hit.fired !== undefined) this.fire(e, hit.fired);
+  }
+
+  /** Trace a firing, put its nodes in place of the root's, revisit what it touched. */
+  private fire(e: Entry, fired: Fired): void {
+    const { node } = e;
+    const root = node.outputs[0]!;
+    const { rule: ruleName, replacement, emitted } = fired;
+    if (++this.count > MAX_REWRITES)
       throw new GlimpseError(
         'E_VERIFY',
-        `pass ${passName} did not reach a fixpoint after ${MAX_REWRITES} rewrites`,
+        `pass ${this.passName} did not reach a fixpoint after ${MAX_REWRITES} rewrites`,
       );
-    changed = true;
-    declines.delete(root);
+    this.changed = true;
+    this.declines.delete(root);
     const def = emitted.find((n) => n.outputs.includes(replacement));
-    ctx.trace({
-      pass: passName,
+    this.ctx.trace({
+      pass: this.passName,
       rule: ruleName,
       node: root,
       op: node.op,
@@ -325,8 +149,23 @@ export function applyRules(
         ? `${def.op}(${def.inputs.map((x) => `%${x}`).join(', ')})`
         : `%${replacement}`,
     });
-    // The emitted node that defines the replacement takes the root's name (value names stay
-    // stable across passes); where the replacement is an existing value, uses read it.
+    const { dropped, users, added } = this.replace(e, fired, def);
+    for (const u of users) this.push(u);
+    if (def !== undefined) this.push(e);
+    for (const a of added) this.push(a);
+    this.collect([...dropped, ...added.flatMap((a) => a.node.outputs)]);
+  }
+
+  /**
+   * Splice the emitted nodes into the working graph at the root's entry. The emitted node
+   * that defines the replacement (`def`) takes the root's name (value names stay stable
+   * across passes); where the replacement is an existing value, uses read it. Returns the
+   * values the old root read, the readers of the root, and the entries added before it.
+   */
+  private replace(e: Entry, fired: Fired, def: NodeSpec | undefined) {
+    const ws = this.ws;
+    const root = e.node.outputs[0]!;
+    const { replacement, emitted, types } = fired;
     const rename = (v: string) => (def !== undefined && v === replacement ? root : v);
     const dropped = ws.detach(e);
     const users = ws.consumersOf(root);
@@ -356,25 +195,32 @@ export function applyRules(
         ws.attach(u);
       }
     }
-    for (const u of users) push(u);
-    if (def !== undefined) push(e);
-    for (const a of added) push(a);
-    collect([...dropped, ...added.flatMap((a) => a.node.outputs)]);
+    return { dropped, users, added };
   }
 
-  // Declines at nodes that are still there, in graph order.
-  const nodes = ws.flatten();
-  if (declines.size > 0)
-    for (const n of nodes)
-      for (const d of declines.get(n.outputs[0]!)?.values() ?? []) ctx.decline?.(d);
-  return changed ? G.create({ ...g.toSpec(), nodes }) : g;
-}
-
-interface Fired {
-  rule: string;
-  replacement: string;
-  emitted: readonly NodeSpec[];
-  types: ReadonlyMap<string, TensorType>;
+  /** Remove nodes none of whose outputs is used any more, transitively. */
+  private collect(values: readonly string[]): void {
+    const ws = this.ws;
+    const check = [...values];
+    while (check.length > 0) {
+      const v = check.pop()!;
+      const e = ws.entryOf(v);
+      if (e === undefined || !e.alive) continue;
+      if (e.node.outputs.some((o) => ws.uses(o) > 0 || ws.isOutput(o))) {
+        this.push(e); // fewer uses: a single-use pattern may match its consumer now
+        continue;
+      }
+      e.alive = false;
+      this.ctx.trace({
+        pass: this.passName,
+        rule: 'dce',
+        node: e.node.outputs[0]!,
+        op: e.node.op,
+        replacement: '(removed)',
+      });
+      check.push(...ws.detach(e));
+    }
+  }
 }
 
 /** The first rule that fires at `node`, and the declines of those tried before it. */

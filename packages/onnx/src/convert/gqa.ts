@@ -29,7 +29,59 @@ import { rotate } from './rotary.js';
  * smooth_softmax, position_ids, attention_bias, head_sink and the qk output are refused.
  */
 export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: Cx): Operand[] {
-  const b = cx.b;
+  const g = sizes(ins, cx);
+  const heads = headVectors(cx, g);
+  let [q4, k4] = [heads.q, heads.k];
+  const { past, qpos, t } = positions(cx, g);
+  if (attrInt(cx, 'do_rotary', 0) === 1) [q4, k4] = rotary(cx, ins, q4, k4, qpos);
+  const rows = cacheRows(cx, g, past, t);
+  const kp = present(cx, g, rows, k4, g.pastK, 1, 'key');
+  const vp = present(cx, g, rows, heads.v, g.pastV, 2, 'value');
+  const W = attrInt(cx, 'local_window_size', -1);
+  const keep = visibleKeys(cx, g, qpos, t, W);
+  const scale = attrFloat(cx, 'scale', 0);
+  const y = cx.b.op(
+    'attention',
+    [cx.b.transpose(q4, [0, 2, 1, 3], fresh(cx, 'q_bhsd')), kp, vp, keep],
+    {
+      softcap: attrFloat(cx, 'softcap', 0),
+      // Only a window can leave a row no key (W = 0; a padding row of the first prompt): its
+      // output is 0, as onnxruntime's kernel writes it. Without one every row sees key
+      // min(qpos, seqlens_k[b]), and 'mask' — the same there — is what ONNX Attention states.
+      masked_rows: W >= 0 ? 'zero' : 'mask',
+      ...(scale ? { scale } : {}),
+    },
+    fresh(cx, 'y_bhsd'),
+  );
+  return [dyn(fromHeads(cx, y)), dyn(kp), dyn(vp)];
+}
+
+/** The operands and sizes of one GroupQueryAttention node, checked at import. */
+interface Gqa {
+  readonly q: Operand;
+  readonly k?: Operand;
+  readonly v?: Operand;
+  readonly pastK?: Operand;
+  readonly pastV?: Operand;
+  /** Each batch's total length − 1, [B]. */
+  readonly seqlens: Val;
+  readonly B: number;
+  /** New tokens. */
+  readonly S: number;
+  /** Query heads, key/value heads, and the head size. */
+  readonly N: number;
+  readonly Nkv: number;
+  readonly H: number;
+  /** Rows of the past cache. */
+  readonly P: number;
+  /** Rows of the present cache: max(P, total_sequence_length). */
+  readonly Tp: number;
+  /** The first prompt (S = total): every batch's queries start at position 0. */
+  readonly first: boolean;
+}
+
+/** The node's inputs, attributes and sizes, or the refusal of what it does not support. */
+function sizes(ins: readonly (Operand | undefined)[], cx: Cx): Gqa {
   const [q, k, v, pastK, pastV] = ins;
   const seqlens = val(cx, need(cx, ins, 5), 'seqlens_k');
   const totalOp = need(cx, ins, 6);
@@ -74,148 +126,173 @@ export function groupQueryAttention(ins: readonly (Operand | undefined)[], cx: C
       cx,
       `total_sequence_length ${total} for ${S} new tokens on a past of ${P} (want ${S} ≤ total ≤ ${P + S})`,
     );
-  const Tp = Math.max(P, total);
   const first = S === total;
   if (!first && S > 1 && B > 1)
     unsupported(
       cx,
       `a continued prompt (S ${S} ≠ total ${total}) with batch ${B} (onnxruntime takes batch 1)`,
     );
+  return { q, k, v, pastK, pastV, seqlens, B, S, N, Nkv, H, P, Tp: Math.max(P, total), first };
+}
 
-  // The projections as head vectors [B, S, heads, H].
+/** A constant of seqlens_k's integer type. */
+const grid = (cx: Cx, g: Gqa, values: number[], shape: number[], hint: string) =>
+  cx.b.constant(values, g.seqlens.type.dtype, shape, fresh(cx, hint));
+
+/** The projections as head vectors [B, S, heads, H] (split first when packed). */
+function headVectors(cx: Cx, g: Gqa): { q: Val; k: Val; v: Val } {
+  const { B, S, N, Nkv, H } = g;
   let [qv, kv, vv]: Val[] = [];
-  if (k && v) [qv, kv, vv] = [val(cx, q, 'query'), val(cx, k, 'key'), val(cx, v, 'value')];
+  if (g.k && g.v)
+    [qv, kv, vv] = [val(cx, g.q, 'query'), val(cx, g.k, 'key'), val(cx, g.v, 'value')];
   else
-    [qv, kv, vv] = b.opN(
+    [qv, kv, vv] = cx.b.opN(
       'split',
-      [val(cx, q, 'qkv')],
+      [val(cx, g.q, 'qkv')],
       { axis: 2, sizes: [N * H, Nkv * H, Nkv * H] },
       ['q', 'k', 'v'].map((h) => fresh(cx, h)),
     );
   const split = (x: Val, heads: number, hint: string) =>
-    b.reshape(x, [B, S, heads, H], fresh(cx, `${hint}_bshd`));
-  let [q4, k4] = [split(qv!, N, 'q'), split(kv!, Nkv, 'k')];
-  const v4 = split(vv!, Nkv, 'v');
+    cx.b.reshape(x, [B, S, heads, H], fresh(cx, `${hint}_bshd`));
+  const [q, k] = [split(qv!, N, 'q'), split(kv!, Nkv, 'k')];
+  return { q, k, v: split(vv!, Nkv, 'v') };
+}
 
-  const i32 = seqlens.type.dtype;
-  const grid = (values: number[], shape: number[], hint: string) =>
-    b.constant(values, i32, shape, fresh(cx, hint));
-  // past_b [B, 1]: 0 in the first prompt, else seqlens_k[b] + 1 − S.
-  const sl = b.reshape(seqlens, [B, 1], fresh(cx, 'seqlens_b'));
-  const past = first
-    ? grid([0], [1, 1], 'past_len')
-    : b.op('add', [sl, grid([1 - S], [], 'one_minus_s')], {}, fresh(cx, 'past_len'));
-  // Each query's position [B, S]: past_b + s.
+/**
+ * past_b [B, 1] (0 in the first prompt, else seqlens_k[b] + 1 − S), each query's position
+ * qpos [B, S] (past_b + s), and the cache's positions t [Tp] (key indices).
+ */
+function positions(cx: Cx, g: Gqa): { past: Val; qpos: Val; t: Val } {
+  const { b } = cx;
+  const { B, S, Tp } = g;
+  const i32 = g.seqlens.type.dtype;
+  const sl = b.reshape(g.seqlens, [B, 1], fresh(cx, 'seqlens_b'));
+  const past = g.first
+    ? grid(cx, g, [0], [1, 1], 'past_len')
+    : b.op('add', [sl, grid(cx, g, [1 - S], [], 'one_minus_s')], {}, fresh(cx, 'past_len'));
   const qpos = b.op('add', [past, indices(cx, S, i32, [1, S], 's')], {}, fresh(cx, 'qpos'));
-  // The cache's positions t (key indices), [Tp].
   const t = indices(cx, Tp, i32, [Tp], 't');
+  return { past, qpos, t };
+}
 
-  if (attrInt(cx, 'do_rotary', 0) === 1) {
-    const [cosC, sinC] = [ins[7], ins[8]];
-    if (!cosC || !sinC) unsupported(cx, 'with do_rotary needs cos_cache and sin_cache');
-    const caches: [Val, Val] = [val(cx, cosC, 'cos_cache'), val(cx, sinC, 'sin_cache')];
-    const o = {
-      seqAxis: 1 as const,
-      dims: 2 * (caches[0].type.shape[1] as number),
-      interleaved: attrInt(cx, 'rotary_interleaved', 0) === 1,
-    };
-    q4 = rotate(cx, q4, qpos, caches, o);
-    k4 = rotate(cx, k4, qpos, caches, o);
-  }
-
-  // The present caches: rows gathered from [past (P rows), new (S rows), one zero row] of
-  // each batch and head, flattened to [B·Nkv·(P + S + 1), H] so that one gather of whole
-  // rows picks per batch, in the cache's own layout.
-  const L = P + S + 1;
-  const srcRows = (() => {
-    const fromPast = grid(
-      Array.from({ length: Tp }, (_, i) => (i < P ? i : P + S)),
-      [Tp],
-      'past_row',
-    );
-    const inPast = b.op('less', [t, past], {}, fresh(cx, 'in_past'));
-    const end = b.op('add', [past, grid([S], [], 'S')], {}, fresh(cx, 'new_end'));
-    const inNew = b.op('less', [t, end], {}, fresh(cx, 'in_new'));
-    // new row t − past_b sits at P + t − past_b
-    const newRow = b.op(
-      'sub',
-      [b.op('add', [t, grid([P], [], 'P')], {}, fresh(cx, 't_p')), past],
-      {},
-      fresh(cx, 'new_row'),
-    );
-    const row = b.op(
-      'where',
-      [
-        inPast,
-        fromPast,
-        b.op('where', [inNew, newRow, grid([P + S], [], 'zero_row')], {}, fresh(cx, 'new_or_0')),
-      ],
-      {},
-      fresh(cx, 'row'),
-    );
-    const base = Array.from({ length: B * Nkv }, (_, i) => i * L);
-    const rows = b.reshape(row, [row.type.shape[0]!, 1, Tp], fresh(cx, 'row_b'));
-    return b.op('add', [rows, grid(base, [B, Nkv, 1], 'head_base')], {}, fresh(cx, 'rows'));
-  })(); // [B, Nkv, Tp]
-  const present = (nw: Val, pst: Operand | undefined, i: number, hint: string): Val => {
-    const parts: Val[] = [];
-    if (pst) {
-      const pv = val(cx, pst, `past_${hint}`);
-      const ps = pv.type.shape;
-      if (ps.length !== 4 || ps[0] !== B || ps[1] !== Nkv || ps[3] !== H)
-        unsupported(cx, `past_${hint} of shape [${ps.join(',')}] (want [${B},${Nkv},P,${H}])`);
-      parts.push(pv);
-    }
-    parts.push(
-      b.transpose(nw, [0, 2, 1, 3], fresh(cx, `${hint}_bnsh`)),
-      b.constant(0, nw.type.dtype, [B, Nkv, 1, H], fresh(cx, `${hint}_zero`)),
-    );
-    const all = b.op('concat', parts, { axis: 2 }, fresh(cx, `${hint}_all`)); // [B, Nkv, L, H]
-    const flat = b.reshape(all, [B * Nkv * L, H], fresh(cx, `${hint}_flat`));
-    return b.op(
-      'gather',
-      [flat, srcRows],
-      { axis: 0 },
-      cx.outputs[i] || fresh(cx, `present_${hint}`),
-    );
+/** `do_rotary`: queries and new keys rotated at their positions by cos_cache / sin_cache. */
+function rotary(
+  cx: Cx,
+  ins: readonly (Operand | undefined)[],
+  q4: Val,
+  k4: Val,
+  qpos: Val,
+): [Val, Val] {
+  const [cosC, sinC] = [ins[7], ins[8]];
+  if (!cosC || !sinC) unsupported(cx, 'with do_rotary needs cos_cache and sin_cache');
+  const caches: [Val, Val] = [val(cx, cosC, 'cos_cache'), val(cx, sinC, 'sin_cache')];
+  const o = {
+    seqAxis: 1 as const,
+    dims: 2 * (caches[0].type.shape[1] as number),
+    interleaved: attrInt(cx, 'rotary_interleaved', 0) === 1,
   };
-  const kp = present(k4, pastK, 1, 'key');
-  const vp = present(v4, pastV, 2, 'value');
+  const q = rotate(cx, q4, qpos, caches, o);
+  return [q, rotate(cx, k4, qpos, caches, o)];
+}
 
-  // Query s of batch b sees key t when t ≤ qpos and t ≤ seqlens_k[b] (a padding row of the
-  // first prompt sees only the real keys), and with a window W ≥ 0, t > qpos − W.
+/**
+ * The rows the present caches gather, [B, Nkv, Tp]: from [past (P rows), new (S rows), one
+ * zero row] of each batch and head, flattened to [B·Nkv·(P + S + 1), H] so that one gather
+ * of whole rows picks per batch, in the cache's own layout.
+ */
+function cacheRows(cx: Cx, g: Gqa, past: Val, t: Val): Val {
+  const { b } = cx;
+  const { B, S, Nkv, P, Tp } = g;
+  const L = P + S + 1;
+  const fromPast = grid(
+    cx,
+    g,
+    Array.from({ length: Tp }, (_, i) => (i < P ? i : P + S)),
+    [Tp],
+    'past_row',
+  );
+  const inPast = b.op('less', [t, past], {}, fresh(cx, 'in_past'));
+  const end = b.op('add', [past, grid(cx, g, [S], [], 'S')], {}, fresh(cx, 'new_end'));
+  const inNew = b.op('less', [t, end], {}, fresh(cx, 'in_new'));
+  // new row t − past_b sits at P + t − past_b
+  const newRow = b.op(
+    'sub',
+    [b.op('add', [t, grid(cx, g, [P], [], 'P')], {}, fresh(cx, 't_p')), past],
+    {},
+    fresh(cx, 'new_row'),
+  );
+  const row = b.op(
+    'where',
+    [
+      inPast,
+      fromPast,
+      b.op(
+        'where',
+        [inNew, newRow, grid(cx, g, [P + S], [], 'zero_row')],
+        {},
+        fresh(cx, 'new_or_0'),
+      ),
+    ],
+    {},
+    fresh(cx, 'row'),
+  );
+  const base = Array.from({ length: B * Nkv }, (_, i) => i * L);
+  const rows = b.reshape(row, [row.type.shape[0]!, 1, Tp], fresh(cx, 'row_b'));
+  return b.op('add', [rows, grid(cx, g, base, [B, Nkv, 1], 'head_base')], {}, fresh(cx, 'rows'));
+}
+
+/** The present key or value cache [B, Nkv, Tp, H] (output `i`): `rows` of past, new, zero. */
+function present(
+  cx: Cx,
+  g: Gqa,
+  rows: Val,
+  nw: Val,
+  pst: Operand | undefined,
+  i: number,
+  hint: string,
+): Val {
+  const { b } = cx;
+  const { B, Nkv, H, P, S } = g;
+  const parts: Val[] = [];
+  if (pst) {
+    const pv = val(cx, pst, `past_${hint}`);
+    const ps = pv.type.shape;
+    if (ps.length !== 4 || ps[0] !== B || ps[1] !== Nkv || ps[3] !== H)
+      unsupported(cx, `past_${hint} of shape [${ps.join(',')}] (want [${B},${Nkv},P,${H}])`);
+    parts.push(pv);
+  }
+  parts.push(
+    b.transpose(nw, [0, 2, 1, 3], fresh(cx, `${hint}_bnsh`)),
+    b.constant(0, nw.type.dtype, [B, Nkv, 1, H], fresh(cx, `${hint}_zero`)),
+  );
+  const all = b.op('concat', parts, { axis: 2 }, fresh(cx, `${hint}_all`)); // [B, Nkv, L, H]
+  const flat = b.reshape(all, [B * Nkv * (P + S + 1), H], fresh(cx, `${hint}_flat`));
+  return b.op('gather', [flat, rows], { axis: 0 }, cx.outputs[i] || fresh(cx, `present_${hint}`));
+}
+
+/**
+ * Which keys each query sees, [B, 1, S, Tp]: query s of batch b sees key t when t ≤ qpos
+ * and t ≤ seqlens_k[b] (a padding row of the first prompt sees only the real keys), and
+ * with a window W ≥ 0, t > qpos − W.
+ */
+function visibleKeys(cx: Cx, g: Gqa, qpos: Val, t: Val, W: number): Val {
+  const { b } = cx;
+  const { B, S } = g;
   const qp = b.reshape(qpos, [qpos.type.shape[0]!, 1, S, 1], fresh(cx, 'qpos4'));
   const upTo = (last: Val, hint: string) =>
     b.op('not', [b.op('less', [last, t], {}, fresh(cx, `after_${hint}`))], {}, fresh(cx, hint));
-  let keep = b.op(
+  const seen = b.op(
     'and',
-    [upTo(qp, 'causal'), upTo(b.reshape(seqlens, [B, 1, 1, 1], fresh(cx, 'seqlens4')), 'real')],
+    [upTo(qp, 'causal'), upTo(b.reshape(g.seqlens, [B, 1, 1, 1], fresh(cx, 'seqlens4')), 'real')],
     {},
     fresh(cx, 'seen'),
   );
-  const W = attrInt(cx, 'local_window_size', -1);
-  if (W >= 0) {
-    const lo = b.op('add', [qp, grid([-W], [], 'window')], {}, fresh(cx, 'window_lo'));
-    keep = b.op(
-      'and',
-      [keep, b.op('less', [lo, t], {}, fresh(cx, 'in_window'))],
-      {},
-      fresh(cx, 'keep'),
-    );
-  }
-  const scale = attrFloat(cx, 'scale', 0);
-  const y = b.op(
-    'attention',
-    [b.transpose(q4, [0, 2, 1, 3], fresh(cx, 'q_bhsd')), kp, vp, keep],
-    {
-      softcap: attrFloat(cx, 'softcap', 0),
-      // Only a window can leave a row no key (W = 0; a padding row of the first prompt): its
-      // output is 0, as onnxruntime's kernel writes it. Without one every row sees key
-      // min(qpos, seqlens_k[b]), and 'mask' — the same there — is what ONNX Attention states.
-      masked_rows: W >= 0 ? 'zero' : 'mask',
-      ...(scale ? { scale } : {}),
-    },
-    fresh(cx, 'y_bhsd'),
+  if (W < 0) return seen;
+  const lo = b.op('add', [qp, grid(cx, g, [-W], [], 'window')], {}, fresh(cx, 'window_lo'));
+  return b.op(
+    'and',
+    [seen, b.op('less', [lo, t], {}, fresh(cx, 'in_window'))],
+    {},
+    fresh(cx, 'keep'),
   );
-  return [dyn(fromHeads(cx, y)), dyn(kp), dyn(vp)];
 }

@@ -1,7 +1,9 @@
 import { fromNumbers, normAxis, sameShape, toNumbers } from '@glimpse/ir';
+import type { OpNode } from '../pattern.js';
 import { op, splat, val } from '../pattern.js';
-import type { Decline, RewriteCtx, RewriteResult } from '../rewrite.js';
-import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
+import type { Decline, RewriteCtx, RewriteResult } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { decline, isDecline, rule } from '../rule.js';
 
 export const isFloat = (ctx: RewriteCtx, v: string) => ['f32', 'f16'].includes(ctx.typeOf(v).dtype);
 /** The value's shape is unchanged by the op (no broadcasting up by the constant). */
@@ -65,10 +67,10 @@ function exactReciprocal(c: number): number | Decline {
  * overflow; a positive c keeps the sign of an exactly cancelling sum's zero).
  */
 function scaleOutOfBmm(
-  m: { a: string; b: string; s: string; out: string },
+  m: { a: string; b: string; $s: OpNode<'scale'>; $out: OpNode<'bmm'> },
   ctx: RewriteCtx,
 ): RewriteResult {
-  const f = ctx.attrs(m.s, 'scale').factor;
+  const f = m.$s.attrs.factor;
   if (!(isPowerOfTwo(f) && f >= 1))
     return decline(
       f > 0 && f < 1 && Number.isFinite(f)
@@ -77,7 +79,7 @@ function scaleOutOfBmm(
           ? `factor ${f} is not a power of two: the terms round differently scaled before the sum than the sum scaled after`
           : `factor ${f}: NaN, ±inf, ±0 or a sign would reach the sum differently than its result`,
     );
-  const mm = ctx.emit('bmm', [m.a, m.b], ctx.attrs(m.out, 'bmm'));
+  const mm = ctx.emit('bmm', [m.a, m.b], m.$out.attrs);
   return ctx.emit('scale', [mm], { factor: f });
 }
 
@@ -148,10 +150,7 @@ export const canonicalize = rewritePass(
       'scale-of-scale',
       op('scale', [op('scale', [val('x')], { as: 'inner' })], { as: 'out' }),
       (m, ctx) => {
-        const f = combinedScale(
-          ctx.attrs(m.inner, 'scale').factor,
-          ctx.attrs(m.out, 'scale').factor,
-        );
+        const f = combinedScale(m.$inner.attrs.factor, m.$out.attrs.factor);
         return isDecline(f) ? f : ctx.emit('scale', [m.x], { factor: f });
       },
     ),
@@ -160,8 +159,7 @@ export const canonicalize = rewritePass(
       'transpose-of-transpose',
       op('transpose', [op('transpose', [val('x')], { as: 'inner' })], { as: 'out' }),
       (m, ctx) => {
-        const p1 = ctx.attrs(m.inner, 'transpose').perm;
-        const p2 = ctx.attrs(m.out, 'transpose').perm;
+        const [p1, p2] = [m.$inner.attrs.perm, m.$out.attrs.perm];
         return ctx.emit('transpose', [m.x], { perm: p2.map((p) => p1[p]!) });
       },
     ),
@@ -192,22 +190,18 @@ export const canonicalize = rewritePass(
     rule(
       'scale-out-of-transpose',
       op('transpose', [op('scale', [val('x')], { as: 's', singleUse: true })], { as: 'out' }),
-      (m, ctx) => {
-        const f = ctx.attrs(m.s, 'scale').factor;
-        return ctx.emit('scale', [ctx.emit('transpose', [m.x], ctx.attrs(m.out, 'transpose'))], {
-          factor: f,
-        });
-      },
+      (m, ctx) =>
+        ctx.emit('scale', [ctx.emit('transpose', [m.x], m.$out.attrs)], {
+          factor: m.$s.attrs.factor,
+        }),
     ),
     rule(
       'scale-out-of-reshape',
       op('reshape', [op('scale', [val('x')], { as: 's', singleUse: true })], { as: 'out' }),
-      (m, ctx) => {
-        const f = ctx.attrs(m.s, 'scale').factor;
-        return ctx.emit('scale', [ctx.emit('reshape', [m.x], { shape: ctx.typeOf(m.out).shape })], {
-          factor: f,
-        });
-      },
+      (m, ctx) =>
+        ctx.emit('scale', [ctx.emit('reshape', [m.x], { shape: ctx.typeOf(m.out).shape })], {
+          factor: m.$s.attrs.factor,
+        }),
     ),
     rule('where-of-not', op('where', [op('not', [val('c')]), val('a'), val('b')]), (m, ctx) =>
       ctx.emit('where', [m.c, m.b, m.a], {}),
@@ -278,13 +272,13 @@ export const canonicalize = rewritePass(
       (m, ctx) => {
         if (m.x !== m.y || !isFloat(ctx, m.x) || !keepsShape(ctx, m.x, m.d)) return undefined;
         const r = ctx.typeOf(m.x).shape.length;
-        const axis = normAxis(ctx.attrs(m.out, 'softmax').axis, r);
-        const red = ctx.attrs(m.m, 'reduce_max');
+        const axis = normAxis(m.$out.attrs.axis, r);
+        const red = m.$m.attrs;
         if (!red.keepdims || red.axes.length !== 1 || normAxis(red.axes[0]!, r) !== axis)
           return decline(
             `the maximum is over axes [${red.axes.join(',')}]${red.keepdims ? '' : ' without keepdims'}, not the softmax's axis ${axis}: the shift differs within a row`,
           );
-        return ctx.emit('softmax', [m.x], ctx.attrs(m.out, 'softmax'));
+        return ctx.emit('softmax', [m.x], m.$out.attrs);
       },
     ),
   ],

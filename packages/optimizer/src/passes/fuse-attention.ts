@@ -1,9 +1,10 @@
 import type { AttentionAttrs, Dim, Node } from '@glimpse/ir';
 import { sameShape } from '@glimpse/ir';
-import type { MatchEnv } from '../pattern.js';
+import type { MatchEnv, OpNode } from '../pattern.js';
 import { matchAt, op, splat, val } from '../pattern.js';
-import type { Decline, RewriteCtx } from '../rewrite.js';
-import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
+import type { Decline, RewriteCtx } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { decline, isDecline, rule } from '../rule.js';
 
 /**
  * `softmax(scale·q·kᵀ [softcap] [mask] [causal]) · v` → `attention(q, k, v, mask?)`.
@@ -52,7 +53,7 @@ const rowMaskedBy = op(
   { commutative: true },
 );
 
-function isLastAxis(axis: number, e: MatchEnv, n: Node): boolean {
+function isLastAxis(axis: number, e: MatchEnv, n: Pick<Node, 'inputs'>): boolean {
   const r = e.typeOf(n.inputs[0]!).shape.length;
   return axis === -1 || axis === r - 1;
 }
@@ -71,7 +72,7 @@ function from(v: string, env: MatchEnv): string {
 }
 
 /** A scale op's factor as the written graph multiplies by it: an f32 (the scale op's rule). */
-const factorOf = (ctx: RewriteCtx, v: string) => Math.fround(ctx.attrs(v, 'scale').factor);
+const factorOf = (n: OpNode<'scale'>) => Math.fround(n.attrs.factor);
 
 /** Peel the score expression `s` down to its bmm; a decline says where it stopped. */
 function peel(s: string, ctx: RewriteCtx): Scores | Decline {
@@ -92,7 +93,7 @@ function peel(s: string, ctx: RewriteCtx): Scores | Decline {
     env,
   );
   if (causal && layer(s)) {
-    const k = ctx.attrs(causal.t!, 'tril').k;
+    const k = causal.$t!.attrs.k;
     const [T, S] = shape.slice(-2) as [Dim, Dim];
     const tShape = ctx.typeOf(causal.t!).shape;
     if (tShape[0] !== T || tShape[1] !== S)
@@ -185,8 +186,8 @@ function peelInner(
     env,
   );
   if (cap && layer(s) && layer(cap.t!) && layer(cap.pre!)) {
-    const c = factorOf(ctx, cap.post!);
-    const f = factorOf(ctx, cap.pre!);
+    const c = factorOf(cap.$post!);
+    const f = factorOf(cap.$pre!);
     // c·tanh(x/c) with c = inf is NaN, while inf·tanh(f·s) is ±inf: only a finite cap fuses.
     if (c > 0 && Number.isFinite(c) && Number.isFinite(f)) {
       attrs.softcap = c;
@@ -205,9 +206,9 @@ function peelInner(
     attrs.scale = c;
     return undefined;
   };
-  const sc = matchAt(op('scale', [val('inner')]), s, env);
+  const sc = matchAt(op('scale', [val('inner')], { as: 'sc' }), s, env);
   if (sc && layer(s)) {
-    const why = combine(factorOf(ctx, s));
+    const why = combine(factorOf(sc.$sc!));
     if (why) return why;
     s = sc.inner!;
   }
@@ -227,7 +228,7 @@ function peelInner(
     return decline(
       `the scores ${from(s, env)} are not a matmul q·kᵀ (with scale, softcap, mask or causal)`,
     );
-  const n = ctx.attrs(mm.mm!, 'bmm');
+  const n = mm.$mm!.attrs;
   // A scale on q or on k (q·(1/√d) before the product, as Hugging Face writes it) is the
   // op's scale: the kernels form the dot product without storing it, so no f32 overflow of
   // an unscaled product can appear that the written graph did not have (on the JS backend;
@@ -236,7 +237,7 @@ function peelInner(
   const unscaled = (v: string): string | Decline => {
     const p = matchAt(op('scale', [val('x')], { as: 'sc' }), v, env);
     if (!p) return v;
-    const f = factorOf(ctx, p.sc!);
+    const f = factorOf(p.$sc!);
     if (!Number.isFinite(f) || f === 0)
       return decline(`the operand %${v} is scaled by ${f}: only a finite, non-zero factor fuses`);
     const why = combine(f);
@@ -319,19 +320,18 @@ export const fuseAttention = rewritePass(
  * was guarded by the rows of that bias (masked_rows=mask): the mask must be that bias.
  */
 function fuse(
-  m: { s: string; p: string; v: string; out: string },
+  m: { s: string; p: string; v: string; out: string; $p: OpNode<'softmax'>; $out: OpNode<'bmm'> },
   ctx: RewriteCtx,
   guardBias?: string,
 ): string | Decline {
-  const sm = ctx.env.producer(m.p)!;
-  const axis = ctx.attrs(m.p, 'softmax').axis;
-  if (!isLastAxis(axis, ctx.env, sm))
+  const axis = m.$p.attrs.axis;
+  if (!isLastAxis(axis, ctx.env, m.$p))
     return decline(
       `softmax over axis ${axis}, not the key axis (the last, ${ctx.typeOf(m.s).shape.length - 1}) of the scores`,
     );
   if (ctx.env.uses(m.p) !== 1 || ctx.env.isOutput(m.p))
     return decline(`the probabilities %${m.p} are used elsewhere too: they must be stored`);
-  if (ctx.attrs(m.out, 'bmm').transpose_a)
+  if (m.$out.attrs.transpose_a)
     return decline(`the matmul reads the probabilities transposed (transpose_a)`);
   const sc = peel(m.s, ctx);
   if (isDecline(sc)) return sc;
@@ -342,7 +342,7 @@ function fuse(
       return decline(`a row guard with a separate causal mask has no attention form`);
     sc.attrs.masked_rows = 'mask';
   }
-  let v = ctx.attrs(m.out, 'bmm').transpose_b ? swapLast2(m.v, ctx) : m.v;
+  let v = m.$out.attrs.transpose_b ? swapLast2(m.v, ctx) : m.v;
   let k = sc.k;
   // GQA written out: both k and v repeated by the same group → the op's own head mapping.
   const ku = unrepeat(k, ctx);

@@ -1,7 +1,9 @@
 import { normAxis, sameShape } from '@glimpse/ir';
+import type { OpNode } from '../pattern.js';
 import { op, oneOf, splat, val } from '../pattern.js';
-import type { Decline, RewriteCtx, RewriteResult } from '../rewrite.js';
-import { decline, isDecline, rewritePass, rule } from '../rewrite.js';
+import type { Decline, RewriteCtx, RewriteResult } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { decline, isDecline, rule } from '../rule.js';
 import { isFloat, stored } from './canonicalize.js';
 
 /** Axes sorted and non-negative; undefined unless they are the last ones of rank r. */
@@ -22,20 +24,18 @@ function epsilon(ctx: RewriteCtx, v: string, op: string): number | Decline {
  */
 function withAffine(
   ctx: RewriteCtx,
-  op: 'layer_norm' | 'rms_norm',
-  m: { x: string; ln: string; out: string },
+  m: { x: string; $ln: OpNode<'layer_norm' | 'rms_norm'> },
   ins: string[],
   t: string,
   what: 'factor' | 'term',
 ): RewriteResult {
   const s = ctx.typeOf(m.x).shape;
-  const attrs = ctx.attrs(m.ln, op);
-  const want = s.slice(normAxis(attrs.axis, s.length));
+  const want = s.slice(normAxis(m.$ln.attrs.axis, s.length));
   if (!sameShape(ctx.typeOf(t).shape, want) || ctx.typeOf(t).dtype !== ctx.typeOf(m.x).dtype)
     return decline(
       `the ${what} is [${ctx.typeOf(t).shape.join(',')}], not of the normalised shape [${want.join(',')}]`,
     );
-  return ctx.emit(op, [...ins, t], attrs);
+  return ctx.emitLike(m.$ln, [...ins, t]);
 }
 
 /** x/√2 as exporters write it: divided by f32(√2), or scaled by f32(1/√2). */
@@ -137,7 +137,7 @@ export const fuseNorm = rewritePass(
         if (!isFloat(ctx, m.x) || !sameShape(ctx.typeOf(m.x).shape, ctx.typeOf(m.out).shape))
           return undefined;
         const r = ctx.typeOf(m.x).shape.length;
-        const [a1, a2] = [ctx.attrs(m.mean, 'reduce_mean'), ctx.attrs(m.var, 'reduce_mean')];
+        const [a1, a2] = [m.$mean.attrs, m.$var.attrs];
         const [axes, axes2] = [trailing(a1.axes, r), trailing(a2.axes, r)];
         if (!a1.keepdims || !a2.keepdims || !axes || axes.join() !== axes2?.join())
           return decline(
@@ -153,7 +153,7 @@ export const fuseNorm = rewritePass(
         as: 'out',
         commutative: true,
       }),
-      (m, ctx) => withAffine(ctx, 'layer_norm', m, [m.x], m.w, 'factor'),
+      (m, ctx) => withAffine(ctx, m, [m.x], m.w, 'factor'),
     ),
     rule(
       'layer-norm-bias',
@@ -161,7 +161,7 @@ export const fuseNorm = rewritePass(
         as: 'out',
         commutative: true,
       }),
-      (m, ctx) => withAffine(ctx, 'layer_norm', m, [m.x, m.w], m.b, 'term'),
+      (m, ctx) => withAffine(ctx, m, [m.x, m.w], m.b, 'term'),
     ),
     rule(
       'rms-norm',
@@ -176,7 +176,7 @@ export const fuseNorm = rewritePass(
         if (!isFloat(ctx, m.x) || !sameShape(ctx.typeOf(m.x).shape, ctx.typeOf(m.out).shape))
           return undefined;
         const r = ctx.typeOf(m.x).shape.length;
-        const a = ctx.attrs(m.ms, 'reduce_mean');
+        const a = m.$ms.attrs;
         const axes = trailing(a.axes, r);
         if (!a.keepdims || !axes)
           return decline(
@@ -192,7 +192,7 @@ export const fuseNorm = rewritePass(
         as: 'out',
         commutative: true,
       }),
-      (m, ctx) => withAffine(ctx, 'rms_norm', m, [m.x], m.w, 'factor'),
+      (m, ctx) => withAffine(ctx, m, [m.x], m.w, 'factor'),
     ),
     rule(
       'gelu-erf',

@@ -6,9 +6,10 @@
  */
 import type { AttentionAttrs, Dim, TensorType } from '@glimpse/ir';
 import { op, val } from '../pattern.js';
-import type { Match } from '../pattern.js';
-import type { RewriteCtx, RewriteResult } from '../rewrite.js';
-import { decline, rewritePass, rule } from '../rewrite.js';
+import type { OpNode } from '../pattern.js';
+import type { RewriteCtx, RewriteResult } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { decline, rule } from '../rule.js';
 
 /** [..., H, T, d] (bhsd) or [B, T, H, d] (bshd): heads, rows, and the head axis. */
 function geometry(t: TensorType, a: AttentionAttrs) {
@@ -20,10 +21,10 @@ function geometry(t: TensorType, a: AttentionAttrs) {
 }
 
 function foldGroups(
-  m: Match<'q' | 'k' | 'v' | 'out'> & { m?: string },
+  m: { q: string; k: string; v: string; m?: string; $out: OpNode<'attention'> },
   ctx: RewriteCtx,
 ): RewriteResult {
-  const a = ctx.attrs(m.out, 'attention');
+  const a = m.$out.attrs;
   const qt = ctx.typeOf(m.q);
   if (qt.shape.length < 3) return undefined;
   const q = geometry(qt, a);

@@ -12,9 +12,11 @@ import {
 } from '@glimpse/ir';
 import { deadCodeElimination, frozenParams, matchEnv, replaceParams } from '../env.js';
 import type { Pass } from '../pass.js';
+import type { OpNode } from '../pattern.js';
 import { op, val } from '../pattern.js';
-import type { RewriteCtx } from '../rewrite.js';
-import { rewritePass, rule } from '../rewrite.js';
+import type { RewriteCtx } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { rule } from '../rule.js';
 import { isSwapLast2 } from './canonicalize.js';
 
 export const dce: Pass = {
@@ -143,14 +145,13 @@ const isHeadSwap = (t: { perm: readonly number[] }) =>
   t.perm.length === 4 && BSHD_PERM.every((p, i) => t.perm[i] === p);
 const headsInside = <N extends string>(tr: N) => op('transpose', [val(tr)], { where: isHeadSwap });
 const foldLayout = (
-  m: { q: string; k: string; v: string; m?: string; out: string },
+  m: { q: string; k: string; v: string; m?: string; $out: OpNode<'attention'> },
   ctx: RewriteCtx,
 ) => {
-  const a = ctx.env.producer(m.out)!.attrs;
   const y = ctx.emit(
     'attention',
     [m.q, m.k, m.v, ...(m.m !== undefined ? [m.m] : [])],
-    { ...(a as object), layout: 'bshd' },
+    { ...m.$out.attrs, layout: 'bshd' },
     'bshd',
   );
   return ctx.emit('transpose', [y], { perm: [...BSHD_PERM] }, 'bhsd');
@@ -197,7 +198,7 @@ export const foldTranspose = rewritePass(
         as: 'out',
       }),
       (m, ctx) => {
-        const at = ctx.env.producer(m.out)!.attrs as { transpose_a: boolean; transpose_b: boolean };
+        const at = m.$out.attrs;
         return ctx.emit('bmm', [m.a, m.b], {
           transpose_a: !at.transpose_a,
           transpose_b: at.transpose_b,
@@ -210,7 +211,7 @@ export const foldTranspose = rewritePass(
         as: 'out',
       }),
       (m, ctx) => {
-        const at = ctx.env.producer(m.out)!.attrs as { transpose_a: boolean; transpose_b: boolean };
+        const at = m.$out.attrs;
         return ctx.emit('bmm', [m.a, m.b], {
           transpose_a: at.transpose_a,
           transpose_b: !at.transpose_b,

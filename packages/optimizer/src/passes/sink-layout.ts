@@ -1,8 +1,10 @@
 import type { Dim, OpName } from '@glimpse/ir';
 import { numel, sameShape, traitsOf } from '@glimpse/ir';
-import type { MatchEnv, Pattern } from '../pattern.js';
-import type { RewriteCtx } from '../rewrite.js';
-import { rewritePass, rule } from '../rewrite.js';
+import type { Bindings, MatchEnv, NodeCapture, OpNode, Pattern } from '../pattern.js';
+import { capture } from '../pattern.js';
+import type { RewriteCtx } from '../rule.js';
+import { rewritePass } from '../rewrite.js';
+import { rule } from '../rule.js';
 
 /** The elementwise ops data movement commutes with: fused programs and the program ops. */
 const isElementwise = (op: OpName) =>
@@ -11,12 +13,14 @@ const isElementwise = (op: OpName) =>
 /**
  * An elementwise node one of whose operands is `mover` (a transpose or a reshape of one
  * use) and whose other operands are broadcasts — smaller than the result, so that moving
- * them costs little: captured as `out`, the mover's result as `moved`.
+ * them costs little: captured as `out`, the mover's result as `moved` (both with nodes).
  */
-function elementwiseOf(mover: 'transpose' | 'reshape'): Pattern<'out' | 'moved'> {
+function elementwiseOf<M extends 'transpose' | 'reshape'>(
+  mover: M,
+): Pattern<'out' | 'moved', NodeCapture<'out'> | NodeCapture<'moved', M>> {
   return {
     describe: `elementwise(…, ${mover}(x), …)`,
-    match: (v: string, e: MatchEnv, b) => {
+    match: (v: string, e: MatchEnv, b: Bindings) => {
       const n = e.producer(v);
       if (n === undefined || n.outputs[0] !== v || !isElementwise(n.op)) return undefined;
       const out = e.typeOf(v).shape;
@@ -30,9 +34,11 @@ function elementwiseOf(mover: 'transpose' | 'reshape'): Pattern<'out' | 'moved'>
           (e.typeOf(i).shape.every((d) => typeof d === 'number') &&
             2 * numel(e.typeOf(i).shape as number[]) <= size),
       );
-      return small ? { ...b, out: v, moved: movers[0]! } : undefined;
+      if (!small) return undefined;
+      const bound = capture(b, 'out', v, n);
+      return bound && capture(bound, 'moved', movers[0]!, e.producer(movers[0]!));
     },
-  } as Pattern<'out' | 'moved'>;
+  };
 }
 
 /** `o` (right-aligned to rank r) with leading 1s: rank r. */
@@ -46,12 +52,11 @@ function toRank(ctx: RewriteCtx, o: string, r: number): string {
 /** The node's other operands mapped by `f`, the mover's input in its place; the node re-emitted. */
 function reemit(
   ctx: RewriteCtx,
-  out: string,
+  n: OpNode,
   mover: string,
   x: string,
   f: (o: string) => string | undefined,
 ) {
-  const n = ctx.env.producer(out)!;
   const ins: string[] = [];
   for (const i of n.inputs) {
     if (i === mover) ins.push(x);
@@ -61,7 +66,7 @@ function reemit(
       ins.push(m);
     }
   }
-  return ctx.emit(n.op as 'add', ins, n.attrs as never);
+  return ctx.emitLike(n, ins);
 }
 
 /**
@@ -111,13 +116,12 @@ export const sinkLayout = rewritePass(
   },
   [
     rule('elementwise-past-transpose', elementwiseOf('transpose'), (m, ctx) => {
-      const t = m.moved;
-      const perm = ctx.attrs(t, 'transpose').perm;
+      const perm = m.$moved.attrs.perm;
       if (perm.every((p, i) => p === i)) return undefined; // canonicalize removes it
-      const x = ctx.env.producer(t)!.inputs[0]!;
+      const x = m.$moved.inputs[0]!;
       const r = perm.length;
       const inv = perm.map((_, i) => perm.indexOf(i));
-      const y = reemit(ctx, m.out, t, x, (o) => {
+      const y = reemit(ctx, m.$out, m.moved, x, (o) => {
         if (ctx.typeOf(o).shape.every((d) => d === 1)) return o;
         return ctx.emit('transpose', [toRank(ctx, o, r)], { perm: inv });
       });
@@ -125,13 +129,13 @@ export const sinkLayout = rewritePass(
     }),
     rule('elementwise-past-reshape', elementwiseOf('reshape'), (m, ctx) => {
       const rs = m.moved;
-      const x = ctx.env.producer(rs)!.inputs[0]!;
+      const x = m.$moved.inputs[0]!;
       const [xs, ys] = [ctx.typeOf(x).shape, ctx.typeOf(rs).shape];
       if (![...xs, ...ys].every((d) => typeof d === 'number') || sameShape(xs, ys))
         return undefined;
       const groups = reshapeGroups(xs as number[], ys as number[]);
       if (groups === undefined) return undefined;
-      const y = reemit(ctx, m.out, rs, x, (o) => {
+      const y = reemit(ctx, m.$out, rs, x, (o) => {
         const os = ctx.typeOf(o).shape as number[];
         if (os.every((d) => d === 1)) return o;
         const aligned = [...Array<number>(ys.length - os.length).fill(1), ...os];
