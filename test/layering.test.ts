@@ -155,14 +155,6 @@ describe('packages depend as docs/architecture.md draws them', () => {
   });
 });
 
-/**
- * Import cycles allowed for now, as sorted pairs of files. The optimizer's pass.ts ⇄
- * rewrite.ts cycle is being removed (in another change); drop it from here with it.
- */
-const CYCLES_BEING_REMOVED: readonly (readonly [string, string])[] = [
-  ['packages/optimizer/src/pass.ts', 'packages/optimizer/src/rewrite.ts'],
-];
-
 /** The relative imports of each source file, resolved to the files they name. */
 function localGraph(pkg: Pkg): Map<string, string[]> {
   const known = new Set(pkg.sources);
@@ -230,14 +222,7 @@ describe('no import cycle between the source files of a package', () => {
 
   for (const pkg of PACKAGES)
     it(pkg.name, () => {
-      const cycles = cyclesOf(localGraph(pkg))
-        .map((c) => c.map((f) => relative(ROOT, f)))
-        .filter(
-          (c) =>
-            !CYCLES_BEING_REMOVED.some(
-              (pair) => c.length === 2 && c[0] === pair[0] && c[1] === pair[1],
-            ),
-        );
+      const cycles = cyclesOf(localGraph(pkg)).map((c) => c.map((f) => relative(ROOT, f)));
       expect(cycles.map((c) => `${pkg.name}: import cycle between ${c.join(', ')}`)).toEqual([]);
     });
 });
