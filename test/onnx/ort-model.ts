@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { DType, Tensor } from '@glimpse/ir';
-import { interpret } from '@glimpse/ir';
+import { f32ToF16, interpret } from '@glimpse/ir';
 import { importOnnx, onnx } from '@glimpse/onnx';
 import { compile } from 'glimpse';
 import { asRef, assertClose } from '../helpers.js';
@@ -12,6 +12,7 @@ import { runOrt } from './ort.js';
 
 const ELEM: Record<string, number> = {
   f32: onnx.TensorProto.DataType.FLOAT,
+  f16: onnx.TensorProto.DataType.FLOAT16,
   i64: onnx.TensorProto.DataType.INT64,
   i32: onnx.TensorProto.DataType.INT32,
   bool: onnx.TensorProto.DataType.BOOL,
@@ -22,7 +23,13 @@ export interface In {
   dtype: DType;
   shape: number[];
 }
-export type Init = { name: string; dtype: 'f32' | 'i64' | 'i32'; shape: number[]; v: number[] };
+/** An initializer; f16 values are given as numbers and stored as ONNX does, as bit patterns in int32_data. */
+export type Init = {
+  name: string;
+  dtype: 'f32' | 'f16' | 'i64' | 'i32';
+  shape: number[];
+  v: number[];
+};
 
 /** A model of `nodes` at `opset`: inputs fed at run time, initializers, typed outputs. */
 export function model(
@@ -64,7 +71,9 @@ export function model(
           ? { int64Data: t.v }
           : t.dtype === 'i32'
             ? { int32Data: t.v }
-            : { floatData: t.v }),
+            : t.dtype === 'f16'
+              ? { int32Data: t.v.map(f32ToF16) }
+              : { floatData: t.v }),
       })),
     },
   }).finish();

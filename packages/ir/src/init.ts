@@ -2,7 +2,7 @@ import type { Graph, Param } from './graph.js';
 import { InputError } from './errors.js';
 import { checkAllocation, numel } from './shape.js';
 import type { Tensor } from './tensor.js';
-import { f16ToF32, f32ToF16, fromNumbers } from './tensor.js';
+import { f16ToF32, f32ToF16, fromNumbers, toNumbers } from './tensor.js';
 
 /** splitmix32: small, fast and well distributed; state fully determined by the seed. */
 function splitmix32(seed: number) {
@@ -34,13 +34,9 @@ export function randomStream(seed: number, name: string): () => number {
  */
 export function paramValues(p: Param, seed: number): Float64Array {
   const init = p.init;
-  if (init.kind === 'data') {
-    const d = init.data;
-    const out = new Float64Array(d.length);
-    if (d instanceof BigInt64Array) for (let i = 0; i < d.length; i++) out[i] = Number(d[i]);
-    else out.set(d as ArrayLike<number>);
-    return out;
-  }
+  // Loaded data by value: f16 words decoded (not their bit patterns), i64 as numbers.
+  if (init.kind === 'data')
+    return toNumbers({ dtype: p.type.dtype, shape: p.type.shape as number[], data: init.data });
   if (init.kind === 'external')
     throw new InputError(`param %${p.name} has no values: load weights for it`, { value: p.name });
   const n = numel(p.type.shape as number[]);
@@ -70,8 +66,4 @@ export function paramTensor(p: Param, seed: number): Tensor {
   return p.init.kind === 'data'
     ? { dtype: p.type.dtype, shape, data: p.init.data }
     : fromNumbers(p.type.dtype, shape, paramValues(p, seed));
-}
-
-export function graphParamValues(g: Graph): Map<string, Float64Array> {
-  return new Map(g.params.map((p) => [p.name, paramValues(p, g.seed)]));
 }
