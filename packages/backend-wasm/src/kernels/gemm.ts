@@ -1,5 +1,5 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
-import { argReader, storeLanes } from './args.js';
+import { argLayout, argReader, storeLanes } from './args.js';
 
 /**
  * The f32x4 GEMM: C[M×N] (+)= A[M×K]·B[K×N] (+ bias[N]). B is packed in panels of NR = 8
@@ -52,27 +52,15 @@ export const NC_PANELS = 8;
 /** Depth block: a panel's KC steps (32 bytes of each group step) stay in L1 across the MC rows. */
 export const KC = 256;
 
-/** Words of a GEMM's argument block (i32, byte offsets and strides). */
-export const GEMM_ARGS = {
-  M: 0,
-  N: 1,
-  K: 2,
-  a: 3,
-  /** A's row stride and depth stride, in bytes. */
-  sam: 4,
-  sak: 5,
-  /** Packed B. */
-  b: 6,
-  c: 7,
-  /** C's row stride, in bytes. */
-  ldc: 8,
-  /** bias (0: none). */
-  bias: 9,
-  words: 10,
-} as const;
+/**
+ * Words of a GEMM's argument block (i32, byte offsets and strides): the sizes, A and its row
+ * and depth strides (sam, sak), packed B, C and its row stride (ldc), the bias (0: none).
+ * An epilogue's operands follow, from word `GEMM_ARGS.words`.
+ */
+export const GEMM_ARGS = argLayout(['M', 'N', 'K', 'a', 'sam', 'sak', 'b', 'c', 'ldc', 'bias']);
 
 /** Words of a packing job: B(k, n) at src + k·sbk + n·sbn (bytes) into panels at dst. */
-export const PACK_ARGS = { K: 0, N: 1, src: 2, sbk: 3, sbn: 4, dst: 5, words: 6 } as const;
+export const PACK_ARGS = argLayout(['K', 'N', 'src', 'sbk', 'sbn', 'dst']);
 
 /** `body` for each lane of accumulator half `h` whose column (4h + lane) is below `nr`. */
 function forColumns(c: Code, nr: Local, h: number, body: (c: Code, lane: number) => void) {
