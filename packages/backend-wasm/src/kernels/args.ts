@@ -74,6 +74,7 @@ export function writeArgs<F extends readonly ArgField[]>(
     else if (f[1] === 'f32') mem.f32[w + at[f[0]]!] = vals[f[0]] as number;
     else {
       const run = vals[f[0]] as readonly number[];
+      if (run.length > f[1]) throw new Error(`argument field '${f[0]}' takes ${f[1]} words`);
       for (let i = 0; i < run.length; i++) mem.i32[w + at[f[0]]! + i] = run[i]!;
     }
   }

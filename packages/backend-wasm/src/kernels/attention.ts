@@ -56,7 +56,7 @@ export const attention: WasmKernel<'attention'> = {
     const { splits, splitKeys } = keySplits(heads, g.T, g.S);
     const per = scratchBytes(spec);
     const scratch = ctx.alloc(per * ctx.threads);
-    const args = ctx.alloc(ATTN.words * 4);
+    const args = ctx.alloc(4 * ATTN.words);
     const part = splits > 1 ? ctx.alloc(heads * g.T * splits * partFloats(g.dv) * 4) : 0;
     const flags = spec.zeroRows || spec.byMask ? ctx.alloc(heads * g.T * 4) : 0;
     const elem = spec.mask === 'bool' ? 1 : 4;

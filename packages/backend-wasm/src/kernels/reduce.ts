@@ -25,9 +25,9 @@ import type { WasmKernel } from './types.js';
 type Kind = 'sum' | 'max';
 
 /**
- * Words of a reduction of x [rows, red, inner] into y: `rows` is the outer extent (split by
- * `forTaskRows` over the last axis; the column kernel numbers its tasks itself), `mean` 1
- * divides by red.
+ * Words of a reduction of x [rows, red, inner] into y: `rows` is the outer extent (the row
+ * kernel splits it with `forTaskRows`; the column kernel numbers its tasks itself), `mean`
+ * 1 divides by red.
  */
 const R = argLayout([...TASK_ROWS, 'red', 'inner', 'x', 'y', 'mean']);
 
