@@ -1,4 +1,4 @@
-import type { Local, ModuleBuilder } from '@glimpse/asm';
+import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import { normAxis, numel } from '@glimpse/ir';
 import {
   argLayout,
@@ -148,119 +148,179 @@ function emitLayerNorm(m: ModuleBuilder): number {
     arg(NORM.n).set(n);
     arg(NORM.w).set(wb);
     arg(NORM.b).set(bb);
-    const nf = () => c.get(n).f32.convert_i32_s();
     forTaskRows(c, task, arg, r, r1, (c) => {
       rowAddress(c, arg, NORM.x, r, () => c.get(n));
       c.set(xb);
       rowAddress(c, arg, NORM.y, r, () => c.get(n));
       c.set(yb);
-      // mean
-      c.f32x4.splatConst(0).set(va);
-      c.f32.const(0).set(sa);
-      overRow(
+      const k: NormRow = {
         c,
-        xb,
+        arg,
+        args,
         n,
         i,
-        (at) => {
-          c.get(va);
-          at();
-          c.v128.load(0, 0).f32x4.add().set(va);
-        },
-        (at) => {
-          c.get(sa);
-          at();
-          c.f32.load().f32.add().set(sa);
-        },
-      );
-      horizontal(c, va, (c) => c.f32.add());
-      c.get(sa).f32.add();
-      nf();
-      c.f32.div().set(mean);
-      // rms_norm: no centring (x − 0 is x, −0 and NaN included).
-      c.get(mean).f32.const(0);
-      arg(NORM.centre);
-      c.select().set(mean);
-      c.get(mean).f32x4.splat().set(vmean);
-      // variance
-      c.f32x4.splatConst(0).set(va);
-      c.f32.const(0).set(sa);
-      overRow(
-        c,
         xb,
-        n,
-        i,
-        (at) => {
-          at();
-          c.v128
-            .load(0, 0)
-            .get(vmean)
-            .f32x4.sub()
-            .tee(d)
-            .get(d)
-            .f32x4.mul()
-            .get(va)
-            .f32x4.add()
-            .set(va);
-        },
-        (at) => {
-          at();
-          c.f32.load().get(mean).f32.sub().tee(sd).get(sd).f32.mul().get(sa).f32.add().set(sa);
-        },
-      );
-      horizontal(c, va, (c) => c.f32.add());
-      c.get(sa).f32.add();
-      nf();
-      c.f32.div();
-      c.get(args)
-        .f32.load(4 * NORM.eps)
-        .f32.add()
-        .f32.sqrt()
-        .set(rstd);
-      c.f32.const(1).get(rstd).f32.div().set(rstd);
-      c.get(rstd).f32x4.splat().set(vr);
-      const yAt = () => c.get(yb).get(i).i32.const(4).i32.mul().i32.add();
-      const pAt = (p: Local) => c.get(p).get(i).i32.const(4).i32.mul().i32.add();
-      overRow(
-        c,
-        xb,
-        n,
-        i,
-        (at) => {
-          at();
-          c.v128.load(0, 0).get(vmean).f32x4.sub().get(vr).f32x4.mul().set(d);
-          c.get(wb).if((c) => {
-            c.get(d);
-            pAt(wb);
-            c.v128.load(0, 0).f32x4.mul().set(d);
-          });
-          c.get(bb).if((c) => {
-            c.get(d);
-            pAt(bb);
-            c.v128.load(0, 0).f32x4.add().set(d);
-          });
-          yAt();
-          c.get(d).v128.store(0, 0);
-        },
-        (at) => {
-          at();
-          c.f32.load().get(mean).f32.sub().get(rstd).f32.mul().set(sd);
-          c.get(wb).if((c) => {
-            c.get(sd);
-            pAt(wb);
-            c.f32.load().f32.mul().set(sd);
-          });
-          c.get(bb).if((c) => {
-            c.get(sd);
-            pAt(bb);
-            c.f32.load().f32.add().set(sd);
-          });
-          yAt();
-          c.get(sd).f32.store();
-        },
-      );
+        yb,
+        wb,
+        bb,
+        va,
+        vmean,
+        vr,
+        d,
+        sa,
+        mean,
+        rstd,
+        sd,
+      };
+      rowMean(k);
+      rowInverseStd(k);
+      normaliseRow(k);
     });
   });
+}
+
+/** What the phases of layernorm_rows share: the code, its reader, the locals of a row. */
+interface NormRow {
+  readonly c: Code;
+  readonly arg: (w: number) => Code;
+  readonly args: Local;
+  /** Row length, element index, the row's x and y, the weight and bias (0: none). */
+  readonly n: Local;
+  readonly i: Local;
+  readonly xb: Local;
+  readonly yb: Local;
+  readonly wb: Local;
+  readonly bb: Local;
+  /** Partial sums (four lanes, then the tail's scalar), the mean, 1/√(var + eps). */
+  readonly va: Local;
+  readonly sa: Local;
+  readonly vmean: Local;
+  readonly mean: Local;
+  readonly vr: Local;
+  readonly rstd: Local;
+  /** A centred element: vector and scalar. */
+  readonly d: Local;
+  readonly sd: Local;
+}
+
+/** The row's mean (f32, four-lane partial sums, then across) — 0 for rms_norm. */
+function rowMean(k: NormRow): void {
+  const { c, arg, n, i, xb, va, sa, mean, vmean } = k;
+  const nf = () => c.get(n).f32.convert_i32_s();
+  c.f32x4.splatConst(0).set(va);
+  c.f32.const(0).set(sa);
+  overRow(
+    c,
+    xb,
+    n,
+    i,
+    (at) => {
+      c.get(va);
+      at();
+      c.v128.load(0, 0).f32x4.add().set(va);
+    },
+    (at) => {
+      c.get(sa);
+      at();
+      c.f32.load().f32.add().set(sa);
+    },
+  );
+  horizontal(c, va, (c) => c.f32.add());
+  c.get(sa).f32.add();
+  nf();
+  c.f32.div().set(mean);
+  // rms_norm: no centring (x − 0 is x, −0 and NaN included).
+  c.get(mean).f32.const(0);
+  arg(NORM.centre);
+  c.select().set(mean);
+  c.get(mean).f32x4.splat().set(vmean);
+}
+
+/** 1/√(var + eps): the biased variance about the mean, summed as the mean is. */
+function rowInverseStd(k: NormRow): void {
+  const { c, args, n, i, xb, va, sa, mean, vmean, d, sd, rstd, vr } = k;
+  const nf = () => c.get(n).f32.convert_i32_s();
+  c.f32x4.splatConst(0).set(va);
+  c.f32.const(0).set(sa);
+  overRow(
+    c,
+    xb,
+    n,
+    i,
+    (at) => {
+      at();
+      c.v128
+        .load(0, 0)
+        .get(vmean)
+        .f32x4.sub()
+        .tee(d)
+        .get(d)
+        .f32x4.mul()
+        .get(va)
+        .f32x4.add()
+        .set(va);
+    },
+    (at) => {
+      at();
+      c.f32.load().get(mean).f32.sub().tee(sd).get(sd).f32.mul().get(sa).f32.add().set(sa);
+    },
+  );
+  horizontal(c, va, (c) => c.f32.add());
+  c.get(sa).f32.add();
+  nf();
+  c.f32.div();
+  c.get(args)
+    .f32.load(4 * NORM.eps)
+    .f32.add()
+    .f32.sqrt()
+    .set(rstd);
+  c.f32.const(1).get(rstd).f32.div().set(rstd);
+  c.get(rstd).f32x4.splat().set(vr);
+}
+
+/** y = (x − mean)·(1/√(var + eps))·w + b, w and b where given. */
+function normaliseRow(k: NormRow): void {
+  const { c, n, i, xb, yb, wb, bb, vmean, vr, d, mean, rstd, sd } = k;
+  const yAt = () => c.get(yb).get(i).i32.const(4).i32.mul().i32.add();
+  const pAt = (p: Local) => c.get(p).get(i).i32.const(4).i32.mul().i32.add();
+  overRow(
+    c,
+    xb,
+    n,
+    i,
+    (at) => {
+      at();
+      c.v128.load(0, 0).get(vmean).f32x4.sub().get(vr).f32x4.mul().set(d);
+      c.get(wb).if((c) => {
+        c.get(d);
+        pAt(wb);
+        c.v128.load(0, 0).f32x4.mul().set(d);
+      });
+      c.get(bb).if((c) => {
+        c.get(d);
+        pAt(bb);
+        c.v128.load(0, 0).f32x4.add().set(d);
+      });
+      yAt();
+      c.get(d).v128.store(0, 0);
+    },
+    (at) => {
+      at();
+      c.f32.load().get(mean).f32.sub().get(rstd).f32.mul().set(sd);
+      c.get(wb).if((c) => {
+        c.get(sd);
+        pAt(wb);
+        c.f32.load().f32.mul().set(sd);
+      });
+      c.get(bb).if((c) => {
+        c.get(sd);
+        pAt(bb);
+        c.f32.load().f32.add().set(sd);
+      });
+      yAt();
+      c.get(sd).f32.store();
+    },
+  );
 }
 
 /** The row kernels, added once per module. */
