@@ -103,18 +103,30 @@ export function gemmTask(
 ): number {
   return m.func(name, ['i32', 'i32'], [], (c) => {
     const [task, args] = [c.param(0), c.param(1)];
-    // Locals in this order: the module's bytes depend on their indices.
-    const [M, N, K, chunks, m0, m1, p0, p1, kb, kc, p, i, mr, nr, n0, pf] = Array.from(
-      { length: 16 },
-      () => c.local('i32'),
-    ) as Local[];
+    const i32 = () => c.local('i32');
+    // Locals made in this order (an object literal's initialisers run in order): the
+    // module's bytes depend on their indices.
     const t: GemmTask = {
       c,
       task,
       arg: argReader(c, args),
       micro,
-      ...{ M: M!, N: N!, K: K!, chunks: chunks!, m0: m0!, m1: m1!, p0: p0!, p1: p1! },
-      ...{ kb: kb!, kc: kc!, p: p!, i: i!, mr: mr!, nr: nr!, n0: n0!, pf: pf! },
+      M: i32(),
+      N: i32(),
+      K: i32(),
+      chunks: i32(),
+      m0: i32(),
+      m1: i32(),
+      p0: i32(),
+      p1: i32(),
+      kb: i32(),
+      kc: i32(),
+      p: i32(),
+      i: i32(),
+      mr: i32(),
+      nr: i32(),
+      n0: i32(),
+      pf: i32(),
     };
     taskBlock(t);
     oneRowGroups(t);

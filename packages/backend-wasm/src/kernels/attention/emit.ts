@@ -118,27 +118,13 @@ export function emitAttention(
 }
 
 /**
- * The context, its locals made in one fixed order: their indices are in the code, so the
- * order is part of the module's bytes.
+ * The context, its locals made in one fixed order (an object literal's initialisers run in
+ * order): their indices are in the code, so the order is part of the module's bytes.
  */
 function attnLocals(c: Code, s: Spec, micro: number[][], vexp: number, vexp2: number): Attn {
   const [task, args, thread] = [c.param(0), c.param(1), c.param(2)];
   const i32 = () => c.local('i32');
-  const [hh, l, h, hk, r0, r1, i0, nrows, jEnd, j0, bc, jj, mr, t, cc, nr] = Array.from(
-    { length: 16 },
-    i32,
-  ) as Local[];
-  const [qb, kb, vb, ob, mb, qp, st, acc, T, S, sp, tk, ks0, empty, rec] = Array.from(
-    { length: 15 },
-    i32,
-  ) as Local[];
-  const [ms0, ms1, ll0, ll1, tm0, tm1, al0, al1, v0, v1, ps0, ps1, scale, vis] = Array.from(
-    { length: 14 },
-    () => c.local('v128'),
-  ) as Local[];
-  const pair = (): [Local, Local] => [c.local('v128'), c.local('v128')];
-  const open = pair();
-  const rowIdx = pair();
+  const v128 = () => c.local('v128');
   return {
     c,
     s,
@@ -148,12 +134,50 @@ function attnLocals(c: Code, s: Spec, micro: number[][], vexp: number, vexp2: nu
     vexp,
     vexp2,
     accRow: up8(s.dv) * 4,
-    ...{ task, thread, sp: sp!, tk: tk!, hh: hh!, l: l!, h: h!, hk: hk!, r0: r0!, r1: r1! },
-    ...{ T: T!, S: S!, qb: qb!, kb: kb!, vb: vb!, ob: ob!, mb: mb!, qp: qp!, st: st! },
-    ...{ acc: acc!, i0: i0!, nrows: nrows!, ks0: ks0!, jEnd: jEnd!, j0: j0!, bc: bc! },
-    ...{ jj: jj!, t: t!, cc: cc!, mr: mr!, nr: nr!, empty: empty!, rec: rec! },
-    ...{ ms: [ms0!, ms1!], ll: [ll0!, ll1!], tm: [tm0!, tm1!], al: [al0!, al1!] },
-    ...{ v0: v0!, v1: v1!, ps: [ps0!, ps1!], scale: scale!, vis: vis!, open, rowIdx },
+    task,
+    thread,
+    hh: i32(),
+    l: i32(),
+    h: i32(),
+    hk: i32(),
+    r0: i32(),
+    r1: i32(),
+    i0: i32(),
+    nrows: i32(),
+    jEnd: i32(),
+    j0: i32(),
+    bc: i32(),
+    jj: i32(),
+    mr: i32(),
+    t: i32(),
+    cc: i32(),
+    nr: i32(),
+    qb: i32(),
+    kb: i32(),
+    vb: i32(),
+    ob: i32(),
+    mb: i32(),
+    qp: i32(),
+    st: i32(),
+    acc: i32(),
+    T: i32(),
+    S: i32(),
+    sp: i32(),
+    tk: i32(),
+    ks0: i32(),
+    empty: i32(),
+    rec: i32(),
+    ms: [v128(), v128()],
+    ll: [v128(), v128()],
+    tm: [v128(), v128()],
+    al: [v128(), v128()],
+    v0: v128(),
+    v1: v128(),
+    ps: [v128(), v128()],
+    scale: v128(),
+    vis: v128(),
+    open: [v128(), v128()],
+    rowIdx: [v128(), v128()],
   };
 }
 
