@@ -9,17 +9,16 @@ import type { WasmKernel } from './types.js';
 
 export { keySplits } from './attention/host.js';
 
-/**
- * The attention op as flash attention: a function per node (attention/emit.ts and its
- * phases), run as tasks of one head's chunk of query rows (and one split of its keys); the
- * host then combines key splits and fixes the keys a row never visited (attention/host.ts).
- */
-
 interface Prepared {
   readonly name: string;
   readonly spec: Spec;
 }
 
+/**
+ * The attention op as flash attention: a function per node (attention/emit.ts and its
+ * phases), run as tasks of one head's chunk of query rows (and one split of its keys); the
+ * host then combines key splits and fixes the keys a row never visited (attention/host.ts).
+ */
 export const attention: WasmKernel<'attention'> = {
   prepare(a, node, p) {
     const q = p.graph.typeOf(node.inputs[0]!);

@@ -1,12 +1,10 @@
+// The host's part of attention, around the kernel's tasks: how many key splits to run,
+// combining their partial results, and the keys a row never visits.
+
 import type { attentionGeometry } from '@glimpse/ir';
 import type { WasmRun } from '../types.js';
 import type { Spec } from './spec.js';
 import { BC, BR, partFloats } from './spec.js';
-
-/**
- * The host's part of attention, around the kernel's tasks: how many key splits to run,
- * combining their partial results, and the keys a row never visits.
- */
 
 /**
  * Key splits (split-K) for short queries: when heads × row blocks are too few to keep
