@@ -1,10 +1,84 @@
 import type { Code, Local } from '@glimpse/asm';
 
+/**
+ * How a kernel's argument block is laid out: each field of `argLayout`'s list takes the next
+ * words of the block. A name is one i32 word; `[name, n]` is n consecutive i32 words (per
+ * axis, or an operand's base and strides), read at `layout.name + i`; `[name, 'f32']` is one
+ * f32 word. The emitter reads the words by name (`arg(L.rows)`) and the host writes them by
+ * name (`writeArgs`), from the one layout: the code and the block cannot drift apart.
+ */
+export type ArgField = string | readonly [name: string, words: number | 'f32'];
+
+type FieldName<F> = F extends string
+  ? F
+  : F extends readonly [infer N extends string, unknown]
+    ? N
+    : never;
+
+/** A layout: the word of each field, `words` (the block's size), and its fields (for writers). */
+export type ArgLayout<F extends readonly ArgField[] = readonly ArgField[]> = {
+  readonly [E in F[number] as FieldName<E>]: number;
+} & { readonly words: number; readonly fields: F };
+
+/** What the host writes for each field: a number, an array for a run of words. */
+export type ArgValues<F extends readonly ArgField[]> = {
+  readonly [E in F[number] as FieldName<E>]: E extends readonly [string, number]
+    ? readonly number[]
+    : number;
+};
+
+/** The layout of `fields`, in order from word 0 (`words` and `fields` are not field names). */
+export function argLayout<const F extends readonly ArgField[]>(fields: F): ArgLayout<F> {
+  const layout: Record<string, unknown> = {};
+  let w = 0;
+  for (const f of fields) {
+    const [name, n] = typeof f === 'string' ? [f, 1] : [f[0], f[1] === 'f32' ? 1 : f[1]];
+    if (name === 'words' || name === 'fields' || name in layout)
+      throw new Error(`argument field '${name}' is reserved or repeated`);
+    layout[name] = w;
+    w += n;
+  }
+  layout.words = w;
+  layout.fields = fields;
+  return Object.freeze(layout) as ArgLayout<F>;
+}
+
+/**
+ * The words every kernel split over rows by `forTaskRows` starts with: rows per task, then
+ * the rows (its layout begins `argLayout([...TASK_ROWS, …])`).
+ */
+export const TASK_ROWS = ['perTask', 'rows'] as const;
+const ROWS = argLayout(TASK_ROWS);
+
 /** A reader of the argument block at local `args`: arg(w) pushes its i32 word w. */
 export const argReader =
   (c: Code, args: Local) =>
   (w: number): Code =>
     c.get(args).i32.load(4 * w);
+
+/**
+ * Write an argument block from the host, every field of `layout` by name: numbers as i32
+ * (f32 fields as f32), runs of words from arrays (as many words as the run has).
+ */
+export function writeArgs<F extends readonly ArgField[]>(
+  mem: { readonly i32: Int32Array; readonly f32: Float32Array },
+  args: number,
+  layout: ArgLayout<F>,
+  values: ArgValues<F>,
+): void {
+  const w = args >> 2;
+  const at = layout as unknown as Record<string, number>;
+  const vals = values as unknown as Record<string, number | readonly number[]>;
+  for (const f of layout.fields) {
+    if (typeof f === 'string') mem.i32[w + at[f]!] = vals[f] as number;
+    else if (f[1] === 'f32') mem.f32[w + at[f[0]]!] = vals[f[0]] as number;
+    else {
+      const run = vals[f[0]] as readonly number[];
+      if (run.length > f[1]) throw new Error(`argument field '${f[0]}' takes ${f[1]} words`);
+      for (let i = 0; i < run.length; i++) mem.i32[w + at[f[0]]! + i] = run[i]!;
+    }
+  }
+}
 
 /**
  * This task's range [r, r1) of a split loop: r := index·per, r1 := min(r + per, limit),
@@ -28,22 +102,8 @@ export function taskRange(
 }
 
 /**
- * Write an argument block from the host: `layout` maps names to word indices (its `words`
- * entry, the block's size, is skipped), `values` gives each name's i32.
- */
-export function writeArgs<L extends Record<string, number>>(
-  i32: Int32Array,
-  args: number,
-  layout: L,
-  values: { readonly [K in Exclude<keyof L, 'words'>]: number },
-): void {
-  for (const [name, w] of Object.entries(layout))
-    if (name !== 'words') i32[(args >> 2) + w] = values[name as Exclude<keyof L, 'words'>];
-}
-
-/**
- * For each row r of this task (`taskRange` with rows per task and rows in words 0 and 1),
- * `body` — the loop every row-split kernel runs.
+ * For each row r of this task (`taskRange` with rows per task and rows in the block's
+ * first words, `TASK_ROWS`), `body` — the loop every row-split kernel runs.
  */
 export function forTaskRows(
   c: Code,
@@ -56,8 +116,8 @@ export function forTaskRows(
   taskRange(
     c,
     () => c.get(task),
-    () => arg(0),
-    () => arg(1),
+    () => arg(ROWS.perTask),
+    () => arg(ROWS.rows),
     r,
     r1,
   );

@@ -1,24 +1,14 @@
 import type { ModuleBuilder } from '@glimpse/asm';
 import { checkWindowIndex } from '@glimpse/kernels-cpu';
-import { argReader, forTaskRows, writeArgs } from './args.js';
+import { argLayout, argReader, forTaskRows, TASK_ROWS, writeArgs } from './args.js';
 import type { WasmKernel } from './types.js';
 
-/** Words of a depthwise task block (rows per task and rows first, as `forTaskRows` reads them). */
-const DW = {
-  perTask: 0,
-  rows: 1,
-  S: 2,
-  rowBytes: 3,
-  K: 4,
-  x: 5,
-  idx: 6,
-  w: 7,
-  b: 8,
-  y: 9,
-  zero: 10,
-  P: 11,
-  words: 12,
-} as const;
+/**
+ * Words of a depthwise task block: output rows N·P (split by `forTaskRows`), the input's
+ * rows per image S, a row's bytes, window size K, the operands x, idx, w, b (0: none) and y,
+ * the zero row that index −1 reads, and windows per image P.
+ */
+const DW = argLayout([...TASK_ROWS, 'S', 'rowBytes', 'K', 'x', 'idx', 'w', 'b', 'y', 'zero', 'P']);
 
 /**
  * depthwise_task(task, args): output rows r = n·P + p of C floats, four channels at a time:
@@ -134,7 +124,7 @@ export const depthwise: WasmKernel<'depthwise'> = {
         checked = fixed;
       }
       r.f32.fill(0, zero >> 2, (zero >> 2) + C);
-      writeArgs(r.i32, args, DW, {
+      writeArgs(r, args, DW, {
         perTask,
         rows,
         S,

@@ -1,7 +1,16 @@
 import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import { broadcastStrides, normAxis, numel, sliceRange, stridesOf } from '@glimpse/ir';
 import { checkIndex, collapse } from '@glimpse/kernels-cpu';
-import { argReader, forTaskRows, overRow, taskRange, writeArgs } from './args.js';
+import type { ArgValues } from './args.js';
+import {
+  argLayout,
+  argReader,
+  forTaskRows,
+  overRow,
+  TASK_ROWS,
+  taskRange,
+  writeArgs,
+} from './args.js';
 import type { WasmCtx, WasmKernel, WasmRun, WasmStep } from './types.js';
 
 /**
@@ -13,17 +22,20 @@ import type { WasmCtx, WasmKernel, WasmRun, WasmStep } from './types.js';
  */
 const RANK = 6;
 
-/** Words of a copy: dims, source and destination strides (bytes), bases, rows per task. */
-const COPY = {
-  dims: 0,
-  src: RANK,
-  dst: 2 * RANK,
-  from: 3 * RANK,
-  to: 3 * RANK + 1,
-  rowsPerTask: 3 * RANK + 2,
-  chunks: 3 * RANK + 3,
-  words: 3 * RANK + 4,
-} as const;
+/**
+ * Words of a copy: per axis (word `dims + a` for axis a) the dims and the source and
+ * destination strides (bytes); the source and destination addresses; rows per task and
+ * the tasks (chunks of rows) of one plane.
+ */
+const COPY = argLayout([
+  ['dims', RANK],
+  ['src', RANK],
+  ['dst', RANK],
+  'from',
+  'to',
+  'rowsPerTask',
+  'chunks',
+]);
 
 /** Copy n 4-byte elements from `s` to `d` (both contiguous): vectors, then the tail. */
 function copyRun(c: Code, s: Local, d: Local, n: Local, j: Local) {
@@ -142,11 +154,12 @@ interface Region {
 
 /**
  * Bind copies of regions: each collapsed to RANK axes (else undefined: the CPU kernel
- * runs), an argument block written once with everything but the run's base addresses.
+ * runs), its words found once but the run's addresses (`from`, `to`), written every run.
  */
 function bindCopies(ctx: WasmCtx, regions: Region[]): WasmStep | undefined {
   if ([...ctx.inTypes, ...ctx.outTypes].includes('bool')) return undefined;
-  const plans: { args: number; tasks: number; block: Int32Array; r: Region }[] = [];
+  type Fixed = Omit<ArgValues<typeof COPY.fields>, 'from' | 'to'>;
+  const plans: { args: number; tasks: number; fixed: Fixed; r: Region }[] = [];
   for (const r of regions) {
     if (numel(r.shape) === 0) continue;
     const [dims, [src, dst]] = collapse(r.shape, [r.src, r.dst]);
@@ -157,26 +170,26 @@ function bindCopies(ctx: WasmCtx, regions: Region[]): WasmStep | undefined {
       ...xs,
     ];
     const [rows, row] = pad(dims, 1).slice(-2) as [number, number];
-    const perTask = Math.max(1, Math.ceil(8192 / row));
-    const chunks = Math.ceil(rows / perTask);
-    const block = Int32Array.from([
-      ...pad(dims, 1),
-      ...pad(src!, 0).map((x) => 4 * x),
-      ...pad(dst!, 0).map((x) => 4 * x),
-      0, // from and to: the run's
-      0,
-      perTask,
+    const rowsPerTask = Math.max(1, Math.ceil(8192 / row));
+    const chunks = Math.ceil(rows / rowsPerTask);
+    const fixed: Fixed = {
+      dims: pad(dims, 1),
+      src: pad(src!, 0).map((x) => 4 * x),
+      dst: pad(dst!, 0).map((x) => 4 * x),
+      rowsPerTask,
       chunks,
-    ]);
+    };
     const planes = numel(dims) / (rows * row);
-    plans.push({ args: ctx.alloc(4 * COPY.words), tasks: planes * chunks, block, r });
+    plans.push({ args: ctx.alloc(4 * COPY.words), tasks: planes * chunks, fixed, r });
   }
   const fn = ctx.fn('copy_task');
   return (run: WasmRun) =>
-    plans.forEach(({ args, tasks, block, r }) => {
-      run.i32.set(block, args >> 2);
-      run.i32[(args >> 2) + COPY.from] = run.ins[r.input]! + 4 * r.from;
-      run.i32[(args >> 2) + COPY.to] = run.outs[r.output]! + 4 * r.to;
+    plans.forEach(({ args, tasks, fixed, r }) => {
+      writeArgs(run, args, COPY, {
+        ...fixed,
+        from: run.ins[r.input]! + 4 * r.from,
+        to: run.outs[r.output]! + 4 * r.to,
+      });
       run.parallel(fn, tasks, args);
     });
 }
@@ -258,9 +271,11 @@ export const concat: WasmKernel<'concat'> = {
   },
 };
 
-/** Words of a row gather: rows of `row` bytes picked by an index list. */
-/** Words of a row gather (pairs per task and pairs first, as `forTaskRows` reads them). */
-const GATHER = { perTask: 0, pairs: 1, n: 2, k: 3, row: 4, x: 5, idx: 6, y: 7, words: 8 } as const;
+/**
+ * Words of a row gather: output rows (`rows`, the (o, i) pairs) of `row` bytes picked by
+ * an index list of k entries from groups of n rows of x, into y.
+ */
+const GATHER = argLayout([...TASK_ROWS, 'n', 'k', 'row', 'x', 'idx', 'y']);
 
 /**
  * gather_task(task, args): output rows p = o·k + i (o over the leading axes, i over the
@@ -331,8 +346,8 @@ function bindGather(
       }
       direct = fixed && !negative;
     }
-    writeArgs(r.i32, args, GATHER, {
-      pairs,
+    writeArgs(r, args, GATHER, {
+      rows: pairs,
       n: g.n,
       k,
       row: 4 * g.inner,

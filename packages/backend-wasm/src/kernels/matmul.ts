@@ -1,5 +1,6 @@
 import { numel } from '@glimpse/ir';
 import { bmmGeometry, walk } from '@glimpse/kernels-cpu';
+import type { ArgValues } from './args.js';
 import { writeArgs } from './args.js';
 import type { ModuleBuilder } from '@glimpse/asm';
 import type { Node } from '@glimpse/ir';
@@ -14,21 +15,10 @@ function runGemm(
   r: WasmRun,
   fn: number,
   args: number,
-  g: {
-    M: number;
-    N: number;
-    K: number;
-    a: number;
-    sam: number;
-    sak: number;
-    b: number;
-    c: number;
-    ldc: number;
-    bias: number;
-  },
+  g: ArgValues<typeof GEMM_ARGS.fields>,
   epilogue: readonly number[] = [],
 ): void {
-  writeArgs(r.i32, args, GEMM_ARGS, g);
+  writeArgs(r, args, GEMM_ARGS, g);
   epilogue.forEach((at, j) => (r.i32[(args >> 2) + GEMM_ARGS.words + j] = at));
   r.parallel(fn, gemmTasks(g.M, g.N), args);
 }
@@ -38,9 +28,9 @@ function runPack(
   r: WasmRun,
   ctx: WasmCtx,
   args: number,
-  p: { K: number; N: number; src: number; sbk: number; sbn: number; dst: number },
+  p: ArgValues<typeof PACK_ARGS.fields>,
 ): void {
-  writeArgs(r.i32, args, PACK_ARGS, p);
+  writeArgs(r, args, PACK_ARGS, p);
   r.parallel(ctx.fn('pack_task'), panelsOf(p.N), args);
 }
 
@@ -175,6 +165,7 @@ export const bmm: WasmKernel<'bmm'> = {
       number,
       number,
     ];
+    // One block for both jobs, the packing's and the GEMM's (room for either).
     const args = ctx.alloc(64);
     const dst = packed ?? ctx.alloc(packedBytes(K, N));
     const task = ctx.fn('gemm_task');

@@ -2,7 +2,16 @@ import type { Code, Local, ModuleBuilder } from '@glimpse/asm';
 import type { AttrsOf } from '@glimpse/ir';
 import { numel, reduceAxes } from '@glimpse/ir';
 import { storageOf } from '@glimpse/runtime';
-import { argReader, forTaskRows, horizontal, overRow, storeLanes, writeArgs } from './args.js';
+import {
+  argLayout,
+  argReader,
+  forTaskRows,
+  horizontal,
+  overRow,
+  storeLanes,
+  TASK_ROWS,
+  writeArgs,
+} from './args.js';
 import type { WasmKernel } from './types.js';
 
 /**
@@ -15,8 +24,12 @@ import type { WasmKernel } from './types.js';
  */
 type Kind = 'sum' | 'max';
 
-/** Words of a reduction (rows per task and rows first, as `forTaskRows` reads them). */
-const R = { perTask: 0, outer: 1, red: 2, inner: 3, x: 4, y: 5, mean: 6, words: 7 } as const;
+/**
+ * Words of a reduction of x [rows, red, inner] into y: `rows` is the outer extent (the row
+ * kernel splits it with `forTaskRows`; the column kernel numbers its tasks itself), `mean`
+ * 1 divides by red.
+ */
+const R = argLayout([...TASK_ROWS, 'red', 'inner', 'x', 'y', 'mean']);
 
 /** acc := combine(acc, x) on f32 scalars. */
 function combine1(c: Code, kind: Kind, acc: Local, x: Local) {
@@ -239,8 +252,8 @@ function reduceKernel<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
       const args = ctx.alloc(4 * R.words);
       return (r) => {
         if (numel(ctx.outShapes[0]!) === 0) return;
-        writeArgs(r.i32, args, R, {
-          outer,
+        writeArgs(r, args, R, {
+          rows: outer,
           red,
           inner,
           x: r.ins[0]!,
