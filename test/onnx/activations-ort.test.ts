@@ -33,11 +33,14 @@ function onGrid(t: Tensor): Tensor {
 const f32In = (name: string, shape: number[]): In => ({ name, dtype: 'f32', shape });
 
 describe('unary activations ≡ onnxruntime-node', () => {
-  for (const [op, close] of [
+  for (const [op, close, out = 'f32'] of [
     ['Sigmoid', true],
     ['Erf', true],
     ['Abs', false],
     ['Log', true],
+    ['Cos', true],
+    ['Sin', true],
+    ['IsNaN', false, 'bool'],
   ] as const)
     it(op, async () => {
       await fc.assert(
@@ -46,7 +49,7 @@ describe('unary activations ≡ onnxruntime-node', () => {
             13,
             [f32In('x', shape)],
             [{ opType: op, input: ['x'], output: ['y'] }],
-            [{ name: 'y', dtype: 'f32' }],
+            [{ name: 'y', dtype: out }],
           );
           await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3, sp) }, close);
         }),

@@ -109,3 +109,32 @@ describeGpu('dispatches past 65535 workgroups (split over a 2-D grid)', () => {
     await checkWgsl(g, { x: x([70000, 3], 3) });
   });
 });
+
+describeGpu('cos and sin over the whole f32 range', () => {
+  /** ulps of f32 at |v| (the spacing of f32 values there). */
+  const ulp = (v: number) => {
+    const a = Math.max(Math.abs(v), 2 ** -126);
+    return 2 ** (Math.floor(Math.log2(a)) - 23);
+  };
+  // Every binade from 2⁻²⁰ to 2¹²⁷ at random mantissas, both signs, and the f32 values
+  // nearest multiples of π/2 up to 10⁶ (where the reduction cancels most): the argument
+  // reduction is exact, so each result is within a few ulps of cos and sin of the f32 input.
+  const xs: number[] = [];
+  let s = 12345;
+  const rnd = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  for (let e = -20; e <= 127; e++)
+    for (let j = 0; j < 4; j++) xs.push(Math.fround((rnd() < 0.5 ? -1 : 1) * (1 + rnd()) * 2 ** e));
+  for (let k = 1; k < 1e6; k = Math.ceil(k * 1.37)) xs.push(Math.fround((k * Math.PI) / 2));
+  for (const op of ['cos', 'sin'] as const)
+    it(`${op}: within 4 ulps of the float64 ${op} of each f32 argument`, async () => {
+      const g = buildGraph('g', (b) => b.op(op, [b.input('x', 'f32', [xs.length])], {}, 'y'));
+      const exe = await compileWgsl(g);
+      const got = (
+        await exe.run({ x: { dtype: 'f32', shape: [xs.length], data: Float32Array.from(xs) } })
+      ).y!.data;
+      const bad = xs
+        .map((x, i) => ({ x, got: Number(got[i]), want: Math[op](x) }))
+        .filter((r) => !(Math.abs(r.got - r.want) <= 4 * ulp(r.want)));
+      expect(bad.slice(0, 5)).toEqual([]);
+    });
+});

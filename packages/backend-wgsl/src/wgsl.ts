@@ -122,6 +122,72 @@ const HELPERS: Record<string, string> = {
   tanh_f32: `fn tanh_f32(x: f32) -> f32 { return select(select(tanh(x), sign(x), abs(x) > 15.0), x, x == 0.0); }`,
   // −0 stays −0 and NaN stays NaN (only x < 0 becomes 0), as PyTorch's relu.
   relu_f32: `fn relu_f32(x: f32) -> f32 { return select(x, 0.0, x < 0.0); }`,
+  // cos and sin of any finite f32: |x| ≤ π/4 directly; beyond, x·2/π reduced exactly
+  // (Payne–Hanek): x's 24-bit mantissa times the 96 bits of 2/π that reach x's units —
+  // the bits above them only add multiples of 4 quadrants — in 32×32-bit products of
+  // 16-bit halves (WGSL has no 64-bit integers). The product's low 96 bits hold the
+  // quadrant (2 bits) and a fraction exact to 2⁻⁶², so arguments as large as 3e38 or as
+  // close to a multiple of π/2 as f32 allows keep their digits; polynomials on [−π/4, π/4]
+  // then give cos and sin to about 1 ulp.
+  two_over_pi: `fn two_over_pi(i: i32) -> u32 {
+  var w = array<u32, 8>(0xa2f9836eu, 0x4e441529u, 0xfc2757d1u, 0xf534ddc0u, 0xdb629599u, 0x3c439041u, 0xfe5163abu, 0xdebbc561u);
+  return w[i];
+}`,
+  two_over_pi_bits: `fn two_over_pi_bits(k: i32) -> u32 {
+  // 32 bits of 2/π from its bit k (bit 1 is the first after the point; none before it).
+  let t = k - 1;
+  if (t <= -32) { return 0u; }
+  if (t < 0) { return two_over_pi(0) >> u32(-t); }
+  let sh = u32(t % 32);
+  let hi = two_over_pi(t / 32);
+  if (sh == 0u) { return hi; }
+  return (hi << sh) | (two_over_pi(t / 32 + 1) >> (32u - sh));
+}`,
+  mul_wide: `fn mul_wide(a: u32, b: u32) -> vec2<u32> {
+  // a·b as (high word, low word).
+  let p00 = (a & 0xffffu) * (b & 0xffffu);
+  let p01 = (a & 0xffffu) * (b >> 16u);
+  let p10 = (a >> 16u) * (b & 0xffffu);
+  let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
+  return vec2<u32>((a >> 16u) * (b >> 16u) + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u), (p00 & 0xffffu) | (mid << 16u));
+}`,
+  trig_reduce: `fn trig_reduce(ax: f32) -> vec2<f32> {
+  // ax = |x| ≥ π/4, finite: (r, q) with ax = q·π/2 + r (mod 2π), |r| ≤ π/4.
+  if (ax <= 0.7853981633974483) { return vec2<f32>(ax, 0.0); }
+  let bits = bitcast<u32>(ax);
+  let k0 = i32(bits >> 23u) - 151;
+  let m = (bits & 0x7fffffu) | 0x800000u;
+  let p0 = mul_wide(m, two_over_pi_bits(k0));
+  let p1 = mul_wide(m, two_over_pi_bits(k0 + 32));
+  let p2 = mul_wide(m, two_over_pi_bits(k0 + 64));
+  let mid = p2.x + p1.y;
+  let top = p1.x + p0.y + select(0u, 1u, mid < p2.x);
+  var q = top >> 30u;
+  var hi = top & 0x3fffffffu;
+  var lo = mid;
+  // A fraction of ½ or more is the next quadrant less 1 − f: negated in the integers, where
+  // it is exact (in f32, f − 1 would cancel f's rounding into the result).
+  let up = hi >= 0x20000000u;
+  if (up) {
+    lo = ~lo + 1u;
+    hi = (~hi & 0x3fffffffu) + select(0u, 1u, lo == 0u);
+    q = q + 1u;
+  }
+  let f = f32(hi) * 9.313225746154785e-10 + f32(lo) * 2.168404344971009e-19;
+  return vec2<f32>(select(f, -f, up) * 1.5707963267948966, f32(q & 3u));
+}`,
+  trig_f32: `fn trig_f32(x: f32, quarter: u32) -> f32 {
+  // cos x (quarter 0) or sin x (quarter 1, as cos(x − π/2) of |x|, then x's sign).
+  if (!is_finite(x)) { return nan_f32(); }
+  let red = trig_reduce(abs(x));
+  let r = red.x;
+  let z = r * r;
+  let c = 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+  let s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+  let q = (u32(red.y) + 3u * quarter) & 3u;
+  let v = select(select(select(s, -c, q == 2u), -s, q == 1u), c, q == 0u);
+  return select(v, bitcast<f32>(bitcast<u32>(v) ^ (bitcast<u32>(x) & 0x80000000u)), quarter == 1u);
+}`,
   idiv: `fn idiv(a: i32, b: i32) -> i32 { return select(a / select(b, 1, b == 0), 0, b == 0); }`,
 };
 

@@ -133,6 +133,8 @@ const SIMD: { readonly [K in ProgramOp]: SimdStep } = {
   gelu: (c, fns) => void c.call(fns.gelu),
   erf: 'cpu',
   log: 'cpu',
+  cos: 'cpu',
+  sin: 'cpu',
 };
 
 function extremum(c: Code, t: () => number, op: 'min' | 'max') {

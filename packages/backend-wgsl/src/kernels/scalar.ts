@@ -43,6 +43,9 @@ const UNARY_WGSL: { readonly [K in UnaryOp]: (x: string, k: string) => string } 
   erf: (x) => `erf_f32(${x})`,
   abs: (x) => `abs_f32(${x})`,
   log: (x) => `log_f32(${x})`,
+  cos: (x) => `trig_f32(${x}, 0u)`,
+  sin: (x) => `trig_f32(${x}, 1u)`,
+  isnan: (x) => `select(0u, 1u, is_nan(${x}))`,
   scale: (x, k) => `(${x} * ${k})`,
   not: (x) => `select(1u, 0u, ${x} != 0u)`,
 };

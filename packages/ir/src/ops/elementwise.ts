@@ -86,6 +86,24 @@ function unary(name: string, doc: string, fn: UnaryFn) {
   };
 }
 
+/**
+ * A test of each float element: a bool result (1 or 0 from `fn`). Not a program step (a
+ * program computes floats).
+ */
+function predicate(name: string, doc: string, fn: UnaryFn) {
+  return {
+    ...defineOp<Record<string, never>>({
+      name,
+      doc,
+      inputs: floatUnary,
+      attrs: {},
+      infer: (inputs) => [{ dtype: 'bool', shape: inputs[0]!.shape }],
+      traits: { category: 'elementwise', flops: perElement },
+    }),
+    unary: (_attrs: unknown): UnaryFn => fn,
+  };
+}
+
 export const relu = unary('relu', 'max(x, 0); NaN stays NaN, −0 stays −0 (as PyTorch)', (x) =>
   x < 0 ? 0 : x,
 );
@@ -106,6 +124,9 @@ export const sigmoid = unary(
 export const erf = unary('erf', 'the error function (ONNX Erf)', erfFn);
 export const abs = unary('abs', '|x|; −0 gives +0, NaN stays NaN', Math.abs);
 export const log = unary('log', 'natural logarithm; 0 gives −inf, negative gives NaN', Math.log);
+export const cos = unary('cos', 'cosine (radians); ±inf and NaN give NaN', Math.cos);
+export const sin = unary('sin', 'sine (radians); ±inf and NaN give NaN, −0 stays −0', Math.sin);
+export const isnan = predicate('isnan', 'x is NaN (bool; ONNX IsNaN)', (x) => (x !== x ? 1 : 0));
 
 /**
  * torch.minimum / torch.maximum: NaN if either operand is NaN, else a when it is strictly
@@ -266,6 +287,9 @@ export const SCALAR_OPS = {
   erf,
   abs,
   log,
+  cos,
+  sin,
+  isnan,
   scale,
   cast,
   where,
