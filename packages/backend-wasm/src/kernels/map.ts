@@ -2,7 +2,15 @@ import type { Code } from '@glimpse/asm';
 import type { Dim, Graph, Node } from '@glimpse/ir';
 import type { ProgramOp } from '@glimpse/ir';
 import { numel, PROGRAM_OPS, programOfOp } from '@glimpse/ir';
-import { argReader, forTaskRows, rowAddress, storeLanes } from './args.js';
+import {
+  argLayout,
+  argReader,
+  forTaskRows,
+  rowAddress,
+  storeLanes,
+  TASK_ROWS,
+  writeArgs,
+} from './args.js';
 import type { Epilogue } from './gemm.js';
 import { GEMM_ARGS } from './gemm.js';
 import type { WasmKernel, WasmPrepare } from './types.js';
@@ -184,8 +192,13 @@ const rowLength = (s: readonly number[]) => numel(s.slice(s.findIndex((d) => d !
  * map_{id}(task, args): rows [task·rpt, …) of an elementwise program over f32 operands,
  * four lanes at a time; a row's tail computes a whole vector and stores only its lanes.
  */
+/** A map's argument block: the task rows, row length, elements, output, then each operand. */
+const mapArgs = (operands: number) =>
+  argLayout([...TASK_ROWS, 'len', 'n', 'out', ['ins', operands]]);
+
 function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) {
   const fns = programFns(p);
+  const L = mapArgs(access.length);
   p.module.func(name, ['i32', 'i32', 'i32'], [], (c) => {
     const task = c.param(0),
       args = c.param(1);
@@ -197,21 +210,20 @@ function emitMap(p: WasmPrepare, name: string, prog: Program, access: Access[]) 
       out = c.local('i32');
     const v = c.local('v128');
     const base = access.map(() => c.local('i32'));
-    // args: 0 rows per task, 1 rows, 2 row length, 3 total elements, 4 out, 5.. operands.
     forTaskRows(c, task, arg, row, r1, (c) => {
       // This row's length (the last may be short when nothing broadcasts).
-      arg(3);
+      arg(L.n);
       c.get(row);
-      arg(2);
+      arg(L.len);
       c.i32.mul().i32.sub().set(len);
-      c.atMost(len, () => arg(2));
-      rowAddress(c, arg, 4, row, () => arg(2));
+      c.atMost(len, () => arg(L.len));
+      rowAddress(c, arg, L.out, row, () => arg(L.len));
       c.set(out);
       // A whole operand advances with the rows; a row or scalar operand does not.
       access.forEach((a, i) => {
-        if (a === 'full') rowAddress(c, arg, 5 + i, row, () => arg(2));
-        else if (a === 'outer') rowAddress(c, arg, 5 + i, row, () => c.i32.const(1));
-        else arg(5 + i);
+        if (a === 'full') rowAddress(c, arg, L.ins + i, row, () => arg(L.len));
+        else if (a === 'outer') rowAddress(c, arg, L.ins + i, row, () => c.i32.const(1));
+        else arg(L.ins + i);
         c.set(base[i]!);
       });
       const load = (i: number) => {
@@ -274,16 +286,11 @@ export const map: WasmKernel<'add'> = {
     const rows = Math.ceil(n / Math.max(1, len));
     const perTask = Math.max(1, Math.ceil(rows / (8 * ctx.threads)), Math.ceil(16384 / len));
     const fn = ctx.fn(name);
-    const args = ctx.alloc(4 * (5 + access.length));
+    const L = mapArgs(access.length);
+    const args = ctx.alloc(4 * L.words);
     return (r) => {
       if (n === 0) return;
-      const w = args >> 2;
-      r.i32[w] = perTask;
-      r.i32[w + 1] = rows;
-      r.i32[w + 2] = len;
-      r.i32[w + 3] = n;
-      r.i32[w + 4] = r.outs[0]!;
-      access.forEach((_, i) => (r.i32[w + 5 + i] = r.ins[i]!));
+      writeArgs(r, args, L, { perTask, rows, len, n, out: r.outs[0]!, ins: r.ins });
       r.parallel(fn, Math.ceil(rows / perTask), args);
     };
   },
