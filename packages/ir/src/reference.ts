@@ -4,7 +4,6 @@ import { RuntimeError, withWhere } from './errors.js';
 import type { Graph, Node } from './graph.js';
 import { paramValues } from './init.js';
 import type {
-  AttentionAttrs,
   AttrsOf,
   CompareOp,
   OpName,
@@ -13,8 +12,6 @@ import type {
   UnaryOp,
 } from './ops/index.js';
 import {
-  attentionGeometry,
-  maskLeadOffset,
   castScalar,
   compileProgram,
   matrixDims,
@@ -33,13 +30,12 @@ import { checkAllocation, broadcastStrides, normAxis, numel, stridesOf } from '.
 import { bindInputs, concreteShapes } from './binding.js';
 import type { Tensor } from './tensor.js';
 import { fromNumbers, toNumbers } from './tensor.js';
+import { attentionRef, lanes, normalise, softmaxLane } from './reference-nn.js';
+import type { RefTensor } from './ref-tensor.js';
+import { broadcastMap, forEachIndex, refTensor as t } from './ref-tensor.js';
 
-/** A tensor inside the reference interpreter: every dtype held as float64. */
-export interface RefTensor {
-  readonly dtype: DType;
-  readonly shape: number[];
-  readonly data: Float64Array;
-}
+export type { RefTensor } from './ref-tensor.js';
+export { broadcastMap } from './ref-tensor.js';
 
 type RefKernel<K extends OpName> = (
   ins: RefTensor[],
@@ -47,52 +43,6 @@ type RefKernel<K extends OpName> = (
   outShapes: number[][],
   node: Node,
 ) => RefTensor[];
-
-const t = (dtype: DType, shape: number[], data?: Float64Array): RefTensor => ({
-  dtype,
-  shape,
-  data: data ?? new Float64Array(numel(shape)),
-});
-
-/** Visit every index of `shape`, giving the flat offsets into each operand's strides. */
-function forEachIndex(
-  shape: number[],
-  strides: number[][],
-  fn: (out: number, offs: number[]) => void,
-) {
-  const n = numel(shape);
-  const r = shape.length;
-  const idx = new Array<number>(r).fill(0);
-  const offs = strides.map(() => 0);
-  for (let o = 0; o < n; o++) {
-    fn(o, offs);
-    for (let a = r - 1; a >= 0; a--) {
-      idx[a]!++;
-      for (let s = 0; s < strides.length; s++) offs[s]! += strides[s]![a]!;
-      if (idx[a]! < shape[a]!) break;
-      for (let s = 0; s < strides.length; s++) offs[s]! -= strides[s]![a]! * shape[a]!;
-      idx[a] = 0;
-    }
-  }
-}
-
-/**
- * `fn` over inputs broadcast to `outShape` (numpy rules): the one broadcasting evaluator,
- * serving the reference's kernels, constant folding and ONNX import's folding.
- */
-export function broadcastMap(
-  ins: readonly Pick<RefTensor, 'shape' | 'data'>[],
-  outShape: number[],
-  dtype: DType,
-  fn: (...xs: number[]) => number,
-): RefTensor {
-  const out = t(dtype, outShape);
-  const st = ins.map((x) => broadcastStrides(x.shape, outShape));
-  forEachIndex(outShape, st, (o, offs) => {
-    out.data[o] = fn(...offs.map((off, i) => ins[i]!.data[off]!));
-  });
-  return out;
-}
 
 const binary =
   (op: BinaryOp): RefKernel<typeof op> =>
@@ -143,116 +93,6 @@ function matmul(
         out.data[bi * M * N + i * N + j] = s;
       }
   });
-  return out;
-}
-
-/** Apply `fn` to every 1-d lane along `axis` (read and written through index maps). */
-function lanes(shape: number[], axis: number, fn: (offsets: number[]) => void) {
-  const st = stridesOf(shape);
-  const n = shape[axis]!;
-  const outer = shape.filter((_, i) => i !== axis);
-  const ost = st.filter((_, i) => i !== axis);
-  forEachIndex(outer, [ost], (_o, [base]) => {
-    const offs = Array.from({ length: n }, (_, j) => base! + j * st[axis]!);
-    fn(offs);
-  });
-}
-
-function softmaxLane(src: Float64Array, dst: Float64Array, offs: number[]) {
-  let m = -Infinity;
-  for (const o of offs) m = Math.max(m, src[o]!);
-  // NaN anywhere, or every entry -inf, yields NaN as the unfused formula does.
-  let s = 0;
-  for (const o of offs) s += Math.exp(src[o]! - m);
-  for (const o of offs) dst[o] = Math.exp(src[o]! - m) / s;
-}
-
-function attentionRef(ins: RefTensor[], a: AttentionAttrs, outShape: number[]): RefTensor {
-  const [q, k, v, mask] = ins as [RefTensor, RefTensor, RefTensor, RefTensor | undefined];
-  const g = attentionGeometry(
-    ins.map((x) => x.shape),
-    outShape,
-    a,
-  );
-  const { T, S, dh, dv } = g;
-  const out = t(q.dtype, outShape);
-  const s = new Float64Array(S);
-  const p = new Float64Array(S);
-  const keys = [...Array(S).keys()];
-  for (let l = 0; l < g.nLead; l++)
-    for (let h = 0; h < g.Hq; h++) {
-      const hk = Math.floor(h / g.group);
-      const qBase = l * g.q[0] + h * g.q[1];
-      const kBase = l * g.k[0] + hk * g.k[1];
-      const vBase = l * g.v[0] + hk * g.v[1];
-      const oBase = l * g.o[0] + h * g.o[1];
-      const mBase = g.mask ? maskLeadOffset(g, l) + h * g.mask.h : 0;
-      for (let i = 0; i < T; i++) {
-        // masked_rows=mask: does any key escape the masks (causal, -inf bias, false bool)?
-        let open = false;
-        for (let j = 0; j < S; j++) {
-          let x = 0;
-          for (let c = 0; c < dh; c++)
-            x += q.data[qBase + i * g.q[2] + c]! * k.data[kBase + j * g.k[2] + c]!;
-          x *= g.scale;
-          if (a.softcap > 0) x = a.softcap * Math.tanh(x / a.softcap);
-          let hidden = false;
-          if (mask) {
-            const m = mask.data[mBase + i * g.mask!.t + j * g.mask!.s]!;
-            if (mask.dtype === 'bool') x = m !== 0 ? x : a.mask_fill;
-            else x += m;
-            hidden = mask.dtype === 'bool' ? m === 0 && a.mask_fill === -Infinity : m === -Infinity;
-          }
-          if (g.causalOffset !== undefined && j > i + g.causalOffset) {
-            x = -Infinity;
-            hidden = true;
-          }
-          if (!hidden) open = true;
-          s[j] = x;
-        }
-        softmaxLane(s, p, keys);
-        if (a.masked_rows === 'mask' && !open) p.fill(0);
-        const allMasked = s.every((x) => x === -Infinity);
-        for (let c = 0; c < dv; c++) {
-          let acc = 0;
-          for (let j = 0; j < S; j++) acc += p[j]! * v.data[vBase + j * g.v[2] + c]!;
-          out.data[oBase + i * g.o[2] + c] = allMasked && a.masked_rows === 'zero' ? 0 : acc;
-        }
-      }
-    }
-  return out;
-}
-
-/**
- * layer_norm (`centre`: x − mean, biased variance) and rms_norm (x itself, its mean square)
- * over the trailing axes from `a.axis`, then ·w + b.
- */
-function normalise(
-  x: RefTensor,
-  w: RefTensor | undefined,
-  b: RefTensor | undefined,
-  a: { axis: number; eps: number },
-  centre: boolean,
-): RefTensor {
-  const inner = numel(x.shape.slice(normAxis(a.axis, x.shape.length)!));
-  const out = t(x.dtype, x.shape);
-  for (let base = 0; base < x.data.length; base += inner) {
-    let mean = 0;
-    if (centre) {
-      for (let i = 0; i < inner; i++) mean += x.data[base + i]!;
-      mean /= inner;
-    }
-    let v = 0;
-    for (let i = 0; i < inner; i++) v += (x.data[base + i]! - mean) ** 2;
-    v /= inner;
-    const rstd = 1 / Math.sqrt(v + a.eps);
-    for (let i = 0; i < inner; i++) {
-      let y = (x.data[base + i]! - mean) * rstd;
-      if (w) y *= w.data[i]!;
-      if (b) y += b.data[i]!;
-      out.data[base + i] = y;
-    }
-  }
   return out;
 }
 

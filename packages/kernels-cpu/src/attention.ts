@@ -1,5 +1,6 @@
+import type { AttentionGeometry } from '@glimpse/ir';
 import { attentionGeometry, maskLeadOffset } from '@glimpse/ir';
-import type { KernelFactory } from './types.js';
+import type { KernelCtx, KernelFactory } from './types.js';
 
 /** Query rows per block and keys per tile (multiples of 4): the score tile is BR×BC, never T×S. */
 const BR = 32;
@@ -24,33 +25,39 @@ const up4 = (n: number) => (n + 3) & ~3;
  */
 export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const g = attentionGeometry(ctx.inShapes, ctx.outShapes[0]!, a);
-  const { nLead, Hq, Hkv, group, T, S, dh, dv, scale } = g;
-  const Sp = up4(S);
-  const [qRow, kRow, vRow, yRow] = [g.q[2], g.k[2], g.v[2], g.o[2]];
-  const softcap = a.softcap;
+  const { nLead, Hq, Hkv, group, T, S, dh, dv } = g;
   const causal = g.causalOffset !== undefined;
   const offset = g.causalOffset ?? 0;
   const hasMask = g.mask !== undefined;
   const boolMask = hasMask && ctx.inTypes[3] === 'bool';
   const fill = a.mask_fill;
-  const emptyRow = a.masked_rows === 'zero' ? 0 : NaN;
-  const byMask = a.masked_rows === 'mask';
-  // A key the mask alone hides (masked_rows=mask): -inf bias, or false with fill -inf.
-  const hides = (mv: number) => (boolMask ? !mv && fill === -Infinity : mv === -Infinity);
-  const mT = g.mask?.t ?? 0;
-  const mS = g.mask?.s ?? 0;
-  const rowEnd = (i: number) => (causal ? Math.min(S, Math.max(0, i + offset + 1)) : S);
+  const shape: Shape = {
+    g,
+    Sp: up4(S),
+    DVp: up4(dv),
+    softcap: a.softcap,
+    causal,
+    hasMask,
+    boolMask,
+    fill,
+    emptyRow: a.masked_rows === 'zero' ? 0 : NaN,
+    byMask: a.masked_rows === 'mask',
+    // A key the mask alone hides (masked_rows=mask): -inf bias, or false with fill -inf.
+    hides: (mv: number) => (boolMask ? !mv && fill === -Infinity : mv === -Infinity),
+    mT: g.mask?.t ?? 0,
+    mS: g.mask?.s ?? 0,
+    rowEnd: (i: number) => (causal ? Math.min(S, Math.max(0, i + offset + 1)) : S),
+  };
 
   const sc = ctx.scratch;
   // In the micro-kernel's memory: packed Q (per block), K and V (per kv head), P (per tile),
   // the score tile S and the output accumulator (rows DVp apart, whole 4×4 tiles).
-  const DVp = up4(dv);
   sc.needSimd('attn.q', BR * dh);
-  sc.needSimd('attn.k', Sp * dh);
-  sc.needSimd('attn.v', DVp * Sp);
+  sc.needSimd('attn.k', shape.Sp * dh);
+  sc.needSimd('attn.v', shape.DVp * shape.Sp);
   sc.needSimd('attn.p', BR * BC);
   sc.needSimd('attn.s', BR * BC);
-  sc.needSimd('attn.acc', BR * DVp);
+  sc.needSimd('attn.acc', BR * shape.DVp);
   sc.need('attn.m', BR);
   sc.need('attn.l', BR);
   sc.need('attn.bad', dv);
@@ -58,137 +65,222 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   sc.need('attn.badCol', dv);
 
   return ([qb, kb, vb, mb], [yb]) => {
-    const q = qb as Float32Array;
-    const k = kb as Float32Array;
-    const v = vb as Float32Array;
-    const y = yb as Float32Array;
-    const [mRow, lRow, lastBad] = [sc.f64('attn.m'), sc.f64('attn.l'), sc.f64('attn.bad')];
-    const [open, badCol] = [sc.f64('attn.open'), sc.f64('attn.badCol')];
-    const simd = sc.simd();
-    const mem = simd.mem;
-    const [qo, ko, vo, po, so0, ao] = [
-      'attn.q',
-      'attn.k',
-      'attn.v',
-      'attn.p',
-      'attn.s',
-      'attn.acc',
-    ].map((x) => simd.at(x)) as [number, number, number, number, number, number];
+    const [q, k, v, y] = [qb, kb, vb, yb] as Float32Array[];
     if (S === 0) {
-      y.fill(0); // an empty softmax·v is an empty sum
+      y!.fill(0); // an empty softmax·v is an empty sum
       return;
     }
+    const simd = sc.simd();
+    const at = (x: string) => simd.at(`attn.${x}`);
+    const cx: Run = {
+      ...shape,
+      simd,
+      mem: simd.mem,
+      at: { q: at('q'), k: at('k'), v: at('v'), p: at('p'), s: at('s'), acc: at('acc') },
+      mRow: sc.f64('attn.m'),
+      lRow: sc.f64('attn.l'),
+      lastBad: sc.f64('attn.bad'),
+      open: sc.f64('attn.open'),
+      badCol: sc.f64('attn.badCol'),
+      mask: mb as Float32Array | Uint8Array | undefined,
+    };
     let packed = -1;
     for (let l = 0; l < nLead * Hq; l++) {
       const h = l % Hq;
       const b = Math.floor(l / Hq);
       const hk = Math.floor(h / group);
       const kvHead = b * Hkv + hk;
-      const vBase = b * g.v[0] + hk * g.v[1];
       if (kvHead !== packed) {
-        packKV(k, b * g.k[0] + hk * g.k[1], kRow, v, vBase, vRow, S, dh, dv, mem, ko, vo);
-        // Last key whose v column holds a non-finite value, for keys the causal early
-        // stop never visits (-1: none).
-        if (causal) {
-          lastBad.fill(-1);
-          for (let j = S - 1; j >= 0; j--)
-            for (let c = 0, o = vBase + j * vRow; c < dv; c++)
-              if (lastBad[c]! < 0 && !Number.isFinite(v[o + c]!)) lastBad[c] = j;
-        }
-        // Columns of v with a non-finite value: what a row of weights 0 gives there.
-        if (byMask) {
-          badCol.fill(0);
-          for (let j = 0; j < S; j++)
-            for (let c = 0, o = vBase + j * vRow; c < dv; c++)
-              if (!Number.isFinite(v[o + c]!)) badCol[c] = 1;
-        }
+        const vBase = b * g.v[0] + hk * g.v[1];
+        packKV(
+          k!,
+          b * g.k[0] + hk * g.k[1],
+          g.k[2],
+          v!,
+          vBase,
+          g.v[2],
+          S,
+          dh,
+          dv,
+          cx.mem,
+          cx.at.k,
+          cx.at.v,
+        );
+        scanV(cx, v!, vBase);
         packed = kvHead;
       }
       const mBase = hasMask ? maskLeadOffset(g, b) + h * g.mask!.h : 0;
       for (let i0 = 0; i0 < T; i0 += BR) {
         const br = Math.min(BR, T - i0);
-        const jEnd = rowEnd(i0 + br - 1);
-        packQ(q, b * g.q[0] + h * g.q[1] + i0 * qRow, qRow, br, dh, mem, qo);
-        mRow.fill(-Infinity, 0, br);
-        for (let rr = 0; rr < br; rr++) open[rr] = !hasMask && rowEnd(i0 + rr) > 0 ? 1 : 0;
-        lRow.fill(0, 0, br);
-        mem.fill(0, ao, ao + BR * DVp);
+        const jEnd = shape.rowEnd(i0 + br - 1);
+        packQ(q!, b * g.q[0] + h * g.q[1] + i0 * g.q[2], g.q[2], br, dh, cx.mem, cx.at.q);
+        cx.mRow.fill(-Infinity, 0, br);
+        for (let rr = 0; rr < br; rr++) cx.open[rr] = !hasMask && shape.rowEnd(i0 + rr) > 0 ? 1 : 0;
+        cx.lRow.fill(0, 0, br);
+        cx.mem.fill(0, cx.at.acc, cx.at.acc + BR * shape.DVp);
         for (let j0 = 0; j0 < jEnd; j0 += BC) {
           const bc = Math.min(BC, jEnd - j0);
-          // Scores: Q slivers × K panels, written by the micro-kernel into S (row stride BC).
-          for (let s4 = 0; s4 < br; s4 += 4)
-            for (let j4 = 0; j4 < bc; j4 += 4)
-              simd.micro(
-                dh,
-                (qo + s4 * dh) * 8,
-                (ko + (j0 + j4) * dh) * 8,
-                (so0 + s4 * BC + j4) * 8,
-                BC * 8,
-                0,
-              );
-          for (let rr = 0; rr < br; rr++) {
-            const i = i0 + rr;
-            const lim = rowEnd(i) - j0;
-            const so = so0 + rr * BC;
-            let tileMax = -Infinity;
-            for (let j = 0; j < bc; j++) {
-              let x = mem[so + j]! * scale;
-              if (softcap > 0) x = softcap * Math.tanh(x / softcap);
-              if (hasMask) {
-                const mv = mb![mBase + i * mT + (j0 + j) * mS]!;
-                if (boolMask) x = mv ? x : fill;
-                else x += mv;
-                if (byMask && j < lim && !hides(mv)) open[rr] = 1;
-              }
-              if (j >= lim) x = -Infinity; // causal: replaces, as where(tril, s, -inf) does
-              mem[so + j] = x;
-              tileMax = x > tileMax || x !== x ? x : tileMax;
-            }
-            const mOld = mRow[rr]!;
-            const mNew = mOld > tileMax || mOld !== mOld ? mOld : tileMax;
-            const alpha = mOld === mNew ? 1 : Math.exp(mOld - mNew);
-            // p goes straight into the micro-kernel's A layout: sliver rr>>2, lane rr&3.
-            const pr = po + (rr >> 2) * BC * 4 + (rr & 3);
-            let sum = 0;
-            for (let j = 0; j < bc; j++) {
-              const p = mNew === -Infinity ? 0 : Math.exp(mem[so + j]! - mNew);
-              mem[pr + j * 4] = p;
-              sum += p;
-            }
-            mRow[rr] = mNew;
-            lRow[rr] = lRow[rr]! * alpha + sum;
-            if (alpha !== 1) for (let c = 0, o = ao + rr * DVp; c < dv; c++) mem[o + c]! *= alpha;
-          }
-          // acc += P·V: P slivers × V panels (column panel c4 holds Sp keys × 4 columns).
-          for (let s4 = 0; s4 < br; s4 += 4)
-            for (let c4 = 0; c4 < dv; c4 += 4)
-              simd.micro(
-                bc,
-                (po + s4 * BC) * 8,
-                (vo + c4 * Sp + j0 * 4) * 8,
-                (ao + s4 * DVp + c4) * 8,
-                DVp * 8,
-                1,
-              );
+          scoresTile(cx, br, j0, bc);
+          for (let rr = 0; rr < br; rr++) softmaxRow(cx, rr, i0 + rr, j0, bc, mBase);
+          accumulatePV(cx, br, j0, bc);
         }
-        for (let rr = 0; rr < br; rr++) {
-          const yo = b * g.o[0] + h * g.o[1] + (i0 + rr) * yRow;
-          if (byMask && !open[rr]) {
-            for (let c = 0; c < dv; c++) y[yo + c] = badCol[c] ? NaN : 0;
-            continue;
-          }
-          if (mRow[rr]! === -Infinity) {
-            y.fill(emptyRow, yo, yo + dv);
-            continue;
-          }
-          const sum = lRow[rr]!;
-          for (let c = 0, o = ao + rr * DVp; c < dv; c++)
-            y[yo + c] = causal && lastBad[c]! >= jEnd ? NaN : mem[o + c]! / sum;
-        }
+        finishRows(cx, y!, b * g.o[0] + h * g.o[1] + i0 * g.o[2], br, jEnd);
       }
     }
   };
 };
+
+/** What the kernel fixes from the node's shapes and attributes. */
+interface Shape {
+  readonly g: AttentionGeometry;
+  /** S and dv rounded up to whole 4-wide panels. */
+  readonly Sp: number;
+  readonly DVp: number;
+  readonly softcap: number;
+  readonly causal: boolean;
+  readonly hasMask: boolean;
+  readonly boolMask: boolean;
+  readonly fill: number;
+  /** What a row with no visible key gives: NaN, or 0 with masked_rows=zero. */
+  readonly emptyRow: number;
+  readonly byMask: boolean;
+  readonly hides: (mv: number) => boolean;
+  readonly mT: number;
+  readonly mS: number;
+  /** One past the last key query row i sees. */
+  readonly rowEnd: (i: number) => number;
+}
+
+/** A run's view of its scratch: the micro-kernel's memory, its regions, the row state. */
+interface Run extends Shape {
+  readonly simd: ReturnType<KernelCtx['scratch']['simd']>;
+  readonly mem: Float64Array;
+  readonly at: { q: number; k: number; v: number; p: number; s: number; acc: number };
+  /** Per query row of the block: running max, running sum, whether any key is open. */
+  readonly mRow: Float64Array;
+  readonly lRow: Float64Array;
+  readonly open: Float64Array;
+  /** Per column of v: the last key holding a non-finite value (-1: none), any such key. */
+  readonly lastBad: Float64Array;
+  readonly badCol: Float64Array;
+  readonly mask: Float32Array | Uint8Array | undefined;
+}
+
+/**
+ * What v's non-finite values do where no weight reaches them: the last key whose v column
+ * holds one (the causal early stop never visits keys past a block's last visible one, whose
+ * 0 weights would still give NaN there), and the columns holding any (what a row of weights
+ * 0 gives with masked_rows=mask).
+ */
+function scanV(cx: Run, v: Float32Array, vBase: number) {
+  const { S, dv } = cx.g;
+  const vRow = cx.g.v[2];
+  if (cx.causal) {
+    cx.lastBad.fill(-1);
+    for (let j = S - 1; j >= 0; j--)
+      for (let c = 0, o = vBase + j * vRow; c < dv; c++)
+        if (cx.lastBad[c]! < 0 && !Number.isFinite(v[o + c]!)) cx.lastBad[c] = j;
+  }
+  if (cx.byMask) {
+    cx.badCol.fill(0);
+    for (let j = 0; j < S; j++)
+      for (let c = 0, o = vBase + j * vRow; c < dv; c++)
+        if (!Number.isFinite(v[o + c]!)) cx.badCol[c] = 1;
+  }
+}
+
+/** Scores of the tile: Q slivers × K panels, written by the micro-kernel into S (row stride BC). */
+function scoresTile(cx: Run, br: number, j0: number, bc: number) {
+  const dh = cx.g.dh;
+  for (let s4 = 0; s4 < br; s4 += 4)
+    for (let j4 = 0; j4 < bc; j4 += 4)
+      cx.simd.micro(
+        dh,
+        (cx.at.q + s4 * dh) * 8,
+        (cx.at.k + (j0 + j4) * dh) * 8,
+        (cx.at.s + s4 * BC + j4) * 8,
+        BC * 8,
+        0,
+      );
+}
+
+/**
+ * One query row of the tile: its scores scaled, capped, masked and cut by the causal limit,
+ * then the online softmax — the running max, the weights p (straight into the micro-kernel's
+ * A layout: sliver rr>>2, lane rr&3), the running sum, and the accumulator rescaled when the
+ * max grew.
+ */
+function softmaxRow(cx: Run, rr: number, i: number, j0: number, bc: number, mBase: number) {
+  const { mem, mask, fill } = cx;
+  const lim = cx.rowEnd(i) - j0;
+  const so = cx.at.s + rr * BC;
+  let tileMax = -Infinity;
+  for (let j = 0; j < bc; j++) {
+    let x = mem[so + j]! * cx.g.scale;
+    if (cx.softcap > 0) x = cx.softcap * Math.tanh(x / cx.softcap);
+    if (cx.hasMask) {
+      const mv = mask![mBase + i * cx.mT + (j0 + j) * cx.mS]!;
+      if (cx.boolMask) x = mv ? x : fill;
+      else x += mv;
+      if (cx.byMask && j < lim && !cx.hides(mv)) cx.open[rr] = 1;
+    }
+    if (j >= lim) x = -Infinity; // causal: replaces, as where(tril, s, -inf) does
+    mem[so + j] = x;
+    tileMax = x > tileMax || x !== x ? x : tileMax;
+  }
+  const mOld = cx.mRow[rr]!;
+  const mNew = mOld > tileMax || mOld !== mOld ? mOld : tileMax;
+  const alpha = mOld === mNew ? 1 : Math.exp(mOld - mNew);
+  const pr = cx.at.p + (rr >> 2) * BC * 4 + (rr & 3);
+  let sum = 0;
+  for (let j = 0; j < bc; j++) {
+    const p = mNew === -Infinity ? 0 : Math.exp(mem[so + j]! - mNew);
+    mem[pr + j * 4] = p;
+    sum += p;
+  }
+  cx.mRow[rr] = mNew;
+  cx.lRow[rr] = cx.lRow[rr]! * alpha + sum;
+  if (alpha !== 1)
+    for (let c = 0, o = cx.at.acc + rr * cx.DVp; c < cx.g.dv; c++) mem[o + c]! *= alpha;
+}
+
+/** acc += P·V: P slivers × V panels (column panel c4 holds Sp keys × 4 columns). */
+function accumulatePV(cx: Run, br: number, j0: number, bc: number) {
+  for (let s4 = 0; s4 < br; s4 += 4)
+    for (let c4 = 0; c4 < cx.g.dv; c4 += 4)
+      cx.simd.micro(
+        bc,
+        (cx.at.p + s4 * BC) * 8,
+        (cx.at.v + c4 * cx.Sp + j0 * 4) * 8,
+        (cx.at.acc + s4 * cx.DVp + c4) * 8,
+        cx.DVp * 8,
+        1,
+      );
+}
+
+/**
+ * The block's rows of y from the accumulator over the sum: a row the mask closed is Σ 0·v
+ * (NaN in v's non-finite columns), a row with no visible key the empty row, and a column
+ * whose non-finite v lies past the causal stop NaN.
+ */
+function finishRows(cx: Run, y: Float32Array, y0: number, br: number, jEnd: number) {
+  const { dv } = cx.g;
+  const yRow = cx.g.o[2];
+  for (let rr = 0; rr < br; rr++) {
+    const yo = y0 + rr * yRow;
+    if (cx.byMask && !cx.open[rr]) {
+      for (let c = 0; c < dv; c++) y[yo + c] = cx.badCol[c] ? NaN : 0;
+      continue;
+    }
+    if (cx.mRow[rr]! === -Infinity) {
+      y.fill(cx.emptyRow, yo, yo + dv);
+      continue;
+    }
+    const sum = cx.lRow[rr]!;
+    for (let c = 0, o = cx.at.acc + rr * cx.DVp; c < dv; c++)
+      y[yo + c] = cx.causal && cx.lastBad[c]! >= jEnd ? NaN : cx.mem[o + c]! / sum;
+  }
+}
 
 /** Q rows [row0, row0+br) (row stride `row`) → slivers of 4 rows, dh×4 each (zero-padded). */
 function packQ(

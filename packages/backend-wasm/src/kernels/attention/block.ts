@@ -1,5 +1,5 @@
 import type { Code } from '@glimpse/asm';
-import type { Attn } from './emit.js';
+import type { Attn } from './context.js';
 import { ATTN, BC, BR, partFloats } from './spec.js';
 import { keyTile } from './tile.js';
 

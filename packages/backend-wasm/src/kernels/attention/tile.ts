@@ -1,7 +1,7 @@
 import type { Local } from '@glimpse/asm';
 import { callMicro, MR } from '../gemm.js';
 import { exp2Inline } from '../math.js';
-import type { Attn } from './emit.js';
+import type { Attn } from './context.js';
 import { ATTN, BC, BR } from './spec.js';
 
 /**

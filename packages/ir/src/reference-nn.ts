@@ -1,0 +1,119 @@
+/**
+ * The reference interpreter's kernels of the neural-network ops — softmax lanes, attention,
+ * layer and RMS normalisation — naive and in float64, as reference.ts's table calls them.
+ */
+import type { AttentionAttrs } from './ops/index.js';
+import { attentionGeometry, maskLeadOffset } from './ops/index.js';
+import type { RefTensor } from './ref-tensor.js';
+import { forEachIndex, refTensor as t } from './ref-tensor.js';
+import { normAxis, numel, stridesOf } from './shape.js';
+
+/** Apply `fn` to every 1-d lane along `axis` (read and written through index maps). */
+export function lanes(shape: number[], axis: number, fn: (offsets: number[]) => void) {
+  const st = stridesOf(shape);
+  const n = shape[axis]!;
+  const outer = shape.filter((_, i) => i !== axis);
+  const ost = st.filter((_, i) => i !== axis);
+  forEachIndex(outer, [ost], (_o, [base]) => {
+    const offs = Array.from({ length: n }, (_, j) => base! + j * st[axis]!);
+    fn(offs);
+  });
+}
+
+export function softmaxLane(src: Float64Array, dst: Float64Array, offs: number[]) {
+  let m = -Infinity;
+  for (const o of offs) m = Math.max(m, src[o]!);
+  // NaN anywhere, or every entry -inf, yields NaN as the unfused formula does.
+  let s = 0;
+  for (const o of offs) s += Math.exp(src[o]! - m);
+  for (const o of offs) dst[o] = Math.exp(src[o]! - m) / s;
+}
+
+export function attentionRef(ins: RefTensor[], a: AttentionAttrs, outShape: number[]): RefTensor {
+  const [q, k, v, mask] = ins as [RefTensor, RefTensor, RefTensor, RefTensor | undefined];
+  const g = attentionGeometry(
+    ins.map((x) => x.shape),
+    outShape,
+    a,
+  );
+  const { T, S, dh, dv } = g;
+  const out = t(q.dtype, outShape);
+  const s = new Float64Array(S);
+  const p = new Float64Array(S);
+  const keys = [...Array(S).keys()];
+  for (let l = 0; l < g.nLead; l++)
+    for (let h = 0; h < g.Hq; h++) {
+      const hk = Math.floor(h / g.group);
+      const qBase = l * g.q[0] + h * g.q[1];
+      const kBase = l * g.k[0] + hk * g.k[1];
+      const vBase = l * g.v[0] + hk * g.v[1];
+      const oBase = l * g.o[0] + h * g.o[1];
+      const mBase = g.mask ? maskLeadOffset(g, l) + h * g.mask.h : 0;
+      for (let i = 0; i < T; i++) {
+        // masked_rows=mask: does any key escape the masks (causal, -inf bias, false bool)?
+        let open = false;
+        for (let j = 0; j < S; j++) {
+          let x = 0;
+          for (let c = 0; c < dh; c++)
+            x += q.data[qBase + i * g.q[2] + c]! * k.data[kBase + j * g.k[2] + c]!;
+          x *= g.scale;
+          if (a.softcap > 0) x = a.softcap * Math.tanh(x / a.softcap);
+          let hidden = false;
+          if (mask) {
+            const m = mask.data[mBase + i * g.mask!.t + j * g.mask!.s]!;
+            if (mask.dtype === 'bool') x = m !== 0 ? x : a.mask_fill;
+            else x += m;
+            hidden = mask.dtype === 'bool' ? m === 0 && a.mask_fill === -Infinity : m === -Infinity;
+          }
+          if (g.causalOffset !== undefined && j > i + g.causalOffset) {
+            x = -Infinity;
+            hidden = true;
+          }
+          if (!hidden) open = true;
+          s[j] = x;
+        }
+        softmaxLane(s, p, keys);
+        if (a.masked_rows === 'mask' && !open) p.fill(0);
+        const allMasked = s.every((x) => x === -Infinity);
+        for (let c = 0; c < dv; c++) {
+          let acc = 0;
+          for (let j = 0; j < S; j++) acc += p[j]! * v.data[vBase + j * g.v[2] + c]!;
+          out.data[oBase + i * g.o[2] + c] = allMasked && a.masked_rows === 'zero' ? 0 : acc;
+        }
+      }
+    }
+  return out;
+}
+
+/**
+ * layer_norm (`centre`: x − mean, biased variance) and rms_norm (x itself, its mean square)
+ * over the trailing axes from `a.axis`, then ·w + b.
+ */
+export function normalise(
+  x: RefTensor,
+  w: RefTensor | undefined,
+  b: RefTensor | undefined,
+  a: { axis: number; eps: number },
+  centre: boolean,
+): RefTensor {
+  const inner = numel(x.shape.slice(normAxis(a.axis, x.shape.length)!));
+  const out = t(x.dtype, x.shape);
+  for (let base = 0; base < x.data.length; base += inner) {
+    let mean = 0;
+    if (centre) {
+      for (let i = 0; i < inner; i++) mean += x.data[base + i]!;
+      mean /= inner;
+    }
+    let v = 0;
+    for (let i = 0; i < inner; i++) v += (x.data[base + i]! - mean) ** 2;
+    v /= inner;
+    const rstd = 1 / Math.sqrt(v + a.eps);
+    for (let i = 0; i < inner; i++) {
+      let y = (x.data[base + i]! - mean) * rstd;
+      if (w) y *= w.data[i]!;
+      if (b) y += b.data[i]!;
+      out.data[base + i] = y;
+    }
+  }
+  return out;
+}
