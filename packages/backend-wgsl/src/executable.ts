@@ -331,7 +331,7 @@ export class WgslExecutable implements Executable {
           dispatches: await Promise.all(
             dispatches[s]!.filter((d) => d.workgroups > 0).map(async (d: Dispatch) => {
               const pipeline = await pipelineFor(dev, d.wgsl, where);
-              const words = d.params.bytes();
+              const words = d.uniforms;
               const uniform = dev.createBuffer({
                 size: words.byteLength,
                 usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
