@@ -2,6 +2,7 @@ import type { AttentionAttrs, AttentionGeometry } from '@glimpse/ir';
 import { attentionGeometry, UnsupportedError } from '@glimpse/ir';
 import { uniforms, type UniformNames } from '../uniforms.js';
 import { indent, shader, unravel } from '../wgsl.js';
+import { rowState, scanV, scoreOf, unroll, update, writeRow } from './attention-rows.js';
 import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
 
 /**
@@ -22,17 +23,14 @@ import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
  *
  * The kernel is written in named phases, each a function of one `AttentionKernel` (what
  * the node's shapes and attributes decide): the module-scope functions (`scoreFunctions`),
- * the per-row WGSL pieces (`rowState`, `scoreOf`, `update`, `writeRow`), the header common
- * to both paths, then the decode body (`decodeBody`) or the prefill one (`prefillBody`).
+ * the per-row WGSL pieces (attention-rows.ts: `rowState`, `scoreOf`, `update`, `writeRow`),
+ * the header common to both paths, then the decode body (`decodeBody`) or the prefill one
+ * (`prefillBody`).
  */
 
 const BR = 64;
 export const DECODE_T = 4;
 const WORKGROUP_BYTES = 16384;
-
-/** `n` statements from `f(i)`, one per line (unrolled: private vec4s indexed by constants stay in registers). */
-const unroll = (n: number, f: (i: number) => string) =>
-  Array.from({ length: n }, (_, i) => f(i)).join('\n');
 
 /**
  * Query rows per invocation in the prefill kernel: each K and V element read from workgroup
@@ -77,7 +75,7 @@ function attentionUniforms(nl: number, mask: boolean) {
 type AttentionUniforms = ReturnType<typeof attentionUniforms>;
 
 /** What the WGSL of one attention kernel depends on: fixed by shapes, dtypes and attributes. */
-interface AttentionKernel {
+export interface AttentionKernel {
   readonly g: AttentionGeometry;
   readonly a: AttentionAttrs;
   /** The mask's storage type, if there is a mask (a bool mask is u32 on the GPU). */
@@ -216,95 +214,6 @@ function declarations(k: AttentionKernel): string {
     : `${consts}\nvar<workgroup> Ks: array<vec4<f32>, ${bc * DH4}>;\nvar<workgroup> Vs: array<vec4<f32>, ${bc * DV4}>;\n${
         k.causal ? flags('bad') : ''
       }${vbadDecl}${scoreFunctions(k)}`;
-}
-
-/** Mask offset of query row `t` (key 0). */
-function maskBase(k: AttentionKernel, t: string): string {
-  const { u } = k;
-  if (!k.g.mask) return '0u';
-  return [
-    '0u',
-    ...u.maskLead!.map((st, i) => `ld${i} * ${st}`),
-    `h * ${u.maskH!}`,
-    `${t} * ${u.maskT!}`,
-  ].join(' + ');
-}
-
-/** Per-row state of row r at query index `t`: q (loaded where `guard`), bases, mask base, o, m, l, real, open. */
-function rowState(k: AttentionKernel, r: number, t: string, guard: string): string {
-  const { u, DH4, DV4 } = k;
-  return `let t${r} = ${t};
-let qb${r} = lf * ${u.q[0]} + h * ${u.q[1]} + t${r} * ${u.q[2]};
-let ob${r} = lf * ${u.o[0]} + h * ${u.o[1]} + t${r} * ${u.o[2]};
-let mb${r} = ${maskBase(k, `min(t${r}, T - 1u)`)};
-${unroll(DH4, (i) => `var q${r}_${i} = vec4<f32>(0.0);`)}
-if (${guard}) {
-${indent(
-  unroll(DH4, (i) => `q${r}_${i} = row4Q(qb${r}, ${4 * i}u, DH);`),
-  2,
-)}
-}
-${unroll(DV4, (i) => `var o${r}_${i} = vec4<f32>(0.0);`)}
-var m${r} = neg_inf();
-var l${r} = 0.0;
-var real${r} = 0u;
-var open${r} = 0u;`;
-}
-
-/** Row r's dot product with a key row read through `k4(i)`, and its score. */
-function scoreOf(k: AttentionKernel, r: number, k4: (i: number) => string, j: string): string {
-  const dot = Array.from({ length: k.DH4 }, (_, i) => `dot(q${r}_${i}, ${k4(i)})`).join(' + ');
-  return `let s${r} = score(${dot}, t${r}, ${j}, mb${r});${
-    k.byMask ? `\nopen${r} = open${r} | opens(t${r}, ${j}, mb${r});` : ''
-  }`;
-}
-
-/**
- * Online softmax update of row r with its score and a value row (vec4 i through `v4(i)`),
- * branch-free: alpha = 1 while the max is still -inf, so no -inf - -inf NaN appears, and
- * a score of -inf weighs exactly 0. `real` records a score that is not -inf (NaN counts:
- * `s == -inf` is false for NaN, where SwiftShader's ordered `!=` would also be false).
- */
-function update(k: AttentionKernel, r: number, v4: (i: number) => string): string {
-  return `real${r} = real${r} | select(1u, 0u, s${r} == neg_inf());
-let mn${r} = select(m${r}, s${r}, s${r} > m${r});
-let alpha${r} = select(exp_f32(m${r} - mn${r}), 1.0, mn${r} == neg_inf());
-let p${r} = select(exp_f32(s${r} - mn${r}), 0.0, s${r} == neg_inf());
-m${r} = mn${r};
-l${r} = l${r} * alpha${r} + p${r};
-${unroll(k.DV4, (i) => `o${r}_${i} = o${r}_${i} * alpha${r} + p${r} * ${v4(i)};`)}`;
-}
-
-/**
- * Write row r (o already divided by l), column by column, with the op's rules: a row of
- * only -inf scores gives the fallback; otherwise a non-finite v past a causal stop
- * (0·v = NaN in the unfused graph) gives NaN (`badScan`); with masked_rows=mask a row with
- * no open key gives Σ 0·v of its column.
- */
-function writeRow(k: AttentionKernel, r: number, badScan: boolean): string {
-  const fallback = k.a.masked_rows === 'zero' ? '0.0' : 'select(nan_f32(), 0.0, S == 0u)';
-  // Σ 0·v of a row with every key masked, column c.
-  const maskedRow = (c: number) => `select(0.0, nan_f32(), atomicLoad(&vbad[${c}u]) != 0u)`;
-  return unroll(k.DV4, (i) =>
-    unroll(Math.min(4, k.g.dv - 4 * i), (e) => {
-      const o = badScan
-        ? `select(nan_f32(), o${r}_${i}[${e}], atomicLoad(&bad[${4 * i + e}u]) == 0u)`
-        : `o${r}_${i}[${e}]`;
-      const x = `select(${fallback}, ${o}, real${r} != 0u)`;
-      const c = 4 * i + e;
-      return `Out[ob${r} + ${c}u] = ${k.byMask ? `select(${maskedRow(c)}, ${x}, open${r} != 0u)` : x};`;
-    }),
-  );
-}
-
-/** Every column of v with a non-finite value, scanned by the workgroup's `n` invocations. */
-function scanV(k: AttentionKernel, n: number): string {
-  return `for (var c = lid; c < DV; c = c + ${n}u) { atomicStore(&vbad[c], 0u); }
-workgroupBarrier();
-for (var e = lid; e < S * DV; e = e + ${n}u) {
-  if (!is_finite(V[vb + (e / DV) * ${k.u.v[2]} + e % DV])) { atomicStore(&vbad[e % DV], 1u); }
-}
-workgroupBarrier();`;
 }
 
 /**

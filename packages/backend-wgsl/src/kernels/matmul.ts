@@ -22,16 +22,12 @@ interface Gemm {
   bias: boolean;
 }
 
-function gemm(g: Gemm): Dispatch[] {
-  const { M, N, K } = g;
-  const nBatch = numel(g.batch);
-  if (M === 0 || N === 0 || nBatch === 0) return [];
-  const tilesM = Math.ceil(M / TM);
-  const tilesN = Math.ceil(N / TM);
-  // Bounds checks only where the shapes do not divide the tiles (a separate pipeline).
-  const aligned = M % TM === 0 && N % TM === 0 && K % TK === 0;
-  const rb = g.batch.length;
-  const layout = uniforms({
+/**
+ * The gemm's uniforms: sizes, tile counts, A's and B's strides (sam, sak, sbk, sbn), the
+ * batch dims and A's and B's strides over them.
+ */
+function gemmUniforms(rb: number) {
+  return uniforms({
     M: 'u32',
     N: 'u32',
     K: 'u32',
@@ -42,19 +38,24 @@ function gemm(g: Gemm): Dispatch[] {
     sak: 'u32',
     sbk: 'u32',
     sbn: 'u32',
-    /** The batch dims, and A's and B's strides over them. */
     batch: ['u32', rb],
     aBatch: ['u32', rb],
     bBatch: ['u32', rb],
   });
-  const { u } = layout;
+}
+type GemmUniforms = ReturnType<typeof gemmUniforms>;
+
+/**
+ * The loads of A's 64×16 and B's 16×64 tiles into workgroup memory: one element each (4 per
+ * invocation, bounds-checked unless `aligned`), or one vec4 each where the operand is
+ * contiguous along the loaded axis and every offset is a multiple of 4 (the buffer is then
+ * bound as array<vec4<f32>>).
+ */
+function tileLoads(g: Gemm, u: GemmUniforms['u'], aligned: boolean) {
   const inA = aligned ? 'true' : 'gm < M && gk < K';
   const inB = aligned ? 'true' : 'gk < K && gn < N';
-  // vec4 loads from global memory where the operand is contiguous along the loaded axis
-  // and every offset is a multiple of 4 (the buffer is then bound as array<vec4<f32>>).
   const vecA = aligned && g.sak === 1 && g.sam % 4 === 0 && g.aBatch.every((x) => x % 4 === 0);
   const vecB = aligned && g.sbn === 1 && g.sbk % 4 === 0 && g.bBatch.every((x) => x % 4 === 0);
-  // One element each (4 per invocation), or one vec4 each: A's 64×16 and B's 16×64 tiles.
   const loadA = vecA
     ? `{
     let r = lid / 4u;
@@ -83,6 +84,20 @@ function gemm(g: Gemm): Dispatch[] {
     if (${inB.replace('gk', 'gk2')}) { vb = b[bBase + gk2 * ${u.sbk} + gn * ${u.sbn}]; }
     Bs[kk * 16u + c / 4u][c % 4u] = vb;
   }`;
+  return { vecA, vecB, loadA, loadB };
+}
+
+function gemm(g: Gemm): Dispatch[] {
+  const { M, N, K } = g;
+  const nBatch = numel(g.batch);
+  if (M === 0 || N === 0 || nBatch === 0) return [];
+  const tilesM = Math.ceil(M / TM);
+  const tilesN = Math.ceil(N / TM);
+  // Bounds checks only where the shapes do not divide the tiles (a separate pipeline).
+  const aligned = M % TM === 0 && N % TM === 0 && K % TK === 0;
+  const layout = gemmUniforms(g.batch.length);
+  const { u } = layout;
+  const { vecA, vecB, loadA, loadB } = tileLoads(g, u, aligned);
   const body = `let M = ${u.M}; let N = ${u.N}; let K = ${u.K};
 let t = wg;
 let perBatch = ${u.tilesM} * ${u.tilesN};
