@@ -1,7 +1,5 @@
-import type { Binding, ConstantAttrs, DType, Graph, Node, Tensor, TypedArray } from '@glimpse/ir';
+import type { Binding, ConstantAttrs, DType, Graph, Tensor, TypedArray } from '@glimpse/ir';
 import {
-  checkAllocation,
-  concreteShapes,
   constantValues,
   DeviceError,
   fromNumbers,
@@ -9,56 +7,16 @@ import {
   paramTensor,
   RuntimeError,
   UnsupportedError,
-  withWhere,
 } from '@glimpse/ir';
 import type { Backend, Executable, InputValue, MemoryReport, RunOptions } from '@glimpse/runtime';
-import {
-  BindingCache,
-  fromStorage,
-  nodeShapes,
-  prepareInputs,
-  stepsOf,
-  toStorage,
-  ValueIds,
-} from '@glimpse/runtime';
+import { BindingCache, fromStorage, prepareInputs, toStorage, ValueIds } from '@glimpse/runtime';
 import { checkLive, gpuDevice } from './device.js';
-import type { Dispatch, KernelCtx, KernelFactory, Ref } from './kernels/index.js';
-import { KERNELS } from './kernels/index.js';
-import { grid, pipelineFor } from './runtime.js';
+import { buildInstance, destroyInstance, ELEM, type Instance } from './instance.js';
 import { storageType } from './wgsl.js';
 import { declinesWgsl } from './legalize.js';
 
-/** Every element is 4 bytes on the GPU (f32, i32, or a bool in a u32). */
-const ELEM = 4;
 /** Status words: [failing step + 1, first bad position]. */
 const STATUS_INIT = new Uint32Array([0, 0xffffffff]);
-
-interface Step {
-  readonly node: Node;
-  /** The message for bad data its kernel recorded in the status words. */
-  readonly badData?: (position: number) => string;
-  readonly dispatches: {
-    readonly pipeline: GPUComputePipeline;
-    readonly bindGroup: GPUBindGroup;
-    readonly grid: [number, number];
-  }[];
-}
-
-interface Instance {
-  readonly steps: Step[];
-  readonly shapes: Map<string, number[]>;
-  /** Buffer of each value id (views and params included). */
-  readonly buffers: GPUBuffer[];
-  /** Buffers this instance created (destroyed when it is evicted). */
-  readonly owned: GPUBuffer[];
-  readonly inputBuffers: Map<string, GPUBuffer>;
-  readonly status: GPUBuffer;
-  readonly staging: GPUBuffer;
-  /** Byte offset in `staging` of each graph output, then of the status words. */
-  readonly readOffsets: number[];
-  readonly peakBytes: number;
-  readonly unplannedBytes: number;
-}
 
 type HostArray = Float32Array<ArrayBuffer> | Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>;
 
@@ -149,6 +107,7 @@ export class WgslExecutable implements Executable {
     this.fixed = undefined;
   }
 
+  /** One run: upload the inputs, one command buffer of every step, read the outputs back. */
   private async runNow(
     inputs: Readonly<Record<string, InputValue>>,
     options: RunOptions,
@@ -163,7 +122,22 @@ export class WgslExecutable implements Executable {
       if (data.byteLength > 0) dev.queue.writeBuffer(inst.inputBuffers.get(inp.name)!, 0, data);
     }
     dev.queue.writeBuffer(inst.status, 0, STATUS_INIT);
-    const enc = dev.createCommandEncoder();
+    const enc = this.encode(inst);
+    dev.pushErrorScope('out-of-memory');
+    dev.pushErrorScope('validation');
+    dev.queue.submit([enc.finish()]);
+    const [validation, oom] = [await dev.popErrorScope(), await dev.popErrorScope()];
+    if (validation || oom)
+      throw new DeviceError(
+        `WebGPU rejected the run of '${g.name}': ${(validation ?? oom)!.message}`,
+      );
+    return this.readOutputs(inst, into);
+  }
+
+  /** The run's commands: every dispatch in one pass, then copies of the outputs and status words to staging. */
+  private encode(inst: Instance): GPUCommandEncoder {
+    const g = this.graph;
+    const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     for (const s of inst.steps)
       for (const d of s.dispatches) {
@@ -184,14 +158,15 @@ export class WgslExecutable implements Executable {
         );
     });
     enc.copyBufferToBuffer(inst.status, 0, inst.staging, inst.readOffsets[g.outputs.length]!, 8);
-    dev.pushErrorScope('out-of-memory');
-    dev.pushErrorScope('validation');
-    dev.queue.submit([enc.finish()]);
-    const [validation, oom] = [await dev.popErrorScope(), await dev.popErrorScope()];
-    if (validation || oom)
-      throw new DeviceError(
-        `WebGPU rejected the run of '${g.name}': ${(validation ?? oom)!.message}`,
-      );
+    return enc;
+  }
+
+  /** The outputs from staging; bad data a kernel recorded in the status words fails the run. */
+  private async readOutputs(
+    inst: Instance,
+    into: Readonly<Record<string, TypedArray | undefined>>,
+  ): Promise<Record<string, Tensor>> {
+    const g = this.graph;
     await inst.staging.mapAsync(GPUMapMode.READ);
     try {
       const all = inst.staging.getMappedRange();
@@ -256,122 +231,20 @@ export class WgslExecutable implements Executable {
 
   private instance(binding: Binding): Promise<Instance> {
     return this.instances.get(binding, () => {
-      const inst = this.instantiate(binding);
+      const inst = buildInstance(
+        {
+          graph: this.graph,
+          device: this.device,
+          values: this.values,
+          makeBuffer: (bytes, usage, what) => this.makeBuffer(bytes, usage, what),
+          fixed: () => this.fixedBuffers(),
+        },
+        binding,
+      );
       inst.catch(() => this.instances.drop(binding));
       return inst;
     });
   }
-
-  private async instantiate(binding: Binding): Promise<Instance> {
-    const g = this.graph;
-    const dev = this.device;
-    const shapes = concreteShapes(g, binding);
-    // Views need no step; constants are uploaded once, like params.
-    const nodes = stepsOf(g, (n) => n.op === 'constant');
-    const { order, plan } = this.values.plan(nodes, shapes, () => ELEM);
-    const inputBytes = g.inputs.reduce((a, i) => a + numel(shapes.get(i.name)!) * ELEM, 0);
-    const outBytes = g.outputs.reduce((a, o) => a + numel(shapes.get(o)!) * ELEM, 0);
-    checkAllocation(
-      plan.peakBytes + inputBytes + outBytes,
-      `${g.name} at ${JSON.stringify(binding)}`,
-    );
-
-    const dispatches = nodes.map((n, step) => {
-      const ctx: KernelCtx = { step, ...nodeShapes(g, n, shapes) };
-      try {
-        return (KERNELS[n.op as keyof typeof KERNELS] as KernelFactory<never>)(
-          n.attrs as never,
-          ctx,
-        );
-      } catch (e) {
-        throw withWhere(e, { node: n.outputs[0]!, op: n.op });
-      }
-    });
-
-    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    const buffers: GPUBuffer[] = [];
-    const slotBuffers = plan.slotBytes.map((b, i) =>
-      this.makeBuffer(b, usage, `intermediate slot ${i} of '${g.name}'`),
-    );
-    order.forEach((id, i) => (buffers[id] = slotBuffers[plan.slotOf[i]!]!));
-    const inputBuffers = new Map<string, GPUBuffer>();
-    for (const inp of g.inputs) {
-      const b = this.makeBuffer(numel(shapes.get(inp.name)!) * ELEM, usage, `input '${inp.name}'`);
-      inputBuffers.set(inp.name, b);
-      buffers[this.id(inp.name)] = b;
-    }
-    for (const [id, b] of this.fixedBuffers()) buffers[id] = b;
-    const status = dev.createBuffer({ size: 16, usage });
-    const readOffsets: number[] = [];
-    let at = 0;
-    for (const o of g.outputs) {
-      readOffsets.push(at);
-      at += Math.ceil((numel(shapes.get(o)!) * ELEM) / 8) * 8;
-    }
-    readOffsets.push(at);
-    const staging = dev.createBuffer({
-      size: at + 16,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-
-    const bufferFor = (n: Node, ref: Ref): GPUBuffer =>
-      ref === 'status'
-        ? status
-        : 'in' in ref
-          ? buffers[this.values.rootOf(n.inputs[ref.in]!)]!
-          : buffers[this.values.rootOf(n.outputs[ref.out]!)]!;
-    const maxDim = dev.limits.maxComputeWorkgroupsPerDimension;
-    const owned = [...slotBuffers, ...inputBuffers.values()];
-    const steps = await Promise.all(
-      nodes.map(async (n, s): Promise<Step> => {
-        const where = { node: n.outputs[0]!, op: n.op };
-        return {
-          node: n,
-          badData: dispatches[s]!.find((d) => d.badData)?.badData,
-          dispatches: await Promise.all(
-            dispatches[s]!.filter((d) => d.workgroups > 0).map(async (d: Dispatch) => {
-              const pipeline = await pipelineFor(dev, d.wgsl, where);
-              const words = d.params.bytes();
-              const uniform = dev.createBuffer({
-                size: words.byteLength,
-                usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-              });
-              dev.queue.writeBuffer(uniform, 0, words);
-              owned.push(uniform);
-              const entries: GPUBindGroupEntry[] = d.bindings.map((r, i) => ({
-                binding: i,
-                resource: { buffer: bufferFor(n, r) },
-              }));
-              entries.push({ binding: d.bindings.length, resource: { buffer: uniform } });
-              const bindGroup = dev.createBindGroup({
-                layout: pipeline.getBindGroupLayout(0),
-                entries,
-              });
-              return { pipeline, bindGroup, grid: grid(d.workgroups, maxDim) };
-            }),
-          ),
-        };
-      }),
-    );
-    return {
-      steps,
-      shapes,
-      buffers,
-      owned,
-      inputBuffers,
-      status,
-      staging,
-      readOffsets,
-      peakBytes: plan.peakBytes,
-      unplannedBytes: plan.unplannedBytes,
-    };
-  }
-}
-
-function destroyInstance(inst: Instance): void {
-  for (const b of inst.owned) b.destroy();
-  inst.status.destroy();
-  inst.staging.destroy();
 }
 
 /** Compile a graph for WebGPU (acquiring the device on first use). */

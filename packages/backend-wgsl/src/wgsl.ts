@@ -1,5 +1,6 @@
 import type { DType } from '@glimpse/ir';
 import { storageOf } from '@glimpse/runtime';
+import type { UniformLayout } from './uniforms.js';
 
 /**
  * The WGSL builder. A kernel writes its body against a few conventions and `shader()`
@@ -7,9 +8,9 @@ import { storageOf } from '@glimpse/runtime';
  * helpers the body uses.
  *
  * Conventions every shader shares:
- * - `p(i)` reads word i of the kernel's uniform block (sizes, strides, offsets: everything
- *   that depends on a binding of the symbols lives there, so one pipeline serves every T);
- *   `pf(i)` reads it as f32, `pi(i)` as i32.
+ * - Everything that depends on a binding of the symbols (sizes, strides, offsets, scale
+ *   factors) is a named uniform field, read as `u.<name>` through the kernel's
+ *   `UniformLayout` (uniforms.ts), so one pipeline serves every T.
  * - `wg` is the linear workgroup index: dispatches past the device's per-dimension limit
  *   (65535) are split over x and y, and shaders check `wg` against their own count. It is
  *   a `let` of main (not a private variable) so that WGSL's uniformity analysis sees it
@@ -21,35 +22,6 @@ export type Storage = 'f32' | 'i32' | 'u32';
 const WGSL_STORAGE = { f32: 'f32', i32: 'i32', bool: 'u32' } as const;
 export function storageType(d: DType): Storage {
   return WGSL_STORAGE[storageOf(d)];
-}
-
-/** Words of a uniform block, appended by kernels; an index is stable across bindings. */
-export class Params {
-  readonly words: number[] = [];
-  /** Append u32 words; returns the index of the first. */
-  u32(...vs: number[]): number {
-    const at = this.words.length;
-    for (const v of vs) {
-      if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff))
-        throw new RangeError(`uniform word ${v} does not fit u32`);
-      this.words.push(v);
-    }
-    return at;
-  }
-  i32(...vs: number[]): number {
-    return this.u32(...vs.map((v) => v >>> 0));
-  }
-  f32(v: number): number {
-    const b = new DataView(new ArrayBuffer(4));
-    b.setFloat32(0, v);
-    return this.u32(b.getUint32(0));
-  }
-  bytes(): Uint32Array<ArrayBuffer> {
-    // Uniform arrays are of vec4<u32>: round up to 16 bytes (and never empty).
-    const out = new Uint32Array(Math.max(4, Math.ceil(this.words.length / 4) * 4));
-    out.set(this.words);
-    return out;
-  }
 }
 
 /** Helper functions a body may call; each is emitted only when the body names it. */
@@ -213,8 +185,8 @@ export interface BindingDecl {
 
 export interface ShaderSpec {
   readonly bindings: readonly BindingDecl[];
-  /** Number of uniform words. */
-  readonly paramWords: number;
+  /** The kernel's uniform layout (bound after the storage bindings). */
+  readonly uniforms: UniformLayout;
   readonly workgroupSize: number;
   /** Module-scope declarations (workgroup arrays, constants). */
   readonly decls?: string;
@@ -228,13 +200,7 @@ export function shader(s: ShaderSpec): string {
     (b, i) =>
       `@group(0) @binding(${i}) var<storage, ${b.write ? 'read_write' : 'read'}> ${b.name}: array<${b.type}>;`,
   );
-  const vec4s = Math.max(1, Math.ceil(s.paramWords / 4));
-  const pre = `struct Params { v: array<vec4<u32>, ${vec4s}> }
-@group(0) @binding(${s.bindings.length}) var<uniform> P: Params;
-fn p(i: u32) -> u32 { return P.v[i / 4u][i % 4u]; }
-fn pf(i: u32) -> f32 { return bitcast<f32>(p(i)); }
-fn pi(i: u32) -> i32 { return bitcast<i32>(p(i)); }
-`;
+  const pre = s.uniforms.declaration(s.bindings.length);
   const body = [s.decls ?? '', s.body].join('\n');
   const helpers = helperClosure(body).map((h) => HELPERS[h]!);
   return [
@@ -262,22 +228,21 @@ export function indent(text: string, n: number): string {
 
 /**
  * The one N-d indexing helper: WGSL statements that split a row-major linear index `idx`
- * over dims at uniform words `dimsAt..` into coordinates `c0..c{r-1}`.
+ * over `dims` (WGSL expressions, usually uniform fields) into coordinates `c0..c{r-1}`.
  */
-export function unravel(idx: string, rank: number, dimsAt: number, prefix = 'c'): string {
+export function unravel(idx: string, dims: readonly string[], prefix = 'c'): string {
+  const rank = dims.length;
   if (rank === 0) return '';
   const lines = [`var rem_${prefix} = ${idx};`];
   for (let a = rank - 1; a >= 1; a--) {
-    lines.push(`let ${prefix}${a} = rem_${prefix} % p(${dimsAt + a}u);`);
-    lines.push(`rem_${prefix} = rem_${prefix} / p(${dimsAt + a}u);`);
+    lines.push(`let ${prefix}${a} = rem_${prefix} % ${dims[a]};`);
+    lines.push(`rem_${prefix} = rem_${prefix} / ${dims[a]};`);
   }
   lines.push(`let ${prefix}0 = rem_${prefix};`);
   return lines.join('\n');
 }
 
-/** WGSL expression: base word + Σ c_a · stride_a, with strides at uniform words `at..`. */
-export function offsetExpr(rank: number, baseAt: number, stridesAt: number, prefix = 'c'): string {
-  const terms = [`p(${baseAt}u)`];
-  for (let a = 0; a < rank; a++) terms.push(`${prefix}${a} * p(${stridesAt + a}u)`);
-  return terms.join(' + ');
+/** WGSL expression: base + Σ c_a · strides[a] (WGSL expressions, usually uniform fields). */
+export function offsetExpr(base: string, strides: readonly string[], prefix = 'c'): string {
+  return [base, ...strides.map((st, a) => `${prefix}${a} * ${st}`)].join(' + ');
 }

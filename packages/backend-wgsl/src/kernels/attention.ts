@@ -1,6 +1,9 @@
+import type { AttentionAttrs, AttentionGeometry } from '@glimpse/ir';
 import { attentionGeometry, UnsupportedError } from '@glimpse/ir';
-import { indent, Params, shader, unravel } from '../wgsl.js';
-import type { Dispatch, KernelFactory } from './types.js';
+import { uniforms, type UniformNames } from '../uniforms.js';
+import { indent, shader, unravel } from '../wgsl.js';
+import { rowState, scanV, scoreOf, unroll, update, writeRow } from './attention-rows.js';
+import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
 
 /**
  * Flash attention in WGSL. Scores are never stored: per query row an online softmax keeps
@@ -17,15 +20,17 @@ import type { Dispatch, KernelFactory } from './types.js';
  * instead of multiplied; a row whose scores are all -inf gives NaN or 0 (`masked_rows`);
  * with masked_rows=mask a row whose keys are all masked gives Σ 0·v — 0, or NaN in the
  * columns where a scan of all of v finds a non-finite value.
+ *
+ * The kernel is written in named phases, each a function of one `AttentionKernel` (what
+ * the node's shapes and attributes decide): the module-scope functions (`scoreFunctions`),
+ * the per-row WGSL pieces (attention-rows.ts: `rowState`, `scoreOf`, `update`, `writeRow`),
+ * the header common to both paths, then the decode body (`decodeBody`) or the prefill one
+ * (`prefillBody`).
  */
 
 const BR = 64;
 export const DECODE_T = 4;
 const WORKGROUP_BYTES = 16384;
-
-/** `n` statements from `f(i)`, one per line (unrolled: private vec4s indexed by constants stay in registers). */
-const unroll = (n: number, f: (i: number) => string) =>
-  Array.from({ length: n }, (_, i) => f(i)).join('\n');
 
 /**
  * Query rows per invocation in the prefill kernel: each K and V element read from workgroup
@@ -39,14 +44,64 @@ export function rowsPerInvocation(dh4: number, dv4: number): number {
   return fit >= 4 ? 4 : fit >= 2 ? 2 : 1;
 }
 
-export const attention: KernelFactory<'attention'> = (a, ctx) => {
+/**
+ * The uniform layout: sizes, the per-tensor strides (lead, head, row) of q, k, v and the
+ * output, the lead dims, and the mask's strides (lead axes, then head, query row, key)
+ * when there is a mask.
+ */
+function attentionUniforms(nl: number, mask: boolean) {
+  return uniforms({
+    nLead: 'u32',
+    Hq: 'u32',
+    Hkv: 'u32',
+    T: 'u32',
+    S: 'u32',
+    dh: 'u32',
+    dv: 'u32',
+    /** Prefill workgroups per (lead, head): ⌈T / BR⌉. */
+    qTiles: 'u32',
+    scale: 'f32',
+    softcap: 'f32',
+    maskFill: 'f32',
+    causalOffset: 'i32',
+    q: ['u32', 3],
+    k: ['u32', 3],
+    v: ['u32', 3],
+    o: ['u32', 3],
+    lead: ['u32', nl],
+    ...(mask ? { maskLead: ['u32', nl], maskH: 'u32', maskT: 'u32', maskS: 'u32' } : {}),
+  } as const);
+}
+type AttentionUniforms = ReturnType<typeof attentionUniforms>;
+
+/** What the WGSL of one attention kernel depends on: fixed by shapes, dtypes and attributes. */
+export interface AttentionKernel {
+  readonly g: AttentionGeometry;
+  readonly a: AttentionAttrs;
+  /** The mask's storage type, if there is a mask (a bool mask is u32 on the GPU). */
+  readonly maskType: 'u32' | 'f32' | undefined;
+  readonly decode: boolean;
+  /** masked_rows=mask: rows track whether any key was open, and v's bad columns are scanned. */
+  readonly byMask: boolean;
+  readonly causal: boolean;
+  /** vec4s per row of q/k (DH4) and v/o (DV4), zero-padded past dh and dv. */
+  readonly DH4: number;
+  readonly DV4: number;
+  /** Query rows per invocation, and invocations per workgroup. */
+  readonly R: number;
+  readonly WG: number;
+  /** Keys per K/V tile in workgroup memory. */
+  readonly bc: number;
+  readonly layout: AttentionUniforms;
+  /** The uniform fields' WGSL names. */
+  readonly u: UniformNames<AttentionUniforms['spec']>;
+}
+
+/** Sizes of the kernel for a node, or undefined when there is nothing to compute. */
+function planAttention(a: AttentionAttrs, ctx: KernelCtx): AttentionKernel | undefined {
   const g = attentionGeometry(ctx.inShapes, ctx.outShapes[0]!, a);
-  if (g.nLead * g.Hq * g.T === 0 || g.dv === 0) return [];
-  const maskType: 'u32' | 'f32' | undefined = ctx.inShapes[3]
-    ? ctx.inTypes[3] === 'bool'
-      ? 'u32'
-      : 'f32'
-    : undefined;
+  if (g.nLead * g.Hq * g.T === 0 || g.dv === 0) return undefined;
+  const maskType = ctx.inShapes[3] ? (ctx.inTypes[3] === 'bool' ? 'u32' : 'f32') : undefined;
   const decode = g.T <= DECODE_T;
   const byMask = a.masked_rows === 'mask';
   // Rows of q, k, v and o live in vec4s (zero-padded past dh, dv): unrolled, they are
@@ -54,7 +109,6 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
   const DH4 = Math.ceil(g.dh / 4);
   const DV4 = Math.ceil(g.dv / 4);
   const R = decode ? 1 : rowsPerInvocation(DH4, DV4);
-  const WG = decode ? 64 : BR / R;
   // K and V tiles (and the causal scan flags) within the default workgroup memory.
   const tileBytes = (bc: number) => bc * (DH4 + DV4) * 16 + g.dv * 4 * (byMask ? 2 : 1);
   let bc = 64;
@@ -64,151 +118,154 @@ export const attention: KernelFactory<'attention'> = (a, ctx) => {
       `attention head sizes dh=${g.dh}, dv=${g.dv} exceed the wgsl kernel's workgroup memory (dh + dv ≤ ~${WORKGROUP_BYTES / 4 - 8}); compile at -O0 to run it unfused`,
       { node: ctx.node.outputs[0]!, op: 'attention' },
     );
-  const P = new Params();
-  P.u32(g.nLead, g.Hq, g.Hkv, g.T, g.S, g.dh, g.dv, Math.ceil(g.T / BR));
-  P.f32(g.scale);
-  P.f32(a.softcap);
-  P.f32(a.mask_fill);
-  P.i32(g.causalOffset ?? 0);
-  const qs = P.u32(...g.q);
-  const ks = P.u32(...g.k);
-  const vs = P.u32(...g.v);
-  const os = P.u32(...g.o);
-  const leadDims = P.u32(...g.lead);
-  const ms = g.mask ? P.u32(...g.mask.lead, g.mask.h, g.mask.t, g.mask.s) : 0;
-  const nl = g.lead.length;
-  const causal = g.causalOffset !== undefined;
-  // Mask offset of query row `t` (key 0).
-  const maskBase = (t: string) =>
-    g.mask
-      ? [
-          '0u',
-          ...g.lead.map((_, i) => `ld${i} * p(${ms + i}u)`),
-          `h * p(${ms + nl}u)`,
-          `${t} * p(${ms + nl + 1}u)`,
-        ].join(' + ')
-      : '0u';
+  const layout = attentionUniforms(g.lead.length, g.mask !== undefined);
+  return {
+    g,
+    a,
+    maskType,
+    decode,
+    byMask,
+    causal: g.causalOffset !== undefined,
+    DH4,
+    DV4,
+    R,
+    WG: decode ? 64 : BR / R,
+    bc,
+    layout,
+    u: layout.u,
+  };
+}
+
+/** The uniform values of a node (the layout's fields, by name). */
+function fillUniforms(k: AttentionKernel): Uint32Array<ArrayBuffer> {
+  const { g, a } = k;
+  return k.layout.fill({
+    nLead: g.nLead,
+    Hq: g.Hq,
+    Hkv: g.Hkv,
+    T: g.T,
+    S: g.S,
+    dh: g.dh,
+    dv: g.dv,
+    qTiles: Math.ceil(g.T / BR),
+    scale: g.scale,
+    softcap: a.softcap,
+    maskFill: a.mask_fill,
+    causalOffset: g.causalOffset ?? 0,
+    q: g.q,
+    k: g.k,
+    v: g.v,
+    o: g.o,
+    lead: g.lead,
+    ...(g.mask ? { maskLead: g.mask.lead, maskH: g.mask.h, maskT: g.mask.t, maskS: g.mask.s } : {}),
+  });
+}
+
+/** The mask's element offset of key j from a row's mask base. */
+const maskAt = (k: AttentionKernel) => `mbase + j * ${k.u.maskS!}`;
+
+/**
+ * Module-scope functions: `score` (scale, softcap, mask, causal), `opens` (masked_rows=mask:
+ * whether key j is hidden from row t) and the padded vec4 row reads `row4Q/K/V`.
+ */
+function scoreFunctions(k: AttentionKernel): string {
+  const { u, maskType, causal } = k;
   // masked_rows=mask: 1 when the key is not hidden by the causal mask or the mask itself.
   const openFn = `fn opens(t: u32, j: u32, mbase: u32) -> u32 {
 ${
   maskType === 'u32'
-    ? `  if (msk[mbase + j * p(${ms + nl + 2}u)] == 0u && pf(10u) == neg_inf()) { return 0u; }\n`
+    ? `  if (msk[${maskAt(k)}] == 0u && ${u.maskFill} == neg_inf()) { return 0u; }\n`
     : maskType === 'f32'
-      ? `  if (msk[mbase + j * p(${ms + nl + 2}u)] == neg_inf()) { return 0u; }\n`
+      ? `  if (msk[${maskAt(k)}] == neg_inf()) { return 0u; }\n`
       : ''
-}${causal ? `  if (i32(j) > i32(t) + pi(11u)) { return 0u; }\n` : ''}  return 1u;
+}${causal ? `  if (i32(j) > i32(t) + ${u.causalOffset}) { return 0u; }\n` : ''}  return 1u;
 }`;
   // The score of query row t against key j, from the dot product: scale, softcap, mask, causal.
   const scoreFn = `fn score(dot: f32, t: u32, j: u32, mbase: u32) -> f32 {
-  var s = dot * pf(8u);
-${a.softcap > 0 ? `  s = pf(9u) * tanh_f32(s / pf(9u));\n` : ''}${
+  var s = dot * ${u.scale};
+${k.a.softcap > 0 ? `  s = ${u.softcap} * tanh_f32(s / ${u.softcap});\n` : ''}${
     maskType === 'u32'
-      ? `  if (msk[mbase + j * p(${ms + nl + 2}u)] == 0u) { s = pf(10u); }\n`
+      ? `  if (msk[${maskAt(k)}] == 0u) { s = ${u.maskFill}; }\n`
       : maskType === 'f32'
-        ? `  s = s + msk[mbase + j * p(${ms + nl + 2}u)];\n`
+        ? `  s = s + msk[${maskAt(k)}];\n`
         : ''
-  }${causal ? `  if (i32(j) > i32(t) + pi(11u)) { s = neg_inf(); }\n` : ''}  return s;
-}
-${byMask ? openFn : ''}
-${['Q', 'K', 'V']
-  .map(
-    (
-      b,
-    ) => `// Four consecutive elements of a row of ${b} as a vec4, 0 past its length (the padding).
+  }${causal ? `  if (i32(j) > i32(t) + ${u.causalOffset}) { s = neg_inf(); }\n` : ''}  return s;
+}`;
+  const row4 = (
+    b: string,
+  ) => `// Four consecutive elements of a row of ${b} as a vec4, 0 past its length (the padding).
 fn row4${b}(base: u32, c: u32, n: u32) -> vec4<f32> {
   var r = vec4<f32>(0.0);
   for (var i = 0u; i < 4u; i = i + 1u) { if (c + i < n) { r[i] = ${b}[base + c + i]; } }
   return r;
-}`,
-  )
-  .join('\n')}`;
-  // Row r's dot product with a key row read through `k4(i)`, and its score.
-  const scoreOf = (r: number, k4: (i: number) => string, j: string) =>
-    `let s${r} = score(${Array.from({ length: DH4 }, (_, i) => `dot(q${r}_${i}, ${k4(i)})`).join(' + ')}, t${r}, ${j}, mb${r});${
-      byMask ? `\nopen${r} = open${r} | opens(t${r}, ${j}, mb${r});` : ''
-    }`;
-  // Online softmax update of row r with its score and a value row (vec4 i through `v4(i)`),
-  // branch-free: alpha = 1 while the max is still -inf, so no -inf - -inf NaN appears, and
-  // a score of -inf weighs exactly 0. `real` records a score that is not -inf (NaN counts:
-  // `s == -inf` is false for NaN, where SwiftShader's ordered `!=` would also be false).
-  const update = (
-    r: number,
-    v4: (i: number) => string,
-  ) => `real${r} = real${r} | select(1u, 0u, s${r} == neg_inf());
-let mn${r} = select(m${r}, s${r}, s${r} > m${r});
-let alpha${r} = select(exp_f32(m${r} - mn${r}), 1.0, mn${r} == neg_inf());
-let p${r} = select(exp_f32(s${r} - mn${r}), 0.0, s${r} == neg_inf());
-m${r} = mn${r};
-l${r} = l${r} * alpha${r} + p${r};
-${unroll(DV4, (i) => `o${r}_${i} = o${r}_${i} * alpha${r} + p${r} * ${v4(i)};`)}`;
-  const fallback = a.masked_rows === 'zero' ? '0.0' : 'select(nan_f32(), 0.0, S == 0u)';
-  // Σ 0·v of a row with every key masked, column c.
-  const maskedRow = (c: number) => `select(0.0, nan_f32(), atomicLoad(&vbad[${c}u]) != 0u)`;
-  // Every column of v with a non-finite value, scanned by the workgroup's `n` invocations.
-  const scanV = (
-    n: number,
-  ) => `for (var c = lid; c < DV; c = c + ${n}u) { atomicStore(&vbad[c], 0u); }
-workgroupBarrier();
-for (var e = lid; e < S * DV; e = e + ${n}u) {
-  if (!is_finite(V[vb + (e / DV) * p(${vs + 2}u) + e % DV])) { atomicStore(&vbad[e % DV], 1u); }
+}`;
+  return [scoreFn, k.byMask ? openFn : '', ['Q', 'K', 'V'].map(row4).join('\n')].join('\n');
 }
-workgroupBarrier();`;
-  // Write row r (o already divided by l), column by column, with the op's rules: a row of
-  // only -inf scores gives the fallback; otherwise a non-finite v past a causal stop
-  // (0·v = NaN in the unfused graph) gives NaN.
-  const writeRow = (r: number, badScan: boolean) =>
-    unroll(DV4, (i) =>
-      unroll(Math.min(4, g.dv - 4 * i), (e) => {
-        const x = `select(${fallback}, ${badScan ? `select(nan_f32(), o${r}_${i}[${e}], atomicLoad(&bad[${4 * i + e}u]) == 0u)` : `o${r}_${i}[${e}]`}, real${r} != 0u)`;
-        return `Out[ob${r} + ${4 * i + e}u] = ${byMask ? `select(${maskedRow(4 * i + e)}, ${x}, open${r} != 0u)` : x};`;
-      }),
-    );
-  const rows = Array.from({ length: R }, (_, r) => r);
-  // Per-row state: q (loaded where `guard`), bases, mask base, o, m, l, real.
-  const rowState = (r: number, t: string, guard: string) => `let t${r} = ${t};
-let qb${r} = lf * p(${qs}u) + h * p(${qs + 1}u) + t${r} * p(${qs + 2}u);
-let ob${r} = lf * p(${os}u) + h * p(${os + 1}u) + t${r} * p(${os + 2}u);
-let mb${r} = ${maskBase(`min(t${r}, T - 1u)`)};
-${unroll(DH4, (i) => `var q${r}_${i} = vec4<f32>(0.0);`)}
-if (${guard}) {
-${indent(
-  unroll(DH4, (i) => `q${r}_${i} = row4Q(qb${r}, ${4 * i}u, DH);`),
-  2,
-)}
-}
-${unroll(DV4, (i) => `var o${r}_${i} = vec4<f32>(0.0);`)}
-var m${r} = neg_inf();
-var l${r} = 0.0;
-var real${r} = 0u;
-var open${r} = 0u;`;
-  const header = `let nRows = p(0u) * p(1u) * ${decode ? 'p(3u)' : 'p(7u)'};
-if (wg >= nRows) { return; }
-let T = p(3u); let S = p(4u);
-let per = ${decode ? 'p(3u)' : 'p(7u)'};
-let h = (wg / per) % p(1u);
-let lf = wg / per / p(1u);
-let hk = h / (p(1u) / p(2u));
-${unravel('lf', nl, leadDims, 'ld')}
-let kb = lf * p(${ks}u) + hk * p(${ks + 1}u);
-let vb = lf * p(${vs}u) + hk * p(${vs + 1}u);`;
+
+/** Module-scope declarations: constants, workgroup memory of the path, the functions. */
+function declarations(k: AttentionKernel): string {
+  const { g, DH4, DV4, bc } = k;
   const consts = `const DH = ${g.dh}u;\nconst DV = ${g.dv}u;\nconst DH4 = ${DH4}u;\nconst DV4 = ${DV4}u;\nconst BC = ${bc}u;`;
-  const kRow = `kb + j * p(${ks + 2}u)`;
-  const vRow = `vb + j * p(${vs + 2}u)`;
-  const body = decode
-    ? `${header}
-${rowState(0, 'wg % per', 'true')}
-${byMask ? scanV(64) : ''}
+  const flags = (name: string) =>
+    `var<workgroup> ${name}: array<atomic<u32>, ${Math.max(1, g.dv)}>;\n`;
+  const vbadDecl = k.byMask ? flags('vbad') : '';
+  return k.decode
+    ? `${consts}\nvar<workgroup> red: array<vec4<f32>, 64>;\n${vbadDecl}${scoreFunctions(k)}`
+    : `${consts}\nvar<workgroup> Ks: array<vec4<f32>, ${bc * DH4}>;\nvar<workgroup> Vs: array<vec4<f32>, ${bc * DV4}>;\n${
+        k.causal ? flags('bad') : ''
+      }${vbadDecl}${scoreFunctions(k)}`;
+}
+
+/**
+ * Both paths: the workgroup's (lead, head) and its rows — `per` workgroups per (lead,
+ * head): one per query row (decode) or per tile of BR rows (prefill) — and K's and V's
+ * bases (GQA: kv head ⌊h / (Hq/Hkv)⌋).
+ */
+function header(k: AttentionKernel): string {
+  const { u } = k;
+  const per = k.decode ? u.T : u.qTiles;
+  return `let nRows = ${u.nLead} * ${u.Hq} * ${per};
+if (wg >= nRows) { return; }
+let T = ${u.T}; let S = ${u.S};
+let per = ${per};
+let h = (wg / per) % ${u.Hq};
+let lf = wg / per / ${u.Hq};
+let hk = h / (${u.Hq} / ${u.Hkv});
+${unravel('lf', u.lead, 'ld')}
+let kb = lf * ${u.k[0]} + hk * ${u.k[1]};
+let vb = lf * ${u.v[0]} + hk * ${u.v[1]};`;
+}
+
+const kRow = (k: AttentionKernel) => `kb + j * ${k.u.k[2]}`;
+const vRow = (k: AttentionKernel) => `vb + j * ${k.u.v[2]}`;
+
+/**
+ * Decode (split-K): one query row per workgroup; invocation `lid` takes keys lid, lid + 64,
+ * ..., then the 64 partial softmaxes merge through workgroup memory.
+ */
+function decodeBody(k: AttentionKernel): string {
+  return `${header(k)}
+${rowState(k, 0, 'wg % per', 'true')}
+${k.byMask ? scanV(k, 64) : ''}
 for (var j = lid; j < S; j = j + 64u) {
 ${indent(
-  scoreOf(0, (i) => `row4K(${kRow}, ${4 * i}u, DH)`, 'j'),
+  scoreOf(k, 0, (i) => `row4K(${kRow(k)}, ${4 * i}u, DH)`, 'j'),
   2,
 )}
 ${indent(
-  update(0, (i) => `row4V(${vRow}, ${4 * i}u, DV)`),
+  update(k, 0, (i) => `row4V(${vRow(k)}, ${4 * i}u, DV)`),
   2,
 )}
 }
-// Merge the 64 partial softmaxes: common max, rescale, sum l, real and o.
+${decodeMerge(k)}
+if (lid == 0u) {
+${indent(writeRow(k, 0, false), 2)}
+}`;
+}
+
+/** Merge the 64 partial softmaxes: common max, rescale, sum l, real and open, then o. */
+function decodeMerge(k: AttentionKernel): string {
+  return `// Merge the 64 partial softmaxes: common max, rescale, sum l, real and o.
 red[lid] = vec4<f32>(m0);
 workgroupBarrier();
 for (var w = 32u; w > 0u; w = w / 2u) {
@@ -229,7 +286,7 @@ real0 = select(0u, 1u, red[0].y > 0.0);
 open0 = select(0u, 1u, red[0].z > 0.0);
 workgroupBarrier();
 ${unroll(
-  DV4,
+  k.DV4,
   (i) => `red[lid] = o0_${i} * f;
 workgroupBarrier();
 for (var w = 32u; w > 0u; w = w / 2u) {
@@ -238,33 +295,66 @@ for (var w = 32u; w > 0u; w = w / 2u) {
 }
 if (lid == 0u) { o0_${i} = red[0] / total; }
 workgroupBarrier();`,
-)}
-if (lid == 0u) {
-${indent(writeRow(0, false), 2)}
-}`
-    : `${header}
+)}`;
+}
+
+/**
+ * Prefill: a tile of BR query rows per workgroup, R per invocation; K and V pass through
+ * workgroup memory BC keys at a time (`prefillKeys`), then each row is normalised and
+ * written.
+ */
+function prefillBody(k: AttentionKernel): string {
+  const { WG, causal } = k;
+  const rows = Array.from({ length: k.R }, (_, r) => r);
+  return `${header(k)}
 let tile = wg % per;
-${rows.map((r) => rowState(r, `tile * ${BR}u + lid + ${r * WG}u`, `t${r} < T`)).join('\n')}
-${byMask ? scanV(WG) : ''}
+${rows.map((r) => rowState(k, r, `tile * ${BR}u + lid + ${r * WG}u`, `t${r} < T`)).join('\n')}
+${k.byMask ? scanV(k, WG) : ''}
 var end = S;
 ${
   causal
     ? `// The tile's last row sees keys up to its index + offset: later tiles of K/V are skipped.
-end = u32(clamp(i32(min(tile * ${BR}u + ${BR - 1}u, T - 1u)) + pi(11u) + 1, 0, i32(S)));
+end = u32(clamp(i32(min(tile * ${BR}u + ${BR - 1}u, T - 1u)) + ${k.u.causalOffset} + 1, 0, i32(S)));
 for (var c = lid; c < DV; c = c + ${WG}u) { atomicStore(&bad[c], 0u); }`
     : ''
 }
-for (var j0 = 0u; j0 < end; j0 = j0 + BC) {
+${prefillKeys(k, rows)}
+${
+  causal
+    ? `// Keys past the stop have p = 0 for every row here; only non-finite values in v matter.
+for (var e = lid; e < (S - end) * DV; e = e + ${WG}u) {
+  if (!is_finite(V[vb + (end + e / DV) * ${k.u.v[2]} + e % DV])) { atomicStore(&bad[e % DV], 1u); }
+}
+workgroupBarrier();`
+    : ''
+}
+${rows
+  .map(
+    (r) => `if (t${r} < T) {
+${indent(
+  unroll(k.DV4, (i) => `o${r}_${i} = o${r}_${i} / l${r};`),
+  2,
+)}
+${indent(writeRow(k, r, causal), 2)}
+}`,
+  )
+  .join('\n')}`;
+}
+
+/** The prefill loop over keys up to `end`: stage a K and V tile, then score and update every row. */
+function prefillKeys(k: AttentionKernel, rows: readonly number[]): string {
+  const { WG, DH4, DV4 } = k;
+  return `for (var j0 = 0u; j0 < end; j0 = j0 + BC) {
   for (var e = lid; e < BC * DH4; e = e + ${WG}u) {
     let j = j0 + e / DH4;
     var x = vec4<f32>(0.0);
-    if (j < S) { x = row4K(${kRow}, (e % DH4) * 4u, DH); }
+    if (j < S) { x = row4K(${kRow(k)}, (e % DH4) * 4u, DH); }
     Ks[e] = x;
   }
   for (var e = lid; e < BC * DV4; e = e + ${WG}u) {
     let j = j0 + e / DV4;
     var x = vec4<f32>(0.0);
-    if (j < S) { x = row4V(${vRow}, (e % DV4) * 4u, DV); }
+    if (j < S) { x = row4V(${vRow(k)}, (e % DV4) * 4u, DV); }
     Vs[e] = x;
   }
   workgroupBarrier();
@@ -276,41 +366,21 @@ ${indent(
   unroll(DH4, (i) => `let k${i} = Ks[jj * DH4 + ${i}u];`),
   4,
 )}
-${indent(rows.map((r) => scoreOf(r, (i) => `k${i}`, 'j0 + jj')).join('\n'), 4)}
+${indent(rows.map((r) => scoreOf(k, r, (i) => `k${i}`, 'j0 + jj')).join('\n'), 4)}
 ${indent(
   unroll(DV4, (i) => `let v${i} = Vs[jj * DV4 + ${i}u];`),
   4,
 )}
-${indent(rows.map((r) => update(r, (i) => `v${i}`)).join('\n'), 4)}
+${indent(rows.map((r) => update(k, r, (i) => `v${i}`)).join('\n'), 4)}
   }
   workgroupBarrier();
+}`;
 }
-${
-  causal
-    ? `// Keys past the stop have p = 0 for every row here; only non-finite values in v matter.
-for (var e = lid; e < (S - end) * DV; e = e + ${WG}u) {
-  if (!is_finite(V[vb + (end + e / DV) * p(${vs + 2}u) + e % DV])) { atomicStore(&bad[e % DV], 1u); }
-}
-workgroupBarrier();`
-    : ''
-}
-${rows
-  .map(
-    (r) => `if (t${r} < T) {
-${indent(
-  unroll(DV4, (i) => `o${r}_${i} = o${r}_${i} / l${r};`),
-  2,
-)}
-${indent(writeRow(r, causal), 2)}
-}`,
-  )
-  .join('\n')}`;
-  const vbadDecl = byMask ? `var<workgroup> vbad: array<atomic<u32>, ${Math.max(1, g.dv)}>;\n` : '';
-  const decls = decode
-    ? `${consts}\nvar<workgroup> red: array<vec4<f32>, 64>;\n${vbadDecl}${scoreFn}`
-    : `${consts}\nvar<workgroup> Ks: array<vec4<f32>, ${bc * DH4}>;\nvar<workgroup> Vs: array<vec4<f32>, ${bc * DV4}>;\n${
-        causal ? `var<workgroup> bad: array<atomic<u32>, ${Math.max(1, g.dv)}>;\n` : ''
-      }${vbadDecl}${scoreFn}`;
+
+export const attention: KernelFactory<'attention'> = (a, ctx) => {
+  const k = planAttention(a, ctx);
+  if (!k) return [];
+  const { g, maskType } = k;
   const wgsl = shader({
     bindings: [
       { name: 'Q', type: 'f32', write: false },
@@ -319,16 +389,16 @@ ${indent(writeRow(r, causal), 2)}
       ...(maskType ? [{ name: 'msk', type: maskType, write: false }] : []),
       { name: 'Out', type: 'f32', write: true },
     ],
-    paramWords: P.words.length,
-    workgroupSize: WG,
-    decls,
-    body,
+    uniforms: k.layout,
+    workgroupSize: k.WG,
+    decls: declarations(k),
+    body: k.decode ? decodeBody(k) : prefillBody(k),
   });
   const d: Dispatch = {
     wgsl,
     bindings: [{ in: 0 }, { in: 1 }, { in: 2 }, ...(maskType ? [{ in: 3 }] : []), { out: 0 }],
-    params: P,
-    workgroups: g.nLead * g.Hq * (decode ? g.T : Math.ceil(g.T / BR)),
+    uniforms: fillUniforms(k),
+    workgroups: g.nLead * g.Hq * (k.decode ? g.T : Math.ceil(g.T / BR)),
   };
   return [d];
 };

@@ -1,6 +1,7 @@
 import { numel, stridesOf } from '@glimpse/ir';
 import type { Storage } from '../wgsl.js';
-import { offsetExpr, Params, shader, unravel } from '../wgsl.js';
+import { uniforms, type UniformValues } from '../uniforms.js';
+import { offsetExpr, shader, unravel } from '../wgsl.js';
 import type { Dispatch, Ref } from './types.js';
 
 /** An operand of a map: where it lives and how the iteration's coordinates address it. */
@@ -33,6 +34,19 @@ export interface MapSpec {
 const WG = 64;
 
 /**
+ * A map's uniforms: the element count, the iteration dims and each operand's base and
+ * strides (inputs, then the output: operand i) unless the map is flat, and the constants
+ * `k` (if any).
+ */
+type MapUniforms = {
+  n: 'u32';
+  dims?: readonly ['u32', number];
+  k?: readonly ['f32', number];
+  [base: `base${number}`]: 'u32';
+  [strides: `strides${number}`]: readonly ['u32', number];
+};
+
+/**
  * The strided map: every elementwise op, broadcast, transpose, slice, concat piece and
  * split piece is one. The shader depends on the rank, the operand types and the
  * expression; sizes, strides and offsets are uniforms.
@@ -47,20 +61,28 @@ export function mapDispatch(m: MapSpec): Dispatch {
       (o) =>
         (o.base ?? 0) === 0 && o.strides.every((s, i) => s === contiguous[i] || m.shape[i] === 1),
     );
-  const P = new Params();
-  P.u32(n);
-  const dimsAt = P.u32(...m.shape);
-  const ops = [...m.ins, m.out].map((o) => ({
-    base: P.u32(o.base ?? 0),
-    strides: P.u32(...o.strides),
-  }));
+  // Operands 0..: the inputs, then the output. Each has its base and strides.
+  const operands = [...m.ins, m.out];
+  const consts = m.consts ?? [];
+  // A flat map reads only the count (and its constants): one shader serves every rank.
+  const spec: MapUniforms = { n: 'u32' };
+  if (!flat) {
+    spec.dims = ['u32', r];
+    operands.forEach((_, i) => {
+      spec[`base${i}`] = 'u32';
+      spec[`strides${i}`] = ['u32', r];
+    });
+  }
+  if (consts.length > 0) spec.k = ['f32', consts.length];
+  const layout = uniforms(spec);
+  const { u } = layout;
   const xs = m.ins.map((_, i) => `x${i}`);
-  const ks = (m.consts ?? []).map((v) => `pf(${P.f32(v)}u)`);
-  const at = (i: number) => (flat ? 'gid' : offsetExpr(r, ops[i]!.base, ops[i]!.strides));
+  const ks = consts.length > 0 ? [...u.k!] : [];
+  const at = (i: number) => (flat ? 'gid' : offsetExpr(u[`base${i}`]!, u[`strides${i}`]!));
   const body = [
     `let gid = wg * ${WG}u + lid;`,
-    `if (gid >= p(0u)) { return; }`,
-    flat ? '' : unravel('gid', r, dimsAt),
+    `if (gid >= ${u.n}) { return; }`,
+    flat ? '' : unravel('gid', u.dims!, 'c'),
     ...m.ins.map((_, i) => `let x${i} = in${i}[${at(i)}];`),
     `out0[${at(m.ins.length)}] = ${m.expr(xs, ks)};`,
   ]
@@ -71,14 +93,29 @@ export function mapDispatch(m: MapSpec): Dispatch {
       ...m.ins.map((o, i) => ({ name: `in${i}`, type: o.type, write: false })),
       { name: 'out0', type: m.out.type, write: true },
     ],
-    paramWords: P.words.length,
+    uniforms: layout,
     workgroupSize: WG,
     body,
   });
+  const values: UniformValues<MapUniforms> = {
+    n,
+    ...(flat
+      ? {}
+      : {
+          dims: m.shape,
+          ...Object.fromEntries(
+            operands.flatMap((o, i) => [
+              [`base${i}`, o.base ?? 0],
+              [`strides${i}`, o.strides],
+            ]),
+          ),
+        }),
+    ...(consts.length > 0 ? { k: consts } : {}),
+  };
   return {
     wgsl,
-    bindings: [...m.ins.map((o) => o.ref), m.out.ref],
-    params: P,
+    bindings: operands.map((o) => o.ref),
+    uniforms: layout.fill(values),
     workgroups: Math.ceil(n / WG),
   };
 }

@@ -1,5 +1,6 @@
 import { broadcastStrides, matrixDims, numel } from '@glimpse/ir';
-import { Params, shader, unravel } from '../wgsl.js';
+import { uniforms } from '../uniforms.js';
+import { offsetExpr, shader, unravel } from '../wgsl.js';
 import type { Dispatch, KernelFactory } from './types.js';
 
 /** Output tile 64×64 per workgroup of 256 invocations, each owning a 4×4 block; K in steps of 16. */
@@ -21,33 +22,45 @@ interface Gemm {
   bias: boolean;
 }
 
-function gemm(g: Gemm): Dispatch[] {
-  const { M, N, K } = g;
-  const nBatch = numel(g.batch);
-  if (M === 0 || N === 0 || nBatch === 0) return [];
-  const tilesM = Math.ceil(M / TM);
-  const tilesN = Math.ceil(N / TM);
-  // Bounds checks only where the shapes do not divide the tiles (a separate pipeline).
-  const aligned = M % TM === 0 && N % TM === 0 && K % TK === 0;
-  const rb = g.batch.length;
-  const P = new Params();
-  P.u32(M, N, K, nBatch, tilesM, tilesN, g.sam, g.sak, g.sbk, g.sbn);
-  const bd = P.u32(...g.batch);
-  const ab = P.u32(...g.aBatch);
-  const bb = P.u32(...g.bBatch);
-  const sum = (at: number) => ['0u', ...g.batch.map((_, i) => `b${i} * p(${at + i}u)`)].join(' + ');
+/**
+ * The gemm's uniforms: sizes, tile counts, A's and B's strides (sam, sak, sbk, sbn), the
+ * batch dims and A's and B's strides over them.
+ */
+function gemmUniforms(rb: number) {
+  return uniforms({
+    M: 'u32',
+    N: 'u32',
+    K: 'u32',
+    nBatch: 'u32',
+    tilesM: 'u32',
+    tilesN: 'u32',
+    sam: 'u32',
+    sak: 'u32',
+    sbk: 'u32',
+    sbn: 'u32',
+    batch: ['u32', rb],
+    aBatch: ['u32', rb],
+    bBatch: ['u32', rb],
+  });
+}
+type GemmUniforms = ReturnType<typeof gemmUniforms>;
+
+/**
+ * The loads of A's 64×16 and B's 16×64 tiles into workgroup memory: one element each (4 per
+ * invocation, bounds-checked unless `aligned`), or one vec4 each where the operand is
+ * contiguous along the loaded axis and every offset is a multiple of 4 (the buffer is then
+ * bound as array<vec4<f32>>).
+ */
+function tileLoads(g: Gemm, u: GemmUniforms['u'], aligned: boolean) {
   const inA = aligned ? 'true' : 'gm < M && gk < K';
   const inB = aligned ? 'true' : 'gk < K && gn < N';
-  // vec4 loads from global memory where the operand is contiguous along the loaded axis
-  // and every offset is a multiple of 4 (the buffer is then bound as array<vec4<f32>>).
   const vecA = aligned && g.sak === 1 && g.sam % 4 === 0 && g.aBatch.every((x) => x % 4 === 0);
   const vecB = aligned && g.sbn === 1 && g.sbk % 4 === 0 && g.bBatch.every((x) => x % 4 === 0);
-  // One element each (4 per invocation), or one vec4 each: A's 64×16 and B's 16×64 tiles.
   const loadA = vecA
     ? `{
     let r = lid / 4u;
     let kq = (lid % 4u) * 4u;
-    let va = a[(aBase + (row0 + r) * p(6u) + k0 + kq) / 4u];
+    let va = a[(aBase + (row0 + r) * ${u.sam} + k0 + kq) / 4u];
     for (var e = 0u; e < 4u; e = e + 1u) { As[(kq + e) * 16u + r / 4u][r % 4u] = va[e]; }
   }`
     : `for (var i = 0u; i < 4u; i = i + 1u) {
@@ -56,11 +69,11 @@ function gemm(g: Gemm): Dispatch[] {
     let gm = row0 + r;
     let gk = k0 + idx % ${TK}u;
     var va = 0.0;
-    if (${inA}) { va = a[aBase + gm * p(6u) + gk * p(7u)]; }
+    if (${inA}) { va = a[aBase + gm * ${u.sam} + gk * ${u.sak}]; }
     As[(idx % ${TK}u) * 16u + r / 4u][r % 4u] = va;
   }`;
   const loadB = vecB
-    ? `Bs[(lid / 16u) * 16u + lid % 16u] = b[(bBase + (k0 + lid / 16u) * p(8u) + col0 + (lid % 16u) * 4u) / 4u];`
+    ? `Bs[(lid / 16u) * 16u + lid % 16u] = b[(bBase + (k0 + lid / 16u) * ${u.sbk} + col0 + (lid % 16u) * 4u) / 4u];`
     : `for (var i = 0u; i < 4u; i = i + 1u) {
     let idx = lid + i * 256u;
     let c = idx % ${TM}u;
@@ -68,19 +81,33 @@ function gemm(g: Gemm): Dispatch[] {
     let gn = col0 + c;
     let gk2 = k0 + kk;
     var vb = 0.0;
-    if (${inB.replace('gk', 'gk2')}) { vb = b[bBase + gk2 * p(8u) + gn * p(9u)]; }
+    if (${inB.replace('gk', 'gk2')}) { vb = b[bBase + gk2 * ${u.sbk} + gn * ${u.sbn}]; }
     Bs[kk * 16u + c / 4u][c % 4u] = vb;
   }`;
-  const body = `let M = p(0u); let N = p(1u); let K = p(2u);
+  return { vecA, vecB, loadA, loadB };
+}
+
+function gemm(g: Gemm): Dispatch[] {
+  const { M, N, K } = g;
+  const nBatch = numel(g.batch);
+  if (M === 0 || N === 0 || nBatch === 0) return [];
+  const tilesM = Math.ceil(M / TM);
+  const tilesN = Math.ceil(N / TM);
+  // Bounds checks only where the shapes do not divide the tiles (a separate pipeline).
+  const aligned = M % TM === 0 && N % TM === 0 && K % TK === 0;
+  const layout = gemmUniforms(g.batch.length);
+  const { u } = layout;
+  const { vecA, vecB, loadA, loadB } = tileLoads(g, u, aligned);
+  const body = `let M = ${u.M}; let N = ${u.N}; let K = ${u.K};
 let t = wg;
-let perBatch = p(4u) * p(5u);
-if (t >= p(3u) * perBatch) { return; }
+let perBatch = ${u.tilesM} * ${u.tilesN};
+if (t >= ${u.nBatch} * perBatch) { return; }
 let bi = t / perBatch;
-let row0 = ((t % perBatch) / p(5u)) * ${TM}u;
-let col0 = ((t % perBatch) % p(5u)) * ${TM}u;
-${unravel('bi', rb, bd, 'b')}
-let aBase = ${sum(ab)};
-let bBase = ${sum(bb)};
+let row0 = ((t % perBatch) / ${u.tilesN}) * ${TM}u;
+let col0 = ((t % perBatch) % ${u.tilesN}) * ${TM}u;
+${unravel('bi', u.batch, 'b')}
+let aBase = ${offsetExpr('0u', u.aBatch, 'b')};
+let bBase = ${offsetExpr('0u', u.bBatch, 'b')};
 let tx = lid % 16u;
 let ty = lid / 16u;
 var acc: array<vec4<f32>, 4>;
@@ -112,7 +139,7 @@ for (var i = 0u; i < 4u; i = i + 1u) {
       ...(g.bias ? [{ name: 'bias', type: 'f32' as const, write: false }] : []),
       { name: 'y', type: 'f32', write: true },
     ],
-    paramWords: P.words.length,
+    uniforms: layout,
     workgroupSize: 256,
     decls: `var<workgroup> As: array<vec4<f32>, ${(TK * TM) / 4}>;\nvar<workgroup> Bs: array<vec4<f32>, ${(TK * TM) / 4}>;`,
     body,
@@ -121,7 +148,21 @@ for (var i = 0u; i < 4u; i = i + 1u) {
     {
       wgsl,
       bindings: [{ in: 0 }, { in: 1 }, ...(g.bias ? [{ in: 2 }] : []), { out: 0 }],
-      params: P,
+      uniforms: layout.fill({
+        M,
+        N,
+        K,
+        nBatch,
+        tilesM,
+        tilesN,
+        sam: g.sam,
+        sak: g.sak,
+        sbk: g.sbk,
+        sbn: g.sbn,
+        batch: g.batch,
+        aBatch: g.aBatch,
+        bBatch: g.bBatch,
+      }),
       workgroups: nBatch * tilesM * tilesN,
     },
   ];

@@ -1,6 +1,17 @@
 import { numel } from '@glimpse/ir';
-import { Params, shader, storageType } from '../wgsl.js';
+import { uniforms } from '../uniforms.js';
+import { shader, storageType } from '../wgsl.js';
 import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
+
+/** A pick's uniforms: `total` outputs, `n` entries per row, `k` indices, `inner` per entry. */
+const PICK_UNIFORMS = uniforms({
+  total: 'u32',
+  n: 'u32',
+  k: 'u32',
+  inner: 'u32',
+  /** The step + 1: what the status words record. */
+  step: 'u32',
+});
 
 /**
  * Pick entries of `x` viewed as [outer, n, inner] at `k` integer indices: out is
@@ -22,23 +33,22 @@ function pick(
   const [outer, n, inner] = o.dims;
   const total = outer * o.k * inner;
   if (total === 0) return [];
-  const P = new Params();
-  P.u32(total, n, o.k, inner, ctx.step + 1);
+  const { u } = PICK_UNIFORMS;
   const type = storageType(ctx.outTypes[0]!);
   const body = `let gid = wg * 64u + lid;
-if (gid >= p(0u)) { return; }
-let r = gid % p(3u);
-let i = (gid / p(3u)) % p(2u);
-let b = gid / p(3u) / p(2u);
-let n = i32(p(1u));
+if (gid >= ${u.total}) { return; }
+let r = gid % ${u.inner};
+let i = (gid / ${u.inner}) % ${u.k};
+let b = gid / ${u.inner} / ${u.k};
+let n = i32(${u.n});
 let raw = idx[i];
 if (raw < ${o.negative ? '-n' : '0'} || raw >= n) {
-  atomicStore(&status[0], p(4u));
+  atomicStore(&status[0], ${u.step});
   atomicMin(&status[1], i);
   return;
 }
 let j = u32(select(raw, raw + n, raw < 0));
-y[gid] = x[(b * p(1u) + j) * p(3u) + r];`;
+y[gid] = x[(b * ${u.n} + j) * ${u.inner} + r];`;
   const wgsl = shader({
     bindings: [
       { name: 'x', type, write: false },
@@ -46,7 +56,7 @@ y[gid] = x[(b * p(1u) + j) * p(3u) + r];`;
       { name: 'y', type, write: true },
       { name: 'status', type: 'atomic<u32>', write: true },
     ],
-    paramWords: P.words.length,
+    uniforms: PICK_UNIFORMS,
     workgroupSize: 64,
     body,
   });
@@ -54,7 +64,7 @@ y[gid] = x[(b * p(1u) + j) * p(3u) + r];`;
     {
       wgsl,
       bindings: [{ in: o.x }, { in: o.idx }, { out: 0 }, 'status'],
-      params: P,
+      uniforms: PICK_UNIFORMS.fill({ total, n, k: o.k, inner, step: ctx.step + 1 }),
       workgroups: Math.ceil(total / 64),
       badData: o.message,
     },
@@ -89,6 +99,16 @@ export const gather: KernelFactory<'gather'> = (a, ctx) => {
   });
 };
 
+/** depthwise's uniforms: x is [N, S, C], the indices [P, K]; `step` as in a pick. */
+const DEPTHWISE_UNIFORMS = uniforms({
+  total: 'u32',
+  S: 'u32',
+  C: 'u32',
+  P: 'u32',
+  K: 'u32',
+  step: 'u32',
+});
+
 /**
  * depthwise: one invocation per output element, Σₖ from +0 in k order; an index outside
  * [−1, S) records the step and its position in the status words (the run fails naming it).
@@ -99,23 +119,22 @@ export const depthwise: KernelFactory<'depthwise'> = (_a, ctx) => {
   const total = N * P * C;
   if (total === 0) return [];
   const hasB = ctx.inShapes.length > 3;
-  const P_ = new Params();
-  P_.u32(total, S, C, P, K, ctx.step + 1);
+  const { u } = DEPTHWISE_UNIFORMS;
   const body = `let gid = wg * 64u + lid;
-if (gid >= p(0u)) { return; }
-let c = gid % p(2u);
-let q = (gid / p(2u)) % p(3u);
-let n = gid / p(2u) / p(3u);
+if (gid >= ${u.total}) { return; }
+let c = gid % ${u.C};
+let q = (gid / ${u.C}) % ${u.P};
+let n = gid / ${u.C} / ${u.P};
 var s = 0.0;
-for (var k = 0u; k < p(4u); k = k + 1u) {
-  let i = idx[q * p(4u) + k];
-  if (i < -1 || i >= i32(p(1u))) {
-    atomicStore(&status[0], p(5u));
-    atomicMin(&status[1], q * p(4u) + k);
+for (var k = 0u; k < ${u.K}; k = k + 1u) {
+  let i = idx[q * ${u.K} + k];
+  if (i < -1 || i >= i32(${u.S})) {
+    atomicStore(&status[0], ${u.step});
+    atomicMin(&status[1], q * ${u.K} + k);
     return;
   }
-  let v = select(x[(n * p(1u) + u32(max(i, 0))) * p(2u) + c], 0.0, i < 0);
-  s = s + v * w[k * p(2u) + c];
+  let v = select(x[(n * ${u.S} + u32(max(i, 0))) * ${u.C} + c], 0.0, i < 0);
+  s = s + v * w[k * ${u.C} + c];
 }
 y[gid] = s${hasB ? ' + b[c]' : ''};`;
   const wgsl = shader({
@@ -127,7 +146,7 @@ y[gid] = s${hasB ? ' + b[c]' : ''};`;
       { name: 'y', type: 'f32', write: true },
       { name: 'status', type: 'atomic<u32>', write: true },
     ],
-    paramWords: P_.words.length,
+    uniforms: DEPTHWISE_UNIFORMS,
     workgroupSize: 64,
     body,
   });
@@ -135,7 +154,7 @@ y[gid] = s${hasB ? ' + b[c]' : ''};`;
     {
       wgsl,
       bindings: [...ctx.inShapes.map((_, i) => ({ in: i })), { out: 0 }, 'status'],
-      params: P_,
+      uniforms: DEPTHWISE_UNIFORMS.fill({ total, S, C, P, K, step: ctx.step + 1 }),
       workgroups: Math.ceil(total / 64),
       badData: (pos) => `depthwise index out of range [-1, ${S}) at position ${pos}`,
     },

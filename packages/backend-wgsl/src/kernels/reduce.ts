@@ -1,6 +1,7 @@
 import type { ReduceKind } from '@glimpse/ir';
 import { normAxis, numel, reduceAxes, stridesOf } from '@glimpse/ir';
-import { Params, shader, storageType, unravel } from '../wgsl.js';
+import { uniforms, type UniformLayout } from '../uniforms.js';
+import { offsetExpr, shader, storageType, unravel } from '../wgsl.js';
 import type { Dispatch, KernelFactory } from './types.js';
 
 const WG = 64;
@@ -29,15 +30,22 @@ workgroupBarrier();`;
 const maxOf = (a: string, b: string) => `select(${a}, ${b}, ${b} > ${a})`;
 const sumOf = (a: string, b: string) => `${a} + ${b}`;
 
-function rowShader(body: string, bindings: { name: string; write: boolean }[], words: number) {
+function rowShader(
+  body: string,
+  bindings: { name: string; write: boolean }[],
+  layout: UniformLayout,
+) {
   return shader({
     bindings: bindings.map((b) => ({ ...b, type: 'f32' as const })),
-    paramWords: words,
+    uniforms: layout,
     workgroupSize: WG,
     decls: `var<workgroup> red: array<f32, ${WG}>;`,
     body,
   });
 }
+
+/** Softmax's rows: `rows` of `len` elements `inner` apart. */
+const SOFTMAX_UNIFORMS = uniforms({ rows: 'u32', len: 'u32', inner: 'u32' });
 
 /** Softmax: one workgroup per row; the row may be strided (axis not last). */
 export const softmax: KernelFactory<'softmax'> = (a, ctx) => {
@@ -47,12 +55,12 @@ export const softmax: KernelFactory<'softmax'> = (a, ctx) => {
   const inner = numel(x.slice(ax + 1));
   const rows = numel(x) / Math.max(1, len);
   if (len === 0 || rows === 0) return [];
-  const P = new Params();
-  P.u32(rows, len, inner);
+  const layout = SOFTMAX_UNIFORMS;
+  const { u } = layout;
   const body = `let row = wg;
-if (row >= p(0u)) { return; }
-let len = p(1u);
-let inner = p(2u);
+if (row >= ${u.rows}) { return; }
+let len = ${u.len};
+let inner = ${u.inner};
 let base = (row / inner) * len * inner + row % inner;
 var m = neg_inf();
 for (var j = lid; j < len; j = j + ${WG}u) { m = ${maxOf('m', 'x[base + j * inner]')}; }
@@ -67,10 +75,20 @@ for (var j = lid; j < len; j = j + ${WG}u) { y[base + j * inner] = exp_f32(x[bas
       { name: 'x', write: false },
       { name: 'y', write: true },
     ],
-    P.words.length,
+    layout,
   );
-  return [{ wgsl, bindings: [{ in: 0 }, { out: 0 }], params: P, workgroups: rows }];
+  return [
+    {
+      wgsl,
+      bindings: [{ in: 0 }, { out: 0 }],
+      uniforms: layout.fill({ rows, len, inner }),
+      workgroups: rows,
+    },
+  ];
 };
+
+/** The norms' rows: `rows` of `len` contiguous elements, and eps. */
+const NORM_UNIFORMS = uniforms({ rows: 'u32', len: 'u32', eps: 'f32' });
 
 /**
  * layer_norm (`centre`) and rms_norm: one workgroup per row of the normalised axes; the
@@ -87,13 +105,11 @@ const norm =
     if (len === 0 || rows === 0) return [];
     const hasW = ctx.inShapes.length > 1;
     const hasB = ctx.inShapes.length > 2;
-    const P = new Params();
-    P.u32(rows, len);
-    P.f32(a.eps);
+    const { u } = NORM_UNIFORMS;
     const y = `(x[base + j] - mean) * inv${hasW ? ' * w[j]' : ''}${hasB ? ' + b[j]' : ''}`;
     const body = `let row = wg;
-if (row >= p(0u)) { return; }
-let len = p(1u);
+if (row >= ${u.rows}) { return; }
+let len = ${u.len};
 let base = row * len;
 ${
   centre
@@ -106,7 +122,7 @@ let mean = sum / f32(len);`
 var v = 0.0;
 for (var j = lid; j < len; j = j + ${WG}u) { let d = x[base + j] - mean; v = v + d * d; }
 ${workgroupReduce('ss', 'v', sumOf)}
-let inv = 1.0 / sqrt(ss / f32(len) + pf(2u));
+let inv = 1.0 / sqrt(ss / f32(len) + ${u.eps});
 for (var j = lid; j < len; j = j + ${WG}u) { y[base + j] = ${y}; }`;
     const bindings = [
       { name: 'x', write: false },
@@ -114,12 +130,12 @@ for (var j = lid; j < len; j = j + ${WG}u) { y[base + j] = ${y}; }`;
       ...(hasB ? [{ name: 'b', write: false }] : []),
       { name: 'y', write: true },
     ];
-    const wgsl = rowShader(body, bindings, P.words.length);
+    const wgsl = rowShader(body, bindings, NORM_UNIFORMS);
     return [
       {
         wgsl,
         bindings: [...ctx.inShapes.map((_, i) => ({ in: i })), { out: 0 }],
-        params: P,
+        uniforms: NORM_UNIFORMS.fill({ rows, len, eps: a.eps }),
         workgroups: rows,
       },
     ];
@@ -150,31 +166,33 @@ function reduce<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
     const nRed = numel(axes.map((i) => x[i]!));
     if (nOut === 0) return [];
     const t = storageType(ctx.inTypes[0]!);
-    const P = new Params();
-    P.u32(nOut, nRed);
-    const keptDims = P.u32(...kept.map((i) => x[i]!));
-    const keptSt = P.u32(...kept.map((i) => st[i]!));
-    const redDims = P.u32(...axes.map((i) => x[i]!));
-    const redSt = P.u32(...axes.map((i) => st[i]!));
-    const off = (prefix: string, n: number, stAt: number) =>
-      ['0u', ...Array.from({ length: n }, (_, i) => `${prefix}${i} * p(${stAt + i}u)`)].join(' + ');
+    // Output elements over the kept axes, each a loop over the reduced ones.
+    const layout = uniforms({
+      nOut: 'u32',
+      nRed: 'u32',
+      keptDims: ['u32', kept.length],
+      keptStrides: ['u32', kept.length],
+      redDims: ['u32', axes.length],
+      redStrides: ['u32', axes.length],
+    });
+    const { u } = layout;
     const body = `let gid = wg * ${WG}u + lid;
-if (gid >= p(0u)) { return; }
-${unravel('gid', kept.length, keptDims, 'k')}
-let base = ${off('k', kept.length, keptSt)};
+if (gid >= ${u.nOut}) { return; }
+${unravel('gid', u.keptDims, 'k')}
+let base = ${offsetExpr('0u', u.keptStrides, 'k')};
 var s = ${t === 'i32' ? '0' : init};
-for (var r = 0u; r < p(1u); r = r + 1u) {
-${unravel('r', axes.length, redDims, 'a')}
-  let v = x[base + ${off('a', axes.length, redSt)}];
+for (var r = 0u; r < ${u.nRed}; r = r + 1u) {
+${unravel('r', u.redDims, 'a')}
+  let v = x[base + ${offsetExpr('0u', u.redStrides, 'a')}];
   s = ${combine};
 }
-y[gid] = ${mean ? 's / f32(p(1u))' : 's'};`;
+y[gid] = ${mean ? `s / f32(${u.nRed})` : 's'};`;
     const wgsl = shader({
       bindings: [
         { name: 'x', type: t, write: false },
         { name: 'y', type: t, write: true },
       ],
-      paramWords: P.words.length,
+      uniforms: layout,
       workgroupSize: WG,
       body,
     });
@@ -182,7 +200,14 @@ y[gid] = ${mean ? 's / f32(p(1u))' : 's'};`;
       {
         wgsl,
         bindings: [{ in: 0 }, { out: 0 }],
-        params: P,
+        uniforms: layout.fill({
+          nOut,
+          nRed,
+          keptDims: kept.map((i) => x[i]!),
+          keptStrides: kept.map((i) => st[i]!),
+          redDims: axes.map((i) => x[i]!),
+          redStrides: axes.map((i) => st[i]!),
+        }),
         workgroups: Math.ceil(nOut / WG),
       } satisfies Dispatch,
     ];

@@ -1,6 +1,5 @@
 import type { AttrsOf, OpName } from '@glimpse/ir';
 import type { NodeShapes } from '@glimpse/runtime';
-import type { Params } from '../wgsl.js';
 
 /** What a binding slot of a dispatch refers to. */
 export type Ref =
@@ -9,11 +8,12 @@ export type Ref =
   /** The instance's status words (kernels that find bad data record it there). */
   | 'status';
 
-/** One compute dispatch: a shader, what its bindings refer to, its uniforms and grid. */
+/** One compute dispatch: a shader, what its bindings refer to, its uniform values and grid. */
 export interface Dispatch {
   readonly wgsl: string;
   readonly bindings: readonly Ref[];
-  readonly params: Params;
+  /** The uniform block: the filled layout that the shader declares (uniforms.ts). */
+  readonly uniforms: Uint32Array<ArrayBuffer>;
   /** Linear workgroup count; the runtime splits it over x and y past the device limit. */
   readonly workgroups: number;
   /**
