@@ -24,6 +24,7 @@ const ELT = 'packages/ir/src/ops/elementwise.ts';
 const CANON = 'packages/optimizer/src/passes/canonicalize.ts';
 const FUSE = 'packages/optimizer/src/passes/fuse-attention.ts';
 const WGSL_HELPERS = 'packages/backend-wgsl/src/wgsl.ts';
+const ATT_GEOMETRY = 'packages/ir/src/ops/attention.ts';
 
 // Test selections: [files, -t pattern].
 const T = {
@@ -50,24 +51,18 @@ const MUTANTS = [
   ['wgsl attention output off by 1e-3', WGSL_ATT, '/ l${r};`', '/ l${r} + 1e-3;`', T.wgslAttention],
   ['js attention drops the additive mask', JS_ATT, 'else x += mv;', 'else x += 0;', T.jsAttention],
   [
-    'js attention default scale 1/dh',
-    JS_ATT,
-    'const scale = a.scale ?? 1 / Math.sqrt(dh);',
-    'const scale = a.scale ?? 1 / dh;',
+    // The default scale and the causal offset live in the one attention geometry (ir).
+    'attention default scale 1/dh',
+    ATT_GEOMETRY,
+    'scale: a.scale ?? 1 / Math.sqrt(dh),',
+    'scale: a.scale ?? 1 / dh,',
     T.jsAttention,
   ],
   [
-    'wgsl attention default scale 1/dh',
-    WGSL_ATT,
-    'P.f32(a.scale ?? 1 / Math.sqrt(g.dh));',
-    'P.f32(a.scale ?? 1 / g.dh);',
-    T.wgslAttention,
-  ],
-  [
-    'js attention causal offset off by one',
-    JS_ATT,
-    "const offset = a.causal === 'bottom_right' ? S - T : 0;",
-    "const offset = a.causal === 'bottom_right' ? S - T + 1 : 0;",
+    'attention causal offset off by one',
+    ATT_GEOMETRY,
+    "a.causal === 'bottom_right' ? S - T : 0,",
+    "a.causal === 'bottom_right' ? S - T + 1 : 0,",
     T.jsAttention,
   ],
   [
@@ -87,8 +82,8 @@ const MUTANTS = [
   [
     'js attention masked_rows zero gives NaN',
     JS_ATT,
-    "const emptyRow = a.masked_rows === 'zero' ? 0 : NaN;",
-    'const emptyRow = NaN;',
+    "emptyRow: a.masked_rows === 'zero' ? 0 : NaN,",
+    'emptyRow: NaN,',
     T.jsAttention,
   ],
   [
@@ -96,8 +91,8 @@ const MUTANTS = [
     // equivalent mutant. The score's own causal test is what decides.)
     'wgsl attention masks the causal diagonal',
     WGSL_ATT,
-    'if (i32(j) > i32(t) + pi(11u)) { s = neg_inf(); }',
-    'if (i32(j) >= i32(t) + pi(11u)) { s = neg_inf(); }',
+    'if (i32(j) > i32(t) + ${u.causalOffset}) { s = neg_inf(); }',
+    'if (i32(j) >= i32(t) + ${u.causalOffset}) { s = neg_inf(); }',
     T.wgslAttention,
   ],
   ['fuse-attention ignores a scale factor', FUSE, 'const c = a * f;', 'const c = a;', T.fusion],
@@ -215,10 +210,10 @@ const MUTANTS = [
     T.optimizer,
   ],
   [
-    "fuse-elementwise swaps a binary op's operands",
-    'packages/optimizer/src/passes/fuse-elementwise.ts',
-    "return ['$0', '$1', n.op];",
-    "return ['$1', '$0', n.op];",
+    "a binary op's program swaps its operands",
+    'packages/ir/src/ops/index.ts',
+    "['$0', '$1', op]",
+    "['$1', '$0', op]",
     T.optimizer,
   ],
   [

@@ -3,14 +3,7 @@ import { isInt } from './dtype.js';
 import { RuntimeError, withWhere } from './errors.js';
 import type { Graph, Node } from './graph.js';
 import { paramValues } from './init.js';
-import type {
-  AttrsOf,
-  CompareOp,
-  OpName,
-  ReduceKind,
-  BinaryOp,
-  UnaryOp,
-} from './ops/index.js';
+import type { AttrsOf, CompareOp, OpName, ReduceKind, BinaryOp, UnaryOp } from './ops/index.js';
 import {
   castScalar,
   compileProgram,
