@@ -41,6 +41,11 @@ describe('unary activations ≡ onnxruntime-node', () => {
     ['Cos', true],
     ['Sin', true],
     ['IsNaN', false, 'bool'],
+    ['IsInf', false, 'bool'],
+    ['Sign', false],
+    ['Ceil', false],
+    ['Floor', false],
+    ['Round', false],
   ] as const)
     it(op, async () => {
       await fc.assert(
@@ -51,9 +56,37 @@ describe('unary activations ≡ onnxruntime-node', () => {
             [{ opType: op, input: ['x'], output: ['y'] }],
             [{ name: 'y', dtype: out }],
           );
-          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3, sp) }, close);
+          // Values on a grid of halves too (rounding ties, ±0), and inside (−1, 1).
+          const x = tensor('f32', shape, seed, 3, sp);
+          await sameAsOrt(bytes, { x }, close);
+          await sameAsOrt(bytes, { x: onGrid(tensor('f32', shape, seed, 3, sp)) }, close);
+          const small = tensor('f32', shape, seed + 1, 1, sp);
+          await sameAsOrt(bytes, { x: small }, close);
         }),
         { numRuns: 40 },
+      );
+    });
+});
+
+describe('IsInf (detect_positive, detect_negative) ≡ onnxruntime-node', () => {
+  for (const [pos, neg] of [
+    [1, 0],
+    [0, 1],
+    [0, 0],
+  ])
+    it(`detect_positive=${pos}, detect_negative=${neg}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(dims(0, 3), fc.nat(), async (shape, seed) => {
+          const node = {
+            opType: 'IsInf',
+            input: ['x'],
+            output: ['y'],
+            attribute: [attrInt('detect_positive', pos!), attrInt('detect_negative', neg!)],
+          };
+          const bytes = model(13, [f32In('x', shape)], [node], [{ name: 'y', dtype: 'bool' }]);
+          await sameAsOrt(bytes, { x: tensor('f32', shape, seed, 3, 0.4) });
+        }),
+        { numRuns: 15 },
       );
     });
 });

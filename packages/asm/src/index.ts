@@ -255,6 +255,7 @@ export class Code {
     gt: () => this.simd(0x44),
     le: () => this.simd(0x45),
     ge: () => this.simd(0x46),
+    ceil: () => this.simd(0x67),
     floor: () => this.simd(0x68),
     nearest: () => this.simd(0x6a),
     abs: () => this.simd(0xe0),

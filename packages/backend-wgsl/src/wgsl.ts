@@ -160,6 +160,14 @@ const HELPERS: Record<string, string> = {
   let v = select(select(select(s, -c, q == 2u), -s, q == 1u), c, q == 0u);
   return select(v, bitcast<f32>(bitcast<u32>(v) ^ (bitcast<u32>(x) & 0x80000000u)), quarter == 1u);
 }`,
+  // +0 for ±0, NaN for NaN (WGSL's sign leaves NaN unspecified).
+  sign_f32: `fn sign_f32(x: f32) -> f32 { return select(select(select(0.0, 1.0, x > 0.0), -1.0, x < 0.0), x, is_nan(x)); }`,
+  // A rounding's result r of x with x's sign where r is zero (ceil(−0.5) = −0) and x where
+  // x is NaN: the IEEE results, which a shader compiler need not keep.
+  signed_zero: `fn signed_zero(r: f32, x: f32) -> f32 {
+  let z = bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(x) & 0x80000000u));
+  return select(select(r, z, r == 0.0), x, is_nan(x));
+}`,
   idiv: `fn idiv(a: i32, b: i32) -> i32 { return select(a / select(b, 1, b == 0), 0, b == 0); }`,
 };
 

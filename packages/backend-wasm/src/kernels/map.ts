@@ -143,6 +143,11 @@ const SIMD: { readonly [K in ProgramOp]: SimdStep } = {
   log: 'cpu',
   cos: 'cpu',
   sin: 'cpu',
+  sign: 'cpu',
+  // IEEE roundings: −0 and NaN kept, nearest is ties-to-even (ONNX Round).
+  ceil: (c) => void c.f32x4.ceil(),
+  floor: (c) => void c.f32x4.floor(),
+  round: (c) => void c.f32x4.nearest(),
 };
 
 function extremum(c: Code, t: () => number, op: 'min' | 'max') {

@@ -46,6 +46,11 @@ const UNARY_WGSL: { readonly [K in UnaryOp]: (x: string, k: string) => string } 
   cos: (x) => `trig_f32(${x}, 0u)`,
   sin: (x) => `trig_f32(${x}, 1u)`,
   isnan: (x) => `select(0u, 1u, is_nan(${x}))`,
+  isinf: (x) => `select(0u, 1u, (bitcast<u32>(${x}) & 0x7fffffffu) == 0x7f800000u)`,
+  sign: (x) => `sign_f32(${x})`,
+  ceil: (x) => `signed_zero(ceil(${x}), ${x})`,
+  floor: (x) => `signed_zero(floor(${x}), ${x})`,
+  round: (x) => `signed_zero(round(${x}), ${x})`,
   scale: (x, k) => `(${x} * ${k})`,
   not: (x) => `select(1u, 0u, ${x} != 0u)`,
 };

@@ -127,6 +127,24 @@ export const log = unary('log', 'natural logarithm; 0 gives −inf, negative giv
 export const cos = unary('cos', 'cosine (radians); ±inf and NaN give NaN', Math.cos);
 export const sin = unary('sin', 'sine (radians); ±inf and NaN give NaN, −0 stays −0', Math.sin);
 export const isnan = predicate('isnan', 'x is NaN (bool; ONNX IsNaN)', (x) => (x !== x ? 1 : 0));
+export const isinf = predicate('isinf', 'x is +inf or −inf (bool; ONNX IsInf)', (x) =>
+  x === Infinity || x === -Infinity ? 1 : 0,
+);
+export const sign = unary(
+  'sign',
+  '−1, 0 or 1 by the sign of x, +0 for ±0, NaN for NaN (ONNX Sign, torch.sign)',
+  (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
+);
+export const ceil = unary('ceil', 'the least integer ≥ x; −0.5 gives −0', Math.ceil);
+export const floor = unary('floor', 'the greatest integer ≤ x', Math.floor);
+export const round = unary(
+  'round',
+  'the nearest integer, ties to even (ONNX Round); −0.4 gives −0',
+  (x) => {
+    const r = Math.round(x); // ties toward +inf
+    return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  },
+);
 
 /**
  * torch.minimum / torch.maximum: NaN if either operand is NaN, else a when it is strictly
@@ -290,6 +308,11 @@ export const SCALAR_OPS = {
   cos,
   sin,
   isnan,
+  isinf,
+  sign,
+  ceil,
+  floor,
+  round,
   scale,
   cast,
   where,

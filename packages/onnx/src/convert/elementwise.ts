@@ -77,6 +77,18 @@ export const ELEMENTWISE: Record<string, Converter> = {
     (a, b) => (b === 0 ? 0 : a - Math.floor(a / b) * b),
   ),
   Where: (ins, cx) => [emit(cx, 'where', [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)])],
+  /** IsInf: isinf, narrowed to one sign by `detect_positive` / `detect_negative` (both 1 by default). */
+  IsInf: (ins, cx) => {
+    const x = need(cx, ins, 0);
+    const [pos, neg] = [attrInt(cx, 'detect_positive', 1), attrInt(cx, 'detect_negative', 1)];
+    if (pos && neg) return [emit(cx, 'isinf', [x])];
+    // x < x is false everywhere, NaN included: neither sign detected.
+    if (!pos && !neg) return [emit(cx, 'less', [x, x])];
+    const inf = emit(cx, 'isinf', [x], {}, fresh(cx, 'inf'));
+    const zero = constOf(dtypeOfOperand(x), [], [0]);
+    const side = emit(cx, 'less', pos ? [zero, x] : [x, zero], {}, fresh(cx, 'side'));
+    return [emit(cx, 'and', [inf, side])];
+  },
   Identity: (ins, cx) => [need(cx, ins, 0)],
   Cast: (ins, cx) => {
     const x = need(cx, ins, 0);
