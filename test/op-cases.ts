@@ -120,10 +120,14 @@ const compareCase = (op: OpName) =>
     return c;
   });
 
-const unaryCase = (op: OpName, attrs: fc.Arbitrary<Record<string, unknown>> = fc.constant({})) =>
+const unaryCase = (
+  op: OpName,
+  attrs: fc.Arbitrary<Record<string, unknown>> = fc.constant({}),
+  dtype: DType = 'f32',
+) =>
   fc
     .tuple(shape(), seed, special, attrs)
-    .map(([sh, s, sp, a]) => single(op, [{ name: 'x', dtype: 'f32', shape: sh }], a, s, sp));
+    .map(([sh, s, sp, a]) => single(op, [{ name: 'x', dtype, shape: sh }], a, s, sp));
 
 /** layer_norm / rms_norm over random trailing axes, with up to `params` of weight and bias. */
 const normCase = (op: 'layer_norm' | 'rms_norm', params: number) =>
@@ -181,7 +185,8 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   relu: unaryCase('relu'),
   sigmoid: unaryCase('sigmoid'),
   erf: unaryCase('erf'),
-  abs: unaryCase('abs'),
+  // On integers too (|INT_MIN| wraps: the special −inf draws become INT_MIN).
+  abs: fc.oneof(unaryCase('abs'), unaryCase('abs', fc.constant({}), 'i32')),
   log: unaryCase('log'),
   cos: unaryCase('cos'),
   sin: unaryCase('sin'),

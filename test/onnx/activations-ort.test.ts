@@ -68,6 +68,24 @@ describe('unary activations ≡ onnxruntime-node', () => {
     });
 });
 
+describe('Abs on integers ≡ onnxruntime-node', () => {
+  for (const dtype of ['i32', 'i64'] as const)
+    it(dtype, async () => {
+      await fc.assert(
+        fc.asyncProperty(dims(0, 3), fc.nat(), async (shape, seed) => {
+          const bytes = model(
+            13,
+            [{ name: 'x', dtype, shape }],
+            [{ opType: 'Abs', input: ['x'], output: ['y'] }],
+            [{ name: 'y', dtype }],
+          );
+          await sameAsOrt(bytes, { x: tensor(dtype, shape, seed, 3) });
+        }),
+        { numRuns: 20 },
+      );
+    });
+});
+
 describe('IsInf (detect_positive, detect_negative) ≡ onnxruntime-node', () => {
   for (const [pos, neg] of [
     [1, 0],

@@ -51,7 +51,7 @@ const compare =
 const unary =
   (op: UnaryOp): RefKernel<typeof op> =>
   (ins, attrs) => {
-    const f = OPS[op].unary(attrs as never);
+    const f = OPS[op].unary(attrs as never, ins[0]!.dtype);
     const x = ins[0]!;
     // The result's dtype as the op's definition infers it (a predicate's is bool).
     const [y] = OPS[op].infer([{ dtype: x.dtype, shape: x.shape }], attrs as never);

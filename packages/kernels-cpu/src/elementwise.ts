@@ -35,8 +35,8 @@ function broadcast2(f: (a: number, b: number) => number, ctx: KernelCtx): Kernel
 
 export const unary =
   <K extends UnaryOp>(op: K): KernelFactory<K> =>
-  (attrs) => {
-    const f = OPS[op].unary(attrs as never);
+  (attrs, ctx) => {
+    const f = OPS[op].unary(attrs as never, ctx.inTypes[0]!);
     return ([x], [y]) => {
       const n = y!.length;
       for (let i = 0; i < n; i++) y![i] = f(x![i]!);

@@ -43,7 +43,7 @@ export const unary =
     return broadcastMap(
       ctx,
       ctx.outTypes[0]!,
-      ([x], [k]) => unaryExpr(op, k)(x!),
+      ([x], [k]) => unaryExpr(op, k, storageType(ctx.inTypes[0]!))(x!),
       factor === undefined ? [] : [factor],
     );
   };

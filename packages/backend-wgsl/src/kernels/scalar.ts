@@ -32,7 +32,7 @@ export function binaryExpr(op: BinaryOp, t: Storage): (a: string, b: string) => 
  * math library (wgsl.ts), where WGSL's own builtins do not keep the ops' NaN, ±inf, −0
  * or accuracy rules.
  */
-const UNARY_WGSL: { readonly [K in UnaryOp]: (x: string, k: string) => string } = {
+const UNARY_WGSL: { readonly [K in UnaryOp]: (x: string, k: string, t: Storage) => string } = {
   relu: (x) => `relu_f32(${x})`,
   gelu: (x) => `gelu_f32(${x})`,
   gelu_tanh: (x) => `gelu_tanh_f32(${x})`,
@@ -41,7 +41,8 @@ const UNARY_WGSL: { readonly [K in UnaryOp]: (x: string, k: string) => string } 
   sqrt: (x) => `sqrt(${x})`,
   sigmoid: (x) => `sigmoid_f32(${x})`,
   erf: (x) => `erf_f32(${x})`,
-  abs: (x) => `abs_f32(${x})`,
+  // |INT_MIN| is INT_MIN in WGSL's abs too: the op's wrap.
+  abs: (x, _k, t) => (t === 'i32' ? `abs(${x})` : `abs_f32(${x})`),
   log: (x) => `log_f32(${x})`,
   cos: (x) => `trig_f32(${x}, 0u)`,
   sin: (x) => `trig_f32(${x}, 1u)`,
@@ -55,10 +56,13 @@ const UNARY_WGSL: { readonly [K in UnaryOp]: (x: string, k: string) => string } 
   not: (x) => `select(1u, 0u, ${x} != 0u)`,
 };
 
-/** A unary op's expression; `k` is the WGSL name of its constant (scale's factor). */
-export function unaryExpr(op: UnaryOp, k = ''): (x: string) => string {
+/**
+ * A unary op's expression over operands of storage `t`; `k` is the WGSL name of its
+ * constant (scale's factor).
+ */
+export function unaryExpr(op: UnaryOp, k = '', t: Storage = 'f32'): (x: string) => string {
   const f = UNARY_WGSL[op];
-  return (x) => f(x, k);
+  return (x) => f(x, k, t);
 }
 
 /** Conversion between storage types with the rules of the ir's castScalar (float → int truncates, non-finite → 0). */

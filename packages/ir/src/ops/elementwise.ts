@@ -71,18 +71,23 @@ export const div = binary('div', 'a / b, with broadcasting; integers truncate to
 const floatUnary = [{ name: 'x', dtypes: FLOATS }] as const;
 const sameType = (inputs: readonly TensorType[]) => [inputs[0]!];
 
-function unary(name: string, doc: string, fn: UnaryFn) {
+/**
+ * A float program step; with `ints`, also an op on integers (their function, wrapping as
+ * int32). A program computes floats only.
+ */
+function unary(name: string, doc: string, fn: UnaryFn, ints?: UnaryFn) {
   return {
     ...defineOp<Record<string, never>>({
       name,
       doc,
-      inputs: floatUnary,
+      inputs: ints ? [{ name: 'x', dtypes: NUMERIC }] : floatUnary,
       attrs: {},
       infer: sameType,
       traits: programTraits,
     }),
     traits: programTraits,
-    unary: (_attrs: unknown): UnaryFn => fn,
+    unary: (_attrs: unknown, dtype?: DType): UnaryFn =>
+      ints && dtype !== undefined && isInt(dtype) ? ints : fn,
   };
 }
 
@@ -100,7 +105,7 @@ function predicate(name: string, doc: string, fn: UnaryFn) {
       infer: (inputs) => [{ dtype: 'bool', shape: inputs[0]!.shape }],
       traits: { category: 'elementwise', flops: perElement },
     }),
-    unary: (_attrs: unknown): UnaryFn => fn,
+    unary: (_attrs: unknown, _dtype?: DType): UnaryFn => fn,
   };
 }
 
@@ -122,7 +127,12 @@ export const sigmoid = unary(
   (x) => 1 / (1 + Math.exp(-x)),
 );
 export const erf = unary('erf', 'the error function (ONNX Erf)', erfFn);
-export const abs = unary('abs', '|x|; −0 gives +0, NaN stays NaN', Math.abs);
+export const abs = unary(
+  'abs',
+  '|x|; −0 gives +0, NaN stays NaN; on integers |INT_MIN| wraps to INT_MIN',
+  Math.abs,
+  (x) => Math.abs(x) | 0,
+);
 export const log = unary('log', 'natural logarithm; 0 gives −inf, negative gives NaN', Math.log);
 export const cos = unary('cos', 'cosine (radians); ±inf and NaN give NaN', Math.cos);
 export const sin = unary('sin', 'sine (radians); ±inf and NaN give NaN, −0 stays −0', Math.sin);
@@ -173,7 +183,7 @@ export const scale = {
     infer: sameType,
     traits: { category: 'elementwise', flops: perElement },
   }),
-  unary: (a: ScaleAttrs): UnaryFn => {
+  unary: (a: ScaleAttrs, _dtype?: DType): UnaryFn => {
     // The factor as an f32, as x is held (PyTorch's x * 1e30 on float32 multiplies by
     // fround(1e30)); the WGSL kernel passes it as an f32 uniform.
     const f = Math.fround(a.factor);
@@ -278,7 +288,7 @@ export const not = {
     traits: { category: 'elementwise' },
   }),
   unary:
-    (_attrs: unknown): UnaryFn =>
+    (_attrs: unknown, _dtype?: DType): UnaryFn =>
     (x) =>
       x !== 0 ? 0 : 1,
 };
