@@ -120,6 +120,35 @@ const compareCase = (op: OpName) =>
     return c;
   });
 
+/**
+ * argmax / argmin along a random axis, keepdims and select_last drawn; values on a coarse
+ * grid (ties are common) with special values, f32 or i32.
+ */
+const argCase = (op: 'argmax' | 'argmin') =>
+  fc
+    .tuple(
+      shape(1, 4),
+      seed,
+      special,
+      fc.boolean(),
+      fc.boolean(),
+      fc.constantFrom<DType>('f32', 'f32', 'i32'),
+    )
+    .chain(([sh, s, sp, keepdims, last, dtype]) =>
+      fc.integer({ min: -sh.length, max: sh.length - 1 }).map((axis) => {
+        // The searched axis has an element (an empty one has no index); others may be empty.
+        const ax = (axis + sh.length) % sh.length;
+        const dims = sh.map((d, i) => (i === ax && d === 0 ? 2 : d));
+        const attrs = { axis, keepdims, select_last: last };
+        const c = single(op, [{ name: 'x', dtype, shape: dims }], attrs, s, sp);
+        const t = c.inputs.x!;
+        if (t.data instanceof Float32Array)
+          t.data.forEach((v, i, d) => (d[i] = Number.isFinite(v) ? Math.round(v * 2) / 2 : v));
+        else if (t.data instanceof Int32Array) t.data.forEach((v, i, d) => (d[i] = v % 3));
+        return c;
+      }),
+    );
+
 const unaryCase = (
   op: OpName,
   attrs: fc.Arbitrary<Record<string, unknown>> = fc.constant({}),
@@ -359,6 +388,8 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   reduce_sum: reduceCase('reduce_sum', 125, ['f32', 'f32', 'i32']),
   reduce_mean: reduceCase('reduce_mean', 1),
   reduce_max: reduceCase('reduce_max'),
+  argmax: argCase('argmax'),
+  argmin: argCase('argmin'),
   layer_norm: normCase('layer_norm', 2),
   rms_norm: normCase('rms_norm', 1),
   depthwise: fc

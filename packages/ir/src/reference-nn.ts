@@ -2,8 +2,8 @@
  * The reference interpreter's kernels of the neural-network ops — softmax lanes, attention,
  * layer and RMS normalisation — naive and in float64, as reference.ts's table calls them.
  */
-import type { AttentionAttrs } from './ops/index.js';
-import { attentionGeometry, maskLeadOffset } from './ops/index.js';
+import type { ArgKind, ArgReduceAttrs, AttentionAttrs } from './ops/index.js';
+import { argBetter, attentionGeometry, maskLeadOffset } from './ops/index.js';
 import type { RefTensor } from './ref-tensor.js';
 import { forEachIndex, refTensor as t } from './ref-tensor.js';
 import { normAxis, numel, stridesOf } from './shape.js';
@@ -18,6 +18,24 @@ export function lanes(shape: number[], axis: number, fn: (offsets: number[]) => 
     const offs = Array.from({ length: n }, (_, j) => base! + j * st[axis]!);
     fn(offs);
   });
+}
+
+/** argmax / argmin along the axis: each lane's index by the ops' rule (argBetter). */
+export function argReduce(x: RefTensor, a: ArgReduceAttrs, kind: ArgKind): RefTensor {
+  const ax = normAxis(a.axis, x.shape.length)!;
+  const better = argBetter(kind, a.select_last);
+  const out = t(
+    'i64',
+    a.keepdims ? x.shape.map((d, i) => (i === ax ? 1 : d)) : x.shape.filter((_, i) => i !== ax),
+  );
+  let o = 0;
+  lanes(x.shape, ax, (offs) => {
+    let best = 0;
+    for (let j = 1; j < offs.length; j++)
+      if (better(x.data[offs[j]!]!, x.data[offs[best]!]!)) best = j;
+    out.data[o++] = best;
+  });
+  return out;
 }
 
 export function softmaxLane(src: Float64Array, dst: Float64Array, offs: number[]) {

@@ -10,7 +10,16 @@ import { binary, cast, compare, elementwise, unary, where } from './elementwise.
 import { concat, expand, reshape, slice, split, transpose } from './layout.js';
 import { bmm, linear } from './matmul.js';
 import { constant, depthwise, embedding, gather, tril } from './misc.js';
-import { layer_norm, reduce_max, reduce_mean, reduce_sum, rms_norm, softmax } from './reduce.js';
+import {
+  argmax,
+  argmin,
+  layer_norm,
+  reduce_max,
+  reduce_mean,
+  reduce_sum,
+  rms_norm,
+  softmax,
+} from './reduce.js';
 import type { KernelFactory } from './types.js';
 
 export type { Kernel, KernelCtx, KernelFactory } from './types.js';
@@ -34,6 +43,8 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   reduce_sum,
   reduce_mean,
   reduce_max,
+  argmax,
+  argmin,
   layer_norm,
   rms_norm,
   cast,

@@ -1,5 +1,6 @@
 import type { ReduceKind } from '@glimpse/ir';
-import { normAxis, numel, reduceAxes, REDUCERS } from '@glimpse/ir';
+import type { ArgKind, ArgReduceAttrs } from '@glimpse/ir';
+import { argBetter, normAxis, numel, reduceAxes, REDUCERS } from '@glimpse/ir';
 import type { KernelFactory } from './types.js';
 import { broadcastStrides, walk } from './strided.js';
 
@@ -32,6 +33,29 @@ export const softmax: KernelFactory<'softmax'> = (a, ctx) => {
       }
   };
 };
+
+/** argmax / argmin: each (outer, inner) lane's index by the ops' rule (argBetter). */
+function argKernel<K extends 'argmax' | 'argmin'>(kind: ArgKind): KernelFactory<K> {
+  return (attrs, ctx) => {
+    const a = attrs as ArgReduceAttrs;
+    const s = ctx.inShapes[0]!;
+    const ax = normAxis(a.axis, s.length)!;
+    const better = argBetter(kind, a.select_last);
+    const [n, inner, outer] = [s[ax]!, numel(s.slice(ax + 1)), numel(s.slice(0, ax))];
+    return ([x], [y]) => {
+      for (let o = 0; o < outer; o++)
+        for (let i = 0; i < inner; i++) {
+          const base = o * n * inner + i;
+          let best = 0;
+          for (let j = 1; j < n; j++)
+            if (better(x![base + j * inner]!, x![base + best * inner]!)) best = j;
+          y![o * inner + i] = best;
+        }
+    };
+  };
+}
+export const argmax = argKernel<'argmax'>('max');
+export const argmin = argKernel<'argmin'>('min');
 
 function reduceKernel<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
   kind: ReduceKind,

@@ -92,6 +92,15 @@ function program(p: readonly (number | string)[], x: Ex): void {
   });
 }
 
+function argReduce(op: string, a: AttrsOf<'argmax'>, x: Ex) {
+  const attrs = {
+    axis: a.axis,
+    keepdims: a.keepdims ? 1 : 0,
+    select_last_index: a.select_last ? 1 : 0,
+  };
+  x.emit(op, ins(x), attrs, out(x));
+}
+
 /** LayerNormalization / RMSNormalization: the scale input is required (ones without a weight). */
 function normalization(op: string, a: { axis: number; eps: number }, x: Ex) {
   const [v, w, b] = ins(x);
@@ -175,6 +184,8 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
   reduce_sum: (a, x) => reduce('ReduceSum', a, x),
   reduce_mean: (a, x) => reduce('ReduceMean', a, x),
   reduce_max: (a, x) => reduce('ReduceMax', a, x),
+  argmax: (a, x) => argReduce('ArgMax', a, x),
+  argmin: (a, x) => argReduce('ArgMin', a, x),
   layer_norm: (a, x) => normalization('LayerNormalization', a, x),
   // RMSNormalization: ONNX's own from opset 23 (the export's opset).
   rms_norm: (a, x) => normalization('RMSNormalization', a, x),

@@ -5,7 +5,16 @@ import { binary, cast, compare, elementwise, expand, unary, where } from './elem
 import { concat, slice, split, transpose, tril } from './layout.js';
 import { bmm, linear } from './matmul.js';
 import { depthwise, embedding, gather } from './misc.js';
-import { layer_norm, reduce_max, reduce_mean, reduce_sum, rms_norm, softmax } from './reduce.js';
+import {
+  argmax,
+  argmin,
+  layer_norm,
+  reduce_max,
+  reduce_mean,
+  reduce_sum,
+  rms_norm,
+  softmax,
+} from './reduce.js';
 import type { KernelFactory } from './types.js';
 
 export type { Dispatch, KernelCtx, KernelFactory, Ref } from './types.js';
@@ -31,6 +40,8 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   reduce_sum,
   reduce_mean,
   reduce_max,
+  argmax,
+  argmin,
   layer_norm,
   rms_norm,
   cast,

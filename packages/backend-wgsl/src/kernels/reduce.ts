@@ -1,4 +1,4 @@
-import type { ReduceKind } from '@glimpse/ir';
+import type { ArgKind, ArgReduceAttrs, ReduceKind } from '@glimpse/ir';
 import { normAxis, numel, reduceAxes, stridesOf } from '@glimpse/ir';
 import { uniforms, type UniformLayout } from '../uniforms.js';
 import { offsetExpr, shader, storageType, unravel } from '../wgsl.js';
@@ -217,3 +217,52 @@ y[gid] = ${mean ? `s / f32(${u.nRed})` : 's'};`;
 export const reduce_sum = reduce<'reduce_sum'>('sum');
 export const reduce_mean = reduce<'reduce_mean'>('mean');
 export const reduce_max = reduce<'reduce_max'>('max');
+
+/**
+ * argmax / argmin: one invocation per (outer, inner) lane, walking the axis from its first
+ * element; a later one replaces the best by the ir's rule (argBetter).
+ */
+function argReduce<K extends 'argmax' | 'argmin'>(kind: ArgKind): KernelFactory<K> {
+  return (attrs, ctx) => {
+    const a = attrs as ArgReduceAttrs;
+    const x = ctx.inShapes[0]!;
+    const ax = normAxis(a.axis, x.length)!;
+    const [n, inner, outer] = [x[ax]!, numel(x.slice(ax + 1)), numel(x.slice(0, ax))];
+    if (outer * inner === 0) return [];
+    const cmp = (kind === 'max' ? '>' : '<') + (a.select_last ? '=' : '');
+    // NaN beats every number (argBetter): the first NaN, or the last with select_last.
+    const float = storageType(ctx.inTypes[0]!) === 'f32';
+    const nan = !float ? '' : a.select_last ? ' || is_nan(v)' : ' || (is_nan(v) && !is_nan(bv))';
+    const layout = uniforms({ nOut: 'u32', n: 'u32', inner: 'u32' });
+    const { u } = layout;
+    const body = `let gid = wg * ${WG}u + lid;
+if (gid >= ${u.nOut}) { return; }
+let base = (gid / ${u.inner}) * ${u.n} * ${u.inner} + gid % ${u.inner};
+var best = 0u;
+var bv = x[base];
+for (var j = 1u; j < ${u.n}; j = j + 1u) {
+  let v = x[base + j * ${u.inner}];
+  if (v ${cmp} bv${nan}) { best = j; bv = v; }
+}
+y[gid] = i32(best);`;
+    const wgsl = shader({
+      bindings: [
+        { name: 'x', type: storageType(ctx.inTypes[0]!), write: false },
+        { name: 'y', type: 'i32', write: true },
+      ],
+      uniforms: layout,
+      workgroupSize: WG,
+      body,
+    });
+    return [
+      {
+        wgsl,
+        bindings: [{ in: 0 }, { out: 0 }],
+        uniforms: layout.fill({ nOut: outer * inner, n, inner }),
+        workgroups: Math.ceil((outer * inner) / WG),
+      } satisfies Dispatch,
+    ];
+  };
+}
+export const argmax = argReduce<'argmax'>('max');
+export const argmin = argReduce<'argmin'>('min');

@@ -26,8 +26,8 @@ export type { BmmAttrs } from './matmul.js';
 export { matrixDims } from './matmul.js';
 export type { ConstantAttrs, TrilAttrs } from './misc.js';
 export { constantValues } from './misc.js';
-export type { LayerNormAttrs, ReduceAttrs } from './reduce.js';
-export { REDUCERS, reduceAxes } from './reduce.js';
+export type { ArgKind, ArgReduceAttrs, LayerNormAttrs, ReduceAttrs } from './reduce.js';
+export { argBetter, REDUCERS, reduceAxes } from './reduce.js';
 export type { ReduceKind } from './reduce.js';
 
 /** The op vocabulary: every op, defined once. Keys are the names as printed. */
@@ -45,6 +45,8 @@ export const OPS = {
   reduce_sum: red.reduce_sum,
   reduce_mean: red.reduce_mean,
   reduce_max: red.reduce_max,
+  argmax: red.argmax,
+  argmin: red.argmin,
   layer_norm: red.layer_norm,
   rms_norm: red.rms_norm,
   constant: misc.constant,

@@ -77,6 +77,53 @@ export const reduce_max = reduceOp(
   'max over axes; NaN if any element is NaN; -inf over an empty set',
 );
 
+export interface ArgReduceAttrs {
+  axis: number;
+  keepdims: boolean;
+  select_last: boolean;
+}
+
+/**
+ * argmax / argmin's scalar rule, shared by every backend: from the lane's first element,
+ * a later one replaces the best when it compares strictly better (ties keep the first) or,
+ * with `select_last`, better or equal (ties take the last). NaN beats every number, for
+ * both (numpy's and PyTorch's rule): a lane with NaN gives its first NaN, or its last with
+ * `select_last`. (onnxruntime's result there depends on the shape: its inner-axis kernel
+ * passes over NaN, its one-dimensional one returns it.)
+ */
+export type ArgKind = 'max' | 'min';
+export function argBetter(kind: ArgKind, last: boolean): (x: number, best: number) => boolean {
+  if (kind === 'max')
+    return last ? (x, b) => x >= b || x !== x : (x, b) => x > b || (x !== x && b === b);
+  return last ? (x, b) => x <= b || x !== x : (x, b) => x < b || (x !== x && b === b);
+}
+
+function argOp(kind: ArgKind) {
+  return defineOp<ArgReduceAttrs>({
+    name: `arg${kind}`,
+    doc: `index of the ${kind === 'max' ? 'largest' : 'smallest'} element along axis (i64): the first of equal ones, or the last with select_last; NaN beats every number (numpy, PyTorch; ONNX Arg${kind === 'max' ? 'Max' : 'Min'})`,
+    inputs: [{ name: 'x', dtypes: NUMERIC }],
+    attrs: {
+      axis: { kind: 'int', default: -1, doc: 'the axis searched' },
+      keepdims: { kind: 'bool', default: false, doc: 'keep the axis as size 1' },
+      select_last: { kind: 'bool', default: false, doc: 'of equal elements, the last' },
+    },
+    infer: (inputs, a) => {
+      const x = inputs[0]!;
+      const ax = normAxis(a.axis, x.shape.length);
+      if (ax === undefined) fail(`axis ${a.axis} out of range`, inputs);
+      if (x.shape[ax] === 0) fail(`arg${kind} over an empty axis has no index`, inputs);
+      const shape = a.keepdims
+        ? x.shape.map((d, i) => (i === ax ? 1 : d))
+        : x.shape.filter((_, i) => i !== ax);
+      return [{ dtype: 'i64', shape }];
+    },
+    traits: { category: 'normalize', flops: (i) => numel(i[0]!) },
+  });
+}
+export const argmax = argOp('max');
+export const argmin = argOp('min');
+
 export interface LayerNormAttrs {
   axis: number;
   eps: number;

@@ -138,6 +138,21 @@ export const NN: Record<string, Converter> = {
     const zero = cx.b.constant(0, vx.type.dtype, [], fresh(cx, `zero`));
     return [dyn(cx.b.op('where', [keep, vx, zero], {}, out(cx)))];
   },
+  /** ArgMax / ArgMin: axis 0, keepdims 1, select_last_index 0 by default (the spec's). */
+  ArgMax: (ins, cx) => [
+    emit(cx, 'argmax', [need(cx, ins, 0)], {
+      axis: attrInt(cx, 'axis', 0),
+      keepdims: attrInt(cx, 'keepdims', 1) === 1,
+      select_last: attrInt(cx, 'select_last_index', 0) === 1,
+    }),
+  ],
+  ArgMin: (ins, cx) => [
+    emit(cx, 'argmin', [need(cx, ins, 0)], {
+      axis: attrInt(cx, 'axis', 0),
+      keepdims: attrInt(cx, 'keepdims', 1) === 1,
+      select_last: attrInt(cx, 'select_last_index', 0) === 1,
+    }),
+  ],
   ReduceSum: reduce('reduce_sum'),
   ReduceMean: reduce('reduce_mean'),
   ReduceMax: reduce('reduce_max'),
