@@ -16,6 +16,7 @@ const F32_SUMS = new Set([
   'linear',
   'bmm',
   'reduce_sum',
+  'cumsum',
   'reduce_mean',
   'layer_norm',
   'rms_norm',

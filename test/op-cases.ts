@@ -63,6 +63,29 @@ const reduceCase = (
       }),
     );
 
+/** cumsum along a random axis, exclusive and reverse drawn; f32 (error grows with the sum) or i32. */
+const cumsumCase = fc
+  .tuple(
+    shape(1, 4),
+    seed,
+    special,
+    fc.boolean(),
+    fc.boolean(),
+    fc.constantFrom<DType>('f32', 'i32'),
+  )
+  .chain(([sh, s, sp, exclusive, reverse, dtype]) =>
+    fc.integer({ min: -sh.length, max: sh.length - 1 }).map((axis) => {
+      const c = single(
+        'cumsum',
+        [{ name: 'x', dtype, shape: sh }],
+        { axis, exclusive, reverse },
+        s,
+        sp,
+      );
+      return { ...c, scale: summed(Math.max(1, ...sh), c.inputs.x!) };
+    }),
+  );
+
 /** Shapes that broadcast to `out`: a suffix of it, with some dims replaced by 1. */
 const broadcastOf = (out: number[]) =>
   fc
@@ -390,6 +413,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   reduce_max: reduceCase('reduce_max'),
   argmax: argCase('argmax'),
   argmin: argCase('argmin'),
+  cumsum: cumsumCase,
   layer_norm: normCase('layer_norm', 2),
   rms_norm: normCase('rms_norm', 1),
   depthwise: fc

@@ -657,3 +657,45 @@ describe('ArgMax, ArgMin ≡ onnxruntime-node', () => {
       );
     });
 });
+
+describe('CumSum ≡ onnxruntime-node', () => {
+  it('random axis (an input), exclusive, reverse; f32 halves (exact sums) with NaN and ±inf, i32', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dims(1, 4).chain((shape) =>
+          fc.record({
+            shape: fc.constant(shape),
+            axis: fc.integer({ min: -shape.length, max: shape.length - 1 }),
+            exclusive: fc.constantFrom(0, 1),
+            reverse: fc.constantFrom(0, 1),
+            dtype: fc.constantFrom<'f32' | 'i32'>('f32', 'i32'),
+          }),
+        ),
+        fc.nat(),
+        async ({ shape, axis, exclusive, reverse, dtype }, seed) => {
+          const node = {
+            opType: 'CumSum',
+            input: ['x', 'axis'],
+            output: ['y'],
+            attribute: [attrInt('exclusive', exclusive), attrInt('reverse', reverse)],
+          };
+          const bytes = model(
+            14,
+            [{ name: 'x', dtype, shape }],
+            [node],
+            [{ name: 'y', dtype }],
+            [{ name: 'axis', dtype: 'i64', shape: [], v: [axis] }],
+          );
+          // Halves sum exactly in f32 and float64 alike; a few non-finite values among them.
+          const x = onGrid(tensor(dtype, shape, seed, 2));
+          if (x.data instanceof Float32Array)
+            x.data.forEach((_, i, d) => {
+              if (i % 7 === 3) d[i] = [NaN, Infinity, -Infinity][(seed + i) % 3]!;
+            });
+          await sameAsOrt(bytes, { x });
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -2,7 +2,7 @@
  * The reference interpreter's kernels of the neural-network ops — softmax lanes, attention,
  * layer and RMS normalisation — naive and in float64, as reference.ts's table calls them.
  */
-import type { ArgKind, ArgReduceAttrs, AttentionAttrs } from './ops/index.js';
+import type { ArgKind, ArgReduceAttrs, AttentionAttrs, CumsumAttrs } from './ops/index.js';
 import { argBetter, attentionGeometry, maskLeadOffset } from './ops/index.js';
 import type { RefTensor } from './ref-tensor.js';
 import { forEachIndex, refTensor as t } from './ref-tensor.js';
@@ -34,6 +34,28 @@ export function argReduce(x: RefTensor, a: ArgReduceAttrs, kind: ArgKind): RefTe
     for (let j = 1; j < offs.length; j++)
       if (better(x.data[offs[j]!]!, x.data[offs[best]!]!)) best = j;
     out.data[o++] = best;
+  });
+  return out;
+}
+
+/**
+ * cumsum along the axis: each lane's running sum, in float64 (integers wrap as int32), as
+ * onnxruntime orders it: an inclusive sum starts at the lane's first element (a lone −0
+ * stays −0), an exclusive one at +0 (+0 + −0 is +0).
+ */
+export function cumsumRef(x: RefTensor, a: CumsumAttrs): RefTensor {
+  const ax = normAxis(a.axis, x.shape.length)!;
+  const out = t(x.dtype, x.shape);
+  const int = x.dtype === 'i32' || x.dtype === 'i64';
+  lanes(x.shape, ax, (offs) => {
+    const order = a.reverse ? [...offs].reverse() : offs;
+    let s = 0;
+    order.forEach((o, k) => {
+      const v = x.data[o]!;
+      const next = k === 0 && !a.exclusive ? v : int ? (s + v) | 0 : s + v;
+      out.data[o] = a.exclusive ? s : next;
+      s = next;
+    });
   });
   return out;
 }

@@ -23,7 +23,14 @@ import { checkAllocation, broadcastStrides, normAxis, numel, stridesOf } from '.
 import { bindInputs, concreteShapes } from './binding.js';
 import type { Tensor } from './tensor.js';
 import { fromNumbers, toNumbers } from './tensor.js';
-import { argReduce, attentionRef, lanes, normalise, softmaxLane } from './reference-nn.js';
+import {
+  argReduce,
+  attentionRef,
+  cumsumRef,
+  lanes,
+  normalise,
+  softmaxLane,
+} from './reference-nn.js';
 import type { RefTensor } from './ref-tensor.js';
 import { broadcastMap, forEachIndex, refTensor as t } from './ref-tensor.js';
 
@@ -118,6 +125,7 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
   bmm: ([a, b], at, shapes) => [matmul(a!, b!, at.transpose_a, at.transpose_b, shapes[0]!)],
   argmax: ([x], a) => [argReduce(x!, a, 'max')],
   argmin: ([x], a) => [argReduce(x!, a, 'min')],
+  cumsum: ([x], a) => [cumsumRef(x!, a)],
   softmax: ([x], a) => {
     const out = t(x!.dtype, x!.shape);
     lanes(x!.shape, normAxis(a.axis, x!.shape.length)!, (offs) =>

@@ -13,6 +13,7 @@ import { constant, depthwise, embedding, gather, tril } from './misc.js';
 import {
   argmax,
   argmin,
+  cumsum,
   layer_norm,
   reduce_max,
   reduce_mean,
@@ -45,6 +46,7 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   reduce_max,
   argmax,
   argmin,
+  cumsum,
   layer_norm,
   rms_norm,
   cast,

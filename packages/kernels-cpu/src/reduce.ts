@@ -1,5 +1,6 @@
 import type { ReduceKind } from '@glimpse/ir';
 import type { ArgKind, ArgReduceAttrs } from '@glimpse/ir';
+import { isInt } from '@glimpse/ir';
 import { argBetter, normAxis, numel, reduceAxes, REDUCERS } from '@glimpse/ir';
 import type { KernelFactory } from './types.js';
 import { broadcastStrides, walk } from './strided.js';
@@ -56,6 +57,31 @@ function argKernel<K extends 'argmax' | 'argmin'>(kind: ArgKind): KernelFactory<
 }
 export const argmax = argKernel<'argmax'>('max');
 export const argmin = argKernel<'argmin'>('min');
+
+/**
+ * cumsum: each (outer, inner) lane's running sum in float64 (integers wrap as int32), from
+ * the lane's first element (as the reference).
+ */
+export const cumsum: KernelFactory<'cumsum'> = (a, ctx) => {
+  const s = ctx.inShapes[0]!;
+  const ax = normAxis(a.axis, s.length)!;
+  const [n, inner, outer] = [s[ax]!, numel(s.slice(ax + 1)), numel(s.slice(0, ax))];
+  const int = isInt(ctx.inTypes[0]!);
+  const [first, step] = a.reverse ? [n - 1, -1] : [0, 1];
+  return ([x], [y]) => {
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        let sum = 0;
+        for (let k = 0, j = first; k < n; k++, j += step) {
+          const p = o * n * inner + j * inner + i;
+          const v = x![p]!;
+          const next = k === 0 && !a.exclusive ? v : int ? (sum + v) | 0 : sum + v;
+          y![p] = a.exclusive ? sum : next;
+          sum = next;
+        }
+      }
+  };
+};
 
 function reduceKernel<K extends 'reduce_sum' | 'reduce_mean' | 'reduce_max'>(
   kind: ReduceKind,

@@ -186,6 +186,13 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
   reduce_max: (a, x) => reduce('ReduceMax', a, x),
   argmax: (a, x) => argReduce('ArgMax', a, x),
   argmin: (a, x) => argReduce('ArgMin', a, x),
+  cumsum: (a, x) =>
+    void x.emit(
+      'CumSum',
+      [ins(x)[0]!, x.constant('i64', [], [a.axis])],
+      { exclusive: a.exclusive ? 1 : 0, reverse: a.reverse ? 1 : 0 },
+      out(x),
+    ),
   layer_norm: (a, x) => normalization('LayerNormalization', a, x),
   // RMSNormalization: ONNX's own from opset 23 (the export's opset).
   rms_norm: (a, x) => normalization('RMSNormalization', a, x),

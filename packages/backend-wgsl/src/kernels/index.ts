@@ -8,6 +8,7 @@ import { depthwise, embedding, gather } from './misc.js';
 import {
   argmax,
   argmin,
+  cumsum,
   layer_norm,
   reduce_max,
   reduce_mean,
@@ -42,6 +43,7 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   reduce_max,
   argmax,
   argmin,
+  cumsum,
   layer_norm,
   rms_norm,
   cast,

@@ -266,3 +266,47 @@ y[gid] = i32(best);`;
 }
 export const argmax = argReduce<'argmax'>('max');
 export const argmin = argReduce<'argmin'>('min');
+
+/**
+ * cumsum: one invocation per (outer, inner) lane, its running sum in the storage type
+ * (f32, or i32 wrapping as the op's integers do), in order or from the end, from the lane's
+ * first element (as the reference).
+ */
+export const cumsum: KernelFactory<'cumsum'> = (a, ctx) => {
+  const x = ctx.inShapes[0]!;
+  const ax = normAxis(a.axis, x.length)!;
+  const [n, inner, outer] = [x[ax]!, numel(x.slice(ax + 1)), numel(x.slice(0, ax))];
+  if (outer * inner * n === 0) return [];
+  const t = storageType(ctx.inTypes[0]!);
+  const layout = uniforms({ nLanes: 'u32', n: 'u32', inner: 'u32' });
+  const { u } = layout;
+  const at = a.reverse ? `${u.n} - 1u - k` : 'k';
+  const body = `let gid = wg * ${WG}u + lid;
+if (gid >= ${u.nLanes}) { return; }
+let base = (gid / ${u.inner}) * ${u.n} * ${u.inner} + gid % ${u.inner};
+var s = ${t === 'i32' ? '0' : '0.0'};
+for (var k = 0u; k < ${u.n}; k = k + 1u) {
+  let p = base + (${at}) * ${u.inner};
+  let v = x[p];
+  let next = ${a.exclusive ? 's + v' : 'select(s + v, v, k == 0u)'};
+  y[p] = ${a.exclusive ? 's' : 'next'};
+  s = next;
+}`;
+  const wgsl = shader({
+    bindings: [
+      { name: 'x', type: t, write: false },
+      { name: 'y', type: t, write: true },
+    ],
+    uniforms: layout,
+    workgroupSize: WG,
+    body,
+  });
+  return [
+    {
+      wgsl,
+      bindings: [{ in: 0 }, { out: 0 }],
+      uniforms: layout.fill({ nLanes: outer * inner, n, inner }),
+      workgroups: Math.ceil((outer * inner) / WG),
+    } satisfies Dispatch,
+  ];
+};

@@ -26,7 +26,13 @@ export type { BmmAttrs } from './matmul.js';
 export { matrixDims } from './matmul.js';
 export type { ConstantAttrs, TrilAttrs } from './misc.js';
 export { constantValues } from './misc.js';
-export type { ArgKind, ArgReduceAttrs, LayerNormAttrs, ReduceAttrs } from './reduce.js';
+export type {
+  ArgKind,
+  ArgReduceAttrs,
+  CumsumAttrs,
+  LayerNormAttrs,
+  ReduceAttrs,
+} from './reduce.js';
 export { argBetter, REDUCERS, reduceAxes } from './reduce.js';
 export type { ReduceKind } from './reduce.js';
 
@@ -47,6 +53,7 @@ export const OPS = {
   reduce_max: red.reduce_max,
   argmax: red.argmax,
   argmin: red.argmin,
+  cumsum: red.cumsum,
   layer_norm: red.layer_norm,
   rms_norm: red.rms_norm,
   constant: misc.constant,

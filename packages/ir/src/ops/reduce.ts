@@ -124,6 +124,28 @@ function argOp(kind: ArgKind) {
 export const argmax = argOp('max');
 export const argmin = argOp('min');
 
+export interface CumsumAttrs {
+  axis: number;
+  exclusive: boolean;
+  reverse: boolean;
+}
+export const cumsum = defineOp<CumsumAttrs>({
+  name: 'cumsum',
+  doc: 'running sum along axis, in order (from the end with reverse); exclusive leaves out the element itself; integer sums wrap as int32 (ONNX CumSum)',
+  inputs: [{ name: 'x', dtypes: NUMERIC }],
+  attrs: {
+    axis: { kind: 'int', default: -1, doc: 'the axis summed along' },
+    exclusive: { kind: 'bool', default: false, doc: 'each sum leaves out its own element' },
+    reverse: { kind: 'bool', default: false, doc: 'sum from the end of the axis' },
+  },
+  infer: (inputs, a) => {
+    if (normAxis(a.axis, inputs[0]!.shape.length) === undefined)
+      fail(`axis ${a.axis} out of range`, inputs);
+    return [inputs[0]!];
+  },
+  traits: { category: 'normalize', flops: (i) => numel(i[0]!) },
+});
+
 export interface LayerNormAttrs {
   axis: number;
   eps: number;

@@ -153,6 +153,18 @@ export const NN: Record<string, Converter> = {
       select_last: attrInt(cx, 'select_last_index', 0) === 1,
     }),
   ],
+  /** CumSum: the axis is an input, and must be a constant (one integer). */
+  CumSum: (ins, cx) => {
+    const axis = ints(needConst(cx, ins, 1, 'axis'));
+    if (axis.length !== 1) unsupported(cx, `axis must be one integer, got [${axis.join(',')}]`);
+    return [
+      emit(cx, 'cumsum', [need(cx, ins, 0)], {
+        axis: axis[0]!,
+        exclusive: attrInt(cx, 'exclusive', 0) === 1,
+        reverse: attrInt(cx, 'reverse', 0) === 1,
+      }),
+    ];
+  },
   ReduceSum: reduce('reduce_sum'),
   ReduceMean: reduce('reduce_mean'),
   ReduceMax: reduce('reduce_max'),
