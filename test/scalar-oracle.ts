@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { DType, Graph, Tensor } from '@glimpse/ir';
-import { BINARY_OPS, buildGraph, fromNumbers, toNumbers, UNARY_OPS } from '@glimpse/ir';
+import { BINARY_OPS, buildGraph, fromNumbers, PROGRAM_OPS, toNumbers } from '@glimpse/ir';
 import { expect } from 'vitest';
 import { flushSubnormal } from './helpers.js';
 
@@ -34,8 +34,8 @@ export function decode(s: string): number {
   return Number(s);
 }
 
-/** Rules an `elementwise` program can also spell: the float unary ops and the four binary. */
-const UNARY: readonly string[] = UNARY_OPS.filter((o) => o !== 'scale' && o !== 'not');
+/** Rules an `elementwise` program can also spell: the program steps (one operand or two). */
+const UNARY: readonly string[] = PROGRAM_OPS.filter((o) => !(BINARY_OPS as string[]).includes(o));
 const BINARY: readonly string[] = BINARY_OPS;
 
 /** The case as graphs: the op itself, and (float rules) the same rule as a program. */

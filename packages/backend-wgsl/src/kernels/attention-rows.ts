@@ -1,5 +1,5 @@
 import { indent } from '../wgsl.js';
-import type { AttentionKernel } from './attention.js';
+import type { AttentionKernel } from './attention-kernel.js';
 
 /**
  * The per-row WGSL of the attention kernel (kernels/attention.ts), shared by its decode and

@@ -1,7 +1,8 @@
-import type { AttentionAttrs, AttentionGeometry } from '@glimpse/ir';
+import type { AttentionAttrs } from '@glimpse/ir';
 import { attentionGeometry, UnsupportedError } from '@glimpse/ir';
-import { uniforms, type UniformNames } from '../uniforms.js';
 import { indent, shader, unravel } from '../wgsl.js';
+import type { AttentionKernel } from './attention-kernel.js';
+import { attentionUniforms } from './attention-kernel.js';
 import { rowState, scanV, scoreOf, unroll, update, writeRow } from './attention-rows.js';
 import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
 
@@ -42,59 +43,6 @@ const REG_BUDGET = 128;
 export function rowsPerInvocation(dh4: number, dv4: number): number {
   const fit = Math.floor(REG_BUDGET / (dh4 + dv4));
   return fit >= 4 ? 4 : fit >= 2 ? 2 : 1;
-}
-
-/**
- * The uniform layout: sizes, the per-tensor strides (lead, head, row) of q, k, v and the
- * output, the lead dims, and the mask's strides (lead axes, then head, query row, key)
- * when there is a mask.
- */
-function attentionUniforms(nl: number, mask: boolean) {
-  return uniforms({
-    nLead: 'u32',
-    Hq: 'u32',
-    Hkv: 'u32',
-    T: 'u32',
-    S: 'u32',
-    dh: 'u32',
-    dv: 'u32',
-    /** Prefill workgroups per (lead, head): ⌈T / BR⌉. */
-    qTiles: 'u32',
-    scale: 'f32',
-    softcap: 'f32',
-    maskFill: 'f32',
-    causalOffset: 'i32',
-    q: ['u32', 3],
-    k: ['u32', 3],
-    v: ['u32', 3],
-    o: ['u32', 3],
-    lead: ['u32', nl],
-    ...(mask ? { maskLead: ['u32', nl], maskH: 'u32', maskT: 'u32', maskS: 'u32' } : {}),
-  } as const);
-}
-type AttentionUniforms = ReturnType<typeof attentionUniforms>;
-
-/** What the WGSL of one attention kernel depends on: fixed by shapes, dtypes and attributes. */
-export interface AttentionKernel {
-  readonly g: AttentionGeometry;
-  readonly a: AttentionAttrs;
-  /** The mask's storage type, if there is a mask (a bool mask is u32 on the GPU). */
-  readonly maskType: 'u32' | 'f32' | undefined;
-  readonly decode: boolean;
-  /** masked_rows=mask: rows track whether any key was open, and v's bad columns are scanned. */
-  readonly byMask: boolean;
-  readonly causal: boolean;
-  /** vec4s per row of q/k (DH4) and v/o (DV4), zero-padded past dh and dv. */
-  readonly DH4: number;
-  readonly DV4: number;
-  /** Query rows per invocation, and invocations per workgroup. */
-  readonly R: number;
-  readonly WG: number;
-  /** Keys per K/V tile in workgroup memory. */
-  readonly bc: number;
-  readonly layout: AttentionUniforms;
-  /** The uniform fields' WGSL names. */
-  readonly u: UniformNames<AttentionUniforms['spec']>;
 }
 
 /** Sizes of the kernel for a node, or undefined when there is nothing to compute. */
