@@ -33,6 +33,8 @@ export const caseArb = fc.record({
   ),
   /** ONNX's row guard: where(reduce_max(bias) = -inf, 0, softmax)·v (additive masks, no causal). */
   guard: fc.boolean(),
+  /** PyTorch 2's SDPA export guard: where(isnan(softmax), 0, softmax)·v (any form). */
+  nanGuard: fc.boolean(),
   causal: fc.constantFrom('none', 'none', 'where-tril', 'additive-triangle'),
   softcap: fc.constantFrom(0, 0, 0, 4),
   special: fc.constantFrom(0, 0, 0.03),
@@ -126,6 +128,9 @@ export function build(c: Case): Graph {
       const mx = b.op('reduce_max', [masked.bias], { axes: [r - 1], keepdims: true }, 'rowmax');
       const none = b.op('equal', [mx, cst(-Infinity, 'ninf2')], {}, 'rowmasked');
       p = b.op('where', [none, cst(0, 'zero'), p], {}, 'guarded');
+    } else if (c.nanGuard) {
+      const nan = b.op('isnan', [p], {}, 'pnan');
+      p = b.op('where', [nan, cst(0, 'zero'), p], {}, 'nanguarded');
     }
     return b.bmm(p, v, {}, 'y');
   });

@@ -626,6 +626,49 @@ describe('fold-transpose', () => {
 describe('fuse-attention declines, with reasons', () => {
   const QKV = '%q: f32[B,T,8], %k: f32[B,S,8], %v: f32[B,S,8]';
   const scores = `  %s: f32[B,T,S] = bmm[transpose_b=true] %q, %k`;
+  // PyTorch 2's SDPA export: where(isnan(p), 0, p)·v.
+  const nanGuard = (tested: string, out = '%y') =>
+    g(
+      `${scores}\n  %p: f32[B,T,S] = softmax %s\n  %n: bool[B,T,S] = isnan %${tested}\n  %z: f32[] = constant[value=[0.0]]\n  %w: f32[B,T,S] = where %n, %z, %p\n  %y: f32[B,T,8] = bmm %w, %v`,
+      out,
+      QKV,
+    );
+  it('fuse-attention-nan-guard fires: the op, then NaN rows as Σ v·0', () => {
+    fires(
+      'fuse-attention,dce',
+      'fuse-attention-nan-guard',
+      nanGuard('p'),
+      g(
+        `  %z: f32[] = constant[value=[0.0]]
+  %y.attention: f32[B,T,8] = attention[scale=1] %q, %k, %v
+  %y.zero_v: f32[B,S,8] = mul %v, %z
+  %y.nan_row: f32[B,1,8] = reduce_sum[axes=[-2], keepdims=true] %y.zero_v
+  %y.nan: bool[B,T,8] = isnan %y.attention
+  %y: f32[B,T,8] = where %y.nan, %y.nan_row, %y.attention`,
+        '%y',
+        QKV,
+      ),
+    );
+  });
+  it('fuse-attention-nan-guard declines a guard on another value, and guarded weights used elsewhere', () => {
+    stays(
+      'fuse-attention',
+      nanGuard('s'),
+      /fuse-attention-nan-guard at %y: the guard tests %s for NaN, not the probabilities %p/,
+    );
+    stays(
+      'fuse-attention',
+      nanGuard('p', '%y, %w'),
+      /fuse-attention-nan-guard at %y: the guarded probabilities %w have other uses/,
+    );
+    stays(
+      'fuse-attention',
+      nanGuard('p')
+        .replace('%y: f32[B,T,8] = bmm %w, %v', '%y: f32[B,T,8] = bmm[transpose_b=true] %w, %vt')
+        .replace('%v: f32[B,S,8]', '%vt: f32[B,8,S]'),
+      /fuse-attention-nan-guard at %y: the matmul reads v transposed \(transpose_b\)/,
+    );
+  });
   it('softmax over another axis', () => {
     stays(
       'fuse-attention',

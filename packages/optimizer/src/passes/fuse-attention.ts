@@ -41,6 +41,19 @@ const guarded = op(
   [op('where', [val('rowMasked'), splat('zero', (c) => c === 0), probs], { as: 'w' }), val('v')],
   { as: 'out' },
 );
+/** PyTorch 2's SDPA export: where(isnan(p), 0, p) — any NaN weight (a row the softmax made NaN) is 0. */
+const nanGuarded = op(
+  'bmm',
+  [
+    op(
+      'where',
+      [op('isnan', [val('tested')]), splat('zero', (c) => c === 0 && !Object.is(c, -0)), probs],
+      { as: 'w' },
+    ),
+    val('v'),
+  ],
+  { as: 'out' },
+);
 /** rowMasked = (reduce_max(bias over its last axis, keepdims) = -inf). */
 const rowMaskedBy = op(
   'equal',
@@ -294,12 +307,33 @@ export const fuseAttention = rewritePass(
     pass: 'the op’s attributes reproduce the written graph: scale, softcap, mask fill (as stored in f32), causal alignment, masked_rows; a scale on q or k or a division of the scores is taken only when finite and non-zero, a softcap only when finite; a softmax row with +inf or NaN gives NaN in the op as in softmax. The kernels form q·kᵀ without storing it (the JS backend sums in float64), so the JS backend adds no f32 overflow; on WGSL, with the scale written on q, a product q·kᵀ beyond 3.4e38 whose scaled value is in range overflows where the written graph does not. Sums are reordered (online softmax): finite values follow the precision contract',
     rules: {
       'fuse-attention': 'see the pass',
+      'fuse-attention-nan-guard':
+        'PyTorch’s SDPA guard where(isnan(p), 0, p)·v: the fused op gives a NaN row exactly where the softmax does, and where its output is NaN the guarded sum Σ 0·v is NaN in v’s non-finite columns, +0 elsewhere — what where(isnan(y), Σ v·0, y) gives',
       'fuse-attention-guarded':
         'ONNX’s guard where(max(bias) = -inf, 0, softmax(s + bias)) is masked_rows=mask: rows whose every key is masked get weights 0 in both',
     },
   },
   [
     rule('fuse-attention', outer, (m, ctx) => fuse(m, ctx)),
+    rule('fuse-attention-nan-guard', nanGuarded, (m, ctx) => {
+      if (m.tested !== m.p)
+        return decline(`the guard tests %${m.tested} for NaN, not the probabilities %${m.p}`);
+      if (ctx.env.uses(m.w) !== 1)
+        return decline(`the guarded probabilities %${m.w} have other uses: they must be stored`);
+      if (!sameShape(ctx.typeOf(m.w).shape, ctx.typeOf(m.p).shape))
+        return decline(`the guard %${m.w} broadcasts the probabilities to another shape`);
+      if (m.$out.attrs.transpose_b) return decline(`the matmul reads v transposed (transpose_b)`);
+      const y = fuse(m, ctx, undefined, 2);
+      if (isDecline(y)) return y;
+      // A row the softmax made NaN (every key masked, a NaN or +inf score) has weights 0:
+      // Σ 0·v, NaN in v's non-finite columns and +0 elsewhere — a sum over the keys of
+      // v·0. Every other NaN of the op's output is in such a column too (it comes from v),
+      // so where the output is NaN that sum is the guarded graph's value.
+      const zeroV = ctx.emit('mul', [m.v, m.zero], {}, 'zero_v');
+      const rowValue = ctx.emit('reduce_sum', [zeroV], { axes: [-2], keepdims: true }, 'nan_row');
+      const isNan = ctx.emit('isnan', [y], {}, 'nan');
+      return ctx.emit('where', [isNan, rowValue, y], {}, 'guarded');
+    }),
     rule('fuse-attention-guarded', guarded, (m, ctx) => {
       const g = matchAt(rowMaskedBy, m.rowMasked, ctx.env);
       if (!g)
@@ -323,13 +357,15 @@ function fuse(
   m: { s: string; p: string; v: string; out: string; $p: OpNode<'softmax'>; $out: OpNode<'bmm'> },
   ctx: RewriteCtx,
   guardBias?: string,
+  /** Uses the probabilities have in the written graph (a NaN guard reads them twice). */
+  probUses = 1,
 ): string | Decline {
   const axis = m.$p.attrs.axis;
   if (!isLastAxis(axis, ctx.env, m.$p))
     return decline(
       `softmax over axis ${axis}, not the key axis (the last, ${ctx.typeOf(m.s).shape.length - 1}) of the scores`,
     );
-  if (ctx.env.uses(m.p) !== 1 || ctx.env.isOutput(m.p))
+  if (ctx.env.uses(m.p) !== probUses || ctx.env.isOutput(m.p))
     return decline(`the probabilities %${m.p} are used elsewhere too: they must be stored`);
   if (m.$out.attrs.transpose_a)
     return decline(`the matmul reads the probabilities transposed (transpose_a)`);
