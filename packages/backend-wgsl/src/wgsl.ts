@@ -168,6 +168,21 @@ const HELPERS: Record<string, string> = {
   let z = bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(x) & 0x80000000u));
   return select(select(r, z, r == 0.0), x, is_nan(x));
 }`,
+  // x rounded to the nearest f16 (ties to even), as a cast to f16 stores it: ±inf past
+  // 65504 (from the halfway point 65520 on), f16 subnormals as multiples of 2⁻²⁴, NaN and
+  // ±inf as they are. pack2x16float leaves rounding and overflow to the implementation.
+  round_f16: `fn round_f16(x: f32) -> f32 {
+  let b = bitcast<u32>(x);
+  let sign = b & 0x80000000u;
+  let a = b & 0x7fffffffu;
+  if (a >= 0x7f800000u) { return x; }
+  if (a >= 0x477ff000u) { return bitcast<f32>(sign | 0x7f800000u); }
+  if (a < 0x38800000u) {
+    let r = round(bitcast<f32>(a) * 16777216.0) / 16777216.0;
+    return bitcast<f32>(sign | bitcast<u32>(r));
+  }
+  return bitcast<f32>(sign | ((a + 0x0fffu + ((a >> 13u) & 1u)) & 0xffffe000u));
+}`,
   idiv: `fn idiv(a: i32, b: i32) -> i32 { return select(a / select(b, 1, b == 0), 0, b == 0); }`,
 };
 

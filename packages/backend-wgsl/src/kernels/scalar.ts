@@ -72,6 +72,8 @@ export function castExpr(from: DType, to: DType): (x: string) => string {
     return f === 'f32'
       ? (x) => `select(1u, 0u, ${x} == 0.0)`
       : (x) => `select(1u, 0u, ${x} == ${f === 'i32' ? '0' : '0u'})`;
+  // To f16 (held as f32): rounded to the nearest f16, as the ir's castScalar.
+  if (to === 'f16') return f === 'f32' ? (x) => `round_f16(${x})` : (x) => `round_f16(f32(${x}))`;
   if (f === t) return (x) => x;
   // f32 → int: truncation; NaN is 0 and out-of-range values saturate (the IR's rule,
   // spelled out: WGSL's own conversion of NaN and ±inf is not portable).
