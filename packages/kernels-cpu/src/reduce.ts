@@ -5,13 +5,18 @@ import { argBetter, normAxis, numel, reduceAxes, REDUCERS } from '@glimpse/ir';
 import type { KernelFactory } from './types.js';
 import { broadcastStrides, walk } from './strided.js';
 
+/**
+ * The lanes along `axis` of `shape`: `outer` × `inner` of them, `n` elements each, `inner`
+ * apart; lane (o, i) starts at o·n·inner + i and is lane number o·inner + i.
+ */
+function axisLanes(shape: readonly number[], axis: number) {
+  const ax = normAxis(axis, shape.length)!;
+  return { n: shape[ax]!, inner: numel(shape.slice(ax + 1)), outer: numel(shape.slice(0, ax)) };
+}
+
 /** Stable softmax along any axis, as (outer, n, inner) lanes. */
 export const softmax: KernelFactory<'softmax'> = (a, ctx) => {
-  const s = ctx.inShapes[0]!;
-  const ax = normAxis(a.axis, s.length)!;
-  const n = s[ax]!;
-  const inner = numel(s.slice(ax + 1));
-  const outer = numel(s.slice(0, ax));
+  const { n, inner, outer } = axisLanes(ctx.inShapes[0]!, a.axis);
   return ([xb], [yb]) => {
     const x = xb as Float32Array;
     const y = yb as Float32Array;
@@ -39,10 +44,8 @@ export const softmax: KernelFactory<'softmax'> = (a, ctx) => {
 function argKernel<K extends 'argmax' | 'argmin'>(kind: ArgKind): KernelFactory<K> {
   return (attrs, ctx) => {
     const a = attrs as ArgReduceAttrs;
-    const s = ctx.inShapes[0]!;
-    const ax = normAxis(a.axis, s.length)!;
     const better = argBetter(kind, a.select_last);
-    const [n, inner, outer] = [s[ax]!, numel(s.slice(ax + 1)), numel(s.slice(0, ax))];
+    const { n, inner, outer } = axisLanes(ctx.inShapes[0]!, a.axis);
     return ([x], [y]) => {
       for (let o = 0; o < outer; o++)
         for (let i = 0; i < inner; i++) {
@@ -63,9 +66,7 @@ export const argmin = argKernel<'argmin'>('min');
  * the lane's first element (as the reference).
  */
 export const cumsum: KernelFactory<'cumsum'> = (a, ctx) => {
-  const s = ctx.inShapes[0]!;
-  const ax = normAxis(a.axis, s.length)!;
-  const [n, inner, outer] = [s[ax]!, numel(s.slice(ax + 1)), numel(s.slice(0, ax))];
+  const { n, inner, outer } = axisLanes(ctx.inShapes[0]!, a.axis);
   const int = isInt(ctx.inTypes[0]!);
   const [first, step] = a.reverse ? [n - 1, -1] : [0, 1];
   return ([x], [y]) => {

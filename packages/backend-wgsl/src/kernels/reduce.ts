@@ -1,8 +1,9 @@
 import type { ArgKind, ArgReduceAttrs, ReduceKind } from '@glimpse/ir';
 import { normAxis, numel, reduceAxes, stridesOf } from '@glimpse/ir';
 import { uniforms, type UniformLayout } from '../uniforms.js';
+import type { Storage } from '../wgsl.js';
 import { offsetExpr, shader, storageType, unravel } from '../wgsl.js';
-import type { Dispatch, KernelFactory } from './types.js';
+import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
 
 const WG = 64;
 
@@ -219,87 +220,33 @@ export const reduce_mean = reduce<'reduce_mean'>('mean');
 export const reduce_max = reduce<'reduce_max'>('max');
 
 /**
- * argmax / argmin: one invocation per (outer, inner) lane, walking the axis from its first
- * element; a later one replaces the best by the ir's rule (argBetter).
+ * One invocation per lane along `axis` of the input (outer × inner lanes, n elements each,
+ * `inner` apart): `body` walks its lane from `base` and writes y. The shape of argmax,
+ * argmin and cumsum.
  */
-function argReduce<K extends 'argmax' | 'argmin'>(kind: ArgKind): KernelFactory<K> {
-  return (attrs, ctx) => {
-    const a = attrs as ArgReduceAttrs;
-    const x = ctx.inShapes[0]!;
-    const ax = normAxis(a.axis, x.length)!;
-    const [n, inner, outer] = [x[ax]!, numel(x.slice(ax + 1)), numel(x.slice(0, ax))];
-    if (outer * inner === 0) return [];
-    const cmp = (kind === 'max' ? '>' : '<') + (a.select_last ? '=' : '');
-    // NaN beats every number (argBetter): the first NaN, or the last with select_last.
-    const float = storageType(ctx.inTypes[0]!) === 'f32';
-    const nan = !float ? '' : a.select_last ? ' || is_nan(v)' : ' || (is_nan(v) && !is_nan(bv))';
-    const layout = uniforms({ nOut: 'u32', n: 'u32', inner: 'u32' });
-    const { u } = layout;
-    const body = `let gid = wg * ${WG}u + lid;
-if (gid >= ${u.nOut}) { return; }
-let base = (gid / ${u.inner}) * ${u.n} * ${u.inner} + gid % ${u.inner};
-var best = 0u;
-var bv = x[base];
-for (var j = 1u; j < ${u.n}; j = j + 1u) {
-  let v = x[base + j * ${u.inner}];
-  if (v ${cmp} bv${nan}) { best = j; bv = v; }
-}
-y[gid] = i32(best);`;
-    const wgsl = shader({
-      bindings: [
-        { name: 'x', type: storageType(ctx.inTypes[0]!), write: false },
-        { name: 'y', type: 'i32', write: true },
-      ],
-      uniforms: layout,
-      workgroupSize: WG,
-      body,
-    });
-    return [
-      {
-        wgsl,
-        bindings: [{ in: 0 }, { out: 0 }],
-        uniforms: layout.fill({ nOut: outer * inner, n, inner }),
-        workgroups: Math.ceil((outer * inner) / WG),
-      } satisfies Dispatch,
-    ];
-  };
-}
-export const argmax = argReduce<'argmax'>('max');
-export const argmin = argReduce<'argmin'>('min');
-
-/**
- * cumsum: one invocation per (outer, inner) lane, its running sum in the storage type
- * (f32, or i32 wrapping as the op's integers do), in order or from the end, from the lane's
- * first element (as the reference).
- */
-export const cumsum: KernelFactory<'cumsum'> = (a, ctx) => {
+function laneDispatch(
+  ctx: KernelCtx,
+  axis: number,
+  out: Storage,
+  body: (u: { n: string; inner: string }) => string,
+): Dispatch[] {
   const x = ctx.inShapes[0]!;
-  const ax = normAxis(a.axis, x.length)!;
+  const ax = normAxis(axis, x.length)!;
   const [n, inner, outer] = [x[ax]!, numel(x.slice(ax + 1)), numel(x.slice(0, ax))];
   if (outer * inner * n === 0) return [];
-  const t = storageType(ctx.inTypes[0]!);
   const layout = uniforms({ nLanes: 'u32', n: 'u32', inner: 'u32' });
   const { u } = layout;
-  const at = a.reverse ? `${u.n} - 1u - k` : 'k';
-  const body = `let gid = wg * ${WG}u + lid;
-if (gid >= ${u.nLanes}) { return; }
-let base = (gid / ${u.inner}) * ${u.n} * ${u.inner} + gid % ${u.inner};
-var s = ${t === 'i32' ? '0' : '0.0'};
-for (var k = 0u; k < ${u.n}; k = k + 1u) {
-  let p = base + (${at}) * ${u.inner};
-  let v = x[p];
-  let next = ${a.exclusive ? 's + v' : 'select(s + v, v, k == 0u)'};
-  y[p] = ${a.exclusive ? 's' : 'next'};
-  s = next;
-}`;
   const wgsl = shader({
     bindings: [
-      { name: 'x', type: t, write: false },
-      { name: 'y', type: t, write: true },
+      { name: 'x', type: storageType(ctx.inTypes[0]!), write: false },
+      { name: 'y', type: out, write: true },
     ],
     uniforms: layout,
     workgroupSize: WG,
-    body,
+    body: `let gid = wg * ${WG}u + lid;
+if (gid >= ${u.nLanes}) { return; }
+let base = (gid / ${u.inner}) * ${u.n} * ${u.inner} + gid % ${u.inner};
+${body(u)}`,
   });
   return [
     {
@@ -309,4 +256,52 @@ for (var k = 0u; k < ${u.n}; k = k + 1u) {
       workgroups: Math.ceil((outer * inner) / WG),
     } satisfies Dispatch,
   ];
+}
+
+/**
+ * argmax / argmin: each lane from its first element; a later one replaces the best by the
+ * ir's rule (argBetter): better, or equal with select_last; NaN beats every number.
+ */
+function argReduce<K extends 'argmax' | 'argmin'>(kind: ArgKind): KernelFactory<K> {
+  return (attrs, ctx) => {
+    const a = attrs as ArgReduceAttrs;
+    const cmp = (kind === 'max' ? '>' : '<') + (a.select_last ? '=' : '');
+    const float = storageType(ctx.inTypes[0]!) === 'f32';
+    const nan = !float ? '' : a.select_last ? ' || is_nan(v)' : ' || (is_nan(v) && !is_nan(bv))';
+    // y holds the lane's index: one per lane, at the lane's number gid.
+    return laneDispatch(
+      ctx,
+      a.axis,
+      'i32',
+      (u) => `var best = 0u;
+var bv = x[base];
+for (var j = 1u; j < ${u.n}; j = j + 1u) {
+  let v = x[base + j * ${u.inner}];
+  if (v ${cmp} bv${nan}) { best = j; bv = v; }
+}
+y[gid] = i32(best);`,
+    );
+  };
+}
+export const argmax = argReduce<'argmax'>('max');
+export const argmin = argReduce<'argmin'>('min');
+
+/**
+ * cumsum: each lane's running sum in the storage type (f32, or i32 wrapping as the op's
+ * integers do), in order or from the end, as the reference orders it (an inclusive sum
+ * from the lane's first element, an exclusive one from +0).
+ */
+export const cumsum: KernelFactory<'cumsum'> = (a, ctx) => {
+  const t = storageType(ctx.inTypes[0]!);
+  return laneDispatch(ctx, a.axis, t, (u) => {
+    const at = a.reverse ? `${u.n} - 1u - k` : 'k';
+    return `var s = ${t === 'i32' ? '0' : '0.0'};
+for (var k = 0u; k < ${u.n}; k = k + 1u) {
+  let p = base + (${at}) * ${u.inner};
+  let v = x[p];
+  let next = ${a.exclusive ? 's + v' : 'select(s + v, v, k == 0u)'};
+  y[p] = ${a.exclusive ? 's' : 'next'};
+  s = next;
+}`;
+  });
 };

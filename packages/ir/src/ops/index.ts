@@ -103,8 +103,9 @@ export type ProgramOp = {
   [K in OpName]: (typeof OPS)[K]['traits'] extends { readonly program: true } ? K : never;
 }[OpName];
 export const PROGRAM_OPS = PROGRAM_TOKENS as readonly ProgramOp[];
+const PROGRAM_SET: ReadonlySet<string> = new Set(PROGRAM_OPS);
 export function isProgramOp(op: string): op is ProgramOp {
-  return (PROGRAM_OPS as readonly string[]).includes(op);
+  return PROGRAM_SET.has(op);
 }
 
 /**

@@ -20,6 +20,17 @@ import {
 import type { Converter, Cx } from './context.js';
 import { axesOf } from './indices.js';
 
+/** ArgMax / ArgMin: axis 0, keepdims 1, select_last_index 0 by default (the spec's). */
+const argReduce =
+  (op: 'argmax' | 'argmin'): Converter =>
+  (ins, cx) => [
+    emit(cx, op, [need(cx, ins, 0)], {
+      axis: attrInt(cx, 'axis', 0),
+      keepdims: attrInt(cx, 'keepdims', 1) === 1,
+      select_last: attrInt(cx, 'select_last_index', 0) === 1,
+    }),
+  ];
+
 export const NN: Record<string, Converter> = {
   MatMul: (ins, cx) => {
     const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
@@ -138,21 +149,8 @@ export const NN: Record<string, Converter> = {
     const zero = cx.b.constant(0, vx.type.dtype, [], fresh(cx, `zero`));
     return [dyn(cx.b.op('where', [keep, vx, zero], {}, out(cx)))];
   },
-  /** ArgMax / ArgMin: axis 0, keepdims 1, select_last_index 0 by default (the spec's). */
-  ArgMax: (ins, cx) => [
-    emit(cx, 'argmax', [need(cx, ins, 0)], {
-      axis: attrInt(cx, 'axis', 0),
-      keepdims: attrInt(cx, 'keepdims', 1) === 1,
-      select_last: attrInt(cx, 'select_last_index', 0) === 1,
-    }),
-  ],
-  ArgMin: (ins, cx) => [
-    emit(cx, 'argmin', [need(cx, ins, 0)], {
-      axis: attrInt(cx, 'axis', 0),
-      keepdims: attrInt(cx, 'keepdims', 1) === 1,
-      select_last: attrInt(cx, 'select_last_index', 0) === 1,
-    }),
-  ],
+  ArgMax: argReduce('argmax'),
+  ArgMin: argReduce('argmin'),
   /** CumSum: the axis is an input, and must be a constant (one integer). */
   CumSum: (ins, cx) => {
     const axis = ints(needConst(cx, ins, 1, 'axis'));
