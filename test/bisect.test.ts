@@ -141,6 +141,32 @@ describe('bisect a backend against the reference', () => {
     expect(r.first!.local!.maxAbs).toBe(0);
   });
 
+  it('does not blame an f32 or f16 sum for overflowing where float64 does not', async () => {
+    // GPT-2's eager causal mask: where(causal, s, finfo.min) + (1 − mask)·finfo.min is
+    // −6.8e38 in float64 and −inf in f32, as a correctly rounded f32 add gives. The f16
+    // add past 65504 is +inf. Neither is a divergence (compareValues rounds the reference
+    // to the value's dtype).
+    const g = parseGraph(`graph @overflow(%x: f32[4], %h: f16[4]) {
+  %min: f32[] = constant[value=[-3.4028234663852886e38]]
+  %a: f32[4] = add %x, %min
+  %big: f16[] = constant[dtype=f16, value=[60000]]
+  %b: f16[4] = add %h, %big
+  return %a, %b
+}`);
+    const inputs = {
+      x: refToTensor({
+        dtype: 'f32',
+        shape: [4],
+        data: Float64Array.from([-3.4028234663852886e38, 0, 1, -2]),
+      }),
+      h: refToTensor({ dtype: 'f16', shape: [4], data: Float64Array.from([60000, 1, -60000, 8]) }),
+    };
+    const r = await bisect(g, inputs, { backend: 'wasm', level: 0, threads: 1 });
+    expect(r.values.map((v) => [v.value, v.status])).toEqual([
+      ['a', 'ok'],
+      ['b', 'ok'],
+    ]);
+  });
   it('compares with a second backend', async () => {
     const r = await bisect(selfAttention, x, {
       backend: softmaxOff.name,

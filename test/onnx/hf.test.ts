@@ -9,62 +9,15 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Tensor } from '@glimpse/ir';
 import { loadModel } from '@glimpse/cli';
-import { readTensorPb } from '@glimpse/onnx';
 import { compile } from 'glimpse';
-import { ROOT } from '../cli.js';
-import { asRef, assertClose } from '../helpers.js';
+import { assertClose } from '../helpers.js';
+import { HF, HF_TOL, hfDataSets, hfTolerance, REFUSED, RUNS } from './hf.js';
 
-const HF = `${ROOT}test/fixtures/hf`;
-const TOL = { rtol: 1e-3, atol: 1e-4 };
-/** The fp16 model against onnxruntime's f16 arithmetic: f16's own rounding. */
-const F16_TOL = { rtol: 1e-2, atol: 1e-4 };
 /** What the generator measured: onnxruntime's largest distance from PyTorch per fixture. */
 const MANIFEST: Record<string, { max_abs_ort_vs_torch: number }> = JSON.parse(
   readFileSync(`${HF}/manifest.json`, 'utf8'),
 );
-
-/**
- * Each fixture that runs, and its attention ops at -O2. The SDPA decoders (GPT-2, Llama,
- * Mistral, Qwen2, Phi, Gemma) fuse through PyTorch's NaN guard (fuse-attention-nan-guard);
- * GPT-2 with eager attention keeps its softmax — its causal mask is where(buffer, s,
- * finfo.min) before the padding mask is added, which the op does not express exactly
- * (0 pinned here until it does).
- */
-const RUNS: Record<string, number | readonly number[]> = {
-  bert: 2,
-  bert_fp16: 2,
-  bert_ort_opt: 2,
-  distilbert: 2,
-  xlm_roberta: 2,
-  modernbert: 3,
-  t5_encoder: 2,
-  bart_encoder: 2,
-  bart_decoder_past: 4,
-  whisper_encoder: 2,
-  clip_text: 2,
-  vit: 2,
-  gpt2: 2,
-  gpt2_eager: 0,
-  gpt2_past: 2,
-  // A step of one new token fuses (its causal mask is no mask); two new tokens do not.
-  gpt2_eager_past: [0, 2],
-  gpt2_ort_opt: 2,
-  llama: 2,
-  llama_past: 2,
-  mistral: 2,
-  qwen2: 2,
-  phi: 2,
-  gemma: 2,
-};
-/** Fixtures refused at import, with the ONNX ops the one-line refusal must name. */
-const REFUSED: Record<string, RegExp> = {
-  bloom: /ScatterND on computed \(non-constant\) inputs is not supported/,
-  deberta_v2: /unsupported ONNX ops: .*Tile.*GatherElements/,
-};
-
-const pb = (f: string) => readTensorPb(readFileSync(f), f);
 
 describe('Hugging Face exports ≡ onnxruntime and PyTorch', () => {
   it('every fixture folder is in one of the two tables', () => {
@@ -74,22 +27,12 @@ describe('Hugging Face exports ≡ onnxruntime and PyTorch', () => {
 
   for (const [name, attentions] of Object.entries(RUNS))
     it(name, async () => {
-      const dir = `${HF}/${name}`;
-      const f16 = name.endsWith('fp16');
+      const tol = hfTolerance(name);
       // Against PyTorch's f32 model, an f16 model is as far as its rounded weights put it:
       // glimpse within twice onnxruntime's own distance.
-      const torchTol = f16 ? { rtol: 0, atol: 2 * MANIFEST[name]!.max_abs_ort_vs_torch } : TOL;
-      // Each data set imported as `glimpse run --inputs` does: its inputs size the symbols.
-      const sets = readdirSync(dir).filter((d) => d.startsWith('test_data_set_'));
-      for (const [k, set] of sets.entries()) {
-        const ds = `${dir}/${set}`;
-        const { graph } = loadModel(`${dir}/model.onnx`, ds);
-        const inputs: Record<string, Tensor> = Object.fromEntries(
-          graph.inputs.map((inp, i) => [inp.name, pb(`${ds}/input_${i}.pb`)]),
-        );
-        // onnxruntime's and PyTorch's outputs, read once for the four runs.
-        const ort = graph.outputs.map((_, i) => asRef(pb(`${ds}/output_${i}.pb`)));
-        const torch = graph.outputs.map((_, i) => asRef(pb(`${ds}/torch/output_${i}.pb`)));
+      const torchTol =
+        tol === HF_TOL ? HF_TOL : { rtol: 0, atol: 2 * MANIFEST[name]!.max_abs_ort_vs_torch };
+      for (const [k, { set, graph, inputs, ort, torch }] of hfDataSets(name).entries())
         for (const backend of ['js', 'wasm'] as const)
           for (const level of [0, 2] as const) {
             const exe = await compile(graph, {
@@ -100,7 +43,7 @@ describe('Hugging Face exports ≡ onnxruntime and PyTorch', () => {
             const got = await exe.run(inputs);
             graph.outputs.forEach((o, i) => {
               const what = `${name} ${set} ${backend} -O${level} %${o}`;
-              assertClose(got[o]!, ort[i]!, f16 ? F16_TOL : TOL, `${what} vs onnxruntime`);
+              assertClose(got[o]!, ort[i]!, tol, `${what} vs onnxruntime`);
               assertClose(got[o]!, torch[i]!, torchTol, `${what} vs PyTorch`);
             });
             if (level === 2)
@@ -109,7 +52,6 @@ describe('Hugging Face exports ≡ onnxruntime and PyTorch', () => {
                 `${name} ${set}: attention ops at -O2`,
               ).toBe(typeof attentions === 'number' ? attentions : attentions[k]);
           }
-      }
     });
 
   for (const [name, why] of Object.entries(REFUSED))

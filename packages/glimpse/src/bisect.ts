@@ -87,6 +87,7 @@ export const DEFAULT_TOLERANCE: Tolerance = { rtol: 1e-3, atol: 1e-5 };
 
 const asValues = (t: Tensor | RefTensor): Values => ({
   shape: t.shape,
+  dtype: t.dtype,
   values: t.data instanceof Float64Array ? t.data : toNumbers(t as Tensor),
 });
 

@@ -3,6 +3,9 @@
  * |got − want| ≤ atol + rtol·|want| on finite values; NaN matches only NaN; ±inf only the
  * same inf; shapes must agree. `run --check` and `bisect` both judge by it.
  */
+import type { DType } from '@glimpse/ir';
+import { castScalar } from '@glimpse/ir';
+
 export interface Tolerance {
   readonly rtol: number;
   readonly atol: number;
@@ -24,6 +27,12 @@ export interface Comparison {
 export interface Values {
   readonly shape: readonly number[];
   readonly values: ArrayLike<number>;
+  /**
+   * The dtype the values are stored in. A float `want` is compared as rounded to it: what
+   * a correctly rounded computation stores (a float64 reference sum past f32's range is
+   * ±inf in f32 — e.g. GPT-2's finfo.min + finfo.min — and must not count as a divergence).
+   */
+  readonly dtype?: DType;
 }
 
 const f32 = new Float32Array(1);
@@ -46,6 +55,8 @@ export function compareValues(got: Values, want: Values, tol: Tolerance): Compar
   if (!shapeOk) return { ok: false, shapeOk, maxAbs: NaN, maxRel: NaN, maxUlp: NaN, bad: -1 };
   const g = got.values;
   const w = want.values;
+  const round =
+    want.dtype === 'f32' ? Math.fround : want.dtype === 'f16' ? castScalar('f16') : Number;
   let maxAbs = 0;
   let maxRel = 0;
   let maxUlp = 0;
@@ -53,7 +64,7 @@ export function compareValues(got: Values, want: Values, tol: Tolerance): Compar
   let firstBad: Comparison['firstBad'];
   for (let i = 0; i < g.length; i++) {
     const a = g[i]!;
-    const b = w[i]!;
+    const b = round(w[i]!);
     let pass: boolean;
     if (Number.isNaN(b) || Number.isNaN(a)) pass = Number.isNaN(a) && Number.isNaN(b);
     else if (!Number.isFinite(b) || !Number.isFinite(a)) pass = a === b;

@@ -1,0 +1,89 @@
+/**
+ * The Hugging Face fixtures (test/fixtures/hf, made by gen_hf.py): each data set imported as
+ * `glimpse run --inputs` imports it (its inputs size the symbols), with onnxruntime's and
+ * PyTorch's outputs.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import type { Graph, RefTensor, Tensor } from '@glimpse/ir';
+import { loadModel } from '@glimpse/cli';
+import { readTensorPb } from '@glimpse/onnx';
+import { ROOT } from '../cli.js';
+import { asRef } from '../helpers.js';
+
+export const HF = `${ROOT}test/fixtures/hf`;
+/** The issue's tolerance against onnxruntime and PyTorch. */
+export const HF_TOL = { rtol: 1e-3, atol: 1e-4 };
+/** An fp16 model against onnxruntime's f16 arithmetic: f16's own rounding. */
+const F16_TOL = { rtol: 1e-2, atol: 1e-4 };
+
+/** The tolerance against onnxruntime for fixture `name` (the fp16 ones: F16_TOL). */
+export const hfTolerance = (name: string) => (name.endsWith('fp16') ? F16_TOL : HF_TOL);
+
+/**
+ * Each fixture that runs, and its attention ops at -O2. The SDPA decoders (GPT-2, Llama,
+ * Mistral, Qwen2, Phi, Gemma) fuse through PyTorch's NaN guard (fuse-attention-nan-guard);
+ * GPT-2 with eager attention keeps its softmax — its causal mask is where(buffer, s,
+ * finfo.min) before the padding mask is added, which the op does not express exactly
+ * (0 pinned here until it does).
+ */
+export const RUNS: Record<string, number | readonly number[]> = {
+  bert: 2,
+  bert_fp16: 2,
+  bert_ort_opt: 2,
+  distilbert: 2,
+  xlm_roberta: 2,
+  modernbert: 3,
+  t5_encoder: 2,
+  bart_encoder: 2,
+  bart_decoder_past: 4,
+  whisper_encoder: 2,
+  clip_text: 2,
+  vit: 2,
+  gpt2: 2,
+  gpt2_eager: 0,
+  gpt2_past: 2,
+  // A step of one new token fuses (its causal mask is no mask); two new tokens do not.
+  gpt2_eager_past: [0, 2],
+  gpt2_ort_opt: 2,
+  llama: 2,
+  llama_past: 2,
+  mistral: 2,
+  qwen2: 2,
+  phi: 2,
+  gemma: 2,
+};
+/** Fixtures refused at import, with the ONNX ops the one-line refusal must name. */
+export const REFUSED: Record<string, RegExp> = {
+  bloom: /ScatterND on computed \(non-constant\) inputs is not supported/,
+  deberta_v2: /unsupported ONNX ops: .*Tile.*GatherElements/,
+};
+
+export interface HfDataSet {
+  /** `test_data_set_K`. */
+  readonly set: string;
+  readonly graph: Graph;
+  readonly inputs: Record<string, Tensor>;
+  /** onnxruntime's outputs, in the graph's output order. */
+  readonly ort: readonly RefTensor[];
+  /** PyTorch's outputs (of the f32 model, for the converted ones). */
+  readonly torch: readonly RefTensor[];
+}
+
+const pb = (f: string) => readTensorPb(readFileSync(f), f);
+
+/** Every data set of fixture `name`. */
+export function hfDataSets(name: string): HfDataSet[] {
+  const dir = `${HF}/${name}`;
+  return readdirSync(dir)
+    .filter((d) => d.startsWith('test_data_set_'))
+    .map((set) => {
+      const ds = `${dir}/${set}`;
+      const { graph } = loadModel(`${dir}/model.onnx`, ds);
+      const inputs = Object.fromEntries(
+        graph.inputs.map((inp, i) => [inp.name, pb(`${ds}/input_${i}.pb`)]),
+      );
+      const read = (sub: string) =>
+        graph.outputs.map((_, i) => asRef(pb(`${ds}/${sub}output_${i}.pb`)));
+      return { set, graph, inputs, ort: read(''), torch: read('torch/') };
+    });
+}
