@@ -6,9 +6,9 @@
  * and on WebGPU (SwiftShader) with equal outputs that match the float64 reference,
  * bisects with one button, and takes a dropped ONNX file. A screenshot goes to test-output/.
  */
-import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -40,6 +40,24 @@ function rawGet(
     });
     req.on('error', reject);
     req.end();
+  });
+}
+
+/**
+ * `text` written to the server as it is; resolves with everything read back once the server
+ * closes the connection (so a server waiting for more of a body would fail the test by
+ * timeout). `end`: half-close after writing (a 200 keeps the connection alive otherwise).
+ */
+function raw(text: string, end = true): Promise<string> {
+  const { port } = new URL(server!.url);
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const sock = connect(Number(port), '127.0.0.1', () =>
+      end ? sock.end(text) : sock.write(text),
+    );
+    sock.on('data', (c) => (got += c));
+    sock.on('close', () => resolve(got));
+    sock.on('error', reject);
   });
 }
 
@@ -78,6 +96,33 @@ describe('the playground server', () => {
       expect(r.body).not.toContain(secret.slice(0, 40));
     }
     expect((await rawGet('/', 'POST')).status).toBe(405);
+  });
+
+  it('answers only requests addressed to it (DNS rebinding gets 421)', async () => {
+    const { port } = new URL(server!.url);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`])
+      expect((await raw(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`)).split(' ')[1], host).toBe(
+        '200',
+      );
+    for (const host of ['evil.example', `evil.example:${port}`, '127.0.0.1', `localhost:1`])
+      expect((await raw(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`)).split(' ')[1], host).toBe(
+        '421',
+      );
+    // HTTP/1.0 without a Host header.
+    expect((await raw('GET / HTTP/1.0\r\n\r\n')).split(' ')[1]).toBe('421');
+  });
+
+  it('answers a request with a body at once and closes it, reading none of it', async () => {
+    const { port } = new URL(server!.url);
+    const host = `Host: 127.0.0.1:${port}`;
+    // 2 GiB declared, 1 KiB sent: the answer comes and the connection closes without the rest.
+    const post = await raw(
+      `POST / HTTP/1.1\r\n${host}\r\nContent-Length: 2147483648\r\n\r\n${'x'.repeat(1024)}`,
+      false,
+    );
+    expect(post.split('\r\n')[0]).toBe('HTTP/1.1 405 Method Not Allowed');
+    const get = await raw(`GET / HTTP/1.1\r\n${host}\r\nContent-Length: 100000\r\n\r\nx`, false);
+    expect(get.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
   });
 
   it('glimpse playground --build writes the static files with their headers', async () => {

@@ -2,8 +2,9 @@
  * The playground's files — one HTML page, its script bundled from the packages by esbuild,
  * and the wasm backend's worker — served from 127.0.0.1 or written out as static files for
  * any web host. The server answers only those paths (no listing, nothing from the file
- * system by name: `..` and its encodings find nothing), and sends the cross-origin
- * isolation headers the wasm backend's threads need (SharedArrayBuffer).
+ * system by name: `..` and its encodings find nothing), only to requests addressed to it
+ * (Host 127.0.0.1:PORT or localhost:PORT; 421 otherwise), reads no request body, and sends
+ * the cross-origin isolation headers the wasm backend's threads need (SharedArrayBuffer).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -96,15 +97,33 @@ export async function servePlayground(
   port = 0,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const { files } = await playgroundFiles();
+  let hosts: ReadonlySet<string> = new Set();
   const server = createServer((req, res) => {
+    // Nothing is read from a request: one with a body (a POST of any size) is answered at
+    // once and its connection closed rather than drained.
+    const refuse = (status: number, text: string, extra: Record<string, string> = {}) => {
+      res.writeHead(status, {
+        ...HEADERS,
+        'content-type': 'text/plain',
+        connection: 'close',
+        ...extra,
+      });
+      res.end(text);
+      req.destroy();
+    };
+    // DNS rebinding: a page on another origin whose name resolves to 127.0.0.1 sends its own
+    // Host. Only the names this server is reached by directly are answered.
+    if (!hosts.has(req.headers.host ?? '')) return refuse(421, 'misdirected request');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return refuse(405, 'method not allowed', { allow: 'GET, HEAD' });
     // The path as sent, before any decoding: only the exact names exist.
     const path = (req.url ?? '').split('?')[0]!;
     const f = files.get(path);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { ...HEADERS, 'content-type': 'text/plain', allow: 'GET, HEAD' });
-      res.end('method not allowed');
-      return;
-    }
+    // A GET or HEAD that declares a body is malformed: not read, refused.
+    const length = req.headers['content-length'];
+    const hasBody =
+      (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody) return refuse(400, 'a GET has no body');
     res.writeHead(f ? 200 : 404, { ...HEADERS, 'content-type': f?.[0] ?? 'text/plain' });
     res.end(req.method === 'HEAD' ? undefined : (f?.[1] ?? 'not found'));
   });
@@ -112,8 +131,10 @@ export async function servePlayground(
     server.once('error', reject);
     server.listen(port, '127.0.0.1', resolve);
   });
+  const bound = (server.address() as AddressInfo).port;
+  hosts = new Set([`127.0.0.1:${bound}`, `localhost:${bound}`]);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    url: `http://127.0.0.1:${bound}/`,
     close: () => new Promise((r) => server.close(() => r())),
   };
 }
