@@ -1,3 +1,5 @@
+import { escapeControlsInText } from '@glimpse/ir';
+
 /**
  * What the command files share with the program in main.ts: the streams they write to and
  * the exit codes. A module of its own, so that main.ts imports the commands and nothing
@@ -10,10 +12,14 @@ export interface Io {
   err: (s: string) => void;
 }
 
-/** The process's own streams. */
+/**
+ * The process's own streams. Everything the CLI prints is text, and names in it come from
+ * files: no control character but line feed and tab reaches the terminal (an escape
+ * sequence in a value name must not retitle or clear it).
+ */
 export const defaultIo: Io = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
+  out: (s) => process.stdout.write(escapeControlsInText(s)),
+  err: (s) => process.stderr.write(escapeControlsInText(s)),
 };
 
 /** Exit codes of docs/design.md. */

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { GlimpseError } from '@glimpse/ir';
+import { displayLine, GlimpseError } from '@glimpse/ir';
 import { backends, DEFAULT_BACKEND } from 'glimpse';
 import { convertCommand, modelsCommand, runCommand } from './commands.js';
 import { benchCommand } from './bench.js';
@@ -163,17 +163,17 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return EXIT.ok; // --help, --version
-      io.err(`glimpse: error: ${e.message.replace(/^error: /, '').split('\n')[0]}\n`);
+      io.err(`glimpse: error: ${displayLine(e.message.replace(/^error: /, '').split('\n')[0]!)}\n`);
       return EXIT.usage;
     }
     const debug = process.env.GLIMPSE_DEBUG === '1';
     if (e instanceof GlimpseError) {
-      io.err(`glimpse: error: ${e.message.split('\n')[0]}\n`);
+      io.err(`glimpse: error: ${displayLine(e.message.split('\n')[0]!)}\n`);
       if (debug) io.err(`${e.stack}\n`);
       return EXIT.usage;
     }
     io.err(
-      `glimpse: internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} (GLIMPSE_DEBUG=1 shows the stack)\n`,
+      `glimpse: internal error: ${displayLine(e instanceof Error ? e.message.split('\n')[0]! : String(e))} (GLIMPSE_DEBUG=1 shows the stack)\n`,
     );
     if (debug && e instanceof Error) io.err(`${e.stack}\n`);
     return EXIT.internal;

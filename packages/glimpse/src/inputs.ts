@@ -2,6 +2,7 @@ import type { Binding, Graph, Tensor } from '@glimpse/ir';
 import type { OptimizeOptions } from '@glimpse/optimizer';
 import {
   AttrError,
+  boundLine,
   concreteShape,
   fromNumbers,
   numel,
@@ -50,7 +51,7 @@ export function summarize(name: string, t: Tensor): string {
     sum += x;
   }
   const head = Array.from(v.subarray(0, 4), (x) => x.toPrecision(5)).join(', ');
-  return `${name}: ${t.dtype}[${t.shape.join(',')}]  mean ${(sum / (v.length || 1)).toPrecision(5)}  min ${mn.toPrecision(5)}  max ${mx.toPrecision(5)}  [${head}${v.length > 4 ? ', ...' : ''}]`;
+  return `${boundLine(name, 200)}: ${t.dtype}[${t.shape.join(',')}]  mean ${(sum / (v.length || 1)).toPrecision(5)}  min ${mn.toPrecision(5)}  max ${mx.toPrecision(5)}  [${head}${v.length > 4 ? ', ...' : ''}]`;
 }
 
 /**

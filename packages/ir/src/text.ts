@@ -1,5 +1,6 @@
 import type { DType } from './dtype.js';
 import { isDType } from './dtype.js';
+import { escapeControls } from './display.js';
 import { ParseError, withWhere } from './errors.js';
 import type { GraphInput, Node, NodeSpec, Param, ParamInit } from './graph.js';
 import { Graph } from './graph.js';
@@ -16,8 +17,9 @@ const BARE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 const BARE_WORD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const KEYWORDS = new Set(['true', 'false', 'inf', 'nan']);
 
+/** `%name`, quoted unless bare; DEL, C1 controls and bidi marks escaped too (JSON leaves them). */
 export function fmtName(n: string): string {
-  return `%${BARE_NAME.test(n) ? n : JSON.stringify(n)}`;
+  return `%${BARE_NAME.test(n) ? n : escapeControls(JSON.stringify(n))}`;
 }
 
 /** Shortest text that parses back to the same double, with inf/nan spelled as words. */
