@@ -1,7 +1,8 @@
 /**
  * Hugging Face `transformers` architectures as people export them (test/fixtures/hf:
  * gen_hf.py, small seeded configurations exported by torch.onnx with optimum's names and
- * dynamic axes, onnxruntime's transformer optimizer and float16 converter on two of them),
+ * dynamic axes, two by its dynamo exporter, onnxruntime's transformer optimizer and float16
+ * converter on some),
  * against onnxruntime's and PyTorch's outputs on every data set, on the JS and wasm backends
  * at -O0 and -O2: |got − want| ≤ 1e-4 + 1e-3·|want| (the fp16 model within f16's own error:
  * onnxruntime computes it in f16, glimpse in f32 from f16 values). The attention ops fused at
@@ -36,14 +37,22 @@ const RUNS: Record<string, number | readonly number[]> = {
   bert: 2,
   bert_fp16: 2,
   bert_ort_opt: 2,
+  // The dynamo exporter's form: LayerNormalization, opset 18, no constant folding by torch.
+  bert_dynamo: 2,
   distilbert: 2,
+  roberta: 2,
+  // com.microsoft.Attention (RoBERTa's CumSum position ids keep EmbedLayerNormalization out).
+  roberta_ort_opt: 2,
   xlm_roberta: 2,
   modernbert: 3,
   t5_encoder: 2,
   bart_encoder: 2,
   bart_decoder_past: 4,
+  // Two self- (relative position bias over the cache) and two cross-attentions per step.
+  t5_decoder_past: 4,
   whisper_encoder: 2,
   clip_text: 2,
+  clip_vision: 2,
   vit: 2,
   gpt2: 2,
   gpt2_eager: 0,
@@ -51,6 +60,7 @@ const RUNS: Record<string, number | readonly number[]> = {
   // A step of one new token fuses (its causal mask is no mask); two new tokens do not.
   gpt2_eager_past: [0, 2],
   gpt2_ort_opt: 2,
+  gpt2_past_ort_opt: 2,
   llama: 2,
   llama_past: 2,
   mistral: 2,
@@ -62,6 +72,13 @@ const RUNS: Record<string, number | readonly number[]> = {
 const REFUSED: Record<string, RegExp> = {
   bloom: /ScatterND on computed \(non-constant\) inputs is not supported/,
   deberta_v2: /unsupported ONNX ops: .*Tile.*GatherElements/,
+  // Its causal mask: Trilu of a ConstantOfShape (not folded at import), then ScatterND.
+  t5_decoder:
+    /node %\/m\/decoder\/ScatterND \(ScatterND\): ScatterND on computed \(non-constant\) inputs is not supported/,
+  // position_ids.repeat(batch, 1) over the cache positions.
+  whisper_decoder_past: /unsupported ONNX ops: Tile \(node '\/m\/model\/decoder\/Tile'\)$/,
+  // The padding mask read at (batch, position) index pairs.
+  llama_dynamo: /unsupported ONNX ops: GatherND \(node 'node_GatherND_61'\)$/,
 };
 
 const pb = (f: string) => readTensorPb(readFileSync(f), f);
