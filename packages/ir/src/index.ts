@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './own.js';
 export * from './dtype.js';
 export * from './shape.js';
 export * from './types.js';
