@@ -11,8 +11,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CONVERTERS, hasSchema, importOnnx, onnx } from '@glimpse/onnx';
+import { loadModel } from '@glimpse/cli';
+import { CONVERTERS, hasSchema, importOnnx, onnx, tensorToProto } from '@glimpse/onnx';
 import { cli, cliProcess } from '../cli.js';
+import { tensor } from '../helpers.js';
 
 const F = onnx.TensorProto.DataType.FLOAT;
 const T = onnx.AttributeProto.AttributeType;
@@ -270,6 +272,18 @@ describe("Object's member names are names like any other", () => {
       shapes: {},
     });
     expect(g.inputs[0]!.type.shape).toEqual(['constructor', 3]);
+  });
+  it('dim_params __proto__ and constructor are sized from input_0.pb like any other', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'glimpse-strict-'));
+    const f = join(dir, 'm.onnx');
+    writeFileSync(f, model({ nodes: [relu()], inputs: [vi('x', ['__proto__', 'constructor'])] }));
+    const x = tensor('f32', [5, 3], 1);
+    writeFileSync(join(dir, 'input_0.pb'), onnx.TensorProto.encode(tensorToProto(x, 'x')).finish());
+    const loaded = loadModel(f, dir);
+    expect(loaded.graph.inputs[0]!.type.shape).toEqual([5, 3]);
+    expect([...loaded.fixed!].sort()).toEqual(['__proto__', 'constructor']);
+    // Without input files, constructor is a symbol of the graph, not a fixed size.
+    expect([...loadModel(f).fixed!]).toEqual([]);
   });
 });
 
