@@ -539,8 +539,6 @@ describe('Attention (com.microsoft) ≡ onnxruntime-node', () => {
           // always. Value heads of another width (qkv_hidden_sizes) take no past.
           c.bias = true;
           if (c.P > 0) c.dv = c.d;
-          // A past it ignores (no presents) with a mask it refuses (the test below).
-          if (c.P > 0 && !c.presents) [c.kpm, c.ab] = ['none', 'none'];
           // A mask index with unidirectional is refused (see the converter).
           if (c.mask !== 'none') c.uni = false;
           const { B, S, N } = c;
