@@ -2,7 +2,7 @@
 import type { Val } from '@glimpse/ir';
 import { normAxis, numel } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
-import { constOf, dtypeOfOperand, ints, shapeOf } from '../operand.js';
+import { constOf, dtypeOfOperand, evalOp, ints, shapeOf } from '../operand.js';
 
 import {
   attrFloat,
@@ -10,6 +10,7 @@ import {
   dyn,
   emit,
   fresh,
+  isConst,
   need,
   needConst,
   out,
@@ -162,6 +163,23 @@ export const NN: Record<string, Converter> = {
         reverse: attrInt(cx, 'reverse', 0) === 1,
       }),
     ];
+  },
+  /**
+   * TopK: k a constant input (an attribute before opset 10); `sorted` 0 leaves the order
+   * to the implementation, so the sorted order glimpse always gives is one.
+   */
+  TopK: (ins, cx) => {
+    const k = cx.opset < 10 ? [attrInt(cx, 'k', -1)] : ints(needConst(cx, ins, 1, 'k'));
+    if (k.length !== 1 || k[0]! < 0)
+      unsupported(cx, `k must be one integer ≥ 0, got [${k.join(',')}]`);
+    const x = need(cx, ins, 0);
+    const attrs = {
+      axis: attrInt(cx, 'axis', -1),
+      k: k[0]!,
+      largest: attrInt(cx, 'largest', 1) === 1,
+    };
+    if (isConst(x)) return evalOp('topk', [x], attrs, 2);
+    return cx.b.opN('topk', [val(cx, x)], attrs, [out(cx, 0), out(cx, 1)]).map(dyn);
   },
   ReduceSum: reduce('reduce_sum'),
   ReduceMean: reduce('reduce_mean'),

