@@ -129,3 +129,218 @@ describe('TopK ≡ onnxruntime-node', () => {
     expect(() => importOnnx(computedK)).toThrow(/TopK with a computed k \(input 1\)/);
   });
 });
+
+/** An Einsum of f32 operands of `shapes` (symbols where a shape names one, sized by `sizes`). */
+async function einsum(
+  eq: string,
+  shapes: (number | string)[][],
+  sizes: Record<string, number> = {},
+) {
+  const names = shapes.map((_, i) => `x${i}`);
+  const bytes = model(
+    13,
+    shapes.map((shape, i) => ({ name: names[i]!, dtype: 'f32' as const, shape })),
+    [
+      {
+        opType: 'Einsum',
+        input: names,
+        output: ['y'],
+        attribute: [{ name: 'equation', type: 3, s: new TextEncoder().encode(eq) }],
+      },
+    ],
+    [{ name: 'y', dtype: 'f32' }],
+  );
+  const inputs = Object.fromEntries(
+    shapes.map((s, i) => [
+      names[i]!,
+      tensor(
+        'f32',
+        s.map((d) => (typeof d === 'number' ? d : sizes[d]!)),
+        40 + i,
+        2,
+      ),
+    ]),
+  );
+  return { bytes, inputs };
+}
+
+describe('Einsum ≡ onnxruntime-node', () => {
+  // The forms transformers models write (grep einsum( in the library), and the general ones.
+  const CASES: [string, number[][]][] = [
+    [
+      'bhid,bhjd->bhij',
+      [
+        [2, 3, 4, 5],
+        [2, 3, 6, 5],
+      ],
+    ],
+    [
+      'bhqk,bhkd->bhqd',
+      [
+        [2, 3, 4, 5],
+        [2, 3, 5, 6],
+      ],
+    ],
+    [
+      'bij,bjk->bik',
+      [
+        [2, 3, 4],
+        [2, 4, 5],
+      ],
+    ],
+    [
+      '...ij,...jk->...ik',
+      [
+        [2, 3, 3, 4],
+        [2, 3, 4, 5],
+      ],
+    ],
+    [
+      '...ij,...jk->...ik',
+      [
+        [2, 1, 3, 4],
+        [1, 5, 4, 2],
+      ],
+    ],
+    [
+      'bhld,lrd->bhlr',
+      [
+        [2, 3, 4, 5],
+        [4, 6, 5],
+      ],
+    ],
+    [
+      '...hqk,...khd->...qhd',
+      [
+        [2, 3, 4, 5],
+        [2, 5, 3, 6],
+      ],
+    ],
+    [
+      'ibnd,jbnd->ijbn',
+      [
+        [4, 2, 3, 5],
+        [6, 2, 3, 5],
+      ],
+    ],
+    [
+      'bnd,csd->bcns',
+      [
+        [2, 3, 4],
+        [5, 6, 4],
+      ],
+    ],
+    ['bsj,j->bs', [[2, 3, 4], [4]]],
+    [
+      'btp,pd->btd',
+      [
+        [2, 3, 4],
+        [4, 5],
+      ],
+    ],
+    ['i,j->ij', [[3], [4]]],
+    ['...hqk,h->...hqk', [[2, 3, 4, 5], [3]]],
+    [
+      'blq,bhlk->bhlqk',
+      [
+        [2, 3, 4],
+        [2, 5, 3, 6],
+      ],
+    ],
+    [
+      'ij,jk',
+      [
+        [3, 4],
+        [4, 5],
+      ],
+    ],
+    [
+      'ij,jk,kl->il',
+      [
+        [2, 3],
+        [3, 4],
+        [4, 5],
+      ],
+    ],
+    ['bij->bji', [[2, 3, 4]]],
+    ['ij->', [[3, 4]]],
+    [
+      'ij,ij->i',
+      [
+        [3, 4],
+        [3, 4],
+      ],
+    ],
+    [
+      'i j , j k -> i k',
+      [
+        [3, 4],
+        [4, 5],
+      ],
+    ],
+  ];
+  for (const [eq, shapes] of CASES)
+    it(eq, async () => {
+      const { bytes, inputs } = await einsum(eq, shapes);
+      await sameAsOrt(bytes, inputs, { rtol: 1e-5, atol: 1e-5 }, false, true);
+    });
+  it('bhid,bhjd->bhij with symbolic batch and sequence: imports once, one bmm', async () => {
+    const { bytes, inputs } = await einsum(
+      'bhid,bhjd->bhij',
+      [
+        ['B', 2, 'S', 4],
+        ['B', 2, 'S', 4],
+      ],
+      {
+        B: 3,
+        S: 5,
+      },
+    );
+    const g = importOnnx(bytes);
+    // (The reshape the importer adds to name the output is the only other node.)
+    expect(g.nodes.filter((n) => n.op !== 'reshape').map((n) => n.op)).toEqual(['bmm']);
+    await sameAsOrt(bytes, inputs, { rtol: 1e-5, atol: 1e-5 });
+  });
+  it('what it cannot lower is refused in one line naming the equation', async () => {
+    for (const [eq, shapes, why] of [
+      ['ii->i', [[3, 3]], /equation 'ii->i': a label repeated in one operand/],
+      [
+        'bij,bjk->bik',
+        [
+          ['B', 'S', 4],
+          ['B', 4, 'T'],
+        ],
+        undefined,
+      ],
+      [
+        'ij,jk->ik',
+        [
+          ['S', 'T'],
+          ['T', 4],
+        ],
+        undefined,
+      ],
+      [
+        'bsd,btd->st',
+        [
+          ['B', 'S', 4],
+          ['B', 'T', 4],
+        ],
+        /needs the product of dims \[B,4\]/,
+      ],
+      [
+        'ij,jk->ik',
+        [
+          [3, 4],
+          [5, 6],
+        ],
+        /label 'j' is 4 in one operand and 5 in the other/,
+      ],
+      ['ij->k', [[3, 4]], /output label 'k' is in no operand/],
+    ] as [string, (number | string)[][], RegExp | undefined][]) {
+      const { bytes } = await einsum(eq, shapes);
+      if (why) expect(() => importOnnx(bytes), eq).toThrow(why);
+      else expect(() => importOnnx(bytes), eq).not.toThrow();
+    }
+  });
+});
