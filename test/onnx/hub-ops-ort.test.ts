@@ -1,14 +1,13 @@
 /**
- * ONNX operators of Hugging Face exports against onnxruntime-node: TopK (a glimpse op),
- * Einsum (lowered at import onto transpose, reshape, bmm, mul and reduce_sum), and the
- * integer arithmetic of T5's position buckets (Neg, Min, Max, Div truncating toward zero,
- * Log of integers cast first) on every backend.
+ * ONNX operators of Hugging Face exports against onnxruntime-node: TopK (a glimpse op) and
+ * Einsum (lowered at import onto transpose, reshape, bmm, mul and reduce_sum). Integer
+ * arithmetic and shape ops on computed values: computed-ort.test.ts.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '@glimpse/ir';
-import { buildGraph, fromNumbers, interpret, randomStream } from '@glimpse/ir';
-import { exportOnnx, importOnnx, onnx } from '@glimpse/onnx';
+import { buildGraph, interpret } from '@glimpse/ir';
+import { exportOnnx, importOnnx } from '@glimpse/onnx';
 import { tensor } from '../helpers.js';
 import { attrInt, model, sameAsOrt } from './ort-model.js';
 import { runOrt } from './ort.js';
@@ -343,73 +342,4 @@ describe('Einsum ≡ onnxruntime-node', () => {
       else expect(() => importOnnx(bytes), eq).not.toThrow();
     }
   });
-});
-
-/** Integers in −40…40 (zero too), `i64` or `i32`, with no zero where `nonzero`. */
-function ints(dtype: 'i32' | 'i64', shape: number[], seed: number, nonzero = false): Tensor {
-  const rnd = randomStream(seed, 'ints');
-  const n = shape.reduce((p, d) => p * d, 1);
-  const v = Array.from({ length: n }, () => {
-    const x = Math.round(rnd() * 80 - 40);
-    return nonzero && x === 0 ? 7 : x;
-  });
-  return fromNumbers(dtype, shape, v);
-}
-
-describe('integer arithmetic (T5 position buckets) ≡ onnxruntime-node, every backend', () => {
-  const I = onnx.TensorProto.DataType;
-  for (const dtype of ['i32', 'i64'] as const) {
-    const two = (op: string, nonzero = false) =>
-      it(`${op} on ${dtype}`, async () => {
-        const bytes = model(
-          13,
-          [
-            { name: 'a', dtype, shape: [3, 5] },
-            { name: 'b', dtype, shape: [5] },
-          ],
-          [{ opType: op, input: ['a', 'b'], output: ['y'] }],
-          [{ name: 'y', dtype }],
-        );
-        const x = { a: ints(dtype, [3, 5], 1), b: ints(dtype, [5], 2, nonzero) };
-        await sameAsOrt(bytes, x, false, false, true);
-      });
-    // Div truncates toward zero (−7 / 2 = −3), as C and onnxruntime do.
-    two('Div', true);
-    two('Min');
-    two('Max');
-    it(`Neg on ${dtype}`, async () => {
-      const bytes = model(
-        13,
-        [{ name: 'a', dtype, shape: [4, 5] }],
-        [{ opType: 'Neg', input: ['a'], output: ['y'] }],
-        [{ name: 'y', dtype }],
-      );
-      await sameAsOrt(bytes, { a: ints(dtype, [4, 5], 3) }, false, false, true);
-    });
-    // T5's bucket: ⌊log(|n| / e) / log(m / e) · k⌋ as an integer, cast from float and back.
-    it(`Log of ${dtype} cast to float, scaled and cast back`, async () => {
-      const bytes = model(
-        13,
-        [{ name: 'a', dtype, shape: [4, 5] }],
-        [
-          { opType: 'Abs', input: ['a'], output: ['abs'] },
-          { opType: 'Cast', input: ['abs'], output: ['f'], attribute: [attrInt('to', I.FLOAT)] },
-          { opType: 'Log', input: ['f'], output: ['l'] },
-          { opType: 'Mul', input: ['l', 'k'], output: ['s'] },
-          {
-            opType: 'Cast',
-            input: ['s'],
-            output: ['y'],
-            attribute: [attrInt('to', dtype === 'i32' ? I.INT32 : I.INT64)],
-          },
-        ],
-        [
-          { name: 'y', dtype },
-          { name: 'l', dtype: 'f32' },
-        ],
-        [{ name: 'k', dtype: 'f32', shape: [], v: [3.7] }],
-      );
-      await sameAsOrt(bytes, { a: ints(dtype, [4, 5], 4, true) }, true, false, true);
-    });
-  }
 });
