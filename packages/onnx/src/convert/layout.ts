@@ -340,7 +340,11 @@ export const LAYOUT: Record<string, Converter> = {
     }
     return [constOf(data.dtype, ds, out)];
   },
-  Expand: (ins, cx) => [
-    emit(cx, 'expand', [need(cx, ins, 0)], { shape: dimsOf(needConst(cx, ins, 1, 'shape')) }),
-  ],
+  Expand: (ins, cx) => {
+    const [x, shape] = [need(cx, ins, 0), dimsOf(needConst(cx, ins, 1, 'shape'))];
+    // A constant expanded to a symbolic shape cannot fold: a node, sized at run time.
+    if (isConst(x) && shape.some((d) => typeof d !== 'number'))
+      return [dyn(cx.b.op('expand', [val(cx, x)], { shape }, out(cx)))];
+    return [emit(cx, 'expand', [x], { shape })];
+  },
 };
