@@ -336,10 +336,37 @@ describe('Einsum ≡ onnxruntime-node', () => {
         /label 'j' is 4 in one operand and 5 in the other/,
       ],
       ['ij->k', [[3, 4]], /output label 'k' is in no operand/],
+      [
+        'ij,jk->ik',
+        [
+          [0, 4],
+          [4, 5],
+        ],
+        /equation 'ij,jk->ik': an empty operand is not supported/,
+      ],
     ] as [string, (number | string)[][], RegExp | undefined][]) {
       const { bytes } = await einsum(eq, shapes);
       if (why) expect(() => importOnnx(bytes), eq).toThrow(why);
       else expect(() => importOnnx(bytes), eq).not.toThrow();
     }
+    const ints = model(
+      13,
+      [
+        { name: 'a', dtype: 'i32', shape: [2, 3] },
+        { name: 'b', dtype: 'i32', shape: [3, 4] },
+      ],
+      [
+        {
+          opType: 'Einsum',
+          input: ['a', 'b'],
+          output: ['y'],
+          attribute: [{ name: 'equation', type: 3, s: new TextEncoder().encode('ij,jk->ik') }],
+        },
+      ],
+      [{ name: 'y', dtype: 'i32' }],
+    );
+    expect(() => importOnnx(ints)).toThrow(
+      /node %n0 \(Einsum\): Einsum equation 'ij,jk->ik': a contraction of integers/,
+    );
   });
 });

@@ -51,6 +51,8 @@ export const EINSUM: Record<string, Converter> = {
     if (terms.length !== ins.length)
       fail(`${terms.length} operands in the equation, ${ins.length} given`);
     const xs = terms.map((_, i) => need(cx, ins, i));
+    // (A reshape's 0 copies the input dim: an empty group could not be written.)
+    if (xs.some((x) => shapeOf(x).includes(0))) fail('an empty operand is not supported');
     // The ellipsis's rank: the most axes it stands for in any operand.
     const ell = Math.max(
       0,
