@@ -1,6 +1,7 @@
 import { ACTIVATION } from './activation.js';
 import { attentionOp } from './attention.js';
 import { CONV } from './conv.js';
+import { EINSUM } from './einsum.js';
 import { MICROSOFT } from './microsoft.js';
 import { RESIZE } from './resize.js';
 import type { Converter } from './context.js';
@@ -23,6 +24,7 @@ export const CONVERTERS: Record<string, Converter> = {
   ...MICROSOFT,
   ...LAYOUT,
   ...NN,
+  ...EINSUM,
   Attention: attentionOp,
 };
 
