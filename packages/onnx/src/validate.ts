@@ -37,14 +37,20 @@ const FIELDS: readonly (readonly [keyof AttributeProto, string])[] = [
   ['typeProtos', 'TYPE_PROTOS'],
 ];
 
-/** The type an attribute declares, or (files that leave `type` unset) the field it fills. */
+/**
+ * The type an attribute declares (files that leave `type` unset: the field it fills), or
+ * what is wrong with it: a value in a field of another type too (onnxruntime refuses it).
+ */
 export function attrType(a: AttributeProto): string {
-  if (a.type) return TYPE_NAMES.get(a.type) ?? `type ${a.type}`;
   const filled = FIELDS.filter(([f]) => {
     const v = a[f];
     return Array.isArray(v) ? v.length > 0 : Object.hasOwn(a, f) && v !== null && v !== undefined;
-  });
-  return filled.length === 1 ? filled[0]![1] : filled.length === 0 ? 'no value' : 'several';
+  }).map(([, t]) => t);
+  if (!a.type)
+    return filled.length === 1 ? filled[0]! : filled.length === 0 ? 'no value' : 'several';
+  const declared = TYPE_NAMES.get(a.type) ?? `type ${a.type}`;
+  const others = filled.filter((t) => t !== declared);
+  return others.length === 0 ? declared : `${declared} with a ${others.join(', ')} value too`;
 }
 
 /** The version of each domain the model imports; two imports of one domain are refused. */
