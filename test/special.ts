@@ -5,9 +5,9 @@
  * Per element, with `naive` the graph as written on that backend, `opt` the optimised graph
  * on it, and `ref` the float64 reference of the graph as written:
  *
- * - Where the written graph gives NaN, ±inf or ±0 and the exact result (ref stored as f32)
- *   is that same special value, the optimised graph must give it too: NaN meets NaN, an inf
- *   its sign, a zero its sign.
+ * - Where the written graph gives NaN, ±inf or ±0 and the exact result (ref stored in the
+ *   output's dtype, f32 or f16) is that same special value, the optimised graph must give
+ *   it too: NaN meets NaN, an inf its sign, a zero its sign.
  * - Where the written graph's special value is only an artefact of f32 (an intermediate
  *   that overflowed to inf, or underflowed to 0, where float64 stayed finite), the optimised
  *   graph may give that artefact or the exact result: a rewrite may keep a value in range
@@ -19,11 +19,11 @@
  *   whose naive errors happened to cancel).
  */
 import type { Graph, RefTensor, Tensor } from '@glimpse/ir';
-import { concreteShape, fromNumbers, randomStream, toNumbers } from '@glimpse/ir';
+import { concreteShape, fromNumbers, randomStream, roundF16, toNumbers } from '@glimpse/ir';
 import type { OptimizeOptions } from '@glimpse/optimizer';
 import { PASSES } from '@glimpse/optimizer';
 import { expect } from 'vitest';
-import { SPECIAL_NUMBERS } from './graph-gen.js';
+import { specialsOf } from './graph-gen.js';
 
 type Kind = 'nan' | '+inf' | '-inf' | '+0' | '-0' | 'finite';
 export function kind(x: number): Kind {
@@ -50,6 +50,8 @@ export function compareSpecial(
   ref: ArrayLike<number>,
   /** A floor under the naive error (expectRowsEqual: the median of its rows). */
   naiveFloor = 0,
+  /** How the output's dtype stores the exact result: f32, or f16 (roundF16). */
+  store: (x: number) => number = Math.fround,
 ): Mismatch | undefined {
   let optErr = 0;
   let naiveErr = 0;
@@ -61,7 +63,7 @@ export function compareSpecial(
     const r = ref[i]!;
     const kn = kind(n);
     const ko = kind(o);
-    const kr = kind(Math.fround(r)); // the exact result as f32 holds it
+    const kr = kind(store(r)); // the exact result as the output's dtype holds it
     const bad = (why: string): Mismatch => ({ index: i, opt: o, naive: n, ref: r, why });
     if (special(kn)) {
       if (ko === kn) continue;
@@ -105,7 +107,7 @@ export function expectSpecialEqual(what: string, opt: Tensor, naive: Tensor, ref
     expect(Array.from(o), `${what}: ${naive.dtype} values`).toEqual(Array.from(n));
     return;
   }
-  const m = compareSpecial(o, n, ref.data);
+  const m = compareSpecial(o, n, ref.data, 0, naive.dtype === 'f16' ? roundF16 : Math.fround);
   if (m !== undefined)
     expect.fail(
       `${what}[${m.index}]: ${m.why} (optimised ${m.opt}, as written ${m.naive}, float64 ${m.ref})`,
@@ -123,8 +125,9 @@ export function specialInputs(
     g.inputs.map((inp) => {
       const shape = concreteShape(inp.type.shape, binding);
       const n = shape.reduce((a, b) => a * b, 1);
+      const numbers = specialsOf(inp.type.dtype);
       const data = Array.from({ length: n }, () =>
-        rnd() < 0.5 ? SPECIAL_NUMBERS[Math.floor(rnd() * SPECIAL_NUMBERS.length)]! : rnd() * 4 - 2,
+        rnd() < 0.5 ? numbers[Math.floor(rnd() * numbers.length)]! : rnd() * 4 - 2,
       );
       return [inp.name, fromNumbers(inp.type.dtype, shape, data)];
     }),
@@ -288,6 +291,40 @@ export const SPECIAL_GRAPHS: Record<string, string> = {
   %y: f32[2,4,8] = softmax[axis=-1] %s
   return %y
 }`,
+  'f16: constants as f16 stores them, arithmetic on them held in f32 (65504 + 65504)': `graph @g(%x: f16[8]) {
+  %a: f16[] = constant[dtype=f16, value=[65504.0]]
+  %b: f16[] = add %a, %a
+  %c: f16[] = constant[dtype=f16, value=[0.1]]
+  %d: f16[] = mul %b, %c
+  %xd: f16[8] = mul %x, %d
+  %e: f16[8] = div %x, %c
+  %y: f16[8] = sub %xd, %e
+  return %y
+}`,
+  'f16: a value through f32 and back, overflowing and underflowing on the cast': `graph @g(%x: f16[8]) {
+  %w: f32[8] = cast[to=f32] %x
+  %s: f32[8] = scale[factor=3.0] %w
+  %h: f16[8] = cast[to=f16] %s
+  %t: f32[8] = cast[to=f32] %h
+  %u: f32[8] = scale[factor=0.0000001] %t
+  %v: f16[8] = cast[to=f16] %u
+  %y: f16[8] = add %h, %v
+  return %y
+}`,
+  'f16: a Llama RMSNorm (cast to f32 inside, weight in f16)': `graph @g(%x: f16[2,4,8], %w: f16[8]) {
+  %xf: f32[2,4,8] = cast[to=f32] %x
+  %sq: f32[2,4,8] = mul %xf, %xf
+  %ms: f32[2,4,1] = reduce_mean[axes=[2], keepdims=true] %sq
+  %e: f32[] = constant[value=[0.000001]]
+  %me: f32[2,4,1] = add %ms, %e
+  %r: f32[2,4,1] = sqrt %me
+  %one: f32[] = constant[value=[1.0]]
+  %inv: f32[2,4,1] = div %one, %r
+  %n: f32[2,4,8] = mul %xf, %inv
+  %nh: f16[2,4,8] = cast[to=f16] %n
+  %y: f16[2,4,8] = mul %w, %nh
+  return %y
+}`,
 };
 
 /** Inputs for the hand-written graphs: every special value, several times, in each. */
@@ -296,8 +333,9 @@ export function allSpecials(g: Graph): Record<string, Tensor> {
     g.inputs.map((inp) => {
       const shape = inp.type.shape as number[];
       const n = shape.reduce((a, b) => a * b, 1);
+      const numbers = specialsOf(inp.type.dtype);
       const data = Array.from({ length: n }, (_, i) =>
-        i % 3 === 2 ? (i % 7) - 3 : SPECIAL_NUMBERS[i % SPECIAL_NUMBERS.length]!,
+        i % 3 === 2 ? (i % 7) - 3 : numbers[i % numbers.length]!,
       );
       return [inp.name, fromNumbers(inp.type.dtype, shape, data)];
     }),
