@@ -36,12 +36,7 @@ const attentionSpecial = fc.constantFrom(0, 0.01, 0.05);
  */
 export function summed(terms: number, ...xs: Tensor[]): number {
   const big = (t: Tensor) =>
-    Math.max(
-      2,
-      ...Array.from(t.data as Float32Array)
-        .filter(Number.isFinite)
-        .map(Math.abs),
-    );
+    Math.max(2, ...Array.from(toNumbers(t)).filter(Number.isFinite).map(Math.abs));
   return Math.max(1, terms) * xs.reduce((p, t) => p * big(t), 1);
 }
 
@@ -219,15 +214,14 @@ const normCase = (op: 'layer_norm' | 'rms_norm', params: number) =>
       fc.integer({ min: 0, max: params }),
       fc.constantFrom(1e-5, 1e-3),
       special,
+      fc.constantFrom(...floatOr('f32')),
     )
-    .chain(([sh, s, nParams, eps, sp]) =>
+    .chain(([sh, s, nParams, eps, sp, dtype]) =>
       fc.integer({ min: -sh.length, max: -1 }).map((axis) => {
         const norm = sh.slice(sh.length + axis);
         const ins = [
-          { name: 'x', dtype: 'f32' as DType, shape: sh },
-          ...['w', 'b']
-            .slice(0, nParams)
-            .map((name) => ({ name, dtype: 'f32' as DType, shape: norm })),
+          { name: 'x', dtype, shape: sh },
+          ...['w', 'b'].slice(0, nParams).map((name) => ({ name, dtype, shape: norm })),
         ];
         const c = single(op, ins, { axis, eps }, s, sp);
         // The mean and variance sum the row: their error grows with its largest values.
@@ -385,13 +379,11 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       }),
     ),
   softmax: fc
-    .tuple(shape(1, 4), seed, special)
-    .chain(([sh, s, sp]) =>
+    .tuple(shape(1, 4), seed, special, fc.constantFrom(...floatOr('f32')))
+    .chain(([sh, s, sp, dtype]) =>
       fc
         .integer({ min: -sh.length, max: sh.length - 1 })
-        .map((axis) =>
-          single('softmax', [{ name: 'x', dtype: 'f32', shape: sh }], { axis }, s, sp),
-        ),
+        .map((axis) => single('softmax', [{ name: 'x', dtype, shape: sh }], { axis }, s, sp)),
     ),
   transpose: fc
     .tuple(shape(0, 5), seed, special)
@@ -460,8 +452,8 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
     ),
   // Integer sums (a mask's count of ones), wrapping as int32 on overflow.
   reduce_sum: reduceCase('reduce_sum', 125, ['f32', 'f32', 'i32']),
-  reduce_mean: reduceCase('reduce_mean', 1),
-  reduce_max: reduceCase('reduce_max'),
+  reduce_mean: reduceCase('reduce_mean', 1, floatOr('f32')),
+  reduce_max: reduceCase('reduce_max', undefined, floatOr('f32')),
   argmax: argCase('argmax'),
   argmin: argCase('argmin'),
   topk: topkCase,
@@ -534,7 +526,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       shape(0, 2),
       seed,
       fc.constantFrom<DType>('i32', 'i64'),
-      fc.constantFrom<DType>('f32', 'i32'),
+      fc.constantFrom<DType>('f32', 'i32', 'f16'),
     )
     .chain(([xs, is, s, it, xt]) =>
       fc.integer({ min: -xs.length, max: xs.length - 1 }).map((axis) => {
