@@ -8,12 +8,12 @@ import { checkF32Backend } from './f32-backend.js';
 import { graphInputs, randomGraph } from './graph-gen.js';
 import {
   allSpecials,
-  ATTENTION_SPECIALS,
   expectSpecialEqual,
   PIPELINES,
   SPECIAL_GRAPHS,
   specialInputs,
 } from './special.js';
+import { ATTENTION_SPECIALS } from './special-attention.js';
 
 async function check(
   label: string,

@@ -14,13 +14,13 @@ import { optimize, verifyEach } from '@glimpse/optimizer';
 import { randomGraph } from './graph-gen.js';
 import {
   allSpecials,
-  ATTENTION_SPECIALS,
   compareSpecial,
   expectSpecialEqual,
   PIPELINES,
   SPECIAL_GRAPHS,
   specialInputs,
 } from './special.js';
+import { ATTENTION_SPECIALS } from './special-attention.js';
 
 const genArb = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
