@@ -17,6 +17,7 @@ import {
   buildModel,
   concreteShapes,
   evalNode,
+  fromNumbers,
   paramValues,
   parseGraph,
   refToTensor,
@@ -200,6 +201,42 @@ describe('bisect a backend against the reference', () => {
     });
     expect(r.against).toBe('js');
     expect(r.first?.op).toBe('softmax');
+  });
+});
+
+describe('bisect an f16 graph', () => {
+  // f16 is storage: an f16 value between ops is held in f32, so %a (x + x) holds 120000 on
+  // every backend though it is inf as an f16 output; %y = ¼·a is back in f16's range.
+  const g = parseGraph(`graph @half(%x: f16[2,8]) {
+  %a: f16[2,8] = add %x, %x
+  %s: f16[2,8] = scale[factor=0.25] %a
+  %p: f16[2,8] = softmax %s
+  %y: f16[2,8] = mul %p, %s
+  return %y, %s
+}`);
+  const big = [60000, -60000, 65504, 3, 2 ** -24, -0, -2.5, 0.1];
+  const xs = { x: fromNumbers('f16', [2, 8], [...big, ...big.map((v) => v / 8e4)]) };
+
+  it('finds nothing where nothing is wrong, an intermediate past 65504 included', async () => {
+    // Regression: the reference's 120000 was compared with the backend's value as an f16
+    // output (inf), and bisect blamed the add.
+    const r = await bisect(g, xs, { backend: 'js', level: 0 });
+    expect(r.values.find((v) => v.value === 'a')!.comparison.firstBad).toBeUndefined();
+    expect(r.values.map((v) => [v.value, v.status])).toEqual(
+      ['a', 's', 'p', 'y'].map((v) => [v, 'ok']),
+    );
+  });
+
+  it('blames the faulty kernel', async () => {
+    const r = await bisect(g, xs, { backend: softmaxOff.name, level: 0 });
+    expect(r.first?.value).toBe('p');
+    expect(r.values.map((v) => [v.value, v.status])).toEqual([
+      ['a', 'ok'],
+      ['s', 'ok'],
+      ['p', 'diverges'],
+      ['y', 'inherited'],
+    ]);
+    expect(r.first!.local!.ok).toBe(false);
   });
 });
 

@@ -4,15 +4,16 @@ import type { Graph, Tensor } from '@glimpse/ir';
 import { interpret, parseGraph } from '@glimpse/ir';
 import { optimize } from '@glimpse/optimizer';
 import type { CompileFn } from './f32-backend.js';
-import { randomGraph } from './graph-gen.js';
+import { checkF32Backend } from './f32-backend.js';
+import { graphInputs, randomGraph } from './graph-gen.js';
 import {
   allSpecials,
-  ATTENTION_SPECIALS,
   expectSpecialEqual,
   PIPELINES,
   SPECIAL_GRAPHS,
   specialInputs,
 } from './special.js';
+import { ATTENTION_SPECIALS } from './special-attention.js';
 
 async function check(
   label: string,
@@ -36,7 +37,8 @@ const LEVELS = PIPELINES.filter((p) => !p.name.startsWith('--passes'));
 
 /**
  * The special-value differential tests on an f32 backend: every level, and for the
- * hand-written graphs every pass alone, ≡ the graph as written on the same backend.
+ * hand-written graphs every pass alone, ≡ the graph as written on the same backend; random
+ * f16 graphs too, and those also against the float64 reference (helpers.ts, f16Close).
  */
 export function defineSpecialSuite(
   label: string,
@@ -75,6 +77,32 @@ export function defineSpecialSuite(
           },
         ),
         { numRuns: 40 },
+      );
+    });
+
+    const small = fc.record({
+      seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+      nodes: fc.integer({ min: 1, max: 6 }),
+    });
+    it('random f16 graphs with special constants, factors and inputs, at every level', async () => {
+      await fc.assert(
+        fc.asyncProperty(small, async ({ seed, nodes }) => {
+          const { graph, binding } = randomGraph({ seed, nodes, special: true, f16: true });
+          const x = specialInputs(graph, binding, seed);
+          await check(label, compile, graph, x, binding, LEVELS);
+        }),
+        { numRuns: 30 },
+      );
+    });
+
+    it('random f16 graphs ≡ the float64 reference (f16 outputs: the f16 contract)', async () => {
+      await fc.assert(
+        fc.asyncProperty(small, async ({ seed, nodes }) => {
+          const { graph, binding } = randomGraph({ seed, nodes, f16: true });
+          const x = graphInputs(graph, binding, seed);
+          await checkF32Backend(label, compile, graph, x, { shapes: binding, scale: 10 });
+        }),
+        { numRuns: 30 },
       );
     });
   });

@@ -37,6 +37,8 @@ function typedOnly(fn: () => unknown) {
 const texts = [
   ...MODEL_NAMES.map((m) => printGraph(buildModel(m).graph)),
   printGraph(randomGraph({ seed: 7, nodes: 12, hostileNames: true }).graph),
+  // f16 params, constants holding inf and subnormals, casts
+  printGraph(randomGraph({ seed: 9, nodes: 12, f16: true, special: true }).graph),
 ];
 const jsons = MODEL_NAMES.map((m) => JSON.stringify(graphToJSON(buildModel(m).graph)));
 const safetensors = MODEL_NAMES.map(

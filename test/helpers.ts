@@ -1,5 +1,5 @@
 import type { DType, Graph, RefTensor, Tensor } from '@glimpse/ir';
-import { fromNumbers, interpret, randomStream, toNumbers } from '@glimpse/ir';
+import { fromNumbers, interpret, randomStream, roundF16, toNumbers } from '@glimpse/ir';
 import { compileJs } from '@glimpse/backend-js';
 import { expect } from 'vitest';
 
@@ -29,6 +29,7 @@ export function assertClose(
   const g = toNumbers(got);
   const isFloat = want.dtype === 'f32' || want.dtype === 'f16';
   const close = (a: number, w: number) => {
+    if (want.dtype === 'f16') return f16Close(a, w, tol.atol * scale + tol.rtol * Math.abs(w));
     const b = isFloat ? Math.fround(w) : w;
     if (Number.isNaN(b) || Number.isNaN(a)) return Number.isNaN(a) && Number.isNaN(b);
     if (!Number.isFinite(a) || !Number.isFinite(b)) return a === b;
@@ -48,6 +49,21 @@ export function assertClose(
   }
 }
 
+/**
+ * The f16 contract (docs/design.md, "f16"): f16 is storage, computation is f32. An f16
+ * result is the f16 rounding of a value within the f32 tolerance `e` of the float64 result
+ * `w`: since rounding is monotone, got lies between roundF16(w − e) and roundF16(w + e), both
+ * included — one rounding to f16 (relative 2⁻¹¹) on top of the f32 error, ±inf where that
+ * interval reaches past 65520, 0 below 2⁻²⁵. NaN only NaN, ±inf exactly, and a zero that
+ * float64 gives exactly keeps its sign.
+ */
+export function f16Close(got: number, w: number, e: number): boolean {
+  if (Number.isNaN(w) || Number.isNaN(got)) return Number.isNaN(w) && Number.isNaN(got);
+  if (!Number.isFinite(w)) return got === w;
+  if (w === 0 && got === 0) return Object.is(got, w);
+  return roundF16(w - e) <= got && got <= roundF16(w + e);
+}
+
 /** ±0 for an f32 subnormal, as hardware that flushes them gives (WGSL may). */
 export const flushSubnormal = (x: number) =>
   x !== 0 && Math.abs(x) < 2 ** -126 ? (x < 0 ? -0 : 0) : x;
@@ -64,26 +80,49 @@ export function checkGraph(
   return { ref, js };
 }
 
+const F32_SPECIALS = [
+  NaN,
+  Infinity,
+  -Infinity,
+  0,
+  -0,
+  1e4,
+  -1e4,
+  1e30,
+  -1e30,
+  3.4028234663852886e38,
+  -3.4028234663852886e38,
+  Math.fround(1e-40),
+];
+/** f16's: its largest (65504), subnormals (from 2⁻²⁴), its smallest normal, 1e5 (inf). */
+const F16_SPECIALS = [
+  NaN,
+  Infinity,
+  -Infinity,
+  0,
+  -0,
+  1e4,
+  -1e4,
+  65504,
+  -65504,
+  2 ** -24,
+  -3 * 2 ** -24,
+  2 ** -14,
+  1e5,
+];
+
 /**
  * Values for tests: uniform in [-r, r], and with `special` > 0 that share of NaN, ±inf, ±0,
- * ±1e4, ±1e30, ±3.4e38 (f32's largest) and a subnormal.
+ * ±1e4, ±1e30, ±3.4e38 (f32's largest) and a subnormal — for f16 tensors, f16's own.
  */
-export function values(seed: number, n: number, r = 1, special = 0): Float64Array {
+export function values(
+  seed: number,
+  n: number,
+  r = 1,
+  special = 0,
+  SPECIAL: readonly number[] = F32_SPECIALS,
+): Float64Array {
   const rnd = randomStream(seed, 'values');
-  const SPECIAL = [
-    NaN,
-    Infinity,
-    -Infinity,
-    0,
-    -0,
-    1e4,
-    -1e4,
-    1e30,
-    -1e30,
-    3.4028234663852886e38,
-    -3.4028234663852886e38,
-    Math.fround(1e-40),
-  ];
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++)
     out[i] = rnd() < special ? SPECIAL[Math.floor(rnd() * SPECIAL.length)]! : (rnd() * 2 - 1) * r;
@@ -92,7 +131,7 @@ export function values(seed: number, n: number, r = 1, special = 0): Float64Arra
 
 export function tensor(dtype: DType, shape: number[], seed: number, r = 1, special = 0): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  let v = values(seed, n, r, special);
+  let v = values(seed, n, r, special, dtype === 'f16' ? F16_SPECIALS : F32_SPECIALS);
   if (dtype === 'bool') v = v.map((x) => (x > 0 ? 1 : 0));
   // Integers from the same draws, specials included (NaN → 0, the rest truncated and
   // clamped to ±2^31, as a cast would).

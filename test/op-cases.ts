@@ -36,12 +36,7 @@ const attentionSpecial = fc.constantFrom(0, 0.01, 0.05);
  */
 export function summed(terms: number, ...xs: Tensor[]): number {
   const big = (t: Tensor) =>
-    Math.max(
-      2,
-      ...Array.from(t.data as Float32Array)
-        .filter(Number.isFinite)
-        .map(Math.abs),
-    );
+    Math.max(2, ...Array.from(toNumbers(t)).filter(Number.isFinite).map(Math.abs));
   return Math.max(1, terms) * xs.reduce((p, t) => p * big(t), 1);
 }
 
@@ -115,7 +110,7 @@ export function single(
 
 const binaryCase = (op: OpName) =>
   fc
-    .tuple(shape(0, 4), seed, special, fc.constantFrom<DType>('f32', 'f32', 'i32'))
+    .tuple(shape(0, 4), seed, special, fc.constantFrom<DType>('f32', 'f32', 'i32', 'f16'))
     .chain(([out, s, sp, dt]) =>
       fc.tuple(broadcastOf(out), broadcastOf(out), fc.boolean()).map(([a, b, swap]) => {
         // Make sure the result has the full `out` shape by giving one side all of it.
@@ -128,20 +123,22 @@ const binaryCase = (op: OpName) =>
           ],
           {},
           s,
-          dt === 'f32' ? sp : 0,
+          dt === 'i32' ? 0 : sp,
         );
       }),
     );
 
-/** Comparisons: values on a coarse grid so that ties (equal) are common; special values in f32. */
+/** Comparisons: values on a coarse grid so that ties (equal) are common; special values in floats. */
 const compareCase = (op: OpName) =>
   binaryCase(op).map((c) => {
-    for (const t of Object.values(c.inputs))
-      if (t.data instanceof Float32Array)
-        t.data.forEach((v, i, d) => (d[i] = Number.isFinite(v) ? Math.round(v * 2) / 2 : v));
+    for (const [k, t] of Object.entries(c.inputs))
+      if (t.data instanceof Float32Array) t.data.forEach((v, i, d) => (d[i] = onGrid(v)));
       else if (t.data instanceof Int32Array) t.data.forEach((v, i, d) => (d[i] = v % 3));
+      else if (t.dtype === 'f16')
+        c.inputs[k] = fromNumbers('f16', [...t.shape], toNumbers(t).map(onGrid));
     return c;
   });
+const onGrid = (v: number) => (Number.isFinite(v) ? Math.round(v * 2) / 2 : v);
 
 /**
  * argmax / argmin along a random axis, keepdims and select_last drawn; values on a coarse
@@ -195,14 +192,18 @@ const topkCase = fc
       }),
   );
 
+/** A unary op; a float op in f16 a quarter of the time (held in f32, rounded at the boundary). */
 const unaryCase = (
   op: OpName,
   attrs: fc.Arbitrary<Record<string, unknown>> = fc.constant({}),
   dtype: DType = 'f32',
 ) =>
   fc
-    .tuple(shape(), seed, special, attrs)
-    .map(([sh, s, sp, a]) => single(op, [{ name: 'x', dtype, shape: sh }], a, s, sp));
+    .tuple(shape(), seed, special, attrs, fc.constantFrom<DType>(...floatOr(dtype)))
+    .map(([sh, s, sp, a, dt]) => single(op, [{ name: 'x', dtype: dt, shape: sh }], a, s, sp));
+
+/** f32 → f32 three times in four, f16 once; other dtypes as they are. */
+const floatOr = (d: DType): DType[] => (d === 'f32' ? ['f32', 'f32', 'f32', 'f16'] : [d]);
 
 /** layer_norm / rms_norm over random trailing axes, with up to `params` of weight and bias. */
 const normCase = (op: 'layer_norm' | 'rms_norm', params: number) =>
@@ -213,15 +214,14 @@ const normCase = (op: 'layer_norm' | 'rms_norm', params: number) =>
       fc.integer({ min: 0, max: params }),
       fc.constantFrom(1e-5, 1e-3),
       special,
+      fc.constantFrom(...floatOr('f32')),
     )
-    .chain(([sh, s, nParams, eps, sp]) =>
+    .chain(([sh, s, nParams, eps, sp, dtype]) =>
       fc.integer({ min: -sh.length, max: -1 }).map((axis) => {
         const norm = sh.slice(sh.length + axis);
         const ins = [
-          { name: 'x', dtype: 'f32' as DType, shape: sh },
-          ...['w', 'b']
-            .slice(0, nParams)
-            .map((name) => ({ name, dtype: 'f32' as DType, shape: norm })),
+          { name: 'x', dtype, shape: sh },
+          ...['w', 'b'].slice(0, nParams).map((name) => ({ name, dtype, shape: norm })),
         ];
         const c = single(op, ins, { axis, eps }, s, sp);
         // The mean and variance sum the row: their error grows with its largest values.
@@ -258,6 +258,9 @@ function throughF16(c: Case): Case {
   });
   return { graph, inputs: { x: fromNumbers('f32', [...x.shape], xs) } };
 }
+
+/** f16 constants: values f16 rounds (0.1, −2.2), past 65504 (inf from 65520), subnormal, 0. */
+const F16_CONSTANTS = [0.1, 1e5, 65519, 65520, -2.2, 3e-8, 1e-8, NaN, -0, -Infinity, 65504];
 
 export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   add: binaryCase('add'),
@@ -376,13 +379,11 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       }),
     ),
   softmax: fc
-    .tuple(shape(1, 4), seed, special)
-    .chain(([sh, s, sp]) =>
+    .tuple(shape(1, 4), seed, special, fc.constantFrom(...floatOr('f32')))
+    .chain(([sh, s, sp, dtype]) =>
       fc
         .integer({ min: -sh.length, max: sh.length - 1 })
-        .map((axis) =>
-          single('softmax', [{ name: 'x', dtype: 'f32', shape: sh }], { axis }, s, sp),
-        ),
+        .map((axis) => single('softmax', [{ name: 'x', dtype, shape: sh }], { axis }, s, sp)),
     ),
   transpose: fc
     .tuple(shape(0, 5), seed, special)
@@ -451,8 +452,8 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
     ),
   // Integer sums (a mask's count of ones), wrapping as int32 on overflow.
   reduce_sum: reduceCase('reduce_sum', 125, ['f32', 'f32', 'i32']),
-  reduce_mean: reduceCase('reduce_mean', 1),
-  reduce_max: reduceCase('reduce_max'),
+  reduce_mean: reduceCase('reduce_mean', 1, floatOr('f32')),
+  reduce_max: reduceCase('reduce_max', undefined, floatOr('f32')),
   argmax: argCase('argmax'),
   argmin: argCase('argmin'),
   topk: topkCase,
@@ -525,7 +526,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       shape(0, 2),
       seed,
       fc.constantFrom<DType>('i32', 'i64'),
-      fc.constantFrom<DType>('f32', 'i32'),
+      fc.constantFrom<DType>('f32', 'i32', 'f16'),
     )
     .chain(([xs, is, s, it, xt]) =>
       fc.integer({ min: -xs.length, max: xs.length - 1 }).map((axis) => {
@@ -554,16 +555,21 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       }),
     ),
   constant: fc
-    .tuple(shape(0, 3), fc.constantFrom<DType>('f32', 'i32', 'bool'), fc.boolean())
+    .tuple(shape(0, 3), fc.constantFrom<DType>('f32', 'i32', 'bool', 'f16'), fc.boolean())
     .map(([sh, dtype, splat]) => {
       const n = sh.reduce((a, b) => a * b, 1);
       const value = splat
-        ? [dtype === 'f32' ? -Infinity : 1]
-        : Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 2 : i - 2));
+        ? [dtype === 'f32' ? -Infinity : dtype === 'f16' ? 1e5 : 1]
+        : Array.from({ length: n }, (_, i) =>
+            dtype === 'bool' ? i % 2 : dtype === 'f16' ? F16_CONSTANTS[i % 11]! : i - 2,
+          );
       return {
-        graph: buildGraph('t_constant', (b) =>
-          b.op('constant', [], { dtype, shape: sh, value }, 'y'),
-        ),
+        // An f16 constant is read through a cast to f32: what the backend holds shows, not
+        // only its rounding at the boundary.
+        graph: buildGraph('t_constant', (b) => {
+          const c = b.op('constant', [], { dtype, shape: sh, value }, dtype === 'f16' ? 'c' : 'y');
+          return dtype === 'f16' ? b.op('cast', [c], { to: 'f32' }, 'y') : c;
+        }),
         inputs: {},
       };
     }),

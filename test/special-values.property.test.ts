@@ -1,25 +1,26 @@
 /**
- * Special values through the optimizer: random graphs whose constants, scale factors and
- * inputs hold NaN, ±inf, ±0, huge, tiny and subnormal numbers, optimised by every level
+ * Special values through the optimizer: random graphs, f32 and f16, whose constants, scale
+ * factors and inputs hold NaN, ±inf, ±0, huge, tiny and subnormal numbers (f16's: 65504,
+ * 2⁻²⁴, values that are inf once stored or cast), optimised by every level
  * and by every pass alone, give what the graph as written gives (test/special.ts says
  * exactly what that means) — on the reference interpreter and the JS backend (the WGSL
  * twin is test/wgsl/special-values.wgsl.test.ts).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fromNumbers, interpret, parseGraph } from '@glimpse/ir';
+import { fromNumbers, interpret, parseGraph, refToTensor } from '@glimpse/ir';
 import { compileJs } from '@glimpse/backend-js';
 import { optimize, verifyEach } from '@glimpse/optimizer';
 import { randomGraph } from './graph-gen.js';
 import {
   allSpecials,
-  ATTENTION_SPECIALS,
   compareSpecial,
   expectSpecialEqual,
   PIPELINES,
   SPECIAL_GRAPHS,
   specialInputs,
 } from './special.js';
+import { ATTENTION_SPECIALS } from './special-attention.js';
 
 const genArb = fc.record({
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
@@ -39,28 +40,32 @@ describe('special values: every level and every pass ≡ the graph as written', 
     expect(compareSpecial([1 + 2 ** -23], [1 + 2 ** -22], [1])).toBeUndefined();
   });
 
-  it('on the reference interpreter and the JS backend', () => {
-    fc.assert(
-      fc.property(genArb, ({ seed, nodes }) => {
-        const { graph, binding } = randomGraph({ seed, nodes, special: true });
-        const x = specialInputs(graph, binding, seed);
-        const ref = interpret(graph, x, { shapes: binding });
-        const naive = compileJs(graph).runSync(x, { shapes: binding });
-        for (const p of PIPELINES) {
-          const opt = optimize(graph, { ...p.opts, instrument: verifyEach() });
-          const refOpt = interpret(opt, x, { shapes: binding });
-          const js = compileJs(opt).runSync(x, { shapes: binding });
-          for (const o of graph.outputs) {
-            const f32 = (t: typeof ref.x) => fromNumbers(t!.dtype, t!.shape, t!.data);
-            // The reference computes in float64: compare what it would store in f32.
-            expectSpecialEqual(`reference ${p.name} %${o}`, f32(refOpt[o]), f32(ref[o]), ref[o]!);
-            expectSpecialEqual(`js ${p.name} %${o}`, js[o]!, naive[o]!, ref[o]!);
+  for (const [kind, f16, runs] of [
+    ['', false, 150],
+    [', f16 graphs', true, 60],
+  ] as const)
+    it(`on the reference interpreter and the JS backend${kind}`, () => {
+      fc.assert(
+        fc.property(genArb, ({ seed, nodes }) => {
+          const { graph, binding } = randomGraph({ seed, nodes, special: true, f16 });
+          const x = specialInputs(graph, binding, seed);
+          const ref = interpret(graph, x, { shapes: binding });
+          const naive = compileJs(graph).runSync(x, { shapes: binding });
+          for (const p of PIPELINES) {
+            const opt = optimize(graph, { ...p.opts, instrument: verifyEach() });
+            const refOpt = interpret(opt, x, { shapes: binding });
+            const js = compileJs(opt).runSync(x, { shapes: binding });
+            for (const o of graph.outputs) {
+              // The reference computes in float64: compare what it would store (f32 or f16).
+              const [a, b] = [refToTensor(refOpt[o]!), refToTensor(ref[o]!)];
+              expectSpecialEqual(`reference ${p.name} %${o}`, a, b, ref[o]!);
+              expectSpecialEqual(`js ${p.name} %${o}`, js[o]!, naive[o]!, ref[o]!);
+            }
           }
-        }
-      }),
-      { numRuns: 150 },
-    );
-  });
+        }),
+        { numRuns: runs },
+      );
+    });
 });
 
 describe('special values: hand-written graphs at every level and pass', () => {

@@ -5,9 +5,9 @@
  * Per element, with `naive` the graph as written on that backend, `opt` the optimised graph
  * on it, and `ref` the float64 reference of the graph as written:
  *
- * - Where the written graph gives NaN, ±inf or ±0 and the exact result (ref stored as f32)
- *   is that same special value, the optimised graph must give it too: NaN meets NaN, an inf
- *   its sign, a zero its sign.
+ * - Where the written graph gives NaN, ±inf or ±0 and the exact result (ref stored in the
+ *   output's dtype, f32 or f16) is that same special value, the optimised graph must give
+ *   it too: NaN meets NaN, an inf its sign, a zero its sign.
  * - Where the written graph's special value is only an artefact of f32 (an intermediate
  *   that overflowed to inf, or underflowed to 0, where float64 stayed finite), the optimised
  *   graph may give that artefact or the exact result: a rewrite may keep a value in range
@@ -19,11 +19,11 @@
  *   whose naive errors happened to cancel).
  */
 import type { Graph, RefTensor, Tensor } from '@glimpse/ir';
-import { concreteShape, fromNumbers, randomStream, toNumbers } from '@glimpse/ir';
+import { concreteShape, fromNumbers, randomStream, roundF16, toNumbers } from '@glimpse/ir';
 import type { OptimizeOptions } from '@glimpse/optimizer';
 import { PASSES } from '@glimpse/optimizer';
 import { expect } from 'vitest';
-import { SPECIAL_NUMBERS } from './graph-gen.js';
+import { specialsOf } from './graph-gen.js';
 
 type Kind = 'nan' | '+inf' | '-inf' | '+0' | '-0' | 'finite';
 export function kind(x: number): Kind {
@@ -50,6 +50,8 @@ export function compareSpecial(
   ref: ArrayLike<number>,
   /** A floor under the naive error (expectRowsEqual: the median of its rows). */
   naiveFloor = 0,
+  /** How the output's dtype stores the exact result: f32, or f16 (roundF16). */
+  store: (x: number) => number = Math.fround,
 ): Mismatch | undefined {
   let optErr = 0;
   let naiveErr = 0;
@@ -61,7 +63,7 @@ export function compareSpecial(
     const r = ref[i]!;
     const kn = kind(n);
     const ko = kind(o);
-    const kr = kind(Math.fround(r)); // the exact result as f32 holds it
+    const kr = kind(store(r)); // the exact result as the output's dtype holds it
     const bad = (why: string): Mismatch => ({ index: i, opt: o, naive: n, ref: r, why });
     if (special(kn)) {
       if (ko === kn) continue;
@@ -105,7 +107,7 @@ export function expectSpecialEqual(what: string, opt: Tensor, naive: Tensor, ref
     expect(Array.from(o), `${what}: ${naive.dtype} values`).toEqual(Array.from(n));
     return;
   }
-  const m = compareSpecial(o, n, ref.data);
+  const m = compareSpecial(o, n, ref.data, 0, naive.dtype === 'f16' ? roundF16 : Math.fround);
   if (m !== undefined)
     expect.fail(
       `${what}[${m.index}]: ${m.why} (optimised ${m.opt}, as written ${m.naive}, float64 ${m.ref})`,
@@ -123,8 +125,9 @@ export function specialInputs(
     g.inputs.map((inp) => {
       const shape = concreteShape(inp.type.shape, binding);
       const n = shape.reduce((a, b) => a * b, 1);
+      const numbers = specialsOf(inp.type.dtype);
       const data = Array.from({ length: n }, () =>
-        rnd() < 0.5 ? SPECIAL_NUMBERS[Math.floor(rnd() * SPECIAL_NUMBERS.length)]! : rnd() * 4 - 2,
+        rnd() < 0.5 ? numbers[Math.floor(rnd() * numbers.length)]! : rnd() * 4 - 2,
       );
       return [inp.name, fromNumbers(inp.type.dtype, shape, data)];
     }),
@@ -288,6 +291,40 @@ export const SPECIAL_GRAPHS: Record<string, string> = {
   %y: f32[2,4,8] = softmax[axis=-1] %s
   return %y
 }`,
+  'f16: constants as f16 stores them, arithmetic on them held in f32 (65504 + 65504)': `graph @g(%x: f16[8]) {
+  %a: f16[] = constant[dtype=f16, value=[65504.0]]
+  %b: f16[] = add %a, %a
+  %c: f16[] = constant[dtype=f16, value=[0.1]]
+  %d: f16[] = mul %b, %c
+  %xd: f16[8] = mul %x, %d
+  %e: f16[8] = div %x, %c
+  %y: f16[8] = sub %xd, %e
+  return %y
+}`,
+  'f16: a value through f32 and back, overflowing and underflowing on the cast': `graph @g(%x: f16[8]) {
+  %w: f32[8] = cast[to=f32] %x
+  %s: f32[8] = scale[factor=3.0] %w
+  %h: f16[8] = cast[to=f16] %s
+  %t: f32[8] = cast[to=f32] %h
+  %u: f32[8] = scale[factor=0.0000001] %t
+  %v: f16[8] = cast[to=f16] %u
+  %y: f16[8] = add %h, %v
+  return %y
+}`,
+  'f16: a Llama RMSNorm (cast to f32 inside, weight in f16)': `graph @g(%x: f16[2,4,8], %w: f16[8]) {
+  %xf: f32[2,4,8] = cast[to=f32] %x
+  %sq: f32[2,4,8] = mul %xf, %xf
+  %ms: f32[2,4,1] = reduce_mean[axes=[2], keepdims=true] %sq
+  %e: f32[] = constant[value=[0.000001]]
+  %me: f32[2,4,1] = add %ms, %e
+  %r: f32[2,4,1] = sqrt %me
+  %one: f32[] = constant[value=[1.0]]
+  %inv: f32[2,4,1] = div %one, %r
+  %n: f32[2,4,8] = mul %xf, %inv
+  %nh: f16[2,4,8] = cast[to=f16] %n
+  %y: f16[2,4,8] = mul %w, %nh
+  return %y
+}`,
 };
 
 /** Inputs for the hand-written graphs: every special value, several times, in each. */
@@ -296,106 +333,14 @@ export function allSpecials(g: Graph): Record<string, Tensor> {
     g.inputs.map((inp) => {
       const shape = inp.type.shape as number[];
       const n = shape.reduce((a, b) => a * b, 1);
+      const numbers = specialsOf(inp.type.dtype);
       const data = Array.from({ length: n }, (_, i) =>
-        i % 3 === 2 ? (i % 7) - 3 : SPECIAL_NUMBERS[i % SPECIAL_NUMBERS.length]!,
+        i % 3 === 2 ? (i % 7) - 3 : numbers[i % numbers.length]!,
       );
       return [inp.name, fromNumbers(inp.type.dtype, shape, data)];
     }),
   );
 }
-
-/** Values in [-1, 1] from `seed`, with `set` (flat index → value) written over them. */
-function withSpecials(shape: number[], seed: number, set: Record<number, number> = {}): Tensor {
-  const rnd = randomStream(seed, 'attention-specials');
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = Array.from({ length: n }, (_, i) => (i in set ? set[i]! : rnd() * 2 - 1));
-  return fromNumbers('f32', shape, data);
-}
-
-const QKV = '%q: f32[1,4,4], %k: f32[1,4,4], %v: f32[1,4,4]';
-const core = (mask: string, maskIn = '') => `graph @attn(${QKV}${maskIn}) {
-  %s: f32[1,4,4] = bmm[transpose_b=true] %q, %k
-  %s1: f32[1,4,4] = scale[factor=0.5] %s
-${mask}  %p: f32[1,4,4] = softmax %sm
-  %y: f32[1,4,4] = bmm %p, %v
-  return %y
-}`;
-
-/**
- * Attention written out (it fuses at -O2) with special values where they matter: NaN in q,
- * k or v, +inf and NaN in an additive mask, a row the mask or a boolean masks entirely, and
- * ±inf in v under a causal mask (the probabilities are exactly 0 past the causal stop, so
- * the written matmul gives 0·inf = NaN there, and the fused op must too).
- */
-export const ATTENTION_SPECIALS: Record<
-  string,
-  { text: string; inputs: () => Record<string, Tensor> }
-> = {
-  'attention: NaN in one element of q, of k and of v': {
-    text: core('  %sm: f32[1,4,4] = scale[factor=1.0] %s1\n'),
-    inputs: () => ({
-      q: withSpecials([1, 4, 4], 1, { 1: NaN }),
-      k: withSpecials([1, 4, 4], 2, { 9: NaN }),
-      v: withSpecials([1, 4, 4], 3, { 7: NaN }),
-    }),
-  },
-  'attention: an additive mask with a row of -inf, a +inf and a NaN': {
-    text: core('  %sm: f32[1,4,4] = add %s1, %m\n', ', %m: f32[1,4,4]'),
-    inputs: () => ({
-      q: withSpecials([1, 4, 4], 4),
-      k: withSpecials([1, 4, 4], 5),
-      v: withSpecials([1, 4, 4], 6),
-      m: withSpecials([1, 4, 4], 7, {
-        0: -Infinity,
-        1: -Infinity,
-        2: -Infinity,
-        3: -Infinity,
-        5: Infinity,
-        10: NaN,
-      }),
-    }),
-  },
-  'attention: a boolean mask with a fully masked row (fill -inf) and one with fill -1e9': {
-    text: core(
-      '  %ninf: f32[] = constant[value=[-inf]]\n  %sm: f32[1,4,4] = where %m, %s1, %ninf\n',
-      ', %m: bool[1,4,4]',
-    ),
-    inputs: () => ({
-      q: withSpecials([1, 4, 4], 8),
-      k: withSpecials([1, 4, 4], 9),
-      v: withSpecials([1, 4, 4], 10),
-      m: fromNumbers('bool', [1, 4, 4], [0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1]),
-    }),
-  },
-  'attention: causal, with +inf and -inf in v past the causal stop': {
-    text: core(
-      '  %t: bool[4,4] = tril %s1\n  %ninf: f32[] = constant[value=[-inf]]\n  %sm: f32[1,4,4] = where %t, %s1, %ninf\n',
-    ),
-    inputs: () => ({
-      q: withSpecials([1, 4, 4], 11),
-      k: withSpecials([1, 4, 4], 12),
-      v: withSpecials([1, 4, 4], 13, { 13: Infinity, 14: -Infinity }),
-    }),
-  },
-  'attention: scores shifted by their row maximum (torchaudio), a row with NaN, one with +inf': {
-    text: core(
-      '  %mx: f32[1,4,1] = reduce_max[axes=[2], keepdims=true] %s1\n  %sm: f32[1,4,4] = sub %s1, %mx\n',
-    ),
-    inputs: () => ({
-      q: withSpecials([1, 4, 4], 17, { 4: NaN, 8: 1e30 }),
-      k: withSpecials([1, 4, 4], 18, { 0: 1e30 }),
-      v: withSpecials([1, 4, 4], 19),
-    }),
-  },
-  'attention: logits of ±1e30 (softmax of inf − inf)': {
-    text: core('  %sm: f32[1,4,4] = scale[factor=1.0] %s1\n'),
-    inputs: () => ({
-      q: withSpecials([1, 4, 4], 14, { 0: 1e30, 5: -1e30 }),
-      k: withSpecials([1, 4, 4], 15, { 0: 1e30 }),
-      v: withSpecials([1, 4, 4], 16),
-    }),
-  },
-};
 
 /**
  * The precision contract row by row (attention: one query row's outputs): each row of the

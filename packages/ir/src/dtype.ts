@@ -1,4 +1,8 @@
-/** Element types. f16 is a storage type; computation happens in f32 (or f64 in the reference). */
+/**
+ * Element types. f16 is a storage type: rounded to f16 where stored (boundary, params,
+ * constants, casts), computed and held between ops in f32 (f64 in the reference); see
+ * docs/design.md, "Numbers".
+ */
 export const DTYPES = ['f32', 'f16', 'i32', 'i64', 'bool'] as const;
 export type DType = (typeof DTYPES)[number];
 

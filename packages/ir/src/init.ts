@@ -2,7 +2,7 @@ import type { Graph, Param } from './graph.js';
 import { InputError } from './errors.js';
 import { checkAllocation, numel } from './shape.js';
 import type { Tensor } from './tensor.js';
-import { f16ToF32, f32ToF16, fromNumbers, toNumbers } from './tensor.js';
+import { fromNumbers, roundF16, toNumbers } from './tensor.js';
 
 /** splitmix32: small, fast and well distributed; state fully determined by the seed. */
 function splitmix32(seed: number) {
@@ -56,7 +56,7 @@ export function paramValues(p: Param, seed: number): Float64Array {
   }
   // Params are stored in their dtype: the oracle must see the same rounded values.
   if (p.type.dtype === 'f32') for (let i = 0; i < n; i++) out[i] = Math.fround(out[i]!);
-  if (p.type.dtype === 'f16') for (let i = 0; i < n; i++) out[i] = f16ToF32(f32ToF16(out[i]!));
+  if (p.type.dtype === 'f16') for (let i = 0; i < n; i++) out[i] = roundF16(out[i]!);
   return out;
 }
 

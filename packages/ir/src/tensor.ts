@@ -94,8 +94,13 @@ export function f16ToF32(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-/** Round-to-nearest-even f32 → f16 bits. */
+/**
+ * The f16 bits nearest `v` (ties to even; ±inf from 65520 on, the halfway point past 65504;
+ * NaN stays NaN). Any number rounds once: a float64 that is not an f32 is not rounded to f32
+ * first, which could land it on an f16 tie (1 + 2⁻¹¹ + 2⁻⁴⁰ is 1 + 2⁻¹⁰, not 1).
+ */
 export function f32ToF16(v: number): number {
+  if (Math.fround(v) !== v && v === v) return f64ToF16(v);
   f32buf[0] = v;
   const x = u32buf[0]!;
   const sign = (x >>> 16) & 0x8000;
@@ -119,3 +124,27 @@ export function f32ToF16(v: number): number {
   if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h;
 }
+
+/** A finite or infinite float64 to f16 bits, rounded once (scaling by 2ⁿ is exact). */
+function f64ToF16(v: number): number {
+  const sign = v < 0 ? 0x8000 : 0;
+  const a = Math.abs(v);
+  if (a >= 65520) return sign | 0x7c00;
+  // Subnormals (and the smallest normal, where 1024·2⁻²⁴ rounds up to it) in units of 2⁻²⁴.
+  if (a < 2 ** -14) return sign | roundEven(a * 2 ** 24);
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  // 1024 ≤ m ≤ 2048; m = 2048 carries into the exponent, as the bits add.
+  const m = roundEven(a * 2 ** (10 - e));
+  return sign | (((e + 15) << 10) + m - 1024);
+}
+
+function roundEven(y: number): number {
+  const r = Math.floor(y);
+  const d = y - r;
+  return d > 0.5 || (d === 0.5 && r % 2 === 1) ? r + 1 : r;
+}
+
+/** `v` as the nearest f16 holds it (a number): what a cast to f16 or f16 storage keeps. */
+export const roundF16 = (v: number): number => f16ToF32(f32ToF16(v));

@@ -1,5 +1,5 @@
 import type { Node } from '@glimpse/ir';
-import { numel, RuntimeError } from '@glimpse/ir';
+import { fromNumbers, numel, RuntimeError, toNumbers } from '@glimpse/ir';
 import type { KernelFactory } from './types.js';
 
 /**
@@ -49,7 +49,9 @@ export const gather: KernelFactory<'gather'> = (a, ctx) => {
 };
 
 export const constant: KernelFactory<'constant'> = (a) => {
-  const v = a.value;
+  // The elements as the dtype stores them (an f16 constant rounded to f16: 0.1 is
+  // 0.0999755859375, 1e5 is inf), as the reference and the other backends hold them.
+  const v = toNumbers(fromNumbers(a.dtype, [a.value.length], a.value));
   return (_ins, [y]) => {
     if (v.length === 1) y!.fill(v[0]!);
     else y!.set(v);

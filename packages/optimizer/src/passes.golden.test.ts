@@ -525,6 +525,58 @@ describe('constant-folding', () => {
   });
 });
 
+describe('constant-folding of f16', () => {
+  const H = '%x: f16[B,4,8]';
+  it('folds a gather, a slice and casts of f16 constants: f16 holds the results exactly', () => {
+    const ins = `${H}, %x2: f16[B,4,2], %x1: f16[B,4,1]`;
+    fires(
+      'constant-folding',
+      'constant-folding',
+      g(
+        [
+          '  %t: f16[3] = constant[dtype=f16, shape=[3], value=[-2.2, 65504.0, 0.1]]',
+          '  %i: i32[2] = constant[dtype=i32, shape=[2], value=[2, 0]]',
+          '  %a: f16[2] = gather %t, %i',
+          '  %y0: f16[B,4,2] = add %x2, %a',
+          '  %b: f16[1] = slice[axis=0, start=1, end=2] %t',
+          '  %y1: f16[B,4,1] = add %x1, %b',
+          '  %c: f32[] = constant[value=[100000.0]]',
+          '  %d: f16[] = cast[to=f16] %c',
+          '  %y: f16[B,4,8] = add %x, %d',
+        ].join('\n'),
+        '%y0, %y1, %y',
+        ins,
+      ),
+      // The table's values as f16 holds them; 100000 past f16's range: inf.
+      g(
+        [
+          '  %a: f16[2] = constant[dtype=f16, shape=[2], value=[0.0999755859375, -2.19921875]]',
+          '  %y0: f16[B,4,2] = add %x2, %a',
+          '  %b: f16[1] = constant[dtype=f16, shape=[1], value=[65504.0]]',
+          '  %y1: f16[B,4,1] = add %x1, %b',
+          '  %d: f16[] = constant[dtype=f16, value=[inf]]',
+          '  %y: f16[B,4,8] = add %x, %d',
+        ].join('\n'),
+        '%y0, %y1, %y',
+        ins,
+      ),
+    );
+  });
+
+  it('declines f16 arithmetic that f16 would round (the backends hold it in f32)', () => {
+    // Regression: 65504 + 65504 folded to an f16 inf; unfolded it is 131008 and y finite.
+    stays(
+      'constant-folding',
+      g(
+        `  %a: f16[] = constant[dtype=f16, value=[65504.0]]\n  %b: f16[] = add %a, %a\n  %c: f32[] = cast[to=f32] %b\n  %y: f32[B,4,8] = add %z, %c`,
+        '%y',
+        '%z: f32[B,4,8]',
+      ),
+      /constant-folding at %b: an f16 result the backends hold in f32 would round to f16/,
+    );
+  });
+});
+
 describe('dce', () => {
   it('removes what no output needs; keeps what one does', () => {
     expect(run('dce', g(`  %a: f32[B,4,8] = relu %x\n  %y: f32[B,4,8] = tanh %x`)).text).toBe(

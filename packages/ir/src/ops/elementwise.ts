@@ -2,7 +2,7 @@ import type { DType } from '../dtype.js';
 import { isInt } from '../dtype.js';
 import { erf as erfFn, gelu as geluFn, geluTanh } from '../math.js';
 import { broadcastShapes, numel } from '../shape.js';
-import { f16ToF32, f32ToF16 } from '../tensor.js';
+import { roundF16 } from '../tensor.js';
 import type { TensorType } from '../types.js';
 import { defineOp, fail, FLOATS, NUMERIC, perElement } from './define.js';
 
@@ -226,7 +226,7 @@ export function castScalar(to: DType): UnaryFn {
     // To the nearest f16 (ties to even; past 65504 ±inf), held as the number it is: the
     // backends keep f16 values in f32, so the cast itself must round.
     case 'f16':
-      return (x) => f16ToF32(f32ToF16(x));
+      return roundF16;
     default:
       return (x) => x;
   }

@@ -86,7 +86,7 @@ export const constantFolding: Pass = {
   name: 'constant-folding',
   description: 'evaluate nodes whose inputs are all constants',
   exact:
-    'evaluates with the reference interpreter’s kernels (the ops’ definition) on values rounded to their dtype, and rounds the result to it: the constant is what the backends would store, special values as the op defines them',
+    'evaluates with the reference interpreter’s kernels (the ops’ definition) on values rounded to their dtype, and rounds the result to it: the constant is what the backends would store, special values as the op defines them; an f16 result folds only where f16 holds it exactly (the backends keep f16 results in f32)',
   idempotent: true,
   run: (g, ctx) => {
     const env = matchEnv(g, { frozenParams: ctx.frozenParams });
@@ -120,7 +120,22 @@ export const constantFolding: Pass = {
         ins.push(c);
       }
       const shape = t.shape as number[];
-      const data = toNumbers(fromNumbers(t.dtype, shape, evalNode(n, ins, [shape])[0]!.data));
+      const exact = evalNode(n, ins, [shape])[0]!.data;
+      const data = toNumbers(fromNumbers(t.dtype, shape, exact));
+      // The backends hold an f16 result in f32 (f16 is storage, rounded at a cast, the
+      // boundary and a constant): a result that an f16 constant would hold differently
+      // stays a node (65504 + 65504 is 131008 there, inf as a constant). Gathers, slices and
+      // casts of f16 values are f16 already and fold.
+      if (t.dtype === 'f16' && exact.some((v, i) => !Object.is(Math.fround(v), data[i]))) {
+        ctx.decline?.({
+          pass: 'constant-folding',
+          rule: 'constant-folding',
+          node: o,
+          op: n.op,
+          reason: 'an f16 result the backends hold in f32 would round to f16',
+        });
+        return n;
+      }
       folded.set(o, { dtype: t.dtype, shape, data });
       changed = true;
       ctx.trace({
