@@ -14,15 +14,17 @@ import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  buildGraph,
   defaultMemoryBudget,
   GlimpseError,
   memoryBudget,
   parseBytes,
   setMemoryBudget,
+  toNumbers,
   writeNpy,
 } from '@glimpse/ir';
 import { importOnnx } from '@glimpse/onnx';
-import { randomInputs } from 'glimpse';
+import { compile, randomInputs } from 'glimpse';
 import { BIN, ROOT } from './cli.js';
 import { model } from './onnx/ort-model.js';
 
@@ -238,6 +240,29 @@ describe('the budget in the library', () => {
     expect(() => randomInputs(big, {}, 0)).toThrow(/input 'x' f32\[1000,1000\]\) needs 11\.4 MiB/);
     setMemoryBudget(20e6);
     expect(randomInputs(big, {}, 0).x!.shape).toEqual([1000, 1000]);
+  });
+
+  it('the planned buffers of a run, js and wasm, are checked against it', async () => {
+    // [T] → [T, T] → a sum: at T = 2000 the expanded value is 16 MB.
+    const g = buildGraph('big', (b) => {
+      const x = b.input('x', 'f32', ['T']);
+      const e = b.op('expand', [b.reshape(x, [1, 'T'])], { shape: ['T', 'T'] });
+      return b.op('reduce_sum', [e], { axes: [0, 1] }, 'y');
+    });
+    const x = { dtype: 'f32' as const, shape: [2000], data: new Float32Array(2000).fill(1) };
+    for (const backend of ['js', 'wasm'] as const) {
+      const exe = await compile(g, { backend, level: 0 });
+      try {
+        setMemoryBudget('8MB');
+        await expect(exe.run({ x }), backend).rejects.toThrow(
+          /^'?big'? at \{"T":2000\} .*needs 1\d\.\d MiB, more than the memory budget of 7\.6 MiB/,
+        );
+        setMemoryBudget(undefined);
+        expect(toNumbers((await exe.run({ x })).y!)[0], backend).toBe(4e6);
+      } finally {
+        await exe.release();
+      }
+    }
   });
 
   it('the default is a quarter of the machine; GLIMPSE_MAX_MEMORY and sizes with units', () => {

@@ -45,11 +45,11 @@ export class Arena {
    */
   ensure(end: number, what: string): void {
     const need = end + GUARD;
-    checkAllocation(need, `${what} (WebAssembly memory)`);
     if (need > MAX_BYTES)
       throw new RuntimeError(
         `${what} needs ${need} bytes of WebAssembly memory; a WebAssembly memory holds at most 4 GiB`,
       );
+    checkAllocation(need, `${what} (WebAssembly memory)`);
     const have = this.memory.buffer.byteLength;
     if (need > have) this.memory.grow(Math.ceil((need - have) / PAGE));
   }
