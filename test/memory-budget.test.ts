@@ -118,7 +118,7 @@ describe('a file that asks for gigabytes is refused before they are allocated', 
     );
     expectRefused(
       probe('run', f, ...GiB1),
-      /generating the inputs \(input 'a' f32\[30000,30000\] and 1 more\) needs 20\.12 GiB/,
+      /gemm\.onnx: generating the inputs \(input 'a' f32\[30000,30000\] and 1 more\) needs 20\.12 GiB/,
     );
   });
 
@@ -132,7 +132,10 @@ describe('a file that asks for gigabytes is refused before they are allocated', 
         y,
       ),
     );
-    expectRefused(probe('run', f, ...GiB1), /input 'x' f32\[1024,1024,768\]\) needs 9\.00 GiB/);
+    expectRefused(
+      probe('run', f, ...GiB1),
+      /big-input\.onnx: generating the inputs \(input 'x' f32\[1024,1024,768\]\) needs 9\.00 GiB/,
+    );
   });
 
   it("past any machine's default budget: 2⁴⁴ elements, no --max-memory", () => {

@@ -39,10 +39,7 @@ export function readFile(path: string): Uint8Array {
   } catch {
     throw new InputError(`cannot read ${path}: no such file`, { file: path });
   }
-  if (!st.isFile())
-    throw new InputError(`cannot read ${path}: it is ${kindOf(st)}, not a regular file`, {
-      file: path,
-    });
+  if (!st.isFile()) throw new InputError(`it is ${kindOf(st)}, not a regular file`, { file: path });
   const size = st.size;
   if (size > MAX_FILE)
     throw new InputError(`${path} is larger than ${MAX_FILE} bytes`, { file: path });
