@@ -106,6 +106,31 @@ describe('a file that asks for gigabytes is refused before they are allocated', 
     expectRefused(probe('run', f, ...GiB1), /node %p \(Pad\): the constant f32\[100000000,3\]/);
   });
 
+  it("Pad by 10⁸ in mode 'edge' (an index list at import)", () => {
+    const f = file(
+      'pad-edge.onnx',
+      model(
+        17,
+        [f32('x', [2, 3])],
+        [
+          {
+            opType: 'Pad',
+            name: 'p',
+            input: ['x', 'pads'],
+            output: ['y'],
+            attribute: [{ name: 'mode', type: 3, s: new TextEncoder().encode('edge') }],
+          },
+        ],
+        y,
+        [{ name: 'pads', dtype: 'i64', shape: [4], v: [1e8, 0, 0, 0] }],
+      ),
+    );
+    expectRefused(
+      probe('run', f, '--max-memory', '100MB'),
+      /node %p \(Pad\): the constant i64\[100000002\]/,
+    );
+  });
+
   it('Gemm on 30000² inputs: generating the inputs is refused', () => {
     const f = file(
       'gemm.onnx',

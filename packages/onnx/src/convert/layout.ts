@@ -258,6 +258,7 @@ export const LAYOUT: Record<string, Converter> = {
         unsupported(cx, `reflect pads [${before}, ${after}] reach past an axis of ${d}`);
       const name = fresh(cx, `p${i}`);
       if (mode !== 'constant') {
+        reserveConst('i64', [d + before + after]); // the index list, before it is made
         y = pick(cx, y, ax, padIndices(mode, d, before, after), name);
         return;
       }
