@@ -259,9 +259,9 @@ describe('declared sizes are checked before allocating', () => {
     process.env.GLIMPSE_MAX_MEMORY = String(2 ** 30);
     try {
       expect(() => compileJs(g2).runSync({ x })).toThrow(
-        /needs 1\.49 GiB, above the limit of 1\.00 GiB/,
+        /needs 1\.49 GiB, more than the memory budget of 1\.00 GiB/,
       );
-      expect(() => interpret(g2, { x })).toThrow(/above the limit/);
+      expect(() => interpret(g2, { x })).toThrow(/more than the memory budget/);
     } finally {
       delete process.env.GLIMPSE_MAX_MEMORY;
     }

@@ -1,4 +1,4 @@
-import { RuntimeError } from '@glimpse/ir';
+import { checkAllocation, RuntimeError } from '@glimpse/ir';
 
 const PAGE = 65536;
 /** WebAssembly memories are 32-bit: 65536 pages of 64 KiB. */
@@ -39,13 +39,17 @@ export class Arena {
     return this.fixedEnd;
   }
 
-  /** Grow to hold `end` bytes (plus the guard); past 4 GiB is a clear error, not a crash. */
+  /**
+   * Grow to hold `end` bytes (plus the guard); past the memory budget or 4 GiB is a clear
+   * error, not a crash.
+   */
   ensure(end: number, what: string): void {
     const need = end + GUARD;
     if (need > MAX_BYTES)
       throw new RuntimeError(
         `${what} needs ${need} bytes of WebAssembly memory; a WebAssembly memory holds at most 4 GiB`,
       );
+    checkAllocation(need, `${what} (WebAssembly memory)`);
     const have = this.memory.buffer.byteLength;
     if (need > have) this.memory.grow(Math.ceil((need - have) / PAGE));
   }

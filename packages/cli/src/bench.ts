@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { AttrError, UnsupportedError } from '@glimpse/ir';
+import { AttrError, memoryBudget, UnsupportedError } from '@glimpse/ir';
 
 /** The benchmark scripts of bench/, by name. */
 export const BENCHES = {
@@ -43,7 +43,9 @@ export function benchCommand(names: string[], o: { quick?: boolean }): number {
       `${dir}${BENCHES[n as keyof typeof BENCHES]}`,
       ...(o.quick && !n.endsWith('report') ? ['--quick'] : []),
     ];
-    const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+    // Each benchmark process gets this one's memory budget (--max-memory or the default).
+    const env = { ...process.env, GLIMPSE_MAX_MEMORY: String(memoryBudget()) };
+    const r = spawnSync(process.execPath, args, { stdio: 'inherit', env });
     if (r.status !== 0) return r.status ?? 1;
   }
   return 0;

@@ -9,6 +9,7 @@ import {
   own,
   printGraph,
   setOwn,
+  withWhere,
 } from '@glimpse/ir';
 import { MODELS } from '@glimpse/models';
 import { exportOnnx, onnxSymbol } from '@glimpse/onnx';
@@ -216,7 +217,13 @@ export function prepareModel(
   const fileInputs =
     o.inputs !== undefined ? readInputs(g, o.inputs, loaded.onnxInputs) : undefined;
   const binding = resolveBinding({ ...loaded, graph: g }, given, fileInputs);
-  const inputs = fileInputs ?? randomInputs(g, binding, g.seed);
+  let inputs = fileInputs;
+  try {
+    inputs ??= randomInputs(g, binding, g.seed);
+  } catch (e) {
+    // A refusal names the model file whose inputs they are.
+    throw /\.(onnx|glimpse|json)$/.test(model) ? withWhere(e, { file: model }) : e;
+  }
   return { loaded, graph: g, binding, inputs };
 }
 

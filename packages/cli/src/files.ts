@@ -1,7 +1,9 @@
 import { readTensorPb } from '@glimpse/onnx';
+import type { Stats } from 'node:fs';
 import { readFileSync, writeFileSync, mkdirSync, existsSync, statSync } from 'node:fs';
 import type { DType, Graph, Tensor } from '@glimpse/ir';
 import {
+  checkAllocation,
   FormatError,
   InputError,
   readNpy,
@@ -15,15 +17,33 @@ import { join } from 'node:path';
 /** Largest file we read whole (weights included); larger is refused with a clear error. */
 const MAX_FILE = 2 ** 31 - 1;
 
+/** What a path that is not a regular file is, for the error that refuses it. */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/**
+ * A file read whole (model, weights, inputs). It must be a regular file — after following
+ * links: a link to /dev/zero would grow without bound, a FIFO would block forever — whose
+ * size fits MAX_FILE and the memory budget, checked before it is opened.
+ */
 export function readFile(path: string): Uint8Array {
-  let size: number;
+  let st: Stats;
   try {
-    size = statSync(path).size;
+    st = statSync(path);
   } catch {
     throw new InputError(`cannot read ${path}: no such file`, { file: path });
   }
+  if (!st.isFile()) throw new InputError(`it is ${kindOf(st)}, not a regular file`, { file: path });
+  const size = st.size;
   if (size > MAX_FILE)
     throw new InputError(`${path} is larger than ${MAX_FILE} bytes`, { file: path });
+  checkAllocation(size, `reading the file (${size} bytes)`, { file: path });
   try {
     return readFileSync(path);
   } catch (e) {
@@ -72,6 +92,9 @@ export function convertExact(
   file: string,
 ): Tensor {
   if (t.dtype === want) return t as Tensor;
+  checkAllocation(t.data.length * 8, `converting ${t.dtype}[${t.shape.join(',')}] to ${want}`, {
+    file,
+  });
   const vals =
     t.dtype === 'f64' || t.dtype === 'u8'
       ? Float64Array.from(t.data as ArrayLike<number>)

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { displayLine, GlimpseError } from '@glimpse/ir';
+import { displayLine, GlimpseError, parseBytes, setMemoryBudget } from '@glimpse/ir';
 import { backends, DEFAULT_BACKEND } from 'glimpse';
 import { convertCommand, modelsCommand, runCommand } from './commands.js';
 import { benchCommand } from './bench.js';
@@ -9,12 +9,26 @@ import { dumpCommand } from './dump.js';
 import type { Io } from './io.js';
 import { defaultIo, EXIT } from './io.js';
 
+/** --max-memory, on every command that loads a model. */
+const maxMemory = () =>
+  new Option(
+    '--max-memory <size>',
+    "memory budget for what a file asks for: bytes, or 512MB, 2GiB (default: a quarter of the machine's memory, or GLIMPSE_MAX_MEMORY)",
+  );
+
+/** The memory budget of this command: --max-memory where it takes it, else the default. */
+function applyBudget(cmd: Command): void {
+  const v = (cmd.opts() as { maxMemory?: string }).maxMemory;
+  setMemoryBudget(v === undefined ? undefined : parseBytes(v, '--max-memory'));
+}
+
 function program(io: Io, setCode: (c: number) => void): Command {
   const p = new Command('glimpse')
     .description('a computation-graph compiler for attention models')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: () => {} })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .hook('preAction', (_p, cmd) => applyBudget(cmd));
   const level = (dflt: string) =>
     new Option('--level <n>', 'optimisation level').choices(['0', '1', '2']).default(dflt);
   const passes = () => new Option('--passes <a,b,...>', 'run these passes instead of a level');
@@ -56,6 +70,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .option('--trace-rewrites', 'print every rule firing: rule, node, replacement')
     .option('--stats', 'per pass: node counts per op, FLOPs, bytes moved, planned peak memory')
     .addOption(shape())
+    .addOption(maxMemory())
     .action((model: string, o) => dumpCommand(io, model, o));
 
   p.command('run')
@@ -77,6 +92,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     )
     .addOption(shape())
     .option('--time', 'time compile and run (median of several runs)')
+    .addOption(maxMemory())
     .action(async (model: string, o) => setCode(await runCommand(io, model, o)));
 
   p.command('bisect')
@@ -117,6 +133,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
       '--optimizer',
       'bisect the optimiser: run the graph after each pass on the backend and name the first pass after which an output leaves the tolerance',
     )
+    .addOption(maxMemory())
     .action(async (model: string, o) => setCode(await bisectCommand(io, model, o)));
 
   p.command('playground')
@@ -133,6 +150,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     )
     .argument('[names...]', 'which benchmarks (default: all)')
     .option('--quick', 'tiny sizes, one run each (a smoke test)')
+    .addOption(maxMemory())
     .action((names: string[], o: { quick?: boolean }) => setCode(benchCommand(names, o)));
 
   p.command('convert')
@@ -142,6 +160,7 @@ function program(io: Io, setCode: (c: number) => void): Command {
     .addOption(level('0'))
     .addOption(passes())
     .option('--weights <file>', 'load params from a .safetensors file (kept in .json)')
+    .addOption(maxMemory())
     .action((model: string, o) => convertCommand(io, model, o));
   return p;
 }

@@ -3,6 +3,8 @@ import type { OptimizeOptions } from '@glimpse/optimizer';
 import {
   AttrError,
   boundLine,
+  BYTES,
+  checkAllocation,
   concreteShape,
   dict,
   fromNumbers,
@@ -12,11 +14,27 @@ import {
   toNumbers,
 } from '@glimpse/ir';
 
-/** Seeded random inputs: floats uniform in [-1, 1), ids valid for the embedding they feed. */
+/**
+ * Seeded random inputs: floats uniform in [-1, 1), ids valid for the embedding they feed.
+ * Their bytes (each made in float64, then stored in its dtype) are checked against the
+ * memory budget before any is made; the refusal names the largest.
+ */
 export function randomInputs(g: Graph, binding: Binding, seed: number): Record<string, Tensor> {
+  const shapes = g.inputs.map((inp) =>
+    concreteShape(inp.type.shape, binding, `input '${inp.name}'`),
+  );
+  const bytes = g.inputs.map((inp, i) => numel(shapes[i]!) * (8 + BYTES[inp.type.dtype]));
+  const big = bytes.indexOf(Math.max(0, ...bytes));
+  if (big >= 0) {
+    const inp = g.inputs[big]!;
+    checkAllocation(
+      bytes.reduce((a, b) => a + b, 0),
+      `generating the inputs (input '${boundLine(inp.name, 200)}' ${inp.type.dtype}[${shapes[big]!.join(',')}]${g.inputs.length > 1 ? ` and ${g.inputs.length - 1} more` : ''})`,
+    );
+  }
   const out = dict<Tensor>();
-  for (const inp of g.inputs) {
-    const shape = concreteShape(inp.type.shape, binding, `input '${inp.name}'`);
+  for (const [k, inp] of g.inputs.entries()) {
+    const shape = shapes[k]!;
     const rnd = randomStream(seed, `input:${inp.name}`);
     const n = numel(shape);
     const vals = new Float64Array(n);

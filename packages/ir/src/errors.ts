@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'E_RUNTIME' // a kernel found bad data (e.g. an index out of range)
   | 'E_UNSUPPORTED' // valid request that this component does not handle
   | 'E_DEVICE' // no usable GPU adapter, a lost device, or a shader the driver rejects
+  | 'E_MEMORY' // a size from a file is past the memory budget (budget.ts)
   | 'E_USAGE'; // the command line is wrong
 
 export interface ErrorWhere {

@@ -3,6 +3,7 @@ export * from './display.js';
 export * from './own.js';
 export * from './dtype.js';
 export * from './shape.js';
+export * from './budget.js';
 export * from './types.js';
 export * from './ops/index.js';
 export * from './graph.js';

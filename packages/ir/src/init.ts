@@ -1,6 +1,7 @@
 import type { Graph, Param } from './graph.js';
 import { InputError } from './errors.js';
-import { checkAllocation, numel } from './shape.js';
+import { checkAllocation } from './budget.js';
+import { numel } from './shape.js';
 import type { Tensor } from './tensor.js';
 import { fromNumbers, roundF16, toNumbers } from './tensor.js';
 
@@ -40,7 +41,10 @@ export function paramValues(p: Param, seed: number): Float64Array {
   if (init.kind === 'external')
     throw new InputError(`param %${p.name} has no values: load weights for it`, { value: p.name });
   const n = numel(p.type.shape as number[]);
-  checkAllocation(n * 8, `param %${p.name}`);
+  checkAllocation(
+    n * 8,
+    `param %${p.name} ${p.type.dtype}[${p.type.shape.join(',')}] (float64 while made)`,
+  );
   const out = new Float64Array(n);
   if (init.kind === 'fill') out.fill(init.value);
   const rnd = randomStream(seed, p.name);

@@ -19,7 +19,8 @@ import {
   sliceRange,
 } from './ops/index.js';
 import type { Binding } from './shape.js';
-import { checkAllocation, broadcastStrides, normAxis, numel, stridesOf } from './shape.js';
+import { checkAllocation } from './budget.js';
+import { broadcastStrides, normAxis, numel, stridesOf } from './shape.js';
 import { bindInputs, concreteShapes } from './binding.js';
 import type { Tensor } from './tensor.js';
 import { fromNumbers, toNumbers } from './tensor.js';

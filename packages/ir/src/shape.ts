@@ -122,22 +122,3 @@ export function bindShape(sym: Shape, got: readonly number[], binding: Record<st
   }
   return undefined;
 }
-
-/**
- * The most bytes one compiled graph may ask for (params plus planned buffers), so that a
- * file declaring huge shapes gets an error instead of exhausting memory. 8 GiB by default;
- * GLIMPSE_MAX_MEMORY (bytes) changes it.
- */
-export function memoryLimit(): number {
-  const env = typeof process !== 'undefined' ? process.env?.GLIMPSE_MAX_MEMORY : undefined;
-  const n = env !== undefined ? Number(env) : NaN;
-  return Number.isFinite(n) && n > 0 ? n : 8 * 2 ** 30;
-}
-
-export function checkAllocation(bytes: number, what: string): void {
-  const limit = memoryLimit();
-  if (bytes > limit)
-    throw new ShapeError(
-      `${what} needs ${(bytes / 2 ** 30).toFixed(2)} GiB, above the limit of ${(limit / 2 ** 30).toFixed(2)} GiB (GLIMPSE_MAX_MEMORY)`,
-    );
-}

@@ -11,7 +11,7 @@ import {
 import type { AttributeProto, ModelProto, NodeProto } from './proto.js';
 import { decodeModel, int } from './proto.js';
 import type { Operand } from './operand.js';
-import { constFromTensor, valOf } from './operand.js';
+import { constFromTensor, valOf, withImportTally } from './operand.js';
 import type { Cx } from './convert/index.js';
 import { converterOf } from './convert/index.js';
 import { dtypeOf, tensorFromProto } from './tensor.js';
@@ -126,12 +126,14 @@ export function importOnnx(model: Uint8Array | ModelProto, options: ImportOption
   const file = options.file ?? '<onnx>';
   try {
     const m = model instanceof Uint8Array ? decodeModel(model, file) : model;
-    return importModel(
-      m,
-      options.name,
-      options.constants ?? (() => undefined),
-      options.origins,
-      options.shapes ?? {},
+    return withImportTally(() =>
+      importModel(
+        m,
+        options.name,
+        options.constants ?? (() => undefined),
+        options.origins,
+        options.shapes ?? {},
+      ),
     );
   } catch (e) {
     throw withWhere(e, { file });

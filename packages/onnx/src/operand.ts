@@ -1,5 +1,16 @@
 import type { AttrsOf, Dim, DType, GraphBuilder, OpName, Tensor, Val } from '@glimpse/ir';
-import { buildGraph, fromNumbers, interpret, toNumbers, UnsupportedError } from '@glimpse/ir';
+import {
+  buildGraph,
+  checkAllocation,
+  concreteShape,
+  formatBytes,
+  fromNumbers,
+  memoryBudget,
+  interpret,
+  numel,
+  toNumbers,
+  UnsupportedError,
+} from '@glimpse/ir';
 
 /**
  * What an ONNX value is while importing: a constant known now (initializers, Constant
@@ -21,11 +32,56 @@ export interface Dyn {
 }
 export type Operand = Const | Dyn;
 
+// ---- the memory budget of an import ----
+// Every constant the import holds is float64 (8 bytes an element) and lives until the graph
+// is built: their sum is checked against the memory budget before each is allocated, so a
+// ConstantOfShape, Pad, Expand or Tile of 2³¹ elements is one MemoryError (the importer adds
+// the file, node and op), not gigabytes.
+let held: number | undefined;
+
+/** Run an import with its own tally of the constants it holds. */
+export function withImportTally<T>(f: () => T): T {
+  const outer = held;
+  held = 0;
+  try {
+    return f();
+  } finally {
+    held = outer;
+  }
+}
+
+/** Check a constant of `shape` against the budget (with those held before it), before allocating it. */
+export function reserveConst(dtype: DType, shape: readonly number[]): void {
+  const bytes = numel(shape) * 8;
+  const before = held ?? 0;
+  // The constants before it are named only where they make the difference.
+  const others =
+    bytes <= memoryBudget() ? `, with ${formatBytes(before)} of constants before it` : '';
+  checkAllocation(
+    before + bytes,
+    `the constant ${dtype}[${shape.join(',')}] (float64 while folded${others})`,
+  );
+  if (held !== undefined) held += bytes;
+}
+
 export function constOf(dtype: DType, shape: readonly number[], data: ArrayLike<number>): Const {
+  reserveConst(dtype, shape);
   return { kind: 'const', dtype, shape: [...shape], data: Float64Array.from(data) };
 }
 
+/** `shape` filled with `value` (ConstantOfShape, Pad's blocks), checked before it is allocated. */
+export function filledConst(dtype: DType, shape: readonly number[], value: number): Const {
+  reserveConst(dtype, shape);
+  return {
+    kind: 'const',
+    dtype,
+    shape: [...shape],
+    data: new Float64Array(numel(shape)).fill(value),
+  };
+}
+
 export function constFromTensor(t: Tensor, param?: string): Const {
+  reserveConst(t.dtype, t.shape);
   return {
     kind: 'const',
     dtype: t.dtype,
@@ -56,9 +112,10 @@ export function symbolElement(name: string): number {
 
 /** Symbols a constant carries (empty for an ordinary constant). */
 export function symbolsIn(o: Const): string[] {
-  return Array.from(o.data)
-    .filter(isSymbolElement)
-    .map((x) => symbolNames[SENTINEL - x] ?? '?');
+  // A loop, not Array.from: a constant may hold hundreds of millions of elements.
+  const out: string[] = [];
+  for (const x of o.data) if (isSymbolElement(x)) out.push(symbolNames[SENTINEL - x] ?? '?');
+  return out;
 }
 
 /** A shape value's elements as dims: numbers, or the symbols they stand for. */
@@ -154,12 +211,16 @@ export function evalOp<K extends OpName>(
       Array.from({ length: outputs }, (_, i) => `y${i}`),
     ),
   );
+  // The outputs' shapes are known now: checked before the interpreter allocates them.
+  for (const o of g.outputs)
+    reserveConst(g.typeOf(o).dtype, concreteShape(g.typeOf(o).shape, {}, o));
   const r = interpret(
     g,
     Object.fromEntries(xs.map((x, i) => [`c${i}`, fromNumbers(x.dtype, x.shape, x.data)])),
   );
   return g.outputs.map((o) => {
     const dt = g.typeOf(o).dtype;
-    return constOf(narrow && dt === 'i64' ? 'i32' : dt, r[o]!.shape, r[o]!.data);
+    const { shape, data } = r[o]!;
+    return { kind: 'const', dtype: narrow && dt === 'i64' ? 'i32' : dt, shape, data };
   });
 }

@@ -71,7 +71,7 @@ export function tensorFromProto(t: TensorProto, what: string, file?: string): Te
       `${what}: [${shape.join(',')}] needs ${n} ${onnxTypeName(t.dataType!)} values, the data holds ${have}`,
       where,
     );
-  checkAllocation(n * 8, what);
+  checkAllocation(n * 8, `${what} ${dtype}[${shape.join(',')}] (float64 while read)`);
   if (raw) {
     // Copy: protobuf's view may be unaligned for the element size.
     const bytes = raw.slice();

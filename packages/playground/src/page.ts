@@ -11,6 +11,7 @@ import {
   backends,
   bisect,
   buildModel,
+  checkAllocation,
   compile,
   DEFAULT_BACKEND,
   formatBisect,
@@ -185,6 +186,8 @@ async function runBisect() {
 
 async function takeOnnx(file: File) {
   try {
+    // A dropped file is read whole only when it fits the memory budget (2 GiB in a browser).
+    checkAllocation(file.size, `reading the file (${file.size} bytes)`, { file: file.name });
     onnx = {
       file: file.name,
       graph: importOnnx(new Uint8Array(await file.arrayBuffer()), { file: file.name }),

@@ -30,4 +30,13 @@ describe('argLayout', () => {
     // @ts-expect-error: every field must be given
     writeArgs(mem, 16, L, { n: 7, dims: [1, 2, 3], scale: 0.5 });
   });
+
+  it('writeArgs writes a block at or past 2 GiB of a memory (byte offsets are unsigned)', () => {
+    // 2 GiB + 64 KiB of WebAssembly memory: reserved, not touched but for one page.
+    const memory = new WebAssembly.Memory({ initial: 32769 });
+    const mem = { i32: new Int32Array(memory.buffer), f32: new Float32Array(memory.buffer) };
+    const L = argLayout(['M', 'N']);
+    writeArgs(mem, 2 ** 31, L, { M: 8388608, N: 48 });
+    expect([mem.i32[2 ** 29 + L.M], mem.i32[2 ** 29 + L.N]]).toEqual([8388608, 48]);
+  });
 });

@@ -66,7 +66,7 @@ export function writeArgs<F extends readonly ArgField[]>(
   layout: ArgLayout<F>,
   values: ArgValues<F>,
 ): void {
-  const w = args >> 2;
+  const w = args >>> 2;
   const at = layout as unknown as Record<string, number>;
   const vals = values as unknown as Record<string, number | readonly number[]>;
   for (const f of layout.fields) {

@@ -65,7 +65,8 @@ export const attention: WasmKernel<'attention'> = {
     return (r) => {
       if (heads === 0 || g.T === 0 || g.dv === 0) return;
       if (g.mask)
-        for (let l = 0; l < g.nLead; l++) r.i32[(leadTable >> 2) + l] = maskLeadOffset(g, l) * elem;
+        for (let l = 0; l < g.nLead; l++)
+          r.i32[(leadTable >>> 2) + l] = maskLeadOffset(g, l) * elem;
       // Without a mask its words are 0 (the function of an unmasked node never reads them).
       writeArgs(r, args, ATTN, {
         T: g.T,
@@ -97,7 +98,7 @@ export const attention: WasmKernel<'attention'> = {
         for (let l = 0; l < g.nLead; l++)
           for (let h = 0; h < g.Hq; h++)
             for (let i = 0; i < g.T; i++) {
-              const o = (r.outs[0]! >> 2) + l * g.o[0] + h * g.o[1] + i * g.o[2];
+              const o = (r.outs[0]! >>> 2) + l * g.o[0] + h * g.o[1] + i * g.o[2];
               r.f32.fill(0, o, o + g.dv);
             }
         return;

@@ -119,11 +119,11 @@ export const depthwise: WasmKernel<'depthwise'> = {
     return (r) => {
       if (rows === 0 || C === 0) return;
       if (!checked) {
-        const ids = r.i32.subarray(r.ins[1]! >> 2, (r.ins[1]! >> 2) + P * K);
+        const ids = r.i32.subarray(r.ins[1]! >>> 2, (r.ins[1]! >>> 2) + P * K);
         for (let i = 0; i < P * K; i++) checkWindowIndex(ids[i]!, S, i, ctx.node);
         checked = fixed;
       }
-      r.f32.fill(0, zero >> 2, (zero >> 2) + C);
+      r.f32.fill(0, zero >>> 2, (zero >>> 2) + C);
       writeArgs(r, args, DW, {
         perTask,
         rows,

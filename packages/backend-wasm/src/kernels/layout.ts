@@ -337,8 +337,8 @@ function bindGather(
   return (r) => {
     if (pairs === 0 || g.inner === 0) return;
     if (!direct) {
-      const ids = r.i32.subarray(r.ins[g.ids]! >> 2, (r.ins[g.ids]! >> 2) + k);
-      const out = r.i32.subarray(idx >> 2, (idx >> 2) + k);
+      const ids = r.i32.subarray(r.ins[g.ids]! >>> 2, (r.ins[g.ids]! >>> 2) + k);
+      const out = r.i32.subarray(idx >>> 2, (idx >>> 2) + k);
       let negative = false;
       for (let i = 0; i < k; i++) {
         out[i] = checkIndex(ids[i]!, g.n, i, g.negative, op, ctx.node);

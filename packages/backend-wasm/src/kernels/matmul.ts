@@ -19,7 +19,7 @@ function runGemm(
   epilogue: readonly number[] = [],
 ): void {
   writeArgs(r, args, GEMM_ARGS, g);
-  epilogue.forEach((at, j) => (r.i32[(args >> 2) + GEMM_ARGS.words + j] = at));
+  epilogue.forEach((at, j) => (r.i32[(args >>> 2) + GEMM_ARGS.words + j] = at));
   r.parallel(fn, gemmTasks(g.M, g.N), args);
 }
 
@@ -49,8 +49,8 @@ function packFixed(
 ): number {
   const width = ROW_PANELS * NR; // columns of a group
   return p.pack(packedBytes(K, N), (f32, at) => {
-    const src = w >> 2;
-    const dst = at >> 2;
+    const src = w >>> 2;
+    const dst = at >>> 2;
     f32.fill(0, dst, dst + packedBytes(K, N) / 4);
     for (let n = 0; n < N; n++) {
       const base = dst + Math.floor(n / width) * K * width + (n % width);

@@ -1,7 +1,7 @@
 /** ONNX Attention (opsets 23, 24) onto the fused attention op. */
 import type { Dim, DType, Val } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
-import { shapeOf } from '../operand.js';
+import { reserveConst, shapeOf } from '../operand.js';
 
 import {
   attrFloat,
@@ -151,6 +151,7 @@ function nonpadMask(cx: Cx, nonpad: Val, T: Dim, S: Dim, causal: boolean): Val {
   if (!causal) return pad;
   const n = b.reshape(nonpad, [B, 1, 1, 1], fresh(cx, 'nonpad4'));
   // j ≤ i + nonpad − T  ⟺  j − i + T − 1 < nonpad
+  reserveConst(dt, [T, S]);
   const grid = Array.from({ length: T * S }, (_, x) => (x % S) - Math.floor(x / S) + T - 1);
   const frontier = b.op(
     'less',
@@ -194,6 +195,7 @@ export function keyRange(cx: Cx, mi: Val, B: number, T: number): Val {
 export function frontierMask(cx: Cx, T: Dim, S: Dim, offset: Dim): Val {
   if (typeof T !== 'number' || typeof S !== 'number' || typeof offset !== 'number')
     unsupported(cx, `is_causal with a past of symbolic length and ${T} queries ≠ new keys`);
+  reserveConst('bool', [T, S]);
   const grid = Array.from({ length: T * S }, (_, x) =>
     x % S <= Math.floor(x / S) + offset ? 1 : 0,
   );

@@ -4,7 +4,7 @@ import { UnsupportedError } from '@glimpse/ir';
 import type { AttributeProto } from '../proto.js';
 import { int } from '../proto.js';
 import type { Const, Operand } from '../operand.js';
-import { evalOp, shapeOf, valOf } from '../operand.js';
+import { evalOp, reserveConst, shapeOf, valOf } from '../operand.js';
 
 /** What a converter sees of the node it converts. */
 export interface Cx {
@@ -90,6 +90,7 @@ export function indices(
   shape: readonly number[],
   hint: string,
 ): Val {
+  reserveConst(dtype, [n]);
   return cx.b.constant(
     Array.from({ length: n }, (_, i) => i),
     dtype,

@@ -3,7 +3,7 @@ import type { NamedOp } from '../names.js';
 import type { CompareOp, DType } from '@glimpse/ir';
 import { broadcastMap, OPS, broadcastShapes } from '@glimpse/ir';
 import type { Const } from '../operand.js';
-import { checkSymbolic, constOf, isSymbolElement, symbolsIn } from '../operand.js';
+import { checkSymbolic, isSymbolElement, reserveConst, symbolsIn } from '../operand.js';
 
 import { allConst, emit, isConst, need, unsupported } from './context.js';
 import type { Converter } from './context.js';
@@ -17,13 +17,14 @@ export function constMap(
 ): Const {
   if (what !== undefined) checkSymbolic(what, xs);
   const shape = broadcastShapes(xs.map((x) => x.shape)) as number[];
+  reserveConst(dtype, shape);
   const r = broadcastMap(
     xs.map((x) => ({ shape: [...x.shape], data: x.data })),
     shape,
     dtype,
     f,
   );
-  return constOf(dtype, shape, r.data);
+  return { kind: 'const', dtype, shape, data: r.data };
 }
 
 export function binary(op: 'add' | 'sub' | 'mul' | 'div'): Converter {

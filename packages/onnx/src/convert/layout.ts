@@ -10,7 +10,9 @@ import {
   dimsOf,
   dtypeOfOperand,
   evalOp,
+  filledConst,
   ints,
+  reserveConst,
   shapeOf,
   symbolElement,
   symbolsIn,
@@ -73,9 +75,7 @@ export const LAYOUT: Record<string, Converter> = {
       const one = constOf(fill.dtype, [], [fill.data[0] ?? 0]);
       return [dyn(cx.b.op('expand', [val(cx, one, 'fill')], { shape: dims }, out(cx)))];
     }
-    const shape = dims as number[];
-    const n = numel(shape);
-    return [constOf(fill.dtype, shape, new Float64Array(n).fill(fill.data[0] ?? 0))];
+    return [filledConst(fill.dtype, dims as number[], fill.data[0] ?? 0)];
   },
   Range: (ins, cx) => {
     const ops = [0, 1, 2].map((i) => need(cx, ins, i));
@@ -272,6 +272,7 @@ export const LAYOUT: Record<string, Converter> = {
         unsupported(cx, `reflect pads [${before}, ${after}] reach past an axis of ${d}`);
       const name = fresh(cx, `p${i}`);
       if (mode !== 'constant') {
+        reserveConst('i64', [d + before + after]); // the index list, before it is made
         y = pick(cx, y, ax, padIndices(mode, d, before, after), name);
         return;
       }
@@ -284,13 +285,7 @@ export const LAYOUT: Record<string, Converter> = {
         const shape = shapeOf(y).map((e, k) => (k === ax ? n : e));
         const one = constOf(dtype, [], [fill]);
         if (shape.every((e) => typeof e === 'number'))
-          return [
-            constOf(
-              dtype,
-              shape as number[],
-              new Float64Array(shape.reduce((p: number, e) => p * (e as number), 1)).fill(fill),
-            ),
-          ];
+          return [filledConst(dtype, shape as number[], fill)];
         return [dyn(cx.b.op('expand', [val(cx, one, hint)], { shape }, fresh(cx, `${hint}`)))];
       };
       const parts = [...block(before, 'before'), y, ...block(after, 'after')];
@@ -325,6 +320,7 @@ export const LAYOUT: Record<string, Converter> = {
     if (k > ds.length) unsupported(cx, `indices of depth ${k} into rank ${ds.length}`);
     const slice = numel(ds.slice(k));
     const count = indices.data.length / Math.max(1, k);
+    reserveConst(data.dtype, ds);
     const out = Float64Array.from(data.data);
     for (let n = 0; n < count; n++) {
       let at = 0;
@@ -338,7 +334,7 @@ export const LAYOUT: Record<string, Converter> = {
       }
       out.set(updates.data.subarray(n * slice, (n + 1) * slice), at * slice);
     }
-    return [constOf(data.dtype, ds, out)];
+    return [{ kind: 'const', dtype: data.dtype, shape: ds, data: out }];
   },
   Expand: (ins, cx) => {
     const [x, shape] = [need(cx, ins, 0), dimsOf(needConst(cx, ins, 1, 'shape'))];

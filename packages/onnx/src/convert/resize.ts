@@ -4,7 +4,7 @@
  * the operator's coordinate transform and rounding (exact: a nearest resize only copies).
  */
 import type { Operand } from '../operand.js';
-import { ints } from '../operand.js';
+import { ints, reserveConst } from '../operand.js';
 import { attr, fresh, needConst, staticShape, unsupported } from './context.js';
 import type { Converter, Cx } from './context.js';
 import { pick } from './indices.js';
@@ -67,6 +67,7 @@ function resizeNearest(cx: Cx, x: Operand, sizes: number[], scales: number[]): O
   const axes = s.flatMap((n, i) => (sizes[i] !== n || scales[i] !== 1 ? [i] : []));
   axes.forEach((ax, j) => {
     const [n, m] = [s[ax]!, sizes[ax]!];
+    reserveConst('i64', [m]); // the index list, before it is made
     const idx = Array.from({ length: m }, (_, o) => sourceIndex(cx, o, n, m, scales[ax]!));
     y = pick(cx, y, ax, idx, j === axes.length - 1 ? undefined : fresh(cx, `ax${ax}`));
   });

@@ -44,7 +44,7 @@ export function combineSplits(
   for (let hh = 0; hh < g.nLead * g.Hq; hh++) {
     const [l, h] = [Math.floor(hh / g.Hq), hh % g.Hq];
     for (let i = 0; i < g.T; i++) {
-      const base = (part >> 2) + (hh * g.T + i) * splits * rec;
+      const base = (part >>> 2) + (hh * g.T + i) * splits * rec;
       let m = -Infinity;
       let open = false;
       for (let k = 0; k < splits; k++) {
@@ -54,8 +54,8 @@ export function combineSplits(
         open ||= r.f32[base + k * rec + 2] !== 0;
       }
       const empty = spec.byMask ? !open : spec.zeroRows && m === -Infinity;
-      if (flags) r.i32[(flags >> 2) + hh * g.T + i] = empty ? 1 : 0;
-      const o = (r.outs[0]! >> 2) + l * g.o[0] + h * g.o[1] + i * g.o[2];
+      if (flags) r.i32[(flags >>> 2) + hh * g.T + i] = empty ? 1 : 0;
+      const o = (r.outs[0]! >>> 2) + l * g.o[0] + h * g.o[1] + i * g.o[2];
       if (empty) {
         r.f32.fill(0, o, o + g.dv);
         continue;
@@ -84,7 +84,7 @@ function someFlagged(
   hk: number,
 ): boolean {
   if (flags === 0) return false;
-  const at = (flags >> 2) + (l * g.Hq + hk * g.group) * g.T;
+  const at = (flags >>> 2) + (l * g.Hq + hk * g.group) * g.T;
   for (let i = 0; i < g.group * g.T; i++) if (r.i32[at + i] !== 0) return true;
   return false;
 }
@@ -106,8 +106,8 @@ export function fixKeysNotVisited(
   flags: number,
 ) {
   const off = g.causalOffset ?? 0;
-  const vb = r.ins[2]! >> 2;
-  const ob = r.outs[0]! >> 2;
+  const vb = r.ins[2]! >>> 2;
+  const ob = r.outs[0]! >>> 2;
   for (let l = 0; l < g.nLead; l++)
     for (let hk = 0; hk < g.Hkv; hk++) {
       if (!spec.causal && !someFlagged(r, g, flags, l, hk)) continue;
@@ -124,7 +124,7 @@ export function fixKeysNotVisited(
       if (!any) continue;
       for (let h = hk * g.group; h < (hk + 1) * g.group; h++)
         for (let i = 0; i < g.T; i++) {
-          const flagged = flags !== 0 && r.i32[(flags >> 2) + (l * g.Hq + h) * g.T + i] !== 0;
+          const flagged = flags !== 0 && r.i32[(flags >>> 2) + (l * g.Hq + h) * g.T + i] !== 0;
           if (flagged && spec.zeroRows) continue;
           // Empty by mask: every key counts; else the keys past the row's causal end.
           const end = flagged || !spec.causal ? 0 : Math.min(g.S, Math.max(0, i + off + 1));
