@@ -189,7 +189,7 @@ export const attention: OpDef<AttentionAttrs> = defineOp<AttentionAttrs>({
     causal_fill: {
       kind: 'float',
       default: -Infinity,
-      doc: 'score of a causally hidden key: -inf (after the mask, whatever it holds), or any other value set before the mask is applied',
+      doc: 'score of a causally hidden key: -inf (set after the mask, whatever it holds; kernels skip such keys), or any other value, set before the mask applies (eager attention: where(tril, s, finfo.min) + mask; no key skipped)',
     },
     softcap: { kind: 'float', default: 0, doc: 'softcap·tanh(s/softcap) when > 0' },
     mask_fill: { kind: 'float', default: -Infinity, doc: 'score where a boolean mask is false' },

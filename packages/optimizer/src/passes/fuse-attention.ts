@@ -20,6 +20,8 @@ import { causalAlignment, from, peelCausalFill } from './fuse-attention-causal.j
  *
  *   causal   where(tril(·)[k=0], s, -inf)               → causal=top_left (k = S−T: bottom_right)
  *   mask     where(m, s, c) | where(m, c, s) (masked_fill, via not) | add(s, m) either order
+ *   fill     under the mask: where(tril(·) or a constant lower-triangular buffer, s, c), c a
+ *            constant other than -inf → causal with causal_fill=c (eager attention's finfo.min)
  *   softcap  scale(tanh(scale(s, 1/c)), c)
  *   scale    scale(s, f)                                   (canonicalize made every form this)
  *   scores   bmm(q, kᵀ): kᵀ is bmm's transpose_b, or k := transpose(kᵀ) over the last two axes
@@ -314,7 +316,7 @@ export const fuseAttention = rewritePass(
   'fuse-attention',
   'softmax(q·kᵀ·scale + mask)·v → one attention op',
   {
-    pass: 'the op’s attributes reproduce the written graph: scale, softcap, mask fill (as stored in f32), causal alignment, masked_rows; a scale on q or k or a division of the scores is taken only when finite and non-zero, a softcap only when finite; a softmax row with +inf or NaN gives NaN in the op as in softmax. The kernels form q·kᵀ without storing it (the JS backend sums in float64), so the JS backend adds no f32 overflow; on WGSL, with the scale written on q, a product q·kᵀ beyond 3.4e38 whose scaled value is in range overflows where the written graph does not. Sums are reordered (online softmax): finite values follow the precision contract',
+    pass: 'the op’s attributes reproduce the written graph: scale, softcap, mask fill (as stored in f32), causal alignment (of tril or of a constant buffer checked element by element), causal fill (a constant other than -inf, as stored in f32, set before the mask as the where under it sets it), masked_rows; a scale on q or k or a division of the scores is taken only when finite and non-zero, a softcap only when finite; a softmax row with +inf or NaN gives NaN in the op as in softmax. The kernels form q·kᵀ without storing it (the JS backend sums in float64), so the JS backend adds no f32 overflow; on WGSL, with the scale written on q, a product q·kᵀ beyond 3.4e38 whose scaled value is in range overflows where the written graph does not. Sums are reordered (online softmax): finite values follow the precision contract',
     rules: {
       'fuse-attention': 'see the pass',
       'fuse-attention-nan-guard':
