@@ -25,6 +25,7 @@ export const caseArb = fc.record({
     'additive',
     'additive-first',
     'hf',
+    'hf-min',
     'bool-keep',
     'masked-fill-inf',
     'masked-fill-min',
@@ -35,7 +36,19 @@ export const caseArb = fc.record({
   guard: fc.boolean(),
   /** PyTorch 2's SDPA export guard: where(isnan(softmax), 0, softmax)·v (any form). */
   nanGuard: fc.boolean(),
-  causal: fc.constantFrom('none', 'none', 'where-tril', 'additive-triangle'),
+  causal: fc.constantFrom('none', 'none', 'where-tril', 'additive-triangle', 'eager-buffer'),
+  /**
+   * Eager attention's causal fill: where(constant lower-triangular buffer, s, fill) before
+   * the mask (finfo.min as transformers writes it; other values for their special cases).
+   */
+  causalFill: fc.constantFrom(
+    -3.4028234663852886e38,
+    -3.4028234663852886e38,
+    -1e4,
+    -0,
+    NaN,
+    Infinity,
+  ),
   softcap: fc.constantFrom(0, 0, 0, 4),
   special: fc.constantFrom(0, 0, 0.03),
   seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
@@ -58,8 +71,10 @@ export function normalise(c: Case): Case {
 export function build(c: Case): Graph {
   const causal = c.causal !== 'none';
   // T stays symbolic unless a constant or a param must match it.
-  const T: Dim = c.causal === 'additive-triangle' || c.mask === 'bias-param' ? c.T : 'T';
-  const S: Dim = causal ? T : c.S; // causal self-attention
+  const eager = c.causal === 'eager-buffer';
+  const T: Dim = c.causal === 'additive-triangle' || c.mask === 'bias-param' || eager ? c.T : 'T';
+  // Causal self-attention; the eager buffer also after a cache (S ≥ T, bottom-right).
+  const S: Dim = eager ? Math.max(c.T, c.S) : causal ? T : c.S;
   const four = c.layout !== '3d';
   const H = four ? c.Hkv * (c.layout === 'gqa-expand' ? c.group : 1) : 1;
   return buildGraph('attn', (b) => {
@@ -108,6 +123,15 @@ export function build(c: Case): Graph {
       s = b.op('scale', [t], { factor: c.softcap }, 'sc2');
     }
     const scores = s.type.shape;
+    if (eager) {
+      // The sliced buffer [1, 1, T, S] (transformers' bias[:, :, S−T:S, :S]): j ≤ i + S − T.
+      const [nT, nS] = [c.T, S as number];
+      const bits = Array.from({ length: nT * nS }, (_, e) =>
+        e % nS <= Math.floor(e / nS) + nS - nT ? 1 : 0,
+      );
+      const buf = b.constant(bits, 'bool', [...(four ? [1] : []), 1, nT, nS], 'buf');
+      s = b.op('where', [buf, s, cst(c.causalFill, 'cfill')], {}, 'eager');
+    }
     const maskShape = four ? ['B', 1, T, S] : ['B', T, S];
     const masked = addMask(b, c, s, maskShape, scores);
     s = masked.s;
@@ -154,10 +178,13 @@ function addMask(
       return add(b.input('m', 'f32', maskShape));
     case 'additive-first':
       return add(b.input('m', 'f32', maskShape), true);
-    case 'hf': {
+    case 'hf':
+    case 'hf-min': {
+      // (1 − m)·big: -10000 as BERT writes it, finfo.min as transformers now does.
+      const big = c.mask === 'hf' ? -10000 : -3.4028234663852886e38;
       const m = b.input('m', 'f32', maskShape);
       return add(
-        b.op('mul', [b.op('sub', [cst(1, 'one'), m], {}, 'inv'), cst(-10000, 'big')], {}, 'bias'),
+        b.op('mul', [b.op('sub', [cst(1, 'one'), m], {}, 'inv'), cst(big, 'big')], {}, 'bias'),
       );
     }
     case 'bool-bias':
@@ -209,7 +236,7 @@ export function inputs(g: Graph, binding: Record<string, number>, c: Case): Reco
       const v = Array.from({ length: n }, () => {
         if (inp.type.dtype === 'bool') return rnd() < 0.6 ? 1 : 0; // some rows fully masked
         if (inp.name === 'm')
-          return c.mask === 'hf' ? (rnd() < 0.6 ? 1 : 0) : rnd() < 0.3 ? -Infinity : rnd();
+          return /^hf/.test(c.mask) ? (rnd() < 0.6 ? 1 : 0) : rnd() < 0.3 ? -Infinity : rnd();
         return rnd() < c.special ? SPECIAL[Math.floor(rnd() * SPECIAL.length)]! : rnd() * 4 - 2;
       });
       return [inp.name, fromNumbers(inp.type.dtype, shape, v)];

@@ -29,6 +29,8 @@ export const attentionOpCase = (
       dh: fc.constantFrom(1, 3, 8, 30, 64),
       dv: fc.constantFrom(1, 5, 64),
       causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
+      /** causal_fill: -inf (blocks stop early) or finfo.min as eager attention writes it. */
+      causalFill: fc.constantFrom(-Infinity, -Infinity, -3.4028234663852886e38),
       mask: fc.constantFrom('none', 'bool', 'additive'),
       rows: fc.constantFrom('nan', 'zero', 'mask'),
       special: fc.constantFrom(0, 0, 0.005),
@@ -49,7 +51,7 @@ export const attentionOpCase = (
         b.op(
           'attention',
           shapes.map(([n, d, s]) => b.input(n, d, s)),
-          { causal: c.causal, masked_rows: c.rows },
+          { causal: c.causal, causal_fill: c.causalFill, masked_rows: c.rows },
           'y',
         ),
       );

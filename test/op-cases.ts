@@ -29,6 +29,8 @@ const special = fc.constantFrom(0, 0.1, 0.5);
  * operations, and the precision contract compares one rounding order with another.
  */
 const attentionSpecial = fc.constantFrom(0, 0.01, 0.05);
+/** finfo(f32).min: eager attention's causal fill and padding mask. */
+const FINFO_MIN = -3.4028234663852886e38;
 
 /**
  * The magnitude summed into one output (Case.scale): `terms` products of the operands'
@@ -632,6 +634,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
       dv: fc.integer({ min: 1, max: 6 }),
       mask: fc.constantFrom('none', 'bool', 'additive'),
       causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
+      causalFill: fc.constantFrom(-Infinity, -Infinity, FINFO_MIN, -1e4, -0, NaN),
       softcap: fc.constantFrom(0, 0, 5),
       rows: fc.constantFrom('nan', 'zero', 'mask'),
       fill: fc.constantFrom(-Infinity, -3.4028234663852886e38),
@@ -660,6 +663,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
           ins.push({ name: 'mask', dtype: c.mask === 'bool' ? 'bool' : 'f32', shape: ms });
         const attrs = {
           causal: c.causal,
+          causal_fill: c.causalFill,
           softcap: c.softcap,
           masked_rows: c.rows,
           mask_fill: c.fill,
@@ -668,9 +672,12 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
         };
         const k = single('attention', ins, attrs, c.s, c.sp);
         if (c.mask === 'additive') {
-          // Additive masks hold 0 and -inf, as real ones do (and so fully masked rows occur).
+          // Additive masks hold 0 and -inf, as real ones do (and so fully masked rows occur);
+          // under a finite causal fill finfo.min too (fill + finfo.min overflows in f32).
           const m = k.inputs.mask!.data as Float32Array;
-          for (let i = 0; i < m.length; i++) m[i] = m[i]! > 0.5 ? -Infinity : 0;
+          const min = Number.isFinite(c.causalFill) ? FINFO_MIN : -Infinity;
+          for (let i = 0; i < m.length; i++)
+            m[i] = m[i]! > 0.75 ? -Infinity : m[i]! > 0.5 ? min : 0;
         }
         return { ...k, scale: 10 };
       }),
@@ -685,6 +692,7 @@ export const attentionTiles = fc
     dh: fc.constantFrom(1, 5, 16),
     dv: fc.constantFrom(3, 8, 9),
     causal: fc.constantFrom('none', 'top_left', 'bottom_right'),
+    causalFill: fc.constantFrom(-Infinity, -Infinity, FINFO_MIN),
     mask: fc.constantFrom('none', 'bool', 'additive'),
     s: seed,
     sp: fc.constantFrom(0, 0.002, 0.01),
@@ -697,7 +705,7 @@ export const attentionTiles = fc
     ];
     if (c.mask !== 'none')
       ins.push({ name: 'mask', dtype: c.mask === 'bool' ? 'bool' : 'f32', shape: [c.T, c.S] });
-    const k = single('attention', ins, { causal: c.causal }, c.s, c.sp);
+    const k = single('attention', ins, { causal: c.causal, causal_fill: c.causalFill }, c.s, c.sp);
     if (c.mask === 'additive') {
       const m = k.inputs.mask!.data as Float32Array;
       for (let i = 0; i < m.length; i++) m[i] = m[i]! > 1.5 ? -Infinity : m[i]!;

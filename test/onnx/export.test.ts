@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Graph, Tensor } from '@glimpse/ir';
-import { concreteShape, fromNumbers, interpret, randomStream } from '@glimpse/ir';
+import {
+  concreteShape,
+  fromNumbers,
+  interpret,
+  parseGraph,
+  printGraph,
+  randomStream,
+} from '@glimpse/ir';
 import { buildModel, MODEL_NAMES } from '@glimpse/models';
 import { decodeOnnx, exportOnnx, importOnnx } from '@glimpse/onnx';
 import { optimize } from '@glimpse/optimizer';
@@ -102,6 +109,22 @@ describe('importOnnx(exportOnnx(g)) ≡ g', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('what ONNX Attention cannot hold is refused, naming the node', () => {
+  it('a causal mask with a finite causal_fill (ONNX fills with -inf, after the mask)', () => {
+    const g = parseGraph(`graph @a(%q: f32[1,2,3,4], %k: f32[1,2,3,4], %v: f32[1,2,3,4]) {
+  %y: f32[1,2,3,4] = attention[causal=top_left, causal_fill=-3.4028234663852886e38] %q, %k, %v
+  return %y
+}`);
+    expect(() => exportOnnx(g)).toThrow(
+      /cannot export to ONNX: a causal mask with causal_fill -3\.4028234663852886e\+38 \(ONNX's is -inf\)/,
+    );
+    // The same op with the default fill exports.
+    expect(
+      exportOnnx(parseGraph(printGraph(g).replace(/, causal_fill=[^\]]*/, ''))).length,
+    ).toBeGreaterThan(0);
   });
 });
 

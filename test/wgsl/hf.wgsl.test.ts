@@ -14,7 +14,7 @@ describeGpu('Hugging Face exports on WGSL ≡ onnxruntime', () => {
     it(name, async () => {
       for (const { set, graph, inputs, ort } of hfDataSets(name))
         for (const level of [0, 2] as const) {
-          const exe = await compile(graph, { backend: 'wgsl', level });
+          const exe = await compile(graph, { backend: 'wgsl', level, frozenParams: true });
           const got = await exe.run(inputs);
           graph.outputs.forEach((o, i) =>
             assertClose(

@@ -18,7 +18,8 @@ export interface WrittenAttention {
 /**
  * `attention` written out as the plain ops it stands for, from its definition
  * (packages/ir/src/ops/attention.ts): q·kᵀ (bmm), scale, softcap (scale·tanh·scale), the
- * mask (add, or where with mask_fill), the causal mask (where(tril, s, -inf)), softmax, the
+ * mask (add, or where with mask_fill), the causal mask (where(tril, s, -inf); with a
+ * causal_fill other than -inf, where(tril, s, fill) before the mask), softmax, the
  * masked_rows rule (where on the row maximum of the hiding bias), ·v; bshd through bhsd
  * transposes, GQA by repeating kv heads (reshape, expand, reshape). Backends lower a fused
  * node they decline to this, and the precision tests hold fused kernels to it: its f32
@@ -62,6 +63,18 @@ export function writtenAttention(
   }
   const ninf = b.constant(-Infinity, dtype, []);
   const zero = b.constant(0, dtype, []);
+  const tril = () => {
+    const [T, S] = s.type.shape.slice(-2);
+    if (a.causal === 'bottom_right' && (typeof T !== 'number' || typeof S !== 'number'))
+      throw new UnsupportedError('causal=bottom_right written out needs concrete T and S');
+    return b.op('tril', [s], {
+      k: a.causal === 'top_left' ? 0 : (S as number) - (T as number),
+    });
+  };
+  // causal_fill other than -inf: where(tril, s, fill) before the mask (it hides no key).
+  const lastCausal = a.causal !== 'none' && a.causal_fill === -Infinity;
+  if (a.causal !== 'none' && !lastCausal)
+    s = b.op('where', [tril(), s, b.constant(a.causal_fill, dtype, [])], {});
   // bias: -inf where a key is hidden (masked_rows=mask looks for rows it hides entirely).
   const byMask = a.masked_rows === 'mask';
   let bias: Val | undefined;
@@ -74,13 +87,8 @@ export function writtenAttention(
       bias = mask;
     }
   }
-  if (a.causal !== 'none') {
-    const [T, S] = s.type.shape.slice(-2);
-    if (a.causal === 'bottom_right' && (typeof T !== 'number' || typeof S !== 'number'))
-      throw new UnsupportedError('causal=bottom_right written out needs concrete T and S');
-    const tri = b.op('tril', [s], {
-      k: a.causal === 'top_left' ? 0 : (S as number) - (T as number),
-    });
+  if (lastCausal) {
+    const tri = tril();
     s = b.op('where', [tri, s, ninf], {});
     if (byMask) {
       const c = b.op('where', [tri, zero, ninf], {});

@@ -132,6 +132,9 @@ export function attentionRef(ins: RefTensor[], a: AttentionAttrs, outShape: numb
             x += q.data[qBase + i * g.q[2] + c]! * k.data[kBase + j * g.k[2] + c]!;
           x *= g.scale;
           if (a.softcap > 0) x = a.softcap * Math.tanh(x / a.softcap);
+          // causal_fill other than -inf: the hidden key's score before the mask.
+          const cf = g.causalFill;
+          if (cf && j > i + cf.offset) x = cf.value;
           let hidden = false;
           if (mask) {
             const m = mask.data[mBase + i * g.mask!.t + j * g.mask!.s]!;

@@ -14,7 +14,8 @@ const up4 = (n: number) => (n + 3) & ~3;
  * grows (online softmax); P·V for the tile goes through the same micro-kernel. K and V are
  * packed into the micro-kernel's panel layout once per kv head (and reused by every query
  * block and, with GQA, every query head of the group); Q once per block. Causal blocks stop
- * at the last key any of their rows can see. Memory: O(BR·(BC + dv)) plus the packed K, V.
+ * at the last key any of their rows can see (with a causal_fill other than -inf every key
+ * counts: hidden ones score the fill). Memory: O(BR·(BC + dv)) plus the packed K, V.
  *
  * Results equal the unfused softmax(s)·v exactly in their special values: a NaN score makes
  * its row NaN, a row whose scores are all -inf is NaN (or 0 with masked_rows=zero), masked
@@ -213,11 +214,15 @@ function scoresTile(cx: Run, br: number, j0: number, bc: number) {
 function softmaxRow(cx: Run, rr: number, i: number, j0: number, bc: number, mBase: number) {
   const { mem, mask, fill } = cx;
   const lim = cx.rowEnd(i) - j0;
+  // causal_fill other than -inf: keys from `filled` on score its value before the mask.
+  const cf = cx.g.causalFill;
+  const filled = cf ? i + cf.offset + 1 - j0 : bc;
   const so = cx.at.s + rr * BC;
   let tileMax = -Infinity;
   for (let j = 0; j < bc; j++) {
     let x = mem[so + j]! * cx.g.scale;
     if (cx.softcap > 0) x = cx.softcap * Math.tanh(x / cx.softcap);
+    if (j >= filled) x = cf!.value;
     if (cx.hasMask) {
       const mv = mask![mBase + i * cx.mT + (j0 + j) * cx.mS]!;
       if (cx.boolMask) x = mv ? x : fill;

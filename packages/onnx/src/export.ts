@@ -245,6 +245,8 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
     // ONNX aligns a causal mask top-left without a KV cache; bottom-right equals it when T = S.
     if (a.causal === 'bottom_right' && T !== S)
       unsupported(x, 'a bottom-right causal mask with T ≠ S');
+    if (a.causal !== 'none' && a.causal_fill !== -Infinity)
+      unsupported(x, `a causal mask with causal_fill ${a.causal_fill} (ONNX's is -inf)`);
     // ONNX Attention is masked_rows 'mask' (a row whose every key is masked has weights 0);
     // 'nan' and 'zero' agree with it where no row is fully masked.
     if (a.masked_rows !== 'mask' && m !== undefined && !noRowFullyMasked(x, m, a.causal !== 'none'))

@@ -264,6 +264,67 @@ const MHA = (
   return %y
 }`;
 
+describe('fuse-attention: causal buffers with a finite fill (eager attention)', () => {
+  // Eager GPT-2: where(sliced lower-triangular buffer, s/√d, finfo.min) + padding mask.
+  const MIN = '-3.4028234663852886e38';
+  const mm = `  %s: f32[B,T,S] = bmm[transpose_b=true] %q, %k\n  %s1: f32[B,T,S] = scale[factor=0.5] %s`;
+  const eager = (
+    buf: string,
+    fill = `constant[value=[${MIN}]]`,
+    t = 3,
+  ) => `graph @e(%q: f32[2,2,${t},8], %k: f32[2,2,5,8], %v: f32[2,2,5,4], %pm: bool[2,1,1,5]) {
+  %s: f32[2,2,${t},5] = bmm[transpose_b=true] %q, %k
+  %c: f32[] = constant[value=[2.8284270763397217]]
+  %sd: f32[2,2,${t},5] = div %s, %c
+  %buf: bool[1,1,${t},5] = constant[dtype=bool, shape=[1,1,${t},5], value=[${buf}]]
+  %min: f32[] = constant[value=[${MIN}]]
+  %fill: f32[] = ${fill}
+  %sw: f32[2,2,${t},5] = where %buf, %sd, %fill
+  %zero: f32[] = constant[value=[0]]
+  %pad: f32[2,1,1,5] = where %pm, %zero, %min
+  %s9: f32[2,2,${t},5] = add %sw, %pad
+  %p: f32[2,2,${t},5] = softmax %s9
+  %y: f32[2,2,${t},4] = bmm %p, %v
+  return %y
+}`;
+  it('a bottom-right buffer (3 new tokens after 2 cached) → causal=bottom_right, causal_fill=finfo.min (golden)', () => {
+    const f = fuse(eager('1,1,1,0,0, 1,1,1,1,0, 1,1,1,1,1'), {});
+    expect(printGraph(f))
+      .toBe(`graph @e(%q: f32[2,2,3,8], %k: f32[2,2,5,8], %v: f32[2,2,5,4], %pm: bool[2,1,1,5]) {
+  %min: f32[] = constant[value=[-3.4028234663852886e+38]]
+  %zero: f32[] = constant[value=[0]]
+  %pad: f32[2,1,1,5] = where %pm, %zero, %min
+  %y: f32[2,2,3,4] = attention[scale=0.3535533966440824, causal=bottom_right, causal_fill=-3.4028234663852886e+38] %q, %k, %v, %pad
+  return %y
+}
+`);
+  });
+  it('a top-left buffer (T = S), any finite fill: -1e4, -0, NaN', () => {
+    const tl = '1,0,0,0,0, 1,1,0,0,0, 1,1,1,0,0, 1,1,1,1,0, 1,1,1,1,1';
+    for (const [fill, want] of [
+      ['-1e4', -1e4],
+      ['-0.0', -0],
+      ['nan', NaN],
+    ] as const) {
+      const [a] = attentionNodes(fuse(eager(tl, `constant[value=[${fill}]]`, 5), {}));
+      expect(a!.attrs.causal).toBe('top_left');
+      expect(Object.is(a!.attrs.causal_fill, want)).toBe(true);
+    }
+  });
+  it('where(tril, s, c) under a boolean mask → causal_fill, the boolean mask', () => {
+    const f = fuse(
+      scoreGraph(
+        `${mm}\n  %t: bool[T,S] = tril %s1\n  %c: f32[] = constant[value=[-1e9]]\n  %sc: f32[B,T,S] = where %t, %s1, %c\n  %n: f32[] = constant[value=[-inf]]\n  %s9: f32[B,T,S] = where %m, %sc, %n`,
+        `${QKV3}, %m: bool[B,1,S]`,
+      ),
+      { B: 2, T: 5, S: 5 },
+    );
+    const [a] = attentionNodes(f);
+    expect(a!.attrs).toMatchObject({ causal: 'top_left', causal_fill: Math.fround(-1e9) });
+    expect(a!.inputs[3]).toBe('m');
+  });
+});
+
 describe('fuse-attention: layouts', () => {
   it('multi-head: packed qkv, reshape [B,T,H,dh], k transposed by (0,2,3,1)', () => {
     const f = fuse(MHA('[0,2,3,1]', 'f32[B,4,8,T]'), { B: 2, T: 5 });

@@ -774,6 +774,81 @@ describe('fuse-attention declines, with reasons', () => {
   });
 });
 
+describe('fuse-attention declines a causal where before the mask, with reasons', () => {
+  // Eager GPT-2's form: where(causal buffer, s, fill) + padding mask, T = S = 3.
+  const ins =
+    '%q: f32[2,3,8], %k: f32[2,3,8], %v: f32[2,3,8], %m: f32[2,1,3], %b: bool[3,3], %f: f32[]';
+  const TL = '1,0,0,1,1,0,1,1,1';
+  const eager = (o: { buf?: string; cond?: string; fill?: string; outer?: boolean } = {}) =>
+    g(
+      `  %s: f32[2,3,3] = bmm[transpose_b=true] %q, %k
+  %buf: bool[${o.buf?.startsWith('2:') ? '2,' : ''}3,3] = constant[dtype=bool, shape=[${o.buf?.startsWith('2:') ? '2,' : ''}3,3], value=[${(o.buf ?? TL).replace('2:', '')}]]
+  %min: f32[] = constant[value=[${o.fill === undefined || o.fill === 'input' ? '-3.4028234663852886e38' : o.fill}]]
+  %sw: f32[2,3,3] = where %${o.cond ?? 'buf'}, %s, %${o.fill === 'input' ? 'f' : 'min'}
+  ${
+    o.outer
+      ? `%sm: f32[2,3,3] = add %sw, %m\n  %t: bool[3,3] = tril %s\n  %n: f32[] = constant[value=[-inf]]\n  %s9: f32[2,3,3] = where %t, %sm, %n`
+      : `%s9: f32[2,3,3] = add %sw, %m`
+  }
+  %p: f32[2,3,3] = softmax %s9
+  %y: f32[2,3,8] = bmm %p, %v`,
+      '%y',
+      ins,
+    );
+  it('fires on a lower-triangular buffer (the control for the declines below)', () => {
+    expect(run('fuse-attention', eager()).fired).toEqual(['fuse-attention']);
+  });
+  it('a buffer that is not lower-triangular', () => {
+    stays(
+      'fuse-attention',
+      eager({ buf: '1,0,0,0,1,0,1,1,1' }),
+      /the causal buffer %buf is not lower-triangular \(true where j ≤ i \+ k\)/,
+    );
+  });
+  it('a lower-triangular buffer of another alignment (k = 1, T = S)', () => {
+    stays(
+      'fuse-attention',
+      eager({ buf: '1,1,0,1,1,1,1,1,1' }),
+      /the causal mask %buf is tril k=1: neither top-left \(k=0\) nor bottom-right \(k=S−T\)/,
+    );
+  });
+  it('a buffer that differs along a leading axis', () => {
+    stays(
+      'fuse-attention',
+      eager({ buf: `2:${TL},${TL}` }),
+      /the causal buffer %buf is \[2,3,3\], not \[..1, T, S\] of the scores \[2,3,3\]/,
+    );
+  });
+  it('a condition that is not a constant (an input, or a param unless params are frozen)', () => {
+    stays(
+      'fuse-attention',
+      eager({ cond: 'b' }),
+      /the causal condition %b \(an input or param\) is neither tril nor a constant boolean buffer/,
+    );
+  });
+  it('a fill that is not a constant', () => {
+    stays(
+      'fuse-attention',
+      eager({ fill: 'input' }),
+      /the fill %f \(an input or param\) of the causal where %sw is not a constant/,
+    );
+  });
+  it('a -inf fill before the mask (the op applies its -inf causal mask after it)', () => {
+    stays(
+      'fuse-attention',
+      eager({ fill: '-inf' }),
+      /the causal where %sw fills -inf before the mask: the op's -inf causal mask applies after it/,
+    );
+  });
+  it('a second causal mask outside the mask', () => {
+    stays(
+      'fuse-attention',
+      eager({ outer: true }),
+      /two causal masks, one each side of the mask: the op has one/,
+    );
+  });
+});
+
 describe('gqa-rows', () => {
   const gqa = (ins: string, body: string) => `graph @g(${ins}) {\n${body}\n  return %y\n}`;
   const KV = '%k: f32[B,2,S,16], %v: f32[B,2,S,16]';

@@ -22,6 +22,8 @@ export function attentionUniforms(nl: number, mask: boolean) {
     softcap: 'f32',
     maskFill: 'f32',
     causalOffset: 'i32',
+    /** causal_fill (when it is not -inf): the hidden keys' score before the mask. */
+    causalFill: 'f32',
     q: ['u32', 3],
     k: ['u32', 3],
     v: ['u32', 3],
@@ -41,7 +43,10 @@ export interface AttentionKernel {
   readonly decode: boolean;
   /** masked_rows=mask: rows track whether any key was open, and v's bad columns are scanned. */
   readonly byMask: boolean;
+  /** A causal mask whose hidden keys are -inf after the mask: tiles past a row's end are skipped. */
   readonly causal: boolean;
+  /** A causal mask with a causal_fill other than -inf: hidden keys score it before the mask. */
+  readonly causalFill: boolean;
   /** vec4s per row of q/k (DH4) and v/o (DV4), zero-padded past dh and dv. */
   readonly DH4: number;
   readonly DV4: number;

@@ -74,6 +74,7 @@ function planAttention(a: AttentionAttrs, ctx: KernelCtx): AttentionKernel | und
     decode,
     byMask,
     causal: g.causalOffset !== undefined,
+    causalFill: g.causalFill !== undefined,
     DH4,
     DV4,
     R,
@@ -99,7 +100,8 @@ function fillUniforms(k: AttentionKernel): Uint32Array<ArrayBuffer> {
     scale: g.scale,
     softcap: a.softcap,
     maskFill: a.mask_fill,
-    causalOffset: g.causalOffset ?? 0,
+    causalOffset: g.causalOffset ?? g.causalFill?.offset ?? 0,
+    causalFill: g.causalFill?.value ?? 0,
     q: g.q,
     k: g.k,
     v: g.v,
@@ -128,10 +130,13 @@ ${
       : ''
 }${causal ? `  if (i32(j) > i32(t) + ${u.causalOffset}) { return 0u; }\n` : ''}  return 1u;
 }`;
-  // The score of query row t against key j, from the dot product: scale, softcap, mask, causal.
+  // The score of query row t against key j, from the dot product: scale, softcap, causal
+  // fill (causal_fill other than -inf), mask, causal (-inf).
   const scoreFn = `fn score(dot: f32, t: u32, j: u32, mbase: u32) -> f32 {
   var s = dot * ${u.scale};
 ${k.a.softcap > 0 ? `  s = ${u.softcap} * tanh_f32(s / ${u.softcap});\n` : ''}${
+    k.causalFill ? `  if (i32(j) > i32(t) + ${u.causalOffset}) { s = ${u.causalFill}; }\n` : ''
+  }${
     maskType === 'u32'
       ? `  if (msk[${maskAt(k)}] == 0u) { s = ${u.maskFill}; }\n`
       : maskType === 'f32'

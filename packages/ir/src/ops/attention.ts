@@ -8,6 +8,8 @@ export interface AttentionAttrs {
   /** Multiplier of q·kᵀ; absent means 1/√dh. */
   scale?: number;
   causal: 'none' | 'top_left' | 'bottom_right';
+  /** Score of a causally hidden key before the mask; -inf: -inf after the mask (see the op). */
+  causal_fill: number;
   softcap: number;
   mask_fill: number;
   masked_rows: 'nan' | 'zero' | 'mask';
@@ -49,8 +51,17 @@ export interface AttentionGeometry {
   readonly o: AttentionStrides;
   /** Multiplier of q·kᵀ (the attribute, or 1/√dh). */
   readonly scale: number;
-  /** Row i sees keys j ≤ i + causalOffset; undefined without a causal mask. */
+  /**
+   * Row i sees keys j ≤ i + causalOffset; undefined without a causal mask or with a
+   * `causal_fill` other than -inf. The hidden keys' scores are -inf whatever the mask, so
+   * kernels may skip them (only their v rows' non-finite values still count: 0·v).
+   */
   readonly causalOffset: number | undefined;
+  /**
+   * A causal mask with a `causal_fill` other than -inf: the scores of keys j > i + offset
+   * are `value` before the mask applies. Every key takes part in the softmax; none is skipped.
+   */
+  readonly causalFill?: { readonly offset: number; readonly value: number };
   /**
    * Mask strides over the scores [...lead, Hq, T, S] (0 on broadcast axes): per lead axis,
    * then head, query row, key. Undefined without a mask.
@@ -61,7 +72,7 @@ export interface AttentionGeometry {
 export function attentionGeometry(
   inShapes: readonly (readonly number[])[],
   outShape: readonly number[],
-  a: Pick<AttentionAttrs, 'layout' | 'scale' | 'causal'>,
+  a: Pick<AttentionAttrs, 'layout' | 'scale' | 'causal'> & { causal_fill?: number },
 ): AttentionGeometry {
   const bshd = a.layout === 'bshd';
   // bhsd view of an operand's shape and strides.
@@ -102,6 +113,9 @@ export function attentionGeometry(
       s: st[n - 1]!,
     };
   }
+  const offset = a.causal === 'none' ? undefined : a.causal === 'bottom_right' ? S - T : 0;
+  const fill = a.causal_fill ?? -Infinity;
+  const filled = offset !== undefined && fill !== -Infinity;
   return {
     lead,
     nLead: numel(lead),
@@ -117,7 +131,8 @@ export function attentionGeometry(
     v: strides(v),
     o: strides(view(outShape)),
     scale: a.scale ?? 1 / Math.sqrt(dh),
-    causalOffset: a.causal === 'none' ? undefined : a.causal === 'bottom_right' ? S - T : 0,
+    causalOffset: filled ? undefined : offset,
+    ...(filled ? { causalFill: { offset, value: fill } } : {}),
     ...(mask ? { mask } : {}),
   };
 }
@@ -138,6 +153,12 @@ export function maskLeadOffset(g: AttentionGeometry, l: number): number {
  *   additive mask: s += mask;  boolean mask: s = mask ? s : mask_fill;
  *   causal: s[i, j] = -inf where j > i + offset (offset 0 top-left, S - T bottom-right);
  *   p = softmax(s) over keys;  out = p·v.
+ * With a causal_fill c other than -inf the causal mask comes first instead: s[i, j] = c
+ * where j > i + offset, then the mask applies to it as to any score (c + mask, or mask_fill
+ * where a boolean mask is false) — where(tril, s, finfo.min) + mask, as eager Hugging Face
+ * attention writes it. A finite c is not -inf: a row whose visible keys all score ≈ c
+ * spreads its weight over the hidden keys too, and no key is skipped. Such a causal mask
+ * hides no key for masked_rows=mask.
  * Shapes: q [..., Hq, T, dh], k [..., Hkv, S, dh], v [..., Hkv, S, dv] with Hq a multiple of
  * Hkv (GQA: query head h reads kv head ⌊h / (Hq/Hkv)⌋); rank-2/3 inputs have no head axis.
  * Rows with nothing to attend to follow `masked_rows`:
@@ -164,6 +185,11 @@ export const attention: OpDef<AttentionAttrs> = defineOp<AttentionAttrs>({
       values: ['none', 'top_left', 'bottom_right'],
       default: 'none',
       doc: 'causal mask and its alignment',
+    },
+    causal_fill: {
+      kind: 'float',
+      default: -Infinity,
+      doc: 'score of a causally hidden key: -inf (set after the mask, whatever it holds; kernels skip such keys), or any other value, set before the mask applies (eager attention: where(tril, s, finfo.min) + mask; no key skipped)',
     },
     softcap: { kind: 'float', default: 0, doc: 'softcap·tanh(s/softcap) when > 0' },
     mask_fill: { kind: 'float', default: -Infinity, doc: 'score where a boolean mask is false' },

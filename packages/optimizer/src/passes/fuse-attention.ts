@@ -5,6 +5,7 @@ import { matchAt, op, splat, val } from '../pattern.js';
 import type { Decline, RewriteCtx } from '../rule.js';
 import { rewritePass } from '../rewrite.js';
 import { decline, isDecline, rule } from '../rule.js';
+import { causalAlignment, from, peelCausalFill } from './fuse-attention-causal.js';
 
 /**
  * `softmax(scale·q·kᵀ [softcap] [mask] [causal]) · v` → `attention(q, k, v, mask?)`.
@@ -19,6 +20,8 @@ import { decline, isDecline, rule } from '../rule.js';
  *
  *   causal   where(tril(·)[k=0], s, -inf)               → causal=top_left (k = S−T: bottom_right)
  *   mask     where(m, s, c) | where(m, c, s) (masked_fill, via not) | add(s, m) either order
+ *   fill     under the mask: where(tril(·) or a constant lower-triangular buffer, s, c), c a
+ *            constant other than -inf → causal with causal_fill=c (eager attention's finfo.min)
  *   softcap  scale(tanh(scale(s, 1/c)), c)
  *   scale    scale(s, f)                                   (canonicalize made every form this)
  *   scores   bmm(q, kᵀ): kᵀ is bmm's transpose_b, or k := transpose(kᵀ) over the last two axes
@@ -78,12 +81,6 @@ interface Scores {
   mask?: string;
 }
 
-/** Where a value comes from, for decline reasons: `%s (relu)` or `%s (an input)`. */
-function from(v: string, env: MatchEnv): string {
-  const n = env.producer(v);
-  return `%${v} (${n === undefined ? 'an input or param' : n.op})`;
-}
-
 /** A scale op's factor as the written graph multiplies by it: an f32 (the scale op's rule). */
 const factorOf = (n: OpNode<'scale'>) => Math.fround(n.attrs.factor);
 
@@ -106,20 +103,9 @@ function peel(s: string, ctx: RewriteCtx): Scores | Decline {
     env,
   );
   if (causal && layer(s)) {
-    const k = causal.$t!.attrs.k;
-    const [T, S] = shape.slice(-2) as [Dim, Dim];
-    const tShape = ctx.typeOf(causal.t!).shape;
-    if (tShape[0] !== T || tShape[1] !== S)
-      return decline(
-        `the causal mask %${causal.t} is [${tShape.join(',')}], not the scores' last two axes [${T},${S}]`,
-      );
-    if (k === 0) attrs.causal = 'top_left';
-    else if (typeof T === 'number' && typeof S === 'number' && k === S - T)
-      attrs.causal = 'bottom_right';
-    else
-      return decline(
-        `the causal mask %${causal.t} is tril k=${k}: neither top-left (k=0) nor bottom-right (k=S−T)`,
-      );
+    const align = causalAlignment(causal.t!, shape, env);
+    if (isDecline(align)) return align;
+    attrs.causal = align.causal;
     s = causal.inner!;
   }
   // mask: boolean where (either polarity) or additive
@@ -135,12 +121,22 @@ function peel(s: string, ctx: RewriteCtx): Scores | Decline {
   if (masked && layer(s)) {
     if (add) {
       const r = peelAdditive(s, ctx, layer);
-      return isDecline(r) ? r : { q: r.q, k: r.k, attrs: { ...attrs, ...r.attrs }, mask: r.mask };
+      if (isDecline(r)) return r;
+      return twoCausal(attrs, r.attrs) ?? { ...r, attrs: { ...attrs, ...r.attrs } };
     }
     // The fill as the backends store it (an f32 constant written as -1e9 is fround(-1e9)).
     attrs.mask_fill = Math.fround(ctx.env.constant((keep ?? fillFirst)!.fill!)![0]!);
     mask = fillFirst ? ctx.emit('not', [masked.m!], {}, 'keep') : masked.m!;
     s = masked.inner!;
+    // where(m, where(causal, s, c), fill): a causal fill under the boolean mask.
+    const filled = peelCausalFill(s, ctx);
+    if (isDecline(filled)) return filled;
+    if (filled) {
+      const why = twoCausal(attrs, filled.attrs);
+      if (why) return why;
+      Object.assign(attrs, filled.attrs);
+      s = filled.inner;
+    }
   }
   const inner = peelInner(s, ctx);
   return isDecline(inner)
@@ -151,6 +147,13 @@ function peel(s: string, ctx: RewriteCtx): Scores | Decline {
         attrs: { ...attrs, ...inner.attrs },
         ...(mask !== undefined ? { mask } : {}),
       };
+}
+
+/** Scores under two causal masks (one outside the mask, one inside) have no attention form. */
+function twoCausal(outer: Partial<AttentionAttrs>, inner: Partial<AttentionAttrs>) {
+  return outer.causal !== undefined && inner.causal !== undefined
+    ? decline('two causal masks, one each side of the mask: the op has one')
+    : undefined;
 }
 
 /**
@@ -173,8 +176,17 @@ function peelAdditive(
     const deeper = peelAdditive(sv, ctx, layer);
     if (!isDecline(deeper))
       return { ...deeper, mask: ctx.emit('add', [deeper.mask, mv], {}, 'mask') };
-    const inner = peelInner(sv, ctx);
-    if (!isDecline(inner)) return { ...inner, mask: mv };
+    // An add under the add: why it did not peel says more than that it is not a matmul.
+    if (matchAt(op('add', [val('a'), val('b')]), sv, ctx.env) && layer(sv)) why ??= deeper;
+    // add(where(causal, s, c), mask): eager attention's causal fill before the mask.
+    const filled = peelCausalFill(sv, ctx);
+    if (isDecline(filled)) {
+      why ??= filled;
+      continue;
+    }
+    const inner = peelInner(filled?.inner ?? sv, ctx);
+    if (!isDecline(inner))
+      return { ...inner, attrs: { ...inner.attrs, ...filled?.attrs }, mask: mv };
     why ??= inner;
   }
   return why!;
@@ -304,7 +316,7 @@ export const fuseAttention = rewritePass(
   'fuse-attention',
   'softmax(q·kᵀ·scale + mask)·v → one attention op',
   {
-    pass: 'the op’s attributes reproduce the written graph: scale, softcap, mask fill (as stored in f32), causal alignment, masked_rows; a scale on q or k or a division of the scores is taken only when finite and non-zero, a softcap only when finite; a softmax row with +inf or NaN gives NaN in the op as in softmax. The kernels form q·kᵀ without storing it (the JS backend sums in float64), so the JS backend adds no f32 overflow; on WGSL, with the scale written on q, a product q·kᵀ beyond 3.4e38 whose scaled value is in range overflows where the written graph does not. Sums are reordered (online softmax): finite values follow the precision contract',
+    pass: 'the op’s attributes reproduce the written graph: scale, softcap, mask fill (as stored in f32), causal alignment (of tril or of a constant buffer checked element by element), causal fill (a constant other than -inf, as stored in f32, set before the mask as the where under it sets it), masked_rows; a scale on q or k or a division of the scores is taken only when finite and non-zero, a softcap only when finite; a softmax row with +inf or NaN gives NaN in the op as in softmax. The kernels form q·kᵀ without storing it (the JS backend sums in float64), so the JS backend adds no f32 overflow; on WGSL, with the scale written on q, a product q·kᵀ beyond 3.4e38 whose scaled value is in range overflows where the written graph does not. Sums are reordered (online softmax): finite values follow the precision contract',
     rules: {
       'fuse-attention': 'see the pass',
       'fuse-attention-nan-guard':

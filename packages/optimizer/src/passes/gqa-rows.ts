@@ -62,7 +62,8 @@ function foldGroups(
     } else if (mt !== 1)
       return decline(`a mask of shape [${ms.join(',')}] that varies over query rows but not heads`);
   }
-  const attrs = { ...a, causal: 'none' as const };
+  // One row sees every key: no causal mask is left, nor its fill.
+  const attrs = { ...a, causal: 'none' as const, causal_fill: -Infinity };
   const d = (t: TensorType) => t.shape[t.shape.length - 1]!;
   const dv = d(ctx.typeOf(m.v));
   const extra = mask !== undefined ? [mask] : [];

@@ -58,7 +58,10 @@ export interface Spec {
   dh: number;
   dv: number;
   mask: 'none' | 'bool' | 'additive';
+  /** A causal mask whose hidden keys are -inf after the mask: blocks skip them. */
   causal: boolean;
+  /** causal_fill other than -inf: the hidden keys' score before the mask (none skipped). */
+  causalFill: number | undefined;
   softcap: number;
   fill: number;
   zeroRows: boolean;

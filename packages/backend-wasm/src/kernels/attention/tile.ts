@@ -78,6 +78,11 @@ function maskScores(a: Attn): void {
           .f32x4.mul()
           .set(sv);
         if (s.softcap > 0) softcap(a, sv, ps0);
+        if (s.causalFill !== undefined) {
+          // causal_fill: hidden keys score the fill, before the mask.
+          hiddenLanes(a, h2, ps0);
+          c.f32x4.splatConst(s.causalFill).get(sv).get(ps0).v128.bitselect().set(sv);
+        }
         if (s.mask !== 'none') applyMask(a, sv, h2, ps0);
         if (tracked) {
           // Keys the mask leaves visible: a bias that is not -inf, a true
@@ -87,12 +92,7 @@ function maskScores(a: Attn): void {
           else c.i32x4.splatConst(-1).set(a.vis);
         }
         if (s.causal) {
-          // key j0+jj hidden from row i when j0 + jj > i + offset.
-          c.get(a.j0).get(jj).i32.add();
-          arg(ATTN.offset);
-          c.i32.sub().i32x4.splat();
-          c.get(a.rowIdx[h2]!).i32x4.gt_s();
-          c.set(ps0);
+          hiddenLanes(a, h2, ps0);
           c.f32x4.splatConst(-Infinity).get(sv).get(ps0).v128.bitselect().set(sv);
           if (tracked) c.get(a.vis).get(ps0).v128.andnot().set(a.vis);
         }
@@ -108,6 +108,16 @@ function maskScores(a: Attn): void {
       }
     },
   );
+}
+
+/** Lanes (rows i of the h2 half) from which key j0 + jj is causally hidden: j0 + jj > i + offset. */
+function hiddenLanes(a: Attn, h2: number, into: Local): void {
+  const { c, arg } = a;
+  c.get(a.j0).get(a.jj).i32.add();
+  arg(ATTN.offset);
+  c.i32.sub().i32x4.splat();
+  c.get(a.rowIdx[h2]!).i32x4.gt_s();
+  c.set(into);
 }
 
 /** s := c·tanh(s/c), tanh(y) = 1 − 2/(e^{2y} + 1) (exact at ±inf, NaN stays NaN). */
