@@ -142,8 +142,10 @@ function rotaryExport(a: AttrsOf<'rotary'>, x: Ex) {
     const swapped = x.emit('Concat', halves, { axis: -1 });
     rot = turn(xr, cos, swapped, sin, false, y);
   } else {
-    // An angle of width 1 broadcasts; one of width R is read at the even or odd features.
-    const at = (c: string, k: number) => (x.type(c).shape.at(-1) === 1 ? c : cut(c, k, R, 2));
+    // An angle of width 1 (or a scalar) broadcasts; one of width R is read at the even or
+    // odd features.
+    const at = (c: string, k: number) =>
+      (x.type(c).shape.at(-1) ?? 1) === 1 ? c : cut(c, k, R, 2);
     const [even, odd] = [cut(xr, 0, R, 2), cut(xr, 1, R, 2)];
     const last = x.constant('i64', [1], [-1]);
     const pair = [
