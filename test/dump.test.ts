@@ -165,10 +165,10 @@ graph @attn(%q: f32[B,T,8], %k: f32[B,T,8], %v: f32[B,T,8]) {
     expect(header.trim().split(/\s{2,}/)).toEqual([
       'input',
       '2 canonicalize',
-      '6 fuse-attention',
-      '7 canonicalize',
-      '10 fold-transpose',
-      '12 canonicalize',
+      '7 fuse-attention',
+      '8 canonicalize',
+      '11 fold-transpose',
+      '13 canonicalize',
     ]);
     expect(r.out).toMatch(/^softmax\s+1\s+1\s+0\s+0\s+0\s+0$/m);
     expect(r.out).toMatch(/^planned peak/m);
@@ -210,7 +210,7 @@ describe('dot, svg, files per pass', () => {
     expect(r.code).toBe(0);
     const files = readdirSync(dir).sort();
     expect(files[0]).toBe('00-input.glimpse');
-    expect(files).toContain('06-fuse-attention.glimpse');
+    expect(files).toContain('07-fuse-attention.glimpse');
     for (const f of files) parseGraph(readFileSync(join(dir, f), 'utf8'), { file: f });
   });
 });

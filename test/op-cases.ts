@@ -83,6 +83,44 @@ const cumsumCase = fc
     }),
   );
 
+/**
+ * rotary over [...lead, d]: all of d or an even part, rotate-half or interleaved, cos and
+ * sin broadcast to [...lead, R] (a suffix, some dims 1). Values bounded by 1e4 (NaN, ±inf,
+ * ±0 and subnormals kept): a product past f32's range is inf in the op, as in the graph it
+ * stands for, and finite in the float64 reference.
+ */
+const rotaryCase = fc
+  .record({
+    lead: shape(0, 3),
+    pairs: fc.integer({ min: 1, max: 4 }),
+    pass: fc.constantFrom(0, 0, 1, 2),
+    interleaved: fc.boolean(),
+    s: seed,
+    sp: special,
+  })
+  .chain((c) =>
+    fc
+      .tuple(broadcastOf([...c.lead, 2 * c.pairs]), broadcastOf([...c.lead, 2 * c.pairs]))
+      .map(([cs, ss]) => {
+        const R = 2 * c.pairs;
+        const f = (name: string, sh: number[]) => ({ name, dtype: 'f32' as DType, shape: sh });
+        const attrs = { interleaved: c.interleaved, rotary_dim: c.pass ? R : 0 };
+        const k = single(
+          'rotary',
+          [f('x', [...c.lead, R + c.pass]), f('cos', cs), f('sin', ss)],
+          attrs,
+          c.s,
+          c.sp,
+        );
+        for (const t of Object.values(k.inputs))
+          (t.data as Float32Array).forEach(
+            (v, i, d) => (d[i] = Number.isFinite(v) && Math.abs(v) > 1e4 ? Math.sign(v) * 1e4 : v),
+          );
+        const { x, cos, sin } = k.inputs;
+        return { ...k, scale: Math.max(summed(2, x!, cos!), summed(2, x!, sin!)) };
+      }),
+  );
+
 /** Shapes that broadcast to `out`: a suffix of it, with some dims replaced by 1. */
 const broadcastOf = (out: number[]) =>
   fc
@@ -460,6 +498,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   argmin: argCase('argmin'),
   topk: topkCase,
   cumsum: cumsumCase,
+  rotary: rotaryCase,
   layer_norm: normCase('layer_norm', 2),
   rms_norm: normCase('rms_norm', 1),
   depthwise: fc

@@ -200,6 +200,19 @@ export const SPECIAL_GRAPHS: Record<string, string> = {
   %y: f32[8] = sub %r1, %r2
   return %y
 }`,
+  'rotate-half rotary, partial (fuse-rotary)': `graph @g(%x: f32[5,10], %cos: f32[5,8], %sin: f32[1,8]) {
+  %xr: f32[5,8] = slice[axis=1, end=8] %x
+  %xp: f32[5,2] = slice[axis=1, start=8, end=10] %x
+  %lo: f32[5,4] = slice[axis=1, end=4] %xr
+  %hi: f32[5,4] = slice[axis=1, start=4, end=8] %xr
+  %neg: f32[5,4] = scale[factor=-1] %hi
+  %rh: f32[5,8] = concat[axis=1] %neg, %lo
+  %a: f32[5,8] = mul %cos, %xr
+  %b: f32[5,8] = mul %rh, %sin
+  %r: f32[5,8] = add %a, %b
+  %y: f32[5,10] = concat[axis=1] %r, %xp
+  return %y
+}`,
   'a scale chain through inf and 0': `graph @g(%x: f32[8]) {
   %a: f32[8] = scale[factor=inf] %x
   %y: f32[8] = scale[factor=0.0] %a

@@ -27,6 +27,7 @@ import { randomGraph } from '../graph-gen.js';
 import { asRef, assertClose } from '../helpers.js';
 import { runOrt } from './ort.js';
 import { FOLDERS, loadCase } from './testdata.js';
+import { CASES } from '../op-cases.js';
 
 function randomInputs(
   g: Graph,
@@ -141,5 +142,24 @@ describe('glimpse convert MODEL -o FILE.onnx', () => {
     const want = await (await compile(buildModel(spec).graph, { level: 0 })).run(x);
     const got = await runOrt(readFileSync(f), g, x);
     assertClose(got.y!, asRef(want.y!), TOL, 'ort');
+  });
+});
+
+describe('rotary exports as the ops exporters write', () => {
+  it('onnxruntime-node gives glimpse’s answer; imported back, -O2 fuses rotate-half again', async () => {
+    await fc.assert(
+      fc.asyncProperty(CASES.rotary, async (c) => {
+        const bytes = exportOnnx(c.graph);
+        const ops = decodeOnnx(bytes, 'rotary.onnx').graph!.node!.map((n) => n.opType);
+        expect(ops).toContain('Neg');
+        const want = await (await compile(c.graph, { backend: 'js', level: 0 })).run(c.inputs);
+        const got = await runOrt(bytes, c.graph, c.inputs);
+        assertClose(got.y!, asRef(want.y!), TOL, 'ort %y', c.scale ?? 1);
+        const back = optimize(importOnnx(bytes), { level: 2 });
+        const interleaved = c.graph.nodes[0]!.attrs.interleaved === true;
+        expect(back.nodes.some((n) => n.op === 'rotary')).toBe(!interleaved);
+      }),
+      { numRuns: 40 },
+    );
   });
 });

@@ -6,14 +6,14 @@
  * against onnxruntime's and PyTorch's outputs on every data set, on the JS and wasm backends
  * at -O0 and -O2: |got − want| ≤ 1e-4 + 1e-3·|want| (the fp16 model within f16's own error:
  * onnxruntime computes it in f16, glimpse in f32 from f16 values). The attention ops fused at
- * -O2 are counted; what glimpse cannot run yet is refused in one line naming every missing op.
+ * -O2 are counted, and the rotary ops; what glimpse cannot run yet is refused in one line naming every missing op.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '@glimpse/cli';
 import { compile } from 'glimpse';
 import { assertClose } from '../helpers.js';
-import { HF, HF_TOL, hfDataSets, hfTolerance, REFUSED, RUNS } from './hf.js';
+import { HF, HF_TOL, hfDataSets, hfTolerance, REFUSED, ROTARY, RUNS } from './hf.js';
 
 /** What the generator measured: onnxruntime's largest distance from PyTorch per fixture. */
 const MANIFEST: Record<string, { max_abs_ort_vs_torch: number }> = JSON.parse(
@@ -50,11 +50,13 @@ describe('Hugging Face exports ≡ onnxruntime and PyTorch', () => {
               assertClose(got[o]!, ort[i]!, tol, `${what} vs onnxruntime`);
               assertClose(got[o]!, torch[i]!, torchTol, `${what} vs PyTorch`);
             });
-            if (level === 2)
-              expect(
-                exe.graph.nodes.filter((n) => n.op === 'attention').length,
-                `${name} ${set}: attention ops at -O2`,
-              ).toBe(typeof attentions === 'number' ? attentions : attentions[k]);
+            if (level === 2) {
+              const count = (op: string) => exe.graph.nodes.filter((n) => n.op === op).length;
+              expect(count('attention'), `${name} ${set}: attention ops at -O2`).toBe(
+                typeof attentions === 'number' ? attentions : attentions[k],
+              );
+              expect(count('rotary'), `${name} ${set}: rotary ops at -O2`).toBe(ROTARY[name] ?? 0);
+            }
           }
     });
 

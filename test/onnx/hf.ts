@@ -60,6 +60,20 @@ export const RUNS: Record<string, number | readonly number[]> = {
   phi: 2,
   gemma: 2,
 };
+/**
+ * Rotary ops at -O2 (fuse-rotary): q and k of every layer in the decoders that compute
+ * rotate-half rotary embeddings in the graph — two layers of the Llama family, Phi's partial
+ * rotary included — and ModernBERT's three; none elsewhere.
+ */
+export const ROTARY: Record<string, number> = {
+  llama: 4,
+  llama_past: 4,
+  mistral: 4,
+  qwen2: 4,
+  phi: 4,
+  gemma: 4,
+  modernbert: 6,
+};
 /** Fixtures refused at import, with the ONNX ops the one-line refusal must name. */
 export const REFUSED: Record<string, RegExp> = {
   bloom: /ScatterND on computed \(non-constant\) inputs is not supported/,

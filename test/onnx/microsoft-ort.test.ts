@@ -1069,6 +1069,8 @@ describe('a Llama-style decoder as onnxruntime’s optimizer writes it (bench/pe
     const ops = exe.graph.nodes.map((n) => n.op);
     expect(ops.filter((o) => o === 'attention')).toHaveLength(2);
     expect(ops).not.toContain('softmax');
+    // RotaryEmbedding on q and k of each layer: one rotary op each.
+    expect(ops.filter((o) => o === 'rotary')).toHaveLength(4);
     // What a user sees: glimpse dump at -O2 shows one attention per layer.
     const r = await cli(
       'dump',

@@ -1,15 +1,22 @@
 /**
  * The reference interpreter's kernels of the neural-network ops — softmax lanes, attention,
- * layer and RMS normalisation — naive and in float64, as reference.ts's table calls them.
+ * layer and RMS normalisation, rotary embeddings — naive and in float64, as reference.ts's table calls them.
  */
 import type {
   ArgKind,
   ArgReduceAttrs,
   AttentionAttrs,
   CumsumAttrs,
+  RotaryAttrs,
   TopkAttrs,
 } from './ops/index.js';
-import { argBetter, attentionGeometry, maskLeadOffset, topkBefore } from './ops/index.js';
+import {
+  argBetter,
+  attentionGeometry,
+  maskLeadOffset,
+  rotaryPieces,
+  topkBefore,
+} from './ops/index.js';
 import type { RefTensor } from './ref-tensor.js';
 import { forEachIndex, refTensor as t } from './ref-tensor.js';
 import { normAxis, numel, stridesOf } from './shape.js';
@@ -191,6 +198,30 @@ export function normalise(
       if (b) y += b.data[i]!;
       out.data[base + i] = y;
     }
+  }
+  return out;
+}
+
+/**
+ * rotary: x·cos + (∓partner)·sin in float64 — the sums the written graph's mul, neg, mul and
+ * add make in the reference — over the op's strided runs; the features past R copied.
+ */
+export function rotaryRef([x, cos, sin]: RefTensor[], a: RotaryAttrs): RefTensor {
+  const out = t(x!.dtype, x!.shape);
+  for (const p of rotaryPieces(x!.shape, cos!.shape, sin!.shape, a)) {
+    const r = p.rotate;
+    const views = r ? [p.x, p.out, r.partner, r.cos, r.sin] : [p.x, p.out];
+    forEachIndex(
+      [...p.shape],
+      views.map((v) => [...v.strides]),
+      (_o, offs) => {
+        const [ox, oo] = [offs[0]! + p.x.base, offs[1]! + p.out.base];
+        out.data[oo] = r
+          ? x!.data[ox]! * cos!.data[offs[3]! + r.cos.base]! +
+            r.sign * x!.data[offs[2]! + r.partner.base]! * sin!.data[offs[4]! + r.sin.base]!
+          : x!.data[ox]!;
+      },
+    );
   }
   return out;
 }

@@ -30,6 +30,7 @@ import {
   cumsumRef,
   lanes,
   normalise,
+  rotaryRef,
   softmaxLane,
   topkRef,
 } from './reference-nn.js';
@@ -247,6 +248,7 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
     return [out];
   },
   attention: (ins, a, shapes) => [attentionRef(ins, a, shapes[0]!)],
+  rotary: (ins, a) => [rotaryRef(ins, a)],
   elementwise: (ins, a, shapes) => {
     const f = compileProgram(a.program, ins.length, ins[0]!.dtype);
     return [broadcastMap(ins, shapes[0]!, ins[0]!.dtype, (...xs) => f(xs))];

@@ -22,6 +22,7 @@ import {
   rms_norm,
   softmax,
 } from './reduce.js';
+import { rotary } from './rotary.js';
 import type { KernelFactory } from './types.js';
 
 export type { Kernel, KernelCtx, KernelFactory } from './types.js';
@@ -56,6 +57,7 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   tril,
   depthwise,
   attention,
+  rotary,
   expand,
   elementwise,
 };

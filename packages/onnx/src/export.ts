@@ -6,6 +6,7 @@ import {
   fromNumbers,
   paramTensor,
   paramValues,
+  rotaryDim,
   UnsupportedError,
   withWhere,
 } from '@glimpse/ir';
@@ -111,6 +112,51 @@ function normalization(op: string, a: { axis: number; eps: number }, x: Ex) {
   const n = (norm as number[]).reduce((p, d) => p * d, 1);
   const scale = w ?? x.constant(t.dtype, norm as number[], new Array<number>(n).fill(1));
   x.emit(op, b ? [v!, scale, b] : [v!, scale], { axis: a.axis, epsilon: a.eps }, out(x));
+}
+
+/**
+ * rotary as the ops exporters write it: x·cos + rotated·sin on the rotated features, each
+ * product and the sum in that order (rotated: Concat(Neg(x₂), x₁), or for interleaved
+ * pairs the even and odd features by steps of 2, put back side by side), the rest appended.
+ */
+function rotaryExport(a: AttrsOf<'rotary'>, x: Ex) {
+  const [v, cos, sin] = ins(x) as [string, string, string];
+  const t = x.type(v);
+  const r = t.shape.length;
+  const d = t.shape[r - 1] as number;
+  const R = rotaryDim(a, d);
+  const cut = (u: string, start: number, end: number, step = 1) =>
+    x.emit('Slice', [u, ...[start, end, -1, step].map((k) => x.constant('i64', [1], [k]))]);
+  const turn = (u: string, c: string, p: string, s: string, negate: boolean, o?: string) =>
+    x.emit(
+      'Add',
+      [x.emit('Mul', [u, c]), x.emit('Mul', [negate ? x.emit('Neg', [p]) : p, s])],
+      {},
+      o,
+    );
+  const y = R === d ? out(x) : undefined;
+  const xr = R === d ? v : cut(v, 0, R);
+  let rot: string;
+  if (!a.interleaved) {
+    const halves = [x.emit('Neg', [cut(xr, R / 2, R)]), cut(xr, 0, R / 2)];
+    const swapped = x.emit('Concat', halves, { axis: -1 });
+    rot = turn(xr, cos, swapped, sin, false, y);
+  } else {
+    // An angle of width 1 (or a scalar) broadcasts; one of width R is read at the even or
+    // odd features.
+    const at = (c: string, k: number) =>
+      (x.type(c).shape.at(-1) ?? 1) === 1 ? c : cut(c, k, R, 2);
+    const [even, odd] = [cut(xr, 0, R, 2), cut(xr, 1, R, 2)];
+    const last = x.constant('i64', [1], [-1]);
+    const pair = [
+      turn(even, at(cos, 0), odd, at(sin, 0), true),
+      turn(odd, at(cos, 1), even, at(sin, 1), false),
+    ].map((u) => x.emit('Unsqueeze', [u, last]));
+    // [..., R/2, 2] back to [..., R]: 0 keeps a dim of the input (symbolic ones too).
+    const keep = x.constant('i64', [r], [...new Array<number>(r - 1).fill(0), R]);
+    rot = x.emit('Reshape', [x.emit('Concat', pair, { axis: -1 }), keep], {}, y);
+  }
+  if (R < d) x.emit('Concat', [rot, cut(v, R, d)], { axis: -1 }, out(x));
 }
 
 const EXPORTERS: { [K in OpName]: Exporter<K> } = {
@@ -236,6 +282,7 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
     );
   },
   elementwise: (a, x) => program(a.program, x),
+  rotary: rotaryExport,
   attention: (a, x) => {
     const [q, k, v, m] = ins(x);
     const tq = x.type(q!);

@@ -924,3 +924,110 @@ describe('gqa-rows', () => {
     );
   });
 });
+
+describe('fuse-rotary', () => {
+  const A = `${X}, %cos: f32[4,8], %sin: f32[4,8]`;
+  /** x·cos + cat(−x[…, h:], x[…, :h])·sin over `v` [B,4,n] as HF writes it (or with `edit`). */
+  const half = (v: string, n: number, out = '%y', edit = (s: string) => s) =>
+    edit(
+      [
+        `  %lo: f32[B,4,${n / 2}] = slice[axis=2, end=${n / 2}] ${v}`,
+        `  %hi: f32[B,4,${n / 2}] = slice[axis=2, start=${n / 2}, end=${n}] ${v}`,
+        `  %neg: f32[B,4,${n / 2}] = scale[factor=-1] %hi`,
+        `  %rh: f32[B,4,${n}] = concat[axis=2] %neg, %lo`,
+        `  %a: f32[B,4,${n}] = mul ${v}, %cos`,
+        `  %b: f32[B,4,${n}] = mul %rh, %sin`,
+        `  ${out}: f32[B,4,${n}] = add %a, %b`,
+      ].join('\n'),
+    );
+  it('x·cos + rotate_half(x)·sin → rotary, as written, in other operand orders, Neg as ·(−1)', () => {
+    const want = g(`  %y: f32[B,4,8] = rotary %x, %cos, %sin`, '%y', A);
+    const edits: ((s: string) => string)[] = [
+      (s) => s,
+      // cos·x alone swapped: x is known only from rotate_half, matched after it.
+      (s) => s.replace('mul %x, %cos', 'mul %cos, %x'),
+      (s) =>
+        s
+          .replace('mul %x, %cos', 'mul %cos, %x')
+          .replace('mul %rh, %sin', 'mul %sin, %rh')
+          .replace('add %a, %b', 'add %b, %a')
+          .replace('slice[axis=2, start=4, end=8]', 'slice[axis=-1, start=-4]'),
+      (s) =>
+        `  %m1: f32[] = constant[value=[-1.0]]\n${s.replace('scale[factor=-1] %hi', 'mul %m1, %hi')}`,
+    ];
+    for (const edit of edits)
+      fires('fuse-rotary,dce', 'rotary', g(half('%x', 8, '%y', edit), '%y', A), want);
+  });
+  it('partial rotary (Phi): cat(rotary(x[…, :R]), x[…, R:]) → rotary with rotary_dim R', () => {
+    const P = `${X}, %cos: f32[4,4], %sin: f32[4,4]`;
+    const body = [
+      `  %xr: f32[B,4,4] = slice[axis=2, end=4] %x`,
+      `  %xp: f32[B,4,4] = slice[axis=2, start=4, end=8] %x`,
+      half('%xr', 4, '%r'),
+      `  %y: f32[B,4,8] = concat[axis=2] %r, %xp`,
+    ].join('\n');
+    fires(
+      'fuse-rotary,dce',
+      'rotary-partial',
+      g(body, '%y', P),
+      g(`  %y: f32[B,4,8] = rotary[rotary_dim=4] %x, %cos, %sin`, '%y', P),
+    );
+    // The features past R are not all of the rest of x: the inner rotary stays.
+    const gap = body
+      .replace('slice[axis=2, start=4, end=8] %x', 'slice[axis=2, start=5, end=8] %x')
+      .replace('%xp: f32[B,4,4]', '%xp: f32[B,4,3]')
+      .replace('%y: f32[B,4,8] = concat', '%y: f32[B,4,7] = concat');
+    const r = run('fuse-rotary', g(gap, '%y', P));
+    expect(r.fired).toEqual(['rotary']);
+    expect(r.declines.join('\n')).toMatch(
+      /rotary-partial at %y: cat\(rotary\(x\[…, 0:4\]\), x\[…, 5:8\]\) along axis 2 is not x's first 4 features rotated and the rest of its 8 appended/,
+    );
+  });
+  it('declines: not the halves, joined along another axis, not negated, broadcast past x', () => {
+    stays(
+      'fuse-rotary',
+      g(
+        half('%x', 8, '%y', (s) =>
+          s
+            .replace('slice[axis=2, end=4] %x', 'slice[axis=2, start=1, end=5] %x')
+            .replace('start=4, end=8] %x', 'start=3, end=7] %x'),
+        ),
+        '%y',
+        A,
+      ),
+      /rotary at %y: the rotated halves are x\[…, 1:5\] and x\[…, 3:7\], not the two halves of x's last axis \(of 8\)/,
+    );
+    stays(
+      'fuse-rotary',
+      g(
+        half('%x', 8, '%y', (s) => s.replace('scale[factor=-1]', 'scale[factor=2]')),
+        '%y',
+        A,
+      ),
+      /rotary at %y: the moved half is scaled by 2, not negated/,
+    );
+    // x [1,2]: its halves [1,1] joined along axis 0 are [2,1], which sin [1,2] widens to x·cos's [2,2].
+    stays(
+      'fuse-rotary',
+      `graph @g(%x: f32[1,2], %cos: f32[2,2], %sin: f32[1,2]) {
+  %lo: f32[1,1] = slice[axis=1, end=1] %x
+  %hi: f32[1,1] = slice[axis=1, start=1, end=2] %x
+  %neg: f32[1,1] = scale[factor=-1] %hi
+  %rh: f32[2,1] = concat[axis=0] %neg, %lo
+  %a: f32[2,2] = mul %x, %cos
+  %b: f32[2,2] = mul %rh, %sin
+  %y: f32[2,2] = add %a, %b
+  return %y
+}`,
+      /rotary at %y: the halves are joined along axis 0, not the last/,
+    );
+    stays(
+      'fuse-rotary',
+      g(half('%x', 8), '%y', `${X}, %cos: f32[2,B,4,8], %sin: f32[4,8]`).replace(
+        /(%[ay]): f32\[B,4,8\] = (mul %x|add)/g,
+        '$1: f32[2,B,4,8] = $2',
+      ),
+      /rotary at %y: cos or sin broadcasts x \[B,4,8\] to \[2,B,4,8\]: rotary keeps x's shape/,
+    );
+  });
+});

@@ -4,6 +4,7 @@ import { foldScale } from './passes/fold-scale.js';
 import { fuseAttention } from './passes/fuse-attention.js';
 import { fuseElementwise } from './passes/fuse-elementwise.js';
 import { fuseNorm } from './passes/fuse-norm.js';
+import { fuseRotary } from './passes/fuse-rotary.js';
 import { gqaRows } from './passes/gqa-rows.js';
 import { sinkLayout } from './passes/sink-layout.js';
 import { constantFolding, cse, dce, foldTranspose, fuseQkvProjection } from './passes/simple.js';
@@ -19,6 +20,7 @@ export const PASSES: Readonly<Record<string, Pass>> = Object.fromEntries(
     fuseElementwise,
     fuseNorm,
     fuseQkvProjection,
+    fuseRotary,
     foldScale,
     foldTranspose,
     gqaRows,
@@ -38,6 +40,8 @@ export const PIPELINES: Readonly<Record<0 | 1 | 2, readonly Pass[]>> = {
     // Folded constants may open more canonical forms (a guard on a now-constant condition).
     canonicalize,
     cse,
+    // On the canonical forms: Neg and ·(−1) are both scale[factor=-1] by now.
+    fuseRotary,
     fuseAttention,
     canonicalize,
     fuseQkvProjection,

@@ -17,6 +17,7 @@ import {
   rms_norm,
   softmax,
 } from './reduce.js';
+import { rotary } from './rotary.js';
 import type { KernelFactory } from './types.js';
 
 export type { Dispatch, KernelCtx, KernelFactory, Ref } from './types.js';
@@ -52,6 +53,7 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   tril,
   depthwise,
   attention,
+  rotary,
   expand,
   elementwise,
 };

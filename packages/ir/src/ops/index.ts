@@ -5,6 +5,7 @@ import * as layout from './layout.js';
 import * as mm from './matmul.js';
 import * as misc from './misc.js';
 import * as red from './reduce.js';
+import * as rot from './rotary.js';
 
 export * from './define.js';
 export type { AttentionAttrs, AttentionGeometry, AttentionStrides } from './attention.js';
@@ -35,6 +36,8 @@ export type {
   TopkAttrs,
 } from './reduce.js';
 export { argBetter, REDUCERS, reduceAxes, topkBefore } from './reduce.js';
+export type { RotaryAttrs, RotaryPiece, RotaryView } from './rotary.js';
+export { rotaryDim, rotaryPieces } from './rotary.js';
 export type { ReduceKind } from './reduce.js';
 
 /** The op vocabulary: every op, defined once. Keys are the names as printed. */
@@ -62,6 +65,7 @@ export const OPS = {
   tril: misc.tril,
   depthwise: misc.depthwise,
   attention: attn.attention,
+  rotary: rot.rotary,
   expand: layout.expand,
   ...ew.SCALAR_OPS,
   elementwise: ew.elementwise,

@@ -50,7 +50,9 @@ export function rotaryEmbedding(ins: readonly (Operand | undefined)[], cx: Cx): 
  * Head vectors x [B, S, N, H] (seqAxis 1) or [B, N, S, H] (seqAxis 2), each one's first
  * `dims` features rotated by the angle cached at its position p [B|1, S] — pairs
  * (x[i], x[i + R/2]), or (x[2i], x[2i + 1]) when `interleaved`: (a·cos − b·sin,
- * b·cos + a·sin) with cos, sin = caches[p][i]; the other features pass unchanged.
+ * b·cos + a·sin) with cos, sin = caches[p][i]; the other features pass unchanged. One
+ * `rotary` op (a·cos − b·sin ≡ a·cos + (−b)·sin in IEEE arithmetic): the caches' rows
+ * widened to the op's full width, both members of a pair reading their angle.
  */
 export function rotate(
   cx: Cx,
@@ -60,10 +62,9 @@ export function rotate(
   o: { seqAxis: 1 | 2; dims: number; interleaved: boolean },
 ): Val {
   const b = cx.b;
-  const hs = x.type.shape as number[];
-  const H = hs[3]!;
+  const H = x.type.shape[3] as number;
   const R = o.dims;
-  if (R % 2 !== 0 || R > H) unsupported(cx, `rotary dims ${R} for heads of ${H}`);
+  if (R % 2 !== 0 || R <= 0 || R > H) unsupported(cx, `rotary dims ${R} for heads of ${H}`);
   const half = R / 2;
   const angle = (cache: Val, hint: string) => {
     if ((cache.type.shape[1] as number) < half)
@@ -74,36 +75,19 @@ export function rotate(
       c.type.shape[2] === half
         ? c
         : b.op('slice', [c], { axis: 2, start: 0, end: half }, fresh(cx, `${hint}_r`));
-    // Broadcast over the heads: [B, S, 1, R/2] or [B, 1, S, R/2]; interleaved pairs add a unit axis.
-    const shape = o.seqAxis === 1 ? [cb, cs, 1, half] : [cb, 1, cs, half];
-    return b.reshape(cut, o.interleaved ? [...shape, 1] : shape, fresh(cx, `${hint}_b`));
+    // Full width: [a, a] (rotate-half), or each angle twice in place (interleaved pairs).
+    const twice = o.interleaved
+      ? b.reshape(cut, [cb, cs, half, 1], fresh(cx, `${hint}_pair`))
+      : cut;
+    const full = b.op('concat', [twice, twice], { axis: -1 }, fresh(cx, `${hint}_full`));
+    // Broadcast over the heads: [B, S, 1, R] or [B, 1, S, R].
+    const shape = o.seqAxis === 1 ? [cb, cs, 1, R] : [cb, 1, cs, R];
+    return b.reshape(full, shape, fresh(cx, `${hint}_b`));
   };
-  const [cos, sin] = [angle(cosC, 'cos'), angle(sinC, 'sin')];
-  const rot = R === H ? x : b.op('slice', [x], { axis: 3, start: 0, end: R }, fresh(cx, 'rot'));
-  let a: Val, c: Val;
-  if (o.interleaved) {
-    const pairs = b.reshape(
-      rot,
-      [...(rot.type.shape.slice(0, 3) as number[]), half, 2],
-      fresh(cx, 'pairs'),
-    );
-    a = b.op('slice', [pairs], { axis: 4, start: 0, end: 1 }, fresh(cx, 'even'));
-    c = b.op('slice', [pairs], { axis: 4, start: 1, end: 2 }, fresh(cx, 'odd'));
-  } else {
-    a = b.op('slice', [rot], { axis: 3, start: 0, end: half }, fresh(cx, 'first'));
-    c = b.op('slice', [rot], { axis: 3, start: half, end: R }, fresh(cx, 'second'));
-  }
-  const mul = (u: Val, v: Val, hint: string) => b.op('mul', [u, v], {}, fresh(cx, hint));
-  const ra = b.op('sub', [mul(a, cos, 'a_cos'), mul(c, sin, 'b_sin')], {}, fresh(cx, 'ra'));
-  const rc = b.op('add', [mul(c, cos, 'b_cos'), mul(a, sin, 'a_sin')], {}, fresh(cx, 'rb'));
-  const y = o.interleaved
-    ? b.reshape(
-        b.op('concat', [ra, rc], { axis: 4 }, fresh(cx, 'rpairs')),
-        rot.type.shape,
-        fresh(cx, 'rotated'),
-      )
-    : b.op('concat', [ra, rc], { axis: 3 }, fresh(cx, 'rotated'));
-  if (R === H) return y;
-  const rest = b.op('slice', [x], { axis: 3, start: R, end: H }, fresh(cx, 'rest'));
-  return b.op('concat', [y, rest], { axis: 3 }, fresh(cx, 'all'));
+  return b.op(
+    'rotary',
+    [x, angle(cosC, 'cos'), angle(sinC, 'sin')],
+    { interleaved: o.interleaved, ...(R < H ? { rotary_dim: R } : {}) },
+    fresh(cx, 'rotated'),
+  );
 }
