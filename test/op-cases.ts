@@ -258,7 +258,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   sin: unaryCase('sin'),
   isnan: unaryCase('isnan'),
   isinf: unaryCase('isinf'),
-  sign: unaryCase('sign'),
+  sign: fc.oneof(unaryCase('sign'), unaryCase('sign', fc.constant({}), 'i32')),
   ceil: unaryCase('ceil'),
   floor: unaryCase('floor'),
   round: unaryCase('round'),

@@ -51,12 +51,21 @@ export const RUNS: Record<string, number | readonly number[]> = {
   qwen2: 2,
   phi: 2,
   gemma: 2,
+  // DeBERTa-v2 keeps its softmax: its scores are q·kᵀ/c plus the disentangled bias
+  // (c2p + p2c)/c, two gather_elements of position projections, computed per [B·H] and
+  // viewed [B, H, S, S] for where(mask, s, finfo.min); the probabilities are viewed back to
+  // [B·H, S, S] for the matmul with v. Fusing needs a rule that looks through the
+  // head-merging reshapes and takes the bias as an additive float mask (finfo.min, not
+  // −inf, in the masked_fill: a fully masked row is uniform, which the op must then keep).
+  deberta_v2: 0,
+  // BLOOM keeps its softmax: its scores are baddbmm(alibi, q, kᵀ, alpha=1/√d) over [B·H],
+  // viewed [B, H, S, S] to add the causal/padding mask (the ScatterND's output), and the
+  // probabilities are viewed back to [B·H, S, S] for the matmul with v. Fusing needs the
+  // same look-through-reshape rule, with alibi + mask as one additive mask (issue 26's ALiBi).
+  bloom: 0,
 };
 /** Fixtures refused at import, with the ONNX ops the one-line refusal must name. */
-export const REFUSED: Record<string, RegExp> = {
-  bloom: /ScatterND on computed \(non-constant\) inputs is not supported/,
-  deberta_v2: /unsupported ONNX ops: .*Tile.*GatherElements/,
-};
+export const REFUSED: Record<string, RegExp> = {};
 
 export interface HfDataSet {
   /** `test_data_set_K`. */

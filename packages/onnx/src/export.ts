@@ -148,6 +148,7 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
   gelu_tanh: (_a, x) => void x.emit('Gelu', ins(x), { approximate: 'tanh' }, out(x)),
   embedding: (_a, x) => void x.emit('Gather', [ins(x)[1]!, ins(x)[0]!], { axis: 0 }, out(x)),
   gather: (a, x) => void x.emit('Gather', ins(x), { axis: a.axis }, out(x)),
+  gather_elements: (a, x) => void x.emit('GatherElements', ins(x), { axis: a.axis }, out(x)),
   // Σₖ x[idx]·w as ONNX states it: a zero row appended, −1 pointing at it, the window
   // gathered, multiplied by w and summed over k (the sum's order is then ONNX's).
   depthwise: (_a, x) => {

@@ -143,8 +143,9 @@ export const isinf = predicate('isinf', 'x is +inf or −inf (bool; ONNX IsInf)'
 );
 export const sign = unary(
   'sign',
-  '−1, 0 or 1 by the sign of x, +0 for ±0, NaN for NaN (ONNX Sign, torch.sign)',
+  '−1, 0 or 1 by the sign of x, +0 for ±0, NaN for NaN (ONNX Sign, torch.sign); integers too',
   (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
+  (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
 );
 export const ceil = unary('ceil', 'the least integer ≥ x; −0.5 gives −0', Math.ceil);
 export const floor = unary('floor', 'the greatest integer ≤ x', Math.floor);
