@@ -23,6 +23,10 @@ export function binaryExpr(op: BinaryOp, t: Storage): (a: string, b: string) => 
       return t === 'i32' ? (a, b) => `min(${a}, ${b})` : (a, b) => `min_f32(${a}, ${b})`;
     case 'max':
       return t === 'i32' ? (a, b) => `max(${a}, ${b})` : (a, b) => `max_f32(${a}, ${b})`;
+    case 'fmod':
+      return t === 'i32' ? (a, b) => `ifmod(${a}, ${b})` : (a, b) => `fmod_f32(${a}, ${b})`;
+    case 'mod':
+      return t === 'i32' ? (a, b) => `imod(${a}, ${b})` : (a, b) => `mod_f32(${a}, ${b})`;
   }
 }
 

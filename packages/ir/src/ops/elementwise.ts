@@ -173,6 +173,28 @@ export const max = binary(
   () => (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a > b ? a : b),
 );
 
+/**
+ * The two remainders of ONNX Mod. fmod (fmod=1, C's): a − b·trunc(a/b), the sign of a,
+ * exact in floating point (JS's %). mod (fmod=0, Python's and numpy's): the sign of b —
+ * fmod's result plus b where their signs differ, a zero taking b's sign. Integers wrap as
+ * int32; an integer remainder by 0 is 0 (as div's quotient).
+ */
+export const fmod = binary(
+  'fmod',
+  'the remainder of a / b truncated toward zero (C fmod, ONNX Mod fmod=1): the sign of a, exact; b = 0, a = ±inf or NaN give NaN; integers: b = 0 gives 0',
+  (d) => (isInt(d) ? (a, b) => (b === 0 ? 0 : (a % b) | 0) : (a, b) => a % b),
+);
+const floorRem = (a: number, b: number) => {
+  const r = a % b;
+  if (r === 0) return b < 0 ? -0 : 0;
+  return r < 0 !== b < 0 ? r + b : r;
+};
+export const mod = binary(
+  'mod',
+  'the remainder of a / b rounded toward −inf (Python %, numpy.mod, ONNX Mod fmod=0): the sign of b (a zero too); b = 0, a = ±inf or NaN give NaN; integers: b = 0 gives 0',
+  (d) => (isInt(d) ? (a, b) => (b === 0 ? 0 : floorRem(a, b) | 0) : floorRem),
+);
+
 export interface ScaleAttrs {
   factor: number;
 }
@@ -311,6 +333,8 @@ export const SCALAR_OPS = {
   div,
   min,
   max,
+  mod,
+  fmod,
   relu,
   gelu,
   gelu_tanh,
