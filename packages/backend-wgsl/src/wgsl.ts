@@ -205,11 +205,10 @@ const HELPERS: Record<string, string> = {
   }
   return bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(a) & 0x80000000u));
 }`,
-  // Python's %: fmod plus b where the signs differ; a zero takes b's sign.
+  // torch.remainder: fmod plus b where the signs differ (a zero keeps fmod's sign).
   mod_f32: `fn mod_f32(a: f32, b: f32) -> f32 {
   let r = fmod_f32(a, b);
-  if (r == 0.0) { return bitcast<f32>(bitcast<u32>(b) & 0x80000000u); }
-  return select(r, r + b, (r < 0.0) != (b < 0.0));
+  return select(r, r + b, r != 0.0 && (r < 0.0) != (b < 0.0));
 }`,
 };
 

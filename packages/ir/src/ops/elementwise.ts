@@ -175,8 +175,9 @@ export const max = binary(
 
 /**
  * The two remainders of ONNX Mod. fmod (fmod=1, C's): a − b·trunc(a/b), the sign of a,
- * exact in floating point (JS's %). mod (fmod=0, Python's and numpy's): the sign of b —
- * fmod's result plus b where their signs differ, a zero taking b's sign. Integers wrap as
+ * exact in floating point (JS's %). mod (fmod=0, torch.remainder, Python's %): the sign of
+ * b — fmod's result plus b where their signs differ (a zero keeps fmod's sign, as
+ * torch.remainder; Python's takes b's). Integers wrap as
  * int32; an integer remainder by 0 is 0 (as div's quotient).
  */
 export const fmod = binary(
@@ -186,12 +187,11 @@ export const fmod = binary(
 );
 const floorRem = (a: number, b: number) => {
   const r = a % b;
-  if (r === 0) return b < 0 ? -0 : 0;
-  return r < 0 !== b < 0 ? r + b : r;
+  return r !== 0 && r < 0 !== b < 0 ? r + b : r;
 };
 export const mod = binary(
   'mod',
-  'the remainder of a / b rounded toward −inf (Python %, numpy.mod, ONNX Mod fmod=0): the sign of b (a zero too); b = 0, a = ±inf or NaN give NaN; integers: b = 0 gives 0',
+  'the remainder of a / b rounded toward −inf (torch.remainder, ONNX Mod fmod=0): the sign of b (a zero keeps a\'s, as torch.remainder); b = 0, a = ±inf or NaN give NaN; integers: b = 0 gives 0',
   (d) => (isInt(d) ? (a, b) => (b === 0 ? 0 : floorRem(a, b) | 0) : floorRem),
 );
 
