@@ -215,6 +215,32 @@ describe('indexing ops ≡ onnxruntime-node', () => {
     for (const fmod of [0, 1])
       await sameAsOrt(f(fmod, 'i64'), { A: ints('i64', [13], ia), B: ints('i64', [13], ib) });
   });
+
+  it('Mod inside a fused elementwise program (fmod=1 after an Add)', async () => {
+    // Sums exact in f32: the reference adds in float64, onnxruntime in f32.
+    const a = [5.5, -5.5, 0, -0, 7, 0.75, Infinity, NaN, 3, 1e30, -2.5, 1];
+    const b = [2, 2, 3, -3, -2.5, 0.125, 2, 2, Infinity, 2 ** 80, -Infinity, 0];
+    const io = (name: string) => ({ name, dtype: 'f32' as const, shape: [a.length] });
+    const bytes = model(
+      [io('A'), io('B')],
+      [
+        { opType: 'Add', input: ['A', 'B'], output: ['S'] },
+        {
+          opType: 'Mod',
+          input: ['S', 'B'],
+          output: ['Y'],
+          attribute: [{ name: 'fmod', type: 2, i: 1 }],
+        },
+      ],
+    );
+    const g = importOnnx(bytes);
+    const exe = await compile(g, { backend: 'wasm', level: 2 });
+    expect(exe.graph.nodes.map((n) => n.op)).toContain('elementwise');
+    await sameAsOrt(bytes, {
+      A: fromNumbers('f32', [a.length], a),
+      B: fromNumbers('f32', [b.length], b),
+    });
+  });
 });
 
 /** If on outer X: then X + X, else X · X. */
@@ -317,6 +343,21 @@ describe('indexing errors', () => {
       );
     expect(() => importOnnx(bad([3, 1]))).toThrow(/indices dim 0 \(3\) does not fit x's \(2\)/);
     expect(() => importOnnx(bad([2]))).toThrow(/indices must have the rank of x/);
+    const axis3 = model(
+      [
+        { name: 'X', dtype: 'f32', shape: [2, 3] },
+        { name: 'I', dtype: 'i64', shape: [2, 3] },
+      ],
+      [
+        {
+          opType: 'GatherElements',
+          input: ['X', 'I'],
+          output: ['Y'],
+          attribute: [{ name: 'axis', type: 2, i: 2 }],
+        },
+      ],
+    );
+    expect(() => importOnnx(axis3)).toThrow(/axis 2 out of range for rank 2/);
   });
   it('a GatherND index out of range is the gather run-time error', async () => {
     const g = importOnnx(

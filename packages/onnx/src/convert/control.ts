@@ -25,7 +25,7 @@ const typeText = (o: Operand) => `${dtypeOfOperand(o)}[${shapeOf(o).join(',')}]`
 export function convertIf(
   ins: readonly (Operand | undefined)[],
   cx: Cx,
-  branch: (g: Branch, which: string) => Operand[],
+  branch: (g: Branch) => Operand[],
 ): Operand[] {
   const cond = need(cx, ins, 0);
   const n = shapeOf(cond).reduce<number>((p, d) => p * (typeof d === 'number' ? d : NaN), 1);
@@ -38,9 +38,9 @@ export function convertIf(
   };
   if (isConst(cond)) {
     const which = cond.data[0] ? 'then_branch' : 'else_branch';
-    return branch(graphOf(which), which);
+    return branch(graphOf(which));
   }
-  const [yes, no] = (['then_branch', 'else_branch'] as const).map((w) => branch(graphOf(w), w));
+  const [yes, no] = (['then_branch', 'else_branch'] as const).map((w) => branch(graphOf(w)));
   if (yes!.length !== no!.length)
     unsupported(cx, `branches with ${yes!.length} and ${no!.length} outputs`);
   const c = emit(cx, 'reshape', [cond], { shape: [] }, fresh(cx, 'cond'));
