@@ -397,6 +397,11 @@ describe('indexing errors', () => {
     expect(() => importOnnx(tl)).toThrow(
       /Tile with computed \(non-constant\) repeats is not supported/,
     );
+    // Given at import (as ONNX's node tests feed them, or glimpse run --inputs), they fold.
+    const R = ints('i64', [1], [2]);
+    const g = importOnnx(tl, { constants: (n) => (n === 'R' ? R : undefined) });
+    expect(g.inputs.map((i) => i.name)).toEqual(['X']);
+    expect(g.typeOf(g.outputs[0]!).shape).toEqual([8]);
   });
   it('a constant ScatterND index out of range is refused at import', () => {
     const sc = model(

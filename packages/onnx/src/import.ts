@@ -57,6 +57,7 @@ const SHAPE_OPERANDS: Record<string, readonly number[]> = {
   ReduceMin: [1],
   Range: [0, 1, 2],
   If: [0],
+  Tile: [1],
 };
 
 /** Graph inputs that shape operands read, directly or through other nodes. */
