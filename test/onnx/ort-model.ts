@@ -21,7 +21,8 @@ const ELEM: Record<string, number> = {
 export interface In {
   name: string;
   dtype: DType;
-  shape: number[];
+  /** Numbers, or names of symbolic dims (ONNX dim_param). */
+  shape: (number | string)[];
 }
 /** An initializer; f16 values are given as numbers and stored as ONNX does, as bit patterns in int32_data. */
 export type Init = {
@@ -44,7 +45,9 @@ export function model(
     type: {
       tensorType: {
         elemType: ELEM[i.dtype],
-        shape: { dim: i.shape.map((d) => ({ dimValue: d })) },
+        shape: {
+          dim: i.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+        },
       },
     },
   });

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { Graph, Tensor } from '@glimpse/ir';
 import { buildGraph } from '@glimpse/ir';
 import { WasmExecutable } from '@glimpse/backend-wasm';
-import { ROOT } from '../cli.js';
+import { BIN, ROOT } from '../cli.js';
 import { tensor } from '../helpers.js';
 
 async function sameOnTwoThreads(g: Graph, x: Record<string, Tensor>) {
@@ -172,6 +172,33 @@ describe('wasm threads and the process', () => {
     });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('ran 1 1x40x32');
+    expect(r.status).toBe(0);
+  });
+
+  it('a process started with V8 and process-wide flags still runs on threads', () => {
+    // Node refuses --expose-gc, --max-old-space-size and --title in a worker's execArgv;
+    // they are the process's already. --no-warnings is per thread and is passed.
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--expose-gc',
+        '--max-old-space-size=2048',
+        '--title=glimpse-test',
+        '--no-warnings',
+        BIN,
+        'run',
+        'self-attention:dim=16',
+        '--shape',
+        'B=1,T=4',
+        '--backend',
+        'wasm',
+        '--threads',
+        '2',
+      ],
+      { cwd: ROOT, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^y: f32\[1,4,16\]/);
     expect(r.status).toBe(0);
   });
 });

@@ -14,12 +14,16 @@ export const CTRL_BYTES = 64;
 const SPIN = 20000;
 
 /**
- * The parent's Node flags a worker may take: those Node allows per thread, less those about
- * the parent's own entry point (--input-type, -e/-p and their script), which a worker
- * started from a file refuses. V8's flags (--experimental-wasm-relaxed-simd) are the
- * process's and apply to every thread without being passed.
+ * The parent's Node flags a worker may take: those about the parent's own entry point
+ * (--input-type, -e/-p and their script) are left out, as a worker started from a file
+ * refuses them; so is each that Node refuses per thread — V8's (--expose-gc,
+ * --max-old-space-size, --experimental-wasm-relaxed-simd) and the process's (--title) —
+ * which apply to every thread without being passed. Which those are Node does not list: each
+ * flag is tried once on a worker that runs nothing (the constructor refuses it at once).
  */
-function workerArgv(): string[] {
+let argvForWorkers: string[] | undefined;
+function workerArgv(Worker: typeof import('node:worker_threads').Worker): string[] {
+  if (argvForWorkers) return argvForWorkers;
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
@@ -29,10 +33,14 @@ function workerArgv(): string[] {
     i += value.length;
     const name = a.split('=')[0]!;
     if (['-e', '--eval', '-p', '--print', '--input-type'].includes(name)) continue;
-    if (!process.allowedNodeEnvironmentFlags.has(name)) continue;
-    out.push(a, ...value);
+    try {
+      void new Worker('', { eval: true, execArgv: [a, ...value] }).terminate();
+      out.push(a, ...value);
+    } catch {
+      // ERR_WORKER_INVALID_EXEC_ARGV: a process-wide flag, already in effect here.
+    }
   }
-  return out;
+  return (argvForWorkers = out);
 }
 
 /** What a task function is: (task index, argument block offset, thread index) → void. */
@@ -91,7 +99,10 @@ export class Pool {
     if (typeof process !== 'undefined' && process.versions?.node) {
       const { Worker } = await import('node:worker_threads');
       for (let i = 1; i < this.threads; i++) {
-        const w = new Worker(url, { workerData: { ...data, thread: i }, execArgv: workerArgv() });
+        const w = new Worker(url, {
+          workerData: { ...data, thread: i },
+          execArgv: workerArgv(Worker),
+        });
         ready.push(
           new Promise((resolve, reject) => {
             w.once('message', () => resolve());

@@ -36,7 +36,7 @@ export function benchCommand(names: string[], o: { quick?: boolean }): number {
           ...(o.quick ? [] : ['report', 'peers', 'peers-report']),
         ];
   for (const n of chosen)
-    if (!(n in BENCHES))
+    if (!Object.hasOwn(BENCHES, n))
       throw new AttrError(`unknown benchmark '${n}' (${Object.keys(BENCHES).join(', ')})`);
   for (const n of chosen) {
     const args = [

@@ -47,6 +47,7 @@ function writeRepro(dir: string, r: BisectReport, v: ValueReport) {
 export async function bisectCommand(io: Io, model: string, o: BisectFlags): Promise<number> {
   const tol = tolerance(o);
   const { loaded, graph, binding, inputs } = prepareModel(model, o);
+  let progressed = false;
   const options = {
     backend: o.backend,
     against: o.against,
@@ -56,6 +57,13 @@ export async function bisectCommand(io: Io, model: string, o: BisectFlags): Prom
     tolerance: tol,
     ...backendOptions(o),
     ...(loaded.origins ? { origins: loaded.origins } : {}),
+    // A long run (more than one chunk of values) says how far it got, on stderr.
+    onProgress: (done: number, total: number) => {
+      if (done < total || progressed) {
+        progressed = true;
+        io.err(`bisect: compared ${done} of ${total} values\n`);
+      }
+    },
   };
   const level = o.passes !== undefined ? `passes ${o.passes}` : `-O${o.level}`;
   if (o.optimizer) {

@@ -1,6 +1,15 @@
 import { join } from 'node:path';
 import type { Graph, Tensor } from '@glimpse/ir';
-import { AttrError, bindShape, graphToJSON, InputError, printGraph } from '@glimpse/ir';
+import {
+  AttrError,
+  bindShape,
+  dict,
+  graphToJSON,
+  InputError,
+  own,
+  printGraph,
+  setOwn,
+} from '@glimpse/ir';
 import { MODELS } from '@glimpse/models';
 import { exportOnnx, onnxSymbol } from '@glimpse/onnx';
 import type { OptimizeOptions } from '@glimpse/optimizer';
@@ -110,7 +119,7 @@ function parseNumber(flag: string, v: string, integer = false): number {
  * converted exactly to the graph's dtypes.
  */
 function readInputs(g: Graph, dir: string, onnxInputs?: string[]): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
+  const out = dict<Tensor>();
   g.inputs.forEach((inp, i) => {
     // input_N.pb are numbered in the ONNX model's input order (some may have folded away).
     const n = onnxInputs ? onnxInputs.indexOf(inp.name) : i;
@@ -144,7 +153,8 @@ export function resolveBinding(
         throw new InputError(`input '${inp.name}': ${msg}`, { value: inp.name });
     }
   for (const s of g.symbols())
-    if (b[s] === undefined) b[s] = loaded.symbolDefaults[s] ?? OTHER_SYMBOL_DEFAULT;
+    if (own(b, s) === undefined)
+      setOwn(b, s, own(loaded.symbolDefaults, s) ?? OTHER_SYMBOL_DEFAULT);
   return b;
 }
 

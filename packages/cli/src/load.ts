@@ -1,5 +1,5 @@
 import type { Graph, Tensor } from '@glimpse/ir';
-import { graphFromJSON, parseGraph } from '@glimpse/ir';
+import { dict, graphFromJSON, own, parseGraph } from '@glimpse/ir';
 import type { ModelProto } from '@glimpse/onnx';
 import {
   decodeOnnx,
@@ -68,7 +68,7 @@ export function loadModel(
     const sizes = { ...shapes, ...inputSizes(model, inputFile) };
     const fixed = new Set(
       onnxDimParams(model)
-        .filter((p) => sizes[p] !== undefined || sizes[onnxSymbol(p)] !== undefined)
+        .filter((p) => own(sizes, p) !== undefined || own(sizes, onnxSymbol(p)) !== undefined)
         .map(onnxSymbol),
     );
     return {
@@ -88,7 +88,7 @@ function inputSizes(
   model: ModelProto,
   inputFile: (i: number) => Tensor | undefined,
 ): Record<string, number> {
-  const sizes: Record<string, number> = {};
+  const sizes = dict<number>();
   const inits = new Set((model.graph?.initializer ?? []).map((t) => t.name ?? ''));
   (model.graph?.input ?? [])
     .filter((i) => !inits.has(i.name ?? ''))

@@ -51,6 +51,23 @@ export function formatBisect(r: BisectReport, model: string, level: string): str
   return lines.join('\n') + '\n';
 }
 
+/** √(f32 max): past it, a product of two inputs overflows f32. */
+const F32_PRODUCT_LIMIT = Math.sqrt(3.4028234663852886e38);
+
+/**
+ * A divergence f32's range explains: the backend's first bad value is ±inf or NaN where the
+ * reference is finite, and the node's inputs are large enough for a product to overflow.
+ */
+function leavesF32Range(v: ValueReport): boolean {
+  const bad = v.local?.firstBad;
+  return (
+    bad !== undefined &&
+    !Number.isFinite(bad.got) &&
+    Number.isFinite(bad.want) &&
+    (v.inputMaxAbs ?? 0) >= F32_PRODUCT_LIMIT
+  );
+}
+
 function firstText(r: BisectReport, v: ValueReport): string {
   const n = r.graph.nodes[v.node]!;
   const ins = [...new Set(n.inputs)]
@@ -62,7 +79,9 @@ function firstText(r: BisectReport, v: ValueReport): string {
   const local = v.local!;
   const verdict = local.ok
     ? `on the backend's own inputs the reference agrees with it (max abs ${e(local.maxAbs)}): the node amplifies its inputs' rounding (ill-conditioned here), not a kernel fault`
-    : `on the backend's own inputs the reference still differs (${errors(local)}): the ${v.op} kernel of ${r.backend} is wrong here`;
+    : leavesF32Range(v)
+      ? `on the backend's own inputs the reference still differs (${errors(local)}), but the backend's value is not finite where the float64 reference's is, and the inputs reach |x| = ${e(v.inputMaxAbs!)}: a product or sum inside the node leaves f32's range (±3.4e38) where float64 does not — f32 cannot compute it, not necessarily a kernel fault`
+      : `on the backend's own inputs the reference still differs (${errors(local)}): the ${v.op} kernel of ${r.backend} is wrong here`;
   return [
     `first divergence: %${v.value} (${v.op})${v.origin !== undefined ? `, ONNX node '${v.origin}'` : ''}`,
     `  ${printNode(r.graph, n)}`,

@@ -44,6 +44,8 @@ export interface BisectOptions {
   readonly chunkBytes?: number;
   /** For imported models: the source node each value was made for (ONNX node names). */
   readonly origins?: ReadonlyMap<string, string>;
+  /** Called after each chunk of values is compared: how many of how many so far. */
+  readonly onProgress?: (compared: number, total: number) => void;
 }
 
 export type ValueStatus = 'ok' | 'diverges' | 'inherited';
@@ -66,6 +68,11 @@ export interface ValueReport {
    * with the backend's output (a kernel fault when it fails, amplified rounding when not).
    */
   readonly local?: Comparison;
+  /**
+   * Diverging nodes: the largest finite |x| among the inputs the backend gave the node —
+   * past √(f32 max) ≈ 1.8e19 a product overflows f32 where float64 does not.
+   */
+  readonly inputMaxAbs?: number;
 }
 
 export interface BisectReport {
@@ -229,8 +236,12 @@ export async function bisect(
       const bad = n.outputs.some((o) => !within(o));
       const status: ValueStatus = !bad ? 'ok' : n.inputs.every(within) ? 'diverges' : 'inherited';
       let local: Comparison | undefined;
+      let inputMaxAbs = 0;
       if (status === 'diverges') {
         const seen = n.inputs.map((v) => got.get(v) ?? refToTensor(exact(v)));
+        for (const t of seen)
+          for (const x of toNumbers(t))
+            if (Number.isFinite(x)) inputMaxAbs = Math.max(inputMaxAbs, Math.abs(x));
         const outs = evalNode(
           n,
           seen.map(asRef),
@@ -257,7 +268,7 @@ export async function bisect(
           status,
           ...(options.origins?.get(o) !== undefined ? { origin: options.origins.get(o)! } : {}),
           ...(traitsOf(n.op).fused ? { fused: true } : {}),
-          ...(local ? { local } : {}),
+          ...(local ? { local, inputMaxAbs } : {}),
         };
         values.push(report);
         if (status === 'diverges') first ??= report;
@@ -269,6 +280,8 @@ export async function bisect(
       n.outputs.forEach(release);
     }
   };
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  let compared = 0;
   for (const chunk of chunks) {
     if (chunk.length === 0) continue;
     const mine = await runKeeping(graph, chunk, options.backend, inputs, binding, options.threads);
@@ -278,6 +291,8 @@ export async function bisect(
       comparisons.set(v, compareValues(asValues(mine[v]!), asValues(theirs[v]!), tolerance));
     }
     judge();
+    compared += chunk.length;
+    options.onProgress?.(compared, total);
   }
   return {
     graph,

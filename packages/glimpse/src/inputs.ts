@@ -4,6 +4,7 @@ import {
   AttrError,
   boundLine,
   concreteShape,
+  dict,
   fromNumbers,
   numel,
   randomStream,
@@ -13,7 +14,7 @@ import {
 
 /** Seeded random inputs: floats uniform in [-1, 1), ids valid for the embedding they feed. */
 export function randomInputs(g: Graph, binding: Binding, seed: number): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
+  const out = dict<Tensor>();
   for (const inp of g.inputs) {
     const shape = concreteShape(inp.type.shape, binding, `input '${inp.name}'`);
     const rnd = randomStream(seed, `input:${inp.name}`);
@@ -30,10 +31,11 @@ export function randomInputs(g: Graph, binding: Binding, seed: number): Record<s
 
 /** Symbol bindings written `B=2,T=10` (`what` names the option in the error). */
 export function parseBinding(text: string, what = 'shape'): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out = dict<number>();
   for (const a of text.split(',').filter((x) => x.trim() !== '')) {
     const m = /^([^=]+)=(\d{1,9})$/.exec(a.trim());
     if (!m || !SYMBOL_RE.test(m[1]!)) throw new AttrError(`${what} takes SYMBOL=SIZE, got '${a}'`);
+    if (Object.hasOwn(out, m[1]!)) throw new AttrError(`${what} gives ${m[1]} twice`);
     out[m[1]!] = Number(m[2]);
   }
   return out;

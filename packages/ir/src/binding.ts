@@ -2,6 +2,7 @@ import type { Graph } from './graph.js';
 import type { Binding } from './shape.js';
 import { bindShape, concreteShape, numel, shapeToString } from './shape.js';
 import { InputError } from './errors.js';
+import { own } from './own.js';
 import type { Tensor } from './tensor.js';
 import { checkTensor } from './tensor.js';
 
@@ -25,7 +26,7 @@ export function bindInputs(
         { value: name },
       );
   for (const inp of g.inputs) {
-    const x = inputs[inp.name];
+    const x = own(inputs, inp.name);
     if (x === undefined)
       throw new InputError(
         `missing input '${inp.name}' (${inp.type.dtype}${shapeToString(inp.type.shape)})`,

@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './display.js';
+export * from './own.js';
 export * from './dtype.js';
 export * from './shape.js';
 export * from './types.js';

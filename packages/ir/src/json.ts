@@ -8,6 +8,7 @@ import { OPS, isOpName } from './ops/index.js';
 import type { Dim } from './shape.js';
 import { arrayFor } from './tensor.js';
 import type { AttrValue, TensorType } from './types.js';
+import { dict, own } from './own.js';
 
 export interface JsonType {
   dtype: DType;
@@ -36,7 +37,11 @@ export interface JsonGraph {
 function encNum(v: number): number | string {
   return Number.isFinite(v) ? v : Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
 }
-const SPECIAL: Record<string, number> = { inf: Infinity, '-inf': -Infinity, nan: NaN };
+const SPECIAL = new Map([
+  ['inf', Infinity],
+  ['-inf', -Infinity],
+  ['nan', NaN],
+]);
 
 function encAttr(v: AttrValue): unknown {
   if (typeof v === 'number') return encNum(v);
@@ -121,7 +126,7 @@ class Reader {
   }
   num(v: unknown, path: string): number {
     if (typeof v === 'number') return v;
-    if (typeof v === 'string' && v in SPECIAL) return SPECIAL[v]!;
+    if (typeof v === 'string' && SPECIAL.has(v)) return SPECIAL.get(v)!;
     return this.err('expected a number', path);
   }
   type(o: Obj, path: string): TensorType {
@@ -241,10 +246,10 @@ class Reader {
 function decodeNumbers(op: string, attrs: Record<string, AttrValue>): Record<string, AttrValue> {
   if (!isOpName(op)) return attrs; // the verifier reports the unknown op
   const specs = OPS[op].attrs as Record<string, AttrSpec>;
-  const dec = (x: number | string) => (typeof x === 'string' && x in SPECIAL ? SPECIAL[x]! : x);
-  const out: Record<string, AttrValue> = {};
+  const dec = (x: number | string) => (typeof x === 'string' ? (SPECIAL.get(x) ?? x) : x);
+  const out = dict<AttrValue>();
   for (const [k, v] of Object.entries(attrs)) {
-    const kind = specs[k]?.kind;
+    const kind = own(specs, k)?.kind;
     if (kind === 'float' && typeof v === 'string') out[k] = dec(v);
     else if (kind === 'floats' && Array.isArray(v)) out[k] = v.map(dec);
     else out[k] = v;

@@ -2,8 +2,14 @@
  * The reference interpreter's kernels of the neural-network ops — softmax lanes, attention,
  * layer and RMS normalisation — naive and in float64, as reference.ts's table calls them.
  */
-import type { ArgKind, ArgReduceAttrs, AttentionAttrs, CumsumAttrs } from './ops/index.js';
-import { argBetter, attentionGeometry, maskLeadOffset } from './ops/index.js';
+import type {
+  ArgKind,
+  ArgReduceAttrs,
+  AttentionAttrs,
+  CumsumAttrs,
+  TopkAttrs,
+} from './ops/index.js';
+import { argBetter, attentionGeometry, maskLeadOffset, topkBefore } from './ops/index.js';
 import type { RefTensor } from './ref-tensor.js';
 import { forEachIndex, refTensor as t } from './ref-tensor.js';
 import { normAxis, numel, stridesOf } from './shape.js';
@@ -36,6 +42,34 @@ export function argReduce(x: RefTensor, a: ArgReduceAttrs, kind: ArgKind): RefTe
     out.data[o++] = best;
   });
   return out;
+}
+
+/** topk along the axis: each lane sorted by the ops' order (topkBefore), its first k. */
+export function topkRef(x: RefTensor, a: TopkAttrs): [RefTensor, RefTensor] {
+  const ax = normAxis(a.axis, x.shape.length)!;
+  const shape = x.shape.map((d, i) => (i === ax ? a.k : d));
+  const [values, indices] = [t(x.dtype, shape), t('i64', shape)];
+  const before = topkBefore(a.largest);
+  const sorted: number[][] = [];
+  lanes(x.shape, ax, (offs) => {
+    const v = offs.map((o) => x.data[o]!);
+    const order = [...v.keys()].sort((i, j) => (before(v[i]!, i, v[j]!, j) ? -1 : 1));
+    sorted.push(
+      order.map((j) => v[j]!),
+      order,
+    );
+  });
+  // The output's lanes come in the input's order: lane l's values, then its indices.
+  let l = 0;
+  lanes(shape, ax, (offs) => {
+    const [v, order] = [sorted[2 * l]!, sorted[2 * l + 1]!];
+    l++;
+    offs.forEach((o, r) => {
+      values.data[o] = v[r]!;
+      indices.data[o] = order[r]!;
+    });
+  });
+  return [values, indices];
 }
 
 /**

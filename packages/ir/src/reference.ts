@@ -31,6 +31,7 @@ import {
   lanes,
   normalise,
   softmaxLane,
+  topkRef,
 } from './reference-nn.js';
 import type { RefTensor } from './ref-tensor.js';
 import { broadcastMap, forEachIndex, refTensor as t } from './ref-tensor.js';
@@ -127,6 +128,7 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
   argmax: ([x], a) => [argReduce(x!, a, 'max')],
   argmin: ([x], a) => [argReduce(x!, a, 'min')],
   cumsum: ([x], a) => [cumsumRef(x!, a)],
+  topk: ([x], a) => topkRef(x!, a),
   softmax: ([x], a) => {
     const out = t(x!.dtype, x!.shape);
     lanes(x!.shape, normAxis(a.axis, x!.shape.length)!, (offs) =>

@@ -1,4 +1,5 @@
 import { ShapeError } from './errors.js';
+import { own, setOwn } from './own.js';
 
 /** A dimension: a known size or a symbol bound at run time (`'B'`, `'T'`). */
 export type Dim = number | string;
@@ -92,7 +93,7 @@ export const MAX_ELEMENTS = 2 ** 31 - 1;
 export function concreteShape(s: Shape, binding: Binding, what = 'value'): number[] {
   const out = s.map((d) => {
     if (typeof d === 'number') return d;
-    const v = binding[d];
+    const v = own(binding, d);
     if (v === undefined) throw new ShapeError(`symbol ${d} of ${what} is not bound`);
     return v;
   });
@@ -113,8 +114,8 @@ export function bindShape(sym: Shape, got: readonly number[], binding: Record<st
     const g = got[i]!;
     if (typeof d === 'number') {
       if (d !== g) return `expected ${shapeToString(sym)}, got ${shapeToString(got)} (axis ${i})`;
-    } else if (binding[d] === undefined) {
-      binding[d] = g;
+    } else if (own(binding, d) === undefined) {
+      setOwn(binding, d, g);
     } else if (binding[d] !== g) {
       return `symbol ${d} is ${binding[d]} elsewhere but ${g} here: expected ${shapeToString(sym)}, got ${shapeToString(got)}`;
     }

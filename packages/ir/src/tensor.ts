@@ -35,7 +35,7 @@ const CTOR: Record<DType, string> = {
 
 /** Check that data matches dtype and shape; `what` names it in errors ("input 'x'"). */
 export function checkTensor(t: Tensor, what: string) {
-  if (typeof t !== 'object' || t === null || !(t.dtype in CTOR))
+  if (typeof t !== 'object' || t === null || !Object.hasOwn(CTOR, t.dtype))
     throw new InputError(
       `${what}: expected { dtype, shape, data } with dtype one of ${Object.keys(CTOR).join(', ')}`,
     );

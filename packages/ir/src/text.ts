@@ -10,6 +10,7 @@ import { OPS, isOpName } from './ops/index.js';
 import type { Dim } from './shape.js';
 import type { AttrValue, TensorType } from './types.js';
 import { typeToString } from './types.js';
+import { dict } from './own.js';
 
 // ---------------------------------------------------------------- printing
 
@@ -378,13 +379,13 @@ class Parser {
       const opTok = this.t;
       const op = this.word();
       if (!isOpName(op)) this.err(`unknown op '${op}'`, opTok);
-      const attrs: Record<string, AttrValue> = {};
+      const attrs = dict<AttrValue>();
       if (this.isPunct('[')) {
         this.list('[', ']', () => {
           const kt = this.t;
           const k = this.word();
           this.punct('=');
-          if (k in attrs) this.err(`attribute '${k}' given twice`, kt);
+          if (Object.hasOwn(attrs, k)) this.err(`attribute '${k}' given twice`, kt);
           attrs[k] = this.attrValue();
         });
       }

@@ -1,6 +1,6 @@
 import type { ReduceKind } from '@glimpse/ir';
 import type { ArgKind, ArgReduceAttrs } from '@glimpse/ir';
-import { isInt } from '@glimpse/ir';
+import { isInt, topkBefore } from '@glimpse/ir';
 import { argBetter, normAxis, numel, reduceAxes, REDUCERS } from '@glimpse/ir';
 import type { KernelFactory } from './types.js';
 import { broadcastStrides, walk } from './strided.js';
@@ -79,6 +79,25 @@ export const cumsum: KernelFactory<'cumsum'> = (a, ctx) => {
           const next = k === 0 && !a.exclusive ? v : int ? (sum + v) | 0 : sum + v;
           y![p] = a.exclusive ? sum : next;
           sum = next;
+        }
+      }
+  };
+};
+
+/** topk: each (outer, inner) lane's indices sorted by the ops' order (topkBefore), the first k. */
+export const topk: KernelFactory<'topk'> = (a, ctx) => {
+  const { n, inner, outer } = axisLanes(ctx.inShapes[0]!, a.axis);
+  const before = topkBefore(a.largest);
+  const order = Array.from({ length: n }, (_, j) => j);
+  return ([x], [values, indices]) => {
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        const at = (j: number) => x![o * n * inner + j * inner + i]!;
+        order.sort((p, q) => (before(at(p), p, at(q), q) ? -1 : 1));
+        for (let r = 0; r < a.k; r++) {
+          const out = o * a.k * inner + r * inner + i;
+          values![out] = at(order[r]!);
+          indices![out] = order[r]!;
         }
       }
   };

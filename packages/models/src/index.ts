@@ -199,7 +199,7 @@ export function buildModel(
     ...given,
     ...Object.entries(overrides).map(([a, b]) => [a, String(b)] as [string, string]),
   ]) {
-    if (!(k in info.options))
+    if (!Object.hasOwn(info.options, k))
       throw new AttrError(
         `model ${name} has no option '${k}' (options: ${Object.keys(info.options).join(', ')})`,
       );

@@ -205,6 +205,13 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
       { exclusive: a.exclusive ? 1 : 0, reverse: a.reverse ? 1 : 0 },
       out(x),
     ),
+  topk: (a, x) =>
+    void x.emit(
+      'TopK',
+      [ins(x)[0]!, x.constant('i64', [1], [a.k])],
+      { axis: a.axis, largest: a.largest ? 1 : 0, sorted: 1 },
+      x.node.outputs.join('\u0000'),
+    ),
   layer_norm: (a, x) => normalization('LayerNormalization', a, x),
   // RMSNormalization: ONNX's own from opset 23 (the export's opset).
   rms_norm: (a, x) => normalization('RMSNormalization', a, x),

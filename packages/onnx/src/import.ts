@@ -1,13 +1,22 @@
 import type { Dim, Graph, Tensor, Val } from '@glimpse/ir';
-import { FormatError, GraphBuilder, ShapeError, UnsupportedError, withWhere } from '@glimpse/ir';
+import {
+  cutList,
+  FormatError,
+  GraphBuilder,
+  own,
+  ShapeError,
+  UnsupportedError,
+  withWhere,
+} from '@glimpse/ir';
 import type { AttributeProto, ModelProto, NodeProto } from './proto.js';
 import { decodeModel, int } from './proto.js';
 import type { Operand } from './operand.js';
 import { constFromTensor, valOf } from './operand.js';
 import type { Cx } from './convert/index.js';
-import { CONVERTERS } from './convert/index.js';
+import { converterOf } from './convert/index.js';
 import { convertIf } from './convert/control.js';
 import { dtypeOf, tensorFromProto } from './tensor.js';
+import { opKey, opsetVersions, validateModel } from './validate.js';
 
 /**
  * Opsets of the default domain glimpse imports (25 changed none of the ops here but for
@@ -43,29 +52,29 @@ export interface ImportOptions {
 }
 
 /** Operands a converter needs as constants (shape-like), by op: their input positions. */
-const SHAPE_OPERANDS: Record<string, readonly number[]> = {
-  Reshape: [1],
-  Expand: [1],
-  Slice: [1, 2, 3, 4],
-  ConstantOfShape: [0],
-  Unsqueeze: [1],
-  Squeeze: [1],
-  Split: [1],
-  ReduceSum: [1],
-  ReduceMean: [1],
-  ReduceMax: [1],
-  ReduceMin: [1],
-  Range: [0, 1, 2],
-  If: [0],
-  Tile: [1],
-};
+const SHAPE_OPERANDS = new Map<string, readonly number[]>([
+  ['Reshape', [1]],
+  ['Expand', [1]],
+  ['Slice', [1, 2, 3, 4]],
+  ['ConstantOfShape', [0]],
+  ['Unsqueeze', [1]],
+  ['Squeeze', [1]],
+  ['Split', [1]],
+  ['ReduceSum', [1]],
+  ['ReduceMean', [1]],
+  ['ReduceMax', [1]],
+  ['ReduceMin', [1]],
+  ['Range', [0, 1, 2]],
+  ['If', [0]],
+  ['Tile', [1]],
+]);
 
 /** Graph inputs that shape operands read, directly or through other nodes. */
 function shapeInputs(nodes: readonly NodeProto[]): Set<string> {
   const producer = new Map<string, NodeProto>();
   for (const n of nodes) for (const o of n.output ?? []) producer.set(o, n);
   const need = nodes.flatMap((n) =>
-    (SHAPE_OPERANDS[n.opType ?? ''] ?? []).map((i) => n.input?.[i] ?? ''),
+    (SHAPE_OPERANDS.get(opKey(n)) ?? []).map((i) => n.input?.[i] ?? ''),
   );
   const seen = new Set<string>();
   const inputs = new Set<string>();
@@ -96,11 +105,6 @@ export function onnxDimParams(model: ModelProto): string[] {
   return (model.graph?.input ?? []).flatMap((i) =>
     (i.type?.tensorType?.shape?.dim ?? []).flatMap((d) => (d.dimParam ? [d.dimParam] : [])),
   );
-}
-
-/** The converter of a node: its op, prefixed by its domain when not the default one. */
-function converterKey(n: NodeProto): string {
-  return n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.opType}` : n.opType!;
 }
 
 /** The names of a model's graph inputs (initializers excluded), in order. */
@@ -146,14 +150,15 @@ function importModel(
 ): Graph {
   const g = model.graph;
   if (!g) throw new FormatError('the model has no graph');
-  const defaultOpset = model.opsetImport.find((o) => !o.domain || o.domain === 'ai.onnx');
-  const opset = defaultOpset ? int(defaultOpset.version, 'opset') : 0;
+  const opsets = opsetVersions(model);
+  const opset = opsets.get('ai.onnx') ?? 0;
   if (opset < OPSETS.min || opset > OPSETS.max)
     throw new UnsupportedError(
       `opset ${opset || 'none'} of the default domain is not supported (glimpse imports opsets ${OPSETS.min}–${OPSETS.max})`,
     );
   const nodes = g.node ?? [];
   checkSupported(nodes);
+  validateModel(model, opsets);
 
   const b = new GraphBuilder(name ?? (g.name || 'onnx_model'));
   const env = new Map<string, Operand>();
@@ -179,7 +184,7 @@ function importModel(
     const shape: Dim[] = (tt.shape?.dim ?? []).map((d, i) => {
       if (d.dimParam) {
         const sym = onnxSymbol(d.dimParam);
-        const fixed = shapes[d.dimParam] ?? shapes[sym];
+        const fixed = own(shapes, d.dimParam) ?? own(shapes, sym);
         if (fixed !== undefined) {
           if (!Number.isInteger(fixed) || fixed < 0 || fixed >= MAX_DIM)
             throw new ShapeError(`shape ${d.dimParam}=${fixed} is not a dim size`, { value: n });
@@ -213,15 +218,10 @@ function importModel(
 
 /** Every node glimpse cannot convert, named, before any work: one line. */
 function checkSupported(nodes: readonly NodeProto[]): void {
-  const bad = nodes.filter((n) => !(converterKey(n) in CONVERTERS) && n.opType !== 'If');
+  const bad = nodes.filter((n) => !converterOf(opKey(n)) && opKey(n) !== 'If');
   if (bad.length > 0)
     throw new UnsupportedError(
-      `unsupported ONNX ops: ${bad
-        .map(
-          (n) =>
-            `${n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.` : ''}${n.opType} (node '${n.name || n.output?.[0]}')`,
-        )
-        .join(', ')}`,
+      `unsupported ONNX ops: ${cutList(bad.map((n) => `${opKey(n)} (node '${n.name || n.output?.[0]}')`))}`,
     );
 }
 
@@ -273,10 +273,7 @@ function convertNodes(nodes: readonly NodeProto[], env: Map<string, Operand>, sc
     let outs: Operand[];
     const mark = b.nodeCount;
     try {
-      outs =
-        op === 'If' && !node.domain
-          ? convertIf(ins, cx, branch)
-          : CONVERTERS[converterKey(node)]!(ins, cx);
+      outs = opKey(node) === 'If' ? convertIf(ins, cx, branch) : converterOf(opKey(node))!(ins, cx);
     } catch (e) {
       throw withWhere(e, { node: nodeName, op });
     }

@@ -11,6 +11,7 @@ export type { ImportOptions } from './import.js';
 export { decodeTensor, onnx } from './proto.js';
 export { tensorFromProto, tensorToProto } from './tensor.js';
 export { CONVERTERS } from './convert/index.js';
+export { hasSchema } from './schema.js';
 
 import { decodeTensor } from './proto.js';
 import { tensorFromProto } from './tensor.js';

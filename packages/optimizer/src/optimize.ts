@@ -25,13 +25,13 @@ export interface OptimizeResult {
 export function resolvePipeline(options: OptimizeOptions): Pass[] {
   if (options.passes === undefined) {
     const level = options.level ?? 2;
-    if (!(level in PIPELINES))
+    if (!Object.hasOwn(PIPELINES, level))
       throw new AttrError(`unknown optimisation level ${String(level)} (0, 1 or 2)`);
     return [...PIPELINES[level]];
   }
   return options.passes.map((p) => {
     if (typeof p !== 'string') return p;
-    const pass = PASSES[p];
+    const pass = Object.hasOwn(PASSES, p) ? PASSES[p] : undefined;
     if (pass === undefined)
       throw new AttrError(`unknown pass '${p}' (passes: ${Object.keys(PASSES).join(', ')})`);
     return pass;

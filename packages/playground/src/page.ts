@@ -16,6 +16,7 @@ import {
   formatBisect,
   MODEL_NAMES,
   MODELS,
+  own,
   optimizeWithResults,
   parseBinding,
   parseGraph,
@@ -80,7 +81,7 @@ function source(s: State): { graph: Graph; defaults: Binding } {
 /** Symbols from the shape field, else the model's defaults, else 8. */
 function bindingOf(g: Graph, defaults: Binding, s: State): Binding {
   const given = parseBinding(s.shape);
-  return Object.fromEntries(g.symbols().map((k) => [k, given[k] ?? defaults[k] ?? 8]));
+  return Object.fromEntries(g.symbols().map((k) => [k, own(given, k) ?? own(defaults, k) ?? 8]));
 }
 
 /** The passes field when filled, else the level. */

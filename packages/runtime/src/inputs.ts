@@ -1,5 +1,5 @@
 import type { Binding, Graph, Tensor, TypedArray } from '@glimpse/ir';
-import { bindInputs, checkTensor, concreteShape, InputError } from '@glimpse/ir';
+import { bindInputs, checkTensor, concreteShape, dict, InputError, own, setOwn } from '@glimpse/ir';
 
 /** What `run` takes per input: a tensor, or a bare typed array shaped by the graph. */
 export type InputValue = Tensor | TypedArray;
@@ -24,7 +24,7 @@ export function normalizeInputs(
   inputs: Readonly<Record<string, InputValue>>,
   shapes: Binding,
 ): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
+  const out = dict<Tensor>();
   const partial: Record<string, number> = { ...shapes };
   const bare: string[] = [];
   for (const [name, v] of Object.entries(inputs)) {
@@ -37,9 +37,9 @@ export function normalizeInputs(
       inp.type.shape.forEach(
         (d, i) =>
           typeof d === 'string' &&
-          partial[d] === undefined &&
+          own(partial, d) === undefined &&
           t.shape[i] !== undefined &&
-          (partial[d] = t.shape[i]!),
+          setOwn(partial, d, t.shape[i]!),
       );
   }
   for (const name of bare) {
@@ -93,5 +93,5 @@ function outputArrays(
     const shape = concreteShape(t.shape, binding, `output '${name}'`);
     checkTensor({ dtype: t.dtype, shape, data: given[name]! }, `options.outputs['${name}']`);
   }
-  return { ...given };
+  return dict(Object.entries(given));
 }

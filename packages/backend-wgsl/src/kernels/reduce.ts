@@ -221,13 +221,13 @@ export const reduce_max = reduce<'reduce_max'>('max');
 
 /**
  * One invocation per lane along `axis` of the input (outer × inner lanes, n elements each,
- * `inner` apart): `body` walks its lane from `base` and writes y. The shape of argmax,
- * argmin and cumsum.
+ * `inner` apart): `body` walks its lane from `base` and writes y (and y1, …, one binding
+ * per storage type of `outs`). The shape of argmax, argmin, cumsum and topk.
  */
 function laneDispatch(
   ctx: KernelCtx,
   axis: number,
-  out: Storage,
+  outs: readonly Storage[],
   body: (u: { n: string; inner: string }) => string,
 ): Dispatch[] {
   const x = ctx.inShapes[0]!;
@@ -239,7 +239,7 @@ function laneDispatch(
   const wgsl = shader({
     bindings: [
       { name: 'x', type: storageType(ctx.inTypes[0]!), write: false },
-      { name: 'y', type: out, write: true },
+      ...outs.map((type, i) => ({ name: i ? `y${i}` : 'y', type, write: true })),
     ],
     uniforms: layout,
     workgroupSize: WG,
@@ -251,7 +251,7 @@ ${body(u)}`,
   return [
     {
       wgsl,
-      bindings: [{ in: 0 }, { out: 0 }],
+      bindings: [{ in: 0 }, ...outs.map((_, i) => ({ out: i }))],
       uniforms: layout.fill({ nLanes: outer * inner, n, inner }),
       workgroups: Math.ceil((outer * inner) / WG),
     } satisfies Dispatch,
@@ -272,7 +272,7 @@ function argReduce<K extends 'argmax' | 'argmin'>(kind: ArgKind): KernelFactory<
     return laneDispatch(
       ctx,
       a.axis,
-      'i32',
+      ['i32'],
       (u) => `var best = 0u;
 var bv = x[base];
 for (var j = 1u; j < ${u.n}; j = j + 1u) {
@@ -293,7 +293,7 @@ export const argmin = argReduce<'argmin'>('min');
  */
 export const cumsum: KernelFactory<'cumsum'> = (a, ctx) => {
   const t = storageType(ctx.inTypes[0]!);
-  return laneDispatch(ctx, a.axis, t, (u) => {
+  return laneDispatch(ctx, a.axis, [t], (u) => {
     const at = a.reverse ? `${u.n} - 1u - k` : 'k';
     return `var s = ${t === 'i32' ? '0' : '0.0'};
 for (var k = 0u; k < ${u.n}; k = k + 1u) {
@@ -302,6 +302,45 @@ for (var k = 0u; k < ${u.n}; k = k + 1u) {
   let next = ${a.exclusive ? 's + v' : 'select(s + v, v, k == 0u)'};
   y[p] = ${a.exclusive ? 's' : 'next'};
   s = next;
+}`;
+  });
+};
+
+/**
+ * topk: one invocation per lane, k passes over it (no scratch memory): pass r picks the
+ * first element, by the ops' order (topkBefore), of those after pass r − 1's pick. y holds
+ * the values, y1 the indices.
+ */
+export const topk: KernelFactory<'topk'> = (a, ctx) => {
+  const t = storageType(ctx.inTypes[0]!);
+  const nan = (v: string) => (t === 'f32' ? `is_nan(${v})` : 'false');
+  // above(p, q): p before q regardless of index; larger first, NaN above every number.
+  const above = (p: string, q: string) =>
+    a.largest
+      ? `(${p} > ${q} || (${nan(p)} && !${nan(q)}))`
+      : `(${p} < ${q} || (${nan(q)} && !${nan(p)}))`;
+  const before = (p: string, ip: string, q: string, iq: string) =>
+    `(${above(p, q)} || (!${above(q, p)} && ${ip} < ${iq}))`;
+  if (a.k === 0) return [];
+  return laneDispatch(ctx, a.axis, [t, 'i32'], (u) => {
+    return `let lane = gid / ${u.inner};
+let ob = lane * ${a.k}u * ${u.inner} + gid % ${u.inner};
+var pv = x[base];
+var pi = 0u;
+for (var r = 0u; r < ${a.k}u; r = r + 1u) {
+  var bi = ${u.n};
+  var bv = x[base];
+  for (var j = 0u; j < ${u.n}; j = j + 1u) {
+    let v = x[base + j * ${u.inner}];
+    if ((r == 0u || ${before('pv', 'pi', 'v', 'j')}) && (bi == ${u.n} || ${before('v', 'j', 'bv', 'bi')})) {
+      bi = j;
+      bv = v;
+    }
+  }
+  y[ob + r * ${u.inner}] = bv;
+  y1[ob + r * ${u.inner}] = i32(bi);
+  pv = bv;
+  pi = bi;
 }`;
   });
 };

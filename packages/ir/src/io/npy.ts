@@ -4,6 +4,7 @@ import { FormatError } from '../errors.js';
 import { MAX_ELEMENTS, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { arrayFor } from '../tensor.js';
+import { own } from '../own.js';
 
 /** numpy descr strings we read, and the dtype each becomes. f64 is read into f32. */
 const DESCR: Record<string, DType | 'f64' | 'u8'> = {
@@ -58,30 +59,25 @@ export function readNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
     bytes.subarray(start, start + (hl as number)),
   );
-  const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
-  const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
-  const shapeStr = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (descr === undefined || fortran === undefined || shapeStr === undefined)
+  const fields = parseHeader(header, err);
+  const descr = fields.get('descr');
+  const fortran = fields.get('fortran_order');
+  const shape = fields.get('shape');
+  if (typeof descr !== 'string' || typeof fortran !== 'boolean' || !Array.isArray(shape))
     err('malformed header (needs descr, fortran_order, shape)');
-  if (fortran === 'True') err('Fortran-order arrays are not supported; save with C order');
-  const kind = DESCR[descr!];
+  if (fortran) err('Fortran-order arrays are not supported; save with C order');
+  const kind = own(DESCR, descr as string);
   if (kind === undefined)
     err(`unsupported dtype '${descr}' (supported: ${Object.keys(DESCR).join(' ')})`);
-  const parts = shapeStr!
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  const shape = parts.map((p) =>
-    /^\d{1,10}$/.test(p) ? Number(p) : err(`bad dim '${p}' in shape`),
-  );
-  const n = numel(shape);
-  if (!(n <= MAX_ELEMENTS)) err(`shape (${shape.join(', ')}) is too large`);
+  const dims = shape as number[];
+  const n = numel(dims);
+  if (!(n <= MAX_ELEMENTS)) err(`shape (${dims.join(', ')}) is too large`);
   const item = kind === 'f64' ? 8 : kind === 'u8' ? 1 : BYTES[kind as DType];
   const dataStart = start + (hl as number);
   const need = n * item;
   if (bytes.length - dataStart !== need)
     err(
-      `data is ${bytes.length - dataStart} bytes, shape (${shape.join(', ')}) of ${descr} needs ${need}`,
+      `data is ${bytes.length - dataStart} bytes, shape (${dims.join(', ')}) of ${descr} needs ${need}`,
     );
   // An aligned copy we own (a Node Buffer's slice() would be a view into a shared pool).
   const copy = new Uint8Array(need);
@@ -96,7 +92,7 @@ export function readNpy(bytes: Uint8Array, file = '<npy>'): NpyArray {
   const data = new Ctor(buf);
   if (kind === 'bool')
     for (const b of data as Uint8Array) if (b > 1) err('bool data holds a byte other than 0 or 1');
-  return { descr: kind!, shape, data };
+  return { descr: kind!, shape: dims, data };
 }
 
 /** Write a tensor as .npy (version 1.0). */
@@ -112,5 +108,77 @@ export function writeNpy(t: Tensor): Uint8Array {
   new DataView(out.buffer).setUint16(8, header.length, true);
   out.set(new TextEncoder().encode(header), 10);
   out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 10 + header.length);
+  return out;
+}
+
+type HeaderValue = string | boolean | number[];
+const HEADER_KEYS = ['descr', 'fortran_order', 'shape'];
+
+/**
+ * The header dict — `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }` — read as
+ * the Python literal it is: string keys, each once and one of numpy's three; values a
+ * string, True / False or a tuple of dims.
+ */
+function parseHeader(text: string, err: (m: string) => never): Map<string, HeaderValue> {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+  };
+  const expect = (c: string) => {
+    ws();
+    if (text[i] !== c) err(`malformed header: expected '${c}' at character ${i}`);
+    i++;
+  };
+  const str = (): string => {
+    ws();
+    const q = text[i];
+    if (q !== "'" && q !== '"') return err(`malformed header: expected a string at character ${i}`);
+    const end = text.indexOf(q, i + 1);
+    if (end < 0) err('malformed header: unterminated string');
+    const s = text.slice(i + 1, end);
+    i = end + 1;
+    return s;
+  };
+  const value = (): HeaderValue => {
+    ws();
+    for (const [word, v] of [
+      ['True', true],
+      ['False', false],
+    ] as const)
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return v;
+      }
+    if (text[i] !== '(') return str();
+    i++;
+    const dims: number[] = [];
+    for (ws(); text[i] !== ')'; ws()) {
+      const m = /^\d{1,10}/.exec(text.slice(i, i + 11));
+      if (!m) err(`bad dim '${text.slice(i, i + 12).split(/[,)]/)[0]}' in shape`);
+      dims.push(Number(m![0]));
+      i += m![0].length;
+      ws();
+      if (text[i] === ',') i++;
+      else if (text[i] !== ')') err(`malformed header: expected ',' or ')' at character ${i}`);
+    }
+    i++;
+    return dims;
+  };
+  const out = new Map<string, HeaderValue>();
+  expect('{');
+  for (ws(); text[i] !== '}'; ws()) {
+    const k = str();
+    if (!HEADER_KEYS.includes(k))
+      err(`header key '${k}' is not one of numpy's (${HEADER_KEYS.join(', ')})`);
+    if (out.has(k)) err(`header gives '${k}' twice`);
+    expect(':');
+    out.set(k, value());
+    ws();
+    if (text[i] === ',') i++;
+    else if (text[i] !== '}') err(`malformed header: expected ',' or '}' at character ${i}`);
+  }
+  i++;
+  ws();
+  if (i !== text.length) err(`malformed header: text after the dict at character ${i}`);
   return out;
 }

@@ -4,6 +4,7 @@ import { FormatError } from '../errors.js';
 import { MAX_ELEMENTS, numel } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { arrayFor } from '../tensor.js';
+import { dict, own } from '../own.js';
 
 const ST_DTYPE: Record<string, DType> = {
   F32: 'f32',
@@ -55,7 +56,7 @@ export function readSafetensors(bytes: Uint8Array, file = '<safetensors>'): Map<
     if (name === '__metadata__') continue;
     const i = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof i !== 'object' || i === null) err(`tensor '${name}': entry is not an object`);
-    const dtype = typeof i.dtype === 'string' ? ST_DTYPE[i.dtype] : undefined;
+    const dtype = typeof i.dtype === 'string' ? own(ST_DTYPE, i.dtype) : undefined;
     if (dtype === undefined)
       err(`tensor '${name}': unsupported dtype ${JSON.stringify(i.dtype)} (F32 F16 I32 I64 BOOL)`);
     if (!Array.isArray(i.shape) || !i.shape.every((d) => Number.isInteger(d) && d >= 0))
@@ -94,7 +95,7 @@ export function readSafetensors(bytes: Uint8Array, file = '<safetensors>'): Map<
 /** Write tensors as safetensors (names sorted, 8-byte aligned header as the format suggests). */
 export function writeSafetensors(tensors: ReadonlyMap<string, Tensor>): Uint8Array {
   const names = [...tensors.keys()].sort();
-  const header: Record<string, unknown> = {};
+  const header = dict<unknown>();
   let pos = 0;
   for (const n of names) {
     const t = tensors.get(n)!;

@@ -3,6 +3,7 @@ import { AttrError, ShapeError } from '../errors.js';
 import { numel } from '../shape.js';
 import type { AttrValue, TensorType } from '../types.js';
 import { typeToString } from '../types.js';
+import { own } from '../own.js';
 
 /** How an attribute is written and checked. `dims` are lists of numbers and symbols. */
 export type AttrKind = 'int' | 'float' | 'bool' | 'ints' | 'floats' | 'dims' | 'enum' | 'program';
@@ -124,13 +125,13 @@ export function resolveAttrs(def: OpDef<unknown>, given: Readonly<Record<string,
   const specs = def.attrs as Record<string, AttrSpec>;
   const out: Record<string, AttrValue> = {};
   for (const k of Object.keys(given)) {
-    if (!(k in specs))
+    if (!Object.hasOwn(specs, k))
       throw new AttrError(
         `unknown attribute '${k}' (${def.name} takes ${Object.keys(specs).join(', ') || 'none'})`,
       );
   }
   for (const [k, spec] of Object.entries(specs)) {
-    const v = given[k] ?? spec.default;
+    const v = own(given, k) ?? spec.default;
     if (v === undefined) {
       if (spec.required) throw new AttrError(`attribute '${k}' is required`);
       continue;

@@ -32,8 +32,9 @@ export type {
   CumsumAttrs,
   LayerNormAttrs,
   ReduceAttrs,
+  TopkAttrs,
 } from './reduce.js';
-export { argBetter, REDUCERS, reduceAxes } from './reduce.js';
+export { argBetter, REDUCERS, reduceAxes, topkBefore } from './reduce.js';
 export type { ReduceKind } from './reduce.js';
 
 /** The op vocabulary: every op, defined once. Keys are the names as printed. */
@@ -55,6 +56,7 @@ export const OPS = {
   argmax: red.argmax,
   argmin: red.argmin,
   cumsum: red.cumsum,
+  topk: red.topk,
   layer_norm: red.layer_norm,
   rms_norm: red.rms_norm,
   constant: misc.constant,

@@ -124,6 +124,58 @@ function argOp(kind: ArgKind) {
 export const argmax = argOp('max');
 export const argmin = argOp('min');
 
+export interface TopkAttrs {
+  axis: number;
+  k: number;
+  largest: boolean;
+}
+
+/**
+ * topk's order, shared by every backend: whether element (a at index ia) comes before
+ * (b at ib) in a lane — larger first (smaller with !largest), equal ones (+0 and −0 are)
+ * by the lower index (ONNX's rule), NaN above every number and NaNs equal (PyTorch's
+ * torch.topk; onnxruntime's comparator is no order with NaN, so its answer there depends
+ * on k and on where the NaN stands). A strict total order: sorting by it is the result.
+ */
+export function topkBefore(
+  largest: boolean,
+): (a: number, ia: number, b: number, ib: number) => boolean {
+  const above = largest
+    ? (a: number, b: number) => a > b || (a !== a && b === b)
+    : (a: number, b: number) => a < b || (b !== b && a === a);
+  return (a, ia, b, ib) => above(a, b) || (!above(b, a) && ia < ib);
+}
+
+export const topk = defineOp<TopkAttrs>({
+  name: 'topk',
+  doc: 'the k largest (smallest) elements along axis, in order, and their indices (i64): equal ones by the lower index, NaN above every number (ONNX TopK, sorted; torch.topk)',
+  inputs: [{ name: 'x', dtypes: NUMERIC }],
+  attrs: {
+    axis: { kind: 'int', default: -1, doc: 'the axis searched' },
+    k: { kind: 'int', required: true, doc: 'how many elements each lane gives' },
+    largest: { kind: 'bool', default: true, doc: 'the largest (else the smallest) first' },
+  },
+  infer: (inputs, a) => {
+    const x = inputs[0]!;
+    const ax = normAxis(a.axis, x.shape.length);
+    if (ax === undefined) fail(`axis ${a.axis} out of range`, inputs);
+    const d = x.shape[ax]!;
+    if (typeof d !== 'number')
+      fail(
+        `k ${a.k} against the symbolic axis ${d}: k must be at most the axis, known at import`,
+        inputs,
+      );
+    if (!Number.isInteger(a.k) || a.k < 0 || a.k > d)
+      fail(`k ${a.k} is not in 0…${d} (the axis)`, inputs);
+    const shape = x.shape.map((v, i) => (i === ax ? a.k : v));
+    return [
+      { dtype: x.dtype, shape },
+      { dtype: 'i64', shape },
+    ];
+  },
+  traits: { category: 'normalize', flops: (i) => numel(i[0]!) },
+});
+
 export interface CumsumAttrs {
   axis: number;
   exclusive: boolean;

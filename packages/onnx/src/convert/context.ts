@@ -1,5 +1,5 @@
 /** What every converter shares: the node's context, its attributes, operand helpers, `emit`. */
-import type { AttrsOf, DType, GraphBuilder, OpName, Val } from '@glimpse/ir';
+import type { AttrsOf, Dim, DType, GraphBuilder, OpName, Val } from '@glimpse/ir';
 import { UnsupportedError } from '@glimpse/ir';
 import type { AttributeProto } from '../proto.js';
 import { int } from '../proto.js';
@@ -96,6 +96,17 @@ export function indices(
     [...shape],
     fresh(cx, hint),
   );
+}
+
+/**
+ * 0, 1, …, n − 1 of `dtype` along one axis: a constant for a number; for a symbolic dim the
+ * exclusive running sum of n ones (exact: the sums are integers, below 2²⁴ in f32).
+ */
+export function arange(cx: Cx, n: Dim, dtype: DType, name = fresh(cx, 'arange')): Val {
+  if (typeof n === 'number') return indices(cx, n, dtype, [n], name);
+  const one = cx.b.constant(1, dtype, [], fresh(cx, 'one'));
+  const ones = cx.b.op('expand', [one], { shape: [n] }, fresh(cx, 'ones'));
+  return cx.b.op('cumsum', [ones], { axis: 0, exclusive: true, reverse: false }, name);
 }
 
 /**

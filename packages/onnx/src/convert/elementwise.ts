@@ -18,7 +18,7 @@ import {
 } from './context.js';
 import type { Converter } from './context.js';
 import { ONNX_NAMES, NAMED_OPS } from '../names.js';
-import { foldOnly, constMap, named } from './fold.js';
+import { foldOnly, constMap, named, symbolicEqual, symbolicWhere } from './fold.js';
 
 /** Every op that is one glimpse op (names.ts), then the rest. */
 export const ELEMENTWISE: Record<string, Converter> = {
@@ -77,7 +77,18 @@ export const ELEMENTWISE: Record<string, Converter> = {
   Mod: (ins, cx) => [
     emit(cx, attrInt(cx, 'fmod', 0) ? 'fmod' : 'mod', [need(cx, ins, 0), need(cx, ins, 1)]),
   ],
-  Where: (ins, cx) => [emit(cx, 'where', [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)])],
+  Equal: (ins, cx) => {
+    const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
+    if (isConst(a) && isConst(b) && symbolsIn(a).length + symbolsIn(b).length > 0)
+      return [symbolicEqual(a, b)];
+    return [emit(cx, 'equal', [a, b])];
+  },
+  Where: (ins, cx) => {
+    const [c, a, b] = [need(cx, ins, 0), need(cx, ins, 1), need(cx, ins, 2)];
+    if (isConst(c) && isConst(a) && isConst(b) && symbolsIn(a).length + symbolsIn(b).length > 0)
+      return [symbolicWhere(c, a, b)];
+    return [emit(cx, 'where', [c, a, b])];
+  },
   /** IsInf: isinf, narrowed to one sign by `detect_positive` / `detect_negative` (both 1 by default). */
   IsInf: (ins, cx) => {
     const x = need(cx, ins, 0);

@@ -59,6 +59,32 @@ export function symbolicArith(op: 'add' | 'sub' | 'mul' | 'div', a: Const, b: Co
 }
 
 /**
+ * Equal on shape values with symbols, where the answer is known for every size: a symbol
+ * equals itself and no negative number (dims are ≥ 0). PyTorch's expand writes
+ * Where(Equal(shape, −1), 1, shape) for its −1 dims.
+ */
+export function symbolicEqual(a: Const, b: Const): Const {
+  return constMap(
+    'bool',
+    [a, b],
+    (x, y) => {
+      const [sx, sy] = [isSymbolElement(x), isSymbolElement(y)];
+      if (!sx && !sy) return x === y ? 1 : 0;
+      if (sx && sy && x === y) return 1;
+      if ((sx && !sy && y < 0) || (sy && !sx && x < 0)) return 0;
+      return checkSymbolic('equal', [a, b]) as never;
+    },
+    undefined,
+  );
+}
+
+/** Where with a constant condition picks elements of shape values, symbols included. */
+export function symbolicWhere(c: Const, a: Const, b: Const): Const {
+  checkSymbolic('where', [c]);
+  return constMap(a.dtype, [c, a, b], (k, x, y) => (k ? x : y), undefined);
+}
+
+/**
  * A glimpse op that is one ONNX operator (names.ts): its inputs in order (add, sub, mul
  * and div through the symbolic shape arithmetic above).
  */

@@ -13,10 +13,12 @@ import {
   ints,
   shapeOf,
   symbolElement,
+  symbolsIn,
 } from '../operand.js';
 import { tensorFromProto } from '../tensor.js';
 
 import {
+  arange,
   attr,
   attrFloat,
   attrInt,
@@ -76,17 +78,29 @@ export const LAYOUT: Record<string, Converter> = {
     return [constOf(fill.dtype, shape, new Float64Array(n).fill(fill.data[0] ?? 0))];
   },
   Range: (ins, cx) => {
-    const bound = (i: number) => {
-      const c = needConst(cx, ins, i, 'bound');
-      checkSymbolic('Range', [c]);
-      return c.data[0]!;
-    };
-    const [s, l, d] = [0, 1, 2].map(bound) as [number, number, number];
+    const ops = [0, 1, 2].map((i) => need(cx, ins, i));
+    if (!ops.every(isConst))
+      unsupported(
+        cx,
+        'with bounds computed at run time is not supported: the length of its output would depend on their values',
+      );
+    // Range(0, S, 1) of a symbolic dim S: its indices, computed at run time.
+    const [start, limit, delta] = ops as [Const, Const, Const];
+    checkSymbolic('Range', [start, delta]);
+    if (symbolsIn(limit).length > 0) {
+      if (start.data[0] !== 0 || delta.data[0] !== 1)
+        unsupported(
+          cx,
+          `from ${start.data[0]} by ${delta.data[0]} to the symbolic ${symbolsIn(limit)[0]}: its length would be arithmetic on a symbol (only Range(0, S, 1) is supported)`,
+        );
+      return [dyn(arange(cx, dimsOf(limit)[0]!, start.dtype, out(cx)))];
+    }
+    const [s, l, d] = ops.map((c) => (c as Const).data[0]!) as [number, number, number];
     const n = Math.max(0, Math.ceil((l - s) / d));
     if (n > 2 ** 24) unsupported(cx, `of ${n} elements is too large to fold`);
     return [
       constOf(
-        needConst(cx, ins, 0, 'start').dtype,
+        start.dtype,
         [n],
         Array.from({ length: n }, (_, i) => s + i * d),
       ),
@@ -291,7 +305,11 @@ export const LAYOUT: Record<string, Converter> = {
     if (ax === undefined) unsupported(cx, `axis out of range for rank ${s.length}`);
     return [emit(cx, 'gather', [x, idx], { axis: ax })];
   },
-  Expand: (ins, cx) => [
-    emit(cx, 'expand', [need(cx, ins, 0)], { shape: dimsOf(needConst(cx, ins, 1, 'shape')) }),
-  ],
+  Expand: (ins, cx) => {
+    const [x, shape] = [need(cx, ins, 0), dimsOf(needConst(cx, ins, 1, 'shape'))];
+    // A constant expanded to a symbolic shape cannot fold: a node, sized at run time.
+    if (isConst(x) && shape.some((d) => typeof d !== 'number'))
+      return [dyn(cx.b.op('expand', [val(cx, x)], { shape }, out(cx)))];
+    return [emit(cx, 'expand', [x], { shape })];
+  },
 };

@@ -164,7 +164,8 @@ export const MICROSOFT: Record<string, Converter> = {
  * added to them), or key/value packed [B, L, N, 2, d], or all three packed in the query
  * [B, S, N, 3, d]. The optional bias [N·d + N·d + N·dv] is added per projection, heads
  * split, `past_key` / `past_value` [B, N, P, d] prepended (the concatenations are
- * `present_key` / `present_value`), then the fused attention op — scale (default 1/√d),
+ * `present_key` / `present_value`; as onnxruntime does, only when the node has both present
+ * outputs — without them the past is ignored), then the fused attention op — scale (default 1/√d),
  * `unidirectional` as a causal mask aligned to the last key, and the additive bias
  * onnxruntime builds: `mask_filter_value` (−10000 by default) on each key that
  * `key_padding_mask` hides — [B] key lengths, or [B, T] / [B, S, T] with 0 to hide — plus
@@ -236,7 +237,24 @@ function multiHeadAttention(ins: readonly (Operand | undefined)[], cx: Cx): Oper
   const kv = kvHeads
     ? [kh, vh]
     : [bnsh(withBias(kh, N * d, d, 'k'), 'k'), bnsh(withBias(vh, 2 * N * d, dv, 'v'), 'v')];
-  const past = pastK && pastV ? [val(cx, pastK, 'past_key'), val(cx, pastV, 'past_value')] : [];
+  // onnxruntime (CPU and web alike) attends to the past only when the node asks for the
+  // present outputs: without them the past is ignored, the new keys alone attended to.
+  // With one present and not the other its kernel reads keys and values misaligned.
+  const presents = [cx.outputs[1], cx.outputs[2]].filter((o) => o).length;
+  if (pastK && presents === 1)
+    unsupported(
+      cx,
+      'with past_key/past_value and only one of present_key/present_value: onnxruntime then pairs past keys with the wrong values',
+    );
+  if (pastK && presents === 0 && (kpm || attnBias))
+    unsupported(
+      cx,
+      'with past_key/past_value, no present outputs and a key_padding_mask or attention_bias: onnxruntime then sizes the mask for the past and new keys but attends to the new keys alone',
+    );
+  const past =
+    pastK && pastV && presents === 2
+      ? [val(cx, pastK, 'past_key'), val(cx, pastV, 'past_value')]
+      : [];
   const [k4, v4] = withPast(cx, kv, past, [1, 2]) as [Val, Val];
   const [B, , S] = q4.type.shape as [number, number, number];
   const T = k4.type.shape[2] as number;

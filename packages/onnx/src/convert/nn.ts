@@ -2,14 +2,17 @@
 import type { Val } from '@glimpse/ir';
 import { normAxis, numel } from '@glimpse/ir';
 import type { Operand } from '../operand.js';
-import { constOf, dtypeOfOperand, ints, shapeOf } from '../operand.js';
+import { constOf, dtypeOfOperand, evalOp, ints, shapeOf } from '../operand.js';
 
 import {
+  arange,
   attrFloat,
   attrInt,
   dyn,
   emit,
   fresh,
+  isConst,
+  isIntType,
   need,
   needConst,
   out,
@@ -30,6 +33,27 @@ const argReduce =
       select_last: attrInt(cx, 'select_last_index', 0) === 1,
     }),
   ];
+
+/**
+ * Trilu with a diagonal k computed at run time: its shape is still x's. Keep where
+ * col − row ≤ k (lower) or ≥ k (upper), compared on an integer grid of col − row.
+ */
+function triluComputedK(cx: Cx, x: Operand, k: Operand, upper: boolean): Operand {
+  const s = shapeOf(x);
+  if (s.length < 2) unsupported(cx, `needs rank ≥ 2, got [${s.join(',')}]`);
+  const kd = dtypeOfOperand(k);
+  if (shapeOf(k).length > 1 || !isIntType(kd)) unsupported(cx, 'k must be an integer scalar');
+  const [r, c] = [s[s.length - 2]!, s[s.length - 1]!];
+  const rows = cx.b.reshape(arange(cx, r, kd, fresh(cx, 'rows')), [r, 1], fresh(cx, 'rows2'));
+  const cols = cx.b.reshape(arange(cx, c, kd, fresh(cx, 'cols')), [1, c], fresh(cx, 'cols2'));
+  const diag = cx.b.op('sub', [cols, rows], {}, fresh(cx, 'diag'));
+  const vk = cx.b.reshape(val(cx, k, 'k'), [], fresh(cx, 'k0'));
+  // lower: ¬(k < col − row); upper: ¬(col − row < k).
+  const beyond = cx.b.op('less', upper ? [diag, vk] : [vk, diag], {}, fresh(cx, 'beyond'));
+  const keep = cx.b.op('not', [beyond], {}, fresh(cx, 'keep'));
+  const zero = cx.b.constant(0, dtypeOfOperand(x), [], fresh(cx, 'zero'));
+  return dyn(cx.b.op('where', [keep, val(cx, x), zero], {}, out(cx)));
+}
 
 export const NN: Record<string, Converter> = {
   MatMul: (ins, cx) => {
@@ -140,8 +164,9 @@ export const NN: Record<string, Converter> = {
   },
   Trilu: (ins, cx) => {
     const x = need(cx, ins, 0);
-    const k = ins[1] ? ints(needConst(cx, ins, 1, 'k'))[0]! : 0;
     const upper = attrInt(cx, 'upper', 1) === 1;
+    if (ins[1] && !isConst(ins[1])) return [triluComputedK(cx, x, ins[1], upper)];
+    const k = ins[1] ? ints(needConst(cx, ins, 1, 'k'))[0]! : 0;
     const vx = val(cx, x);
     // Keep j - i ≤ k (lower) or j - i ≥ k (upper: the complement of j - i ≤ k - 1).
     const lower = cx.b.op('tril', [vx], { k: upper ? k - 1 : k }, fresh(cx, `tri`));
@@ -162,6 +187,23 @@ export const NN: Record<string, Converter> = {
         reverse: attrInt(cx, 'reverse', 0) === 1,
       }),
     ];
+  },
+  /**
+   * TopK: k a constant input (an attribute before opset 10); `sorted` 0 leaves the order
+   * to the implementation, so the sorted order glimpse always gives is one.
+   */
+  TopK: (ins, cx) => {
+    const k = cx.opset < 10 ? [attrInt(cx, 'k', -1)] : ints(needConst(cx, ins, 1, 'k'));
+    if (k.length !== 1 || k[0]! < 0)
+      unsupported(cx, `k must be one integer ≥ 0, got [${k.join(',')}]`);
+    const x = need(cx, ins, 0);
+    const attrs = {
+      axis: attrInt(cx, 'axis', -1),
+      k: k[0]!,
+      largest: attrInt(cx, 'largest', 1) === 1,
+    };
+    if (isConst(x)) return evalOp('topk', [x], attrs, 2);
+    return cx.b.opN('topk', [val(cx, x)], attrs, [out(cx, 0), out(cx, 1)]).map(dyn);
   },
   ReduceSum: reduce('reduce_sum'),
   ReduceMean: reduce('reduce_mean'),
