@@ -307,6 +307,8 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   sub: binaryCase('sub'),
   mul: binaryCase('mul'),
   div: binaryCase('div'),
+  mod: binaryCase('mod'),
+  fmod: binaryCase('fmod'),
   equal: compareCase('equal'),
   less: compareCase('less'),
   and: logicCase('and'),
@@ -324,7 +326,7 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
   sin: unaryCase('sin'),
   isnan: unaryCase('isnan'),
   isinf: unaryCase('isinf'),
-  sign: unaryCase('sign'),
+  sign: fc.oneof(unaryCase('sign'), unaryCase('sign', fc.constant({}), 'i32')),
   ceil: unaryCase('ceil'),
   floor: unaryCase('floor'),
   round: unaryCase('round'),
@@ -594,6 +596,45 @@ export const CASES: { [K in OpName]: fc.Arbitrary<Case> } = {
         };
         return c;
       }),
+    ),
+  gather_elements: fc
+    .tuple(
+      shape(1, 3),
+      seed,
+      fc.constantFrom<DType>('i32', 'i64'),
+      fc.constantFrom<DType>('f32', 'i32'),
+    )
+    .chain(([xs, s, it, xt]) =>
+      fc
+        .tuple(
+          fc.integer({ min: -xs.length, max: xs.length - 1 }),
+          fc.array(fc.integer({ min: 0, max: 4 }), { minLength: xs.length, maxLength: xs.length }),
+        )
+        .map(([axis, extra]) => {
+          const ax = axis < 0 ? axis + xs.length : axis;
+          // An index into an empty axis has no value (a RuntimeError, tested elsewhere).
+          if (xs[ax] === 0) xs = xs.map((d, i) => (i === ax ? 1 : d));
+          const n = xs[ax]!;
+          // Any length on the axis; no more than x's on the others (some dims shorter).
+          const is = xs.map((d, i) => (i === ax ? extra[i]! : Math.max(0, d - (extra[i]! % 2))));
+          const k = is.reduce((a, b) => a * b, 1);
+          const iv = Array.from({ length: k }, (_, i) => ((i * 5 + s) % (2 * n)) - n);
+          const c = single(
+            'gather_elements',
+            [
+              { name: 'x', dtype: xt, shape: xs },
+              { name: 'i', dtype: it, shape: is },
+            ],
+            { axis },
+            s,
+          );
+          c.inputs.i = {
+            dtype: it,
+            shape: is,
+            data: it === 'i32' ? Int32Array.from(iv) : BigInt64Array.from(iv.map(BigInt)),
+          };
+          return c;
+        }),
     ),
   constant: fc
     .tuple(shape(0, 3), fc.constantFrom<DType>('f32', 'i32', 'bool', 'f16'), fc.boolean())

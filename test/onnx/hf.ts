@@ -59,6 +59,21 @@ export const RUNS: Record<string, number | readonly number[]> = {
   qwen2: 2,
   phi: 2,
   gemma: 2,
+  // DeBERTa-v2 keeps its softmax: its scores are q·kᵀ/c plus the disentangled bias
+  // (c2p + p2c)/c, two gather_elements of position projections, computed per [B·H] and
+  // viewed [B, H, S, S] for where(mask, s, finfo.min); the probabilities are viewed back to
+  // [B·H, S, S] for the matmul with v. Fusing needs a rule that looks through the
+  // head-merging reshapes and takes the bias as an additive float mask (finfo.min, not
+  // −inf, in the masked_fill: a fully masked row is uniform, which the op must then keep).
+  deberta_v2: 0,
+  // BLOOM keeps its softmax: its scores are baddbmm(alibi, q, kᵀ, alpha=1/√d) over [B·H],
+  // viewed [B, H, S, S] to add the causal/padding mask (the ScatterND's output), and the
+  // probabilities are viewed back to [B·H, S, S] for the matmul with v. Fusing needs the
+  // same look-through-reshape rule, with alibi + mask as one additive mask (issue 26's ALiBi).
+  bloom: 0,
+  t5_decoder: 4,
+  whisper_decoder_past: 4,
+  llama_dynamo: 2,
 };
 /**
  * Rotary ops at -O2 (fuse-rotary): q and k of every layer in the decoders that compute
@@ -69,26 +84,15 @@ export const ROTARY: Record<string, number> = {
   llama: 4,
   llama_past: 4,
   mistral: 4,
+  // The dynamo export writes the same rotate-half.
+  llama_dynamo: 4,
   qwen2: 4,
   phi: 4,
   gemma: 4,
   modernbert: 6,
 };
 /** Fixtures refused at import, with the ONNX ops the one-line refusal must name. */
-export const REFUSED: Record<string, RegExp> = {
-  bloom: /ScatterND on computed \(non-constant\) inputs is not supported/,
-  deberta_v2: /unsupported ONNX ops: .*Tile.*GatherElements/,
-  // Each of these three needs one thing (tried with throwaway converters: then all run, equal
-  // to onnxruntime, every attention fused — 4, 4 and 2). t5_decoder: its causal mask is a
-  // Trilu of a ConstantOfShape, which import leaves computed, so the ScatterND after it is
-  // refused; Trilu folded on a constant input is enough.
-  t5_decoder:
-    /node %\/m\/decoder\/ScatterND \(ScatterND\): ScatterND on computed \(non-constant\) inputs is not supported/,
-  // Tile of constant position ids (position_ids.repeat(batch, 1)).
-  whisper_decoder_past: /unsupported ONNX ops: Tile \(node '\/m\/model\/decoder\/Tile'\)$/,
-  // GatherND with constant (batch, position) indices into the attention_mask input.
-  llama_dynamo: /unsupported ONNX ops: GatherND \(node 'node_GatherND_61'\)$/,
-};
+export const REFUSED: Record<string, RegExp> = {};
 
 export interface HfDataSet {
   /** `test_data_set_K`. */

@@ -184,6 +184,32 @@ const HELPERS: Record<string, string> = {
   return bitcast<f32>(sign | ((a + 0x0fffu + ((a >> 13u) & 1u)) & 0xffffe000u));
 }`,
   idiv: `fn idiv(a: i32, b: i32) -> i32 { return select(a / select(b, 1, b == 0), 0, b == 0); }`,
+  // Remainders by 0 are 0 (the ops' rule), as is INT_MIN by −1 (WGSL's too).
+  ifmod: `fn ifmod(a: i32, b: i32) -> i32 { return select(a % select(b, 1, b == 0), 0, b == 0); }`,
+  imod: `fn imod(a: i32, b: i32) -> i32 {
+  let r = ifmod(a, b);
+  return select(r, r + b, r != 0 && (r < 0) != (b < 0));
+}`,
+  // C's fmod exactly (WGSL's % is a − b·trunc(a/b), rounded): |a| less b·2ᵏ, the largest
+  // such multiple not past it, until below |b| — each subtraction exact (s ≤ r < 2s).
+  fmod_f32: `fn fmod_f32(a: f32, b: f32) -> f32 {
+  let y = abs_f32(b);
+  var r = abs_f32(a);
+  if (is_nan(a) || is_nan(b) || !is_finite(a) || y == 0.0) { return nan_f32(); }
+  if (r < y || !is_finite(b)) { return a; }
+  loop {
+    if (r < y) { break; }
+    var s = ldexp(y, frexp(r).exp - frexp(y).exp);
+    if (s > r) { s = s * 0.5; }
+    r = r - s;
+  }
+  return bitcast<f32>(bitcast<u32>(r) | (bitcast<u32>(a) & 0x80000000u));
+}`,
+  // torch.remainder: fmod plus b where the signs differ (a zero keeps fmod's sign).
+  mod_f32: `fn mod_f32(a: f32, b: f32) -> f32 {
+  let r = fmod_f32(a, b);
+  return select(r, r + b, r != 0.0 && (r < 0.0) != (b < 0.0));
+}`,
 };
 
 function helperClosure(text: string): string[] {

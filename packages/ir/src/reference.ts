@@ -16,6 +16,7 @@ import {
   reduceAxes,
   REDUCERS,
   constantValues,
+  gatherElementsIndexer,
   sliceRange,
 } from './ops/index.js';
 import type { Binding } from './shape.js';
@@ -214,6 +215,12 @@ const KERNELS: { [K in OpName]: RefKernel<K> } = {
           (o * k + i) * inner,
         );
     }
+    return [out];
+  },
+  gather_elements: ([x, idx], a, shapes, node) => {
+    const out = t(x!.dtype, shapes[0]!);
+    const pick = gatherElementsIndexer(x!.shape, idx!.shape, a.axis, node);
+    idx!.data.forEach((raw, p) => (out.data[p] = x!.data[pick(p, raw)]!));
     return [out];
   },
   // A constant holds values of its dtype: an f32 `0.1` is fround(0.1), as backends store it.

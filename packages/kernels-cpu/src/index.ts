@@ -9,7 +9,7 @@ import { attention } from './attention.js';
 import { binary, cast, compare, elementwise, unary, where } from './elementwise.js';
 import { concat, expand, reshape, slice, split, transpose } from './layout.js';
 import { bmm, linear } from './matmul.js';
-import { constant, depthwise, embedding, gather, tril } from './misc.js';
+import { constant, depthwise, embedding, gather, gather_elements, tril } from './misc.js';
 import {
   argmax,
   argmin,
@@ -40,6 +40,7 @@ export const KERNELS: { [K in OpName]: KernelFactory<K> } = {
   where,
   embedding,
   gather,
+  gather_elements,
   concat,
   split,
   slice,

@@ -1,5 +1,5 @@
 import type { Node } from '@glimpse/ir';
-import { fromNumbers, numel, RuntimeError, toNumbers } from '@glimpse/ir';
+import { fromNumbers, gatherElementsIndexer, numel, RuntimeError, toNumbers } from '@glimpse/ir';
 import type { KernelFactory } from './types.js';
 
 /**
@@ -45,6 +45,14 @@ export const gather: KernelFactory<'gather'> = (a, ctx) => {
       for (let o = 0; o < outer; o++)
         y!.set(x!.subarray((o * n + j) * inner, (o * n + j + 1) * inner), (o * k + i) * inner);
     }
+  };
+};
+
+export const gather_elements: KernelFactory<'gather_elements'> = (a, ctx) => {
+  const pick = gatherElementsIndexer(ctx.inShapes[0]!, ctx.inShapes[1]!, a.axis, ctx.node);
+  const k = numel(ctx.inShapes[1]!);
+  return ([x, idx], [y]) => {
+    for (let p = 0; p < k; p++) y![p] = x![pick(p, idx![p]!)]!;
   };
 };
 

@@ -86,11 +86,20 @@ function program(p: readonly (number | string)[], x: Ex): void {
     else if ((BINARY_OPS as readonly string[]).includes(tok)) {
       const b = stack.pop()!;
       const a = stack.pop()!;
-      stack.push(x.emit(ONNX_NAMES[tok as BinaryOp], [a, b], {}, last));
+      stack.push(binaryOnnx(x, tok as BinaryOp, [a, b], last));
     } else if (tok === 'gelu_tanh')
       stack.push(x.emit('Gelu', [stack.pop()!], { approximate: 'tanh' }, last));
     else stack.push(x.emit(ONNX_NAMES[tok as NamedOp], [stack.pop()!], {}, last));
   });
+}
+
+/** A binary op as ONNX: its operator, or Mod with fmod for the remainders. */
+function binaryOnnx(x: Ex, op: BinaryOp, operands: string[], name?: string): string {
+  if (op !== 'mod' && op !== 'fmod') return x.emit(ONNX_NAMES[op], operands, {}, name);
+  // ONNX's Mod takes fmod=0 (the sign of b) on integers only.
+  if (op === 'mod' && !['i32', 'i64'].includes(x.type(operands[0]!).dtype))
+    unsupported(x, 'mod (the sign of b) on floats: ONNX Mod requires fmod=1 for floats');
+  return x.emit('Mod', operands, { fmod: op === 'fmod' ? 1 : 0 }, name);
 }
 
 function argReduce(op: string, a: AttrsOf<'argmax'>, x: Ex) {
@@ -191,9 +200,12 @@ const EXPORTERS: { [K in OpName]: Exporter<K> } = {
     x.emit('Reshape', [ins(x)[0]!, x.constant('i64', [target.length], target)], {}, out(x));
   },
   where: sameInputs('Where'),
+  mod: (_a, x) => void binaryOnnx(x, 'mod', [...ins(x)], out(x)),
+  fmod: (_a, x) => void binaryOnnx(x, 'fmod', [...ins(x)], out(x)),
   gelu_tanh: (_a, x) => void x.emit('Gelu', ins(x), { approximate: 'tanh' }, out(x)),
   embedding: (_a, x) => void x.emit('Gather', [ins(x)[1]!, ins(x)[0]!], { axis: 0 }, out(x)),
   gather: (a, x) => void x.emit('Gather', ins(x), { axis: a.axis }, out(x)),
+  gather_elements: (a, x) => void x.emit('GatherElements', ins(x), { axis: a.axis }, out(x)),
   // Σₖ x[idx]·w as ONNX states it: a zero row appended, −1 pointing at it, the window
   // gathered, multiplied by w and summed over k (the sum's order is then ONNX's).
   depthwise: (_a, x) => {

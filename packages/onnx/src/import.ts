@@ -14,6 +14,7 @@ import type { Operand } from './operand.js';
 import { constFromTensor, valOf, withImportTally } from './operand.js';
 import type { Cx } from './convert/index.js';
 import { converterOf } from './convert/index.js';
+import { convertIf } from './convert/control.js';
 import { dtypeOf, tensorFromProto } from './tensor.js';
 import { opKey, opsetVersions, validateModel } from './validate.js';
 
@@ -64,6 +65,8 @@ const SHAPE_OPERANDS = new Map<string, readonly number[]>([
   ['ReduceMax', [1]],
   ['ReduceMin', [1]],
   ['Range', [0, 1, 2]],
+  ['If', [0]],
+  ['Tile', [1]],
 ]);
 
 /** Graph inputs that shape operands read, directly or through other nodes. */
@@ -156,12 +159,7 @@ function importModel(
       `opset ${opset || 'none'} of the default domain is not supported (glimpse imports opsets ${OPSETS.min}–${OPSETS.max})`,
     );
   const nodes = g.node ?? [];
-  // Every node glimpse cannot convert, named, before any work.
-  const bad = nodes.filter((n) => !converterOf(opKey(n)));
-  if (bad.length > 0)
-    throw new UnsupportedError(
-      `unsupported ONNX ops: ${cutList(bad.map((n) => `${opKey(n)} (node '${n.name || n.output?.[0]}')`))}`,
-    );
+  checkSupported(nodes);
   validateModel(model, opsets);
 
   const b = new GraphBuilder(name ?? (g.name || 'onnx_model'));
@@ -209,6 +207,51 @@ function importModel(
     env.set(n, { kind: 'val', val: b.input(n, dtype, shape) });
   }
 
+  convertNodes(nodes, env, { b, opset, origins });
+
+  for (const o of g.output ?? []) {
+    const n = o.name ?? '';
+    const v = env.get(n);
+    if (!v) throw new FormatError(`graph output '${n}' is never defined`);
+    b.output(named(b, v, n));
+  }
+  return b.build();
+}
+
+/** Every node glimpse cannot convert, named, before any work: one line. */
+function checkSupported(nodes: readonly NodeProto[]): void {
+  const bad = nodes.filter((n) => !converterOf(opKey(n)) && opKey(n) !== 'If');
+  if (bad.length > 0)
+    throw new UnsupportedError(
+      `unsupported ONNX ops: ${cutList(bad.map((n) => `${opKey(n)} (node '${n.name || n.output?.[0]}')`))}`,
+    );
+}
+
+interface Scope {
+  readonly b: GraphBuilder;
+  readonly opset: number;
+  readonly origins: Map<string, string> | undefined;
+}
+
+/** Convert `nodes` in order, reading and extending `env` (ONNX name → operand). */
+function convertNodes(nodes: readonly NodeProto[], env: Map<string, Operand>, sc: Scope): void {
+  const { b, opset, origins } = sc;
+  // A branch of an If sees the names of the graph around it; what it defines stays inside.
+  const branch = (g: NonNullable<AttributeProto['g']>): Operand[] => {
+    const inner = new Map(env);
+    for (const init of g.initializer ?? [])
+      inner.set(
+        init.name ?? '',
+        constFromTensor(tensorFromProto(init, `initializer '${init.name}'`), init.name ?? ''),
+      );
+    checkSupported(g.node ?? []);
+    convertNodes(g.node ?? [], inner, sc);
+    return (g.output ?? []).map((o) => {
+      const v = inner.get(o.name ?? '');
+      if (!v) throw new FormatError(`branch output '${o.name}' is never defined`);
+      return v;
+    });
+  };
   for (const node of nodes) {
     const op = node.opType!;
     const nodeName = node.name || node.output?.[0] || op;
@@ -232,7 +275,7 @@ function importModel(
     let outs: Operand[];
     const mark = b.nodeCount;
     try {
-      outs = converterOf(opKey(node))!(ins, cx);
+      outs = opKey(node) === 'If' ? convertIf(ins, cx, branch) : converterOf(opKey(node))!(ins, cx);
     } catch (e) {
       throw withWhere(e, { node: nodeName, op });
     }
@@ -241,14 +284,6 @@ function importModel(
       if (o !== '' && outs[i]) env.set(o, outs[i]!);
     });
   }
-
-  for (const o of g.output ?? []) {
-    const n = o.name ?? '';
-    const v = env.get(n);
-    if (!v) throw new FormatError(`graph output '${n}' is never defined`);
-    b.output(named(b, v, n));
-  }
-  return b.build();
 }
 
 /** The graph value of an output under exactly its ONNX name (a free view where it differs). */

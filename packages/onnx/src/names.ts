@@ -14,6 +14,9 @@ export const ONNX_NAMES = {
   div: 'Div',
   min: 'Min',
   max: 'Max',
+  // ONNX Mod with its fmod attribute (export.ts and the Mod converter).
+  mod: null,
+  fmod: null,
   relu: 'Relu',
   gelu: 'Gelu',
   gelu_tanh: null,

@@ -144,6 +144,8 @@ const SIMD: { readonly [K in ProgramOp]: SimdStep } = {
   cos: 'cpu',
   sin: 'cpu',
   sign: 'cpu',
+  mod: 'cpu',
+  fmod: 'cpu',
   // IEEE roundings: −0 and NaN kept, nearest is ties-to-even (ONNX Round).
   ceil: (c) => void c.f32x4.ceil(),
   floor: (c) => void c.f32x4.floor(),

@@ -4,7 +4,7 @@ import { attention } from './attention.js';
 import { binary, cast, compare, elementwise, expand, unary, where } from './elementwise.js';
 import { concat, slice, split, transpose, tril } from './layout.js';
 import { bmm, linear } from './matmul.js';
-import { depthwise, embedding, gather } from './misc.js';
+import { depthwise, embedding, gather, gather_elements } from './misc.js';
 import {
   argmax,
   argmin,
@@ -37,6 +37,7 @@ export const KERNELS: { [K in Exclude<OpName, 'reshape' | 'constant'>]: KernelFa
   where,
   embedding,
   gather,
+  gather_elements,
   concat,
   split,
   slice,

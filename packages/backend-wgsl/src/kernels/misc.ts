@@ -1,6 +1,6 @@
-import { numel } from '@glimpse/ir';
+import { numel, stridesOf } from '@glimpse/ir';
 import { uniforms } from '../uniforms.js';
-import { shader, storageType } from '../wgsl.js';
+import { offsetExpr, shader, storageType, unravel } from '../wgsl.js';
 import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
 
 /** A pick's uniforms: `total` outputs, `n` entries per row, `k` indices, `inner` per entry. */
@@ -97,6 +97,65 @@ export const gather: KernelFactory<'gather'> = (a, ctx) => {
     negative: true,
     message: (pos) => `gather index out of range [${-n}, ${n}) at position ${pos}`,
   });
+};
+
+/**
+ * gather_elements: one invocation per output (index) element, reading x where its own
+ * coordinates address it but for the axis, which its index picks; an index outside
+ * [-n, n) records the step and its position in the status words.
+ */
+export const gather_elements: KernelFactory<'gather_elements'> = (a, ctx) => {
+  const [xs, is] = [ctx.inShapes[0]!, ctx.inShapes[1]!];
+  const r = xs.length;
+  const ax = a.axis < 0 ? a.axis + r : a.axis;
+  const total = numel(is);
+  if (total === 0) return [];
+  const layout = uniforms({
+    total: 'u32',
+    dims: ['u32', r],
+    xst: ['u32', r],
+    n: 'u32',
+    step: 'u32',
+  });
+  const { u } = layout;
+  // The axis coordinate is the index's: x's stride on the axis is passed as 0 there.
+  const body = `let gid = wg * 64u + lid;
+if (gid >= ${u.total}) { return; }
+${unravel('gid', u.dims)}
+let n = i32(${u.n});
+let raw = idx[gid];
+if (raw < -n || raw >= n) {
+  atomicStore(&status[0], ${u.step});
+  atomicMin(&status[1], gid);
+  return;
+}
+let j = u32(select(raw, raw + n, raw < 0));
+y[gid] = x[${offsetExpr(
+    `j * ${u.xst[ax]!}`,
+    u.xst.map((st, i) => (i === ax ? '0u' : st)),
+  )}];`;
+  const type = storageType(ctx.outTypes[0]!);
+  const wgsl = shader({
+    bindings: [
+      { name: 'x', type, write: false },
+      { name: 'idx', type: 'i32', write: false },
+      { name: 'y', type, write: true },
+      { name: 'status', type: 'atomic<u32>', write: true },
+    ],
+    uniforms: layout,
+    workgroupSize: 64,
+    body,
+  });
+  const n = xs[ax]!;
+  return [
+    {
+      wgsl,
+      bindings: [{ in: 0 }, { in: 1 }, { out: 0 }, 'status'],
+      uniforms: layout.fill({ total, dims: is, xst: stridesOf(xs), n, step: ctx.step + 1 }),
+      workgroups: Math.ceil(total / 64),
+      badData: (pos) => `gather_elements index out of range [${-n}, ${n}) at position ${pos}`,
+    },
+  ];
 };
 
 /** depthwise's uniforms: x is [N, S, C], the indices [P, K]; `step` as in a pick. */

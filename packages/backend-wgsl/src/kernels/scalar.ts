@@ -23,6 +23,10 @@ export function binaryExpr(op: BinaryOp, t: Storage): (a: string, b: string) => 
       return t === 'i32' ? (a, b) => `min(${a}, ${b})` : (a, b) => `min_f32(${a}, ${b})`;
     case 'max':
       return t === 'i32' ? (a, b) => `max(${a}, ${b})` : (a, b) => `max_f32(${a}, ${b})`;
+    case 'fmod':
+      return t === 'i32' ? (a, b) => `ifmod(${a}, ${b})` : (a, b) => `fmod_f32(${a}, ${b})`;
+    case 'mod':
+      return t === 'i32' ? (a, b) => `imod(${a}, ${b})` : (a, b) => `mod_f32(${a}, ${b})`;
   }
 }
 
@@ -48,7 +52,7 @@ const UNARY_WGSL: { readonly [K in UnaryOp]: (x: string, k: string, t: Storage) 
   sin: (x) => `trig_f32(${x}, 1u)`,
   isnan: (x) => `select(0u, 1u, is_nan(${x}))`,
   isinf: (x) => `select(0u, 1u, (bitcast<u32>(${x}) & 0x7fffffffu) == 0x7f800000u)`,
-  sign: (x) => `sign_f32(${x})`,
+  sign: (x, _k, t) => (t === 'i32' ? `sign(${x})` : `sign_f32(${x})`),
   ceil: (x) => `signed_zero(ceil(${x}), ${x})`,
   floor: (x) => `signed_zero(floor(${x}), ${x})`,
   round: (x) => `signed_zero(round(${x}), ${x})`,

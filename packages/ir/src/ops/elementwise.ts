@@ -143,8 +143,9 @@ export const isinf = predicate('isinf', 'x is +inf or −inf (bool; ONNX IsInf)'
 );
 export const sign = unary(
   'sign',
-  '−1, 0 or 1 by the sign of x, +0 for ±0, NaN for NaN (ONNX Sign, torch.sign)',
+  '−1, 0 or 1 by the sign of x, +0 for ±0, NaN for NaN (ONNX Sign, torch.sign); integers too',
   (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN),
+  (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
 );
 export const ceil = unary('ceil', 'the least integer ≥ x; −0.5 gives −0', Math.ceil);
 export const floor = unary('floor', 'the greatest integer ≤ x', Math.floor);
@@ -170,6 +171,28 @@ export const max = binary(
   'max',
   'the larger of a and b, with broadcasting; NaN if either is NaN; b when they are equal (±0: b), as torch.maximum',
   () => (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a > b ? a : b),
+);
+
+/**
+ * The two remainders of ONNX Mod. fmod (fmod=1, C's): a − b·trunc(a/b), the sign of a,
+ * exact in floating point (JS's %). mod (fmod=0, torch.remainder, Python's %): the sign of
+ * b — fmod's result plus b where their signs differ (a zero keeps fmod's sign, as
+ * torch.remainder; Python's takes b's). Integers wrap as
+ * int32; an integer remainder by 0 is 0 (as div's quotient).
+ */
+export const fmod = binary(
+  'fmod',
+  'the remainder of a / b truncated toward zero (C fmod, ONNX Mod fmod=1): the sign of a, exact; b = 0, a = ±inf or NaN give NaN; integers: b = 0 gives 0',
+  (d) => (isInt(d) ? (a, b) => (b === 0 ? 0 : (a % b) | 0) : (a, b) => a % b),
+);
+const floorRem = (a: number, b: number) => {
+  const r = a % b;
+  return r !== 0 && r < 0 !== b < 0 ? r + b : r;
+};
+export const mod = binary(
+  'mod',
+  'the remainder of a / b rounded toward −inf (torch.remainder, ONNX Mod fmod=0): the sign of b (a zero keeps a\'s, as torch.remainder); b = 0, a = ±inf or NaN give NaN; integers: b = 0 gives 0',
+  (d) => (isInt(d) ? (a, b) => (b === 0 ? 0 : floorRem(a, b) | 0) : floorRem),
 );
 
 export interface ScaleAttrs {
@@ -310,6 +333,8 @@ export const SCALAR_OPS = {
   div,
   min,
   max,
+  mod,
+  fmod,
   relu,
   gelu,
   gelu_tanh,

@@ -26,7 +26,7 @@ export { reshapeTarget, sliceRange } from './layout.js';
 export type { BmmAttrs } from './matmul.js';
 export { matrixDims } from './matmul.js';
 export type { ConstantAttrs, TrilAttrs } from './misc.js';
-export { constantValues } from './misc.js';
+export { constantValues, gatherElementsIndexer } from './misc.js';
 export type {
   ArgKind,
   ArgReduceAttrs,
@@ -49,6 +49,7 @@ export const OPS = {
   reshape: layout.reshape,
   embedding: misc.embedding,
   gather: misc.gather,
+  gather_elements: misc.gather_elements,
   concat: layout.concat,
   split: layout.split,
   slice: layout.slice,

@@ -1,6 +1,7 @@
 import type { DType } from '../dtype.js';
 import { DTYPES } from '../dtype.js';
-import { numel } from '../shape.js';
+import { RuntimeError } from '../errors.js';
+import { numel, stridesOf } from '../shape.js';
 import type { Dim } from '../shape.js';
 import type { TensorType } from '../types.js';
 import { defineOp, fail, FLOATS, INTS } from './define.js';
@@ -40,6 +41,59 @@ export const gather = defineOp<GatherAttrs>({
   },
   traits: { category: 'layout' },
 });
+
+export const gather_elements = defineOp<GatherAttrs>({
+  name: 'gather_elements',
+  doc: 'out[p] = x[p with its axis coordinate replaced by indices[p]] (ONNX GatherElements, torch.gather): out has the shape of indices, of the rank of x, no larger than x on the other axes; an index outside [-n, n) is an error',
+  inputs: [{ name: 'x' }, { name: 'indices', dtypes: INTS }],
+  attrs: { axis: { kind: 'int', default: 0, doc: 'the axis to pick along' } },
+  infer: (inputs, a) => {
+    const [x, idx] = inputs as [TensorType, TensorType];
+    const r = x.shape.length;
+    const ax = a.axis < 0 ? a.axis + r : a.axis;
+    if (!(ax >= 0 && ax < r)) fail(`axis ${a.axis} out of range for rank ${r}`, inputs);
+    if (idx.shape.length !== r) fail('indices must have the rank of x', inputs);
+    // Past x on another axis, a position would read outside x. Symbols are sizes only known
+    // at run time, so a dim other than x's own symbol cannot be proven to fit: refused too.
+    idx.shape.forEach((d, i) => {
+      const n = x.shape[i]!;
+      const fits = d === n || (typeof d === 'number' && typeof n === 'number' && d <= n);
+      if (i !== ax && !fits) fail(`indices dim ${i} (${d}) does not fit x's (${n})`, inputs);
+    });
+    return [{ dtype: x.dtype, shape: idx.shape }];
+  },
+  traits: { category: 'layout' },
+});
+
+/**
+ * gather_elements' addressing, one place for the reference and the CPU kernels: the flat
+ * position in x that output position `p` reads when its index is `raw`, checked against
+ * [-n, n) (a RuntimeError naming `node`, the node's output).
+ */
+export function gatherElementsIndexer(
+  xShape: readonly number[],
+  idxShape: readonly number[],
+  axis: number,
+  node: { readonly outputs: readonly string[] },
+): (p: number, raw: number) => number {
+  const ax = axis < 0 ? axis + xShape.length : axis;
+  const xst = stridesOf(xShape);
+  const n = xShape[ax]!;
+  return (p, raw) => {
+    if (!(raw >= -n && raw < n))
+      throw new RuntimeError(
+        `gather_elements index ${raw} out of range [${-n}, ${n}) at position ${p}`,
+        { node: node.outputs[0]!, op: 'gather_elements' },
+      );
+    let at = (raw < 0 ? raw + n : raw) * xst[ax]!;
+    for (let i = idxShape.length - 1, q = p; i >= 0; i--) {
+      const d = idxShape[i]!;
+      if (i !== ax) at += (q % d) * xst[i]!;
+      q = Math.floor(q / d);
+    }
+    return at;
+  };
+}
 
 export interface ConstantAttrs {
   dtype: DType;

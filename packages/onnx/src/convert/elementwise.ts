@@ -72,10 +72,11 @@ export const ELEMENTWISE: Record<string, Converter> = {
     }
     return [p > 0 ? acc! : recip(acc!)];
   },
-  Mod: foldOnly(
-    (c) => c[0]!.dtype,
-    (a, b) => (b === 0 ? 0 : a - Math.floor(a / b) * b),
-  ),
+  // fmod=0 (Python's remainder, the sign of b) is ONNX's for integers; onnxruntime refuses
+  // it on floats, glimpse computes it there too (numpy.mod).
+  Mod: (ins, cx) => [
+    emit(cx, attrInt(cx, 'fmod', 0) ? 'fmod' : 'mod', [need(cx, ins, 0), need(cx, ins, 1)]),
+  ],
   Equal: (ins, cx) => {
     const [a, b] = [need(cx, ins, 0), need(cx, ins, 1)];
     if (isConst(a) && isConst(b) && symbolsIn(a).length + symbolsIn(b).length > 0)

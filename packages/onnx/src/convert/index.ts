@@ -6,6 +6,7 @@ import { MICROSOFT } from './microsoft.js';
 import { RESIZE } from './resize.js';
 import type { Converter } from './context.js';
 import { ELEMENTWISE } from './elementwise.js';
+import { INDEXING } from './indexing.js';
 import { LAYOUT } from './layout.js';
 import { NN } from './nn.js';
 
@@ -23,6 +24,7 @@ export const CONVERTERS: Record<string, Converter> = {
   ...RESIZE,
   ...MICROSOFT,
   ...LAYOUT,
+  ...INDEXING,
   ...NN,
   ...EINSUM,
   Attention: attentionOp,

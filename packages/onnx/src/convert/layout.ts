@@ -300,42 +300,6 @@ export const LAYOUT: Record<string, Converter> = {
     if (ax === undefined) unsupported(cx, `axis out of range for rank ${s.length}`);
     return [emit(cx, 'gather', [x, idx], { axis: ax })];
   },
-  /**
-   * ScatterND on constants (Swin builds its shifted-window masks this way from shapes):
-   * folded at import, later updates overwriting earlier ones as onnxruntime applies them.
-   */
-  ScatterND: (ins, cx) => {
-    const [data, indices, updates] = [0, 1, 2].map((i) => need(cx, ins, i));
-    if (!isConst(data) || !isConst(indices) || !isConst(updates))
-      unsupported(
-        cx,
-        'on computed (non-constant) inputs is not supported: glimpse has no such op yet',
-      );
-    const red = attr(cx, 'reduction');
-    if (red?.s && new TextDecoder().decode(red.s) !== 'none')
-      unsupported(cx, `reduction '${new TextDecoder().decode(red.s)}' is not supported`);
-    checkSymbolic('ScatterND', [data, indices, updates]);
-    const [ds, is] = [data.shape, indices.shape];
-    const k = is[is.length - 1] ?? 0;
-    if (k > ds.length) unsupported(cx, `indices of depth ${k} into rank ${ds.length}`);
-    const slice = numel(ds.slice(k));
-    const count = indices.data.length / Math.max(1, k);
-    reserveConst(data.dtype, ds);
-    const out = Float64Array.from(data.data);
-    for (let n = 0; n < count; n++) {
-      let at = 0;
-      for (let j = 0; j < k; j++) {
-        const d = ds[j]!;
-        let i = indices.data[n * k + j]!;
-        if (i < 0) i += d;
-        if (!(i >= 0 && i < d))
-          unsupported(cx, `index ${indices.data[n * k + j]} out of range for dim ${d}`);
-        at = at * d + i;
-      }
-      out.set(updates.data.subarray(n * slice, (n + 1) * slice), at * slice);
-    }
-    return [{ kind: 'const', dtype: data.dtype, shape: ds, data: out }];
-  },
   Expand: (ins, cx) => {
     const [x, shape] = [need(cx, ins, 0), dimsOf(needConst(cx, ins, 1, 'shape'))];
     // A constant expanded to a symbolic shape cannot fold: a node, sized at run time.
