@@ -191,7 +191,7 @@ const floorRem = (a: number, b: number) => {
 };
 export const mod = binary(
   'mod',
-  'the remainder of a / b rounded toward −inf (torch.remainder, ONNX Mod fmod=0): the sign of b (a zero keeps a\'s, as torch.remainder); b = 0, a = ±inf or NaN give NaN; integers: b = 0 gives 0',
+  "the remainder of a / b rounded toward −inf (torch.remainder, ONNX Mod fmod=0): the sign of b (a zero keeps a's, as torch.remainder); b = 0, a = ±inf or NaN give NaN; integers: b = 0 gives 0",
   (d) => (isInt(d) ? (a, b) => (b === 0 ? 0 : floorRem(a, b) | 0) : floorRem),
 );
 
