@@ -94,7 +94,7 @@ describe('hostile names and attrs', () => {
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'glimpse-hostile-'));
 const PASS_LIST =
-  'canonicalize, constant-folding, cse, dce, fuse-attention, fuse-elementwise, fuse-norm, fuse-qkv-projection, fold-scale, fold-transpose, gqa-rows, sink-layout';
+  'canonicalize, constant-folding, cse, dce, fuse-attention, fuse-elementwise, fuse-norm, fuse-qkv-projection, fuse-rotary, fold-scale, fold-transpose, gqa-rows, sink-layout';
 
 /** A version 1.0 .npy file with this header dict and data. */
 function npy(header: string, data: Uint8Array): Uint8Array {
