@@ -24,6 +24,10 @@ describe('Hugging Face exports ≡ onnxruntime and PyTorch', () => {
   it('every fixture folder is in one of the two tables', () => {
     const dirs = readdirSync(HF).filter((d) => existsSync(`${HF}/${d}/model.onnx`));
     expect(dirs.sort()).toEqual([...Object.keys(RUNS), ...Object.keys(REFUSED)].sort());
+    // No exporter provenance naming the machine that made them (the dynamo exporter writes
+    // stack traces with absolute paths into node metadata; gen_hf.py strips them).
+    for (const d of dirs)
+      expect(readFileSync(`${HF}/${d}/model.onnx`).includes('site-packages'), d).toBe(false);
   });
 
   for (const [name, attentions] of Object.entries(RUNS))
