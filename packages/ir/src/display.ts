@@ -11,7 +11,7 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u206
 /** The JSON escape of one character: a quoted name stays parseable. */
 const escape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
-/** `s` with each unsafe character as `\uXXXX`. */
+/** `s` with each unsafe character written as its JSON escape (`\u` and four hex digits). */
 export const escapeControls = (s: string): string => s.replace(UNSAFE, escape);
 
 /** The same, less line feed and tab: for multi-line text (a table, a graph) as a whole. */

@@ -1,5 +1,6 @@
 import { numel, stridesOf } from '@glimpse/ir';
 import { uniforms } from '../uniforms.js';
+import type { BindingDecl, Storage } from '../wgsl.js';
 import { offsetExpr, shader, storageType, unravel } from '../wgsl.js';
 import type { Dispatch, KernelCtx, KernelFactory } from './types.js';
 
@@ -12,6 +13,29 @@ const PICK_UNIFORMS = uniforms({
   /** The step + 1: what the status words record. */
   step: 'u32',
 });
+
+/**
+ * WGSL of an index `raw` checked against [-n, n) (`negative`) or [0, n): outside, the
+ * invocation records `step` and its position `pos` in the status words and returns;
+ * inside, `j` is the entry it picks.
+ */
+const checkedIndex = (raw: string, n: string, pos: string, step: string, negative: boolean) =>
+  `let n = i32(${n});
+let raw = ${raw};
+if (raw < ${negative ? '-n' : '0'} || raw >= n) {
+  atomicStore(&status[0], ${step});
+  atomicMin(&status[1], ${pos});
+  return;
+}
+let j = u32(select(raw, raw + n, raw < 0));`;
+
+/** The bindings of an index kernel: x, the i32 indices, y, the status words. */
+const indexBindings = (type: Storage): BindingDecl[] => [
+  { name: 'x', type, write: false },
+  { name: 'idx', type: 'i32', write: false },
+  { name: 'y', type, write: true },
+  { name: 'status', type: 'atomic<u32>', write: true },
+];
 
 /**
  * Pick entries of `x` viewed as [outer, n, inner] at `k` integer indices: out is
@@ -40,22 +64,10 @@ if (gid >= ${u.total}) { return; }
 let r = gid % ${u.inner};
 let i = (gid / ${u.inner}) % ${u.k};
 let b = gid / ${u.inner} / ${u.k};
-let n = i32(${u.n});
-let raw = idx[i];
-if (raw < ${o.negative ? '-n' : '0'} || raw >= n) {
-  atomicStore(&status[0], ${u.step});
-  atomicMin(&status[1], i);
-  return;
-}
-let j = u32(select(raw, raw + n, raw < 0));
+${checkedIndex('idx[i]', u.n, 'i', u.step, o.negative)}
 y[gid] = x[(b * ${u.n} + j) * ${u.inner} + r];`;
   const wgsl = shader({
-    bindings: [
-      { name: 'x', type, write: false },
-      { name: 'idx', type: 'i32', write: false },
-      { name: 'y', type, write: true },
-      { name: 'status', type: 'atomic<u32>', write: true },
-    ],
+    bindings: indexBindings(type),
     uniforms: PICK_UNIFORMS,
     workgroupSize: 64,
     body,
@@ -122,26 +134,14 @@ export const gather_elements: KernelFactory<'gather_elements'> = (a, ctx) => {
   const body = `let gid = wg * 64u + lid;
 if (gid >= ${u.total}) { return; }
 ${unravel('gid', u.dims)}
-let n = i32(${u.n});
-let raw = idx[gid];
-if (raw < -n || raw >= n) {
-  atomicStore(&status[0], ${u.step});
-  atomicMin(&status[1], gid);
-  return;
-}
-let j = u32(select(raw, raw + n, raw < 0));
+${checkedIndex('idx[gid]', u.n, 'gid', u.step, true)}
 y[gid] = x[${offsetExpr(
     `j * ${u.xst[ax]!}`,
     u.xst.map((st, i) => (i === ax ? '0u' : st)),
   )}];`;
   const type = storageType(ctx.outTypes[0]!);
   const wgsl = shader({
-    bindings: [
-      { name: 'x', type, write: false },
-      { name: 'idx', type: 'i32', write: false },
-      { name: 'y', type, write: true },
-      { name: 'status', type: 'atomic<u32>', write: true },
-    ],
+    bindings: indexBindings(type),
     uniforms: layout,
     workgroupSize: 64,
     body,
