@@ -65,7 +65,8 @@ export function compareValues(got: Values, want: Values, tol: Tolerance): Compar
   for (let i = 0; i < g.length; i++) {
     const a = g[i]!;
     // Within range the distance from the exact value is what the columns report.
-    const b = Number.isFinite(round(w[i]!)) ? w[i]! : round(w[i]!);
+    const r = round(w[i]!);
+    const b = Number.isFinite(r) ? w[i]! : r;
     let pass: boolean;
     if (Number.isNaN(b) || Number.isNaN(a)) pass = Number.isNaN(a) && Number.isNaN(b);
     else if (!Number.isFinite(b) || !Number.isFinite(a)) pass = a === b;
